@@ -1,0 +1,17 @@
+//! The SCIM 2.0 protocol (RFC 7643, RFC 7644) as data and pure functions: schemas, resource
+//! validation, the filter grammar, PATCH, projection, sorting and the protocol messages.
+//!
+//! **Architecture Invariant:** this crate does no I/O. It knows nothing of HTTP, databases,
+//! clocks or randomness; callers pass in what it needs (ids, timestamps, base URLs).
+
+pub mod core_schemas;
+pub mod error;
+pub mod filter;
+pub mod path;
+pub mod schema;
+pub mod value;
+
+pub use error::{Error, ScimType};
+pub use filter::{Filter, FilterError};
+pub use path::AttrPath;
+pub use schema::{Attribute, AttributeType, Registry, ResourceSchema, Schema};

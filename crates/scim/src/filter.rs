@@ -132,3 +132,28 @@ impl Filter {
         false
     }
 }
+
+/// A PATCH path (RFC 7644 §3.5.2): `attrPath`, or `valuePath` optionally followed by a
+/// sub-attribute: `name.givenName`, `emails[type eq "work"]`,
+/// `emails[type eq "work"].value`, `members[value eq "2819c223"]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchPath {
+    /// The attribute, with its sub-attribute when the path is a plain `attr.sub`
+    /// (`name.givenName`). When `filter` is set, this names the multi-valued attribute only.
+    pub attribute: AttrPath,
+    /// The value filter in brackets, relative to the attribute (see [`Filter`]).
+    pub filter: Option<Filter>,
+    /// The sub-attribute after the brackets (`.value` in `emails[type eq "work"].value`).
+    pub sub_attribute: Option<String>,
+}
+
+impl PatchPath {
+    /// Parses a PATCH path.
+    pub fn parse(input: &str) -> Result<PatchPath, FilterError> {
+        Err(FilterError {
+            input: input.to_owned(),
+            position: 0,
+            kind: FilterErrorKind::Syntax("the path parser is not written yet".into()),
+        })
+    }
+}

@@ -5,10 +5,16 @@
 //! clocks or randomness; callers pass in what it needs (ids, timestamps, base URLs).
 
 pub mod core_schemas;
+pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod messages;
+pub mod patch;
 pub mod path;
+pub mod projection;
+pub mod resource;
 pub mod schema;
+pub mod sort;
 pub mod value;
 
 pub use error::{Error, ScimType};

@@ -154,9 +154,10 @@ mod tests {
             let p = AttrPath::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
             assert_eq!(p.to_string(), printed);
         }
-        let enterprise =
-            AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-                .unwrap();
+        let enterprise = AttrPath::parse(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+        )
+        .unwrap();
         assert_eq!(
             enterprise.schema.as_deref(),
             Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")

@@ -14,7 +14,8 @@ pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The URN of the core Group schema.
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// The URN of the enterprise User extension.
-pub const ENTERPRISE_USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ENTERPRISE_USER_SCHEMA: &str =
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /// The data type of an attribute (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -307,7 +308,9 @@ pub enum SchemaError {
     #[error("schema id {0:?} must be a URN (start with \"urn:\")")]
     NotAUrn(String),
     /// An attribute name breaks the ATTRNAME grammar of RFC 7643 §2.1.
-    #[error("attribute name {0:?} is not valid: it must start with a letter and hold only letters, digits, '-', '_' and '$'")]
+    #[error(
+        "attribute name {0:?} is not valid: it must start with a letter and hold only letters, digits, '-', '_' and '$'"
+    )]
     BadAttributeName(String),
     /// A complex attribute holds a complex sub-attribute (RFC 7643 §2.3.8 forbids it).
     #[error("attribute {0:?} nests a complex attribute inside a complex one")]
@@ -482,7 +485,10 @@ impl ResourceSchema {
                 None => self
                     .extensions
                     .iter()
-                    .find_map(|(s, _)| s.attribute(&path.attribute).map(|a| (Location::Extension(s), a)))
+                    .find_map(|(s, _)| {
+                        s.attribute(&path.attribute)
+                            .map(|a| (Location::Extension(s), a))
+                    })
                     .ok_or_else(|| ResolveError::UnknownAttribute(path.attribute.clone()))?,
             },
         };
@@ -629,12 +635,14 @@ impl Registry {
 
     /// The `User` resource type.
     pub fn user(&self) -> &Arc<ResourceSchema> {
-        self.resource("User").expect("the User resource type is always registered")
+        self.resource("User")
+            .expect("the User resource type is always registered")
     }
 
     /// The `Group` resource type.
     pub fn group(&self) -> &Arc<ResourceSchema> {
-        self.resource("Group").expect("the Group resource type is always registered")
+        self.resource("Group")
+            .expect("the Group resource type is always registered")
     }
 }
 

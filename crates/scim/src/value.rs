@@ -18,8 +18,9 @@ pub fn parse_datetime(s: &str) -> Option<OffsetDateTime> {
     }
     // xsd:dateTime allows a value without a zone; read it as UTC.
     let has_zone = s.ends_with(['Z', 'z'])
-        || s.get(s.len().saturating_sub(6)..)
-            .is_some_and(|tail| tail.starts_with(['+', '-']) && tail.as_bytes().get(3) == Some(&b':'));
+        || s.get(s.len().saturating_sub(6)..).is_some_and(|tail| {
+            tail.starts_with(['+', '-']) && tail.as_bytes().get(3) == Some(&b':')
+        });
     if !has_zone {
         let mut with_zone = String::with_capacity(s.len() + 1);
         with_zone.push_str(s);
@@ -81,9 +82,10 @@ fn compare_numbers(x: &serde_json::Number, y: &serde_json::Number) -> Option<Ord
 pub fn equals(attr: &Attribute, a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
-        (Value::Object(_), _) | (_, Value::Object(_)) | (Value::Array(_), _) | (_, Value::Array(_)) => {
-            a == b
-        }
+        (Value::Object(_), _)
+        | (_, Value::Object(_))
+        | (Value::Array(_), _)
+        | (_, Value::Array(_)) => a == b,
         _ => compare(attr, a, b) == Some(Ordering::Equal),
     }
 }
@@ -97,11 +99,31 @@ mod tests {
     fn datetimes_compare_as_instants() {
         let at = Attribute::new("created", AttributeType::DateTime);
         let cases = [
-            ("2011-05-13T04:42:34Z", "2011-05-13T04:42:34.000Z", Ordering::Equal),
-            ("2011-05-13T04:42:34Z", "2011-05-13T06:42:34+02:00", Ordering::Equal),
-            ("2011-05-13T04:42:34Z", "2011-05-13T04:42:34", Ordering::Equal),
-            ("0001-01-03T00:00:00.0000000Z", "2011-05-13T04:42:34Z", Ordering::Less),
-            ("2011-05-13T04:42:34.5Z", "2011-05-13T04:42:34.4999999Z", Ordering::Greater),
+            (
+                "2011-05-13T04:42:34Z",
+                "2011-05-13T04:42:34.000Z",
+                Ordering::Equal,
+            ),
+            (
+                "2011-05-13T04:42:34Z",
+                "2011-05-13T06:42:34+02:00",
+                Ordering::Equal,
+            ),
+            (
+                "2011-05-13T04:42:34Z",
+                "2011-05-13T04:42:34",
+                Ordering::Equal,
+            ),
+            (
+                "0001-01-03T00:00:00.0000000Z",
+                "2011-05-13T04:42:34Z",
+                Ordering::Less,
+            ),
+            (
+                "2011-05-13T04:42:34.5Z",
+                "2011-05-13T04:42:34.4999999Z",
+                Ordering::Greater,
+            ),
         ];
         for (a, b, want) in cases {
             assert_eq!(compare(&at, &json!(a), &json!(b)), Some(want), "{a} vs {b}");
@@ -114,7 +136,11 @@ mod tests {
     fn strings_honour_case_exact() {
         let loose = Attribute::string("userName");
         let exact = Attribute::string("id").case_exact();
-        assert!(equals(&loose, &json!("Ada@Contoso.com"), &json!("ada@contoso.com")));
+        assert!(equals(
+            &loose,
+            &json!("Ada@Contoso.com"),
+            &json!("ada@contoso.com")
+        ));
         assert!(!equals(&exact, &json!("ABC"), &json!("abc")));
         assert_eq!(compare(&loose, &json!(1), &json!("1")), None);
         assert!(equals(&loose, &json!(2), &json!(2.0)));

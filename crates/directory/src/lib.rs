@@ -1,0 +1,583 @@
+//! The use cases of Roster's directory: tenants and their tokens, and the SCIM operations on
+//! users and groups, on top of the protocol crate and a [`Store`]. Every operation on
+//! directory data takes the tenant first. Time and randomness come from [`Clock`] and
+//! [`Secrets`], so tests control both.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use roster_scim::patch::{PatchOpKind, PatchRequest};
+use roster_scim::schema::{Registry, ResourceSchema};
+use roster_store::{
+    Kind, ListQuery, MembersChange, Page, Store, StoreError, StoredResource, Tenant, TenantId,
+    TokenRecord,
+};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+pub mod render;
+pub mod tokens;
+
+pub use tokens::{Secrets, SystemSecrets};
+
+/// The source of the current time.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock: the one place Roster reads the time.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// Why a directory operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The request breaks a protocol rule.
+    #[error(transparent)]
+    Scim(#[from] roster_scim::Error),
+    /// No such resource in this tenant.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// User or Group.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// No such tenant.
+    #[error("tenant {0} not found")]
+    TenantNotFound(String),
+    /// A unique attribute's value is taken.
+    #[error("{0} is already taken in this tenant")]
+    Conflict(&'static str),
+    /// `If-Match` named a version that is no longer current.
+    #[error("the resource has changed since version {0}")]
+    PreconditionFailed(String),
+    /// A group member that is not a resource of the tenant.
+    #[error("member {0} is not a user or group of this tenant")]
+    UnknownMember(String),
+    /// The database is unreachable.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or corrupt data; logged, never shown.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for DirectoryError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => DirectoryError::Internal("unexpected not found".into()),
+            StoreError::Conflict(a) => DirectoryError::Conflict(a),
+            StoreError::VersionMismatch => DirectoryError::PreconditionFailed(String::new()),
+            StoreError::UnknownMember(id) => DirectoryError::UnknownMember(id),
+            StoreError::Unavailable(s) => DirectoryError::Unavailable(s),
+            StoreError::Internal(s) => DirectoryError::Internal(s),
+        }
+    }
+}
+
+/// A tenant together with a freshly issued token (shown once).
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The bearer token in clear; only its hash is stored.
+    pub token: String,
+}
+
+/// How many times a write is retried when another request changed the resource between the
+/// read and the write (only when the client sent no `If-Match`).
+const WRITE_RETRIES: usize = 8;
+
+/// The directory: every use case, over one store.
+#[derive(Clone)]
+pub struct Directory {
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    secrets: Arc<dyn Secrets>,
+}
+
+fn kind_of(schema: &ResourceSchema) -> Kind {
+    if schema.resource_type.name == "Group" {
+        Kind::Group
+    } else {
+        Kind::User
+    }
+}
+
+/// The member ids of a normalised group's `members`, and the group without them.
+fn split_members(mut data: Value) -> (Value, Vec<String>) {
+    let mut ids = Vec::new();
+    if let Some(obj) = data.as_object_mut()
+        && let Some(Value::Array(members)) = obj.remove("members")
+    {
+        let mut seen = HashSet::new();
+        for m in members {
+            if let Some(v) = m.get("value").and_then(Value::as_str)
+                && seen.insert(v.to_owned())
+            {
+                ids.push(v.to_owned());
+            }
+        }
+    }
+    (data, ids)
+}
+
+/// Removes what is never stored in the resource JSON: `id`, `meta`, a user's `groups`, and
+/// `password` (never returned; a later issue stores it as a hash).
+fn strip_server_attributes(data: &mut Value) {
+    if let Some(obj) = data.as_object_mut() {
+        obj.remove("id");
+        obj.remove("meta");
+        obj.remove("groups");
+        obj.remove("password");
+    }
+}
+
+/// Parses an ETag / `meta.version` (`W/"3"`) into a version number.
+pub fn parse_version(etag: &str) -> Option<i64> {
+    let t = etag.trim();
+    let t = t.strip_prefix("W/").unwrap_or(t);
+    t.trim_matches('"').parse().ok()
+}
+
+impl Directory {
+    /// A directory over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: Arc<Registry>,
+        clock: Arc<dyn Clock>,
+        secrets: Arc<dyn Secrets>,
+    ) -> Self {
+        Directory {
+            store,
+            registry,
+            clock,
+            secrets,
+        }
+    }
+
+    /// The schema registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The store (for health checks).
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// Creates a tenant and its first token.
+    pub async fn create_tenant(&self, name: &str) -> Result<IssuedToken, DirectoryError> {
+        let tenant = Tenant {
+            id: TenantId::new(self.secrets.tenant_id()),
+            name: name.to_owned(),
+            created_at: self.clock.now(),
+        };
+        self.store.create_tenant(&tenant).await?;
+        let token = self.issue_token(&tenant.id, false).await?;
+        Ok(IssuedToken { tenant, token })
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>, DirectoryError> {
+        Ok(self.store.tenants().await?)
+    }
+
+    /// Finds a tenant by id, or else by exact name.
+    pub async fn find_tenant(&self, id_or_name: &str) -> Result<Tenant, DirectoryError> {
+        if let Some(t) = self.store.tenant(&TenantId::new(id_or_name)).await? {
+            return Ok(t);
+        }
+        let mut by_name = self
+            .store
+            .tenants()
+            .await?
+            .into_iter()
+            .filter(|t| t.name == id_or_name);
+        match (by_name.next(), by_name.next()) {
+            (Some(t), None) => Ok(t),
+            _ => Err(DirectoryError::TenantNotFound(id_or_name.to_owned())),
+        }
+    }
+
+    /// Issues a new token for a tenant; unless `keep_old`, its other tokens stop working.
+    pub async fn issue_token(
+        &self,
+        tenant: &TenantId,
+        keep_old: bool,
+    ) -> Result<String, DirectoryError> {
+        let token = self.secrets.token();
+        let record = TokenRecord {
+            id: self.secrets.resource_id(),
+            tenant_id: tenant.clone(),
+            hash: hash_token(&token),
+            created_at: self.clock.now(),
+        };
+        self.store.add_token(&record, !keep_old).await?;
+        Ok(token)
+    }
+
+    /// The tenant a bearer token grants access to, if the token is live. The token is looked up
+    /// by its SHA-256 hash; the hash comparison inside the database is on a value an attacker
+    /// cannot choose, and the final check here is constant-time.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<TenantId>, DirectoryError> {
+        if !token.starts_with(tokens::TOKEN_PREFIX) || token.len() > 200 {
+            return Ok(None);
+        }
+        let hash = hash_token(token);
+        Ok(self.store.token_tenant(&hash).await?)
+    }
+
+    /// The resource schema of a kind.
+    pub fn schema(&self, kind: Kind) -> &Arc<ResourceSchema> {
+        match kind {
+            Kind::User => self.registry.user(),
+            Kind::Group => self.registry.group(),
+        }
+    }
+
+    /// Creates a resource from a client's JSON.
+    pub async fn create(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        body: &Value,
+        return_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        let schema = self.schema(kind);
+        let mut data = roster_scim::resource::normalize(
+            schema,
+            body,
+            roster_scim::resource::Mode::Create,
+        )?;
+        strip_server_attributes(&mut data);
+        let (data, members) = match kind {
+            Kind::Group => split_members(data),
+            Kind::User => (data, Vec::new()),
+        };
+        let now = self.clock.now();
+        let resource = StoredResource {
+            id: self.secrets.resource_id(),
+            kind,
+            version: 1,
+            created: now,
+            last_modified: now,
+            data,
+            members: None,
+        };
+        self.store.insert(tenant, &resource, &members).await?;
+        self.get(tenant, kind, &resource.id, return_members).await
+    }
+
+    /// Reads a resource; group members only when `with_members`.
+    pub async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        with_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        self.store
+            .get(tenant, kind, id, with_members)
+            .await?
+            .ok_or_else(|| not_found(kind, id))
+    }
+
+    /// Replaces a resource with a client's JSON (PUT).
+    pub async fn replace(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+        return_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        let schema = self.schema(kind);
+        let mut data = roster_scim::resource::normalize(
+            schema,
+            body,
+            roster_scim::resource::Mode::Replace,
+        )?;
+        strip_server_attributes(&mut data);
+        let (data, members) = match kind {
+            Kind::Group => split_members(data),
+            Kind::User => (data, Vec::new()),
+        };
+        for _ in 0..WRITE_RETRIES {
+            let current = self.get(tenant, kind, id, false).await?;
+            check_if_match(&current, if_match)?;
+            roster_scim::resource::check_immutable(schema, &current.data, &data)?;
+            let next = StoredResource {
+                version: current.version + 1,
+                last_modified: self.clock.now(),
+                data: data.clone(),
+                ..current.clone()
+            };
+            let change = match kind {
+                Kind::Group => MembersChange::Replace(members.clone()),
+                Kind::User => MembersChange::Keep,
+            };
+            match self.store.update(tenant, &next, current.version, &change).await {
+                Ok(()) => return self.get(tenant, kind, id, return_members).await,
+                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
+                Err(e) => return Err(self.write_error(e, kind, id, current.version)),
+            }
+        }
+        Err(DirectoryError::Unavailable("the resource is changing too often".into()))
+    }
+
+    /// Applies a PatchOp message to a resource.
+    pub async fn patch(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        body: &Value,
+        if_match: Option<i64>,
+        return_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        let request = PatchRequest::parse(body)?;
+        let schema = self.schema(kind);
+        let member_only = match kind {
+            Kind::Group => members_fast_path(&request),
+            Kind::User => None,
+        };
+        for _ in 0..WRITE_RETRIES {
+            let (current, next, change) = match &member_only {
+                Some(change) => {
+                    let current = self.get(tenant, kind, id, false).await?;
+                    check_if_match(&current, if_match)?;
+                    let next = StoredResource {
+                        version: current.version + 1,
+                        last_modified: self.clock.now(),
+                        ..current.clone()
+                    };
+                    (current, next, change.clone())
+                }
+                None => {
+                    let current = self.get(tenant, kind, id, kind == Kind::Group).await?;
+                    check_if_match(&current, if_match)?;
+                    let full = roster_store::memory_eval::scim_view(&current);
+                    let outcome = roster_scim::patch::apply(schema, &full, &request)?;
+                    let mut data = outcome.resource;
+                    strip_server_attributes(&mut data);
+                    let (data, members) = match kind {
+                        Kind::Group => split_members(data),
+                        Kind::User => (data, Vec::new()),
+                    };
+                    let change = match kind {
+                        Kind::Group => MembersChange::Replace(members),
+                        Kind::User => MembersChange::Keep,
+                    };
+                    let next = StoredResource {
+                        version: current.version + 1,
+                        last_modified: self.clock.now(),
+                        data,
+                        members: None,
+                        ..current.clone()
+                    };
+                    (current, next, change)
+                }
+            };
+            match self.store.update(tenant, &next, current.version, &change).await {
+                Ok(()) => return self.get(tenant, kind, id, return_members).await,
+                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
+                Err(e) => return Err(self.write_error(e, kind, id, current.version)),
+            }
+        }
+        Err(DirectoryError::Unavailable("the resource is changing too often".into()))
+    }
+
+    /// Deletes a resource; a deleted user leaves every group.
+    pub async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        if_match: Option<i64>,
+    ) -> Result<(), DirectoryError> {
+        match self.store.delete(tenant, kind, id, if_match).await {
+            Ok(()) => Ok(()),
+            Err(StoreError::NotFound) => Err(not_found(kind, id)),
+            Err(StoreError::VersionMismatch) => Err(DirectoryError::PreconditionFailed(
+                if_match.map(|v| v.to_string()).unwrap_or_default(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Lists resources.
+    pub async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        query: &ListQuery,
+    ) -> Result<Page, DirectoryError> {
+        if let Some(f) = &query.filter {
+            f.validate(self.schema(kind))
+                .map_err(roster_scim::Error::from)?;
+        }
+        Ok(self.store.list(tenant, kind, self.schema(kind), query).await?)
+    }
+
+    /// The groups each user is a direct member of.
+    pub async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, roster_store::GroupRef)>, DirectoryError> {
+        Ok(self.store.groups_of(tenant, user_ids).await?)
+    }
+
+    fn write_error(&self, e: StoreError, kind: Kind, id: &str, version: i64) -> DirectoryError {
+        match e {
+            StoreError::NotFound => not_found(kind, id),
+            StoreError::VersionMismatch => DirectoryError::PreconditionFailed(version.to_string()),
+            other => other.into(),
+        }
+    }
+}
+
+fn not_found(kind: Kind, id: &str) -> DirectoryError {
+    DirectoryError::NotFound {
+        kind: kind.as_str(),
+        id: id.to_owned(),
+    }
+}
+
+fn check_if_match(current: &StoredResource, if_match: Option<i64>) -> Result<(), DirectoryError> {
+    match if_match {
+        Some(v) if v != current.version => Err(DirectoryError::PreconditionFailed(v.to_string())),
+        _ => Ok(()),
+    }
+}
+
+/// SHA-256 of a token. Tokens carry 256 random bits, so a fast hash is as strong as a slow one
+/// here, and lets every request be authenticated with one indexed lookup.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// When every operation of a group PATCH changes only `members` by id, the change can be made
+/// as row inserts and deletes without reading the member list: adding one member to a group of
+/// 100,000 costs the same as to a group of two. Returns `None` when the general path is needed.
+fn members_fast_path(request: &PatchRequest) -> Option<MembersChange> {
+    use roster_scim::filter::{CompValue, CompareOp, Filter};
+    let mut replace: Option<Vec<String>> = None;
+    let mut add: Vec<String> = Vec::new();
+    let mut remove: Vec<String> = Vec::new();
+    let ids_of = |value: &Value| -> Option<Vec<String>> {
+        let items: Vec<&Value> = match value {
+            Value::Array(a) => a.iter().collect(),
+            Value::Object(_) => vec![value],
+            _ => return None,
+        };
+        items
+            .into_iter()
+            .map(|m| {
+                let obj: &Map<String, Value> = m.as_object()?;
+                // Anything beyond value/display/type/$ref needs the general path's checks.
+                if obj.keys().any(|k| {
+                    !["value", "display", "type", "$ref"]
+                        .iter()
+                        .any(|known| k.eq_ignore_ascii_case(known))
+                }) {
+                    return None;
+                }
+                obj.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+                    .and_then(|(_, v)| v.as_str())
+                    .map(str::to_owned)
+            })
+            .collect()
+    };
+    for op in &request.operations {
+        let path = op.path.as_ref()?;
+        if !path.attribute.attribute.eq_ignore_ascii_case("members")
+            || path.attribute.sub_attribute.is_some()
+            || path.sub_attribute.is_some()
+            || path
+                .attribute
+                .schema
+                .as_deref()
+                .is_some_and(|s| !s.eq_ignore_ascii_case(roster_scim::schema::GROUP_SCHEMA))
+        {
+            return None;
+        }
+        match (op.op, &path.filter, &op.value) {
+            (PatchOpKind::Add, None, Some(v)) => {
+                for id in ids_of(v)? {
+                    remove.retain(|r| r != &id);
+                    match &mut replace {
+                        Some(list) => {
+                            if !list.contains(&id) {
+                                list.push(id)
+                            }
+                        }
+                        None => add.push(id),
+                    }
+                }
+            }
+            (PatchOpKind::Replace, None, Some(v)) => {
+                replace = Some(ids_of(v)?);
+                add.clear();
+                remove.clear();
+            }
+            (PatchOpKind::Remove, None, None) => {
+                replace = Some(Vec::new());
+                add.clear();
+                remove.clear();
+            }
+            (PatchOpKind::Remove, None, Some(v)) => {
+                for id in ids_of(v)? {
+                    remove_id(&mut replace, &mut add, &mut remove, id);
+                }
+            }
+            (
+                PatchOpKind::Remove,
+                Some(Filter::Compare {
+                    path: inner,
+                    op: CompareOp::Eq,
+                    value: CompValue::String(id),
+                }),
+                None,
+            ) if inner.attribute.eq_ignore_ascii_case("value")
+                && inner.sub_attribute.is_none()
+                && inner.schema.is_none() =>
+            {
+                remove_id(&mut replace, &mut add, &mut remove, id.clone());
+            }
+            _ => return None,
+        }
+    }
+    Some(match replace {
+        Some(list) => MembersChange::Replace(list),
+        None => MembersChange::Delta { add, remove },
+    })
+}
+
+fn remove_id(
+    replace: &mut Option<Vec<String>>,
+    add: &mut Vec<String>,
+    remove: &mut Vec<String>,
+    id: String,
+) {
+    match replace {
+        Some(list) => list.retain(|m| m != &id),
+        None => {
+            add.retain(|a| a != &id);
+            remove.push(id);
+        }
+    }
+}

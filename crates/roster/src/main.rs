@@ -1,0 +1,234 @@
+//! The `roster` command: runs the service and manages tenants and their tokens.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use roster_directory::{Directory, IssuedToken, SystemClock, SystemSecrets};
+use roster_scim::Registry;
+use roster_server::{AppState, Config};
+use roster_store::Store;
+use roster_store_sqlite::SqliteStore;
+use serde_json::json;
+
+/// Roster: SCIM 2.0 provisioning for every customer organisation of your application.
+#[derive(Debug, Parser)]
+#[command(name = "roster", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct Global {
+    /// The address to listen on.
+    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    listen: SocketAddr,
+    /// The database: sqlite://FILE (created if missing).
+    #[arg(
+        long = "database",
+        env = "ROSTER_DATABASE_URL",
+        default_value = "sqlite://roster.db",
+        global = true
+    )]
+    database: String,
+    /// The externally visible base URL, used in Provisioning URLs, Location and meta.location.
+    /// Defaults to http:// and the listen address.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the SCIM service.
+    Serve,
+    /// Manages tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant and its first token.
+    Create {
+        /// The tenant's name (the customer organisation).
+        name: String,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists tenants.
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issues a new token for a tenant; the previous ones stop working unless --keep-old.
+    Token {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Keeps the tenant's previous tokens working.
+        #[arg(long)]
+        keep_old: bool,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Global {
+    /// The public URL, defaulting to http:// and the address actually listened on (which
+    /// differs from `--listen` when it asks for port 0).
+    fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    async fn store(&self) -> Result<Arc<dyn Store>> {
+        if self.database.starts_with("sqlite:") {
+            let store = SqliteStore::open(&self.database)
+                .await
+                .with_context(|| format!("opening {}", self.database))?;
+            Ok(Arc::new(store))
+        } else {
+            bail!(
+                "unsupported database URL {:?}: use sqlite://FILE",
+                self.database
+            )
+        }
+    }
+
+    async fn directory(&self) -> Result<Directory> {
+        Ok(Directory::new(
+            self.store().await?,
+            Arc::new(Registry::core()),
+            Arc::new(SystemClock),
+            Arc::new(SystemSecrets),
+        ))
+    }
+}
+
+fn issued_json(config: &Config, issued: &IssuedToken) -> serde_json::Value {
+    json!({
+        "id": issued.tenant.id.as_str(),
+        "name": issued.tenant.name,
+        "provisioning_url": config.tenant_base(&issued.tenant.id),
+        "token": issued.token,
+    })
+}
+
+fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) {
+    if as_json {
+        println!("{}", issued_json(config, issued));
+    } else {
+        println!("Tenant:           {} ({})", issued.tenant.name, issued.tenant.id);
+        println!("Provisioning URL: {}", config.tenant_base(&issued.tenant.id));
+        println!("Secret Token:     {}", issued.token);
+        println!("(The token is shown once; only its hash is stored.)");
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let directory = cli.global.directory().await?;
+    // Commands other than serve print URLs for the configured listen address.
+    let config = Config::new(&cli.global.public_url(cli.global.listen));
+    match cli.command {
+        Command::Serve => serve(&cli.global, directory).await,
+        Command::Tenant(TenantCommand::Create { name, json }) => {
+            let issued = directory.create_tenant(&name).await?;
+            print_issued(&config, &issued, json);
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::List { json }) => {
+            let tenants = directory.tenants().await?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "id": t.id.as_str(),
+                            "name": t.name,
+                            "provisioning_url": config.tenant_base(&t.id),
+                            "created_at": roster_scim::value::format_datetime(t.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!("{}  {}  {}", t.id, t.name, config.tenant_base(&t.id));
+                }
+            }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Token {
+            tenant,
+            keep_old,
+            json,
+        }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let token = directory.issue_token(&tenant.id, keep_old).await?;
+            print_issued(&config, &IssuedToken { tenant, token }, json);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(global: &Global, directory: Directory) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(global.listen)
+        .await
+        .with_context(|| format!("listening on {}", global.listen))?;
+    let bound = listener.local_addr()?;
+    let config = Config::new(&global.public_url(bound));
+    if directory.tenants().await?.is_empty() {
+        let issued = directory.create_tenant("default").await?;
+        println!("Created a first tenant. Paste these into your identity provider:");
+        print_issued(&config, &issued, false);
+    }
+    tracing::info!(listen = %bound, public_url = %config.public_url, "roster is serving");
+    let app = roster_server::app(AppState {
+        directory,
+        config: Arc::new(config),
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the server stops.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

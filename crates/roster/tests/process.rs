@@ -1,0 +1,213 @@
+//! Tests of the `roster` program as a user runs it: the CLI beside a running server, the
+//! first-start tenant, and durability of acknowledged writes across `kill -9`.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+fn roster(db: &str) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
+    c.env("ROSTER_DATABASE_URL", db)
+        .env("ROSTER_LISTEN", "127.0.0.1:0")
+        .env_remove("ROSTER_PUBLIC_URL")
+        .env("ROSTER_LOG", "info");
+    c
+}
+
+fn cli_json(db: &str, args: &[&str]) -> Value {
+    let out = roster(db).args(args).output().expect("run roster");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+/// A `roster serve` child process and the address it listens on.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(db: &str) -> Server {
+        let mut child = roster(db)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn roster serve");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut address = None;
+        // The log line that announces the bound address is written before serving begins.
+        let mut lines = BufReader::new(stderr).lines();
+        for line in lines.by_ref() {
+            let line = line.expect("log line");
+            if let Some(rest) = line.split("listen=").nth(1) {
+                address = Some(rest.split_whitespace().next().unwrap_or("").to_owned());
+                break;
+            }
+        }
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.count());
+        let address = address.expect("roster announced its address");
+        Server {
+            child,
+            address: format!("http://{address}"),
+        }
+    }
+
+    fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_db() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}", dir.path().join("roster.db").display());
+    (dir, db)
+}
+
+#[tokio::test]
+async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db);
+    let http = reqwest::Client::new();
+
+    let created = cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    for key in ["id", "name", "provisioning_url", "token"] {
+        assert!(created.get(key).is_some(), "{key} in {created}");
+    }
+    assert_eq!(created["name"], "Contoso");
+    let id = created["id"].as_str().unwrap();
+    assert!(!id.to_lowercase().contains("contoso"));
+    let token = created["token"].as_str().unwrap();
+    assert!(token.starts_with("rst_"));
+    let base = format!("{}/scim/v2/{id}", server.address);
+
+    let status = |token: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}/Users"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status(token.to_owned()).await, 200);
+
+    let list = cli_json(&db, &["tenant", "list", "--json"]);
+    assert!(list.as_array().unwrap().iter().any(|t| t["id"] == id));
+
+    // Rotation: the new token works at once, the old one stops at once.
+    let rotated = cli_json(&db, &["tenant", "token", id, "--json"]);
+    let new_token = rotated["token"].as_str().unwrap().to_owned();
+    assert_eq!(rotated["id"], id);
+    assert_eq!(status(new_token.clone()).await, 200);
+    assert_eq!(status(token.to_owned()).await, 401);
+
+    // --keep-old keeps the previous token working.
+    let kept = cli_json(&db, &["tenant", "token", id, "--keep-old", "--json"]);
+    assert_eq!(status(kept["token"].as_str().unwrap().to_owned()).await, 200);
+    assert_eq!(status(new_token).await, 200);
+    drop(server);
+}
+
+#[tokio::test]
+async fn first_start_prints_a_working_provisioning_url_and_token() {
+    let (_dir, db) = temp_db();
+    let mut child = roster(&db)
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().unwrap();
+    let mut url = None;
+    let mut token = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(v) = line.strip_prefix("Provisioning URL:") {
+            url = Some(v.trim().to_owned());
+        }
+        if let Some(v) = line.strip_prefix("Secret Token:") {
+            token = Some(v.trim().to_owned());
+            break;
+        }
+    }
+    let (url, token) = (url.expect("URL printed"), token.expect("token printed"));
+    let mut status = 0;
+    // The banner is printed before the server accepts; retry briefly until it does.
+    for _ in 0..50 {
+        match reqwest::Client::new()
+            .get(format!("{url}/ServiceProviderConfig"))
+            .bearer_auth(&token)
+            .send()
+            .await
+        {
+            Ok(r) => {
+                status = r.status().as_u16();
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    assert_eq!(status, 200);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn acknowledged_writes_survive_kill_9() {
+    let (_dir, db) = temp_db();
+    let tenant = cli_json(&db, &["tenant", "create", "Durable", "--json"]);
+    let id = tenant["id"].as_str().unwrap().to_owned();
+    let token = tenant["token"].as_str().unwrap().to_owned();
+    let server = Server::start(&db);
+    let http = reqwest::Client::new();
+    let base = format!("{}/scim/v2/{id}", server.address);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let r = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .header("content-type", "application/scim+json")
+            .body(
+                json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": format!("durable{i}@x.example")
+                })
+                .to_string(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let body: Value = r.json().await.unwrap();
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    // Killed without a chance to flush anything, right after the last acknowledgement.
+    server.kill9();
+
+    let server = Server::start(&db);
+    let base = format!("{}/scim/v2/{id}", server.address);
+    for user_id in &ids {
+        let r = http
+            .get(format!("{base}/Users/{user_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "user {user_id} lost");
+    }
+}

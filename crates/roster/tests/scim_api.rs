@@ -1,0 +1,661 @@
+//! End-to-end tests of the SCIM API over real HTTP on loopback: every endpoint, authentication,
+//! tenant isolation, uniqueness under concurrency, ETags, Bulk and pagination.
+
+mod support;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::*;
+
+#[tokio::test]
+async fn user_lifecycle_create_get_replace_patch_delete() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+
+    let created = app.post(&t, "/Users", user("ada@contoso.com")).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(
+        created.header("content-type").as_deref(),
+        Some("application/scim+json")
+    );
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let location = created.body["meta"]["location"].as_str().unwrap().to_owned();
+    assert_eq!(location, format!("{}/Users/{id}", t.base));
+    assert_eq!(created.header("location").as_deref(), Some(location.as_str()));
+    assert_eq!(
+        created.header("etag").as_deref(),
+        created.body["meta"]["version"].as_str()
+    );
+    assert_eq!(created.body["meta"]["resourceType"], "User");
+    assert_eq!(created.body["userName"], "ada@contoso.com");
+    assert!(created.body.get("password").is_none());
+
+    let got = app.get(&t, &format!("/Users/{id}")).await;
+    assert_eq!(got.status, StatusCode::OK);
+    assert_eq!(got.body["name"]["familyName"], "Lovelace");
+
+    let mut replacement = user("ada@contoso.com");
+    replacement["displayName"] = json!("Countess of Lovelace");
+    replacement["id"] = json!("client-chosen-id-is-ignored");
+    let replaced = app.put(&t, &format!("/Users/{id}"), replacement).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    assert_eq!(replaced.body["id"], id.as_str());
+    assert_eq!(replaced.body["displayName"], "Countess of Lovelace");
+    assert_ne!(replaced.body["meta"]["version"], created.body["meta"]["version"]);
+
+    let patched = app
+        .patch(
+            &t,
+            &format!("/Users/{id}"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    assert_eq!(patched.body["active"], false);
+
+    let deleted = app.delete(&t, &format!("/Users/{id}")).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    let gone = app.get(&t, &format!("/Users/{id}")).await;
+    assert_scim_error(&gone, 404, None);
+    let again = app.delete(&t, &format!("/Users/{id}")).await;
+    assert_scim_error(&again, 404, None);
+}
+
+#[tokio::test]
+async fn authentication_failures_are_401_with_a_scim_body() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+
+    let missing = reply(
+        app.http
+            .get(format!("{}/Users", t.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_scim_error(&missing, 401, None);
+    assert!(missing.header("www-authenticate").unwrap().starts_with("Bearer"));
+
+    let wrong = TestTenant {
+        token: "rst_wrongwrongwrongwrongwrongwrongwrongwrong123".into(),
+        ..t.clone()
+    };
+    let r = app.get(&wrong, "/Users").await;
+    assert_scim_error(&r, 401, None);
+    assert!(r.header("www-authenticate").is_some());
+
+    let basic = reply(
+        app.http
+            .get(format!("{}/Users", t.base))
+            .header("authorization", "Basic YTpi")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_scim_error(&basic, 401, None);
+}
+
+#[tokio::test]
+async fn a_tenant_sees_changes_and_deletes_nothing_of_another() {
+    let app = spawn_app().await;
+    let a = app.tenant("a").await;
+    let b = app.tenant("b").await;
+    let user_id = app.create_user(&a, "ada@a.example").await;
+    let group_id = app.create_group(&a, "Admins", &[&user_id]).await;
+
+    // B's token on A's URL is refused.
+    let crossed = TestTenant {
+        token: b.token.clone(),
+        ..a.clone()
+    };
+    assert_scim_error(&app.get(&crossed, "/Users").await, 401, None);
+    assert_scim_error(&app.get(&crossed, &format!("/Users/{user_id}")).await, 401, None);
+
+    // On its own URL, B sees none of A's resources, by id, list or filter.
+    assert_scim_error(&app.get(&b, &format!("/Users/{user_id}")).await, 404, None);
+    assert_scim_error(&app.get(&b, &format!("/Groups/{group_id}")).await, 404, None);
+    let list = app.get(&b, "/Users").await;
+    assert_eq!(list.body["totalResults"], 0);
+    let filtered = app
+        .get(&b, "/Users?filter=userName%20eq%20%22ada@a.example%22")
+        .await;
+    assert_eq!(filtered.body["totalResults"], 0);
+
+    // B cannot change or delete A's resources, nor add A's user to its own group.
+    let p = app
+        .patch(
+            &b,
+            &format!("/Users/{user_id}"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_scim_error(&p, 404, None);
+    assert_scim_error(
+        &app.put(&b, &format!("/Users/{user_id}"), user("x@b.example")).await,
+        404,
+        None,
+    );
+    assert_scim_error(&app.delete(&b, &format!("/Users/{user_id}")).await, 404, None);
+    assert_scim_error(&app.delete(&b, &format!("/Groups/{group_id}")).await, 404, None);
+    let g = app.post(&b, "/Groups", group("Thieves", &[&user_id])).await;
+    assert_scim_error(&g, 400, Some("invalidValue"));
+
+    // The same userName may exist in both tenants.
+    app.create_user(&b, "ada@a.example").await;
+
+    // A's data is intact.
+    let still = app.get(&a, &format!("/Users/{user_id}")).await;
+    assert_eq!(still.status, StatusCode::OK);
+    assert_eq!(still.body["active"], true);
+    let members = app.get(&a, &format!("/Groups/{group_id}")).await;
+    assert_eq!(members.body["members"][0]["value"], user_id.as_str());
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_user_name_give_one_201_and_409s() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let http = app.http.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            // Different cases of one name: userName is unique without regard to case.
+            let name = if i % 2 == 0 { "Race@Contoso.com" } else { "race@contoso.com" };
+            let resp = http
+                .post(format!("{}/Users", t.base))
+                .bearer_auth(&t.token)
+                .header("content-type", "application/scim+json")
+                .body(user(name).to_string())
+                .send()
+                .await
+                .unwrap();
+            reply(resp).await
+        }));
+    }
+    let mut created = 0;
+    let mut conflicts = 0;
+    for task in tasks {
+        let r = task.await.unwrap();
+        match r.status.as_u16() {
+            201 => created += 1,
+            409 => {
+                assert_scim_error(&r, 409, Some("uniqueness"));
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.body),
+        }
+    }
+    assert_eq!((created, conflicts), (1, 7));
+    let list = app.get(&t, "/Users").await;
+    assert_eq!(list.body["totalResults"], 1);
+}
+
+#[tokio::test]
+async fn etags_guard_writes_and_spare_reads() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let created = app.post(&t, "/Users", user("etag@x.example")).await;
+    let id = created.body["id"].as_str().unwrap();
+    let v1 = created.header("etag").unwrap();
+    assert!(v1.starts_with("W/\""));
+
+    let not_modified = app
+        .call_with(&t, Method::GET, &format!("/Users/{id}"), None, &[("if-none-match", &v1)])
+        .await;
+    assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
+
+    let ok = app
+        .call_with(
+            &t,
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch_op(json!([{"op": "replace", "path": "displayName", "value": "A"}]))),
+            &[("if-match", &v1)],
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let v2 = ok.header("etag").unwrap();
+    assert_ne!(v1, v2);
+
+    let stale = app
+        .call_with(
+            &t,
+            Method::PATCH,
+            &format!("/Users/{id}"),
+            Some(patch_op(json!([{"op": "replace", "path": "displayName", "value": "B"}]))),
+            &[("if-match", &v1)],
+        )
+        .await;
+    assert_scim_error(&stale, 412, None);
+    let stale_put = app
+        .call_with(&t, Method::PUT, &format!("/Users/{id}"), Some(user("etag@x.example")), &[("if-match", &v1)])
+        .await;
+    assert_scim_error(&stale_put, 412, None);
+    let stale_delete = app
+        .call_with(&t, Method::DELETE, &format!("/Users/{id}"), None, &[("if-match", &v1)])
+        .await;
+    assert_scim_error(&stale_delete, 412, None);
+
+    let modified = app
+        .call_with(&t, Method::GET, &format!("/Users/{id}"), None, &[("if-none-match", &v1)])
+        .await;
+    assert_eq!(modified.status, StatusCode::OK);
+    assert_eq!(modified.body["displayName"], "A");
+
+    let deleted = app
+        .call_with(&t, Method::DELETE, &format!("/Users/{id}"), None, &[("if-match", &v2)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+}
+
+#[tokio::test]
+async fn groups_hold_users_and_groups_and_lose_deleted_users() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let u1 = app.create_user(&t, "u1@x.example").await;
+    let u2 = app.create_user(&t, "u2@x.example").await;
+    let inner = app.create_group(&t, "Inner", &[]).await;
+    let outer = app
+        .post(
+            &t,
+            "/Groups",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Outer",
+                "members": [{"value": u1}, {"value": inner, "type": "Group"}]
+            }),
+        )
+        .await;
+    assert_eq!(outer.status, StatusCode::CREATED, "{}", outer.body);
+    let outer_id = outer.body["id"].as_str().unwrap().to_owned();
+    let members = outer.body["members"].as_array().unwrap();
+    assert_eq!(members.len(), 2);
+    let inner_member = members.iter().find(|m| m["value"] == inner.as_str()).unwrap();
+    assert_eq!(inner_member["type"], "Group");
+    assert_eq!(inner_member["$ref"], format!("{}/Groups/{inner}", t.base));
+
+    // displayName is unique in a tenant, without regard to case.
+    let dup = app.post(&t, "/Groups", group("outer", &[])).await;
+    assert_scim_error(&dup, 409, Some("uniqueness"));
+
+    // Members that do not exist are refused.
+    let ghost = app
+        .patch(
+            &t,
+            &format!("/Groups/{outer_id}"),
+            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}])),
+        )
+        .await;
+    assert_scim_error(&ghost, 400, Some("invalidValue"));
+
+    // Add, then remove through a value filter; group PATCH answers 204.
+    let add = app
+        .patch(
+            &t,
+            &format!("/Groups/{outer_id}"),
+            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": u2}]}])),
+        )
+        .await;
+    assert_eq!(add.status, StatusCode::NO_CONTENT, "{}", add.body);
+    let u1_groups = app.get(&t, &format!("/Users/{u1}")).await;
+    assert_eq!(u1_groups.body["groups"][0]["value"], outer_id.as_str());
+    assert_eq!(u1_groups.body["groups"][0]["display"], "Outer");
+    let remove = app
+        .patch(
+            &t,
+            &format!("/Groups/{outer_id}"),
+            patch_op(json!([{"op": "remove", "path": format!("members[value eq \"{u1}\"]")}])),
+        )
+        .await;
+    assert_eq!(remove.status, StatusCode::NO_CONTENT, "{}", remove.body);
+    let now = app.get(&t, &format!("/Groups/{outer_id}")).await;
+    let ids: Vec<&str> = now.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![u2.as_str(), inner.as_str()]);
+
+    // Deleting a user removes it from every group.
+    assert_eq!(app.delete(&t, &format!("/Users/{u2}")).await.status, StatusCode::NO_CONTENT);
+    let after = app.get(&t, &format!("/Groups/{outer_id}")).await;
+    assert_eq!(after.body["members"].as_array().unwrap().len(), 1);
+
+    // excludedAttributes=members leaves them out.
+    let slim = app.get(&t, &format!("/Groups/{outer_id}?excludedAttributes=members")).await;
+    assert!(slim.body.get("members").is_none(), "{}", slim.body);
+    assert_eq!(slim.body["displayName"], "Outer");
+
+    // Filter groups by member.
+    let by_member = app
+        .get(&t, &format!("/Groups?filter=members%5Bvalue%20eq%20%22{inner}%22%5D"))
+        .await;
+    assert_eq!(by_member.body["totalResults"], 1, "{}", by_member.body);
+}
+
+#[tokio::test]
+async fn filters_sorting_and_projection_on_lists() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    for name in ["carol@x.example", "Alice@x.example", "bob@y.example"] {
+        app.create_user(&t, name).await;
+    }
+    let cases: &[(&str, u64)] = &[
+        ("userName eq \"alice@x.example\"", 1),
+        ("userName sw \"b\"", 1),
+        ("userName ew \"x.example\"", 2),
+        ("userName co \"@\"", 3),
+        ("emails.value eq \"BOB@y.example\"", 1),
+        ("emails[type eq \"work\" and value co \"y.example\"]", 1),
+        ("externalId eq \"ext-carol@x.example\"", 1),
+        ("externalId eq \"EXT-carol@x.example\"", 0),
+        ("active eq true", 3),
+        ("not (userName eq \"bob@y.example\")", 2),
+        ("userName eq \"bob@y.example\" or userName eq \"carol@x.example\"", 2),
+        ("meta.created gt \"2000-01-01T00:00:00Z\"", 3),
+        ("name.givenName eq \"Ada\" and userName sw \"c\"", 1),
+        ("title pr", 0),
+    ];
+    for (filter, expected) in cases {
+        let r = app
+            .post(
+                &t,
+                "/Users/.search",
+                json!({
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": filter
+                }),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.body);
+        assert_eq!(r.body["totalResults"], *expected, "{filter}: {}", r.body);
+    }
+
+    let bad = app.get(&t, "/Users?filter=userName%20eq").await;
+    assert_scim_error(&bad, 400, Some("invalidFilter"));
+
+    let sorted = app.get(&t, "/Users?sortBy=userName&sortOrder=descending").await;
+    let names: Vec<&str> = sorted.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["userName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["carol@x.example", "bob@y.example", "Alice@x.example"]);
+
+    let projected = app.get(&t, "/Users?attributes=userName").await;
+    let first = &projected.body["Resources"][0];
+    assert!(first.get("id").is_some());
+    assert!(first.get("userName").is_some());
+    assert!(first.get("emails").is_none(), "{first}");
+}
+
+#[tokio::test]
+async fn pagination_edges() {
+    let app = spawn_app_with(|c| c.max_page_size = 5).await;
+    let t = app.tenant("acme").await;
+    for i in 0..7 {
+        app.create_user(&t, &format!("u{i}@x.example")).await;
+    }
+    let page = |q: &'static str| {
+        let app = &app;
+        let t = &t;
+        async move { app.get(t, &format!("/Users{q}")).await }
+    };
+    let r = page("?startIndex=1&count=2").await;
+    assert_eq!(r.body["totalResults"], 7);
+    assert_eq!(r.body["itemsPerPage"], 2);
+    assert_eq!(r.body["startIndex"], 1);
+    assert_eq!(r.body["Resources"][0]["userName"], "u0@x.example");
+
+    let r = page("?startIndex=0&count=1").await;
+    assert_eq!(r.body["startIndex"], 1);
+    assert_eq!(r.body["Resources"][0]["userName"], "u0@x.example");
+
+    let r = page("?startIndex=-4&count=1").await;
+    assert_eq!(r.body["startIndex"], 1);
+
+    let r = page("?startIndex=6&count=5").await;
+    assert_eq!(r.body["itemsPerPage"], 2);
+    assert_eq!(r.body["Resources"][1]["userName"], "u6@x.example");
+
+    let r = page("?startIndex=100").await;
+    assert_eq!(r.body["totalResults"], 7);
+    assert_eq!(r.body["itemsPerPage"], 0);
+    assert_eq!(r.body["Resources"], json!([]));
+
+    let r = page("?count=0").await;
+    assert_eq!(r.body["totalResults"], 7);
+    assert_eq!(r.body["itemsPerPage"], 0);
+
+    // Above the advertised maximum, the maximum.
+    let r = page("?count=1000").await;
+    assert_eq!(r.body["itemsPerPage"], 5);
+    let config = app.get(&t, "/ServiceProviderConfig").await;
+    assert_eq!(config.body["filter"]["maxResults"], 5);
+
+    let r = page("?count=abc").await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+
+    // Types are integers.
+    let r = page("").await;
+    assert!(r.body["totalResults"].is_u64());
+    assert!(r.body["startIndex"].is_u64());
+    assert!(r.body["itemsPerPage"].is_u64());
+}
+
+#[tokio::test]
+async fn bulk_resolves_bulk_ids_and_enforces_limits() {
+    let app = spawn_app_with(|c| c.bulk_max_operations = 4).await;
+    let t = app.tenant("acme").await;
+    let r = app
+        .post(
+            &t,
+            "/Bulk",
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "u1", "data": user("bulk1@x.example")},
+                    {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {
+                        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                        "displayName": "Bulk group",
+                        "members": [{"type": "User", "value": "bulkId:u1"}]
+                    }},
+                    {"method": "PATCH", "path": "/Users/bulkId:u1", "data": patch_op(json!([
+                        {"op": "replace", "path": "active", "value": false}
+                    ]))}
+                ]
+            }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:BulkResponse");
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 3);
+    assert_eq!(ops[0]["status"], "201");
+    assert_eq!(ops[1]["status"], "201");
+    assert_eq!(ops[2]["status"], "200");
+    let user_location = ops[0]["location"].as_str().unwrap();
+    let user_id = user_location.rsplit('/').next().unwrap();
+    let group_location = ops[1]["location"].as_str().unwrap();
+    let group_id = group_location.rsplit('/').next().unwrap();
+    let g = app.get(&t, &format!("/Groups/{group_id}")).await;
+    assert_eq!(g.body["members"][0]["value"], user_id);
+    let u = app.get(&t, &format!("/Users/{user_id}")).await;
+    assert_eq!(u.body["active"], false);
+
+    // failOnErrors: 1 stops after the first failure.
+    let r = app
+        .post(
+            &t,
+            "/Bulk",
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+                "failOnErrors": 1,
+                "Operations": [
+                    {"method": "POST", "path": "/Users", "bulkId": "a", "data": user("bulk1@x.example")},
+                    {"method": "POST", "path": "/Users", "bulkId": "b", "data": user("bulk2@x.example")}
+                ]
+            }),
+        )
+        .await;
+    let ops = r.body["Operations"].as_array().unwrap();
+    assert_eq!(ops.len(), 1, "{}", r.body);
+    assert_eq!(ops[0]["status"], "409");
+    assert_eq!(ops[0]["response"]["scimType"], "uniqueness");
+    let none = app.get(&t, "/Users?filter=userName%20eq%20%22bulk2@x.example%22").await;
+    assert_eq!(none.body["totalResults"], 0);
+
+    // More operations than maxOperations: 413.
+    let many: Vec<Value> = (0..5)
+        .map(|i| json!({"method": "POST", "path": "/Users", "data": user(&format!("m{i}@x.example"))}))
+        .collect();
+    let r = app
+        .post(
+            &t,
+            "/Bulk",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": many}),
+        )
+        .await;
+    assert_scim_error(&r, 413, None);
+    let config = app.get(&t, "/ServiceProviderConfig").await;
+    assert_eq!(config.body["bulk"]["maxOperations"], 4);
+    assert_eq!(config.body["bulk"]["supported"], true);
+}
+
+#[tokio::test]
+async fn oversized_and_malformed_bodies() {
+    let app = spawn_app_with(|c| c.max_body_bytes = 4096).await;
+    let t = app.tenant("acme").await;
+    let mut big = user("big@x.example");
+    big["displayName"] = json!("x".repeat(5000));
+    let r = app.post(&t, "/Users", big).await;
+    assert_scim_error(&r, 413, None);
+    let config = app.get(&t, "/ServiceProviderConfig").await;
+    assert_eq!(config.body["bulk"]["maxPayloadSize"], 4096);
+
+    let malformed = reply(
+        app.http
+            .post(format!("{}/Users", t.base))
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body("{\"userName\": ")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_scim_error(&malformed, 400, Some("invalidSyntax"));
+
+    let missing_name = app
+        .post(&t, "/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}))
+        .await;
+    assert_eq!(missing_name.status, StatusCode::BAD_REQUEST, "{}", missing_name.body);
+
+    let bad_patch = app.patch(&t, "/Users/whatever", json!({"Operations": "nope"})).await;
+    assert_eq!(bad_patch.status.as_u16() / 100, 4, "{}", bad_patch.body);
+}
+
+#[tokio::test]
+async fn content_negotiation_accepts_json_and_any() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    for accept in ["application/json", "*/*", "application/scim+json"] {
+        let r = reply(
+            app.http
+                .get(format!("{}/Users", t.base))
+                .bearer_auth(&t.token)
+                .header("accept", accept)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.header("content-type").as_deref(), Some("application/scim+json"));
+    }
+    let r = reply(
+        app.http
+            .post(format!("{}/Users", t.base))
+            .bearer_auth(&t.token)
+            .header("content-type", "application/json")
+            .body(user("json@x.example").to_string())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn discovery_endpoints() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let spc = app.get(&t, "/ServiceProviderConfig").await;
+    assert_eq!(spc.status, StatusCode::OK);
+    assert_eq!(spc.body["patch"]["supported"], true);
+    assert_eq!(spc.body["etag"]["supported"], true);
+    assert_eq!(spc.body["sort"]["supported"], true);
+    assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+
+    let rts = app.get(&t, "/ResourceTypes").await;
+    assert_eq!(rts.status, StatusCode::OK);
+    assert_eq!(rts.body["totalResults"], 2);
+    let user_rt = app.get(&t, "/ResourceTypes/User").await;
+    assert_eq!(user_rt.body["endpoint"], "/Users");
+
+    let schemas = app.get(&t, "/Schemas").await;
+    assert_eq!(schemas.body["totalResults"], 3);
+    let one = app
+        .get(&t, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User")
+        .await;
+    assert_eq!(one.status, StatusCode::OK);
+    assert_eq!(one.body["id"], "urn:ietf:params:scim:schemas:core:2.0:User");
+    assert_scim_error(&app.get(&t, "/Schemas/urn:nope").await, 404, None);
+
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/Schemas"] {
+        let post = app.post(&t, path, json!({})).await;
+        assert_scim_error(&post, 405, None);
+        let filtered = app.get(&t, &format!("{path}?filter=id%20pr")).await;
+        assert_scim_error(&filtered, 403, None);
+    }
+}
+
+#[tokio::test]
+async fn root_search_covers_users_and_groups() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    app.create_user(&t, "s1@x.example").await;
+    app.create_group(&t, "Searchers", &[]).await;
+    let r = app
+        .post(
+            &t,
+            "/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 2);
+    let r = app
+        .post(
+            &t,
+            "/.search",
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "displayName eq \"Searchers\""}),
+        )
+        .await;
+    assert_eq!(r.body["totalResults"], 1, "{}", r.body);
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    assert_scim_error(&app.get(&t, "/Nope").await, 404, None);
+    let r = app.call(&t, Method::DELETE, "/Users", None).await;
+    assert_scim_error(&r, 405, None);
+}

@@ -1,0 +1,254 @@
+//! The HTTP edge: axum routes for each tenant's SCIM 2.0 endpoints, the extractors that turn
+//! requests into typed values (the authenticated tenant, SCIM JSON bodies), and the mapping of
+//! every error to a SCIM error body.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, RawPathParams, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use roster_directory::Directory;
+use roster_store::TenantId;
+use serde_json::Value;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+mod bulk;
+mod discovery;
+mod error;
+mod scim;
+
+pub use error::ApiError;
+
+/// The media type of every SCIM response.
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+
+/// Limits and addresses the server needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The externally visible base URL, without a trailing slash (`https://roster.example.com`).
+    pub public_url: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The largest page a list returns.
+    pub max_page_size: u64,
+    /// The most operations one Bulk request may hold.
+    pub bulk_max_operations: usize,
+}
+
+impl Config {
+    /// Defaults for a public URL: 1 MiB bodies, pages of up to 1,000, Bulk of up to 1,000.
+    pub fn new(public_url: &str) -> Self {
+        Config {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            max_body_bytes: 1024 * 1024,
+            max_page_size: 1000,
+            bulk_max_operations: 1000,
+        }
+    }
+
+    /// The SCIM base URL of a tenant: its Provisioning URL.
+    pub fn tenant_base(&self, tenant: &TenantId) -> String {
+        format!("{}/scim/v2/{}", self.public_url, tenant)
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The use cases.
+    pub directory: Directory,
+    /// The limits.
+    pub config: Arc<Config>,
+}
+
+/// The application: every route, with request ids, tracing and the body limit.
+pub fn app(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    let scim = Router::new()
+        .route("/Users", get(scim::list_users).post(scim::create_user))
+        .route("/Users/.search", post(scim::search_users))
+        .route(
+            "/Users/{id}",
+            get(scim::get_user)
+                .put(scim::replace_user)
+                .patch(scim::patch_user)
+                .delete(scim::delete_user),
+        )
+        .route("/Groups", get(scim::list_groups).post(scim::create_group))
+        .route("/Groups/.search", post(scim::search_groups))
+        .route(
+            "/Groups/{id}",
+            get(scim::get_group)
+                .put(scim::replace_group)
+                .patch(scim::patch_group)
+                .delete(scim::delete_group),
+        )
+        .route("/.search", post(scim::search_all))
+        .route("/Bulk", post(bulk::bulk))
+        .route("/ServiceProviderConfig", get(scim::service_provider_config))
+        .route("/ResourceTypes", get(scim::resource_types))
+        .route("/ResourceTypes/{id}", get(scim::resource_type))
+        .route("/Schemas", get(scim::schemas))
+        .route("/Schemas/{id}", get(scim::schema))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found);
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/scim/v2/{tenant}", scim)
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("No such endpoint.".into())
+}
+
+async fn method_not_allowed(method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(format!("{method} is not allowed on this endpoint."))
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> Response {
+    let ping = tokio::time::timeout(Duration::from_secs(2), state.directory.store().ping()).await;
+    match ping {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response(),
+    }
+}
+
+/// The tenant whose URL was called, once the bearer token has been checked against it.
+#[derive(Debug, Clone)]
+pub struct Tenant(pub TenantId);
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound("No such endpoint.".into()))?;
+        let tenant = params
+            .iter()
+            .find(|(k, _)| *k == "tenant")
+            .map(|(_, v)| v.to_owned())
+            .ok_or_else(|| ApiError::NotFound("No such endpoint.".into()))?;
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .ok_or(ApiError::Unauthorized)?;
+        // A token of another tenant is refused exactly like a wrong one, so that a token
+        // reveals nothing about which other tenants exist.
+        match state.directory.authenticate(token).await? {
+            Some(t) if t.as_str() == tenant => Ok(Tenant(t)),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+/// A JSON request body: accepted as `application/scim+json`, `application/json` or without a
+/// content type; malformed JSON is a SCIM `invalidSyntax`, an oversized body a 413.
+#[derive(Debug, Clone)]
+pub struct ScimJson(pub Value);
+
+impl FromRequest<AppState> for ScimJson {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if !(essence.is_empty()
+                || essence == "application/scim+json"
+                || essence == "application/json"
+                || essence == "text/json"
+                || essence.ends_with("+json"))
+            {
+                return Err(ApiError::UnsupportedMediaType(format!(
+                    "Send the body as application/scim+json or application/json, not {essence}."
+                )));
+            }
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(state.config.max_body_bytes)
+            } else {
+                ApiError::InvalidSyntax("The request body could not be read.".into())
+            }
+        })?;
+        serde_json::from_slice(&bytes).map(ScimJson).map_err(|e| {
+            ApiError::InvalidSyntax(format!("The request body is not valid JSON: {e}"))
+        })
+    }
+}
+
+/// A SCIM response: a status, a JSON body, and the `ETag` and `Location` headers when known.
+#[derive(Debug)]
+pub struct ScimResponse {
+    status: StatusCode,
+    body: Option<Value>,
+    etag: Option<String>,
+    location: Option<String>,
+}
+
+impl ScimResponse {
+    /// A 200 with a body.
+    pub fn ok(body: Value) -> Self {
+        ScimResponse {
+            status: StatusCode::OK,
+            body: Some(body),
+            etag: None,
+            location: None,
+        }
+    }
+}
+
+impl IntoResponse for ScimResponse {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            Some(b) => (self.status, b.to_string()).into_response(),
+            None => self.status.into_response(),
+        };
+        let headers: &mut HeaderMap = response.headers_mut();
+        if self.status != StatusCode::NO_CONTENT && self.status != StatusCode::NOT_MODIFIED {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(SCIM_CONTENT_TYPE),
+            );
+        }
+        if let Some(e) = self.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+            headers.insert(header::ETAG, e);
+        }
+        if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, l);
+        }
+        response
+    }
+}

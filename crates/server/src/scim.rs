@@ -1,0 +1,558 @@
+//! The SCIM endpoints of one tenant: Users, Groups, search and the discovery documents.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use roster_directory::render;
+use roster_scim::filter::Filter;
+use roster_scim::projection::Projection;
+use roster_scim::schema::ResourceSchema;
+use roster_scim::sort::SortBy;
+use roster_store::{GroupRef, Kind, ListQuery, StoredResource, TenantId};
+use serde_json::{Value, json};
+
+use crate::{ApiError, AppState, ScimJson, ScimResponse, Tenant};
+
+type Params = Query<Vec<(String, String)>>;
+
+/// The list parameters of RFC 7644 §3.4.2, from a query string or a SearchRequest body.
+#[derive(Debug, Default)]
+struct ListParams {
+    filter: Option<String>,
+    sort_by: Option<String>,
+    sort_order: Option<String>,
+    start_index: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<String>,
+    excluded_attributes: Option<String>,
+}
+
+fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
+    v.trim().parse::<i64>().map_err(|_| {
+        roster_scim::Error::invalid_value(name, format!("{v:?} is not an integer")).into()
+    })
+}
+
+impl ListParams {
+    /// Reads query parameters; names are compared without regard to case, unknown ones ignored
+    /// (identity providers add flags of their own).
+    fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
+        let mut p = ListParams::default();
+        for (k, v) in pairs {
+            match k.to_ascii_lowercase().as_str() {
+                "filter" => p.filter = Some(v.clone()),
+                "sortby" => p.sort_by = Some(v.clone()),
+                "sortorder" => p.sort_order = Some(v.clone()),
+                "startindex" => p.start_index = Some(parse_int("startIndex", v)?),
+                "count" => p.count = Some(parse_int("count", v)?),
+                "attributes" => p.attributes = Some(v.clone()),
+                "excludedattributes" => p.excluded_attributes = Some(v.clone()),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    /// Reads a SearchRequest body (RFC 7644 §3.4.3).
+    fn from_search(body: &Value) -> Result<Self, ApiError> {
+        let obj = body.as_object().ok_or_else(|| {
+            ApiError::InvalidSyntax("A SearchRequest must be a JSON object.".into())
+        })?;
+        let mut p = ListParams::default();
+        let join = |v: &Value| -> Option<String> {
+            match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Array(a) => Some(
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => None,
+            }
+        };
+        let int = |name: &str, v: &Value| -> Result<i64, ApiError> {
+            match v {
+                Value::Number(n) => n.as_i64().ok_or_else(|| {
+                    roster_scim::Error::invalid_value(name, "must be an integer").into()
+                }),
+                Value::String(s) => parse_int(name, s),
+                _ => Err(roster_scim::Error::invalid_value(name, "must be an integer").into()),
+            }
+        };
+        for (k, v) in obj {
+            match k.to_ascii_lowercase().as_str() {
+                "filter" => p.filter = v.as_str().map(str::to_owned),
+                "sortby" => p.sort_by = v.as_str().map(str::to_owned),
+                "sortorder" => p.sort_order = v.as_str().map(str::to_owned),
+                "startindex" => p.start_index = Some(int("startIndex", v)?),
+                "count" => p.count = Some(int("count", v)?),
+                "attributes" => p.attributes = join(v),
+                "excludedattributes" => p.excluded_attributes = join(v),
+                _ => {}
+            }
+        }
+        Ok(p)
+    }
+
+    fn projection(&self, schema: &ResourceSchema) -> Result<Projection, ApiError> {
+        Ok(Projection::parse(
+            schema,
+            self.attributes.as_deref(),
+            self.excluded_attributes.as_deref(),
+        )?)
+    }
+}
+
+/// Reads the projection parameters of a single-resource request.
+fn projection_of(pairs: &[(String, String)], schema: &ResourceSchema) -> Result<Projection, ApiError> {
+    ListParams::from_query(pairs)?.projection(schema)
+}
+
+fn base(state: &AppState, tenant: &TenantId) -> String {
+    state.config.tenant_base(tenant)
+}
+
+/// Renders resources with their users' groups when the projection wants them.
+async fn render_all(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    resources: &[StoredResource],
+    projection: &Projection,
+) -> Result<Vec<Value>, ApiError> {
+    let schema = state.directory.schema(kind);
+    let base = base(state, tenant);
+    let mut groups: Vec<(String, GroupRef)> = Vec::new();
+    if kind == Kind::User && projection.needs(schema, "groups") && !resources.is_empty() {
+        let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
+        groups = state.directory.groups_of(tenant, &ids).await?;
+    }
+    Ok(resources
+        .iter()
+        .map(|r| {
+            let mine: Vec<GroupRef> = groups
+                .iter()
+                .filter(|(u, _)| u == &r.id)
+                .map(|(_, g)| g.clone())
+                .collect();
+            let full = render::to_scim(r, (kind == Kind::User).then_some(&mine[..]), &base);
+            projection.apply(schema, &full)
+        })
+        .collect())
+}
+
+async fn list(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    params: ListParams,
+) -> Result<ScimResponse, ApiError> {
+    let schema = state.directory.schema(kind);
+    let filter = params
+        .filter
+        .as_deref()
+        .filter(|f| !f.trim().is_empty())
+        .map(Filter::parse)
+        .transpose()
+        .map_err(roster_scim::Error::from)?;
+    let sort = params
+        .sort_by
+        .as_deref()
+        .map(|by| SortBy::parse(by, params.sort_order.as_deref()))
+        .transpose()?;
+    let projection = params.projection(schema)?;
+    // RFC 7644 §3.4.2.4: a startIndex below 1 is 1; a negative count is 0; a count above the
+    // advertised maximum is the maximum.
+    let start_index = params.start_index.unwrap_or(1).max(1);
+    let max = state.config.max_page_size;
+    let count = params
+        .count
+        .map(|c| u64::try_from(c.max(0)).unwrap_or(0).min(max))
+        .unwrap_or(max);
+    let query = ListQuery {
+        filter,
+        sort,
+        offset: u64::try_from(start_index - 1).unwrap_or(0),
+        limit: count,
+        with_members: kind == Kind::Group && projection.needs(schema, "members"),
+    };
+    let page = state.directory.list(tenant, kind, &query).await?;
+    let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
+    Ok(ScimResponse::ok(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": page.total,
+        "itemsPerPage": resources.len(),
+        "startIndex": start_index,
+        "Resources": resources,
+    })))
+}
+
+/// Reads `If-Match`: `None` for absent or `*`; a version that cannot be ours can never match.
+fn if_match(headers: &HeaderMap) -> Option<i64> {
+    let v = headers.get(header::IF_MATCH)?.to_str().ok()?.trim();
+    if v == "*" {
+        return None;
+    }
+    Some(roster_directory::parse_version(v).unwrap_or(-1))
+}
+
+fn resource_response(
+    state: &AppState,
+    tenant: &TenantId,
+    status: StatusCode,
+    body: Value,
+    resource: &StoredResource,
+) -> ScimResponse {
+    let location =
+        (status == StatusCode::CREATED).then(|| render::location(&base(state, tenant), resource.kind, &resource.id));
+    ScimResponse {
+        status,
+        body: Some(body),
+        etag: Some(render::etag(resource.version)),
+        location,
+    }
+}
+
+async fn get_one(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    id: &str,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ScimResponse, ApiError> {
+    let schema = state.directory.schema(kind);
+    let projection = projection_of(pairs, schema)?;
+    let with_members = kind == Kind::Group && projection.needs(schema, "members");
+    let resource = state.directory.get(tenant, kind, id, with_members).await?;
+    let etag = render::etag(resource.version);
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+        && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
+    {
+        return Ok(ScimResponse {
+            status: StatusCode::NOT_MODIFIED,
+            body: None,
+            etag: Some(etag),
+            location: None,
+        });
+    }
+    let body = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(resource_response(state, tenant, StatusCode::OK, body, &resource))
+}
+
+async fn create(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    body: &Value,
+    pairs: &[(String, String)],
+) -> Result<ScimResponse, ApiError> {
+    let schema = state.directory.schema(kind);
+    let projection = projection_of(pairs, schema)?;
+    let resource = state.directory.create(tenant, kind, body, true).await?;
+    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(resource_response(state, tenant, StatusCode::CREATED, out, &resource))
+}
+
+async fn replace(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ScimResponse, ApiError> {
+    let schema = state.directory.schema(kind);
+    let projection = projection_of(pairs, schema)?;
+    let resource = state
+        .directory
+        .replace(tenant, kind, id, body, if_match(headers), true)
+        .await?;
+    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource))
+}
+
+/// PATCH answers 200 with the resource, except on a Group without `attributes` or
+/// `excludedAttributes`, where it answers 204 (RFC 7644 §3.5.2 allows either): returning a
+/// group of 100,000 members after adding one would cost more than the change itself.
+async fn patch(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ScimResponse, ApiError> {
+    let schema = state.directory.schema(kind);
+    let params = ListParams::from_query(pairs)?;
+    let projection = params.projection(schema)?;
+    let quiet = kind == Kind::Group
+        && params.attributes.is_none()
+        && params.excluded_attributes.is_none();
+    let with_members = !quiet && kind == Kind::Group && projection.needs(schema, "members");
+    let resource = state
+        .directory
+        .patch(tenant, kind, id, body, if_match(headers), with_members)
+        .await?;
+    if quiet {
+        return Ok(ScimResponse {
+            status: StatusCode::NO_CONTENT,
+            body: None,
+            etag: Some(render::etag(resource.version)),
+            location: None,
+        });
+    }
+    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
+        .await?
+        .pop()
+        .unwrap_or(Value::Null);
+    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource))
+}
+
+async fn delete(
+    state: &AppState,
+    tenant: &TenantId,
+    kind: Kind,
+    id: &str,
+    headers: &HeaderMap,
+) -> Result<ScimResponse, ApiError> {
+    state
+        .directory
+        .delete(tenant, kind, id, if_match(headers))
+        .await?;
+    Ok(ScimResponse {
+        status: StatusCode::NO_CONTENT,
+        body: None,
+        etag: None,
+        location: None,
+    })
+}
+
+macro_rules! resource_handlers {
+    ($kind:expr, $list:ident, $search:ident, $create:ident, $get:ident, $replace:ident, $patch:ident, $delete:ident) => {
+        /// GET on the collection.
+        pub async fn $list(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Query(q): Params,
+        ) -> Result<ScimResponse, ApiError> {
+            list(&s, &t, $kind, ListParams::from_query(&q)?).await
+        }
+
+        /// POST .search on the collection.
+        pub async fn $search(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            ScimJson(body): ScimJson,
+        ) -> Result<ScimResponse, ApiError> {
+            list(&s, &t, $kind, ListParams::from_search(&body)?).await
+        }
+
+        /// POST on the collection.
+        pub async fn $create(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Query(q): Params,
+            ScimJson(body): ScimJson,
+        ) -> Result<ScimResponse, ApiError> {
+            create(&s, &t, $kind, &body, &q).await
+        }
+
+        /// GET one resource.
+        pub async fn $get(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Path((_, id)): Path<(String, String)>,
+            Query(q): Params,
+            headers: HeaderMap,
+        ) -> Result<ScimResponse, ApiError> {
+            get_one(&s, &t, $kind, &id, &q, &headers).await
+        }
+
+        /// PUT one resource.
+        pub async fn $replace(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Path((_, id)): Path<(String, String)>,
+            Query(q): Params,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> Result<ScimResponse, ApiError> {
+            replace(&s, &t, $kind, &id, &body, &q, &headers).await
+        }
+
+        /// PATCH one resource.
+        pub async fn $patch(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Path((_, id)): Path<(String, String)>,
+            Query(q): Params,
+            headers: HeaderMap,
+            ScimJson(body): ScimJson,
+        ) -> Result<ScimResponse, ApiError> {
+            patch(&s, &t, $kind, &id, &body, &q, &headers).await
+        }
+
+        /// DELETE one resource.
+        pub async fn $delete(
+            State(s): State<AppState>,
+            Tenant(t): Tenant,
+            Path((_, id)): Path<(String, String)>,
+            headers: HeaderMap,
+        ) -> Result<ScimResponse, ApiError> {
+            delete(&s, &t, $kind, &id, &headers).await
+        }
+    };
+}
+
+resource_handlers!(
+    Kind::User,
+    list_users,
+    search_users,
+    create_user,
+    get_user,
+    replace_user,
+    patch_user,
+    delete_user
+);
+resource_handlers!(
+    Kind::Group,
+    list_groups,
+    search_groups,
+    create_group,
+    get_group,
+    replace_group,
+    patch_group,
+    delete_group
+);
+
+/// POST /.search at the root: searches users and groups together (RFC 7644 §3.4.3), users
+/// first, paging over the concatenation.
+pub async fn search_all(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    ScimJson(body): ScimJson,
+) -> Result<ScimResponse, ApiError> {
+    let params = ListParams::from_search(&body)?;
+    let start_index = params.start_index.unwrap_or(1).max(1);
+    let max = s.config.max_page_size;
+    let count = params
+        .count
+        .map(|c| u64::try_from(c.max(0)).unwrap_or(0).min(max))
+        .unwrap_or(max);
+    let mut total = 0u64;
+    let mut out = Vec::new();
+    let mut skip = u64::try_from(start_index - 1).unwrap_or(0);
+    for kind in [Kind::User, Kind::Group] {
+        let schema = s.directory.schema(kind);
+        // A filter that names attributes of one type only matches nothing in the other.
+        let filter = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+            None => None,
+            Some(f) => {
+                let f = Filter::parse(f).map_err(roster_scim::Error::from)?;
+                if f.validate(schema).is_err() {
+                    continue;
+                }
+                Some(f)
+            }
+        };
+        let projection = params.projection(schema)?;
+        let remaining = count.saturating_sub(out.len() as u64);
+        let query = ListQuery {
+            filter,
+            sort: None,
+            offset: skip,
+            limit: remaining,
+            with_members: kind == Kind::Group && projection.needs(schema, "members"),
+        };
+        let page = s.directory.list(&t, kind, &query).await?;
+        total += page.total;
+        skip = skip.saturating_sub(page.total);
+        out.extend(render_all(&s, &t, kind, &page.resources, &projection).await?);
+    }
+    Ok(ScimResponse::ok(json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": total,
+        "itemsPerPage": out.len(),
+        "startIndex": start_index,
+        "Resources": out,
+    })))
+}
+
+/// RFC 7644 §4: a filter on a discovery endpoint is refused with 403.
+fn refuse_filter(q: &[(String, String)]) -> Result<(), ApiError> {
+    if q.iter().any(|(k, _)| k.eq_ignore_ascii_case("filter")) {
+        return Err(ApiError::Forbidden(
+            "Filtering is not supported on discovery endpoints.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// GET /ServiceProviderConfig.
+pub async fn service_provider_config(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    Query(q): Params,
+) -> Result<ScimResponse, ApiError> {
+    refuse_filter(&q)?;
+    Ok(ScimResponse::ok(crate::discovery::service_provider_config(&s, &base(&s, &t))))
+}
+
+/// GET /ResourceTypes.
+pub async fn resource_types(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    Query(q): Params,
+) -> Result<ScimResponse, ApiError> {
+    refuse_filter(&q)?;
+    Ok(ScimResponse::ok(crate::discovery::resource_types(&s, &base(&s, &t))))
+}
+
+/// GET /ResourceTypes/{id}.
+pub async fn resource_type(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Result<ScimResponse, ApiError> {
+    refuse_filter(&q)?;
+    crate::discovery::resource_type(&s, &id, &base(&s, &t))
+        .map(ScimResponse::ok)
+        .ok_or_else(|| ApiError::NotFound(format!("No resource type {id}.")))
+}
+
+/// GET /Schemas.
+pub async fn schemas(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    Query(q): Params,
+) -> Result<ScimResponse, ApiError> {
+    refuse_filter(&q)?;
+    Ok(ScimResponse::ok(crate::discovery::schemas(&s, &base(&s, &t))))
+}
+
+/// GET /Schemas/{id}.
+pub async fn schema(
+    State(s): State<AppState>,
+    Tenant(t): Tenant,
+    Path((_, id)): Path<(String, String)>,
+    Query(q): Params,
+) -> Result<ScimResponse, ApiError> {
+    refuse_filter(&q)?;
+    crate::discovery::schema(&s, &id, &base(&s, &t))
+        .map(ScimResponse::ok)
+        .ok_or_else(|| ApiError::NotFound(format!("No schema {id}.")))
+}
+

@@ -1,0 +1,879 @@
+//! The SQLite storage backend: one file, WAL mode, one writer connection and a few readers.
+//!
+//! SCIM filters become SQL in exactly one function, [`translate`]; what it cannot express is
+//! evaluated in memory by the protocol crate over the rows the SQL narrowed down.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use roster_scim::filter::{CompValue, CompareOp, Filter};
+use roster_scim::schema::{Location, ResourceSchema};
+use roster_store::{
+    GroupRef, Kind, ListQuery, Member, MembersChange, Page, Store, StoreError, StoredResource,
+    Tenant, TenantId, TokenRecord, memory_eval,
+};
+use serde_json::Value;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite, Transaction};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A store in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// Timestamps are stored as fixed-width UTC text, so that text order is time order and a
+/// `meta.lastModified gt` filter is an index range scan.
+fn ts(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.microsecond()
+    )
+}
+
+fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
+}
+
+/// The columns a resource's JSON contributes to indexes.
+struct Indexed {
+    name_key: String,
+    display: Option<String>,
+    external_id: Option<String>,
+    active: Option<bool>,
+    emails: Vec<String>,
+}
+
+fn indexed(resource: &StoredResource) -> Indexed {
+    let data = &resource.data;
+    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+    let name = match resource.kind {
+        Kind::User => s("userName"),
+        Kind::Group => s("displayName"),
+    }
+    .unwrap_or_default();
+    let display = match resource.kind {
+        Kind::User => s("displayName").or_else(|| s("userName")),
+        Kind::Group => s("displayName"),
+    };
+    let emails = data
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(str::to_lowercase)
+                .collect()
+        })
+        .unwrap_or_default();
+    Indexed {
+        name_key: name.to_lowercase(),
+        display,
+        external_id: s("externalId"),
+        active: data.get("active").and_then(Value::as_bool),
+        emails,
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url` (`sqlite://roster.db`) and brings its
+    /// schema up to date.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode keeps every committed transaction across a crash of the
+            // process (the WAL is written before COMMIT returns); only a power loss can lose
+            // the last transactions, which FULL would guard against at a large cost.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-32000")
+            .pragma("temp_store", "memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await
+            .map_err(db_err)?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(db_err)?;
+        Ok(SqliteStore { writer, reader })
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
+        // IMMEDIATE takes the write lock at once, so that a transaction that reads then writes
+        // never fails to upgrade its lock when another process (the CLI) writes too.
+        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+    }
+
+    async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
+        // Members come back in a stable order: by member creation order.
+        let rows = sqlx::query(
+            "SELECT m.id, m.kind, m.display FROM members x JOIN resources m ON m.seq = x.member_seq
+             WHERE x.group_seq = ? ORDER BY m.seq",
+        )
+        .bind(group_seq)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(member_from_row).collect()
+    }
+}
+
+fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
+    let kind: String = row.try_get("kind").map_err(db_err)?;
+    Ok(Member {
+        id: row.try_get("id").map_err(db_err)?,
+        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+        display: row.try_get("display").map_err(db_err)?,
+    })
+}
+
+const RESOURCE_COLUMNS: &str = "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data";
+
+fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreError> {
+    let kind: String = row.try_get("kind").map_err(db_err)?;
+    let data: String = row.try_get("data").map_err(db_err)?;
+    let created: String = row.try_get("created").map_err(db_err)?;
+    let last_modified: String = row.try_get("last_modified").map_err(db_err)?;
+    Ok((
+        row.try_get("seq").map_err(db_err)?,
+        StoredResource {
+            id: row.try_get("id").map_err(db_err)?,
+            kind: Kind::parse(&kind)
+                .ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+            version: row.try_get("version").map_err(db_err)?,
+            created: parse_ts(&created)?,
+            last_modified: parse_ts(&last_modified)?,
+            data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
+            members: None,
+        },
+    ))
+}
+
+fn conflict_attribute(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    }
+}
+
+/// Inserts the member rows of a group, refusing ids that are not resources of the tenant.
+async fn add_members(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &TenantId,
+    group_seq: i64,
+    ids: &[String],
+) -> Result<(), StoreError> {
+    for id in ids {
+        let member_seq: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM resources WHERE tenant_id = ? AND id = ?")
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(db_err)?;
+        let member_seq = member_seq.ok_or_else(|| StoreError::UnknownMember(id.clone()))?;
+        sqlx::query("INSERT OR IGNORE INTO members (group_seq, member_seq) VALUES (?, ?)")
+            .bind(group_seq)
+            .bind(member_seq)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+async fn write_emails(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &TenantId,
+    seq: i64,
+    emails: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
+        .bind(seq)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    for e in emails {
+        sqlx::query("INSERT INTO emails (resource_seq, tenant_id, value_key) VALUES (?, ?, ?)")
+            .bind(seq)
+            .bind(tenant.as_str())
+            .bind(e)
+            .execute(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(tenant.id.as_str())
+            .bind(&tenant.name)
+            .bind(ts(tenant.created_at))
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
+            .fetch_all(&self.reader)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(tenant_from_row).collect()
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if revoke_others {
+            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL")
+                .bind(ts(token.created_at))
+                .bind(token.tenant_id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?)")
+            .bind(&token.id)
+            .bind(token.tenant_id.as_str())
+            .bind(&token.hash[..])
+            .bind(ts(token.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<TenantId>, StoreError> {
+        let id: Option<String> = sqlx::query_scalar(
+            "SELECT tenant_id FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        Ok(id.map(TenantId::new))
+    }
+
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        members: &[String],
+    ) -> Result<(), StoreError> {
+        let ix = indexed(resource);
+        let mut tx = self.begin().await?;
+        let seq: i64 = match sqlx::query_scalar(
+            "INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
+                                    created, last_modified, version, data)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+        )
+        .bind(tenant.as_str())
+        .bind(&resource.id)
+        .bind(resource.kind.as_str())
+        .bind(&ix.name_key)
+        .bind(&ix.display)
+        .bind(&ix.external_id)
+        .bind(ix.active)
+        .bind(ts(resource.created))
+        .bind(ts(resource.last_modified))
+        .bind(resource.version)
+        .bind(resource.data.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        {
+            Ok(seq) => seq,
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
+            }
+            Err(e) => return Err(db_err(e)),
+        };
+        write_emails(&mut tx, tenant, seq, &ix.emails).await?;
+        add_members(&mut tx, tenant, seq, members).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        with_members: bool,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.kind = ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let (seq, mut resource) = resource_from_row(&row)?;
+        if with_members && kind == Kind::Group {
+            resource.members = Some(self.members_of(seq).await?);
+        }
+        Ok(Some(resource))
+    }
+
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+    ) -> Result<(), StoreError> {
+        let ix = indexed(resource);
+        let mut tx = self.begin().await?;
+        let updated = sqlx::query_scalar::<_, i64>(
+            "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
+                    last_modified = ?, version = ?, data = ?
+             WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ? RETURNING seq",
+        )
+        .bind(&ix.name_key)
+        .bind(&ix.display)
+        .bind(&ix.external_id)
+        .bind(ix.active)
+        .bind(ts(resource.last_modified))
+        .bind(resource.version)
+        .bind(resource.data.to_string())
+        .bind(tenant.as_str())
+        .bind(&resource.id)
+        .bind(resource.kind.as_str())
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await;
+        let seq = match updated {
+            Ok(Some(seq)) => seq,
+            Ok(None) => {
+                let exists: Option<i64> = sqlx::query_scalar(
+                    "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                )
+                .bind(tenant.as_str())
+                .bind(&resource.id)
+                .bind(resource.kind.as_str())
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                return Err(match exists {
+                    Some(_) => StoreError::VersionMismatch,
+                    None => StoreError::NotFound,
+                });
+            }
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
+            }
+            Err(e) => return Err(db_err(e)),
+        };
+        write_emails(&mut tx, tenant, seq, &ix.emails).await?;
+        match members {
+            MembersChange::Keep => {}
+            MembersChange::Replace(ids) => {
+                sqlx::query("DELETE FROM members WHERE group_seq = ?")
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                add_members(&mut tx, tenant, seq, ids).await?;
+            }
+            MembersChange::Delta { add, remove } => {
+                for id in remove {
+                    sqlx::query(
+                        "DELETE FROM members WHERE group_seq = ? AND member_seq =
+                           (SELECT seq FROM resources WHERE tenant_id = ? AND id = ?)",
+                    )
+                    .bind(seq)
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                add_members(&mut tx, tenant, seq, add).await?;
+            }
+        }
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        match (version, expected_version) {
+            (None, _) => return Err(StoreError::NotFound),
+            (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
+            _ => {}
+        }
+        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
+        sqlx::query("DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?")
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        schema: &ResourceSchema,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
+        let mut sql = Sql::default();
+        let (condition, exact) = match &query.filter {
+            None => (None, true),
+            Some(f) => match translate(f, kind, schema, &mut sql) {
+                Some(t) => (Some(t.sql), t.exact),
+                None => (None, false),
+            },
+        };
+        let where_clause = match &condition {
+            Some(c) => format!("r.tenant_id = ? AND r.kind = ? AND ({c})"),
+            None => "r.tenant_id = ? AND r.kind = ?".to_owned(),
+        };
+        let order = match &query.sort {
+            None => Some("r.seq".to_owned()),
+            Some(sort) => sort_column(sort, kind, schema),
+        };
+        let mut page = match (exact, order) {
+            (true, Some(order)) => {
+                let total: i64 = bind_all(
+                    sqlx::query_scalar(&format!("SELECT count(*) FROM resources r WHERE {where_clause}")),
+                    tenant,
+                    kind,
+                    &sql.binds,
+                )
+                .fetch_one(&self.reader)
+                .await
+                .map_err(db_err)?;
+                let mut resources = Vec::new();
+                let mut seqs = Vec::new();
+                if query.limit > 0 {
+                    let stmt = format!(
+                        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {where_clause}
+                         ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                        query.limit.min(i64::MAX as u64),
+                        query.offset.min(i64::MAX as u64)
+                    );
+                    let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
+                    for b in &sql.binds {
+                        q = b.bind_to(q);
+                    }
+                    for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
+                        let (seq, r) = resource_from_row(&row)?;
+                        seqs.push(seq);
+                        resources.push(r);
+                    }
+                }
+                let _ = seqs;
+                Page {
+                    total: u64::try_from(total).unwrap_or(0),
+                    resources,
+                }
+            }
+            _ => {
+                // The SQL narrows; the protocol crate decides, sorts and pages.
+                let stmt = format!(
+                    "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {where_clause} ORDER BY r.seq"
+                );
+                let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
+                for b in &sql.binds {
+                    q = b.bind_to(q);
+                }
+                let mut rows = Vec::new();
+                let needs_members = kind == Kind::Group;
+                for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
+                    let (seq, mut r) = resource_from_row(&row)?;
+                    if needs_members {
+                        r.members = Some(self.members_of(seq).await?);
+                    }
+                    rows.push(r);
+                }
+                memory_eval::finish(rows, schema, query)
+            }
+        };
+        if query.with_members && kind == Kind::Group {
+            for r in &mut page.resources {
+                if r.members.is_none() {
+                    let seq: i64 =
+                        sqlx::query_scalar("SELECT seq FROM resources WHERE tenant_id = ? AND id = ?")
+                            .bind(tenant.as_str())
+                            .bind(&r.id)
+                            .fetch_one(&self.reader)
+                            .await
+                            .map_err(db_err)?;
+                    r.members = Some(self.members_of(seq).await?);
+                }
+            }
+        } else {
+            for r in &mut page.resources {
+                r.members = None;
+            }
+        }
+        Ok(page)
+    }
+
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, GroupRef)>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in user_ids.chunks(200) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let stmt = format!(
+                "SELECT u.id AS user_id, g.id AS group_id, g.display AS group_display
+                 FROM resources u JOIN members x ON x.member_seq = u.seq
+                 JOIN resources g ON g.seq = x.group_seq
+                 WHERE u.tenant_id = ? AND u.id IN ({placeholders}) ORDER BY g.seq"
+            );
+            let mut q = sqlx::query(&stmt).bind(tenant.as_str());
+            for id in chunk {
+                q = q.bind(id);
+            }
+            for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
+                let display: Option<String> = row.try_get("group_display").map_err(db_err)?;
+                out.push((
+                    row.try_get("user_id").map_err(db_err)?,
+                    GroupRef {
+                        id: row.try_get("group_id").map_err(db_err)?,
+                        display: display.unwrap_or_default(),
+                    },
+                ));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
+
+fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
+    let created: String = row.try_get("created_at").map_err(db_err)?;
+    Ok(Tenant {
+        id: TenantId::new(row.try_get::<String, _>("id").map_err(db_err)?),
+        name: row.try_get("name").map_err(db_err)?,
+        created_at: parse_ts(&created)?,
+    })
+}
+
+/// A bound parameter of a translated filter.
+#[derive(Debug, Clone, PartialEq)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+impl Bind {
+    fn bind_to<'q>(
+        &'q self,
+        q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+        match self {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        }
+    }
+}
+
+fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryScalar<'q, Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
+    tenant: &'q TenantId,
+    kind: Kind,
+    binds: &'q [Bind],
+) -> sqlx::query::QueryScalar<'q, Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
+    q = q.bind(tenant.as_str()).bind(kind.as_str());
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+#[derive(Debug, Default)]
+struct Sql {
+    binds: Vec<Bind>,
+}
+
+/// A translated filter: SQL that selects a superset of the matching rows, and whether it
+/// selects exactly them.
+struct Translated {
+    sql: String,
+    exact: bool,
+}
+
+/// Which column an indexed attribute lives in, and how its values compare.
+enum Column {
+    /// A text column compared exactly (`id`, `externalId`).
+    Exact(&'static str),
+    /// A lower-cased text column (`userName`, group `displayName`).
+    Folded(&'static str),
+    /// A timestamp column in fixed-width UTC text.
+    Time(&'static str),
+    /// A 0/1 column.
+    Bool(&'static str),
+    /// The lower-cased e-mail values.
+    Email,
+    /// The ids of a group's members.
+    Member,
+}
+
+fn column(path: &roster_scim::AttrPath, kind: Kind, schema: &ResourceSchema) -> Option<Column> {
+    let resolved = schema.resolve(path).ok()?;
+    let attr = resolved.attribute.name.as_str();
+    let sub = resolved.sub_attribute.map(|a| a.name.as_str());
+    match (resolved.location, kind, attr, sub) {
+        (Location::Common, _, "id", None) => Some(Column::Exact("r.id")),
+        (Location::Common, _, "externalId", None) => Some(Column::Exact("r.external_id")),
+        (Location::Common, _, "meta", Some("created")) => Some(Column::Time("r.created")),
+        (Location::Common, _, "meta", Some("lastModified")) => Some(Column::Time("r.last_modified")),
+        (Location::Core, Kind::User, "userName", None) => Some(Column::Folded("r.name_key")),
+        (Location::Core, Kind::Group, "displayName", None) => Some(Column::Folded("r.name_key")),
+        (Location::Core, Kind::User, "active", None) => Some(Column::Bool("r.active")),
+        (Location::Core, Kind::User, "emails", None | Some("value")) => Some(Column::Email),
+        (Location::Core, Kind::Group, "members", None | Some("value")) => Some(Column::Member),
+        _ => None,
+    }
+}
+
+fn like_pattern(value: &str, op: CompareOp) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    match op {
+        CompareOp::Co => format!("%{escaped}%"),
+        CompareOp::Sw => format!("{escaped}%"),
+        _ => format!("%{escaped}"),
+    }
+}
+
+/// Translates a text comparison on `col` (already holding comparable text) to SQL.
+fn text_comparison(col: &str, op: CompareOp, value: String, sql: &mut Sql) -> String {
+    let expr = match op {
+        CompareOp::Eq => format!("{col} = ?"),
+        CompareOp::Ne => format!("({col} IS NULL OR {col} <> ?)"),
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+            sql.binds.push(Bind::Text(like_pattern(&value, op)));
+            return format!("{col} LIKE ? ESCAPE '\\'");
+        }
+        CompareOp::Gt => format!("{col} > ?"),
+        CompareOp::Ge => format!("{col} >= ?"),
+        CompareOp::Lt => format!("{col} < ?"),
+        CompareOp::Le => format!("{col} <= ?"),
+    };
+    sql.binds.push(Bind::Text(value));
+    expr
+}
+
+/// Translates a filter to SQL over `resources r`. Returns `None` when nothing of it can be
+/// expressed (the caller then reads every resource of the tenant and kind). The SQL uses only
+/// indexed columns; `exact` is false when parts must still be checked in memory.
+fn translate(f: &Filter, kind: Kind, schema: &ResourceSchema, sql: &mut Sql) -> Option<Translated> {
+    let exact = |sql: String| Some(Translated { sql, exact: true });
+    match f {
+        Filter::And(a, b) => {
+            let mark = sql.binds.len();
+            let ta = translate(a, kind, schema, sql);
+            let tb = translate(b, kind, schema, sql);
+            match (ta, tb) {
+                (Some(x), Some(y)) => Some(Translated {
+                    sql: format!("({}) AND ({})", x.sql, y.sql),
+                    exact: x.exact && y.exact,
+                }),
+                (Some(x), None) | (None, Some(x)) => Some(Translated {
+                    sql: x.sql,
+                    exact: false,
+                }),
+                (None, None) => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Or(a, b) => {
+            let mark = sql.binds.len();
+            match (translate(a, kind, schema, sql), translate(b, kind, schema, sql)) {
+                (Some(x), Some(y)) => Some(Translated {
+                    sql: format!("({}) OR ({})", x.sql, y.sql),
+                    exact: x.exact && y.exact,
+                }),
+                _ => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Not(inner) => {
+            let mark = sql.binds.len();
+            match translate(inner, kind, schema, sql) {
+                // NOT over NULL is NULL; an absent attribute makes the inner filter false,
+                // so its negation must be true.
+                Some(t) if t.exact => exact(format!("NOT COALESCE(({}), 0)", t.sql)),
+                _ => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Present(path) => match column(path, kind, schema)? {
+            Column::Exact(c) | Column::Folded(c) | Column::Time(c) => {
+                exact(format!("({c} IS NOT NULL AND {c} <> '')"))
+            }
+            Column::Bool(c) => exact(format!("{c} IS NOT NULL")),
+            Column::Email => exact("EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq)".into()),
+            Column::Member => exact("EXISTS (SELECT 1 FROM members x WHERE x.group_seq = r.seq)".into()),
+        },
+        Filter::Compare { path, op, value } => compare(column(path, kind, schema)?, *op, value, sql),
+        Filter::ValuePath { path, filter } => {
+            // `emails[value eq "x"]` and `members[value eq "x"]`: only conditions on `value`
+            // are indexed.
+            let Filter::Compare {
+                path: inner,
+                op,
+                value,
+            } = filter.as_ref()
+            else {
+                return None;
+            };
+            if !inner.attribute.eq_ignore_ascii_case("value") || inner.sub_attribute.is_some() {
+                return None;
+            }
+            let mut full = path.clone();
+            full.sub_attribute = Some("value".into());
+            compare(column(&full, kind, schema)?, *op, value, sql)
+        }
+    }
+}
+
+fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Option<Translated> {
+    let exact = |sql: String| Some(Translated { sql, exact: true });
+    match (col, value) {
+        (Column::Exact(c), CompValue::String(s)) => exact(text_comparison(c, op, s.clone(), sql)),
+        (Column::Folded(c), CompValue::String(s)) => {
+            exact(text_comparison(c, op, s.to_lowercase(), sql))
+        }
+        (Column::Time(c), CompValue::String(s)) => {
+            let t = roster_scim::value::parse_datetime(s)?;
+            match op {
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => None,
+                _ => exact(text_comparison(c, op, ts(t), sql)),
+            }
+        }
+        (Column::Bool(c), CompValue::Bool(b)) => {
+            let expr = match op {
+                CompareOp::Eq => format!("{c} = ?"),
+                CompareOp::Ne => format!("({c} IS NULL OR {c} <> ?)"),
+                _ => return None,
+            };
+            sql.binds.push(Bind::Int(i64::from(*b)));
+            exact(expr)
+        }
+        (Column::Email, CompValue::String(s)) if op != CompareOp::Ne => {
+            let inner = text_comparison("e.value_key", op, s.to_lowercase(), sql);
+            exact(format!(
+                "EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq AND {inner})"
+            ))
+        }
+        (Column::Member, CompValue::String(s)) if op == CompareOp::Eq => {
+            sql.binds.push(Bind::Text(s.clone()));
+            exact(
+                "EXISTS (SELECT 1 FROM members x JOIN resources m ON m.seq = x.member_seq
+                         WHERE x.group_seq = r.seq AND m.id = ?)"
+                    .into(),
+            )
+        }
+        _ => None,
+    }
+}
+
+fn sort_column(sort: &roster_scim::sort::SortBy, kind: Kind, schema: &ResourceSchema) -> Option<String> {
+    let c = match column(&sort.path, kind, schema)? {
+        Column::Exact(c) | Column::Folded(c) | Column::Time(c) | Column::Bool(c) => c,
+        Column::Email | Column::Member => return None,
+    };
+    // As in the protocol crate's comparator: a resource without the attribute sorts last when
+    // ascending, and descending reverses the whole order.
+    Some(match sort.order {
+        roster_scim::sort::SortOrder::Ascending => format!("({c} IS NULL) ASC, {c} ASC"),
+        roster_scim::sort::SortOrder::Descending => format!("({c} IS NULL) DESC, {c} DESC"),
+    })
+}

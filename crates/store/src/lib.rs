@@ -1,0 +1,260 @@
+//! Storage traits and neutral types: what the directory asks of a database, whatever the
+//! database is. Every operation on directory data takes the tenant first; there is no way to
+//! read or write a resource without naming its tenant.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use roster_scim::filter::Filter;
+use roster_scim::schema::ResourceSchema;
+use roster_scim::sort::SortBy;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+pub mod conformance;
+pub mod memory_eval;
+
+/// An opaque tenant identifier (random, not derived from the name).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantId(String);
+
+impl TenantId {
+    /// Wraps an id read from storage or a URL. The directory checks the tenant exists.
+    pub fn new(id: impl Into<String>) -> Self {
+        TenantId(id.into())
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for TenantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A tenant: one customer organisation of the host application.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tenant {
+    /// The opaque id used in URLs.
+    pub id: TenantId,
+    /// The name given at creation.
+    pub name: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored bearer token: only its SHA-256 hash is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    /// The token's own id (not secret).
+    pub id: String,
+    /// The tenant it grants access to.
+    pub tenant_id: TenantId,
+    /// SHA-256 of the token.
+    pub hash: [u8; 32],
+    /// When it was issued.
+    pub created_at: OffsetDateTime,
+}
+
+/// The two resource types Roster stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A User.
+    User,
+    /// A Group.
+    Group,
+}
+
+impl Kind {
+    /// The resource type name (`User`, `Group`), as stored and as in `meta.resourceType`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Group => "Group",
+        }
+    }
+
+    /// Parses a stored kind.
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "User" => Some(Kind::User),
+            "Group" => Some(Kind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// A resource as stored: its identity, bookkeeping and canonical JSON. The JSON holds neither
+/// `id`, `meta`, Group `members` nor User `groups`: those are columns and rows of their own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    /// The resource id.
+    pub id: String,
+    /// User or Group.
+    pub kind: Kind,
+    /// Incremented on every change; `meta.version` and the ETag derive from it.
+    pub version: i64,
+    /// `meta.created`.
+    pub created: OffsetDateTime,
+    /// `meta.lastModified`.
+    pub last_modified: OffsetDateTime,
+    /// The canonical resource without `id`, `meta`, `members` and `groups`.
+    pub data: Value,
+    /// The members of a Group, when read with them.
+    pub members: Option<Vec<Member>>,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member's resource id.
+    pub id: String,
+    /// Whether the member is a User or a Group.
+    pub kind: Kind,
+    /// The member's display name (its `displayName`, or `userName` for a user without one).
+    pub display: Option<String>,
+}
+
+/// A group a user belongs to (the user's read-only `groups` attribute).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRef {
+    /// The group id.
+    pub id: String,
+    /// The group's displayName.
+    pub display: String,
+}
+
+/// How a write changes a group's members.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum MembersChange {
+    /// Members untouched.
+    #[default]
+    Keep,
+    /// The member list becomes exactly these ids.
+    Replace(Vec<String>),
+    /// Members added and removed by id; adding a present member or removing an absent one is
+    /// not an error.
+    Delta {
+        /// Ids to add.
+        add: Vec<String>,
+        /// Ids to remove.
+        remove: Vec<String>,
+    },
+}
+
+/// What a list request asks of the store.
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    /// The filter, if any.
+    pub filter: Option<Filter>,
+    /// The sort, if any; without one, resources come in creation order.
+    pub sort: Option<SortBy>,
+    /// How many matching resources to skip (startIndex - 1).
+    pub offset: u64,
+    /// How many to return at most; 0 returns only the total.
+    pub limit: u64,
+    /// Whether Group members are needed in the results.
+    pub with_members: bool,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    /// How many resources match in all.
+    pub total: u64,
+    /// The resources of this page.
+    pub resources: Vec<StoredResource>,
+}
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The resource (or tenant) does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness constraint was violated; the string names the attribute.
+    #[error("{0} is already taken")]
+    Conflict(&'static str),
+    /// The resource changed since it was read (optimistic concurrency).
+    #[error("the resource was changed by another request")]
+    VersionMismatch,
+    /// A member id that names no resource of the tenant.
+    #[error("member {0} does not exist")]
+    UnknownMember(String),
+    /// The database cannot be reached.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else: a bug or a corrupt row. Never shown to clients.
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+/// A storage backend. Every method that reads or writes directory data takes the tenant first.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates a tenant.
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Every tenant, oldest first.
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// One tenant.
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// Stores a token; with `revoke_others`, the tenant's other tokens stop working in the same
+    /// transaction.
+    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError>;
+    /// The tenant a token hash belongs to, if the token is live.
+    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<TenantId>, StoreError>;
+
+    /// Inserts a resource (and a group's initial members). `Conflict` on a taken userName or
+    /// group displayName; `UnknownMember` for a member id that is not in the tenant.
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        members: &[String],
+    ) -> Result<(), StoreError>;
+    /// Reads a resource; group members only when asked.
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        with_members: bool,
+    ) -> Result<Option<StoredResource>, StoreError>;
+    /// Writes a new state of a resource if its stored version is still `expected_version`
+    /// (else `VersionMismatch`), changing members as told, atomically.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+    ) -> Result<(), StoreError>;
+    /// Deletes a resource (and every membership it had) if its version matches, when given.
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Lists resources matching a query; indexed attributes are filtered by the database.
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        schema: &ResourceSchema,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError>;
+    /// The groups each of these users is a direct member of.
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, GroupRef)>, StoreError>;
+    /// Whether the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+}

@@ -19,5 +19,8 @@ pub mod value;
 
 pub use error::{Error, ScimType};
 pub use filter::{Filter, FilterError};
+pub use messages::{BulkRequest, BulkResponse, ErrorBody, ListQuery, ListResponse, SearchRequest};
 pub use path::AttrPath;
+pub use projection::Projection;
 pub use schema::{Attribute, AttributeType, Registry, ResourceSchema, Schema};
+pub use sort::{SortBy, SortOrder};

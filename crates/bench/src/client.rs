@@ -46,13 +46,21 @@ impl Response {
 /// The start of a body as text, on one line, cut to a readable length.
 pub fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    let mut out: String = text
-        .chars()
-        .take(MAX_ERROR_BODY)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > MAX_ERROR_BODY {
+    // Pretty-printed JSON and HTML are mostly indentation; one space per gap keeps the line readable.
+    let mut out = String::new();
+    let mut truncated = false;
+    for (i, word) in text.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(word);
+        if out.chars().count() > MAX_ERROR_BODY {
+            truncated = true;
+            break;
+        }
+    }
+    if truncated {
+        out = out.chars().take(MAX_ERROR_BODY).collect();
         out.push('…');
     }
     if out.is_empty() {
@@ -65,7 +73,9 @@ impl Scim {
     /// A client for `base` (an `http://` SCIM base URL) keeping up to `max_idle` connections open.
     pub fn new(base: &str, token: &str, max_idle: usize) -> anyhow::Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
-        let uri: Uri = base.parse().with_context(|| format!("invalid --url {base:?}"))?;
+        let uri: Uri = base
+            .parse()
+            .with_context(|| format!("invalid --url {base:?}"))?;
         match uri.scheme_str() {
             Some("http") => {}
             // The plain HTTP connector keeps the bench small; put a TLS-terminating proxy in front if needed.
@@ -172,7 +182,7 @@ mod tests {
 
     #[test]
     fn snippets_are_one_line_and_bounded() {
-        assert_eq!(snippet(b"a\nb"), "a b");
+        assert_eq!(snippet(b"a\n   b "), "a b");
         assert_eq!(snippet(b""), "(empty body)");
         assert_eq!(snippet(&[b'x'; 2000]).chars().count(), MAX_ERROR_BODY + 1);
     }

@@ -90,7 +90,7 @@ impl IntoResponse for ApiError {
             ),
             ApiError::TooManyOperations(n) => scim_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                Some(ScimType::TooMany),
+                None,
                 &format!("A Bulk request may hold at most {n} operations (maxOperations)."),
             ),
             ApiError::InvalidSyntax(d) => {

@@ -6,106 +6,43 @@ use roster_directory::render;
 use roster_scim::filter::Filter;
 use roster_scim::projection::Projection;
 use roster_scim::schema::ResourceSchema;
-use roster_scim::sort::SortBy;
+use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_store::{GroupRef, Kind, ListQuery, StoredResource, TenantId};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::{ApiError, AppState, ScimJson, ScimResponse, Tenant};
 
 type Params = Query<Vec<(String, String)>>;
 
-/// The list parameters of RFC 7644 §3.4.2, from a query string or a SearchRequest body.
-#[derive(Debug, Default)]
-struct ListParams {
-    filter: Option<String>,
-    sort_by: Option<String>,
-    sort_order: Option<String>,
-    start_index: Option<i64>,
-    count: Option<i64>,
-    attributes: Option<String>,
-    excluded_attributes: Option<String>,
+/// Reads the list parameters of a query string.
+fn query_of(state: &AppState, pairs: &[(String, String)]) -> Result<ScimQuery, ApiError> {
+    Ok(ScimQuery::from_params(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        state.config.max_page_size,
+    )?)
 }
 
-fn parse_int(name: &str, v: &str) -> Result<i64, ApiError> {
-    v.trim().parse::<i64>().map_err(|_| {
-        roster_scim::Error::invalid_value(name, format!("{v:?} is not an integer")).into()
-    })
-}
-
-impl ListParams {
-    /// Reads query parameters; names are compared without regard to case, unknown ones ignored
-    /// (identity providers add flags of their own).
-    fn from_query(pairs: &[(String, String)]) -> Result<Self, ApiError> {
-        let mut p = ListParams::default();
-        for (k, v) in pairs {
-            match k.to_ascii_lowercase().as_str() {
-                "filter" => p.filter = Some(v.clone()),
-                "sortby" => p.sort_by = Some(v.clone()),
-                "sortorder" => p.sort_order = Some(v.clone()),
-                "startindex" => p.start_index = Some(parse_int("startIndex", v)?),
-                "count" => p.count = Some(parse_int("count", v)?),
-                "attributes" => p.attributes = Some(v.clone()),
-                "excludedattributes" => p.excluded_attributes = Some(v.clone()),
-                _ => {}
-            }
-        }
-        Ok(p)
-    }
-
-    /// Reads a SearchRequest body (RFC 7644 §3.4.3).
-    fn from_search(body: &Value) -> Result<Self, ApiError> {
-        let obj = body.as_object().ok_or_else(|| {
-            ApiError::InvalidSyntax("A SearchRequest must be a JSON object.".into())
-        })?;
-        let mut p = ListParams::default();
-        let join = |v: &Value| -> Option<String> {
-            match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Array(a) => Some(
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-                _ => None,
-            }
-        };
-        let int = |name: &str, v: &Value| -> Result<i64, ApiError> {
-            match v {
-                Value::Number(n) => n.as_i64().ok_or_else(|| {
-                    roster_scim::Error::invalid_value(name, "must be an integer").into()
-                }),
-                Value::String(s) => parse_int(name, s),
-                _ => Err(roster_scim::Error::invalid_value(name, "must be an integer").into()),
-            }
-        };
-        for (k, v) in obj {
-            match k.to_ascii_lowercase().as_str() {
-                "filter" => p.filter = v.as_str().map(str::to_owned),
-                "sortby" => p.sort_by = v.as_str().map(str::to_owned),
-                "sortorder" => p.sort_order = v.as_str().map(str::to_owned),
-                "startindex" => p.start_index = Some(int("startIndex", v)?),
-                "count" => p.count = Some(int("count", v)?),
-                "attributes" => p.attributes = join(v),
-                "excludedattributes" => p.excluded_attributes = join(v),
-                _ => {}
-            }
-        }
-        Ok(p)
-    }
-
-    fn projection(&self, schema: &ResourceSchema) -> Result<Projection, ApiError> {
-        Ok(Projection::parse(
-            schema,
-            self.attributes.as_deref(),
-            self.excluded_attributes.as_deref(),
-        )?)
-    }
+/// Reads a SearchRequest body (RFC 7644 §3.4.3).
+fn search_of(state: &AppState, body: &Value) -> Result<ScimQuery, ApiError> {
+    let request = SearchRequest::from_json(body)?;
+    Ok(ScimQuery::from_search(&request, state.config.max_page_size)?)
 }
 
 /// Reads the projection parameters of a single-resource request.
-fn projection_of(pairs: &[(String, String)], schema: &ResourceSchema) -> Result<Projection, ApiError> {
-    ListParams::from_query(pairs)?.projection(schema)
+fn projection_of(
+    state: &AppState,
+    pairs: &[(String, String)],
+    schema: &ResourceSchema,
+) -> Result<Projection, ApiError> {
+    Ok(query_of(state, pairs)?.projection(schema)?)
+}
+
+fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
+    Ok(text
+        .filter(|f| !f.trim().is_empty())
+        .map(Filter::parse)
+        .transpose()
+        .map_err(roster_scim::Error::from)?)
 }
 
 fn base(state: &AppState, tenant: &TenantId) -> String {
@@ -145,46 +82,25 @@ async fn list(
     state: &AppState,
     tenant: &TenantId,
     kind: Kind,
-    params: ListParams,
+    params: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
-    let filter = params
-        .filter
-        .as_deref()
-        .filter(|f| !f.trim().is_empty())
-        .map(Filter::parse)
-        .transpose()
-        .map_err(roster_scim::Error::from)?;
-    let sort = params
-        .sort_by
-        .as_deref()
-        .map(|by| SortBy::parse(by, params.sort_order.as_deref()))
-        .transpose()?;
     let projection = params.projection(schema)?;
-    // RFC 7644 §3.4.2.4: a startIndex below 1 is 1; a negative count is 0; a count above the
-    // advertised maximum is the maximum.
-    let start_index = params.start_index.unwrap_or(1).max(1);
-    let max = state.config.max_page_size;
-    let count = params
-        .count
-        .map(|c| u64::try_from(c.max(0)).unwrap_or(0).min(max))
-        .unwrap_or(max);
     let query = ListQuery {
-        filter,
-        sort,
-        offset: u64::try_from(start_index - 1).unwrap_or(0),
-        limit: count,
+        filter: parse_filter(params.filter.as_deref())?,
+        sort: params.sort.clone(),
+        offset: params.offset(),
+        limit: params.count,
         with_members: kind == Kind::Group && projection.needs(schema, "members"),
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
-    Ok(ScimResponse::ok(json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": page.total,
-        "itemsPerPage": resources.len(),
-        "startIndex": start_index,
-        "Resources": resources,
-    })))
+    Ok(ScimResponse::ok(list_response(resources, page.total, params.start_index)))
+}
+
+fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
+    serde_json::to_value(ListResponse::new(resources, total, start_index))
+        .unwrap_or(Value::Null)
 }
 
 /// Reads `If-Match`: `None` for absent or `*`; a version that cannot be ours can never match.
@@ -222,7 +138,7 @@ async fn get_one(
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
-    let projection = projection_of(pairs, schema)?;
+    let projection = projection_of(state, pairs, schema)?;
     let with_members = kind == Kind::Group && projection.needs(schema, "members");
     let resource = state.directory.get(tenant, kind, id, with_members).await?;
     let etag = render::etag(resource.version);
@@ -251,7 +167,7 @@ async fn create(
     pairs: &[(String, String)],
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
-    let projection = projection_of(pairs, schema)?;
+    let projection = projection_of(state, pairs, schema)?;
     let resource = state.directory.create(tenant, kind, body, true).await?;
     let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
         .await?
@@ -270,7 +186,7 @@ async fn replace(
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
-    let projection = projection_of(pairs, schema)?;
+    let projection = projection_of(state, pairs, schema)?;
     let resource = state
         .directory
         .replace(tenant, kind, id, body, if_match(headers), true)
@@ -295,11 +211,11 @@ async fn patch(
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
-    let params = ListParams::from_query(pairs)?;
+    let params = query_of(state, pairs)?;
     let projection = params.projection(schema)?;
     let quiet = kind == Kind::Group
-        && params.attributes.is_none()
-        && params.excluded_attributes.is_none();
+        && params.attributes.is_empty()
+        && params.excluded_attributes.is_empty();
     let with_members = !quiet && kind == Kind::Group && projection.needs(schema, "members");
     let resource = state
         .directory
@@ -347,7 +263,7 @@ macro_rules! resource_handlers {
             Tenant(t): Tenant,
             Query(q): Params,
         ) -> Result<ScimResponse, ApiError> {
-            list(&s, &t, $kind, ListParams::from_query(&q)?).await
+            list(&s, &t, $kind, query_of(&s, &q)?).await
         }
 
         /// POST .search on the collection.
@@ -356,7 +272,7 @@ macro_rules! resource_handlers {
             Tenant(t): Tenant,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
-            list(&s, &t, $kind, ListParams::from_search(&body)?).await
+            list(&s, &t, $kind, search_of(&s, &body)?).await
         }
 
         /// POST on the collection.
@@ -444,36 +360,23 @@ pub async fn search_all(
     Tenant(t): Tenant,
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
-    let params = ListParams::from_search(&body)?;
-    let start_index = params.start_index.unwrap_or(1).max(1);
-    let max = s.config.max_page_size;
-    let count = params
-        .count
-        .map(|c| u64::try_from(c.max(0)).unwrap_or(0).min(max))
-        .unwrap_or(max);
+    let params = search_of(&s, &body)?;
+    let parsed = parse_filter(params.filter.as_deref())?;
     let mut total = 0u64;
     let mut out = Vec::new();
-    let mut skip = u64::try_from(start_index - 1).unwrap_or(0);
+    let mut skip = params.offset();
     for kind in [Kind::User, Kind::Group] {
         let schema = s.directory.schema(kind);
         // A filter that names attributes of one type only matches nothing in the other.
-        let filter = match params.filter.as_deref().filter(|f| !f.trim().is_empty()) {
-            None => None,
-            Some(f) => {
-                let f = Filter::parse(f).map_err(roster_scim::Error::from)?;
-                if f.validate(schema).is_err() {
-                    continue;
-                }
-                Some(f)
-            }
-        };
+        if parsed.as_ref().is_some_and(|f| f.validate(schema).is_err()) {
+            continue;
+        }
         let projection = params.projection(schema)?;
-        let remaining = count.saturating_sub(out.len() as u64);
         let query = ListQuery {
-            filter,
+            filter: parsed.clone(),
             sort: None,
             offset: skip,
-            limit: remaining,
+            limit: params.count.saturating_sub(out.len() as u64),
             with_members: kind == Kind::Group && projection.needs(schema, "members"),
         };
         let page = s.directory.list(&t, kind, &query).await?;
@@ -481,13 +384,7 @@ pub async fn search_all(
         skip = skip.saturating_sub(page.total);
         out.extend(render_all(&s, &t, kind, &page.resources, &projection).await?);
     }
-    Ok(ScimResponse::ok(json!({
-        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-        "totalResults": total,
-        "itemsPerPage": out.len(),
-        "startIndex": start_index,
-        "Resources": out,
-    })))
+    Ok(ScimResponse::ok(list_response(out, total, params.start_index)))
 }
 
 /// RFC 7644 §4: a filter on a discovery endpoint is refused with 403.

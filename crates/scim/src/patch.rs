@@ -1,1 +1,1132 @@
 //! PATCH (RFC 7644 §3.5.2): parsing a PatchOp message and applying it atomically to a resource, with the list of what changed.
+//!
+//! [`PatchRequest::from_value`] parses the message once at the edge; [`apply`] runs every
+//! operation on a copy of a canonical resource (see [`crate::resource`]), validates the
+//! result and reports the [`Change`]s, or fails without touching anything.
+//!
+//! Decisions where RFC 7644 leaves room (the core is strict; a tolerant layer for real clients
+//! sits above it):
+//!
+//! - `op` and the member names `Operations`, `op`, `path`, `value` are matched without regard
+//!   to case (Entra sends `Add`/`Replace`/`Remove`). Unknown members are `invalidSyntax`, so a
+//!   typo such as `vaule` is not silently an operation without a value.
+//! - A value of `null` (or `[]`) on `add` changes nothing and on `replace` unassigns the
+//!   target, since RFC 7643 §2.5 makes null, empty and absent equivalent.
+//! - Removing or unassigning a required attribute is `mutability`, as the last paragraph of
+//!   RFC 7644 §3.5.2.2 says; so is touching a readOnly attribute and changing an immutable
+//!   one that has a value.
+//! - In an operation without a path, a readOnly attribute whose value equals the stored one
+//!   is ignored (Okta renames a group with `{"op":"replace","value":{"id":...,
+//!   "displayName":...}}`); with a different value it is `mutability`.
+//! - Unknown attributes in a `path` are `invalidPath`; unknown attributes inside a `value`
+//!   are `invalidValue`, as in a POST body.
+//! - `add` and `replace` on a singular complex attribute merge the given sub-attributes into
+//!   the existing value (RFC 7644 §3.5.2.3); `replace` through a value filter replaces each
+//!   matching value whole.
+//! - `add` through a value filter that matches nothing appends a new value built from the
+//!   filter's equalities (`emails[type eq "work"].value` adds `{"type":"work","value":...}`);
+//!   `replace` and `remove` through such a filter are `noTarget`.
+//! - A sub-attribute of a multi-valued attribute without a filter (`emails.type`) applies to
+//!   every value.
+//! - `remove` of an attribute that has no value is a no-op; `remove` with a path and a value
+//!   array on a multi-valued attribute removes the values given (members by `value`), which is
+//!   how Entra removes group members.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::error::Error;
+use crate::filter::{CompValue, CompareOp, Filter, PatchPath};
+use crate::path::AttrPath;
+use crate::resource::{
+    Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
+    member_value, normalize_at, order_object, resolve_key, validate,
+};
+use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
+use crate::value::{compare, compare_str, equals};
+
+/// The URN of the PatchOp message (RFC 7644 §3.5.2).
+pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The kind of a PATCH operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PatchOpKind {
+    /// `add`
+    Add,
+    /// `remove`
+    Remove,
+    /// `replace`
+    Replace,
+}
+
+impl PatchOpKind {
+    /// The RFC's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PatchOpKind::Add => "add",
+            PatchOpKind::Remove => "remove",
+            PatchOpKind::Replace => "replace",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Self::Add, Self::Remove, Self::Replace]
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// One operation of a PATCH request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOperation {
+    /// What to do.
+    pub op: PatchOpKind,
+    /// Where; `None` means the resource itself (then `value` is an object of attributes).
+    pub path: Option<PatchPath>,
+    /// The value, as the client sent it; normalised when applied.
+    pub value: Option<Value>,
+}
+
+/// A parsed PatchOp message: the operations, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchRequest {
+    /// The operations, applied in order, all or none.
+    pub operations: Vec<PatchOperation>,
+}
+
+fn syntax(msg: impl Into<String>) -> Error {
+    Error::InvalidSyntax(msg.into())
+}
+
+impl PatchRequest {
+    /// Parses a PatchOp message body. Malformed JSON is `invalidSyntax`.
+    pub fn from_slice(body: &[u8]) -> Result<Self, Error> {
+        let v: Value = serde_json::from_slice(body)
+            .map_err(|e| syntax(format!("the body is not valid JSON: {e}")))?;
+        Self::from_value(&v)
+    }
+
+    /// Parses a PatchOp message: `schemas` must list [`PATCH_OP_SCHEMA`], `Operations` must be
+    /// a non-empty array of `{op, path?, value?}`. A bad message is `invalidSyntax`, a bad
+    /// path `invalidPath`.
+    pub fn from_value(msg: &Value) -> Result<Self, Error> {
+        let obj = msg
+            .as_object()
+            .ok_or_else(|| syntax("a PatchOp message must be a JSON object"))?;
+        let (mut schemas, mut ops) = (None, None);
+        for (k, v) in obj {
+            let slot = if k.eq_ignore_ascii_case("schemas") {
+                &mut schemas
+            } else if k.eq_ignore_ascii_case("Operations") {
+                &mut ops
+            } else {
+                return Err(syntax(format!(
+                    "unexpected member {k:?} in a PatchOp message"
+                )));
+            };
+            if slot.replace(v).is_some() {
+                return Err(syntax(format!("{k:?} is given more than once")));
+            }
+        }
+        let listed = schemas.and_then(Value::as_array).is_some_and(|l| {
+            l.iter().any(|s| {
+                s.as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case(PATCH_OP_SCHEMA))
+            })
+        });
+        if !listed {
+            return Err(syntax(format!("\"schemas\" must list {PATCH_OP_SCHEMA}")));
+        }
+        let ops = ops
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| syntax("\"Operations\" must be a non-empty array"))?;
+        let operations = ops
+            .iter()
+            .enumerate()
+            .map(|(i, op)| parse_operation(i, op))
+            .collect::<Result<_, _>>()?;
+        Ok(PatchRequest { operations })
+    }
+}
+
+fn parse_operation(i: usize, op: &Value) -> Result<PatchOperation, Error> {
+    let here = |msg: &str| syntax(format!("Operations[{i}]: {msg}"));
+    let obj = op
+        .as_object()
+        .ok_or_else(|| here("an operation must be a JSON object"))?;
+    let (mut kind, mut path, mut value) = (None, None, None);
+    for (k, v) in obj {
+        let slot = if k.eq_ignore_ascii_case("op") {
+            &mut kind
+        } else if k.eq_ignore_ascii_case("path") {
+            &mut path
+        } else if k.eq_ignore_ascii_case("value") {
+            &mut value
+        } else {
+            return Err(here(&format!("unexpected member {k:?}")));
+        };
+        if slot.replace(v).is_some() {
+            return Err(here(&format!("{k:?} is given more than once")));
+        }
+    }
+    let op = match kind {
+        None => return Err(here("\"op\" is missing")),
+        Some(Value::String(s)) => PatchOpKind::parse(s).ok_or_else(|| {
+            here(&format!(
+                "unknown op {s:?}; expected \"add\", \"remove\" or \"replace\""
+            ))
+        })?,
+        Some(_) => return Err(here("\"op\" must be a string")),
+    };
+    let path = match path {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(PatchPath::parse(s).map_err(|e| {
+            Error::invalid_path(s.clone(), format!("at position {}: {}", e.position, e.kind))
+        })?),
+        Some(_) => return Err(here("\"path\" must be a string")),
+    };
+    if op != PatchOpKind::Remove {
+        match (&path, value) {
+            (_, None) => return Err(here(&format!("{} needs a \"value\"", op.as_str()))),
+            (None, Some(v)) if !v.is_object() => {
+                return Err(here(&format!(
+                    "{} without a \"path\" needs an object of attributes as its \"value\"",
+                    op.as_str()
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(PatchOperation {
+        op,
+        path,
+        value: value.cloned(),
+    })
+}
+
+/// One change a PATCH made, for the change feed. Paths are top-level attributes: the
+/// canonical name for core and common attributes, `urn:...:name` for extension attributes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// The attribute has a new value (or its values changed).
+    Set {
+        /// The attribute.
+        path: String,
+    },
+    /// The attribute had a value and now has none.
+    Cleared {
+        /// The attribute.
+        path: String,
+    },
+    /// A member joined the group.
+    MemberAdded {
+        /// The member's id.
+        value: String,
+    },
+    /// A member left the group.
+    MemberRemoved {
+        /// The member's id.
+        value: String,
+    },
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Set { path } => write!(f, "set {path}"),
+            Change::Cleared { path } => write!(f, "cleared {path}"),
+            Change::MemberAdded { value } => write!(f, "member added {value}"),
+            Change::MemberRemoved { value } => write!(f, "member removed {value}"),
+        }
+    }
+}
+
+/// The result of a PATCH: the new resource (canonical, valid) and what changed. A request that
+/// changes nothing gives an empty `changes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchOutcome {
+    /// The resource after every operation.
+    pub resource: Value,
+    /// What changed, one entry per attribute touched (per member for Group `members`), in
+    /// the order the operations first touched them.
+    pub changes: Vec<Change>,
+}
+
+/// Applies a PATCH to a canonical resource (as [`crate::resource::normalize`] makes and the
+/// store keeps, with `id`, `meta` and `groups` if it has them). All or nothing: on error the
+/// input is untouched (it is borrowed) and nothing is returned. The result passes
+/// [`crate::resource::validate`].
+pub fn apply(
+    schema: &ResourceSchema,
+    resource: &Value,
+    request: &PatchRequest,
+) -> Result<PatchOutcome, Error> {
+    let res = resource
+        .as_object()
+        .cloned()
+        .ok_or_else(|| syntax("a resource must be a JSON object"))?;
+    let mut p = Patcher {
+        schema,
+        res,
+        touched: Vec::new(),
+    };
+    for op in &request.operations {
+        p.operation(op)?;
+    }
+    let Patcher {
+        mut res, touched, ..
+    } = p;
+    canonicalize_top(schema, &mut res);
+    let out = Value::Object(res);
+    validate(schema, &out)?;
+    let changes = diff(resource, &out, &touched);
+    Ok(PatchOutcome {
+        resource: out,
+        changes,
+    })
+}
+
+/// What an operation's path designates, resolved against the schema.
+struct Target<'s, 'o> {
+    /// The extension holding the attribute, or `None` for the top level.
+    container: Option<&'s Schema>,
+    /// The top-level attribute.
+    attr: &'s Attribute,
+    /// The value filter, for `attr[filter]`.
+    filter: Option<&'o Filter>,
+    /// The sub-attribute, from `attr.sub` or `attr[filter].sub`.
+    sub: Option<&'s Attribute>,
+    /// The attribute's printed path (`emails`, `urn:...:User:manager`).
+    attr_path: String,
+    /// The whole target printed for errors (`name.givenName`, `emails[…].value`).
+    path: String,
+}
+
+struct Patcher<'s> {
+    schema: &'s ResourceSchema,
+    res: Map<String, Value>,
+    /// The attributes the operations touched, in first-touch order; only these are diffed.
+    touched: Vec<(Option<&'s Schema>, &'s Attribute)>,
+}
+
+fn read_only(path: &str) -> Error {
+    Error::Mutability {
+        path: path.to_owned(),
+        mutability: Mutability::ReadOnly.as_str(),
+    }
+}
+
+fn required(path: &str) -> Error {
+    Error::Mutability {
+        path: path.to_owned(),
+        mutability: "required",
+    }
+}
+
+fn lookup<'v>(res: &'v Value, container: Option<&Schema>, name: &str) -> Option<&'v Value> {
+    match container {
+        None => res.get(name),
+        Some(ext) => res.get(&ext.id)?.get(name),
+    }
+}
+
+impl<'s> Patcher<'s> {
+    fn operation(&mut self, op: &PatchOperation) -> Result<(), Error> {
+        match &op.path {
+            None => match (op.op, &op.value) {
+                (PatchOpKind::Remove, _) => Err(Error::NoTarget(
+                    "a remove operation needs a \"path\"".into(),
+                )),
+                (kind, Some(Value::Object(values))) => self.without_path(kind, values),
+                (kind, _) => Err(syntax(format!(
+                    "{} without a \"path\" needs an object of attributes as its \"value\"",
+                    kind.as_str()
+                ))),
+            },
+            Some(path) => {
+                let t = self.target(path)?;
+                if t.attr.mutability == Mutability::ReadOnly {
+                    return Err(read_only(&t.attr_path));
+                }
+                if let Some(sub) = t.sub
+                    && sub.mutability == Mutability::ReadOnly
+                {
+                    return Err(read_only(&format!("{}.{}", t.attr_path, sub.name)));
+                }
+                if op.op != PatchOpKind::Remove && op.value.is_none() {
+                    return Err(syntax(format!("{} needs a \"value\"", op.op.as_str())));
+                }
+                self.touch(t.container, t.attr);
+                self.with_path(op.op, &t, op.value.as_ref())
+            }
+        }
+    }
+
+    fn touch(&mut self, container: Option<&'s Schema>, attr: &'s Attribute) {
+        if !self.touched.iter().any(|(_, a)| std::ptr::eq(*a, attr)) {
+            self.touched.push((container, attr));
+        }
+    }
+
+    /// Resolves a PATCH path: unknown names and filters on attributes that cannot hold one
+    /// are `invalidPath`.
+    fn target<'o>(&self, path: &'o PatchPath) -> Result<Target<'s, 'o>, Error> {
+        let printed = path.attribute.to_string();
+        let bad = |reason: String| Error::invalid_path(printed.clone(), reason);
+        let resolved = self
+            .schema
+            .resolve(&path.attribute)
+            .map_err(|e| bad(e.to_string()))?;
+        let container = match resolved.location {
+            Location::Common | Location::Core => None,
+            Location::Extension(s) => Some(s),
+        };
+        let attr = resolved.attribute;
+        let mut sub = resolved.sub_attribute;
+        if let Some(filter) = &path.filter {
+            if sub.is_some() {
+                return Err(bad(
+                    "a value filter follows the attribute, not a sub-attribute".into(),
+                ));
+            }
+            if !attr.multi_valued || attr.ty != AttributeType::Complex {
+                return Err(bad(format!(
+                    "{} is not a multi-valued complex attribute, so it takes no value filter",
+                    attr.name
+                )));
+            }
+            check_filter_names(attr, filter).map_err(bad)?;
+        }
+        if let Some(name) = &path.sub_attribute {
+            if sub.is_some() {
+                return Err(bad("a path names at most one sub-attribute".into()));
+            }
+            sub = Some(
+                attr.sub_attribute(name)
+                    .ok_or_else(|| bad(format!("{} has no sub-attribute {name:?}", attr.name)))?,
+            );
+        }
+        let attr_path = attribute_path(container, attr);
+        let mut printed = attr_path.clone();
+        if path.filter.is_some() {
+            printed.push_str("[…]");
+        }
+        if let Some(s) = sub {
+            printed.push('.');
+            printed.push_str(&s.name);
+        }
+        Ok(Target {
+            container,
+            attr,
+            filter: path.filter.as_ref(),
+            sub,
+            attr_path,
+            path: printed,
+        })
+    }
+
+    fn get(&self, container: Option<&Schema>, name: &str) -> Option<&Value> {
+        match container {
+            None => self.res.get(name),
+            Some(ext) => self.res.get(&ext.id)?.get(name),
+        }
+    }
+
+    /// The object holding the attribute: the resource, or its extension's object (created
+    /// empty if need be; empty ones are removed at the end).
+    fn slot_mut(&mut self, container: Option<&Schema>) -> Result<&mut Map<String, Value>, Error> {
+        match container {
+            None => Ok(&mut self.res),
+            Some(ext) => self
+                .res
+                .entry(ext.id.clone())
+                .or_insert_with(|| Value::Object(Map::new()))
+                .as_object_mut()
+                .ok_or_else(|| Error::invalid_value(ext.id.clone(), "expected an object")),
+        }
+    }
+
+    /// An `add` or `replace` without a path: each attribute of the value is an operation of
+    /// its own, extension URNs hold objects of their attributes.
+    fn without_path(
+        &mut self,
+        kind: PatchOpKind,
+        values: &Map<String, Value>,
+    ) -> Result<(), Error> {
+        let schema = self.schema;
+        for (key, value) in values {
+            // A client may echo `schemas` in the value; the result's list is recomputed.
+            if key.eq_ignore_ascii_case("schemas") {
+                continue;
+            }
+            if let Some(ext) = schema.extension(key) {
+                match value {
+                    Value::Object(inner) => {
+                        for (k, v) in inner {
+                            let attr = ext.attribute(k).ok_or_else(|| {
+                                Error::invalid_value(format!("{}:{k}", ext.id), "unknown attribute")
+                            })?;
+                            self.attribute_op(kind, Some(ext), attr, v)?;
+                        }
+                    }
+                    Value::Null if kind == PatchOpKind::Replace => {
+                        for attr in &ext.attributes {
+                            if attr.mutability != Mutability::ReadOnly {
+                                self.attribute_op(kind, Some(ext), attr, &Value::Null)?;
+                            }
+                        }
+                    }
+                    Value::Null => {}
+                    _ => {
+                        return Err(Error::invalid_value(
+                            ext.id.clone(),
+                            "expected an object holding the extension's attributes",
+                        ));
+                    }
+                }
+                continue;
+            }
+            let (container, attr) = resolve_key(schema, key)?;
+            self.attribute_op(kind, container, attr, value)?;
+        }
+        Ok(())
+    }
+
+    fn attribute_op(
+        &mut self,
+        kind: PatchOpKind,
+        container: Option<&'s Schema>,
+        attr: &'s Attribute,
+        value: &Value,
+    ) -> Result<(), Error> {
+        let attr_path = attribute_path(container, attr);
+        if attr.mutability == Mutability::ReadOnly {
+            // Echoing the stored value (Okta sends the group's `id` when renaming it) is not
+            // an attempt to change it.
+            let unchanged = match self.get(container, &attr.name) {
+                Some(current) => equals(attr, current, value),
+                None => value.is_null(),
+            };
+            return if unchanged {
+                Ok(())
+            } else {
+                Err(read_only(&attr_path))
+            };
+        }
+        self.touch(container, attr);
+        let t = Target {
+            container,
+            attr,
+            filter: None,
+            sub: None,
+            path: attr_path.clone(),
+            attr_path,
+        };
+        self.with_path(kind, &t, Some(value))
+    }
+
+    /// Applies one operation to its target, then enforces what holds whatever the shape of the
+    /// operation: an immutable attribute (or sub-attribute of a singular complex attribute)
+    /// that had a value keeps it, and a required one keeps a value.
+    fn with_path(
+        &mut self,
+        kind: PatchOpKind,
+        t: &Target<'s, '_>,
+        value: Option<&Value>,
+    ) -> Result<(), Error> {
+        let attr = t.attr;
+        let watch_subs = !attr.multi_valued
+            && attr
+                .sub_attributes
+                .iter()
+                .any(|s| s.mutability == Mutability::Immutable || s.required);
+        let before = if attr.mutability == Mutability::Immutable || watch_subs {
+            self.get(t.container, &attr.name).cloned()
+        } else {
+            None
+        };
+        let null = Value::Null;
+        let value = value.unwrap_or(&null);
+        match (t.filter, t.sub) {
+            (Some(filter), _) => self.filtered(kind, t, filter, value)?,
+            (None, Some(sub)) => self.sub_everywhere(kind, t, sub, value)?,
+            (None, None) => self.whole(kind, t, value)?,
+        }
+        let after = self.get(t.container, &attr.name);
+        check_immutable_value(attr, &t.attr_path, before.as_ref(), after)?;
+        if watch_subs {
+            for sub in &attr.sub_attributes {
+                let was = before.as_ref().and_then(|v| v.get(&sub.name));
+                let now = after.and_then(|v| v.get(&sub.name));
+                let path = format!("{}.{}", t.attr_path, sub.name);
+                check_immutable_value(sub, &path, was, now)?;
+                if sub.required && was.is_some() && now.is_none() && after.is_some() {
+                    return Err(required(&path));
+                }
+            }
+        }
+        if attr.required && after.is_none() {
+            return Err(required(&t.attr_path));
+        }
+        Ok(())
+    }
+
+    /// The whole attribute: `emails`, `title`, `name`, `members`.
+    fn whole(&mut self, kind: PatchOpKind, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
+        let attr = t.attr;
+        if kind == PatchOpKind::Remove {
+            if value.is_null() {
+                self.slot_mut(t.container)?.shift_remove(&attr.name);
+                return Ok(());
+            }
+            if !attr.multi_valued {
+                return Err(Error::invalid_value(
+                    t.path.clone(),
+                    "remove takes a value only on a multi-valued attribute",
+                ));
+            }
+            return self.remove_values(t, value);
+        }
+        let new = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let slot = self.slot_mut(t.container)?;
+        match new {
+            Value::Null => {
+                if kind == PatchOpKind::Replace {
+                    slot.shift_remove(&attr.name);
+                }
+            }
+            Value::Array(values) if kind == PatchOpKind::Add => append(attr, slot, values)?,
+            Value::Object(subs) if !attr.multi_valued => {
+                // RFC 7644 §3.5.2.3: sub-attributes not given are left unchanged.
+                let current = slot
+                    .entry(attr.name.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !current.is_object() {
+                    *current = Value::Object(Map::new());
+                }
+                let obj = current.as_object_mut().expect("just made an object");
+                for (k, v) in subs {
+                    obj.insert(k, v);
+                }
+                order_object(&attr.sub_attributes, obj);
+            }
+            new => {
+                slot.insert(attr.name.clone(), new);
+            }
+        }
+        Ok(())
+    }
+
+    /// `remove` with a path and a value array: removes the values given (members by id).
+    fn remove_values(&mut self, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
+        let attr = t.attr;
+        let gone = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let Value::Array(gone) = gone else {
+            return Ok(());
+        };
+        let slot = self.slot_mut(t.container)?;
+        let Some(Value::Array(values)) = slot.get_mut(&attr.name) else {
+            return Ok(());
+        };
+        if is_members(attr) {
+            let ids: HashSet<&str> = gone.iter().filter_map(member_value).collect();
+            values.retain(|v| member_value(v).is_none_or(|id| !ids.contains(id)));
+        } else {
+            values.retain(|v| !gone.contains(v));
+        }
+        if values.is_empty() {
+            slot.shift_remove(&attr.name);
+        }
+        Ok(())
+    }
+
+    /// `attr.sub` without a filter: the sub-attribute of a singular complex attribute, or of
+    /// every value of a multi-valued one.
+    fn sub_everywhere(
+        &mut self,
+        kind: PatchOpKind,
+        t: &Target<'s, '_>,
+        sub: &'s Attribute,
+        value: &Value,
+    ) -> Result<(), Error> {
+        let attr = t.attr;
+        let new = match kind {
+            PatchOpKind::Remove => Value::Null,
+            _ => normalize_at(sub, &Loc::Root(&t.path), value)?,
+        };
+        if new.is_null() && kind == PatchOpKind::Add {
+            return Ok(());
+        }
+        let slot = self.slot_mut(t.container)?;
+        if !attr.multi_valued {
+            if new.is_null() {
+                if let Some(Value::Object(obj)) = slot.get_mut(&attr.name) {
+                    obj.shift_remove(&sub.name);
+                    if obj.is_empty() {
+                        slot.shift_remove(&attr.name);
+                    }
+                }
+            } else {
+                let current = slot
+                    .entry(attr.name.clone())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if !current.is_object() {
+                    *current = Value::Object(Map::new());
+                }
+                let obj = current.as_object_mut().expect("just made an object");
+                obj.insert(sub.name.clone(), new);
+                order_object(&attr.sub_attributes, obj);
+            }
+            return Ok(());
+        }
+        let Some(Value::Array(values)) = slot.get_mut(&attr.name) else {
+            if !new.is_null() {
+                // Nothing to apply it to: the sub-attribute becomes the attribute's one value.
+                let mut obj = Map::new();
+                obj.insert(sub.name.clone(), new);
+                let one = crate::resource::normalize_single(attr, &t.path, &Value::Object(obj))?;
+                slot.insert(attr.name.clone(), Value::Array(vec![one]));
+            }
+            return Ok(());
+        };
+        for (i, v) in values.iter_mut().enumerate() {
+            let here = format!("{}[{i}].{}", t.attr_path, sub.name);
+            set_sub(sub, v, &new, &here)?;
+        }
+        values.retain(|v| v.as_object().is_some_and(|o| !o.is_empty()));
+        if values.is_empty() {
+            slot.shift_remove(&attr.name);
+        }
+        Ok(())
+    }
+
+    /// `attr[filter]` and `attr[filter].sub`.
+    fn filtered(
+        &mut self,
+        kind: PatchOpKind,
+        t: &Target<'s, '_>,
+        filter: &Filter,
+        value: &Value,
+    ) -> Result<(), Error> {
+        let attr = t.attr;
+        let schema = self.schema;
+        // The value is checked first, so that a bad value is reported whether or not the
+        // filter matches.
+        let new = match (kind, t.sub) {
+            (PatchOpKind::Remove, _) => Value::Null,
+            (_, Some(sub)) => normalize_at(sub, &Loc::Root(&t.path), value)?,
+            (_, None) => crate::resource::normalize_single(attr, &t.path, value)?,
+        };
+        let slot = self.slot_mut(t.container)?;
+        let mut values = match slot.shift_remove(&attr.name) {
+            Some(Value::Array(values)) => values,
+            _ => Vec::new(),
+        };
+        let hits = matching(schema, t, filter, &mut values);
+        let result = if hits.is_empty() {
+            no_match(kind, t, filter, &new, &mut values)
+        } else {
+            on_matches(kind, t, &new, &hits, &mut values)
+        };
+        if !values.is_empty() {
+            // Put the attribute back where it was: order is restored at the end anyway.
+            slot.insert(attr.name.clone(), Value::Array(values));
+        }
+        result
+    }
+}
+
+/// Appends values to a multi-valued attribute, skipping those already present (members by id,
+/// in constant time per value, so adding one member to a large group stays linear); a new
+/// primary value takes the mark from the others.
+fn append(attr: &Attribute, slot: &mut Map<String, Value>, new: Vec<Value>) -> Result<(), Error> {
+    let current = slot
+        .entry(attr.name.clone())
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !current.is_array() {
+        *current = Value::Array(Vec::new());
+    }
+    let values = current.as_array_mut().expect("just made an array");
+    let fresh: Vec<Value> = if is_members(attr) {
+        let ids: HashSet<&str> = values.iter().filter_map(member_value).collect();
+        new.into_iter()
+            .filter(|v| member_value(v).is_none_or(|id| !ids.contains(id)))
+            .collect()
+    } else {
+        new.into_iter().filter(|v| !values.contains(v)).collect()
+    };
+    let start = values.len();
+    values.extend(fresh);
+    let added: Vec<usize> = (start..values.len()).collect();
+    settle_primary(values, &added);
+    Ok(())
+}
+
+/// When one of the `favored` values (sorted indices) is now primary, the others lose the mark
+/// (RFC 7643 §2.4: at most one primary value).
+fn settle_primary(values: &mut [Value], favored: &[usize]) {
+    let Some(&keep) = favored.iter().find(|&&i| is_primary(&values[i])) else {
+        return;
+    };
+    for (j, v) in values.iter_mut().enumerate() {
+        if j != keep
+            && favored.binary_search(&j).is_err()
+            && is_primary(v)
+            && let Some(obj) = v.as_object_mut()
+        {
+            obj.insert("primary".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// Sets (or with `Value::Null`, removes) a sub-attribute of one value of a multi-valued
+/// attribute, refusing to change an immutable sub-attribute that has a value (a member's
+/// `display`) and to remove a required one.
+fn set_sub(sub: &Attribute, v: &mut Value, new: &Value, path: &str) -> Result<(), Error> {
+    let Some(obj) = v.as_object_mut() else {
+        return Ok(());
+    };
+    let old = obj.get(&sub.name);
+    let new_opt = (!new.is_null()).then_some(new);
+    check_immutable_value(sub, path, old, new_opt)?;
+    if new.is_null() {
+        if sub.required && old.is_some() {
+            return Err(required(path));
+        }
+        obj.shift_remove(&sub.name);
+    } else {
+        obj.insert(sub.name.clone(), new.clone());
+    }
+    Ok(())
+}
+
+/// What `add`, `replace` and `remove` do to the values a filter selected.
+fn on_matches(
+    kind: PatchOpKind,
+    t: &Target<'_, '_>,
+    new: &Value,
+    hits: &[usize],
+    values: &mut Vec<Value>,
+) -> Result<(), Error> {
+    let attr = t.attr;
+    match (kind, t.sub) {
+        (PatchOpKind::Add, _) if new.is_null() => {}
+        (PatchOpKind::Remove | PatchOpKind::Replace, None) if new.is_null() => {
+            remove_indices(values, hits);
+        }
+        (PatchOpKind::Replace, None) => {
+            for &i in hits {
+                values[i] = new.clone();
+            }
+            settle_primary(values, hits);
+        }
+        (_, None) => {
+            // `add` to selected values merges the given sub-attributes into each.
+            let subs = new.as_object().expect("a complex value is an object");
+            for &i in hits {
+                for (k, v) in subs {
+                    let sub = attr.sub_attribute(k).expect("normalised names are known");
+                    let path = format!("{}[{i}].{k}", t.attr_path);
+                    set_sub(sub, &mut values[i], v, &path)?;
+                }
+                if let Some(obj) = values[i].as_object_mut() {
+                    order_object(&attr.sub_attributes, obj);
+                }
+            }
+            settle_primary(values, hits);
+        }
+        (_, Some(sub)) => {
+            for &i in hits {
+                let path = format!("{}[{i}].{}", t.attr_path, sub.name);
+                set_sub(sub, &mut values[i], new, &path)?;
+                if let Some(obj) = values[i].as_object_mut() {
+                    order_object(&attr.sub_attributes, obj);
+                }
+            }
+            let emptied: Vec<usize> = hits
+                .iter()
+                .copied()
+                .filter(|&i| values[i].as_object().is_some_and(Map::is_empty))
+                .collect();
+            remove_indices(values, &emptied);
+            if !new.is_null() {
+                settle_primary(values, hits);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A filter that selects nothing. For `add`, a filter made of equalities describes the value
+/// to create (`emails[type eq "work"].value`); anything else is `noTarget` (RFC 7644
+/// §3.5.2.2–3). This is the one place a tolerant layer would turn Entra's replace-through-a-
+/// filter-that-matches-nothing into an add.
+fn no_match(
+    kind: PatchOpKind,
+    t: &Target<'_, '_>,
+    filter: &Filter,
+    new: &Value,
+    values: &mut Vec<Value>,
+) -> Result<(), Error> {
+    let none = || Error::NoTarget(format!("{} selects no value", t.path));
+    if kind != PatchOpKind::Add {
+        return Err(none());
+    }
+    if new.is_null() {
+        return Ok(());
+    }
+    let mut eqs = Vec::new();
+    if !equalities(filter, &mut eqs) {
+        return Err(none());
+    }
+    let mut obj = Map::new();
+    for (path, lit) in eqs {
+        let sub = t
+            .attr
+            .sub_attribute(&path.attribute)
+            .expect("filter names were checked");
+        obj.insert(sub.name.clone(), literal(lit));
+    }
+    match (t.sub, new) {
+        (Some(sub), v) => {
+            obj.insert(sub.name.clone(), v.clone());
+        }
+        (None, Value::Object(subs)) => {
+            for (k, v) in subs {
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        (None, _) => return Err(none()),
+    }
+    let one = crate::resource::normalize_single(t.attr, &t.path, &Value::Object(obj))?;
+    if one.is_null() {
+        return Ok(());
+    }
+    values.push(one);
+    let added = [values.len() - 1];
+    settle_primary(values, &added);
+    Ok(())
+}
+
+fn remove_indices(values: &mut Vec<Value>, sorted: &[usize]) {
+    if sorted.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    values.retain(|_| {
+        let keep = sorted.binary_search(&i).is_err();
+        i += 1;
+        keep
+    });
+}
+
+fn literal(v: &CompValue) -> Value {
+    match v {
+        CompValue::Null => Value::Null,
+        CompValue::Bool(b) => Value::Bool(*b),
+        CompValue::Number(n) => Value::Number(n.clone()),
+        CompValue::String(s) => Value::String(s.clone()),
+    }
+}
+
+/// Collects the `sub eq literal` terms of a filter made only of them joined by `and`.
+fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue)>) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if !matches!(value, CompValue::Null) => {
+            out.push((path, value));
+            true
+        }
+        Filter::And(a, b) => equalities(a, out) && equalities(b, out),
+        _ => false,
+    }
+}
+
+/// Checks that every attribute a value filter names is a sub-attribute of `attr` (the filter
+/// is relative to it); a filter over names that do not exist would silently match nothing.
+fn check_filter_names(attr: &Attribute, filter: &Filter) -> Result<(), String> {
+    let check = |p: &AttrPath| {
+        if p.schema.is_some()
+            || p.sub_attribute.is_some()
+            || attr.sub_attribute(&p.attribute).is_none()
+        {
+            Err(format!("{} has no sub-attribute {p}", attr.name))
+        } else {
+            Ok(())
+        }
+    };
+    match filter {
+        Filter::Compare { path, .. } | Filter::Present(path) => check(path),
+        Filter::And(a, b) | Filter::Or(a, b) => {
+            check_filter_names(attr, a)?;
+            check_filter_names(attr, b)
+        }
+        Filter::Not(a) => check_filter_names(attr, a),
+        Filter::ValuePath { .. } => Err("a value filter cannot nest another".into()),
+    }
+}
+
+/// The indices of the values the filter selects. Equality tests, which is what clients send
+/// (`members[value eq "..."]`, `emails[type eq "work"]`), are evaluated here directly with
+/// the shared comparison rules; anything else goes through [`Filter::matches`] on a resource
+/// holding just that one value.
+fn matching(
+    schema: &ResourceSchema,
+    t: &Target<'_, '_>,
+    filter: &Filter,
+    values: &mut [Value],
+) -> Vec<usize> {
+    let mut hits = Vec::new();
+    let mut wrapper: Option<Filter> = None;
+    for (i, v) in values.iter_mut().enumerate() {
+        let hit = match eval_simple(t.attr, filter, v) {
+            Some(hit) => hit,
+            None => {
+                let w = wrapper.get_or_insert_with(|| Filter::ValuePath {
+                    path: AttrPath {
+                        schema: t.container.map(|s| s.id.clone()),
+                        attribute: t.attr.name.clone(),
+                        sub_attribute: None,
+                    },
+                    filter: Box::new(filter.clone()),
+                });
+                probe(schema, t, w, v)
+            }
+        };
+        if hit {
+            hits.push(i);
+        }
+    }
+    hits
+}
+
+/// Evaluates `filter` on one value through the general evaluator: the value is moved into a
+/// resource of its own (no copy) and moved back.
+fn probe(schema: &ResourceSchema, t: &Target<'_, '_>, wrapper: &Filter, v: &mut Value) -> bool {
+    let mut holder = Map::new();
+    holder.insert(t.attr.name.clone(), Value::Array(vec![std::mem::take(v)]));
+    let mut res = Map::new();
+    res.insert(
+        "schemas".into(),
+        Value::Array(vec![Value::String(schema.core.id.clone())]),
+    );
+    let key = match t.container {
+        None => {
+            res.append(&mut holder);
+            None
+        }
+        Some(ext) => {
+            if let Some(Value::Array(s)) = res.get_mut("schemas") {
+                s.push(Value::String(ext.id.clone()));
+            }
+            res.insert(ext.id.clone(), Value::Object(holder));
+            Some(ext.id.as_str())
+        }
+    };
+    let mut res = Value::Object(res);
+    let hit = wrapper.matches(&res, schema);
+    let holder = match key {
+        None => Some(&mut res),
+        Some(k) => res.get_mut(k),
+    };
+    if let Some(Value::Array(one)) = holder.and_then(|h| h.get_mut(&t.attr.name))
+        && let Some(back) = one.pop()
+    {
+        *v = back;
+    }
+    hit
+}
+
+/// Evaluates a filter made of `sub eq literal` terms joined by `and`/`or` on one value;
+/// `None` when the filter has any other shape.
+fn eval_simple(attr: &Attribute, filter: &Filter, v: &Value) -> Option<bool> {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.schema.is_none() && path.sub_attribute.is_none() => {
+            let sub = attr.sub_attribute(&path.attribute)?;
+            if sub.multi_valued {
+                return None;
+            }
+            let got = v.get(&sub.name);
+            Some(match (value, got) {
+                (CompValue::Null, _) => return None,
+                (_, None) => false,
+                (CompValue::String(want), Some(Value::String(got))) => {
+                    compare_str(sub, got, want).is_eq()
+                }
+                (CompValue::Bool(want), Some(Value::Bool(got))) => want == got,
+                (CompValue::Number(want), Some(got @ Value::Number(_))) => {
+                    compare(sub, got, &Value::Number(want.clone())).is_some_and(|o| o.is_eq())
+                }
+                _ => false,
+            })
+        }
+        Filter::And(a, b) => {
+            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
+            Some(a && b)
+        }
+        Filter::Or(a, b) => {
+            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
+            Some(a || b)
+        }
+        _ => None,
+    }
+}
+
+/// The changes between the stored resource and the result, over the attributes touched.
+fn diff(old: &Value, new: &Value, touched: &[(Option<&Schema>, &Attribute)]) -> Vec<Change> {
+    let mut changes = Vec::new();
+    for &(container, attr) in touched {
+        let (o, n) = (
+            lookup(old, container, &attr.name),
+            lookup(new, container, &attr.name),
+        );
+        if container.is_none() && is_members(attr) {
+            let old_ids: Vec<&str> = o
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(member_value).collect())
+                .unwrap_or_default();
+            let new_ids: Vec<&str> = n
+                .and_then(Value::as_array)
+                .map(|a| a.iter().filter_map(member_value).collect())
+                .unwrap_or_default();
+            let old_set: HashSet<&str> = old_ids.iter().copied().collect();
+            let new_set: HashSet<&str> = new_ids.iter().copied().collect();
+            changes.extend(
+                old_ids
+                    .iter()
+                    .filter(|id| !new_set.contains(*id))
+                    .map(|id| Change::MemberRemoved {
+                        value: (*id).to_owned(),
+                    }),
+            );
+            changes.extend(
+                new_ids
+                    .iter()
+                    .filter(|id| !old_set.contains(*id))
+                    .map(|id| Change::MemberAdded {
+                        value: (*id).to_owned(),
+                    }),
+            );
+            continue;
+        }
+        if o == n {
+            continue;
+        }
+        let path = attribute_path(container, attr);
+        changes.push(match n {
+            None => Change::Cleared { path },
+            Some(_) => Change::Set { path },
+        });
+    }
+    changes
+}

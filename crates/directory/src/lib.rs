@@ -106,14 +106,6 @@ pub struct Directory {
     secrets: Arc<dyn Secrets>,
 }
 
-fn kind_of(schema: &ResourceSchema) -> Kind {
-    if schema.resource_type.name == "Group" {
-        Kind::Group
-    } else {
-        Kind::User
-    }
-}
-
 /// The member ids of a normalised group's `members`, and the group without them.
 fn split_members(mut data: Value) -> (Value, Vec<String>) {
     let mut ids = Vec::new();
@@ -255,11 +247,8 @@ impl Directory {
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
         let schema = self.schema(kind);
-        let mut data = roster_scim::resource::normalize(
-            schema,
-            body,
-            roster_scim::resource::Mode::Create,
-        )?;
+        let mut data =
+            roster_scim::resource::normalize(schema, body, roster_scim::resource::Mode::Create)?;
         strip_server_attributes(&mut data);
         let (data, members) = match kind {
             Kind::Group => split_members(data),
@@ -304,37 +293,43 @@ impl Directory {
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
         let schema = self.schema(kind);
-        let mut data = roster_scim::resource::normalize(
-            schema,
-            body,
-            roster_scim::resource::Mode::Replace,
-        )?;
-        strip_server_attributes(&mut data);
-        let (data, members) = match kind {
-            Kind::Group => split_members(data),
-            Kind::User => (data, Vec::new()),
-        };
         for _ in 0..WRITE_RETRIES {
             let current = self.get(tenant, kind, id, false).await?;
             check_if_match(&current, if_match)?;
-            roster_scim::resource::check_immutable(schema, &current.data, &data)?;
+            let view = roster_store::memory_eval::scim_view(&current);
+            let mut data = roster_scim::resource::normalize(
+                schema,
+                body,
+                roster_scim::resource::Mode::Replace { current: &view },
+            )?;
+            strip_server_attributes(&mut data);
+            let (data, members) = match kind {
+                Kind::Group => split_members(data),
+                Kind::User => (data, Vec::new()),
+            };
             let next = StoredResource {
                 version: current.version + 1,
                 last_modified: self.clock.now(),
-                data: data.clone(),
+                data,
                 ..current.clone()
             };
             let change = match kind {
-                Kind::Group => MembersChange::Replace(members.clone()),
+                Kind::Group => MembersChange::Replace(members),
                 Kind::User => MembersChange::Keep,
             };
-            match self.store.update(tenant, &next, current.version, &change).await {
+            match self
+                .store
+                .update(tenant, &next, current.version, &change)
+                .await
+            {
                 Ok(()) => return self.get(tenant, kind, id, return_members).await,
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(e) => return Err(self.write_error(e, kind, id, current.version)),
             }
         }
-        Err(DirectoryError::Unavailable("the resource is changing too often".into()))
+        Err(DirectoryError::Unavailable(
+            "the resource is changing too often".into(),
+        ))
     }
 
     /// Applies a PatchOp message to a resource.
@@ -347,7 +342,7 @@ impl Directory {
         if_match: Option<i64>,
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
-        let request = PatchRequest::parse(body)?;
+        let request = PatchRequest::from_value(body)?;
         let schema = self.schema(kind);
         let member_only = match kind {
             Kind::Group => members_fast_path(&request),
@@ -390,13 +385,19 @@ impl Directory {
                     (current, next, change)
                 }
             };
-            match self.store.update(tenant, &next, current.version, &change).await {
+            match self
+                .store
+                .update(tenant, &next, current.version, &change)
+                .await
+            {
                 Ok(()) => return self.get(tenant, kind, id, return_members).await,
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(e) => return Err(self.write_error(e, kind, id, current.version)),
             }
         }
-        Err(DirectoryError::Unavailable("the resource is changing too often".into()))
+        Err(DirectoryError::Unavailable(
+            "the resource is changing too often".into(),
+        ))
     }
 
     /// Deletes a resource; a deleted user leaves every group.
@@ -428,7 +429,10 @@ impl Directory {
             f.validate(self.schema(kind))
                 .map_err(roster_scim::Error::from)?;
         }
-        Ok(self.store.list(tenant, kind, self.schema(kind), query).await?)
+        Ok(self
+            .store
+            .list(tenant, kind, self.schema(kind), query)
+            .await?)
     }
 
     /// The groups each user is a direct member of.

@@ -25,7 +25,12 @@ struct Cli {
 #[derive(Debug, Args)]
 struct Global {
     /// The address to listen on.
-    #[arg(long, env = "ROSTER_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "ROSTER_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     listen: SocketAddr,
     /// The database: sqlite://FILE (created if missing).
     #[arg(
@@ -125,8 +130,14 @@ fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) {
     if as_json {
         println!("{}", issued_json(config, issued));
     } else {
-        println!("Tenant:           {} ({})", issued.tenant.name, issued.tenant.id);
-        println!("Provisioning URL: {}", config.tenant_base(&issued.tenant.id));
+        println!(
+            "Tenant:           {} ({})",
+            issued.tenant.name, issued.tenant.id
+        );
+        println!(
+            "Provisioning URL: {}",
+            config.tenant_base(&issued.tenant.id)
+        );
         println!("Secret Token:     {}", issued.token);
         println!("(The token is shown once; only its hash is stored.)");
     }
@@ -219,8 +230,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         {
             s.recv().await;
         }

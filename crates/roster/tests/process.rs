@@ -17,7 +17,11 @@ fn roster(db: &str) -> Command {
 
 fn cli_json(db: &str, args: &[&str]) -> Value {
     let out = roster(db).args(args).output().expect("run roster");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("JSON output")
 }
 
@@ -118,7 +122,10 @@ async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
 
     // --keep-old keeps the previous token working.
     let kept = cli_json(&db, &["tenant", "token", id, "--keep-old", "--json"]);
-    assert_eq!(status(kept["token"].as_str().unwrap().to_owned()).await, 200);
+    assert_eq!(
+        status(kept["token"].as_str().unwrap().to_owned()).await,
+        200
+    );
     assert_eq!(status(new_token).await, 200);
     drop(server);
 }

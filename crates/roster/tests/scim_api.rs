@@ -19,9 +19,15 @@ async fn user_lifecycle_create_get_replace_patch_delete() {
         Some("application/scim+json")
     );
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let location = created.body["meta"]["location"].as_str().unwrap().to_owned();
+    let location = created.body["meta"]["location"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(location, format!("{}/Users/{id}", t.base));
-    assert_eq!(created.header("location").as_deref(), Some(location.as_str()));
+    assert_eq!(
+        created.header("location").as_deref(),
+        Some(location.as_str())
+    );
     assert_eq!(
         created.header("etag").as_deref(),
         created.body["meta"]["version"].as_str()
@@ -41,7 +47,10 @@ async fn user_lifecycle_create_get_replace_patch_delete() {
     assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
     assert_eq!(replaced.body["id"], id.as_str());
     assert_eq!(replaced.body["displayName"], "Countess of Lovelace");
-    assert_ne!(replaced.body["meta"]["version"], created.body["meta"]["version"]);
+    assert_ne!(
+        replaced.body["meta"]["version"],
+        created.body["meta"]["version"]
+    );
 
     let patched = app
         .patch(
@@ -75,7 +84,12 @@ async fn authentication_failures_are_401_with_a_scim_body() {
     )
     .await;
     assert_scim_error(&missing, 401, None);
-    assert!(missing.header("www-authenticate").unwrap().starts_with("Bearer"));
+    assert!(
+        missing
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer")
+    );
 
     let wrong = TestTenant {
         token: "rst_wrongwrongwrongwrongwrongwrongwrongwrong123".into(),
@@ -111,11 +125,19 @@ async fn a_tenant_sees_changes_and_deletes_nothing_of_another() {
         ..a.clone()
     };
     assert_scim_error(&app.get(&crossed, "/Users").await, 401, None);
-    assert_scim_error(&app.get(&crossed, &format!("/Users/{user_id}")).await, 401, None);
+    assert_scim_error(
+        &app.get(&crossed, &format!("/Users/{user_id}")).await,
+        401,
+        None,
+    );
 
     // On its own URL, B sees none of A's resources, by id, list or filter.
     assert_scim_error(&app.get(&b, &format!("/Users/{user_id}")).await, 404, None);
-    assert_scim_error(&app.get(&b, &format!("/Groups/{group_id}")).await, 404, None);
+    assert_scim_error(
+        &app.get(&b, &format!("/Groups/{group_id}")).await,
+        404,
+        None,
+    );
     let list = app.get(&b, "/Users").await;
     assert_eq!(list.body["totalResults"], 0);
     let filtered = app
@@ -133,12 +155,21 @@ async fn a_tenant_sees_changes_and_deletes_nothing_of_another() {
         .await;
     assert_scim_error(&p, 404, None);
     assert_scim_error(
-        &app.put(&b, &format!("/Users/{user_id}"), user("x@b.example")).await,
+        &app.put(&b, &format!("/Users/{user_id}"), user("x@b.example"))
+            .await,
         404,
         None,
     );
-    assert_scim_error(&app.delete(&b, &format!("/Users/{user_id}")).await, 404, None);
-    assert_scim_error(&app.delete(&b, &format!("/Groups/{group_id}")).await, 404, None);
+    assert_scim_error(
+        &app.delete(&b, &format!("/Users/{user_id}")).await,
+        404,
+        None,
+    );
+    assert_scim_error(
+        &app.delete(&b, &format!("/Groups/{group_id}")).await,
+        404,
+        None,
+    );
     let g = app.post(&b, "/Groups", group("Thieves", &[&user_id])).await;
     assert_scim_error(&g, 400, Some("invalidValue"));
 
@@ -163,7 +194,11 @@ async fn concurrent_creates_of_one_user_name_give_one_201_and_409s() {
         let t = t.clone();
         tasks.push(tokio::spawn(async move {
             // Different cases of one name: userName is unique without regard to case.
-            let name = if i % 2 == 0 { "Race@Contoso.com" } else { "race@contoso.com" };
+            let name = if i % 2 == 0 {
+                "Race@Contoso.com"
+            } else {
+                "race@contoso.com"
+            };
             let resp = http
                 .post(format!("{}/Users", t.base))
                 .bearer_auth(&t.token)
@@ -203,7 +238,13 @@ async fn etags_guard_writes_and_spare_reads() {
     assert!(v1.starts_with("W/\""));
 
     let not_modified = app
-        .call_with(&t, Method::GET, &format!("/Users/{id}"), None, &[("if-none-match", &v1)])
+        .call_with(
+            &t,
+            Method::GET,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-none-match", &v1)],
+        )
         .await;
     assert_eq!(not_modified.status, StatusCode::NOT_MODIFIED);
 
@@ -212,7 +253,9 @@ async fn etags_guard_writes_and_spare_reads() {
             &t,
             Method::PATCH,
             &format!("/Users/{id}"),
-            Some(patch_op(json!([{"op": "replace", "path": "displayName", "value": "A"}]))),
+            Some(patch_op(
+                json!([{"op": "replace", "path": "displayName", "value": "A"}]),
+            )),
             &[("if-match", &v1)],
         )
         .await;
@@ -225,28 +268,54 @@ async fn etags_guard_writes_and_spare_reads() {
             &t,
             Method::PATCH,
             &format!("/Users/{id}"),
-            Some(patch_op(json!([{"op": "replace", "path": "displayName", "value": "B"}]))),
+            Some(patch_op(
+                json!([{"op": "replace", "path": "displayName", "value": "B"}]),
+            )),
             &[("if-match", &v1)],
         )
         .await;
     assert_scim_error(&stale, 412, None);
     let stale_put = app
-        .call_with(&t, Method::PUT, &format!("/Users/{id}"), Some(user("etag@x.example")), &[("if-match", &v1)])
+        .call_with(
+            &t,
+            Method::PUT,
+            &format!("/Users/{id}"),
+            Some(user("etag@x.example")),
+            &[("if-match", &v1)],
+        )
         .await;
     assert_scim_error(&stale_put, 412, None);
     let stale_delete = app
-        .call_with(&t, Method::DELETE, &format!("/Users/{id}"), None, &[("if-match", &v1)])
+        .call_with(
+            &t,
+            Method::DELETE,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-match", &v1)],
+        )
         .await;
     assert_scim_error(&stale_delete, 412, None);
 
     let modified = app
-        .call_with(&t, Method::GET, &format!("/Users/{id}"), None, &[("if-none-match", &v1)])
+        .call_with(
+            &t,
+            Method::GET,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-none-match", &v1)],
+        )
         .await;
     assert_eq!(modified.status, StatusCode::OK);
     assert_eq!(modified.body["displayName"], "A");
 
     let deleted = app
-        .call_with(&t, Method::DELETE, &format!("/Users/{id}"), None, &[("if-match", &v2)])
+        .call_with(
+            &t,
+            Method::DELETE,
+            &format!("/Users/{id}"),
+            None,
+            &[("if-match", &v2)],
+        )
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 }
@@ -273,7 +342,10 @@ async fn groups_hold_users_and_groups_and_lose_deleted_users() {
     let outer_id = outer.body["id"].as_str().unwrap().to_owned();
     let members = outer.body["members"].as_array().unwrap();
     assert_eq!(members.len(), 2);
-    let inner_member = members.iter().find(|m| m["value"] == inner.as_str()).unwrap();
+    let inner_member = members
+        .iter()
+        .find(|m| m["value"] == inner.as_str())
+        .unwrap();
     assert_eq!(inner_member["type"], "Group");
     assert_eq!(inner_member["$ref"], format!("{}/Groups/{inner}", t.base));
 
@@ -286,7 +358,9 @@ async fn groups_hold_users_and_groups_and_lose_deleted_users() {
         .patch(
             &t,
             &format!("/Groups/{outer_id}"),
-            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}])),
+            patch_op(
+                json!([{"op": "add", "path": "members", "value": [{"value": "no-such-user"}]}]),
+            ),
         )
         .await;
     assert_scim_error(&ghost, 400, Some("invalidValue"));
@@ -321,18 +395,29 @@ async fn groups_hold_users_and_groups_and_lose_deleted_users() {
     assert_eq!(ids, vec![u2.as_str(), inner.as_str()]);
 
     // Deleting a user removes it from every group.
-    assert_eq!(app.delete(&t, &format!("/Users/{u2}")).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete(&t, &format!("/Users/{u2}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     let after = app.get(&t, &format!("/Groups/{outer_id}")).await;
     assert_eq!(after.body["members"].as_array().unwrap().len(), 1);
 
     // excludedAttributes=members leaves them out.
-    let slim = app.get(&t, &format!("/Groups/{outer_id}?excludedAttributes=members")).await;
+    let slim = app
+        .get(
+            &t,
+            &format!("/Groups/{outer_id}?excludedAttributes=members"),
+        )
+        .await;
     assert!(slim.body.get("members").is_none(), "{}", slim.body);
     assert_eq!(slim.body["displayName"], "Outer");
 
     // Filter groups by member.
     let by_member = app
-        .get(&t, &format!("/Groups?filter=members%5Bvalue%20eq%20%22{inner}%22%5D"))
+        .get(
+            &t,
+            &format!("/Groups?filter=members%5Bvalue%20eq%20%22{inner}%22%5D"),
+        )
         .await;
     assert_eq!(by_member.body["totalResults"], 1, "{}", by_member.body);
 }
@@ -355,7 +440,10 @@ async fn filters_sorting_and_projection_on_lists() {
         ("externalId eq \"EXT-carol@x.example\"", 0),
         ("active eq true", 3),
         ("not (userName eq \"bob@y.example\")", 2),
-        ("userName eq \"bob@y.example\" or userName eq \"carol@x.example\"", 2),
+        (
+            "userName eq \"bob@y.example\" or userName eq \"carol@x.example\"",
+            2,
+        ),
         ("meta.created gt \"2000-01-01T00:00:00Z\"", 3),
         ("name.givenName eq \"Ada\" and userName sw \"c\"", 1),
         ("title pr", 0),
@@ -378,14 +466,19 @@ async fn filters_sorting_and_projection_on_lists() {
     let bad = app.get(&t, "/Users?filter=userName%20eq").await;
     assert_scim_error(&bad, 400, Some("invalidFilter"));
 
-    let sorted = app.get(&t, "/Users?sortBy=userName&sortOrder=descending").await;
+    let sorted = app
+        .get(&t, "/Users?sortBy=userName&sortOrder=descending")
+        .await;
     let names: Vec<&str> = sorted.body["Resources"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| r["userName"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["carol@x.example", "bob@y.example", "Alice@x.example"]);
+    assert_eq!(
+        names,
+        vec!["carol@x.example", "bob@y.example", "Alice@x.example"]
+    );
 
     let projected = app.get(&t, "/Users?attributes=userName").await;
     let first = &projected.body["Resources"][0];
@@ -473,7 +566,10 @@ async fn bulk_resolves_bulk_ids_and_enforces_limits() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    assert_eq!(r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:BulkResponse");
+    assert_eq!(
+        r.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+    );
     let ops = r.body["Operations"].as_array().unwrap();
     assert_eq!(ops.len(), 3);
     assert_eq!(ops[0]["status"], "201");
@@ -507,7 +603,9 @@ async fn bulk_resolves_bulk_ids_and_enforces_limits() {
     assert_eq!(ops.len(), 1, "{}", r.body);
     assert_eq!(ops[0]["status"], "409");
     assert_eq!(ops[0]["response"]["scimType"], "uniqueness");
-    let none = app.get(&t, "/Users?filter=userName%20eq%20%22bulk2@x.example%22").await;
+    let none = app
+        .get(&t, "/Users?filter=userName%20eq%20%22bulk2@x.example%22")
+        .await;
     assert_eq!(none.body["totalResults"], 0);
 
     // More operations than maxOperations: 413.
@@ -552,11 +650,22 @@ async fn oversized_and_malformed_bodies() {
     assert_scim_error(&malformed, 400, Some("invalidSyntax"));
 
     let missing_name = app
-        .post(&t, "/Users", json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}))
+        .post(
+            &t,
+            "/Users",
+            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"]}),
+        )
         .await;
-    assert_eq!(missing_name.status, StatusCode::BAD_REQUEST, "{}", missing_name.body);
+    assert_eq!(
+        missing_name.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        missing_name.body
+    );
 
-    let bad_patch = app.patch(&t, "/Users/whatever", json!({"Operations": "nope"})).await;
+    let bad_patch = app
+        .patch(&t, "/Users/whatever", json!({"Operations": "nope"}))
+        .await;
     assert_eq!(bad_patch.status.as_u16() / 100, 4, "{}", bad_patch.body);
 }
 
@@ -576,7 +685,10 @@ async fn content_negotiation_accepts_json_and_any() {
         )
         .await;
         assert_eq!(r.status, StatusCode::OK);
-        assert_eq!(r.header("content-type").as_deref(), Some("application/scim+json"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("application/scim+json")
+        );
     }
     let r = reply(
         app.http
@@ -601,7 +713,10 @@ async fn discovery_endpoints() {
     assert_eq!(spc.body["patch"]["supported"], true);
     assert_eq!(spc.body["etag"]["supported"], true);
     assert_eq!(spc.body["sort"]["supported"], true);
-    assert_eq!(spc.body["authenticationSchemes"][0]["type"], "oauthbearertoken");
+    assert_eq!(
+        spc.body["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
 
     let rts = app.get(&t, "/ResourceTypes").await;
     assert_eq!(rts.status, StatusCode::OK);

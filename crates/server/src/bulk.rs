@@ -56,7 +56,10 @@ async fn run(
     let (kind, id) = parse_path(&op.path).ok_or_else(|| {
         ApiError::from(roster_scim::Error::invalid_value(
             "path",
-            format!("{:?} is not /Users, /Groups or one of their resources", op.path),
+            format!(
+                "{:?} is not /Users, /Groups or one of their resources",
+                op.path
+            ),
         ))
     })?;
     let data = op.data.clone().unwrap_or(Value::Null);
@@ -71,7 +74,9 @@ async fn run(
             Ok((201, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Put, Some(id)) => {
-            let r = dir.replace(tenant, kind, &id, &data, if_match, false).await?;
+            let r = dir
+                .replace(tenant, kind, &id, &data, if_match, false)
+                .await?;
             Ok((200, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Patch, Some(id)) => {
@@ -128,16 +133,24 @@ pub async fn bulk(
                     created.insert(bulk_id.clone(), id.clone());
                 }
                 let version = written.map(|(_, _, v)| render::etag(v));
-                results.push(BulkOperationResponse::success(op, status, location, version));
+                results.push(BulkOperationResponse::success(
+                    op, status, location, version,
+                ));
             }
             Err(e) => {
                 errors += 1;
-                let location = (op.method != BulkMethod::Post).then(|| format!("{base}{}", op.path));
-                results.push(BulkOperationResponse::failure(op, location, &error_body(e).await));
+                let location =
+                    (op.method != BulkMethod::Post).then(|| format!("{base}{}", op.path));
+                results.push(BulkOperationResponse::failure(
+                    op,
+                    location,
+                    &error_body(e).await,
+                ));
             }
         }
     }
-    let body = serde_json::to_value(BulkResponse::new(results))
-        .map_err(|e| ApiError::Directory(roster_directory::DirectoryError::Internal(e.to_string())))?;
+    let body = serde_json::to_value(BulkResponse::new(results)).map_err(|e| {
+        ApiError::Directory(roster_directory::DirectoryError::Internal(e.to_string()))
+    })?;
     Ok(ScimResponse::ok(body))
 }

@@ -4,9 +4,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use roster_directory::render;
 use roster_scim::filter::Filter;
+use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_scim::projection::Projection;
 use roster_scim::schema::ResourceSchema;
-use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_store::{GroupRef, Kind, ListQuery, StoredResource, TenantId};
 use serde_json::Value;
 
@@ -25,7 +25,10 @@ fn query_of(state: &AppState, pairs: &[(String, String)]) -> Result<ScimQuery, A
 /// Reads a SearchRequest body (RFC 7644 §3.4.3).
 fn search_of(state: &AppState, body: &Value) -> Result<ScimQuery, ApiError> {
     let request = SearchRequest::from_json(body)?;
-    Ok(ScimQuery::from_search(&request, state.config.max_page_size)?)
+    Ok(ScimQuery::from_search(
+        &request,
+        state.config.max_page_size,
+    )?)
 }
 
 /// Reads the projection parameters of a single-resource request.
@@ -95,12 +98,15 @@ async fn list(
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
-    Ok(ScimResponse::ok(list_response(resources, page.total, params.start_index)))
+    Ok(ScimResponse::ok(list_response(
+        resources,
+        page.total,
+        params.start_index,
+    )))
 }
 
 fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
-    serde_json::to_value(ListResponse::new(resources, total, start_index))
-        .unwrap_or(Value::Null)
+    serde_json::to_value(ListResponse::new(resources, total, start_index)).unwrap_or(Value::Null)
 }
 
 /// Reads `If-Match`: `None` for absent or `*`; a version that cannot be ours can never match.
@@ -119,8 +125,8 @@ fn resource_response(
     body: Value,
     resource: &StoredResource,
 ) -> ScimResponse {
-    let location =
-        (status == StatusCode::CREATED).then(|| render::location(&base(state, tenant), resource.kind, &resource.id));
+    let location = (status == StatusCode::CREATED)
+        .then(|| render::location(&base(state, tenant), resource.kind, &resource.id));
     ScimResponse {
         status,
         body: Some(body),
@@ -142,7 +148,9 @@ async fn get_one(
     let with_members = kind == Kind::Group && projection.needs(schema, "members");
     let resource = state.directory.get(tenant, kind, id, with_members).await?;
     let etag = render::etag(resource.version);
-    if let Some(inm) = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+    if let Some(inm) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
         && inm.split(',').any(|t| t.trim() == etag || t.trim() == "*")
     {
         return Ok(ScimResponse {
@@ -152,11 +160,23 @@ async fn get_one(
             location: None,
         });
     }
-    let body = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
-    Ok(resource_response(state, tenant, StatusCode::OK, body, &resource))
+    let body = render_all(
+        state,
+        tenant,
+        kind,
+        std::slice::from_ref(&resource),
+        &projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null);
+    Ok(resource_response(
+        state,
+        tenant,
+        StatusCode::OK,
+        body,
+        &resource,
+    ))
 }
 
 async fn create(
@@ -169,11 +189,23 @@ async fn create(
     let schema = state.directory.schema(kind);
     let projection = projection_of(state, pairs, schema)?;
     let resource = state.directory.create(tenant, kind, body, true).await?;
-    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
-    Ok(resource_response(state, tenant, StatusCode::CREATED, out, &resource))
+    let out = render_all(
+        state,
+        tenant,
+        kind,
+        std::slice::from_ref(&resource),
+        &projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null);
+    Ok(resource_response(
+        state,
+        tenant,
+        StatusCode::CREATED,
+        out,
+        &resource,
+    ))
 }
 
 async fn replace(
@@ -191,11 +223,23 @@ async fn replace(
         .directory
         .replace(tenant, kind, id, body, if_match(headers), true)
         .await?;
-    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
-    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource))
+    let out = render_all(
+        state,
+        tenant,
+        kind,
+        std::slice::from_ref(&resource),
+        &projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null);
+    Ok(resource_response(
+        state,
+        tenant,
+        StatusCode::OK,
+        out,
+        &resource,
+    ))
 }
 
 /// PATCH answers 200 with the resource, except on a Group without `attributes` or
@@ -229,11 +273,23 @@ async fn patch(
             location: None,
         });
     }
-    let out = render_all(state, tenant, kind, std::slice::from_ref(&resource), &projection)
-        .await?
-        .pop()
-        .unwrap_or(Value::Null);
-    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource))
+    let out = render_all(
+        state,
+        tenant,
+        kind,
+        std::slice::from_ref(&resource),
+        &projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null);
+    Ok(resource_response(
+        state,
+        tenant,
+        StatusCode::OK,
+        out,
+        &resource,
+    ))
 }
 
 async fn delete(
@@ -384,7 +440,11 @@ pub async fn search_all(
         skip = skip.saturating_sub(page.total);
         out.extend(render_all(&s, &t, kind, &page.resources, &projection).await?);
     }
-    Ok(ScimResponse::ok(list_response(out, total, params.start_index)))
+    Ok(ScimResponse::ok(list_response(
+        out,
+        total,
+        params.start_index,
+    )))
 }
 
 /// RFC 7644 §4: a filter on a discovery endpoint is refused with 403.
@@ -404,7 +464,10 @@ pub async fn service_provider_config(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
-    Ok(ScimResponse::ok(crate::discovery::service_provider_config(&s, &base(&s, &t))))
+    Ok(ScimResponse::ok(crate::discovery::service_provider_config(
+        &s,
+        &base(&s, &t),
+    )))
 }
 
 /// GET /ResourceTypes.
@@ -414,7 +477,10 @@ pub async fn resource_types(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
-    Ok(ScimResponse::ok(crate::discovery::resource_types(&s, &base(&s, &t))))
+    Ok(ScimResponse::ok(crate::discovery::resource_types(
+        &s,
+        &base(&s, &t),
+    )))
 }
 
 /// GET /ResourceTypes/{id}.
@@ -437,7 +503,10 @@ pub async fn schemas(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
-    Ok(ScimResponse::ok(crate::discovery::schemas(&s, &base(&s, &t))))
+    Ok(ScimResponse::ok(crate::discovery::schemas(
+        &s,
+        &base(&s, &t),
+    )))
 }
 
 /// GET /Schemas/{id}.
@@ -452,4 +521,3 @@ pub async fn schema(
         .map(ScimResponse::ok)
         .ok_or_else(|| ApiError::NotFound(format!("No schema {id}.")))
 }
-

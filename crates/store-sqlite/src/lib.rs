@@ -61,7 +61,8 @@ fn ts(t: OffsetDateTime) -> String {
 }
 
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
-    OffsetDateTime::parse(s, &Rfc3339).map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
+    OffsetDateTime::parse(s, &Rfc3339)
+        .map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
 }
 
 /// The columns a resource's JSON contributes to indexes.
@@ -142,7 +143,10 @@ impl SqliteStore {
     async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
         // IMMEDIATE takes the write lock at once, so that a transaction that reads then writes
         // never fails to upgrade its lock when another process (the CLI) writes too.
-        self.writer.begin_with("BEGIN IMMEDIATE").await.map_err(db_err)
+        self.writer
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(db_err)
     }
 
     async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
@@ -279,12 +283,14 @@ impl Store for SqliteStore {
     async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if revoke_others {
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL")
-                .bind(ts(token.created_at))
-                .bind(token.tenant_id.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
+            )
+            .bind(ts(token.created_at))
+            .bind(token.tenant_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         }
         sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?)")
             .bind(&token.id)
@@ -508,7 +514,9 @@ impl Store for SqliteStore {
         let mut page = match (exact, order) {
             (true, Some(order)) => {
                 let total: i64 = bind_all(
-                    sqlx::query_scalar(&format!("SELECT count(*) FROM resources r WHERE {where_clause}")),
+                    sqlx::query_scalar(&format!(
+                        "SELECT count(*) FROM resources r WHERE {where_clause}"
+                    )),
                     tenant,
                     kind,
                     &sql.binds,
@@ -565,13 +573,14 @@ impl Store for SqliteStore {
         if query.with_members && kind == Kind::Group {
             for r in &mut page.resources {
                 if r.members.is_none() {
-                    let seq: i64 =
-                        sqlx::query_scalar("SELECT seq FROM resources WHERE tenant_id = ? AND id = ?")
-                            .bind(tenant.as_str())
-                            .bind(&r.id)
-                            .fetch_one(&self.reader)
-                            .await
-                            .map_err(db_err)?;
+                    let seq: i64 = sqlx::query_scalar(
+                        "SELECT seq FROM resources WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(&r.id)
+                    .fetch_one(&self.reader)
+                    .await
+                    .map_err(db_err)?;
                     r.members = Some(self.members_of(seq).await?);
                 }
             }
@@ -704,7 +713,9 @@ fn column(path: &roster_scim::AttrPath, kind: Kind, schema: &ResourceSchema) -> 
         (Location::Common, _, "id", None) => Some(Column::Exact("r.id")),
         (Location::Common, _, "externalId", None) => Some(Column::Exact("r.external_id")),
         (Location::Common, _, "meta", Some("created")) => Some(Column::Time("r.created")),
-        (Location::Common, _, "meta", Some("lastModified")) => Some(Column::Time("r.last_modified")),
+        (Location::Common, _, "meta", Some("lastModified")) => {
+            Some(Column::Time("r.last_modified"))
+        }
         (Location::Core, Kind::User, "userName", None) => Some(Column::Folded("r.name_key")),
         (Location::Core, Kind::Group, "displayName", None) => Some(Column::Folded("r.name_key")),
         (Location::Core, Kind::User, "active", None) => Some(Column::Bool("r.active")),
@@ -771,7 +782,10 @@ fn translate(f: &Filter, kind: Kind, schema: &ResourceSchema, sql: &mut Sql) -> 
         }
         Filter::Or(a, b) => {
             let mark = sql.binds.len();
-            match (translate(a, kind, schema, sql), translate(b, kind, schema, sql)) {
+            match (
+                translate(a, kind, schema, sql),
+                translate(b, kind, schema, sql),
+            ) {
                 (Some(x), Some(y)) => Some(Translated {
                     sql: format!("({}) OR ({})", x.sql, y.sql),
                     exact: x.exact && y.exact,
@@ -799,10 +813,16 @@ fn translate(f: &Filter, kind: Kind, schema: &ResourceSchema, sql: &mut Sql) -> 
                 exact(format!("({c} IS NOT NULL AND {c} <> '')"))
             }
             Column::Bool(c) => exact(format!("{c} IS NOT NULL")),
-            Column::Email => exact("EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq)".into()),
-            Column::Member => exact("EXISTS (SELECT 1 FROM members x WHERE x.group_seq = r.seq)".into()),
+            Column::Email => {
+                exact("EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq)".into())
+            }
+            Column::Member => {
+                exact("EXISTS (SELECT 1 FROM members x WHERE x.group_seq = r.seq)".into())
+            }
         },
-        Filter::Compare { path, op, value } => compare(column(path, kind, schema)?, *op, value, sql),
+        Filter::Compare { path, op, value } => {
+            compare(column(path, kind, schema)?, *op, value, sql)
+        }
         Filter::ValuePath { path, filter } => {
             // `emails[value eq "x"]` and `members[value eq "x"]`: only conditions on `value`
             // are indexed.
@@ -865,7 +885,11 @@ fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Opti
     }
 }
 
-fn sort_column(sort: &roster_scim::sort::SortBy, kind: Kind, schema: &ResourceSchema) -> Option<String> {
+fn sort_column(
+    sort: &roster_scim::sort::SortBy,
+    kind: Kind,
+    schema: &ResourceSchema,
+) -> Option<String> {
     let c = match column(&sort.path, kind, schema)? {
         Column::Exact(c) | Column::Folded(c) | Column::Time(c) | Column::Bool(c) => c,
         Column::Email | Column::Member => return None,

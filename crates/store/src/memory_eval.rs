@@ -56,7 +56,12 @@ pub fn finish(rows: Vec<StoredResource>, schema: &ResourceSchema, query: &ListQu
             let view = scim_view(&r);
             (r, view)
         })
-        .filter(|(_, view)| query.filter.as_ref().is_none_or(|f| f.matches(view, schema)))
+        .filter(|(_, view)| {
+            query
+                .filter
+                .as_ref()
+                .is_none_or(|f| f.matches(view, schema))
+        })
         .collect();
     if let Some(sort) = &query.sort {
         matched.sort_by(|a, b| sort.compare(schema, &a.1, &b.1));

@@ -104,7 +104,13 @@ impl TestApp {
     }
 
     /// Sends a request with the tenant's token.
-    pub async fn call(&self, t: &TestTenant, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        t: &TestTenant,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         self.call_with(t, method, path, body, &[]).await
     }
 
@@ -218,8 +224,7 @@ pub fn patch_op(ops: Value) -> Value {
 pub fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
     assert_eq!(r.status.as_u16(), status, "{}", r.body);
     assert_eq!(
-        r.body["schemas"][0],
-        "urn:ietf:params:scim:api:messages:2.0:Error",
+        r.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
         "{}",
         r.body
     );
@@ -227,7 +232,11 @@ pub fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
     if let Some(t) = scim_type {
         assert_eq!(r.body["scimType"], t, "{}", r.body);
     }
-    assert!(r.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", r.body);
+    assert!(
+        r.body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{}",
+        r.body
+    );
     assert_eq!(
         r.header("content-type").as_deref(),
         Some("application/scim+json"),

@@ -312,7 +312,7 @@ fn test<'s>(
     };
     if !op_applies {
         return Err(unsupported(format!(
-            "'{op}' does not apply to {path}, which is a {}",
+            "'{op}' does not apply to {path}, which is of type {}",
             ty.as_str()
         )));
     }
@@ -334,7 +334,7 @@ fn test<'s>(
             _ => "a string in double quotes",
         };
         return Err(unsupported(format!(
-            "{path} is a {} and cannot be compared with {value}: expected {wanted}",
+            "{path} is of type {} and cannot be compared with {value}: expected {wanted}",
             ty.as_str()
         )));
     }

@@ -229,7 +229,7 @@ impl Filter {
     /// filters instead. To match many resources, [`bind`](Filter::bind) once and call
     /// [`BoundFilter::matches`].
     pub fn matches(&self, resource: &Value, schema: &ResourceSchema) -> bool {
-        eval::bind(self, schema, eval::Mode::Lenient).is_ok_and(|bound| bound.matches(resource))
+        eval::matches(self, schema, resource)
     }
 
     /// Checks that every attribute exists in the resource type and that every operator and
@@ -242,7 +242,7 @@ impl Filter {
     /// Validates the filter (as [`Filter::validate`]) and resolves every attribute path once,
     /// giving a form that matches resources without further schema look-ups.
     pub fn bind<'s>(&self, schema: &'s ResourceSchema) -> Result<BoundFilter<'s>, FilterError> {
-        eval::bind(self, schema, eval::Mode::Strict).map_err(|kind| FilterError {
+        eval::bind(self, schema).map_err(|kind| FilterError {
             input: self.to_string(),
             position: 0,
             kind,

@@ -135,6 +135,20 @@ pub(super) fn bind<'s>(
     Ok(BoundFilter { node })
 }
 
+/// Binds a value filter over the sub-attributes of `attribute`.
+pub(super) fn bind_value<'s>(
+    filter: &Filter,
+    attribute: &'s Attribute,
+) -> Result<BoundFilter<'s>, FilterErrorKind> {
+    let node = bind_node(filter, Scope::Within(attribute))?;
+    Ok(BoundFilter { node })
+}
+
+/// Evaluates a value filter against one value of `attribute`, as [`matches`] does.
+pub(super) fn matches_value(filter: &Filter, attribute: &Attribute, value: &Value) -> bool {
+    eval_filter(filter, Scope::Within(attribute), value)
+}
+
 /// Evaluates `filter` directly, resolving each path as it goes: no allocation, and no
 /// error, since anything that cannot apply is simply false.
 pub(super) fn matches(filter: &Filter, schema: &ResourceSchema, resource: &Value) -> bool {

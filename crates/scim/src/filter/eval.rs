@@ -1,5 +1,7 @@
-//! Evaluating filters: binding a filter to a resource type (every attribute path resolved,
-//! every literal prepared once) and matching normalised resource JSON against the bound form.
+//! Evaluating filters over normalised resource JSON: directly from the AST (resolving each
+//! path as it is met, for [`Filter::matches`]), or through a [`BoundFilter`] in which every
+//! path is resolved and every literal prepared once (for [`Filter::bind`]). Both share the
+//! resolution ([`test`]) and the comparisons ([`Test::eval`]), so they cannot disagree.
 //!
 //! The rules, from RFC 7644 §3.4.2.2 and what provisioning clients expect:
 //! - a comparison on a multi-valued attribute matches if any value matches;
@@ -383,10 +385,14 @@ fn test<'s, 'f>(
             ty.as_str()
         )));
     }
+    let instant = match (ty, value) {
+        (AttributeType::DateTime, CompValue::String(s)) if !text_op => parse_datetime(s),
+        _ => None,
+    };
     let literal_fits = match (ty, value) {
         (AttributeType::Boolean, CompValue::Bool(_)) => true,
         (AttributeType::Integer | AttributeType::Decimal, CompValue::Number(_)) => true,
-        (AttributeType::DateTime, CompValue::String(s)) => text_op || parse_datetime(s).is_some(),
+        (AttributeType::DateTime, CompValue::String(_)) => text_op || instant.is_some(),
         (
             AttributeType::String | AttributeType::Reference | AttributeType::Binary,
             CompValue::String(_),
@@ -420,10 +426,10 @@ fn test<'s, 'f>(
                 _ => Cond::EndsWith(needle),
             }
         }
-        (CompareOp::Eq, _) => Cond::Eq(Lit::new(leaf, value)),
-        (CompareOp::Ne, _) => Cond::Ne(Lit::new(leaf, value)),
+        (CompareOp::Eq, _) => Cond::Eq(Lit::new(value, instant)),
+        (CompareOp::Ne, _) => Cond::Ne(Lit::new(value, instant)),
         (CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le, _) => {
-            Cond::Order(op, Lit::new(leaf, value))
+            Cond::Order(op, Lit::new(value, instant))
         }
         (CompareOp::Co | CompareOp::Sw | CompareOp::Ew, _) => {
             return Err(unsupported(format!(
@@ -435,22 +441,15 @@ fn test<'s, 'f>(
 }
 
 impl<'f> Lit<'f> {
-    fn new(leaf: &Attribute, value: &'f CompValue) -> Lit<'f> {
-        let scalar = |v| Lit {
-            value: LitValue::Scalar(v),
-            instant: None,
+    /// The literal, with its instant when the attribute is a dateTime.
+    fn new(value: &'f CompValue, instant: Option<OffsetDateTime>) -> Lit<'f> {
+        let value = match value {
+            CompValue::Null => LitValue::Scalar(Value::Null),
+            CompValue::Bool(b) => LitValue::Scalar(Value::Bool(*b)),
+            CompValue::Number(n) => LitValue::Scalar(Value::Number(n.clone())),
+            CompValue::String(s) => LitValue::Str(Cow::Borrowed(s)),
         };
-        match value {
-            CompValue::Null => scalar(Value::Null),
-            CompValue::Bool(b) => scalar(Value::Bool(*b)),
-            CompValue::Number(n) => scalar(Value::Number(n.clone())),
-            CompValue::String(s) => Lit {
-                value: LitValue::Str(Cow::Borrowed(s)),
-                instant: (leaf.ty == AttributeType::DateTime)
-                    .then(|| parse_datetime(s))
-                    .flatten(),
-            },
-        }
+        Lit { value, instant }
     }
 }
 

@@ -6,5 +6,8 @@ mod filter {
     pub mod eval;
     pub mod hostile;
     pub mod parse;
+    pub mod patch_path;
+    pub mod props;
     pub mod support;
+    pub mod validate;
 }

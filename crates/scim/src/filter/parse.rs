@@ -212,11 +212,14 @@ pub(crate) fn patch_path(src: &str, options: &Options) -> Result<PatchPath, Filt
         }
         ws0(&mut input)?;
         if let Some(c) = input.peek_token() {
-            let message = if filter.is_some() {
-                format!("expected '.' and a sub-attribute, or the end of the path; found {c:?}")
+            let wanted = if sub_attribute.is_some() {
+                "the end of the path"
+            } else if filter.is_some() {
+                "'.' and a sub-attribute, or the end of the path"
             } else {
-                format!("expected '[', or the end of the path; found {c:?}")
+                "'[' or the end of the path"
             };
+            let message = format!("expected {wanted}; found {c:?}");
             return cut(pos(&input), message);
         }
         Ok(PatchPath {
@@ -509,8 +512,22 @@ fn number(input: &mut Input<'_>) -> PResult<CompValue> {
         c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.')
     })
     .parse_next(input)?;
+    // serde_json checks the JSON grammar and the range; its fast float reading can be one
+    // unit in the last place off, so floats are read again with the standard library, which
+    // rounds correctly and so reads back exactly what the printer wrote.
+    let exact_float = |n: serde_json::Number| {
+        if n.is_f64() {
+            token
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .unwrap_or(n)
+        } else {
+            n
+        }
+    };
     match token.parse::<serde_json::Number>() {
-        Ok(n) => Ok(CompValue::Number(n)),
+        Ok(n) => Ok(CompValue::Number(exact_float(n))),
         Err(_) => cut(
             start,
             format!("expected a JSON number (like 42, -1.5 or 6.02e23), found {token:?}"),

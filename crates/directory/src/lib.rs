@@ -95,7 +95,7 @@ pub struct IssuedToken {
 
 /// How many times a write is retried when another request changed the resource between the
 /// read and the write (only when the client sent no `If-Match`).
-const WRITE_RETRIES: usize = 8;
+const WRITE_RETRIES: usize = 32;
 
 /// The directory: every use case, over one store.
 #[derive(Clone)]
@@ -265,7 +265,7 @@ impl Directory {
             members: None,
         };
         self.store.insert(tenant, &resource, &members).await?;
-        self.get(tenant, kind, &resource.id, return_members).await
+        self.written(tenant, resource, return_members).await
     }
 
     /// Reads a resource; group members only when `with_members`.
@@ -322,7 +322,7 @@ impl Directory {
                 .update(tenant, &next, current.version, &change)
                 .await
             {
-                Ok(()) => return self.get(tenant, kind, id, return_members).await,
+                Ok(()) => return self.written(tenant, next, return_members).await,
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(e) => return Err(self.write_error(e, kind, id, current.version)),
             }
@@ -348,49 +348,44 @@ impl Directory {
             Kind::Group => members_fast_path(&request),
             Kind::User => None,
         };
+        if let Some(change) = &member_only {
+            return match self
+                .store
+                .change_members(tenant, id, change, if_match, self.clock.now())
+                .await
+            {
+                Ok(_) => self.get(tenant, kind, id, return_members).await,
+                Err(e) => Err(self.write_error(e, kind, id, if_match.unwrap_or_default())),
+            };
+        }
         for _ in 0..WRITE_RETRIES {
-            let (current, next, change) = match &member_only {
-                Some(change) => {
-                    let current = self.get(tenant, kind, id, false).await?;
-                    check_if_match(&current, if_match)?;
-                    let next = StoredResource {
-                        version: current.version + 1,
-                        last_modified: self.clock.now(),
-                        ..current.clone()
-                    };
-                    (current, next, change.clone())
-                }
-                None => {
-                    let current = self.get(tenant, kind, id, kind == Kind::Group).await?;
-                    check_if_match(&current, if_match)?;
-                    let full = roster_store::memory_eval::scim_view(&current);
-                    let outcome = roster_scim::patch::apply(schema, &full, &request)?;
-                    let mut data = outcome.resource;
-                    strip_server_attributes(&mut data);
-                    let (data, members) = match kind {
-                        Kind::Group => split_members(data),
-                        Kind::User => (data, Vec::new()),
-                    };
-                    let change = match kind {
-                        Kind::Group => MembersChange::Replace(members),
-                        Kind::User => MembersChange::Keep,
-                    };
-                    let next = StoredResource {
-                        version: current.version + 1,
-                        last_modified: self.clock.now(),
-                        data,
-                        members: None,
-                        ..current.clone()
-                    };
-                    (current, next, change)
-                }
+            let current = self.get(tenant, kind, id, kind == Kind::Group).await?;
+            check_if_match(&current, if_match)?;
+            let full = roster_store::memory_eval::scim_view(&current);
+            let outcome = roster_scim::patch::apply(schema, &full, &request)?;
+            let mut data = outcome.resource;
+            strip_server_attributes(&mut data);
+            let (data, members) = match kind {
+                Kind::Group => split_members(data),
+                Kind::User => (data, Vec::new()),
+            };
+            let change = match kind {
+                Kind::Group => MembersChange::Replace(members),
+                Kind::User => MembersChange::Keep,
+            };
+            let next = StoredResource {
+                version: current.version + 1,
+                last_modified: self.clock.now(),
+                data,
+                members: None,
+                ..current.clone()
             };
             match self
                 .store
                 .update(tenant, &next, current.version, &change)
                 .await
             {
-                Ok(()) => return self.get(tenant, kind, id, return_members).await,
+                Ok(()) => return self.written(tenant, next, return_members).await,
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(e) => return Err(self.write_error(e, kind, id, current.version)),
             }
@@ -442,6 +437,21 @@ impl Directory {
         user_ids: &[String],
     ) -> Result<Vec<(String, roster_store::GroupRef)>, DirectoryError> {
         Ok(self.store.groups_of(tenant, user_ids).await?)
+    }
+
+    /// The resource as just written. Nothing needs reading back unless a group's members are
+    /// wanted: their display names and types live in other rows.
+    async fn written(
+        &self,
+        tenant: &TenantId,
+        resource: StoredResource,
+        with_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        if with_members && resource.kind == Kind::Group {
+            self.get(tenant, resource.kind, &resource.id, true).await
+        } else {
+            Ok(resource)
+        }
     }
 
     fn write_error(&self, e: StoreError, kind: Kind, id: &str, version: i64) -> DirectoryError {

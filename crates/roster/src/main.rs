@@ -1,5 +1,6 @@
 //! The `roster` command: runs the service and manages tenants and their tokens.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -126,20 +127,23 @@ fn issued_json(config: &Config, issued: &IssuedToken) -> serde_json::Value {
     })
 }
 
-fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) {
+fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
     if as_json {
-        println!("{}", issued_json(config, issued));
+        writeln!(out, "{}", issued_json(config, issued))
     } else {
-        println!(
+        writeln!(
+            out,
             "Tenant:           {} ({})",
             issued.tenant.name, issued.tenant.id
-        );
-        println!(
+        )?;
+        writeln!(
+            out,
             "Provisioning URL: {}",
             config.tenant_base(&issued.tenant.id)
-        );
-        println!("Secret Token:     {}", issued.token);
-        println!("(The token is shown once; only its hash is stored.)");
+        )?;
+        writeln!(out, "Secret Token:     {}", issued.token)?;
+        writeln!(out, "(The token is shown once; only its hash is stored.)")
     }
 }
 
@@ -161,7 +165,7 @@ async fn main() -> Result<()> {
         Command::Serve => serve(&cli.global, directory).await,
         Command::Tenant(TenantCommand::Create { name, json }) => {
             let issued = directory.create_tenant(&name).await?;
-            print_issued(&config, &issued, json);
+            print_issued(&config, &issued, json)?;
             Ok(())
         }
         Command::Tenant(TenantCommand::List { json }) => {
@@ -193,7 +197,7 @@ async fn main() -> Result<()> {
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
             let token = directory.issue_token(&tenant.id, keep_old).await?;
-            print_issued(&config, &IssuedToken { tenant, token }, json);
+            print_issued(&config, &IssuedToken { tenant, token }, json)?;
             Ok(())
         }
     }
@@ -207,8 +211,12 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     let config = Config::new(&global.public_url(bound));
     if directory.tenants().await?.is_empty() {
         let issued = directory.create_tenant("default").await?;
-        println!("Created a first tenant. Paste these into your identity provider:");
-        print_issued(&config, &issued, false);
+        // The server must run on even if nobody reads its standard output any more.
+        let _ = writeln!(
+            std::io::stdout(),
+            "Created a first tenant. Paste these into your identity provider:"
+        );
+        let _ = print_issued(&config, &issued, false);
     }
     tracing::info!(listen = %bound, public_url = %config.public_url, "roster is serving");
     let app = roster_server::app(AppState {

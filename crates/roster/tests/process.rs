@@ -142,7 +142,8 @@ async fn first_start_prints_a_working_provisioning_url_and_token() {
     let stdout = child.stdout.take().unwrap();
     let mut url = None;
     let mut token = None;
-    for line in BufReader::new(stdout).lines() {
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
         let line = line.unwrap();
         if let Some(v) = line.strip_prefix("Provisioning URL:") {
             url = Some(v.trim().to_owned());
@@ -153,7 +154,9 @@ async fn first_start_prints_a_working_provisioning_url_and_token() {
         }
     }
     let (url, token) = (url.expect("URL printed"), token.expect("token printed"));
+    std::thread::spawn(move || lines.count());
     let mut status = 0;
+    let mut last_error = String::new();
     // The banner is printed before the server accepts; retry briefly until it does.
     for _ in 0..50 {
         match reqwest::Client::new()
@@ -166,10 +169,13 @@ async fn first_start_prints_a_working_provisioning_url_and_token() {
                 status = r.status().as_u16();
                 break;
             }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+            Err(e) => {
+                last_error = format!("{e:?}");
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
         }
     }
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{url}: {last_error}");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -64,6 +64,14 @@ pub fn compare_str(attr: &Attribute, x: &str, y: &str) -> Ordering {
     }
 }
 
+/// Folds a string for case-insensitive comparison exactly as [`cmp_ignore_case`] compares:
+/// character by character, so that storage keys built with it agree with the evaluator
+/// (`str::to_lowercase` would turn a word-final `Σ` into `ς`, which `char::to_lowercase` does
+/// not).
+pub fn fold_case(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
 /// Case-insensitive ordering without allocating (Unicode simple lowercase).
 pub fn cmp_ignore_case(x: &str, y: &str) -> Ordering {
     x.chars()

@@ -53,3 +53,6 @@ CREATE TABLE members (
     PRIMARY KEY (group_seq, member_seq)
 ) WITHOUT ROWID;
 CREATE INDEX members_member ON members (member_seq);
+
+-- Lists page in creation order within a tenant and kind without sorting the tenant.
+CREATE INDEX resources_order ON resources (tenant_id, kind, seq);

@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use roster_scim::filter::{CompValue, CompareOp, Filter};
 use roster_scim::schema::{Location, ResourceSchema};
+use roster_scim::value::fold_case;
 use roster_store::{
     GroupRef, Kind, ListQuery, Member, MembersChange, Page, Store, StoreError, StoredResource,
     Tenant, TenantId, TokenRecord, memory_eval,
@@ -92,12 +93,12 @@ fn indexed(resource: &StoredResource) -> Indexed {
         .map(|a| {
             a.iter()
                 .filter_map(|e| e.get("value").and_then(Value::as_str))
-                .map(str::to_lowercase)
+                .map(fold_case)
                 .collect()
         })
         .unwrap_or_default();
     Indexed {
-        name_key: name.to_lowercase(),
+        name_key: fold_case(&name),
         display,
         external_id: s("externalId"),
         active: data.get("active").and_then(Value::as_bool),
@@ -119,8 +120,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-32000")
-            .pragma("temp_store", "memory");
+            .pragma("cache_size", "-8000")
+            .pragma("temp_store", "memory")
+            // LIKE must honour case: caseExact columns (id, externalId) are compared as they
+            // are, and case-insensitive ones are stored and queried lower-cased.
+            .pragma("case_sensitive_like", "ON");
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
@@ -227,12 +231,58 @@ async fn add_members(
     Ok(())
 }
 
+/// Applies a change of members to a group's rows.
+async fn apply_members(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &TenantId,
+    group_seq: i64,
+    change: &MembersChange,
+) -> Result<(), StoreError> {
+    match change {
+        MembersChange::Keep => {}
+        MembersChange::Replace(ids) => {
+            sqlx::query("DELETE FROM members WHERE group_seq = ?")
+                .bind(group_seq)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            add_members(tx, tenant, group_seq, ids).await?;
+        }
+        MembersChange::Delta { add, remove } => {
+            for id in remove {
+                sqlx::query(
+                    "DELETE FROM members WHERE group_seq = ? AND member_seq =
+                       (SELECT seq FROM resources WHERE tenant_id = ? AND id = ?)",
+                )
+                .bind(group_seq)
+                .bind(tenant.as_str())
+                .bind(id)
+                .execute(&mut **tx)
+                .await
+                .map_err(db_err)?;
+            }
+            add_members(tx, tenant, group_seq, add).await?;
+        }
+    }
+    Ok(())
+}
+
 async fn write_emails(
     tx: &mut Transaction<'static, Sqlite>,
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
 ) -> Result<(), StoreError> {
+    // Most updates leave e-mails as they were: compare before rewriting the index rows.
+    let existing: Vec<String> =
+        sqlx::query_scalar("SELECT value_key FROM emails WHERE resource_seq = ? ORDER BY rowid")
+            .bind(seq)
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(db_err)?;
+    if existing == emails {
+        return Ok(());
+    }
     sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
         .bind(seq)
         .execute(&mut **tx)
@@ -426,33 +476,49 @@ impl Store for SqliteStore {
             Err(e) => return Err(db_err(e)),
         };
         write_emails(&mut tx, tenant, seq, &ix.emails).await?;
-        match members {
-            MembersChange::Keep => {}
-            MembersChange::Replace(ids) => {
-                sqlx::query("DELETE FROM members WHERE group_seq = ?")
-                    .bind(seq)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                add_members(&mut tx, tenant, seq, ids).await?;
-            }
-            MembersChange::Delta { add, remove } => {
-                for id in remove {
-                    sqlx::query(
-                        "DELETE FROM members WHERE group_seq = ? AND member_seq =
-                           (SELECT seq FROM resources WHERE tenant_id = ? AND id = ?)",
-                    )
-                    .bind(seq)
-                    .bind(tenant.as_str())
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                }
-                add_members(&mut tx, tenant, seq, add).await?;
-            }
-        }
+        apply_members(&mut tx, tenant, seq, members).await?;
         tx.commit().await.map_err(db_err)
+    }
+
+    async fn change_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        change: &MembersChange,
+        expected_version: Option<i64>,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE resources SET version = version + 1, last_modified = ?
+             WHERE tenant_id = ? AND id = ? AND kind = 'Group' AND (? IS NULL OR version = ?)
+             RETURNING seq, version",
+        )
+        .bind(ts(at))
+        .bind(tenant.as_str())
+        .bind(group_id)
+        .bind(expected_version)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some((seq, version)) = row else {
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
+            )
+            .bind(tenant.as_str())
+            .bind(group_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            return Err(match exists {
+                Some(_) => StoreError::VersionMismatch,
+                None => StoreError::NotFound,
+            });
+        };
+        apply_members(&mut tx, tenant, seq, change).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(version)
     }
 
     async fn delete(
@@ -525,7 +591,6 @@ impl Store for SqliteStore {
                 .await
                 .map_err(db_err)?;
                 let mut resources = Vec::new();
-                let mut seqs = Vec::new();
                 if query.limit > 0 {
                     let stmt = format!(
                         "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {where_clause}
@@ -538,12 +603,13 @@ impl Store for SqliteStore {
                         q = b.bind_to(q);
                     }
                     for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
-                        let (seq, r) = resource_from_row(&row)?;
-                        seqs.push(seq);
+                        let (seq, mut r) = resource_from_row(&row)?;
+                        if query.with_members && kind == Kind::Group {
+                            r.members = Some(self.members_of(seq).await?);
+                        }
                         resources.push(r);
                     }
                 }
-                let _ = seqs;
                 Page {
                     total: u64::try_from(total).unwrap_or(0),
                     resources,
@@ -570,21 +636,7 @@ impl Store for SqliteStore {
                 memory_eval::finish(rows, schema, query)
             }
         };
-        if query.with_members && kind == Kind::Group {
-            for r in &mut page.resources {
-                if r.members.is_none() {
-                    let seq: i64 = sqlx::query_scalar(
-                        "SELECT seq FROM resources WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(&r.id)
-                    .fetch_one(&self.reader)
-                    .await
-                    .map_err(db_err)?;
-                    r.members = Some(self.members_of(seq).await?);
-                }
-            }
-        } else {
+        if !query.with_members {
             for r in &mut page.resources {
                 r.members = None;
             }
@@ -849,7 +901,7 @@ fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Opti
     match (col, value) {
         (Column::Exact(c), CompValue::String(s)) => exact(text_comparison(c, op, s.clone(), sql)),
         (Column::Folded(c), CompValue::String(s)) => {
-            exact(text_comparison(c, op, s.to_lowercase(), sql))
+            exact(text_comparison(c, op, fold_case(s), sql))
         }
         (Column::Time(c), CompValue::String(s)) => {
             let t = roster_scim::value::parse_datetime(s)?;
@@ -868,7 +920,7 @@ fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Opti
             exact(expr)
         }
         (Column::Email, CompValue::String(s)) if op != CompareOp::Ne => {
-            let inner = text_comparison("e.value_key", op, s.to_lowercase(), sql);
+            let inner = text_comparison("e.value_key", op, fold_case(s), sql);
             exact(format!(
                 "EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq AND {inner})"
             ))

@@ -233,6 +233,18 @@ pub trait Store: Send + Sync {
         expected_version: i64,
         members: &MembersChange,
     ) -> Result<(), StoreError>;
+    /// Changes a group's members without touching its other attributes, atomically: applies
+    /// the change, sets `lastModified` to `at` and increments the version, which is returned.
+    /// With `expected_version`, a stale version is `VersionMismatch`; `UnknownMember` leaves
+    /// everything as it was.
+    async fn change_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        change: &MembersChange,
+        expected_version: Option<i64>,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError>;
     /// Deletes a resource (and every membership it had) if its version matches, when given.
     async fn delete(
         &self,

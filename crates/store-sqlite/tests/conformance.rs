@@ -1,0 +1,122 @@
+//! The storage conformance suite (`roster_store::conformance`) run against SQLite: every suite
+//! function on a database file of its own, and random filters checked against the evaluator.
+
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use roster_store::Kind;
+use roster_store::conformance::{self, FilterFixture, strategy};
+use roster_store_sqlite::SqliteStore;
+use tempfile::TempDir;
+
+/// A fresh database in a directory of its own, removed when the test ends.
+struct Fresh {
+    store: SqliteStore,
+    // Declared after the store so that the connections close before the file goes.
+    _dir: TempDir,
+}
+
+async fn fresh() -> Fresh {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url)
+        .await
+        .unwrap_or_else(|e| panic!("opening a fresh SQLite database at {url}: {e}"));
+    Fresh { store, _dir: dir }
+}
+
+#[tokio::test]
+async fn ping() {
+    conformance::ping(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn tenants() {
+    conformance::tenants(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn tokens() {
+    conformance::tokens(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn user_lifecycle() {
+    conformance::user_lifecycle(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn group_lifecycle() {
+    conformance::group_lifecycle(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn name_uniqueness() {
+    conformance::name_uniqueness(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn tenant_isolation() {
+    conformance::tenant_isolation(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn membership() {
+    conformance::membership(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn listing() {
+    conformance::listing(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn filters_agree_with_evaluator() {
+    conformance::filters_agree_with_evaluator(&fresh().await.store).await;
+}
+
+/// Seeds one database, then lists it with random filters and shapes, each filter and each of
+/// its parts compared with the evaluator. The runtime is built here because proptest's runner is synchronous.
+fn random_filters_agree(
+    kind: Kind,
+    filters: impl proptest::strategy::Strategy<Value = strategy::RandomFilter>,
+    shapes: impl proptest::strategy::Strategy<Value = conformance::QueryShape>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("building a tokio runtime");
+    let db = rt.block_on(fresh());
+    let fixture = rt.block_on(FilterFixture::seed(&db.store));
+    let config = Config {
+        cases: 64,
+        // The runner has no source file to keep regressions next to; a failure prints the
+        // shrunk filter instead, to be added to the suite's table.
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let outcome = runner.run(
+        &(filters, shapes),
+        |(strategy::RandomFilter(filter), shape)| {
+            rt.block_on(fixture.check_with_parts(&db.store, kind, &filter, &shape))
+                .map(drop)
+                .map_err(|e| TestCaseError::fail(format!("{filter} ({shape}): {e}")))
+        },
+    );
+    if let Err(e) = outcome {
+        panic!("a random {kind:?} filter disagrees with the evaluator: {e}");
+    }
+}
+
+#[test]
+fn random_user_filters_agree_with_evaluator() {
+    random_filters_agree(Kind::User, strategy::user_filter(), strategy::user_shape());
+}
+
+#[test]
+fn random_group_filters_agree_with_evaluator() {
+    random_filters_agree(
+        Kind::Group,
+        strategy::group_filter(),
+        strategy::group_shape(),
+    );
+}

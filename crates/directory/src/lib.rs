@@ -263,21 +263,23 @@ impl Directory {
             last_modified: now,
             data,
             members: None,
+            // A new user belongs to no group yet.
+            groups: (kind == Kind::User).then(Vec::new),
         };
         self.store.insert(tenant, &resource, &members).await?;
         self.written(tenant, resource, return_members).await
     }
 
-    /// Reads a resource; group members only when `with_members`.
+    /// Reads a resource; group members only when `with_relations`.
     pub async fn get(
         &self,
         tenant: &TenantId,
         kind: Kind,
         id: &str,
-        with_members: bool,
+        with_relations: bool,
     ) -> Result<StoredResource, DirectoryError> {
         self.store
-            .get(tenant, kind, id, with_members)
+            .get(tenant, kind, id, with_relations)
             .await?
             .ok_or_else(|| not_found(kind, id))
     }
@@ -294,7 +296,8 @@ impl Directory {
     ) -> Result<StoredResource, DirectoryError> {
         let schema = self.schema(kind);
         for _ in 0..WRITE_RETRIES {
-            let current = self.get(tenant, kind, id, false).await?;
+            // A user's groups are returned with it; a group's members are replaced anyway.
+            let current = self.get(tenant, kind, id, kind == Kind::User).await?;
             check_if_match(&current, if_match)?;
             let view = roster_store::memory_eval::scim_view(&current);
             let mut data = roster_scim::resource::normalize(
@@ -359,7 +362,8 @@ impl Directory {
             };
         }
         for _ in 0..WRITE_RETRIES {
-            let current = self.get(tenant, kind, id, kind == Kind::Group).await?;
+            // A group's members are patched; a user's groups are returned with it.
+            let current = self.get(tenant, kind, id, true).await?;
             check_if_match(&current, if_match)?;
             let full = roster_store::memory_eval::scim_view(&current);
             let outcome = roster_scim::patch::apply(schema, &full, &request)?;
@@ -445,9 +449,9 @@ impl Directory {
         &self,
         tenant: &TenantId,
         resource: StoredResource,
-        with_members: bool,
+        with_relations: bool,
     ) -> Result<StoredResource, DirectoryError> {
-        if with_members && resource.kind == Kind::Group {
+        if with_relations && resource.kind == Kind::Group {
             self.get(tenant, resource.kind, &resource.id, true).await
         } else {
             Ok(resource)

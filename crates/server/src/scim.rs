@@ -1,5 +1,7 @@
 //! The SCIM endpoints of one tenant: Users, Groups, search and the discovery documents.
 
+use std::collections::HashMap;
+
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use roster_directory::render;
@@ -52,6 +54,14 @@ fn base(state: &AppState, tenant: &TenantId) -> String {
     state.config.tenant_base(tenant)
 }
 
+/// Whether a read must bring the resource's relations: a group's members, a user's groups.
+fn needs_relations(kind: Kind, schema: &ResourceSchema, projection: &Projection) -> bool {
+    match kind {
+        Kind::Group => projection.needs(schema, "members"),
+        Kind::User => projection.needs(schema, "groups"),
+    }
+}
+
 /// Renders resources with their users' groups when the projection wants them.
 async fn render_all(
     state: &AppState,
@@ -62,20 +72,28 @@ async fn render_all(
 ) -> Result<Vec<Value>, ApiError> {
     let schema = state.directory.schema(kind);
     let base = base(state, tenant);
-    let mut groups: Vec<(String, GroupRef)> = Vec::new();
-    if kind == Kind::User && projection.needs(schema, "groups") && !resources.is_empty() {
-        let ids: Vec<String> = resources.iter().map(|r| r.id.clone()).collect();
-        groups = state.directory.groups_of(tenant, &ids).await?;
+    let wants_groups = kind == Kind::User && projection.needs(schema, "groups");
+    // Users read with their relations carry their groups; look up the rest in one batch.
+    let missing: Vec<String> = resources
+        .iter()
+        .filter(|r| wants_groups && r.groups.is_none())
+        .map(|r| r.id.clone())
+        .collect();
+    let mut looked_up: HashMap<String, Vec<GroupRef>> = HashMap::new();
+    if !missing.is_empty() {
+        for (user, group) in state.directory.groups_of(tenant, &missing).await? {
+            looked_up.entry(user).or_default().push(group);
+        }
     }
     Ok(resources
         .iter()
         .map(|r| {
-            let mine: Vec<GroupRef> = groups
-                .iter()
-                .filter(|(u, _)| u == &r.id)
-                .map(|(_, g)| g.clone())
-                .collect();
-            let full = render::to_scim(r, (kind == Kind::User).then_some(&mine[..]), &base);
+            let groups = match (&r.groups, wants_groups) {
+                (_, false) => None,
+                (Some(g), true) => Some(&g[..]),
+                (None, true) => Some(looked_up.get(&r.id).map_or(&[][..], |g| &g[..])),
+            };
+            let full = render::to_scim(r, groups, &base);
             projection.apply(schema, &full)
         })
         .collect())
@@ -94,7 +112,7 @@ async fn list(
         sort: params.sort.clone(),
         offset: params.offset(),
         limit: params.count,
-        with_members: kind == Kind::Group && projection.needs(schema, "members"),
+        with_relations: needs_relations(kind, schema, &projection),
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
@@ -145,8 +163,11 @@ async fn get_one(
 ) -> Result<ScimResponse, ApiError> {
     let schema = state.directory.schema(kind);
     let projection = projection_of(state, pairs, schema)?;
-    let with_members = kind == Kind::Group && projection.needs(schema, "members");
-    let resource = state.directory.get(tenant, kind, id, with_members).await?;
+    let with_relations = needs_relations(kind, schema, &projection);
+    let resource = state
+        .directory
+        .get(tenant, kind, id, with_relations)
+        .await?;
     let etag = render::etag(resource.version);
     if let Some(inm) = headers
         .get(header::IF_NONE_MATCH)
@@ -260,10 +281,10 @@ async fn patch(
     let quiet = kind == Kind::Group
         && params.attributes.is_empty()
         && params.excluded_attributes.is_empty();
-    let with_members = !quiet && kind == Kind::Group && projection.needs(schema, "members");
+    let with_relations = !quiet && needs_relations(kind, schema, &projection);
     let resource = state
         .directory
-        .patch(tenant, kind, id, body, if_match(headers), with_members)
+        .patch(tenant, kind, id, body, if_match(headers), with_relations)
         .await?;
     if quiet {
         return Ok(ScimResponse {
@@ -433,7 +454,7 @@ pub async fn search_all(
             sort: None,
             offset: skip,
             limit: params.count.saturating_sub(out.len() as u64),
-            with_members: kind == Kind::Group && projection.needs(schema, "members"),
+            with_relations: needs_relations(kind, schema, &projection),
         };
         let page = s.directory.list(&t, kind, &query).await?;
         total += page.total;

@@ -56,3 +56,12 @@ CREATE INDEX members_member ON members (member_seq);
 
 -- Lists page in creation order within a tenant and kind without sorting the tenant.
 CREATE INDEX resources_order ON resources (tenant_id, kind, seq);
+
+-- How many users and groups each tenant has: an unfiltered list's totalResults without
+-- counting the tenant's rows. Kept in step by the same transactions that insert and delete.
+CREATE TABLE resource_counts (
+    tenant_id TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    kind      TEXT NOT NULL,
+    n         INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, kind)
+) WITHOUT ROWID;

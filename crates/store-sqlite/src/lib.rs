@@ -178,11 +178,43 @@ fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
 
 const RESOURCE_COLUMNS: &str = "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data";
 
+/// The resource columns plus a user's groups, gathered by one correlated subquery per row
+/// (an index range on `members_member`), so a user and its groups are read in one statement.
+const RESOURCE_COLUMNS_WITH_GROUPS: &str = "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data,
+    (SELECT json_group_array(json_array(id, display)) FROM
+        (SELECT g.id AS id, g.display AS display FROM members x JOIN resources g ON g.seq = x.group_seq
+         WHERE x.member_seq = r.seq ORDER BY g.seq)) AS groups_json";
+
+fn columns(kind: Kind, with_relations: bool) -> &'static str {
+    if with_relations && kind == Kind::User {
+        RESOURCE_COLUMNS_WITH_GROUPS
+    } else {
+        RESOURCE_COLUMNS
+    }
+}
+
 fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreError> {
     let kind: String = row.try_get("kind").map_err(db_err)?;
     let data: String = row.try_get("data").map_err(db_err)?;
     let created: String = row.try_get("created").map_err(db_err)?;
     let last_modified: String = row.try_get("last_modified").map_err(db_err)?;
+    // Present only when the statement asked for a user's groups.
+    let groups = match row.try_get::<Option<String>, _>("groups_json") {
+        Ok(Some(json)) => {
+            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
+            Some(
+                pairs
+                    .into_iter()
+                    .map(|(id, display)| GroupRef {
+                        id,
+                        display: display.unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
     Ok((
         row.try_get("seq").map_err(db_err)?,
         StoredResource {
@@ -194,6 +226,7 @@ fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreErro
             last_modified: parse_ts(&last_modified)?,
             data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
             members: None,
+            groups,
         },
     ))
 }
@@ -228,6 +261,26 @@ async fn add_members(
             .await
             .map_err(db_err)?;
     }
+    Ok(())
+}
+
+/// Keeps the per-tenant, per-kind resource counter in step with inserts and deletes.
+async fn count(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &TenantId,
+    kind: Kind,
+    delta: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO resource_counts (tenant_id, kind, n) VALUES (?, ?, ?)
+         ON CONFLICT (tenant_id, kind) DO UPDATE SET n = n + excluded.n",
+    )
+    .bind(tenant.as_str())
+    .bind(kind.as_str())
+    .bind(delta)
+    .execute(&mut **tx)
+    .await
+    .map_err(db_err)?;
     Ok(())
 }
 
@@ -272,7 +325,11 @@ async fn write_emails(
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
+    fresh: bool,
 ) -> Result<(), StoreError> {
+    if fresh {
+        return insert_emails(tx, tenant, seq, emails).await;
+    }
     // Most updates leave e-mails as they were: compare before rewriting the index rows.
     let existing: Vec<String> =
         sqlx::query_scalar("SELECT value_key FROM emails WHERE resource_seq = ? ORDER BY rowid")
@@ -288,6 +345,15 @@ async fn write_emails(
         .execute(&mut **tx)
         .await
         .map_err(db_err)?;
+    insert_emails(tx, tenant, seq, emails).await
+}
+
+async fn insert_emails(
+    tx: &mut Transaction<'static, Sqlite>,
+    tenant: &TenantId,
+    seq: i64,
+    emails: &[String],
+) -> Result<(), StoreError> {
     for e in emails {
         sqlx::query("INSERT INTO emails (resource_seq, tenant_id, value_key) VALUES (?, ?, ?)")
             .bind(seq)
@@ -397,8 +463,9 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(db_err(e)),
         };
-        write_emails(&mut tx, tenant, seq, &ix.emails).await?;
+        write_emails(&mut tx, tenant, seq, &ix.emails, true).await?;
         add_members(&mut tx, tenant, seq, members).await?;
+        count(&mut tx, tenant, resource.kind, 1).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -407,10 +474,11 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         kind: Kind,
         id: &str,
-        with_members: bool,
+        with_relations: bool,
     ) -> Result<Option<StoredResource>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.kind = ?"
+            "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.kind = ?",
+            columns(kind, with_relations)
         ))
         .bind(tenant.as_str())
         .bind(id)
@@ -420,7 +488,7 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         let Some(row) = row else { return Ok(None) };
         let (seq, mut resource) = resource_from_row(&row)?;
-        if with_members && kind == Kind::Group {
+        if with_relations && kind == Kind::Group {
             resource.members = Some(self.members_of(seq).await?);
         }
         Ok(Some(resource))
@@ -475,7 +543,7 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(db_err(e)),
         };
-        write_emails(&mut tx, tenant, seq, &ix.emails).await?;
+        write_emails(&mut tx, tenant, seq, &ix.emails, false).await?;
         apply_members(&mut tx, tenant, seq, members).await?;
         tx.commit().await.map_err(db_err)
     }
@@ -551,6 +619,7 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(db_err)?;
+        count(&mut tx, tenant, kind, -1).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -579,22 +648,25 @@ impl Store for SqliteStore {
         };
         let mut page = match (exact, order) {
             (true, Some(order)) => {
-                let total: i64 = bind_all(
-                    sqlx::query_scalar(&format!(
-                        "SELECT count(*) FROM resources r WHERE {where_clause}"
-                    )),
-                    tenant,
-                    kind,
-                    &sql.binds,
-                )
-                .fetch_one(&self.reader)
-                .await
-                .map_err(db_err)?;
+                // Without a filter the total is a counter kept beside the rows; a count(*) of a
+                // large tenant would walk its whole index on every page.
+                let count_stmt = match &condition {
+                    None => "SELECT coalesce((SELECT n FROM resource_counts r
+                              WHERE r.tenant_id = ? AND r.kind = ?), 0)"
+                        .to_owned(),
+                    Some(_) => format!("SELECT count(*) FROM resources r WHERE {where_clause}"),
+                };
+                let total: i64 =
+                    bind_all(sqlx::query_scalar(&count_stmt), tenant, kind, &sql.binds)
+                        .fetch_one(&self.reader)
+                        .await
+                        .map_err(db_err)?;
                 let mut resources = Vec::new();
                 if query.limit > 0 {
                     let stmt = format!(
-                        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {where_clause}
+                        "SELECT {} FROM resources r WHERE {where_clause}
                          ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                        columns(kind, query.with_relations),
                         query.limit.min(i64::MAX as u64),
                         query.offset.min(i64::MAX as u64)
                     );
@@ -604,7 +676,7 @@ impl Store for SqliteStore {
                     }
                     for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
                         let (seq, mut r) = resource_from_row(&row)?;
-                        if query.with_members && kind == Kind::Group {
+                        if query.with_relations && kind == Kind::Group {
                             r.members = Some(self.members_of(seq).await?);
                         }
                         resources.push(r);
@@ -618,7 +690,8 @@ impl Store for SqliteStore {
             _ => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
                 let stmt = format!(
-                    "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {where_clause} ORDER BY r.seq"
+                    "SELECT {} FROM resources r WHERE {where_clause} ORDER BY r.seq",
+                    columns(kind, query.with_relations)
                 );
                 let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
                 for b in &sql.binds {
@@ -636,9 +709,10 @@ impl Store for SqliteStore {
                 memory_eval::finish(rows, schema, query)
             }
         };
-        if !query.with_members {
+        if !query.with_relations {
             for r in &mut page.resources {
                 r.members = None;
+                r.groups = None;
             }
         }
         Ok(page)

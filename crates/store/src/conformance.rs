@@ -1276,7 +1276,7 @@ pub async fn listing(store: &dyn Store) {
         }),
         offset: 0,
         limit: EVERYTHING,
-        with_members: false,
+        with_relations: false,
     };
     let alphabetical = ["u2", "u1", "u0", "u3", "u4", "u5", "u6"];
     let page = list_query(store, &t, Kind::User, &by_name(SortOrder::Ascending)).await;
@@ -1335,7 +1335,7 @@ pub async fn listing(store: &dyn Store) {
         sort: None,
         offset: 0,
         limit: EVERYTHING,
-        with_members: false,
+        with_relations: false,
     };
     let page = list_query(store, &t, Kind::Group, &query).await;
     assert_eq!(
@@ -1347,7 +1347,7 @@ pub async fn listing(store: &dyn Store) {
         page.resources.iter().all(|r| r.members.is_none()),
         "groups listed without members have members: None"
     );
-    query.with_members = true;
+    query.with_relations = true;
     let page = list_query(store, &t, Kind::Group, &query).await;
     assert_eq!(
         page.resources
@@ -1759,17 +1759,17 @@ pub struct QueryShape {
     /// How many to return at most.
     pub limit: u64,
     /// Whether group members are asked for.
-    pub with_members: bool,
+    pub with_relations: bool,
 }
 
 impl QueryShape {
     /// A shape from its parts.
-    pub fn new(sort: Option<SortBy>, offset: u64, limit: u64, with_members: bool) -> Self {
+    pub fn new(sort: Option<SortBy>, offset: u64, limit: u64, with_relations: bool) -> Self {
         QueryShape {
             sort,
             offset,
             limit,
-            with_members,
+            with_relations,
         }
     }
 }
@@ -1788,7 +1788,7 @@ impl fmt::Display for QueryShape {
             None => f.write_str("unsorted")?,
         }
         write!(f, ", offset {}, limit {}", self.offset, self.limit)?;
-        if self.with_members {
+        if self.with_relations {
             f.write_str(", with members")?;
         }
         Ok(())
@@ -1901,7 +1901,11 @@ impl FilterFixture {
 
         let mut users = Vec::new();
         for (i, data) in user_rows.iter().enumerate() {
-            let r = get(store, &tenant, Kind::User, &user_id(i)).await;
+            // Read with relations: a user's groups come with it when a list asks for them.
+            let r = ok(
+                store.get(&tenant, Kind::User, &user_id(i), true).await,
+                "reading a seeded user",
+            );
             let r = r.unwrap_or_else(|| panic!("seeded user {i} is not found"));
             assert_eq!(&r.data, data, "seeded user {i} reads back as written");
             users.push(r);
@@ -1971,8 +1975,9 @@ impl FilterFixture {
             .take(usize::try_from(shape.limit).unwrap_or(usize::MAX))
             .map(|(r, _)| {
                 let mut r = r.clone();
-                if !(shape.with_members && kind == Kind::Group) {
+                if !shape.with_relations {
                     r.members = None;
+                    r.groups = None;
                 }
                 r
             })
@@ -1983,7 +1988,7 @@ impl FilterFixture {
             sort: shape.sort.clone(),
             offset: shape.offset,
             limit: shape.limit,
-            with_members: shape.with_members,
+            with_relations: shape.with_relations,
         };
         let page = store
             .list(&self.tenant, kind, schema, &query)
@@ -2180,6 +2185,7 @@ fn resource(kind: Kind, id: &str, data: Value, at: OffsetDateTime) -> StoredReso
         last_modified: at,
         data,
         members: None,
+        groups: None,
     }
 }
 
@@ -2291,7 +2297,7 @@ async fn assert_members_listed_as_read(store: &dyn Store, t: &TenantId) {
         sort: None,
         offset: 0,
         limit: EVERYTHING,
-        with_members: true,
+        with_relations: true,
     };
     for listed in list_query(store, t, Kind::Group, &query).await.resources {
         let read = get_group(store, t, &listed.id).await;
@@ -2316,7 +2322,7 @@ async fn list(
         sort: None,
         offset,
         limit,
-        with_members: false,
+        with_relations: false,
     };
     list_query(store, t, kind, &query).await
 }
@@ -2693,8 +2699,8 @@ pub mod strategy {
             select(&[0, 2, 5, EVERYTHING][..]),
             any::<bool>(),
         )
-            .prop_map(|(sort, offset, limit, with_members)| {
-                QueryShape::new(sort, offset, limit, with_members)
+            .prop_map(|(sort, offset, limit, with_relations)| {
+                QueryShape::new(sort, offset, limit, with_relations)
             })
     }
 

@@ -104,8 +104,10 @@ pub struct StoredResource {
     pub last_modified: OffsetDateTime,
     /// The canonical resource without `id`, `meta`, `members` and `groups`.
     pub data: Value,
-    /// The members of a Group, when read with them.
+    /// The members of a Group, when read with its relations.
     pub members: Option<Vec<Member>>,
+    /// The groups a User is a direct member of, when read with its relations.
+    pub groups: Option<Vec<GroupRef>>,
 }
 
 /// One member of a group.
@@ -157,8 +159,8 @@ pub struct ListQuery {
     pub offset: u64,
     /// How many to return at most; 0 returns only the total.
     pub limit: u64,
-    /// Whether Group members are needed in the results.
-    pub with_members: bool,
+    /// Whether relations are needed in the results: a group's members, a user's groups.
+    pub with_relations: bool,
 }
 
 /// One page of a list.
@@ -216,13 +218,13 @@ pub trait Store: Send + Sync {
         resource: &StoredResource,
         members: &[String],
     ) -> Result<(), StoreError>;
-    /// Reads a resource; group members only when asked.
+    /// Reads a resource; its relations (a group's members, a user's groups) only when asked.
     async fn get(
         &self,
         tenant: &TenantId,
         kind: Kind,
         id: &str,
-        with_members: bool,
+        with_relations: bool,
     ) -> Result<Option<StoredResource>, StoreError>;
     /// Writes a new state of a resource if its stored version is still `expected_version`
     /// (else `VersionMismatch`), changing members as told, atomically.

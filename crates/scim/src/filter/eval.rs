@@ -1,0 +1,554 @@
+//! Evaluating filters: binding a filter to a resource type (every attribute path resolved,
+//! every literal prepared once) and matching normalised resource JSON against the bound form.
+//!
+//! The rules, from RFC 7644 §3.4.2.2 and what provisioning clients expect:
+//! - a comparison on a multi-valued attribute matches if any value matches;
+//! - a comparison on a complex attribute without a sub-attribute applies to its `value`
+//!   sub-attribute (`emails co "example.com"` is `emails.value co "example.com"`);
+//! - strings compare without regard to case unless the attribute is `caseExact`, dateTimes
+//!   as instants, numbers as numbers; `gt`/`ge`/`lt`/`le` do not apply to booleans, binary or
+//!   complex values;
+//! - `pr` is true when the attribute has a value other than null, `""`, `[]` or `{}`;
+//!   `eq null` is "not present" and `ne null` is "present";
+//! - `ne` is true when the attribute is absent.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::{CompValue, CompareOp, Filter, FilterErrorKind};
+use crate::path::AttrPath;
+use crate::schema::{Attribute, AttributeType, ResourceSchema};
+use crate::value::{compare, equals, parse_datetime};
+
+/// A filter bound to one resource type by [`Filter::bind`]: attribute paths are resolved and
+/// literals prepared (case-folded, dateTimes parsed), so matching does no schema look-ups and
+/// no allocation for ASCII data.
+#[derive(Debug, Clone)]
+pub struct BoundFilter<'s> {
+    node: Node<'s>,
+}
+
+impl BoundFilter<'_> {
+    /// Whether the resource (a normalised resource JSON object) matches.
+    pub fn matches(&self, resource: &Value) -> bool {
+        eval(&self.node, resource)
+    }
+}
+
+/// Whether a comparison that cannot apply is an error (for [`Filter::validate`]) or simply
+/// false (for [`Filter::matches`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    Strict,
+    Lenient,
+}
+
+#[derive(Debug, Clone)]
+enum Node<'s> {
+    /// A comparison that can never apply (lenient mode only).
+    False,
+    /// Every child matches; chains of `and` are flattened into one node.
+    All(Vec<Node<'s>>),
+    /// Some child matches; chains of `or` are flattened into one node.
+    Any(Vec<Node<'s>>),
+    Not(Box<Node<'s>>),
+    Test(Test<'s>),
+    /// `attr[filter]`: some element of the (multi-valued) complex attribute matches.
+    Each {
+        target: Target<'s>,
+        inner: Box<Node<'s>>,
+    },
+}
+
+/// Where the compared values are, relative to the object being matched (the resource, or an
+/// element of a complex attribute inside `[...]`).
+#[derive(Debug, Clone, Copy)]
+struct Target<'s> {
+    /// The key of the extension object holding the attribute, if it is an extension's.
+    container: Option<&'s str>,
+    /// The attribute read from the object.
+    attribute: &'s Attribute,
+    /// The sub-attribute read from each of its values.
+    sub: Option<&'s Attribute>,
+}
+
+#[derive(Debug, Clone)]
+struct Test<'s> {
+    target: Target<'s>,
+    /// The definition of the compared values (the sub-attribute if there is one).
+    leaf: &'s Attribute,
+    cond: Cond,
+}
+
+#[derive(Debug, Clone)]
+enum Cond {
+    Present,
+    Absent,
+    Eq(Lit),
+    Ne(Lit),
+    Contains(Lit),
+    StartsWith(Lit),
+    EndsWith(Lit),
+    Order(CompareOp, Lit),
+}
+
+/// A literal prepared for its attribute.
+#[derive(Debug, Clone)]
+struct Lit {
+    json: Value,
+    /// For `co`/`sw`/`ew`: the string, lowercased unless the attribute is caseExact.
+    text: String,
+    /// For dateTime attributes: the instant.
+    instant: Option<OffsetDateTime>,
+}
+
+/// Binds `filter` to `schema`. In lenient mode every comparison that cannot apply becomes
+/// [`Node::False`] and this never fails.
+pub(super) fn bind<'s>(
+    filter: &Filter,
+    schema: &'s ResourceSchema,
+    mode: Mode,
+) -> Result<BoundFilter<'s>, FilterErrorKind> {
+    let node = Binder { mode }.node(filter, Scope::Resource(schema))?;
+    Ok(BoundFilter { node })
+}
+
+/// What paths are resolved against.
+#[derive(Clone, Copy)]
+enum Scope<'s> {
+    Resource(&'s ResourceSchema),
+    /// Inside `attr[...]`: the sub-attributes of `attr`.
+    Within(&'s Attribute),
+}
+
+struct Binder {
+    mode: Mode,
+}
+
+impl Binder {
+    /// Binds a node. Recursion follows `not`, `[...]` and alternations of `and`/`or`, all of
+    /// which need parentheses in the text, so a parsed filter recurses at most about
+    /// three times [`super::MAX_DEPTH`]; chains of one operator are walked in a loop.
+    fn node<'s>(&self, f: &Filter, scope: Scope<'s>) -> Result<Node<'s>, FilterErrorKind> {
+        match f {
+            Filter::And(..) => Ok(Node::All(self.chain(f, true, scope)?)),
+            Filter::Or(..) => Ok(Node::Any(self.chain(f, false, scope)?)),
+            Filter::Not(inner) => Ok(Node::Not(Box::new(self.node(inner, scope)?))),
+            Filter::Compare { path, op, value } => self.soft(test(scope, path, Some((*op, value)))),
+            Filter::Present(path) => self.soft(test(scope, path, None)),
+            Filter::ValuePath { path, filter } => {
+                let target = match value_path_target(scope, path) {
+                    Ok(t) => t,
+                    Err(e) => return self.soft(Err(e)),
+                };
+                let inner = self.node(filter, Scope::Within(target.attribute))?;
+                Ok(Node::Each {
+                    target,
+                    inner: Box::new(inner),
+                })
+            }
+        }
+    }
+
+    fn chain<'s>(
+        &self,
+        f: &Filter,
+        and: bool,
+        scope: Scope<'s>,
+    ) -> Result<Vec<Node<'s>>, FilterErrorKind> {
+        let mut out = Vec::new();
+        let mut stack = vec![f];
+        while let Some(n) = stack.pop() {
+            match (n, and) {
+                (Filter::And(l, r), true) | (Filter::Or(l, r), false) => {
+                    stack.push(r);
+                    stack.push(l);
+                }
+                _ => out.push(self.node(n, scope)?),
+            }
+        }
+        Ok(out)
+    }
+
+    fn soft<'s>(
+        &self,
+        bound: Result<Node<'s>, FilterErrorKind>,
+    ) -> Result<Node<'s>, FilterErrorKind> {
+        match (bound, self.mode) {
+            (Err(_), Mode::Lenient) => Ok(Node::False),
+            (bound, _) => bound,
+        }
+    }
+}
+
+fn target<'s>(scope: Scope<'s>, path: &AttrPath) -> Result<Target<'s>, FilterErrorKind> {
+    match scope {
+        Scope::Resource(schema) => {
+            let r = match schema.resolve(path) {
+                Ok(r) => r,
+                Err(_) if is_schemas(path) => {
+                    return Ok(Target {
+                        container: None,
+                        attribute: schemas_attribute(),
+                        sub: None,
+                    });
+                }
+                Err(_) => return Err(FilterErrorKind::UnknownAttribute(path.to_string())),
+            };
+            Ok(Target {
+                container: r.container(),
+                attribute: r.attribute,
+                sub: r.sub_attribute,
+            })
+        }
+        Scope::Within(outer) => {
+            let unknown = || FilterErrorKind::UnknownAttribute(format!("{}[{path}]", outer.name));
+            if path.schema.is_some() || path.sub_attribute.is_some() {
+                return Err(unknown());
+            }
+            let attribute = outer.sub_attribute(&path.attribute).ok_or_else(unknown)?;
+            Ok(Target {
+                container: None,
+                attribute,
+                sub: None,
+            })
+        }
+    }
+}
+
+/// Whether the path is `schemas`, which every resource has (RFC 7643 §3) but which no schema
+/// defines, so [`ResourceSchema::resolve`] does not know it. RFC 7644 §3.4.2.2 filters on it
+/// (`schemas eq "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"`).
+fn is_schemas(path: &AttrPath) -> bool {
+    path.schema.is_none()
+        && path.sub_attribute.is_none()
+        && path.attribute.eq_ignore_ascii_case("schemas")
+}
+
+fn schemas_attribute() -> &'static Attribute {
+    static SCHEMAS: std::sync::OnceLock<Attribute> = std::sync::OnceLock::new();
+    SCHEMAS.get_or_init(|| Attribute::new("schemas", AttributeType::Reference).multi())
+}
+
+fn value_path_target<'s>(scope: Scope<'s>, path: &AttrPath) -> Result<Target<'s>, FilterErrorKind> {
+    if matches!(scope, Scope::Within(_)) {
+        return Err(FilterErrorKind::Unsupported(format!(
+            "value filters cannot be nested: {path}[...] inside [...]"
+        )));
+    }
+    let t = target(scope, path)?;
+    if t.sub.is_some() || t.attribute.ty != AttributeType::Complex {
+        return Err(FilterErrorKind::Unsupported(format!(
+            "{path} is not a complex attribute, so it cannot take a value filter [...]"
+        )));
+    }
+    Ok(t)
+}
+
+fn unsupported(message: String) -> FilterErrorKind {
+    FilterErrorKind::Unsupported(message)
+}
+
+/// Binds `path pr` (no comparison) or `path op value`.
+fn test<'s>(
+    scope: Scope<'s>,
+    path: &AttrPath,
+    comparison: Option<(CompareOp, &CompValue)>,
+) -> Result<Node<'s>, FilterErrorKind> {
+    let mut target = target(scope, path)?;
+    let mut leaf = target.sub.unwrap_or(target.attribute);
+    let Some((op, value)) = comparison else {
+        return Ok(Node::Test(Test {
+            target,
+            leaf,
+            cond: Cond::Present,
+        }));
+    };
+    if *value == CompValue::Null {
+        let cond = match op {
+            CompareOp::Eq => Cond::Absent,
+            CompareOp::Ne => Cond::Present,
+            _ => {
+                return Err(unsupported(format!(
+                    "'{op}' cannot compare with null; use 'pr', 'eq null' or 'ne null'"
+                )));
+            }
+        };
+        return Ok(Node::Test(Test { target, leaf, cond }));
+    }
+    if leaf.ty == AttributeType::Complex {
+        match leaf.sub_attribute("value") {
+            Some(v) if target.sub.is_none() => {
+                target.sub = Some(v);
+                leaf = v;
+            }
+            _ => {
+                let example = leaf
+                    .sub_attributes
+                    .first()
+                    .map_or(String::new(), |s| format!(", e.g. {path}.{}", s.name));
+                return Err(unsupported(format!(
+                    "{path} is complex: compare one of its sub-attributes{example}"
+                )));
+            }
+        }
+    }
+    let ty = leaf.ty;
+    let text_op = matches!(op, CompareOp::Co | CompareOp::Sw | CompareOp::Ew);
+    let order_op = matches!(
+        op,
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    );
+    let op_applies = match ty {
+        AttributeType::Boolean => !text_op && !order_op,
+        AttributeType::Binary => !order_op,
+        AttributeType::Integer | AttributeType::Decimal => !text_op,
+        AttributeType::String
+        | AttributeType::Reference
+        | AttributeType::DateTime
+        | AttributeType::Complex => true,
+    };
+    if !op_applies {
+        return Err(unsupported(format!(
+            "'{op}' does not apply to {path}, which is of type {}",
+            ty.as_str()
+        )));
+    }
+    let literal_fits = match (ty, value) {
+        (AttributeType::Boolean, CompValue::Bool(_)) => true,
+        (AttributeType::Integer | AttributeType::Decimal, CompValue::Number(_)) => true,
+        (AttributeType::DateTime, CompValue::String(s)) => text_op || parse_datetime(s).is_some(),
+        (
+            AttributeType::String | AttributeType::Reference | AttributeType::Binary,
+            CompValue::String(_),
+        ) => true,
+        _ => false,
+    };
+    if !literal_fits {
+        let wanted = match ty {
+            AttributeType::Boolean => "true or false",
+            AttributeType::Integer | AttributeType::Decimal => "a number",
+            AttributeType::DateTime => "a dateTime string such as \"2011-05-13T04:42:34Z\"",
+            _ => "a string in double quotes",
+        };
+        return Err(unsupported(format!(
+            "{path} is of type {} and cannot be compared with {value}: expected {wanted}",
+            ty.as_str()
+        )));
+    }
+    let lit = Lit::new(leaf, value);
+    let cond = match op {
+        CompareOp::Eq => Cond::Eq(lit),
+        CompareOp::Ne => Cond::Ne(lit),
+        CompareOp::Co => Cond::Contains(lit),
+        CompareOp::Sw => Cond::StartsWith(lit),
+        CompareOp::Ew => Cond::EndsWith(lit),
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le => Cond::Order(op, lit),
+    };
+    Ok(Node::Test(Test { target, leaf, cond }))
+}
+
+impl Lit {
+    fn new(leaf: &Attribute, value: &CompValue) -> Lit {
+        let json = match value {
+            CompValue::Null => Value::Null,
+            CompValue::Bool(b) => Value::Bool(*b),
+            CompValue::Number(n) => Value::Number(n.clone()),
+            CompValue::String(s) => Value::String(s.clone()),
+        };
+        let (text, instant) = match value {
+            CompValue::String(s) => (
+                if leaf.case_exact { s.clone() } else { fold(s) },
+                (leaf.ty == AttributeType::DateTime)
+                    .then(|| parse_datetime(s))
+                    .flatten(),
+            ),
+            _ => (String::new(), None),
+        };
+        Lit {
+            json,
+            text,
+            instant,
+        }
+    }
+}
+
+/// Lowercases as [`crate::value::cmp_ignore_case`] does (simple lowercase, char by char).
+fn fold(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Finds `key` in `map`: the canonical spelling first, then without regard to case.
+fn get_ci<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+impl Target<'_> {
+    /// The attribute's value in `object`, if there is one.
+    fn lookup<'v>(&self, object: &'v Value) -> Option<&'v Value> {
+        let mut map = object.as_object()?;
+        if let Some(urn) = self.container {
+            map = get_ci(map, urn)?.as_object()?;
+        }
+        get_ci(map, &self.attribute.name)
+    }
+
+    /// Whether `f` holds for some non-null value at the target within `value` (the
+    /// attribute's value): each element of an array, each element's sub-attribute.
+    fn any(&self, value: &Value, mut f: impl FnMut(&Value) -> bool) -> bool {
+        match value {
+            Value::Array(items) => items.iter().any(|item| self.any_in(item, &mut f)),
+            _ => self.any_in(value, &mut f),
+        }
+    }
+
+    fn any_in(&self, item: &Value, f: &mut impl FnMut(&Value) -> bool) -> bool {
+        let Some(sub) = self.sub else {
+            return !item.is_null() && f(item);
+        };
+        match item.as_object().and_then(|m| get_ci(m, &sub.name)) {
+            Some(Value::Array(values)) => values.iter().any(|v| !v.is_null() && f(v)),
+            Some(Value::Null) | None => false,
+            Some(v) => f(v),
+        }
+    }
+}
+
+fn eval(node: &Node<'_>, object: &Value) -> bool {
+    match node {
+        Node::False => false,
+        Node::All(nodes) => nodes.iter().all(|n| eval(n, object)),
+        Node::Any(nodes) => nodes.iter().any(|n| eval(n, object)),
+        Node::Not(inner) => !eval(inner, object),
+        Node::Test(test) => test.eval(object),
+        Node::Each { target, inner } => match target.lookup(object) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|item| item.is_object() && eval(inner, item)),
+            Some(item @ Value::Object(_)) => eval(inner, item),
+            _ => false,
+        },
+    }
+}
+
+impl Test<'_> {
+    fn eval(&self, object: &Value) -> bool {
+        let Some(value) = self.target.lookup(object) else {
+            return matches!(self.cond, Cond::Absent | Cond::Ne(_));
+        };
+        let leaf = self.leaf;
+        let t = &self.target;
+        match &self.cond {
+            Cond::Present => t.any(value, |v| is_present(v, 2)),
+            Cond::Absent => !t.any(value, |v| is_present(v, 2)),
+            Cond::Eq(lit) => t.any(value, |v| lit.equals(leaf, v)),
+            Cond::Ne(lit) => {
+                let mut seen = false;
+                let differs = t.any(value, |v| {
+                    seen = true;
+                    !lit.equals(leaf, v)
+                });
+                differs || !seen
+            }
+            Cond::Contains(lit) => t.any(value, |v| {
+                v.as_str()
+                    .is_some_and(|s| contains(s, &lit.text, leaf.case_exact))
+            }),
+            Cond::StartsWith(lit) => t.any(value, |v| {
+                v.as_str()
+                    .is_some_and(|s| starts_with(s, &lit.text, leaf.case_exact))
+            }),
+            Cond::EndsWith(lit) => t.any(value, |v| {
+                v.as_str()
+                    .is_some_and(|s| ends_with(s, &lit.text, leaf.case_exact))
+            }),
+            Cond::Order(op, lit) => t.any(value, |v| {
+                lit.compare(leaf, v).is_some_and(|o| match op {
+                    CompareOp::Gt => o == Ordering::Greater,
+                    CompareOp::Ge => o != Ordering::Less,
+                    CompareOp::Lt => o == Ordering::Less,
+                    CompareOp::Le => o != Ordering::Greater,
+                    _ => false,
+                })
+            }),
+        }
+    }
+}
+
+impl Lit {
+    /// Orders the resource's value `v` against the literal.
+    fn compare(&self, leaf: &Attribute, v: &Value) -> Option<Ordering> {
+        if let (Some(lit), Some(s)) = (self.instant, v.as_str())
+            && let Some(t) = parse_datetime(s)
+        {
+            return Some(t.cmp(&lit));
+        }
+        compare(leaf, v, &self.json)
+    }
+
+    fn equals(&self, leaf: &Attribute, v: &Value) -> bool {
+        if self.instant.is_some() {
+            return self.compare(leaf, v) == Some(Ordering::Equal);
+        }
+        equals(leaf, v, &self.json)
+    }
+}
+
+/// Whether a value counts as present for `pr`: not null, `""`, `[]`, or an object or array
+/// with nothing present in it (looked into `depth` levels deep, which is all SCIM values need).
+fn is_present(v: &Value, depth: u8) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) if depth == 0 => !items.is_empty(),
+        Value::Object(m) if depth == 0 => !m.is_empty(),
+        Value::Array(items) => items.iter().any(|i| is_present(i, depth - 1)),
+        Value::Object(m) => m.values().any(|i| is_present(i, depth - 1)),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+// The three string operators. `needle` is already lowercased unless `case_exact`; ASCII
+// data is compared in place, anything else is folded first.
+
+fn contains(hay: &str, needle: &str, case_exact: bool) -> bool {
+    if case_exact {
+        hay.contains(needle)
+    } else if hay.is_ascii() {
+        needle.is_empty()
+            || hay
+                .as_bytes()
+                .windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+    } else {
+        fold(hay).contains(needle)
+    }
+}
+
+fn starts_with(hay: &str, needle: &str, case_exact: bool) -> bool {
+    if case_exact {
+        hay.starts_with(needle)
+    } else if hay.is_ascii() {
+        hay.len() >= needle.len()
+            && hay.as_bytes()[..needle.len()].eq_ignore_ascii_case(needle.as_bytes())
+    } else {
+        fold(hay).starts_with(needle)
+    }
+}
+
+fn ends_with(hay: &str, needle: &str, case_exact: bool) -> bool {
+    if case_exact {
+        hay.ends_with(needle)
+    } else if hay.is_ascii() {
+        hay.len() >= needle.len()
+            && hay.as_bytes()[hay.len() - needle.len()..].eq_ignore_ascii_case(needle.as_bytes())
+    } else {
+        fold(hay).ends_with(needle)
+    }
+}

@@ -38,11 +38,11 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::filter::{CompValue, CompareOp, Filter, PatchPath};
+use crate::filter::{BoundFilter, CompValue, CompareOp, Filter, PatchPath};
 use crate::path::AttrPath;
 use crate::resource::{
     Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
-    member_value, normalize_at, order_object, resolve_key, validate,
+    member_value, normalize_at, normalize_partial, order_object, resolve_key, validate,
 };
 use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
 use crate::value::{compare, compare_str, equals};
@@ -296,13 +296,22 @@ struct Target<'s, 'o> {
     /// The top-level attribute.
     attr: &'s Attribute,
     /// The value filter, for `attr[filter]`.
-    filter: Option<&'o Filter>,
+    filter: Option<ValueFilter<'s, 'o>>,
     /// The sub-attribute, from `attr.sub` or `attr[filter].sub`.
     sub: Option<&'s Attribute>,
     /// The attribute's printed path (`emails`, `urn:...:User:manager`).
     attr_path: String,
-    /// The whole target printed for errors (`name.givenName`, `emails[…].value`).
+    /// The whole target printed for errors (`name.givenName`, `emails[type eq "work"].value`).
     path: String,
+}
+
+/// The filter of a value path, as parsed and bound to the resource type for evaluation.
+struct ValueFilter<'s, 'o> {
+    /// The filter over the attribute's sub-attributes, as parsed.
+    filter: &'o Filter,
+    /// `attr[filter]` bound to the resource type: evaluates the filter on a resource holding
+    /// one value of the attribute.
+    bound: BoundFilter<'s>,
 }
 
 struct Patcher<'s> {
@@ -371,10 +380,10 @@ impl<'s> Patcher<'s> {
         }
     }
 
-    /// Resolves a PATCH path: unknown names and filters on attributes that cannot hold one
-    /// are `invalidPath`.
+    /// Resolves a PATCH path: unknown names, and filters that name no sub-attribute of the
+    /// attribute or compare in ways its types do not allow, are `invalidPath`.
     fn target<'o>(&self, path: &'o PatchPath) -> Result<Target<'s, 'o>, Error> {
-        let printed = path.attribute.to_string();
+        let printed = path.to_string();
         let bad = |reason: String| Error::invalid_path(printed.clone(), reason);
         let resolved = self
             .schema
@@ -386,6 +395,7 @@ impl<'s> Patcher<'s> {
         };
         let attr = resolved.attribute;
         let mut sub = resolved.sub_attribute;
+        let mut value_filter = None;
         if let Some(filter) = &path.filter {
             if sub.is_some() {
                 return Err(bad(
@@ -398,7 +408,18 @@ impl<'s> Patcher<'s> {
                     attr.name
                 )));
             }
-            check_filter_names(attr, filter).map_err(bad)?;
+            let wrapper = Filter::ValuePath {
+                path: AttrPath {
+                    schema: container.map(|s| s.id.clone()),
+                    attribute: attr.name.clone(),
+                    sub_attribute: None,
+                },
+                filter: Box::new(filter.clone()),
+            };
+            let bound = wrapper
+                .bind(self.schema)
+                .map_err(|e| bad(e.kind.to_string()))?;
+            value_filter = Some(ValueFilter { filter, bound });
         }
         if let Some(name) = &path.sub_attribute {
             if sub.is_some() {
@@ -409,21 +430,12 @@ impl<'s> Patcher<'s> {
                     .ok_or_else(|| bad(format!("{} has no sub-attribute {name:?}", attr.name)))?,
             );
         }
-        let attr_path = attribute_path(container, attr);
-        let mut printed = attr_path.clone();
-        if path.filter.is_some() {
-            printed.push_str("[…]");
-        }
-        if let Some(s) = sub {
-            printed.push('.');
-            printed.push_str(&s.name);
-        }
         Ok(Target {
             container,
             attr,
-            filter: path.filter.as_ref(),
+            filter: value_filter,
             sub,
-            attr_path,
+            attr_path: attribute_path(container, attr),
             path: printed,
         })
     }
@@ -550,7 +562,7 @@ impl<'s> Patcher<'s> {
         };
         let null = Value::Null;
         let value = value.unwrap_or(&null);
-        match (t.filter, t.sub) {
+        match (&t.filter, t.sub) {
             (Some(filter), _) => self.filtered(kind, t, filter, value)?,
             (None, Some(sub)) => self.sub_everywhere(kind, t, sub, value)?,
             (None, None) => self.whole(kind, t, value)?,
@@ -590,7 +602,11 @@ impl<'s> Patcher<'s> {
             }
             return self.remove_values(t, value);
         }
-        let new = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let new = if attr.ty == AttributeType::Complex && !attr.multi_valued {
+            normalize_partial(attr, &Loc::Root(&t.path), value)?
+        } else {
+            normalize_at(attr, &Loc::Root(&t.path), value)?
+        };
         let slot = self.slot_mut(t.container)?;
         match new {
             Value::Null => {
@@ -608,10 +624,7 @@ impl<'s> Patcher<'s> {
                     *current = Value::Object(Map::new());
                 }
                 let obj = current.as_object_mut().expect("just made an object");
-                for (k, v) in subs {
-                    obj.insert(k, v);
-                }
-                order_object(&attr.sub_attributes, obj);
+                merge_into(attr, obj, subs);
             }
             new => {
                 slot.insert(attr.name.clone(), new);
@@ -677,8 +690,9 @@ impl<'s> Patcher<'s> {
                     *current = Value::Object(Map::new());
                 }
                 let obj = current.as_object_mut().expect("just made an object");
-                obj.insert(sub.name.clone(), new);
-                order_object(&attr.sub_attributes, obj);
+                let mut subs = Map::new();
+                subs.insert(sub.name.clone(), new);
+                merge_into(attr, obj, subs);
             }
             return Ok(());
         }
@@ -695,6 +709,9 @@ impl<'s> Patcher<'s> {
         for (i, v) in values.iter_mut().enumerate() {
             let here = format!("{}[{i}].{}", t.attr_path, sub.name);
             set_sub(sub, v, &new, &here)?;
+            if let Some(obj) = v.as_object_mut() {
+                order_object(&attr.sub_attributes, obj);
+            }
         }
         values.retain(|v| v.as_object().is_some_and(|o| !o.is_empty()));
         if values.is_empty() {
@@ -708,26 +725,30 @@ impl<'s> Patcher<'s> {
         &mut self,
         kind: PatchOpKind,
         t: &Target<'s, '_>,
-        filter: &Filter,
+        filter: &ValueFilter<'s, '_>,
         value: &Value,
     ) -> Result<(), Error> {
         let attr = t.attr;
-        let schema = self.schema;
         // The value is checked first, so that a bad value is reported whether or not the
         // filter matches.
         let new = match (kind, t.sub) {
             (PatchOpKind::Remove, _) => Value::Null,
             (_, Some(sub)) => normalize_at(sub, &Loc::Root(&t.path), value)?,
-            (_, None) => crate::resource::normalize_single(attr, &t.path, value)?,
+            // `replace` puts a whole new value in place of each selected one; `add` merges
+            // into them, so the given part may lack required sub-attributes.
+            (PatchOpKind::Replace, None) => {
+                crate::resource::normalize_single(attr, &t.path, value)?
+            }
+            (PatchOpKind::Add, None) => normalize_partial(attr, &Loc::Root(&t.path), value)?,
         };
         let slot = self.slot_mut(t.container)?;
         let mut values = match slot.shift_remove(&attr.name) {
             Some(Value::Array(values)) => values,
             _ => Vec::new(),
         };
-        let hits = matching(schema, t, filter, &mut values);
+        let hits = matching(t, filter, &mut values);
         let result = if hits.is_empty() {
-            no_match(kind, t, filter, &new, &mut values)
+            no_match(kind, t, filter.filter, &new, &mut values)
         } else {
             on_matches(kind, t, &new, &hits, &mut values)
         };
@@ -763,6 +784,23 @@ fn append(attr: &Attribute, slot: &mut Map<String, Value>, new: Vec<Value>) -> R
     let added: Vec<usize> = (start..values.len()).collect();
     settle_primary(values, &added);
     Ok(())
+}
+
+/// Merges sub-attributes into the value of a singular complex attribute. When that changes
+/// the value, its readOnly sub-attributes go: the service provider derives them from the rest
+/// (a new `manager.value` makes the old `manager.displayName` wrong) and fills them in again.
+fn merge_into(attr: &Attribute, current: &mut Map<String, Value>, subs: Map<String, Value>) {
+    let changes = subs.iter().any(|(k, v)| current.get(k) != Some(v));
+    if changes {
+        current.retain(|k, _| {
+            attr.sub_attribute(k)
+                .is_none_or(|s| s.mutability != Mutability::ReadOnly)
+        });
+    }
+    for (k, v) in subs {
+        current.insert(k, v);
+    }
+    order_object(&attr.sub_attributes, current);
 }
 
 /// When one of the `favored` values (sorted indices) is now primary, the others lose the mark
@@ -932,6 +970,26 @@ fn literal(v: &CompValue) -> Value {
     }
 }
 
+/// The operands of a chain of one operator (`a and b and c`), left to right. A parsed chain is
+/// a tree as deep as the chain is long, so it is walked in a loop, not by recursion; what
+/// remains recursive (parentheses, `not`) is bounded by the parser's nesting limit.
+fn chain(filter: &Filter) -> Option<(bool, Vec<&Filter>)> {
+    let and = match filter {
+        Filter::And(..) => true,
+        Filter::Or(..) => false,
+        _ => return None,
+    };
+    let mut operands = Vec::new();
+    let mut node = filter;
+    while let (Filter::And(l, r), true) | (Filter::Or(l, r), false) = (node, and) {
+        operands.push(r.as_ref());
+        node = l;
+    }
+    operands.push(node);
+    operands.reverse();
+    Some((and, operands))
+}
+
 /// Collects the `sub eq literal` terms of a filter made only of them joined by `and`.
 fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue)>) -> bool {
     match filter {
@@ -943,61 +1001,24 @@ fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue
             out.push((path, value));
             true
         }
-        Filter::And(a, b) => equalities(a, out) && equalities(b, out),
+        Filter::And(..) => match chain(filter) {
+            Some((_, operands)) => operands.into_iter().all(|f| equalities(f, out)),
+            None => false,
+        },
         _ => false,
-    }
-}
-
-/// Checks that every attribute a value filter names is a sub-attribute of `attr` (the filter
-/// is relative to it); a filter over names that do not exist would silently match nothing.
-fn check_filter_names(attr: &Attribute, filter: &Filter) -> Result<(), String> {
-    let check = |p: &AttrPath| {
-        if p.schema.is_some()
-            || p.sub_attribute.is_some()
-            || attr.sub_attribute(&p.attribute).is_none()
-        {
-            Err(format!("{} has no sub-attribute {p}", attr.name))
-        } else {
-            Ok(())
-        }
-    };
-    match filter {
-        Filter::Compare { path, .. } | Filter::Present(path) => check(path),
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            check_filter_names(attr, a)?;
-            check_filter_names(attr, b)
-        }
-        Filter::Not(a) => check_filter_names(attr, a),
-        Filter::ValuePath { .. } => Err("a value filter cannot nest another".into()),
     }
 }
 
 /// The indices of the values the filter selects. Equality tests, which is what clients send
 /// (`members[value eq "..."]`, `emails[type eq "work"]`), are evaluated here directly with
-/// the shared comparison rules; anything else goes through [`Filter::matches`] on a resource
-/// holding just that one value.
-fn matching(
-    schema: &ResourceSchema,
-    t: &Target<'_, '_>,
-    filter: &Filter,
-    values: &mut [Value],
-) -> Vec<usize> {
+/// the comparison rules of [`crate::value`] that the filter evaluator shares; anything else
+/// goes through the bound filter on a resource holding just that one value.
+fn matching(t: &Target<'_, '_>, filter: &ValueFilter<'_, '_>, values: &mut [Value]) -> Vec<usize> {
     let mut hits = Vec::new();
-    let mut wrapper: Option<Filter> = None;
     for (i, v) in values.iter_mut().enumerate() {
-        let hit = match eval_simple(t.attr, filter, v) {
+        let hit = match eval_simple(t.attr, filter.filter, v) {
             Some(hit) => hit,
-            None => {
-                let w = wrapper.get_or_insert_with(|| Filter::ValuePath {
-                    path: AttrPath {
-                        schema: t.container.map(|s| s.id.clone()),
-                        attribute: t.attr.name.clone(),
-                        sub_attribute: None,
-                    },
-                    filter: Box::new(filter.clone()),
-                });
-                probe(schema, t, w, v)
-            }
+            None => probe(t, &filter.bound, v),
         };
         if hit {
             hits.push(i);
@@ -1006,34 +1027,23 @@ fn matching(
     hits
 }
 
-/// Evaluates `filter` on one value through the general evaluator: the value is moved into a
-/// resource of its own (no copy) and moved back.
-fn probe(schema: &ResourceSchema, t: &Target<'_, '_>, wrapper: &Filter, v: &mut Value) -> bool {
+/// Evaluates the bound `attr[filter]` on one value: the value is moved into a resource of its
+/// own (no copy) and moved back.
+fn probe(t: &Target<'_, '_>, bound: &BoundFilter<'_>, v: &mut Value) -> bool {
     let mut holder = Map::new();
     holder.insert(t.attr.name.clone(), Value::Array(vec![std::mem::take(v)]));
-    let mut res = Map::new();
-    res.insert(
-        "schemas".into(),
-        Value::Array(vec![Value::String(schema.core.id.clone())]),
-    );
-    let key = match t.container {
-        None => {
-            res.append(&mut holder);
-            None
-        }
+    let mut res = match t.container {
+        None => Value::Object(holder),
         Some(ext) => {
-            if let Some(Value::Array(s)) = res.get_mut("schemas") {
-                s.push(Value::String(ext.id.clone()));
-            }
+            let mut res = Map::new();
             res.insert(ext.id.clone(), Value::Object(holder));
-            Some(ext.id.as_str())
+            Value::Object(res)
         }
     };
-    let mut res = Value::Object(res);
-    let hit = wrapper.matches(&res, schema);
-    let holder = match key {
+    let hit = bound.matches(&res);
+    let holder = match t.container {
         None => Some(&mut res),
-        Some(k) => res.get_mut(k),
+        Some(ext) => res.get_mut(&ext.id),
     };
     if let Some(Value::Array(one)) = holder.and_then(|h| h.get_mut(&t.attr.name))
         && let Some(back) = one.pop()
@@ -1070,13 +1080,14 @@ fn eval_simple(attr: &Attribute, filter: &Filter, v: &Value) -> Option<bool> {
                 _ => false,
             })
         }
-        Filter::And(a, b) => {
-            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
-            Some(a && b)
-        }
-        Filter::Or(a, b) => {
-            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
-            Some(a || b)
+        Filter::And(..) | Filter::Or(..) => {
+            let (and, operands) = chain(filter)?;
+            let mut result = and;
+            for f in operands {
+                let hit = eval_simple(attr, f, v)?;
+                result = if and { result && hit } else { result || hit };
+            }
+            Some(result)
         }
         _ => None,
     }

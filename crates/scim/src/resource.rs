@@ -159,7 +159,10 @@ pub(crate) fn canonicalize_top(schema: &ResourceSchema, obj: &mut Map<String, Va
         }
     }
     for (ext, _) in &schema.extensions {
-        if let Some(v) = old.shift_remove(&ext.id) {
+        if let Some(mut v) = old.shift_remove(&ext.id) {
+            if let Some(attrs) = v.as_object_mut() {
+                order_object(&ext.attributes, attrs);
+            }
             obj.insert(ext.id.clone(), v);
         }
     }
@@ -467,6 +470,30 @@ pub(crate) fn check_primary(loc: &Loc<'_>, values: &[Value]) -> Result<(), Error
 }
 
 fn single_at(attr: &Attribute, loc: &Loc<'_>, value: &Value) -> Result<Value, Error> {
+    complex_or_simple(attr, loc, value, true)
+}
+
+/// Normalises a value to be merged into a complex value (PATCH `add`/`replace` on a singular
+/// complex attribute, or on selected values of a multi-valued one): like
+/// [`normalize_single`], except that required sub-attributes may be missing, since the value
+/// it merges into may hold them. The merged result is validated afterwards.
+pub(crate) fn normalize_partial(
+    attr: &Attribute,
+    loc: &Loc<'_>,
+    value: &Value,
+) -> Result<Value, Error> {
+    if value.is_array() {
+        return Err(invalid(loc, "expected a single value, not an array"));
+    }
+    complex_or_simple(attr, loc, value, false)
+}
+
+fn complex_or_simple(
+    attr: &Attribute,
+    loc: &Loc<'_>,
+    value: &Value,
+    check_required: bool,
+) -> Result<Value, Error> {
     if value.is_null() {
         return Ok(Value::Null);
     }
@@ -499,7 +526,7 @@ fn single_at(attr: &Attribute, loc: &Loc<'_>, value: &Value) -> Result<Value, Er
     if out.is_empty() {
         return Ok(Value::Null);
     }
-    for sub in &attr.sub_attributes {
+    for sub in attr.sub_attributes.iter().filter(|_| check_required) {
         if sub.required && sub.mutability != Mutability::ReadOnly && is_missing(out.get(&sub.name))
         {
             return Err(invalid(&Loc::Sub(loc, &sub.name), "is required"));

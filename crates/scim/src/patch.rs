@@ -41,8 +41,9 @@ use crate::error::Error;
 use crate::filter::{BoundFilter, CompValue, CompareOp, Filter, PatchPath};
 use crate::path::AttrPath;
 use crate::resource::{
-    Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
-    member_value, normalize_at, normalize_partial, order_object, resolve_key, validate,
+    AttrName, Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
+    member_value, normalize_at, normalize_partial, normalize_single_at, order_object, resolve_key,
+    validate,
 };
 use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
 use crate::value::{compare, compare_str, equals};
@@ -299,10 +300,42 @@ struct Target<'s, 'o> {
     filter: Option<ValueFilter<'s, 'o>>,
     /// The sub-attribute, from `attr.sub` or `attr[filter].sub`.
     sub: Option<&'s Attribute>,
-    /// The attribute's printed path (`emails`, `urn:...:User:manager`).
-    attr_path: String,
-    /// The whole target printed for errors (`name.givenName`, `emails[type eq "work"].value`).
-    path: String,
+    /// The path as the client sent it, if the operation has one.
+    path: Option<&'o PatchPath>,
+}
+
+impl<'s, 'o> Target<'s, 'o> {
+    /// The attribute's path, printed in errors and changes (`emails`, `urn:...:User:manager`).
+    fn attr_path(&self) -> AttrName<'s> {
+        AttrName {
+            container: self.container,
+            attr: self.attr,
+        }
+    }
+
+    /// The whole target as printed in errors: the client's path (`emails[type eq "work"].value`)
+    /// or, for an attribute of a value without a path, its name.
+    fn shown(&self) -> Shown<'s, 'o> {
+        Shown {
+            path: self.path,
+            name: self.attr_path(),
+        }
+    }
+}
+
+/// See [`Target::shown`]; printing is deferred to the error that needs it.
+struct Shown<'s, 'o> {
+    path: Option<&'o PatchPath>,
+    name: AttrName<'s>,
+}
+
+impl fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path {
+            Some(p) => p.fmt(f),
+            None => self.name.fmt(f),
+        }
+    }
 }
 
 /// The filter of a value path, as parsed and bound to the resource type for evaluation.
@@ -321,16 +354,16 @@ struct Patcher<'s> {
     touched: Vec<(Option<&'s Schema>, &'s Attribute)>,
 }
 
-fn read_only(path: &str) -> Error {
+fn read_only(path: impl fmt::Display) -> Error {
     Error::Mutability {
-        path: path.to_owned(),
+        path: path.to_string(),
         mutability: Mutability::ReadOnly.as_str(),
     }
 }
 
-fn required(path: &str) -> Error {
+fn required(path: impl fmt::Display) -> Error {
     Error::Mutability {
-        path: path.to_owned(),
+        path: path.to_string(),
         mutability: "required",
     }
 }
@@ -358,12 +391,12 @@ impl<'s> Patcher<'s> {
             Some(path) => {
                 let t = self.target(path)?;
                 if t.attr.mutability == Mutability::ReadOnly {
-                    return Err(read_only(&t.attr_path));
+                    return Err(read_only(t.attr_path()));
                 }
                 if let Some(sub) = t.sub
                     && sub.mutability == Mutability::ReadOnly
                 {
-                    return Err(read_only(&format!("{}.{}", t.attr_path, sub.name)));
+                    return Err(read_only(format_args!("{}.{}", t.attr_path(), sub.name)));
                 }
                 if op.op != PatchOpKind::Remove && op.value.is_none() {
                     return Err(syntax(format!("{} needs a \"value\"", op.op.as_str())));
@@ -383,8 +416,7 @@ impl<'s> Patcher<'s> {
     /// Resolves a PATCH path: unknown names, and filters that name no sub-attribute of the
     /// attribute or compare in ways its types do not allow, are `invalidPath`.
     fn target<'o>(&self, path: &'o PatchPath) -> Result<Target<'s, 'o>, Error> {
-        let printed = path.to_string();
-        let bad = |reason: String| Error::invalid_path(printed.clone(), reason);
+        let bad = |reason: String| Error::invalid_path(path.to_string(), reason);
         let resolved = self
             .schema
             .resolve(&path.attribute)
@@ -435,8 +467,7 @@ impl<'s> Patcher<'s> {
             attr,
             filter: value_filter,
             sub,
-            attr_path: attribute_path(container, attr),
-            path: printed,
+            path: Some(path),
         })
     }
 
@@ -514,7 +545,7 @@ impl<'s> Patcher<'s> {
         attr: &'s Attribute,
         value: &Value,
     ) -> Result<(), Error> {
-        let attr_path = attribute_path(container, attr);
+        let name = AttrName { container, attr };
         if attr.mutability == Mutability::ReadOnly {
             // Echoing the stored value (Okta sends the group's `id` when renaming it) is not
             // an attempt to change it.
@@ -525,7 +556,7 @@ impl<'s> Patcher<'s> {
             return if unchanged {
                 Ok(())
             } else {
-                Err(read_only(&attr_path))
+                Err(read_only(name))
             };
         }
         self.touch(container, attr);
@@ -534,8 +565,7 @@ impl<'s> Patcher<'s> {
             attr,
             filter: None,
             sub: None,
-            path: attr_path.clone(),
-            attr_path,
+            path: None,
         };
         self.with_path(kind, &t, Some(value))
     }
@@ -568,12 +598,12 @@ impl<'s> Patcher<'s> {
             (None, None) => self.whole(kind, t, value)?,
         }
         let after = self.get(t.container, &attr.name);
-        check_immutable_value(attr, &t.attr_path, before.as_ref(), after)?;
+        check_immutable_value(attr, &t.attr_path(), before.as_ref(), after)?;
         if watch_subs {
             for sub in &attr.sub_attributes {
                 let was = before.as_ref().and_then(|v| v.get(&sub.name));
                 let now = after.and_then(|v| v.get(&sub.name));
-                let path = format!("{}.{}", t.attr_path, sub.name);
+                let path = Loc::Sub(&Loc::Show(&t.attr_path()), &sub.name).to_string();
                 check_immutable_value(sub, &path, was, now)?;
                 if sub.required && was.is_some() && now.is_none() && after.is_some() {
                     return Err(required(&path));
@@ -581,7 +611,7 @@ impl<'s> Patcher<'s> {
             }
         }
         if attr.required && after.is_none() {
-            return Err(required(&t.attr_path));
+            return Err(required(t.attr_path()));
         }
         Ok(())
     }
@@ -596,16 +626,16 @@ impl<'s> Patcher<'s> {
             }
             if !attr.multi_valued {
                 return Err(Error::invalid_value(
-                    t.path.clone(),
+                    t.shown().to_string(),
                     "remove takes a value only on a multi-valued attribute",
                 ));
             }
             return self.remove_values(t, value);
         }
         let new = if attr.ty == AttributeType::Complex && !attr.multi_valued {
-            normalize_partial(attr, &Loc::Root(&t.path), value)?
+            normalize_partial(attr, &Loc::Show(&t.shown()), value)?
         } else {
-            normalize_at(attr, &Loc::Root(&t.path), value)?
+            normalize_at(attr, &Loc::Show(&t.shown()), value)?
         };
         let slot = self.slot_mut(t.container)?;
         match new {
@@ -636,7 +666,7 @@ impl<'s> Patcher<'s> {
     /// `remove` with a path and a value array: removes the values given (members by id).
     fn remove_values(&mut self, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
         let attr = t.attr;
-        let gone = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let gone = normalize_at(attr, &Loc::Show(&t.shown()), value)?;
         let Value::Array(gone) = gone else {
             return Ok(());
         };
@@ -668,7 +698,7 @@ impl<'s> Patcher<'s> {
         let attr = t.attr;
         let new = match kind {
             PatchOpKind::Remove => Value::Null,
-            _ => normalize_at(sub, &Loc::Root(&t.path), value)?,
+            _ => normalize_at(sub, &Loc::Show(&t.shown()), value)?,
         };
         if new.is_null() && kind == PatchOpKind::Add {
             return Ok(());
@@ -701,13 +731,14 @@ impl<'s> Patcher<'s> {
                 // Nothing to apply it to: the sub-attribute becomes the attribute's one value.
                 let mut obj = Map::new();
                 obj.insert(sub.name.clone(), new);
-                let one = crate::resource::normalize_single(attr, &t.path, &Value::Object(obj))?;
+                let one = normalize_single_at(attr, &Loc::Show(&t.shown()), &Value::Object(obj))?;
                 slot.insert(attr.name.clone(), Value::Array(vec![one]));
             }
             return Ok(());
         };
         for (i, v) in values.iter_mut().enumerate() {
-            let here = format!("{}[{i}].{}", t.attr_path, sub.name);
+            let name = t.attr_path();
+            let here = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), &sub.name);
             set_sub(sub, v, &new, &here)?;
             if let Some(obj) = v.as_object_mut() {
                 order_object(&attr.sub_attributes, obj);
@@ -733,17 +764,18 @@ impl<'s> Patcher<'s> {
         // filter matches.
         let new = match (kind, t.sub) {
             (PatchOpKind::Remove, _) => Value::Null,
-            (_, Some(sub)) => normalize_at(sub, &Loc::Root(&t.path), value)?,
+            (_, Some(sub)) => normalize_at(sub, &Loc::Show(&t.shown()), value)?,
             // `replace` puts a whole new value in place of each selected one; `add` merges
             // into them, so the given part may lack required sub-attributes.
             (PatchOpKind::Replace, None) => {
-                crate::resource::normalize_single(attr, &t.path, value)?
+                normalize_single_at(attr, &Loc::Show(&t.shown()), value)?
             }
-            (PatchOpKind::Add, None) => normalize_partial(attr, &Loc::Root(&t.path), value)?,
+            (PatchOpKind::Add, None) => normalize_partial(attr, &Loc::Show(&t.shown()), value)?,
         };
         let slot = self.slot_mut(t.container)?;
-        let mut values = match slot.shift_remove(&attr.name) {
-            Some(Value::Array(values)) => values,
+        // The values are taken out, leaving the key where it is, so the map need not shift.
+        let mut values = match slot.get_mut(&attr.name) {
+            Some(Value::Array(values)) => std::mem::take(values),
             _ => Vec::new(),
         };
         let hits = matching(t, filter, &mut values);
@@ -752,9 +784,14 @@ impl<'s> Patcher<'s> {
         } else {
             on_matches(kind, t, &new, &hits, &mut values)
         };
-        if !values.is_empty() {
-            // Put the attribute back where it was: order is restored at the end anyway.
-            slot.insert(attr.name.clone(), Value::Array(values));
+        match slot.get_mut(&attr.name) {
+            _ if values.is_empty() => {
+                slot.shift_remove(&attr.name);
+            }
+            Some(place) => *place = Value::Array(values),
+            None => {
+                slot.insert(attr.name.clone(), Value::Array(values));
+            }
         }
         result
     }
@@ -771,7 +808,15 @@ fn append(attr: &Attribute, slot: &mut Map<String, Value>, new: Vec<Value>) -> R
         *current = Value::Array(Vec::new());
     }
     let values = current.as_array_mut().expect("just made an array");
-    let fresh: Vec<Value> = if is_members(attr) {
+    let fresh: Vec<Value> = if is_members(attr) && new.len() <= 16 {
+        // A few members (the usual request adds one): comparing each with the existing ids
+        // costs less than hashing them all, and stays linear in the group.
+        new.into_iter()
+            .filter(|v| {
+                member_value(v).is_none_or(|id| values.iter().all(|e| member_value(e) != Some(id)))
+            })
+            .collect()
+    } else if is_members(attr) {
         let ids: HashSet<&str> = values.iter().filter_map(member_value).collect();
         new.into_iter()
             .filter(|v| member_value(v).is_none_or(|id| !ids.contains(id)))
@@ -823,7 +868,7 @@ fn settle_primary(values: &mut [Value], favored: &[usize]) {
 /// Sets (or with `Value::Null`, removes) a sub-attribute of one value of a multi-valued
 /// attribute, refusing to change an immutable sub-attribute that has a value (a member's
 /// `display`) and to remove a required one.
-fn set_sub(sub: &Attribute, v: &mut Value, new: &Value, path: &str) -> Result<(), Error> {
+fn set_sub(sub: &Attribute, v: &mut Value, new: &Value, path: &Loc<'_>) -> Result<(), Error> {
     let Some(obj) = v.as_object_mut() else {
         return Ok(());
     };
@@ -867,7 +912,8 @@ fn on_matches(
             for &i in hits {
                 for (k, v) in subs {
                     let sub = attr.sub_attribute(k).expect("normalised names are known");
-                    let path = format!("{}[{i}].{k}", t.attr_path);
+                    let name = t.attr_path();
+                    let path = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), k);
                     set_sub(sub, &mut values[i], v, &path)?;
                 }
                 if let Some(obj) = values[i].as_object_mut() {
@@ -878,7 +924,8 @@ fn on_matches(
         }
         (_, Some(sub)) => {
             for &i in hits {
-                let path = format!("{}[{i}].{}", t.attr_path, sub.name);
+                let name = t.attr_path();
+                let path = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), &sub.name);
                 set_sub(sub, &mut values[i], new, &path)?;
                 if let Some(obj) = values[i].as_object_mut() {
                     order_object(&attr.sub_attributes, obj);
@@ -909,7 +956,7 @@ fn no_match(
     new: &Value,
     values: &mut Vec<Value>,
 ) -> Result<(), Error> {
-    let none = || Error::NoTarget(format!("{} selects no value", t.path));
+    let none = || Error::NoTarget(format!("{} selects no value", t.shown()));
     if kind != PatchOpKind::Add {
         return Err(none());
     }
@@ -939,7 +986,7 @@ fn no_match(
         }
         (None, _) => return Err(none()),
     }
-    let one = crate::resource::normalize_single(t.attr, &t.path, &Value::Object(obj))?;
+    let one = normalize_single_at(t.attr, &Loc::Show(&t.shown()), &Value::Object(obj))?;
     if one.is_null() {
         return Ok(());
     }
@@ -1093,6 +1140,48 @@ fn eval_simple(attr: &Attribute, filter: &Filter, v: &Value) -> Option<bool> {
     }
 }
 
+/// The member ids that left (in their old order) and joined (in their new order), given the
+/// ids before and after, each list without duplicates (valid resources have none).
+///
+/// Most PATCHes append members or remove some and keep the others in order; one walk in step
+/// over both lists finds those changes without hashing 100,000 ids twice. When the walk's
+/// answer is inconsistent (members were reordered), sets decide.
+fn member_changes<'a>(old: &[&'a str], new: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut matched = 0;
+    let mut removed = Vec::new();
+    for &id in old {
+        if new.get(matched) == Some(&id) {
+            matched += 1;
+        } else {
+            removed.push(id);
+        }
+    }
+    let added = &new[matched..];
+    // With no duplicates in either list, the walk is right unless an id it calls removed
+    // reappears among those it calls added.
+    let overlap = if removed.len().saturating_mul(added.len()) <= 4096 {
+        removed.iter().any(|r| added.contains(r))
+    } else {
+        let gone: HashSet<&str> = removed.iter().copied().collect();
+        added.iter().any(|a| gone.contains(a))
+    };
+    if !overlap {
+        return (removed, added.to_vec());
+    }
+    let old_set: HashSet<&str> = old.iter().copied().collect();
+    let new_set: HashSet<&str> = new.iter().copied().collect();
+    (
+        old.iter()
+            .copied()
+            .filter(|id| !new_set.contains(id))
+            .collect(),
+        new.iter()
+            .copied()
+            .filter(|id| !old_set.contains(id))
+            .collect(),
+    )
+}
+
 /// The changes between the stored resource and the result, over the attributes touched.
 fn diff(old: &Value, new: &Value, touched: &[(Option<&Schema>, &Attribute)]) -> Vec<Change> {
     let mut changes = Vec::new();
@@ -1110,24 +1199,13 @@ fn diff(old: &Value, new: &Value, touched: &[(Option<&Schema>, &Attribute)]) -> 
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(member_value).collect())
                 .unwrap_or_default();
-            let old_set: HashSet<&str> = old_ids.iter().copied().collect();
-            let new_set: HashSet<&str> = new_ids.iter().copied().collect();
-            changes.extend(
-                old_ids
-                    .iter()
-                    .filter(|id| !new_set.contains(*id))
-                    .map(|id| Change::MemberRemoved {
-                        value: (*id).to_owned(),
-                    }),
-            );
-            changes.extend(
-                new_ids
-                    .iter()
-                    .filter(|id| !old_set.contains(*id))
-                    .map(|id| Change::MemberAdded {
-                        value: (*id).to_owned(),
-                    }),
-            );
+            let (removed, added) = member_changes(&old_ids, &new_ids);
+            changes.extend(removed.into_iter().map(|id| Change::MemberRemoved {
+                value: id.to_owned(),
+            }));
+            changes.extend(added.into_iter().map(|id| Change::MemberAdded {
+                value: id.to_owned(),
+            }));
             continue;
         }
         if o == n {

@@ -424,6 +424,7 @@ const GROUP_OPS: &[&str] = &[
     r#"{"op": "remove", "path": "members[value eq \"m1\"]"}"#,
     r#"{"op": "Remove", "path": "members", "value": [{"value": "m2"}, {"value": "2819c223-7f76-453a-919d-413861904646"}]}"#,
     r#"{"op": "replace", "path": "members", "value": [{"value": "m3"}]}"#,
+    r#"{"op": "replace", "path": "members", "value": [{"value": "902c246b-6245-4190-8e05-00816be7344a"}, {"value": "m4"}, {"value": "2819c223-7f76-453a-919d-413861904646"}]}"#,
     r#"{"op": "replace", "path": "displayName", "value": "G2"}"#,
     r#"{"op": "remove", "path": "members"}"#,
     r#"{"op": "replace", "value": {"displayName": "G3"}}"#,
@@ -468,13 +469,18 @@ fn check_patch(schema: &ResourceSchema, fixture: &Value, ops: Vec<Value>) -> Res
     check_order(schema, &out.resource)?;
     let changed = differing(schema, fixture, &out.resource);
     let mut reported = BTreeSet::new();
-    let mut members = false;
+    let (mut joined, mut left) = (BTreeSet::new(), BTreeSet::new());
     for c in &out.changes {
         match c {
             Change::Set { path } | Change::Cleared { path } => {
                 reported.insert(path.clone());
             }
-            Change::MemberAdded { .. } | Change::MemberRemoved { .. } => members = true,
+            Change::MemberAdded { value } => {
+                joined.insert(value.clone());
+            }
+            Change::MemberRemoved { value } => {
+                left.insert(value.clone());
+            }
         }
     }
     let changed_but_members: BTreeSet<String> = changed
@@ -487,7 +493,9 @@ fn check_patch(schema: &ResourceSchema, fixture: &Value, ops: Vec<Value>) -> Res
     }
     let old_ids = member_ids(fixture);
     let new_ids = member_ids(&out.resource);
-    if members != (old_ids != new_ids) {
+    let want_joined: BTreeSet<String> = new_ids.difference(&old_ids).cloned().collect();
+    let want_left: BTreeSet<String> = old_ids.difference(&new_ids).cloned().collect();
+    if (&joined, &left) != (&want_joined, &want_left) {
         return Err(format!(
             "member changes {:?} for {old_ids:?} -> {new_ids:?}",
             out.changes

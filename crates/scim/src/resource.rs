@@ -230,7 +230,8 @@ pub(crate) fn resolve_key<'s>(
     key: &str,
 ) -> Result<(Option<&'s Schema>, &'s Attribute), Error> {
     let unknown = || Error::invalid_value(key, "unknown attribute");
-    if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+    // Bytes, not a `str` slice: byte 4 of a client's key may fall inside a character.
+    if key.len() > 4 && key.as_bytes()[..4].eq_ignore_ascii_case(b"urn:") {
         let path = AttrPath::parse(key).map_err(|_| unknown())?;
         if path.schema.is_none() || path.sub_attribute.is_some() {
             return Err(unknown());

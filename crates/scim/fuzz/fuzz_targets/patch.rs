@@ -58,15 +58,15 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         return;
     };
     let f = fixtures();
-    for (schema, stored) in [
-        (f.registry.user(), &f.user),
-        (f.registry.group(), &f.group),
-    ] {
+    for (schema, stored) in [(f.registry.user(), &f.user), (f.registry.group(), &f.group)] {
         let before = stored.clone();
         match patch::apply(schema, stored, &request) {
             Ok(outcome) => {
                 if let Err(e) = resource::validate(schema, &outcome.resource) {
-                    panic!("a PATCH gave an invalid resource ({e}): {}", outcome.resource);
+                    panic!(
+                        "a PATCH gave an invalid resource ({e}): {}",
+                        outcome.resource
+                    );
                 }
             }
             Err(_) => assert_eq!(stored, &before, "a failed PATCH changed the resource"),

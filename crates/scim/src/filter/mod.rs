@@ -3,16 +3,19 @@
 //! translates the same AST into SQL.
 //!
 //! The AST is plain data: every node owns its children and nothing is cached in it, so the
-//! SQL translation (and anyone else) can walk it with an ordinary `match`. Evaluation goes
-//! through [`BoundFilter`], which resolves every attribute path against the resource type once
-//! so that matching many resources does no schema look-ups.
+//! SQL translation (and anyone else) can walk it with an ordinary `match`.
+//! [`Filter::matches`] evaluates it directly, resolving paths as it goes; [`Filter::bind`]
+//! validates it and resolves every path once, giving a [`BoundFilter`] for matching many
+//! resources. [`Filter::matches_value`] and [`Filter::bind_value`] do the same for a value
+//! filter (the part in brackets, as in a [`PatchPath`]) against one value of a complex
+//! attribute.
 
 use std::fmt;
 
 use serde_json::Value;
 
 use crate::path::AttrPath;
-use crate::schema::ResourceSchema;
+use crate::schema::{Attribute, ResourceSchema};
 
 mod eval;
 mod parse;
@@ -229,7 +232,7 @@ impl Filter {
     /// filters instead. To match many resources, [`bind`](Filter::bind) once and call
     /// [`BoundFilter::matches`].
     pub fn matches(&self, resource: &Value, schema: &ResourceSchema) -> bool {
-        eval::bind(self, schema, eval::Mode::Lenient).is_ok_and(|bound| bound.matches(resource))
+        eval::matches(self, schema, resource)
     }
 
     /// Checks that every attribute exists in the resource type and that every operator and
@@ -242,7 +245,26 @@ impl Filter {
     /// Validates the filter (as [`Filter::validate`]) and resolves every attribute path once,
     /// giving a form that matches resources without further schema look-ups.
     pub fn bind<'s>(&self, schema: &'s ResourceSchema) -> Result<BoundFilter<'s>, FilterError> {
-        eval::bind(self, schema, eval::Mode::Strict).map_err(|kind| FilterError {
+        eval::bind(self, schema).map_err(|kind| FilterError {
+            input: self.to_string(),
+            position: 0,
+            kind,
+        })
+    }
+
+    /// Whether one value of a complex attribute matches this filter, read as a value filter:
+    /// its paths name sub-attributes of `attribute`, as inside `emails[...]` or in
+    /// [`PatchPath::filter`]. `value` is one element (an object), e.g.
+    /// `{"type": "work", "value": "ada@contoso.com"}` for `attribute` = `emails`. The rules
+    /// are those of [`Filter::matches`].
+    pub fn matches_value(&self, value: &Value, attribute: &Attribute) -> bool {
+        eval::matches_value(self, attribute, value)
+    }
+
+    /// Validates this filter as a value filter over the sub-attributes of `attribute` (see
+    /// [`Filter::matches_value`]) and binds it; the [`BoundFilter`] then matches elements.
+    pub fn bind_value<'s>(&self, attribute: &'s Attribute) -> Result<BoundFilter<'s>, FilterError> {
+        eval::bind_value(self, attribute).map_err(|kind| FilterError {
             input: self.to_string(),
             position: 0,
             kind,

@@ -322,3 +322,72 @@ fn odd_resources_do_not_panic() {
         "an array where a string was expected"
     );
 }
+
+/// Value filters against one element, as PATCH applies `emails[type eq "work"]` to each
+/// email: `(attribute, filter, element, expected)`.
+#[test]
+fn value_filters_match_elements() {
+    let registry = registry();
+    let user = registry.user();
+    let group = registry.group();
+    let emails = user.core.attribute("emails").unwrap();
+    let addresses = user.core.attribute("addresses").unwrap();
+    let members = group.core.attribute("members").unwrap();
+    let work = serde_json::json!({"value": "ada@contoso.com", "type": "work", "primary": true});
+    let home = serde_json::json!({"value": "ada@example.org", "type": "Home"});
+    let member =
+        serde_json::json!({"value": "2819c223-7f76-453a-919d-413861904646", "type": "User"});
+    let address = serde_json::json!({"type": "work", "locality": "London"});
+    let cases = [
+        (emails, r#"type eq "work""#, &work, true),
+        (emails, r#"type eq "work""#, &home, false),
+        (emails, r#"type eq "home""#, &home, true),
+        (
+            emails,
+            r#"value ew "@contoso.com" and primary eq true"#,
+            &work,
+            true,
+        ),
+        (emails, "primary eq true", &home, false),
+        (emails, "not (primary pr)", &home, true),
+        (emails, r#"TYPE EQ "WORK""#, &work, true),
+        (emails, r#"locality eq "London""#, &work, false),
+        (addresses, r#"locality eq "london""#, &address, true),
+        (
+            members,
+            r#"value eq "2819c223-7f76-453a-919d-413861904646""#,
+            &member,
+            true,
+        ),
+        (
+            members,
+            r#"value eq "2819C223-7F76-453A-919D-413861904646""#,
+            &member,
+            false,
+        ),
+        (members, r#"type eq "user""#, &member, true),
+    ];
+    for (attribute, input, element, expected) in cases {
+        let f = Filter::parse(input).unwrap();
+        assert_eq!(
+            f.matches_value(element, attribute),
+            expected,
+            "{input} on {element}"
+        );
+        if let Ok(bound) = f.bind_value(attribute) {
+            assert_eq!(
+                bound.matches(element),
+                expected,
+                "{input} on {element}, bound"
+            );
+        }
+    }
+    let unknown = Filter::parse(r#"locality eq "London""#).unwrap();
+    assert!(matches!(
+        unknown.bind_value(emails).unwrap_err().kind,
+        roster_scim::filter::FilterErrorKind::UnknownAttribute(a) if a == "emails[locality]"
+    ));
+    let nested = Filter::parse(r#"type eq "work" and value[x pr]"#).unwrap();
+    assert!(nested.bind_value(emails).is_err());
+    assert!(!nested.matches_value(&work, emails));
+}

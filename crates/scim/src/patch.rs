@@ -46,7 +46,7 @@ use crate::resource::{
     validate,
 };
 use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
-use crate::value::{compare, compare_str, equals};
+use crate::value::equals;
 
 /// The URN of the PatchOp message (RFC 7644 §3.5.2).
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -342,8 +342,7 @@ impl fmt::Display for Shown<'_, '_> {
 struct ValueFilter<'s, 'o> {
     /// The filter over the attribute's sub-attributes, as parsed.
     filter: &'o Filter,
-    /// `attr[filter]` bound to the resource type: evaluates the filter on a resource holding
-    /// one value of the attribute.
+    /// The filter bound to the attribute's sub-attributes, to match its values.
     bound: BoundFilter<'s>,
 }
 
@@ -440,16 +439,8 @@ impl<'s> Patcher<'s> {
                     attr.name
                 )));
             }
-            let wrapper = Filter::ValuePath {
-                path: AttrPath {
-                    schema: container.map(|s| s.id.clone()),
-                    attribute: attr.name.clone(),
-                    sub_attribute: None,
-                },
-                filter: Box::new(filter.clone()),
-            };
-            let bound = wrapper
-                .bind(self.schema)
+            let bound = filter
+                .bind_value(attr)
                 .map_err(|e| bad(e.kind.to_string()))?;
             value_filter = Some(ValueFilter { filter, bound });
         }
@@ -778,7 +769,9 @@ impl<'s> Patcher<'s> {
             Some(Value::Array(values)) => std::mem::take(values),
             _ => Vec::new(),
         };
-        let hits = matching(t, filter, &mut values);
+        let hits: Vec<usize> = (0..values.len())
+            .filter(|&i| filter.bound.matches(&values[i]))
+            .collect();
         let result = if hits.is_empty() {
             no_match(kind, t, filter.filter, &new, &mut values)
         } else {
@@ -1053,90 +1046,6 @@ fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue
             None => false,
         },
         _ => false,
-    }
-}
-
-/// The indices of the values the filter selects. Equality tests, which is what clients send
-/// (`members[value eq "..."]`, `emails[type eq "work"]`), are evaluated here directly with
-/// the comparison rules of [`crate::value`] that the filter evaluator shares; anything else
-/// goes through the bound filter on a resource holding just that one value.
-fn matching(t: &Target<'_, '_>, filter: &ValueFilter<'_, '_>, values: &mut [Value]) -> Vec<usize> {
-    let mut hits = Vec::new();
-    for (i, v) in values.iter_mut().enumerate() {
-        let hit = match eval_simple(t.attr, filter.filter, v) {
-            Some(hit) => hit,
-            None => probe(t, &filter.bound, v),
-        };
-        if hit {
-            hits.push(i);
-        }
-    }
-    hits
-}
-
-/// Evaluates the bound `attr[filter]` on one value: the value is moved into a resource of its
-/// own (no copy) and moved back.
-fn probe(t: &Target<'_, '_>, bound: &BoundFilter<'_>, v: &mut Value) -> bool {
-    let mut holder = Map::new();
-    holder.insert(t.attr.name.clone(), Value::Array(vec![std::mem::take(v)]));
-    let mut res = match t.container {
-        None => Value::Object(holder),
-        Some(ext) => {
-            let mut res = Map::new();
-            res.insert(ext.id.clone(), Value::Object(holder));
-            Value::Object(res)
-        }
-    };
-    let hit = bound.matches(&res);
-    let holder = match t.container {
-        None => Some(&mut res),
-        Some(ext) => res.get_mut(&ext.id),
-    };
-    if let Some(Value::Array(one)) = holder.and_then(|h| h.get_mut(&t.attr.name))
-        && let Some(back) = one.pop()
-    {
-        *v = back;
-    }
-    hit
-}
-
-/// Evaluates a filter made of `sub eq literal` terms joined by `and`/`or` on one value;
-/// `None` when the filter has any other shape.
-fn eval_simple(attr: &Attribute, filter: &Filter, v: &Value) -> Option<bool> {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.schema.is_none() && path.sub_attribute.is_none() => {
-            let sub = attr.sub_attribute(&path.attribute)?;
-            if sub.multi_valued {
-                return None;
-            }
-            let got = v.get(&sub.name);
-            Some(match (value, got) {
-                (CompValue::Null, _) => return None,
-                (_, None) => false,
-                (CompValue::String(want), Some(Value::String(got))) => {
-                    compare_str(sub, got, want).is_eq()
-                }
-                (CompValue::Bool(want), Some(Value::Bool(got))) => want == got,
-                (CompValue::Number(want), Some(got @ Value::Number(_))) => {
-                    compare(sub, got, &Value::Number(want.clone())).is_some_and(|o| o.is_eq())
-                }
-                _ => false,
-            })
-        }
-        Filter::And(..) | Filter::Or(..) => {
-            let (and, operands) = chain(filter)?;
-            let mut result = and;
-            for f in operands {
-                let hit = eval_simple(attr, f, v)?;
-                result = if and { result && hit } else { result || hit };
-            }
-            Some(result)
-        }
-        _ => None,
     }
 }
 

@@ -38,14 +38,15 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::error::Error;
-use crate::filter::{CompValue, CompareOp, Filter, PatchPath};
+use crate::filter::{BoundFilter, CompValue, CompareOp, Filter, PatchPath};
 use crate::path::AttrPath;
 use crate::resource::{
-    Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
-    member_value, normalize_at, order_object, resolve_key, validate,
+    AttrName, Loc, attribute_path, canonicalize_top, check_immutable_value, is_members, is_primary,
+    member_value, normalize_at, normalize_partial, normalize_single_at, order_object, resolve_key,
+    validate,
 };
 use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
-use crate::value::{compare, compare_str, equals};
+use crate::value::equals;
 
 /// The URN of the PatchOp message (RFC 7644 §3.5.2).
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -296,13 +297,53 @@ struct Target<'s, 'o> {
     /// The top-level attribute.
     attr: &'s Attribute,
     /// The value filter, for `attr[filter]`.
-    filter: Option<&'o Filter>,
+    filter: Option<ValueFilter<'s, 'o>>,
     /// The sub-attribute, from `attr.sub` or `attr[filter].sub`.
     sub: Option<&'s Attribute>,
-    /// The attribute's printed path (`emails`, `urn:...:User:manager`).
-    attr_path: String,
-    /// The whole target printed for errors (`name.givenName`, `emails[…].value`).
-    path: String,
+    /// The path as the client sent it, if the operation has one.
+    path: Option<&'o PatchPath>,
+}
+
+impl<'s, 'o> Target<'s, 'o> {
+    /// The attribute's path, printed in errors and changes (`emails`, `urn:...:User:manager`).
+    fn attr_path(&self) -> AttrName<'s> {
+        AttrName {
+            container: self.container,
+            attr: self.attr,
+        }
+    }
+
+    /// The whole target as printed in errors: the client's path (`emails[type eq "work"].value`)
+    /// or, for an attribute of a value without a path, its name.
+    fn shown(&self) -> Shown<'s, 'o> {
+        Shown {
+            path: self.path,
+            name: self.attr_path(),
+        }
+    }
+}
+
+/// See [`Target::shown`]; printing is deferred to the error that needs it.
+struct Shown<'s, 'o> {
+    path: Option<&'o PatchPath>,
+    name: AttrName<'s>,
+}
+
+impl fmt::Display for Shown<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.path {
+            Some(p) => p.fmt(f),
+            None => self.name.fmt(f),
+        }
+    }
+}
+
+/// The filter of a value path, as parsed and bound to the resource type for evaluation.
+struct ValueFilter<'s, 'o> {
+    /// The filter over the attribute's sub-attributes, as parsed.
+    filter: &'o Filter,
+    /// The filter bound to the attribute's sub-attributes, to match its values.
+    bound: BoundFilter<'s>,
 }
 
 struct Patcher<'s> {
@@ -312,16 +353,16 @@ struct Patcher<'s> {
     touched: Vec<(Option<&'s Schema>, &'s Attribute)>,
 }
 
-fn read_only(path: &str) -> Error {
+fn read_only(path: impl fmt::Display) -> Error {
     Error::Mutability {
-        path: path.to_owned(),
+        path: path.to_string(),
         mutability: Mutability::ReadOnly.as_str(),
     }
 }
 
-fn required(path: &str) -> Error {
+fn required(path: impl fmt::Display) -> Error {
     Error::Mutability {
-        path: path.to_owned(),
+        path: path.to_string(),
         mutability: "required",
     }
 }
@@ -349,12 +390,12 @@ impl<'s> Patcher<'s> {
             Some(path) => {
                 let t = self.target(path)?;
                 if t.attr.mutability == Mutability::ReadOnly {
-                    return Err(read_only(&t.attr_path));
+                    return Err(read_only(t.attr_path()));
                 }
                 if let Some(sub) = t.sub
                     && sub.mutability == Mutability::ReadOnly
                 {
-                    return Err(read_only(&format!("{}.{}", t.attr_path, sub.name)));
+                    return Err(read_only(format_args!("{}.{}", t.attr_path(), sub.name)));
                 }
                 if op.op != PatchOpKind::Remove && op.value.is_none() {
                     return Err(syntax(format!("{} needs a \"value\"", op.op.as_str())));
@@ -371,11 +412,10 @@ impl<'s> Patcher<'s> {
         }
     }
 
-    /// Resolves a PATCH path: unknown names and filters on attributes that cannot hold one
-    /// are `invalidPath`.
+    /// Resolves a PATCH path: unknown names, and filters that name no sub-attribute of the
+    /// attribute or compare in ways its types do not allow, are `invalidPath`.
     fn target<'o>(&self, path: &'o PatchPath) -> Result<Target<'s, 'o>, Error> {
-        let printed = path.attribute.to_string();
-        let bad = |reason: String| Error::invalid_path(printed.clone(), reason);
+        let bad = |reason: String| Error::invalid_path(path.to_string(), reason);
         let resolved = self
             .schema
             .resolve(&path.attribute)
@@ -386,6 +426,7 @@ impl<'s> Patcher<'s> {
         };
         let attr = resolved.attribute;
         let mut sub = resolved.sub_attribute;
+        let mut value_filter = None;
         if let Some(filter) = &path.filter {
             if sub.is_some() {
                 return Err(bad(
@@ -398,7 +439,10 @@ impl<'s> Patcher<'s> {
                     attr.name
                 )));
             }
-            check_filter_names(attr, filter).map_err(bad)?;
+            let bound = filter
+                .bind_value(attr)
+                .map_err(|e| bad(e.kind.to_string()))?;
+            value_filter = Some(ValueFilter { filter, bound });
         }
         if let Some(name) = &path.sub_attribute {
             if sub.is_some() {
@@ -409,22 +453,12 @@ impl<'s> Patcher<'s> {
                     .ok_or_else(|| bad(format!("{} has no sub-attribute {name:?}", attr.name)))?,
             );
         }
-        let attr_path = attribute_path(container, attr);
-        let mut printed = attr_path.clone();
-        if path.filter.is_some() {
-            printed.push_str("[…]");
-        }
-        if let Some(s) = sub {
-            printed.push('.');
-            printed.push_str(&s.name);
-        }
         Ok(Target {
             container,
             attr,
-            filter: path.filter.as_ref(),
+            filter: value_filter,
             sub,
-            attr_path,
-            path: printed,
+            path: Some(path),
         })
     }
 
@@ -502,7 +536,7 @@ impl<'s> Patcher<'s> {
         attr: &'s Attribute,
         value: &Value,
     ) -> Result<(), Error> {
-        let attr_path = attribute_path(container, attr);
+        let name = AttrName { container, attr };
         if attr.mutability == Mutability::ReadOnly {
             // Echoing the stored value (Okta sends the group's `id` when renaming it) is not
             // an attempt to change it.
@@ -513,7 +547,7 @@ impl<'s> Patcher<'s> {
             return if unchanged {
                 Ok(())
             } else {
-                Err(read_only(&attr_path))
+                Err(read_only(name))
             };
         }
         self.touch(container, attr);
@@ -522,8 +556,7 @@ impl<'s> Patcher<'s> {
             attr,
             filter: None,
             sub: None,
-            path: attr_path.clone(),
-            attr_path,
+            path: None,
         };
         self.with_path(kind, &t, Some(value))
     }
@@ -550,18 +583,18 @@ impl<'s> Patcher<'s> {
         };
         let null = Value::Null;
         let value = value.unwrap_or(&null);
-        match (t.filter, t.sub) {
+        match (&t.filter, t.sub) {
             (Some(filter), _) => self.filtered(kind, t, filter, value)?,
             (None, Some(sub)) => self.sub_everywhere(kind, t, sub, value)?,
             (None, None) => self.whole(kind, t, value)?,
         }
         let after = self.get(t.container, &attr.name);
-        check_immutable_value(attr, &t.attr_path, before.as_ref(), after)?;
+        check_immutable_value(attr, &t.attr_path(), before.as_ref(), after)?;
         if watch_subs {
             for sub in &attr.sub_attributes {
                 let was = before.as_ref().and_then(|v| v.get(&sub.name));
                 let now = after.and_then(|v| v.get(&sub.name));
-                let path = format!("{}.{}", t.attr_path, sub.name);
+                let path = Loc::Sub(&Loc::Show(&t.attr_path()), &sub.name).to_string();
                 check_immutable_value(sub, &path, was, now)?;
                 if sub.required && was.is_some() && now.is_none() && after.is_some() {
                     return Err(required(&path));
@@ -569,7 +602,7 @@ impl<'s> Patcher<'s> {
             }
         }
         if attr.required && after.is_none() {
-            return Err(required(&t.attr_path));
+            return Err(required(t.attr_path()));
         }
         Ok(())
     }
@@ -584,13 +617,17 @@ impl<'s> Patcher<'s> {
             }
             if !attr.multi_valued {
                 return Err(Error::invalid_value(
-                    t.path.clone(),
+                    t.shown().to_string(),
                     "remove takes a value only on a multi-valued attribute",
                 ));
             }
             return self.remove_values(t, value);
         }
-        let new = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let new = if attr.ty == AttributeType::Complex && !attr.multi_valued {
+            normalize_partial(attr, &Loc::Show(&t.shown()), value)?
+        } else {
+            normalize_at(attr, &Loc::Show(&t.shown()), value)?
+        };
         let slot = self.slot_mut(t.container)?;
         match new {
             Value::Null => {
@@ -608,10 +645,7 @@ impl<'s> Patcher<'s> {
                     *current = Value::Object(Map::new());
                 }
                 let obj = current.as_object_mut().expect("just made an object");
-                for (k, v) in subs {
-                    obj.insert(k, v);
-                }
-                order_object(&attr.sub_attributes, obj);
+                merge_into(attr, obj, subs);
             }
             new => {
                 slot.insert(attr.name.clone(), new);
@@ -623,7 +657,7 @@ impl<'s> Patcher<'s> {
     /// `remove` with a path and a value array: removes the values given (members by id).
     fn remove_values(&mut self, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
         let attr = t.attr;
-        let gone = normalize_at(attr, &Loc::Root(&t.path), value)?;
+        let gone = normalize_at(attr, &Loc::Show(&t.shown()), value)?;
         let Value::Array(gone) = gone else {
             return Ok(());
         };
@@ -655,7 +689,7 @@ impl<'s> Patcher<'s> {
         let attr = t.attr;
         let new = match kind {
             PatchOpKind::Remove => Value::Null,
-            _ => normalize_at(sub, &Loc::Root(&t.path), value)?,
+            _ => normalize_at(sub, &Loc::Show(&t.shown()), value)?,
         };
         if new.is_null() && kind == PatchOpKind::Add {
             return Ok(());
@@ -677,8 +711,9 @@ impl<'s> Patcher<'s> {
                     *current = Value::Object(Map::new());
                 }
                 let obj = current.as_object_mut().expect("just made an object");
-                obj.insert(sub.name.clone(), new);
-                order_object(&attr.sub_attributes, obj);
+                let mut subs = Map::new();
+                subs.insert(sub.name.clone(), new);
+                merge_into(attr, obj, subs);
             }
             return Ok(());
         }
@@ -687,14 +722,18 @@ impl<'s> Patcher<'s> {
                 // Nothing to apply it to: the sub-attribute becomes the attribute's one value.
                 let mut obj = Map::new();
                 obj.insert(sub.name.clone(), new);
-                let one = crate::resource::normalize_single(attr, &t.path, &Value::Object(obj))?;
+                let one = normalize_single_at(attr, &Loc::Show(&t.shown()), &Value::Object(obj))?;
                 slot.insert(attr.name.clone(), Value::Array(vec![one]));
             }
             return Ok(());
         };
         for (i, v) in values.iter_mut().enumerate() {
-            let here = format!("{}[{i}].{}", t.attr_path, sub.name);
+            let name = t.attr_path();
+            let here = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), &sub.name);
             set_sub(sub, v, &new, &here)?;
+            if let Some(obj) = v.as_object_mut() {
+                order_object(&attr.sub_attributes, obj);
+            }
         }
         values.retain(|v| v.as_object().is_some_and(|o| !o.is_empty()));
         if values.is_empty() {
@@ -708,32 +747,44 @@ impl<'s> Patcher<'s> {
         &mut self,
         kind: PatchOpKind,
         t: &Target<'s, '_>,
-        filter: &Filter,
+        filter: &ValueFilter<'s, '_>,
         value: &Value,
     ) -> Result<(), Error> {
         let attr = t.attr;
-        let schema = self.schema;
         // The value is checked first, so that a bad value is reported whether or not the
         // filter matches.
         let new = match (kind, t.sub) {
             (PatchOpKind::Remove, _) => Value::Null,
-            (_, Some(sub)) => normalize_at(sub, &Loc::Root(&t.path), value)?,
-            (_, None) => crate::resource::normalize_single(attr, &t.path, value)?,
+            (_, Some(sub)) => normalize_at(sub, &Loc::Show(&t.shown()), value)?,
+            // `replace` puts a whole new value in place of each selected one; `add` merges
+            // into them, so the given part may lack required sub-attributes.
+            (PatchOpKind::Replace, None) => {
+                normalize_single_at(attr, &Loc::Show(&t.shown()), value)?
+            }
+            (PatchOpKind::Add, None) => normalize_partial(attr, &Loc::Show(&t.shown()), value)?,
         };
         let slot = self.slot_mut(t.container)?;
-        let mut values = match slot.shift_remove(&attr.name) {
-            Some(Value::Array(values)) => values,
+        // The values are taken out, leaving the key where it is, so the map need not shift.
+        let mut values = match slot.get_mut(&attr.name) {
+            Some(Value::Array(values)) => std::mem::take(values),
             _ => Vec::new(),
         };
-        let hits = matching(schema, t, filter, &mut values);
+        let hits: Vec<usize> = (0..values.len())
+            .filter(|&i| filter.bound.matches(&values[i]))
+            .collect();
         let result = if hits.is_empty() {
-            no_match(kind, t, filter, &new, &mut values)
+            no_match(kind, t, filter.filter, &new, &mut values)
         } else {
             on_matches(kind, t, &new, &hits, &mut values)
         };
-        if !values.is_empty() {
-            // Put the attribute back where it was: order is restored at the end anyway.
-            slot.insert(attr.name.clone(), Value::Array(values));
+        match slot.get_mut(&attr.name) {
+            _ if values.is_empty() => {
+                slot.shift_remove(&attr.name);
+            }
+            Some(place) => *place = Value::Array(values),
+            None => {
+                slot.insert(attr.name.clone(), Value::Array(values));
+            }
         }
         result
     }
@@ -750,7 +801,15 @@ fn append(attr: &Attribute, slot: &mut Map<String, Value>, new: Vec<Value>) -> R
         *current = Value::Array(Vec::new());
     }
     let values = current.as_array_mut().expect("just made an array");
-    let fresh: Vec<Value> = if is_members(attr) {
+    let fresh: Vec<Value> = if is_members(attr) && new.len() <= 16 {
+        // A few members (the usual request adds one): comparing each with the existing ids
+        // costs less than hashing them all, and stays linear in the group.
+        new.into_iter()
+            .filter(|v| {
+                member_value(v).is_none_or(|id| values.iter().all(|e| member_value(e) != Some(id)))
+            })
+            .collect()
+    } else if is_members(attr) {
         let ids: HashSet<&str> = values.iter().filter_map(member_value).collect();
         new.into_iter()
             .filter(|v| member_value(v).is_none_or(|id| !ids.contains(id)))
@@ -763,6 +822,23 @@ fn append(attr: &Attribute, slot: &mut Map<String, Value>, new: Vec<Value>) -> R
     let added: Vec<usize> = (start..values.len()).collect();
     settle_primary(values, &added);
     Ok(())
+}
+
+/// Merges sub-attributes into the value of a singular complex attribute. When that changes
+/// the value, its readOnly sub-attributes go: the service provider derives them from the rest
+/// (a new `manager.value` makes the old `manager.displayName` wrong) and fills them in again.
+fn merge_into(attr: &Attribute, current: &mut Map<String, Value>, subs: Map<String, Value>) {
+    let changes = subs.iter().any(|(k, v)| current.get(k) != Some(v));
+    if changes {
+        current.retain(|k, _| {
+            attr.sub_attribute(k)
+                .is_none_or(|s| s.mutability != Mutability::ReadOnly)
+        });
+    }
+    for (k, v) in subs {
+        current.insert(k, v);
+    }
+    order_object(&attr.sub_attributes, current);
 }
 
 /// When one of the `favored` values (sorted indices) is now primary, the others lose the mark
@@ -785,7 +861,7 @@ fn settle_primary(values: &mut [Value], favored: &[usize]) {
 /// Sets (or with `Value::Null`, removes) a sub-attribute of one value of a multi-valued
 /// attribute, refusing to change an immutable sub-attribute that has a value (a member's
 /// `display`) and to remove a required one.
-fn set_sub(sub: &Attribute, v: &mut Value, new: &Value, path: &str) -> Result<(), Error> {
+fn set_sub(sub: &Attribute, v: &mut Value, new: &Value, path: &Loc<'_>) -> Result<(), Error> {
     let Some(obj) = v.as_object_mut() else {
         return Ok(());
     };
@@ -829,7 +905,8 @@ fn on_matches(
             for &i in hits {
                 for (k, v) in subs {
                     let sub = attr.sub_attribute(k).expect("normalised names are known");
-                    let path = format!("{}[{i}].{k}", t.attr_path);
+                    let name = t.attr_path();
+                    let path = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), k);
                     set_sub(sub, &mut values[i], v, &path)?;
                 }
                 if let Some(obj) = values[i].as_object_mut() {
@@ -840,7 +917,8 @@ fn on_matches(
         }
         (_, Some(sub)) => {
             for &i in hits {
-                let path = format!("{}[{i}].{}", t.attr_path, sub.name);
+                let name = t.attr_path();
+                let path = Loc::Sub(&Loc::Index(&Loc::Show(&name), i), &sub.name);
                 set_sub(sub, &mut values[i], new, &path)?;
                 if let Some(obj) = values[i].as_object_mut() {
                     order_object(&attr.sub_attributes, obj);
@@ -871,7 +949,7 @@ fn no_match(
     new: &Value,
     values: &mut Vec<Value>,
 ) -> Result<(), Error> {
-    let none = || Error::NoTarget(format!("{} selects no value", t.path));
+    let none = || Error::NoTarget(format!("{} selects no value", t.shown()));
     if kind != PatchOpKind::Add {
         return Err(none());
     }
@@ -901,7 +979,7 @@ fn no_match(
         }
         (None, _) => return Err(none()),
     }
-    let one = crate::resource::normalize_single(t.attr, &t.path, &Value::Object(obj))?;
+    let one = normalize_single_at(t.attr, &Loc::Show(&t.shown()), &Value::Object(obj))?;
     if one.is_null() {
         return Ok(());
     }
@@ -932,6 +1010,26 @@ fn literal(v: &CompValue) -> Value {
     }
 }
 
+/// The operands of a chain of one operator (`a and b and c`), left to right. A parsed chain is
+/// a tree as deep as the chain is long, so it is walked in a loop, not by recursion; what
+/// remains recursive (parentheses, `not`) is bounded by the parser's nesting limit.
+fn chain(filter: &Filter) -> Option<(bool, Vec<&Filter>)> {
+    let and = match filter {
+        Filter::And(..) => true,
+        Filter::Or(..) => false,
+        _ => return None,
+    };
+    let mut operands = Vec::new();
+    let mut node = filter;
+    while let (Filter::And(l, r), true) | (Filter::Or(l, r), false) = (node, and) {
+        operands.push(r.as_ref());
+        node = l;
+    }
+    operands.push(node);
+    operands.reverse();
+    Some((and, operands))
+}
+
 /// Collects the `sub eq literal` terms of a filter made only of them joined by `and`.
 fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue)>) -> bool {
     match filter {
@@ -943,143 +1041,54 @@ fn equalities<'f>(filter: &'f Filter, out: &mut Vec<(&'f AttrPath, &'f CompValue
             out.push((path, value));
             true
         }
-        Filter::And(a, b) => equalities(a, out) && equalities(b, out),
+        Filter::And(..) => match chain(filter) {
+            Some((_, operands)) => operands.into_iter().all(|f| equalities(f, out)),
+            None => false,
+        },
         _ => false,
     }
 }
 
-/// Checks that every attribute a value filter names is a sub-attribute of `attr` (the filter
-/// is relative to it); a filter over names that do not exist would silently match nothing.
-fn check_filter_names(attr: &Attribute, filter: &Filter) -> Result<(), String> {
-    let check = |p: &AttrPath| {
-        if p.schema.is_some()
-            || p.sub_attribute.is_some()
-            || attr.sub_attribute(&p.attribute).is_none()
-        {
-            Err(format!("{} has no sub-attribute {p}", attr.name))
+/// The member ids that left (in their old order) and joined (in their new order), given the
+/// ids before and after, each list without duplicates (valid resources have none).
+///
+/// Most PATCHes append members or remove some and keep the others in order; one walk in step
+/// over both lists finds those changes without hashing 100,000 ids twice. When the walk's
+/// answer is inconsistent (members were reordered), sets decide.
+fn member_changes<'a>(old: &[&'a str], new: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut matched = 0;
+    let mut removed = Vec::new();
+    for &id in old {
+        if new.get(matched) == Some(&id) {
+            matched += 1;
         } else {
-            Ok(())
+            removed.push(id);
         }
+    }
+    let added = &new[matched..];
+    // With no duplicates in either list, the walk is right unless an id it calls removed
+    // reappears among those it calls added.
+    let overlap = if removed.len().saturating_mul(added.len()) <= 4096 {
+        removed.iter().any(|r| added.contains(r))
+    } else {
+        let gone: HashSet<&str> = removed.iter().copied().collect();
+        added.iter().any(|a| gone.contains(a))
     };
-    match filter {
-        Filter::Compare { path, .. } | Filter::Present(path) => check(path),
-        Filter::And(a, b) | Filter::Or(a, b) => {
-            check_filter_names(attr, a)?;
-            check_filter_names(attr, b)
-        }
-        Filter::Not(a) => check_filter_names(attr, a),
-        Filter::ValuePath { .. } => Err("a value filter cannot nest another".into()),
+    if !overlap {
+        return (removed, added.to_vec());
     }
-}
-
-/// The indices of the values the filter selects. Equality tests, which is what clients send
-/// (`members[value eq "..."]`, `emails[type eq "work"]`), are evaluated here directly with
-/// the shared comparison rules; anything else goes through [`Filter::matches`] on a resource
-/// holding just that one value.
-fn matching(
-    schema: &ResourceSchema,
-    t: &Target<'_, '_>,
-    filter: &Filter,
-    values: &mut [Value],
-) -> Vec<usize> {
-    let mut hits = Vec::new();
-    let mut wrapper: Option<Filter> = None;
-    for (i, v) in values.iter_mut().enumerate() {
-        let hit = match eval_simple(t.attr, filter, v) {
-            Some(hit) => hit,
-            None => {
-                let w = wrapper.get_or_insert_with(|| Filter::ValuePath {
-                    path: AttrPath {
-                        schema: t.container.map(|s| s.id.clone()),
-                        attribute: t.attr.name.clone(),
-                        sub_attribute: None,
-                    },
-                    filter: Box::new(filter.clone()),
-                });
-                probe(schema, t, w, v)
-            }
-        };
-        if hit {
-            hits.push(i);
-        }
-    }
-    hits
-}
-
-/// Evaluates `filter` on one value through the general evaluator: the value is moved into a
-/// resource of its own (no copy) and moved back.
-fn probe(schema: &ResourceSchema, t: &Target<'_, '_>, wrapper: &Filter, v: &mut Value) -> bool {
-    let mut holder = Map::new();
-    holder.insert(t.attr.name.clone(), Value::Array(vec![std::mem::take(v)]));
-    let mut res = Map::new();
-    res.insert(
-        "schemas".into(),
-        Value::Array(vec![Value::String(schema.core.id.clone())]),
-    );
-    let key = match t.container {
-        None => {
-            res.append(&mut holder);
-            None
-        }
-        Some(ext) => {
-            if let Some(Value::Array(s)) = res.get_mut("schemas") {
-                s.push(Value::String(ext.id.clone()));
-            }
-            res.insert(ext.id.clone(), Value::Object(holder));
-            Some(ext.id.as_str())
-        }
-    };
-    let mut res = Value::Object(res);
-    let hit = wrapper.matches(&res, schema);
-    let holder = match key {
-        None => Some(&mut res),
-        Some(k) => res.get_mut(k),
-    };
-    if let Some(Value::Array(one)) = holder.and_then(|h| h.get_mut(&t.attr.name))
-        && let Some(back) = one.pop()
-    {
-        *v = back;
-    }
-    hit
-}
-
-/// Evaluates a filter made of `sub eq literal` terms joined by `and`/`or` on one value;
-/// `None` when the filter has any other shape.
-fn eval_simple(attr: &Attribute, filter: &Filter, v: &Value) -> Option<bool> {
-    match filter {
-        Filter::Compare {
-            path,
-            op: CompareOp::Eq,
-            value,
-        } if path.schema.is_none() && path.sub_attribute.is_none() => {
-            let sub = attr.sub_attribute(&path.attribute)?;
-            if sub.multi_valued {
-                return None;
-            }
-            let got = v.get(&sub.name);
-            Some(match (value, got) {
-                (CompValue::Null, _) => return None,
-                (_, None) => false,
-                (CompValue::String(want), Some(Value::String(got))) => {
-                    compare_str(sub, got, want).is_eq()
-                }
-                (CompValue::Bool(want), Some(Value::Bool(got))) => want == got,
-                (CompValue::Number(want), Some(got @ Value::Number(_))) => {
-                    compare(sub, got, &Value::Number(want.clone())).is_some_and(|o| o.is_eq())
-                }
-                _ => false,
-            })
-        }
-        Filter::And(a, b) => {
-            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
-            Some(a && b)
-        }
-        Filter::Or(a, b) => {
-            let (a, b) = (eval_simple(attr, a, v)?, eval_simple(attr, b, v)?);
-            Some(a || b)
-        }
-        _ => None,
-    }
+    let old_set: HashSet<&str> = old.iter().copied().collect();
+    let new_set: HashSet<&str> = new.iter().copied().collect();
+    (
+        old.iter()
+            .copied()
+            .filter(|id| !new_set.contains(id))
+            .collect(),
+        new.iter()
+            .copied()
+            .filter(|id| !old_set.contains(id))
+            .collect(),
+    )
 }
 
 /// The changes between the stored resource and the result, over the attributes touched.
@@ -1099,24 +1108,13 @@ fn diff(old: &Value, new: &Value, touched: &[(Option<&Schema>, &Attribute)]) -> 
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(member_value).collect())
                 .unwrap_or_default();
-            let old_set: HashSet<&str> = old_ids.iter().copied().collect();
-            let new_set: HashSet<&str> = new_ids.iter().copied().collect();
-            changes.extend(
-                old_ids
-                    .iter()
-                    .filter(|id| !new_set.contains(*id))
-                    .map(|id| Change::MemberRemoved {
-                        value: (*id).to_owned(),
-                    }),
-            );
-            changes.extend(
-                new_ids
-                    .iter()
-                    .filter(|id| !old_set.contains(*id))
-                    .map(|id| Change::MemberAdded {
-                        value: (*id).to_owned(),
-                    }),
-            );
+            let (removed, added) = member_changes(&old_ids, &new_ids);
+            changes.extend(removed.into_iter().map(|id| Change::MemberRemoved {
+                value: id.to_owned(),
+            }));
+            changes.extend(added.into_iter().map(|id| Change::MemberAdded {
+                value: id.to_owned(),
+            }));
             continue;
         }
         if o == n {

@@ -61,6 +61,8 @@ pub enum Mode<'a> {
 pub(crate) enum Loc<'a> {
     /// The attribute, already printed (`userName`, `urn:...:User:manager`).
     Root(&'a str),
+    /// The attribute, printed when needed (a PATCH path, an [`AttrName`]).
+    Show(&'a dyn fmt::Display),
     /// The `i`th value of a multi-valued attribute.
     Index(&'a Loc<'a>, usize),
     /// A sub-attribute.
@@ -71,6 +73,7 @@ impl fmt::Display for Loc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Loc::Root(s) => f.write_str(s),
+            Loc::Show(d) => d.fmt(f),
             Loc::Index(p, i) => write!(f, "{p}[{i}]"),
             Loc::Sub(p, s) => write!(f, "{p}.{s}"),
         }
@@ -84,9 +87,35 @@ fn invalid(loc: &Loc<'_>, reason: impl Into<String>) -> Error {
 /// The printed path of an attribute: its name for common and core attributes,
 /// `urn:...:name` for an extension attribute.
 pub(crate) fn attribute_path(container: Option<&Schema>, attr: &Attribute) -> String {
-    match container {
-        None => attr.name.clone(),
-        Some(s) => format!("{}:{}", s.id, attr.name),
+    AttrName { container, attr }.to_string()
+}
+
+/// An attribute's path, printed only when needed (see [`attribute_path`]).
+#[derive(Clone, Copy)]
+pub(crate) struct AttrName<'a> {
+    /// The extension holding the attribute, if any.
+    pub(crate) container: Option<&'a Schema>,
+    /// The attribute.
+    pub(crate) attr: &'a Attribute,
+}
+
+impl fmt::Display for AttrName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(s) = self.container {
+            write!(f, "{}:", s.id)?;
+        }
+        f.write_str(&self.attr.name)
+    }
+}
+
+/// A field of a small object. The objects inside multi-valued attributes hold a handful of
+/// keys, where comparing them is cheaper than hashing the name (the map's hasher is SipHash),
+/// which matters when a group has 100,000 members.
+pub(crate) fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    if obj.len() <= 8 {
+        obj.iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+    } else {
+        obj.get(name)
     }
 }
 
@@ -101,12 +130,14 @@ pub(crate) fn is_members(attr: &Attribute) -> bool {
 
 /// The member id of one value of `members`.
 pub(crate) fn member_value(v: &Value) -> Option<&str> {
-    v.get("value").and_then(Value::as_str)
+    field(v.as_object()?, "value").and_then(Value::as_str)
 }
 
 /// Whether a value of a multi-valued attribute is marked primary.
 pub(crate) fn is_primary(v: &Value) -> bool {
-    v.get("primary") == Some(&Value::Bool(true))
+    v.as_object()
+        .and_then(|o| field(o, "primary"))
+        .is_some_and(|p| *p == Value::Bool(true))
 }
 
 /// Reorders an object's keys into the order of `attrs` (keys not in `attrs` go last), so that
@@ -150,6 +181,15 @@ pub(crate) fn canonicalize_top(schema: &ResourceSchema, obj: &mut Map<String, Va
             schemas.push(Value::String(ext.id.clone()));
         }
     }
+    for (ext, _) in &schema.extensions {
+        if let Some(Value::Object(attrs)) = obj.get_mut(&ext.id) {
+            order_object(&ext.attributes, attrs);
+        }
+    }
+    if top_in_order(schema, obj) {
+        obj.insert("schemas".into(), Value::Array(schemas));
+        return;
+    }
     let mut old = std::mem::take(obj);
     old.shift_remove("schemas");
     obj.insert("schemas".into(), Value::Array(schemas));
@@ -166,6 +206,22 @@ pub(crate) fn canonicalize_top(schema: &ResourceSchema, obj: &mut Map<String, Va
     obj.append(&mut old);
 }
 
+/// Whether the top-level keys are already in canonical order with `schemas` first, so that
+/// re-ordering (which moves every key) can be skipped, as it can after most PATCHes.
+fn top_in_order(schema: &ResourceSchema, obj: &Map<String, Value>) -> bool {
+    let mut keys = obj.keys();
+    if keys.next().is_some_and(|k| k != "schemas") {
+        return false;
+    }
+    let mut order = common_attributes()
+        .iter()
+        .chain(&schema.core.attributes)
+        .map(|a| a.name.as_str())
+        .chain(schema.extensions.iter().map(|(e, _)| e.id.as_str()));
+    // Each key must come later in the canonical order than the one before it.
+    keys.all(|k| order.any(|name| name == k))
+}
+
 /// Resolves a top-level key of a body to an attribute: a plain name among the common and core
 /// attributes, or a URN-qualified name of the core schema or an extension. Extension
 /// attributes without their URN are not accepted here: in a body they live under the URN.
@@ -174,7 +230,8 @@ pub(crate) fn resolve_key<'s>(
     key: &str,
 ) -> Result<(Option<&'s Schema>, &'s Attribute), Error> {
     let unknown = || Error::invalid_value(key, "unknown attribute");
-    if key.len() > 4 && key[..4].eq_ignore_ascii_case("urn:") {
+    // Bytes, not a `str` slice: byte 4 of a client's key may fall inside a character.
+    if key.len() > 4 && key.as_bytes()[..4].eq_ignore_ascii_case(b"urn:") {
         let path = AttrPath::parse(key).map_err(|_| unknown())?;
         if path.schema.is_none() || path.sub_attribute.is_some() {
             return Err(unknown());
@@ -389,6 +446,15 @@ pub fn normalize_single(attr: &Attribute, path: &str, value: &Value) -> Result<V
     single_at(attr, &Loc::Root(path), value)
 }
 
+/// [`normalize_single`] with a lazily printed path.
+pub(crate) fn normalize_single_at(
+    attr: &Attribute,
+    loc: &Loc<'_>,
+    value: &Value,
+) -> Result<Value, Error> {
+    single_at(attr, loc, value)
+}
+
 pub(crate) fn normalize_at(attr: &Attribute, loc: &Loc<'_>, value: &Value) -> Result<Value, Error> {
     if value.is_null() {
         return Ok(Value::Null);
@@ -467,6 +533,30 @@ pub(crate) fn check_primary(loc: &Loc<'_>, values: &[Value]) -> Result<(), Error
 }
 
 fn single_at(attr: &Attribute, loc: &Loc<'_>, value: &Value) -> Result<Value, Error> {
+    complex_or_simple(attr, loc, value, true)
+}
+
+/// Normalises a value to be merged into a complex value (PATCH `add`/`replace` on a singular
+/// complex attribute, or on selected values of a multi-valued one): like
+/// [`normalize_single`], except that required sub-attributes may be missing, since the value
+/// it merges into may hold them. The merged result is validated afterwards.
+pub(crate) fn normalize_partial(
+    attr: &Attribute,
+    loc: &Loc<'_>,
+    value: &Value,
+) -> Result<Value, Error> {
+    if value.is_array() {
+        return Err(invalid(loc, "expected a single value, not an array"));
+    }
+    complex_or_simple(attr, loc, value, false)
+}
+
+fn complex_or_simple(
+    attr: &Attribute,
+    loc: &Loc<'_>,
+    value: &Value,
+    check_required: bool,
+) -> Result<Value, Error> {
     if value.is_null() {
         return Ok(Value::Null);
     }
@@ -499,7 +589,7 @@ fn single_at(attr: &Attribute, loc: &Loc<'_>, value: &Value) -> Result<Value, Er
     if out.is_empty() {
         return Ok(Value::Null);
     }
-    for sub in &attr.sub_attributes {
+    for sub in attr.sub_attributes.iter().filter(|_| check_required) {
         if sub.required && sub.mutability != Mutability::ReadOnly && is_missing(out.get(&sub.name))
         {
             return Err(invalid(&Loc::Sub(loc, &sub.name), "is required"));
@@ -622,11 +712,11 @@ fn validate_schemas(schema: &ResourceSchema, obj: &Map<String, Value>) -> Result
             format!("must start with {}", schema.core.id),
         ));
     }
-    let mut listed = HashSet::new();
+    let mut listed: Vec<&str> = Vec::new();
     for (i, urn) in list.iter().enumerate().skip(1) {
         let urn = urn.as_str().unwrap_or_default();
         let known = schema.extensions.iter().any(|(e, _)| e.id == urn);
-        if !known || !listed.insert(urn) {
+        if !known || listed.contains(&urn) {
             return Err(Error::invalid_value(
                 format!("schemas[{i}]"),
                 "expected the canonical URN of an extension, listed once",
@@ -638,9 +728,10 @@ fn validate_schemas(schema: &ResourceSchema, obj: &Map<String, Value>) -> Result
                 "lists an extension that holds no data",
             ));
         }
+        listed.push(urn);
     }
     for (ext, _) in &schema.extensions {
-        if obj.contains_key(&ext.id) && !listed.contains(ext.id.as_str()) {
+        if obj.contains_key(&ext.id) && !listed.contains(&ext.id.as_str()) {
             return Err(Error::invalid_value(
                 "schemas",
                 format!("must list {} whose data is present", ext.id),
@@ -757,7 +848,7 @@ pub fn check_immutable(schema: &ResourceSchema, old: &Value, new: &Value) -> Res
 /// Refuses the change from `old` to `new` when `attr` is immutable and `old` has a value.
 pub(crate) fn check_immutable_value(
     attr: &Attribute,
-    path: &str,
+    path: &dyn fmt::Display,
     old: Option<&Value>,
     new: Option<&Value>,
 ) -> Result<(), Error> {
@@ -772,7 +863,7 @@ pub(crate) fn check_immutable_value(
         Ok(())
     } else {
         Err(Error::Mutability {
-            path: path.to_owned(),
+            path: path.to_string(),
             mutability: Mutability::Immutable.as_str(),
         })
     }

@@ -163,3 +163,123 @@ fn resource_errors_map_to_scim_types() {
         assert_eq!(e.status(), 400);
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::test_runner::FileFailurePersistence;
+    use serde_json::json;
+
+    const NAMES: &[&str] = &[
+        "userName",
+        "displayName",
+        "name",
+        "active",
+        "emails",
+        "phoneNumbers",
+        "addresses",
+        "title",
+        "password",
+        "id",
+        "meta",
+        "groups",
+        "externalId",
+        "x509Certificates",
+        "profileUrl",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+        "urn:ietf:params:scim:schemas:core:2.0:User:nickName",
+        "unknownThing",
+    ];
+
+    fn values() -> impl Strategy<Value = Value> {
+        prop::sample::select(vec![
+            json!("bjensen"),
+            json!(""),
+            json!(true),
+            json!(3),
+            Value::Null,
+            json!([]),
+            json!({}),
+            json!(["x"]),
+            json!({"givenName": "B", "FamilyName": "J", "formatted": null}),
+            json!([{"value": "a@example.com", "Type": "work", "primary": true}, {"value": "b@example.com"}]),
+            json!([{"value": "a@example.com", "primary": true}, {"value": "b@example.com", "primary": true}]),
+            json!([{"value": "a@example.com"}, {"value": "a@example.com"}, null, {}]),
+            json!([{"streetAddress": "1 Main St", "locality": "X", "type": "home"}]),
+            json!([{"value": "aGVsbG8="}]),
+            json!({"employeeNumber": "7", "manager": {"value": "m", "displayName": "M"}}),
+            json!({"resourceType": "User"}),
+            json!("https://example.com/u"),
+        ])
+    }
+
+    /// A key in random letter case, as clients spell attribute names however they like.
+    fn key() -> impl Strategy<Value = String> {
+        (prop::sample::select(NAMES), any::<u64>()).prop_map(|(name, bits)| {
+            name.chars()
+                .enumerate()
+                .map(|(i, c)| {
+                    if bits >> (i % 64) & 1 == 1 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
+                .collect()
+        })
+    }
+
+    fn body() -> impl Strategy<Value = Value> {
+        let schemas = prop::sample::select(vec![
+            Some(json!([USER_SCHEMA])),
+            Some(json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])),
+            Some(json!(["urn:ietf:params:scim:schemas:core:2.0:user"])),
+            Some(json!([USER_SCHEMA])),
+            Some(json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA])),
+            None,
+        ]);
+        (
+            schemas,
+            prop::collection::vec((key(), values()), 0..5),
+            prop::bool::weighted(0.9),
+        )
+            .prop_map(|(schemas, pairs, with_user_name)| {
+                let mut m = serde_json::Map::new();
+                if let Some(s) = schemas {
+                    m.insert("schemas".into(), s);
+                }
+                if with_user_name {
+                    m.insert("userName".into(), json!("bjensen"));
+                }
+                for (k, v) in pairs {
+                    m.insert(k, v);
+                }
+                Value::Object(m)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 1024,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+                "tests/data/resource.proptest-regressions",
+            ))),
+            ..ProptestConfig::default()
+        })]
+
+        /// Normalising either refuses the body or gives a valid resource that normalises to
+        /// itself, keys in the same (canonical) order.
+        #[test]
+        fn normalize_gives_valid_fixed_points(body in body()) {
+            let registry = Registry::core();
+            let user = registry.user();
+            if let Ok(once) = resource::normalize(user, &body, Mode::Create) {
+                prop_assert!(resource::validate(user, &once).is_ok(), "{once} does not validate");
+                let twice = resource::normalize(user, &once, Mode::Create)
+                    .map_err(|e| TestCaseError::fail(format!("{once} renormalised: {e}")))?;
+                prop_assert_eq!(twice.to_string(), once.to_string());
+            }
+        }
+    }
+}

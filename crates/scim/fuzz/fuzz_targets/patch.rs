@@ -1,6 +1,75 @@
 //! Fuzz target for the patch code: `cargo fuzz run patch` from crates/scim.
+//!
+//! The bytes are a PatchOp message. Whatever they hold, parsing and applying must not panic;
+//! a PATCH that applies must leave a resource that validates, and one that fails must leave
+//! the stored resource as it was.
 #![no_main]
 
+use std::sync::OnceLock;
+
+use roster_scim::Registry;
+use roster_scim::patch::{self, PatchRequest};
+use roster_scim::resource;
+use serde_json::{Value, json};
+
+struct Fixtures {
+    registry: Registry,
+    user: Value,
+    group: Value,
+}
+
+fn fixtures() -> &'static Fixtures {
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let user = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+            "id": "2819c223-7f76-453a-919d-413861904646",
+            "externalId": "701984",
+            "meta": {"resourceType": "User", "created": "2010-01-23T04:56:22Z", "lastModified": "2011-05-13T04:42:34Z", "version": "W/\"1\""},
+            "userName": "bjensen@example.com",
+            "name": {"familyName": "Jensen", "givenName": "Barbara"},
+            "displayName": "Babs Jensen",
+            "active": true,
+            "emails": [{"value": "bjensen@example.com", "type": "work", "primary": true}, {"value": "babs@jensen.org", "type": "home"}],
+            "phoneNumbers": [{"value": "555-555-5555", "type": "work"}],
+            "addresses": [{"streetAddress": "100 Universal City Plaza", "locality": "Hollywood", "type": "work", "primary": true}],
+            "groups": [{"value": "e9e30dba-f08f-4109-8486-d5c6a331660a", "display": "Tour Guides"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"employeeNumber": "701984", "manager": {"value": "26118915", "displayName": "John Smith"}}
+        });
+        let group = json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "id": "e9e30dba-f08f-4109-8486-d5c6a331660a",
+            "displayName": "Tour Guides",
+            "members": [{"value": "2819c223-7f76-453a-919d-413861904646", "display": "Babs Jensen"}, {"value": "902c246b", "type": "User"}]
+        });
+        let registry = Registry::core();
+        resource::validate(registry.user(), &user).expect("the user fixture is valid");
+        resource::validate(registry.group(), &group).expect("the group fixture is valid");
+        Fixtures {
+            registry,
+            user,
+            group,
+        }
+    })
+}
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let _ = data;
+    let Ok(request) = PatchRequest::from_slice(data) else {
+        return;
+    };
+    let f = fixtures();
+    for (schema, stored) in [(f.registry.user(), &f.user), (f.registry.group(), &f.group)] {
+        let before = stored.clone();
+        match patch::apply(schema, stored, &request) {
+            Ok(outcome) => {
+                if let Err(e) = resource::validate(schema, &outcome.resource) {
+                    panic!(
+                        "a PATCH gave an invalid resource ({e}): {}",
+                        outcome.resource
+                    );
+                }
+            }
+            Err(_) => assert_eq!(stored, &before, "a failed PATCH changed the resource"),
+        }
+    }
 });

@@ -774,3 +774,102 @@ async fn unknown_paths_and_methods() {
     let r = app.call(&t, Method::DELETE, "/Users", None).await;
     assert_scim_error(&r, 405, None);
 }
+
+#[tokio::test]
+async fn group_put_replaces_members_and_rename_with_repeated_id_works() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let u1 = app.create_user(&t, "p1@x.example").await;
+    let u2 = app.create_user(&t, "p2@x.example").await;
+    let g = app.create_group(&t, "Before", &[&u1]).await;
+    // A full PUT as Okta sends it: the id repeated, members by value only.
+    let put = app
+        .put(
+            &t,
+            &format!("/Groups/{g}"),
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "id": g,
+                "displayName": "After",
+                "members": [{"value": u2}]
+            }),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["displayName"], "After");
+    let ids: Vec<&str> = put.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec![u2.as_str()]);
+
+    // A rename through PATCH whose value repeats the id.
+    let rename = app
+        .patch(
+            &t,
+            &format!("/Groups/{g}"),
+            patch_op(json!([{"op": "replace", "value": {"id": g, "displayName": "Renamed"}}])),
+        )
+        .await;
+    assert_eq!(rename.status, StatusCode::NO_CONTENT, "{}", rename.body);
+    let got = app.get(&t, &format!("/Groups/{g}")).await;
+    assert_eq!(got.body["displayName"], "Renamed");
+    assert_eq!(got.body["members"][0]["value"], u2.as_str());
+
+    // Replacing the member list through PATCH, then removing everyone.
+    let replace = app
+        .patch(
+            &t,
+            &format!("/Groups/{g}"),
+            patch_op(json!([{"op": "replace", "path": "members", "value": [{"value": u1}, {"value": u2}]}])),
+        )
+        .await;
+    assert_eq!(replace.status, StatusCode::NO_CONTENT, "{}", replace.body);
+    let got = app.get(&t, &format!("/Groups/{g}")).await;
+    assert_eq!(got.body["members"].as_array().unwrap().len(), 2);
+    let clear = app
+        .patch(
+            &t,
+            &format!("/Groups/{g}"),
+            patch_op(json!([{"op": "remove", "path": "members"}])),
+        )
+        .await;
+    assert_eq!(clear.status, StatusCode::NO_CONTENT, "{}", clear.body);
+    let got = app.get(&t, &format!("/Groups/{g}")).await;
+    assert!(got.body.get("members").is_none(), "{}", got.body);
+}
+
+#[tokio::test]
+async fn user_put_keeps_groups_readonly_and_patch_without_path_works() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let u = app.create_user(&t, "ro@x.example").await;
+    let g = app.create_group(&t, "Readers", &[&u]).await;
+    let mut body = user("ro@x.example");
+    body["id"] = json!(u);
+    body["groups"] = json!([{"value": "made-up"}]);
+    body["meta"] = json!({"resourceType": "User"});
+    let put = app.put(&t, &format!("/Users/{u}"), body).await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["groups"][0]["value"], g.as_str());
+    let deactivate = app
+        .patch(
+            &t,
+            &format!("/Users/{u}"),
+            patch_op(json!([{"op": "replace", "value": {"active": false}}])),
+        )
+        .await;
+    assert_eq!(deactivate.status, StatusCode::OK, "{}", deactivate.body);
+    assert_eq!(deactivate.body["active"], false);
+    assert_eq!(deactivate.body["groups"][0]["value"], g.as_str());
+    // A deactivated user stays readable and filterable.
+    let found = app
+        .get(
+            &t,
+            "/Users?filter=userName%20eq%20%22ro@x.example%22%20and%20active%20eq%20false",
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1);
+}

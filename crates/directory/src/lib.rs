@@ -17,9 +17,44 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 pub mod render;
+pub mod settings;
 pub mod tokens;
 
+pub use settings::{Compatibility, CustomAttribute, SettingError, TenantSettings};
 pub use tokens::{Secrets, SystemSecrets};
+
+/// An authenticated tenant with what every request needs of it: its settings and its schema
+/// registry (the core schemas plus the tenant's extra attributes).
+#[derive(Debug, Clone)]
+pub struct TenantContext {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its settings.
+    pub settings: TenantSettings,
+    /// Its schemas.
+    pub registry: Arc<Registry>,
+}
+
+impl TenantContext {
+    /// The tenant's id.
+    pub fn id(&self) -> &TenantId {
+        &self.tenant.id
+    }
+
+    /// The resource schema of a kind in this tenant.
+    pub fn schema(&self, kind: Kind) -> &Arc<ResourceSchema> {
+        match kind {
+            Kind::User => self.registry.user(),
+            Kind::Group => self.registry.group(),
+        }
+    }
+}
+
+/// How long a token lookup is trusted before the database is asked again. A revoked token
+/// stops working on every process within this time.
+const TOKEN_CACHE_SECONDS: i64 = 1;
+
+type TokenCache = std::collections::HashMap<[u8; 32], (OffsetDateTime, Arc<TenantContext>)>;
 
 /// The source of the current time.
 pub trait Clock: Send + Sync {
@@ -60,6 +95,9 @@ pub enum DirectoryError {
     /// `If-Match` named a version that is no longer current.
     #[error("the resource has changed since version {0}")]
     PreconditionFailed(String),
+    /// A tenant setting that cannot be set so.
+    #[error("{0}")]
+    Setting(String),
     /// A group member that is not a resource of the tenant.
     #[error("member {0} is not a user or group of this tenant")]
     UnknownMember(String),
@@ -104,6 +142,8 @@ pub struct Directory {
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn Secrets>,
+    registries: Arc<std::sync::Mutex<Vec<(Vec<CustomAttribute>, Arc<Registry>)>>>,
+    tokens: Arc<std::sync::Mutex<TokenCache>>,
 }
 
 /// The member ids of a normalised group's `members`, and the group without them.
@@ -155,12 +195,9 @@ impl Directory {
             registry,
             clock,
             secrets,
+            registries: Arc::default(),
+            tokens: Arc::default(),
         }
-    }
-
-    /// The schema registry.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
     }
 
     /// The store (for health checks).
@@ -174,6 +211,7 @@ impl Directory {
             id: TenantId::new(self.secrets.tenant_id()),
             name: name.to_owned(),
             created_at: self.clock.now(),
+            settings: serde_json::json!({}),
         };
         self.store.create_tenant(&tenant).await?;
         let token = self.issue_token(&tenant.id, false).await?;
@@ -220,33 +258,97 @@ impl Directory {
     }
 
     /// The tenant a bearer token grants access to, if the token is live. The token is looked up
-    /// by its SHA-256 hash; the hash comparison inside the database is on a value an attacker
-    /// cannot choose, and the final check here is constant-time.
-    pub async fn authenticate(&self, token: &str) -> Result<Option<TenantId>, DirectoryError> {
+    /// by its SHA-256 hash (a value an attacker cannot choose), and a lookup is trusted for
+    /// at most [`TOKEN_CACHE_SECONDS`], so that a revocation or a settings change reaches every
+    /// process within that time.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<Option<Arc<TenantContext>>, DirectoryError> {
         if !token.starts_with(tokens::TOKEN_PREFIX) || token.len() > 200 {
             return Ok(None);
         }
         let hash = hash_token(token);
-        Ok(self.store.token_tenant(&hash).await?)
+        let now = self.clock.now();
+        {
+            let cache = self
+                .tokens
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, ctx)) = cache.get(&hash)
+                && (now - *at).whole_seconds() < TOKEN_CACHE_SECONDS
+                && now >= *at
+            {
+                return Ok(Some(ctx.clone()));
+            }
+        }
+        let Some(tenant) = self.store.token_tenant(&hash).await? else {
+            return Ok(None);
+        };
+        let ctx = Arc::new(self.context(tenant));
+        let mut cache = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(hash, (now, ctx.clone()));
+        Ok(Some(ctx))
     }
 
-    /// The resource schema of a kind.
-    pub fn schema(&self, kind: Kind) -> &Arc<ResourceSchema> {
-        match kind {
-            Kind::User => self.registry.user(),
-            Kind::Group => self.registry.group(),
+    /// The context of a tenant: its settings and schema registry.
+    pub fn context(&self, tenant: Tenant) -> TenantContext {
+        let settings = TenantSettings::of(&tenant);
+        let registry = if settings.user_attributes.is_empty() {
+            self.registry.clone()
+        } else {
+            settings::shared_registry(&self.registries, &settings.user_attributes)
+        };
+        TenantContext {
+            tenant,
+            settings,
+            registry,
         }
+    }
+
+    /// Changes one setting of a tenant (see [`TenantSettings::set`]) and returns the new
+    /// settings.
+    pub async fn set_setting(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        value: &str,
+    ) -> Result<TenantSettings, DirectoryError> {
+        let current = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
+        let mut settings = TenantSettings::of(&current);
+        settings
+            .set(key, value)
+            .map_err(|e| DirectoryError::Setting(e.0))?;
+        let json =
+            serde_json::to_value(&settings).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        self.store.set_tenant_settings(tenant, &json).await?;
+        // This process sees the change at once; others within the token cache's second.
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, (_, ctx)| ctx.id() != tenant);
+        Ok(settings)
     }
 
     /// Creates a resource from a client's JSON.
     pub async fn create(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         body: &Value,
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
-        let schema = self.schema(kind);
+        let schema = tenant.schema(kind);
         let mut data =
             roster_scim::resource::normalize(schema, body, roster_scim::resource::Mode::Create)?;
         strip_server_attributes(&mut data);
@@ -266,20 +368,20 @@ impl Directory {
             // A new user belongs to no group yet.
             groups: (kind == Kind::User).then(Vec::new),
         };
-        self.store.insert(tenant, &resource, &members).await?;
+        self.store.insert(tenant.id(), &resource, &members).await?;
         self.written(tenant, resource, return_members).await
     }
 
     /// Reads a resource; group members only when `with_relations`.
     pub async fn get(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         id: &str,
         with_relations: bool,
     ) -> Result<StoredResource, DirectoryError> {
         self.store
-            .get(tenant, kind, id, with_relations)
+            .get(tenant.id(), kind, id, with_relations)
             .await?
             .ok_or_else(|| not_found(kind, id))
     }
@@ -287,14 +389,14 @@ impl Directory {
     /// Replaces a resource with a client's JSON (PUT).
     pub async fn replace(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         id: &str,
         body: &Value,
         if_match: Option<i64>,
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
-        let schema = self.schema(kind);
+        let schema = tenant.schema(kind);
         for _ in 0..WRITE_RETRIES {
             // A user's groups are returned with it; a group's members are replaced anyway.
             let current = self.get(tenant, kind, id, kind == Kind::User).await?;
@@ -322,7 +424,7 @@ impl Directory {
             };
             match self
                 .store
-                .update(tenant, &next, current.version, &change)
+                .update(tenant.id(), &next, current.version, &change)
                 .await
             {
                 Ok(()) => return self.written(tenant, next, return_members).await,
@@ -338,7 +440,7 @@ impl Directory {
     /// Applies a PatchOp message to a resource.
     pub async fn patch(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         id: &str,
         body: &Value,
@@ -346,7 +448,7 @@ impl Directory {
         return_members: bool,
     ) -> Result<StoredResource, DirectoryError> {
         let request = PatchRequest::from_value(body)?;
-        let schema = self.schema(kind);
+        let schema = tenant.schema(kind);
         let member_only = match kind {
             Kind::Group => members_fast_path(&request),
             Kind::User => None,
@@ -354,7 +456,7 @@ impl Directory {
         if let Some(change) = &member_only {
             return match self
                 .store
-                .change_members(tenant, id, change, if_match, self.clock.now())
+                .change_members(tenant.id(), id, change, if_match, self.clock.now())
                 .await
             {
                 Ok(_) => self.get(tenant, kind, id, return_members).await,
@@ -386,7 +488,7 @@ impl Directory {
             };
             match self
                 .store
-                .update(tenant, &next, current.version, &change)
+                .update(tenant.id(), &next, current.version, &change)
                 .await
             {
                 Ok(()) => return self.written(tenant, next, return_members).await,
@@ -402,12 +504,12 @@ impl Directory {
     /// Deletes a resource; a deleted user leaves every group.
     pub async fn delete(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), DirectoryError> {
-        match self.store.delete(tenant, kind, id, if_match).await {
+        match self.store.delete(tenant.id(), kind, id, if_match).await {
             Ok(()) => Ok(()),
             Err(StoreError::NotFound) => Err(not_found(kind, id)),
             Err(StoreError::VersionMismatch) => Err(DirectoryError::PreconditionFailed(
@@ -420,34 +522,34 @@ impl Directory {
     /// Lists resources.
     pub async fn list(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         kind: Kind,
         query: &ListQuery,
     ) -> Result<Page, DirectoryError> {
         if let Some(f) = &query.filter {
-            f.validate(self.schema(kind))
+            f.validate(tenant.schema(kind))
                 .map_err(roster_scim::Error::from)?;
         }
         Ok(self
             .store
-            .list(tenant, kind, self.schema(kind), query)
+            .list(tenant.id(), kind, tenant.schema(kind), query)
             .await?)
     }
 
     /// The groups each user is a direct member of.
     pub async fn groups_of(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         user_ids: &[String],
     ) -> Result<Vec<(String, roster_store::GroupRef)>, DirectoryError> {
-        Ok(self.store.groups_of(tenant, user_ids).await?)
+        Ok(self.store.groups_of(tenant.id(), user_ids).await?)
     }
 
     /// The resource as just written. Nothing needs reading back unless a group's members are
     /// wanted: their display names and types live in other rows.
     async fn written(
         &self,
-        tenant: &TenantId,
+        tenant: &TenantContext,
         resource: StoredResource,
         with_relations: bool,
     ) -> Result<StoredResource, DirectoryError> {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use roster_directory::{Directory, IssuedToken, SystemClock, SystemSecrets};
+use roster_directory::{Directory, IssuedToken, SystemClock, SystemSecrets, TenantSettings};
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
 use roster_store::Store;
@@ -71,6 +71,25 @@ enum TenantCommand {
         /// Prints a JSON array.
         #[arg(long)]
         json: bool,
+    },
+    /// Shows a tenant and its settings.
+    Show {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes a setting: provisioning on|off, groups on|off, compatibility auto|strict,
+    /// user-attributes NAME[:TYPE][,...] (extra user attributes; TYPE string, boolean,
+    /// integer, decimal, dateTime or reference, with [] for several values).
+    Set {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The setting.
+        key: String,
+        /// Its new value.
+        value: String,
     },
     /// Issues a new token for a tenant; the previous ones stop working unless --keep-old.
     Token {
@@ -147,6 +166,45 @@ fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) -> std::io
     }
 }
 
+fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) -> Result<()> {
+    let settings = TenantSettings::of(tenant);
+    let mut out = std::io::stdout().lock();
+    if as_json {
+        writeln!(
+            out,
+            "{}",
+            json!({
+                "id": tenant.id.as_str(),
+                "name": tenant.name,
+                "provisioning_url": config.tenant_base(&tenant.id),
+                "created_at": roster_scim::value::format_datetime(tenant.created_at),
+                "settings": settings,
+            })
+        )?;
+    } else {
+        let onoff = |b: bool| if b { "on" } else { "off" };
+        writeln!(out, "Tenant:           {} ({})", tenant.name, tenant.id)?;
+        writeln!(out, "Provisioning URL: {}", config.tenant_base(&tenant.id))?;
+        writeln!(out, "provisioning      {}", onoff(settings.provisioning))?;
+        writeln!(out, "groups            {}", onoff(settings.groups))?;
+        writeln!(out, "compatibility     {}", settings.compatibility.as_str())?;
+        let attributes: Vec<String> = settings
+            .user_attributes
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}:{}{}",
+                    a.name,
+                    a.ty,
+                    if a.multi_valued { "[]" } else { "" }
+                )
+            })
+            .collect();
+        writeln!(out, "user-attributes   {}", attributes.join(","))?;
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     tracing_subscriber::fmt()
@@ -188,6 +246,18 @@ async fn main() -> Result<()> {
                     println!("{}  {}  {}", t.id, t.name, config.tenant_base(&t.id));
                 }
             }
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Show { tenant, json }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            show_tenant(&config, &tenant, json)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Set { tenant, key, value }) => {
+            let found = directory.find_tenant(&tenant).await?;
+            directory.set_setting(&found.id, &key, &value).await?;
+            let tenant = directory.find_tenant(found.id.as_str()).await?;
+            show_tenant(&config, &tenant, false)?;
             Ok(())
         }
         Command::Tenant(TenantCommand::Token {

@@ -873,3 +873,106 @@ async fn user_put_keeps_groups_readonly_and_patch_without_path_works() {
         .await;
     assert_eq!(found.body["totalResults"], 1);
 }
+
+#[tokio::test]
+async fn tenant_settings_turn_provisioning_and_groups_off_and_add_attributes() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let other = app.tenant("other").await;
+    let id = roster_store::TenantId::new(t.id.clone());
+
+    // Groups off: group endpoints refuse with a detail that says what to do, and discovery
+    // stops advertising the Group resource type.
+    app.directory
+        .set_setting(&id, "groups", "off")
+        .await
+        .unwrap();
+    let r = app.get(&t, "/Groups").await;
+    assert_scim_error(&r, 403, None);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Groups are turned off")
+    );
+    assert_scim_error(&app.post(&t, "/Groups", group("G", &[])).await, 403, None);
+    let types = app.get(&t, "/ResourceTypes").await;
+    assert_eq!(types.body["totalResults"], 1, "{}", types.body);
+    assert_eq!(types.body["Resources"][0]["name"], "User");
+    let schemas = app.get(&t, "/Schemas").await;
+    assert!(!schemas.body.to_string().contains("core:2.0:Group"));
+    assert_eq!(app.get(&t, "/Users").await.status, StatusCode::OK);
+    // Another tenant is not affected.
+    assert_eq!(app.get(&other, "/Groups").await.status, StatusCode::OK);
+
+    // Extra user attributes: advertised, stored, returned and filterable.
+    app.directory
+        .set_setting(&id, "user-attributes", "username,badge:integer")
+        .await
+        .unwrap();
+    let ext = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
+    let schema = app.get(&t, &format!("/Schemas/{ext}")).await;
+    assert_eq!(schema.status, StatusCode::OK, "{}", schema.body);
+    assert_eq!(schema.body["attributes"][0]["name"], "username");
+    let mut body = user("nick@x.example");
+    body["schemas"] = json!(["urn:ietf:params:scim:schemas:core:2.0:User", ext]);
+    body[ext] = json!({"username": "nick", "badge": 7});
+    let created = app.post(&t, "/Users", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body[ext]["username"], "nick");
+    let found = app
+        .get(
+            &t,
+            &format!("/Users?filter={ext}:username%20eq%20%22NICK%22"),
+        )
+        .await;
+    assert_eq!(found.body["totalResults"], 1, "{}", found.body);
+    // The other tenant has no such attribute.
+    let mut elsewhere = user("nick@x.example");
+    elsewhere[ext] = json!({"username": "nick"});
+    let refused = app.post(&other, "/Users", elsewhere).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+
+    // Provisioning off: every SCIM request is refused with a detail saying so.
+    app.directory
+        .set_setting(&id, "provisioning", "off")
+        .await
+        .unwrap();
+    let off = app.get(&t, "/Users").await;
+    assert_scim_error(&off, 403, None);
+    assert!(
+        off.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("Provisioning is turned off")
+    );
+    app.directory
+        .set_setting(&id, "provisioning", "on")
+        .await
+        .unwrap();
+    assert_eq!(app.get(&t, "/Users").await.status, StatusCode::OK);
+
+    // Bad settings are refused.
+    assert!(
+        app.directory
+            .set_setting(&id, "compatibility", "loose")
+            .await
+            .is_err()
+    );
+    assert!(
+        app.directory
+            .set_setting(&id, "nonsense", "on")
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn service_configuration_is_an_alias() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let a = app.get(&t, "/serviceConfiguration").await;
+    let b = app.get(&t, "/ServiceProviderConfig").await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.body, b.body);
+}

@@ -589,6 +589,28 @@ impl Registry {
         Ok(())
     }
 
+    /// This registry without a resource type (and without its core schema, when no other
+    /// resource type uses it): what a tenant that does not provision groups advertises.
+    pub fn without_resource_type(&self, name: &str) -> Registry {
+        let mut r = self.clone();
+        if let Some(i) = r
+            .resource_types
+            .iter()
+            .position(|rt| rt.name.eq_ignore_ascii_case(name))
+        {
+            let removed = r.resource_types.remove(i);
+            if !r
+                .resource_types
+                .iter()
+                .any(|rt| rt.schema == removed.schema)
+            {
+                r.schemas.retain(|s| s.id != removed.schema);
+            }
+        }
+        r.rebuild();
+        r
+    }
+
     fn rebuild(&mut self) {
         let mut views = HashMap::new();
         for rt in &self.resource_types {

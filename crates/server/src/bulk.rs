@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use roster_directory::TenantContext;
 use roster_directory::render;
 use roster_scim::messages::{
     BulkMethod, BulkOperation, BulkOperationResponse, BulkRejection, BulkRequest, BulkResponse,
     ErrorBody,
 };
-use roster_store::{Kind, TenantId};
+use roster_store::Kind;
 use serde_json::Value;
 
 use crate::{ApiError, AppState, ScimResponse, Tenant};
@@ -50,7 +51,7 @@ async fn error_body(e: ApiError) -> ErrorBody {
 /// resource's kind, id and version.
 async fn run(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &Tenant,
     op: &BulkOperation,
 ) -> Result<(u16, Option<(Kind, String, i64)>), ApiError> {
     let (kind, id) = parse_path(&op.path).ok_or_else(|| {
@@ -62,6 +63,8 @@ async fn run(
             ),
         ))
     })?;
+    tenant.ensure(kind)?;
+    let tenant: &TenantContext = &tenant.0;
     let data = op.data.clone().unwrap_or(Value::Null);
     let if_match = op
         .version
@@ -97,7 +100,7 @@ async fn run(
 /// POST /Bulk.
 pub async fn bulk(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    tenant: Tenant,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<ScimResponse, ApiError> {
     let limits = crate::discovery::bulk_limits(&state);
@@ -107,7 +110,7 @@ pub async fn bulk(
         BulkRejection::PayloadTooLarge { max, .. } => ApiError::PayloadTooLarge(max),
         BulkRejection::Invalid(e) => e.into(),
     })?;
-    let base = state.config.tenant_base(&tenant);
+    let base = state.config.tenant_base(tenant.0.id());
     let mut created: HashMap<String, String> = HashMap::new();
     let mut results = Vec::with_capacity(request.operations.len());
     let mut errors = 0u64;

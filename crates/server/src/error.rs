@@ -127,6 +127,9 @@ fn directory_error(e: DirectoryError) -> Response {
             None,
             "The resource has changed since the version given in If-Match; read it again.",
         ),
+        DirectoryError::Setting(d) => {
+            scim_error(StatusCode::BAD_REQUEST, Some(ScimType::InvalidValue), &d)
+        }
         DirectoryError::UnknownMember(id) => scim_error(
             StatusCode::BAD_REQUEST,
             Some(ScimType::InvalidValue),

@@ -12,8 +12,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use roster_directory::Directory;
-use roster_store::TenantId;
+use roster_directory::{Directory, TenantContext};
+use roster_store::{Kind, TenantId};
 use serde_json::Value;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -92,6 +92,8 @@ pub fn app(state: AppState) -> Router {
         .route("/.search", post(scim::search_all))
         .route("/Bulk", post(bulk::bulk))
         .route("/ServiceProviderConfig", get(scim::service_provider_config))
+        // The name Microsoft's SCIM test collection asks for.
+        .route("/serviceConfiguration", get(scim::service_provider_config))
         .route("/ResourceTypes", get(scim::resource_types))
         .route("/ResourceTypes/{id}", get(scim::resource_type))
         .route("/Schemas", get(scim::schemas))
@@ -139,9 +141,10 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
-/// The tenant whose URL was called, once the bearer token has been checked against it.
+/// The tenant whose URL was called, once the bearer token has been checked against it and
+/// provisioning is known to be on.
 #[derive(Debug, Clone)]
-pub struct Tenant(pub TenantId);
+pub struct Tenant(pub Arc<TenantContext>);
 
 impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
@@ -166,10 +169,33 @@ impl FromRequestParts<AppState> for Tenant {
             .ok_or(ApiError::Unauthorized)?;
         // A token of another tenant is refused exactly like a wrong one, so that a token
         // reveals nothing about which other tenants exist.
-        match state.directory.authenticate(token).await? {
-            Some(t) if t.as_str() == tenant => Ok(Tenant(t)),
-            _ => Err(ApiError::Unauthorized),
+        let ctx = match state.directory.authenticate(token).await? {
+            Some(ctx) if ctx.id().as_str() == tenant => ctx,
+            _ => return Err(ApiError::Unauthorized),
+        };
+        if !ctx.settings.provisioning {
+            return Err(ApiError::Forbidden(
+                "Provisioning is turned off for this organisation. Its administrator can turn \
+                 it on again in Roster (roster tenant set TENANT provisioning on)."
+                    .into(),
+            ));
         }
+        Ok(Tenant(ctx))
+    }
+}
+
+impl Tenant {
+    /// Refuses requests on groups when the tenant does not provision groups.
+    pub fn ensure(&self, kind: Kind) -> Result<(), ApiError> {
+        if kind == Kind::Group && !self.0.settings.groups {
+            return Err(ApiError::Forbidden(
+                "Groups are turned off for this organisation: turn off group provisioning in \
+                 your identity provider (for example, provision users only), or ask the \
+                 administrator to turn groups on in Roster."
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -4,12 +4,13 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use roster_directory::TenantContext;
 use roster_directory::render;
 use roster_scim::filter::Filter;
 use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_scim::projection::Projection;
 use roster_scim::schema::ResourceSchema;
-use roster_store::{GroupRef, Kind, ListQuery, StoredResource, TenantId};
+use roster_store::{GroupRef, Kind, ListQuery, StoredResource};
 use serde_json::Value;
 
 use crate::{ApiError, AppState, ScimJson, ScimResponse, Tenant};
@@ -50,8 +51,8 @@ fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
         .map_err(roster_scim::Error::from)?)
 }
 
-fn base(state: &AppState, tenant: &TenantId) -> String {
-    state.config.tenant_base(tenant)
+fn base(state: &AppState, tenant: &TenantContext) -> String {
+    state.config.tenant_base(tenant.id())
 }
 
 /// Whether a read must bring the resource's relations: a group's members, a user's groups.
@@ -65,12 +66,12 @@ fn needs_relations(kind: Kind, schema: &ResourceSchema, projection: &Projection)
 /// Renders resources with their users' groups when the projection wants them.
 async fn render_all(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     resources: &[StoredResource],
     projection: &Projection,
 ) -> Result<Vec<Value>, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let base = base(state, tenant);
     let wants_groups = kind == Kind::User && projection.needs(schema, "groups");
     // Users read with their relations carry their groups; look up the rest in one batch.
@@ -101,11 +102,11 @@ async fn render_all(
 
 async fn list(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     params: ScimQuery,
 ) -> Result<ScimResponse, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let projection = params.projection(schema)?;
     let query = ListQuery {
         filter: parse_filter(params.filter.as_deref())?,
@@ -138,7 +139,7 @@ fn if_match(headers: &HeaderMap) -> Option<i64> {
 
 fn resource_response(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     status: StatusCode,
     body: Value,
     resource: &StoredResource,
@@ -155,13 +156,13 @@ fn resource_response(
 
 async fn get_one(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     id: &str,
     pairs: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let projection = projection_of(state, pairs, schema)?;
     let with_relations = needs_relations(kind, schema, &projection);
     let resource = state
@@ -202,12 +203,12 @@ async fn get_one(
 
 async fn create(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     body: &Value,
     pairs: &[(String, String)],
 ) -> Result<ScimResponse, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let projection = projection_of(state, pairs, schema)?;
     let resource = state.directory.create(tenant, kind, body, true).await?;
     let out = render_all(
@@ -231,14 +232,14 @@ async fn create(
 
 async fn replace(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     id: &str,
     body: &Value,
     pairs: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let projection = projection_of(state, pairs, schema)?;
     let resource = state
         .directory
@@ -268,14 +269,14 @@ async fn replace(
 /// group of 100,000 members after adding one would cost more than the change itself.
 async fn patch(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     id: &str,
     body: &Value,
     pairs: &[(String, String)],
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
-    let schema = state.directory.schema(kind);
+    let schema = tenant.schema(kind);
     let params = query_of(state, pairs)?;
     let projection = params.projection(schema)?;
     let quiet = kind == Kind::Group
@@ -315,7 +316,7 @@ async fn patch(
 
 async fn delete(
     state: &AppState,
-    tenant: &TenantId,
+    tenant: &TenantContext,
     kind: Kind,
     id: &str,
     headers: &HeaderMap,
@@ -337,73 +338,87 @@ macro_rules! resource_handlers {
         /// GET on the collection.
         pub async fn $list(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Query(q): Params,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             list(&s, &t, $kind, query_of(&s, &q)?).await
         }
 
         /// POST .search on the collection.
         pub async fn $search(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             list(&s, &t, $kind, search_of(&s, &body)?).await
         }
 
         /// POST on the collection.
         pub async fn $create(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Query(q): Params,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             create(&s, &t, $kind, &body, &q).await
         }
 
         /// GET one resource.
         pub async fn $get(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Path((_, id)): Path<(String, String)>,
             Query(q): Params,
             headers: HeaderMap,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             get_one(&s, &t, $kind, &id, &q, &headers).await
         }
 
         /// PUT one resource.
         pub async fn $replace(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Path((_, id)): Path<(String, String)>,
             Query(q): Params,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             replace(&s, &t, $kind, &id, &body, &q, &headers).await
         }
 
         /// PATCH one resource.
         pub async fn $patch(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Path((_, id)): Path<(String, String)>,
             Query(q): Params,
             headers: HeaderMap,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             patch(&s, &t, $kind, &id, &body, &q, &headers).await
         }
 
         /// DELETE one resource.
         pub async fn $delete(
             State(s): State<AppState>,
-            Tenant(t): Tenant,
+            t: Tenant,
             Path((_, id)): Path<(String, String)>,
             headers: HeaderMap,
         ) -> Result<ScimResponse, ApiError> {
+            t.ensure($kind)?;
+            let t = t.0;
             delete(&s, &t, $kind, &id, &headers).await
         }
     };
@@ -442,8 +457,13 @@ pub async fn search_all(
     let mut total = 0u64;
     let mut out = Vec::new();
     let mut skip = params.offset();
-    for kind in [Kind::User, Kind::Group] {
-        let schema = s.directory.schema(kind);
+    let kinds: &[Kind] = if t.settings.groups {
+        &[Kind::User, Kind::Group]
+    } else {
+        &[Kind::User]
+    };
+    for &kind in kinds {
+        let schema = t.schema(kind);
         // A filter that names attributes of one type only matches nothing in the other.
         if parsed.as_ref().is_some_and(|f| f.validate(schema).is_err()) {
             continue;
@@ -499,7 +519,7 @@ pub async fn resource_types(
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
     Ok(ScimResponse::ok(crate::discovery::resource_types(
-        &s,
+        &t,
         &base(&s, &t),
     )))
 }
@@ -512,7 +532,7 @@ pub async fn resource_type(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
-    crate::discovery::resource_type(&s, &id, &base(&s, &t))
+    crate::discovery::resource_type(&t, &id, &base(&s, &t))
         .map(ScimResponse::ok)
         .ok_or_else(|| ApiError::NotFound(format!("No resource type {id}.")))
 }
@@ -525,7 +545,7 @@ pub async fn schemas(
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
     Ok(ScimResponse::ok(crate::discovery::schemas(
-        &s,
+        &t,
         &base(&s, &t),
     )))
 }
@@ -538,7 +558,7 @@ pub async fn schema(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
-    crate::discovery::schema(&s, &id, &base(&s, &t))
+    crate::discovery::schema(&t, &id, &base(&s, &t))
         .map(ScimResponse::ok)
         .ok_or_else(|| ApiError::NotFound(format!("No schema {id}.")))
 }

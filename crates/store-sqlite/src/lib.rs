@@ -369,10 +369,11 @@ async fn insert_emails(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)")
             .bind(tenant.id.as_str())
             .bind(&tenant.name)
             .bind(ts(tenant.created_at))
+            .bind(tenant.settings.to_string())
             .execute(&self.writer)
             .await
             .map_err(db_err)?;
@@ -380,15 +381,17 @@ impl Store for SqliteStore {
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY created_at, id")
-            .fetch_all(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
         rows.iter().map(tenant_from_row).collect()
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM tenants WHERE id = ?")
+        let row = sqlx::query("SELECT id, name, created_at, settings FROM tenants WHERE id = ?")
             .bind(id.as_str())
             .fetch_optional(&self.reader)
             .await
@@ -419,15 +422,30 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(db_err)
     }
 
-    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<TenantId>, StoreError> {
-        let id: Option<String> = sqlx::query_scalar(
-            "SELECT tenant_id FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.created_at, t.settings FROM tokens k
+             JOIN tenants t ON t.id = k.tenant_id
+             WHERE k.hash = ? AND k.revoked_at IS NULL",
         )
         .bind(&hash[..])
         .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
-        Ok(id.map(TenantId::new))
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
+            .bind(settings.to_string())
+            .bind(id.as_str())
+            .execute(&self.writer)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn insert(
@@ -761,10 +779,13 @@ impl Store for SqliteStore {
 
 fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
     let created: String = row.try_get("created_at").map_err(db_err)?;
+    let settings: String = row.try_get("settings").map_err(db_err)?;
     Ok(Tenant {
         id: TenantId::new(row.try_get::<String, _>("id").map_err(db_err)?),
         name: row.try_get("name").map_err(db_err)?,
         created_at: parse_ts(&created)?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
     })
 }
 

@@ -152,6 +152,7 @@ pub async fn tokens(store: &dyn Store) {
             store.token_tenant(&hash).await,
             "looking a token up by its hash",
         )
+        .map(|t| t.id)
     };
     assert_eq!(
         resolve(a1.hash).await,
@@ -2163,6 +2164,7 @@ fn tenant_record(id: &str, name: &str, created_at: OffsetDateTime) -> Tenant {
         id: TenantId::new(id),
         name: name.to_owned(),
         created_at,
+        settings: serde_json::json!({}),
     }
 }
 

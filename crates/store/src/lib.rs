@@ -45,6 +45,8 @@ pub struct Tenant {
     pub name: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// The tenant's settings, a JSON object whose shape the directory owns.
+    pub settings: Value,
 }
 
 /// A stored bearer token: only its SHA-256 hash is kept.
@@ -207,8 +209,10 @@ pub trait Store: Send + Sync {
     /// Stores a token; with `revoke_others`, the tenant's other tokens stop working in the same
     /// transaction.
     async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError>;
-    /// The tenant a token hash belongs to, if the token is live.
-    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<TenantId>, StoreError>;
+    /// The tenant a token hash belongs to, with its settings, if the token is live.
+    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError>;
+    /// Replaces a tenant's settings; `NotFound` if there is no such tenant.
+    async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError>;
 
     /// Inserts a resource (and a group's initial members). `Conflict` on a taken userName or
     /// group displayName; `UnknownMember` for a member id that is not in the tenant.

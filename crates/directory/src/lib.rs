@@ -142,7 +142,7 @@ pub struct Directory {
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn Secrets>,
-    registries: Arc<std::sync::Mutex<Vec<(Vec<CustomAttribute>, Arc<Registry>)>>>,
+    registries: Arc<settings::RegistryCache>,
     tokens: Arc<std::sync::Mutex<TokenCache>>,
 }
 

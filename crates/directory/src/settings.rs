@@ -191,9 +191,12 @@ pub fn registry_for(
     Ok(registry)
 }
 
+/// Registries already built, by the extra attributes they were built for.
+pub(crate) type RegistryCache = std::sync::Mutex<Vec<(Vec<CustomAttribute>, Arc<Registry>)>>;
+
 /// A registry shared by every tenant with the same extra attributes.
 pub(crate) fn shared_registry(
-    cache: &std::sync::Mutex<Vec<(Vec<CustomAttribute>, Arc<Registry>)>>,
+    cache: &RegistryCache,
     attributes: &[CustomAttribute],
 ) -> Arc<Registry> {
     let mut cache = cache

@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+pub mod password;
 pub mod render;
 pub mod settings;
 pub mod tokens;
@@ -164,14 +165,12 @@ fn split_members(mut data: Value) -> (Value, Vec<String>) {
     (data, ids)
 }
 
-/// Removes what is never stored in the resource JSON: `id`, `meta`, a user's `groups`, and
-/// `password` (never returned; a later issue stores it as a hash).
+/// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
 fn strip_server_attributes(data: &mut Value) {
     if let Some(obj) = data.as_object_mut() {
         obj.remove("id");
         obj.remove("meta");
         obj.remove("groups");
-        obj.remove("password");
     }
 }
 
@@ -352,6 +351,7 @@ impl Directory {
         let mut data =
             roster_scim::resource::normalize(schema, body, roster_scim::resource::Mode::Create)?;
         strip_server_attributes(&mut data);
+        password::secure(&mut data, None, false, self.secrets.salt()).await?;
         let (data, members) = match kind {
             Kind::Group => split_members(data),
             Kind::User => (data, Vec::new()),
@@ -408,6 +408,8 @@ impl Directory {
                 roster_scim::resource::Mode::Replace { current: &view },
             )?;
             strip_server_attributes(&mut data);
+            let previous = password::stored(&current.data);
+            password::secure(&mut data, previous, true, self.secrets.salt()).await?;
             let (data, members) = match kind {
                 Kind::Group => split_members(data),
                 Kind::User => (data, Vec::new()),
@@ -471,6 +473,8 @@ impl Directory {
             let outcome = roster_scim::patch::apply(schema, &full, &request)?;
             let mut data = outcome.resource;
             strip_server_attributes(&mut data);
+            let previous = password::stored(&current.data);
+            password::secure(&mut data, previous, false, self.secrets.salt()).await?;
             let (data, members) = match kind {
                 Kind::Group => split_members(data),
                 Kind::User => (data, Vec::new()),

@@ -16,6 +16,8 @@ pub trait Secrets: Send + Sync {
     fn tenant_id(&self) -> String;
     /// A new resource id (a random UUID).
     fn resource_id(&self) -> String;
+    /// A new salt for a password hash.
+    fn salt(&self) -> [u8; 16];
 }
 
 /// Secrets from the operating system's cryptographic generator (through `rand`'s thread-local
@@ -55,6 +57,10 @@ impl Secrets for SystemSecrets {
 
     fn resource_id(&self) -> String {
         uuid_v4(random::<16>())
+    }
+
+    fn salt(&self) -> [u8; 16] {
+        random::<16>()
     }
 }
 

@@ -976,3 +976,49 @@ async fn service_configuration_is_an_alias() {
     assert_eq!(a.status, StatusCode::OK);
     assert_eq!(a.body, b.body);
 }
+
+#[tokio::test]
+async fn passwords_and_tokens_are_never_stored_or_returned_in_clear() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let secret = "Pl41n-T3xt-Secret-Value";
+    let mut body = user("pw@x.example");
+    body["password"] = json!(secret);
+    let created = app.post(&t, "/Users", body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert!(created.body.get("password").is_none(), "{}", created.body);
+    let got = app
+        .get(&t, &format!("/Users/{id}?attributes=password,userName"))
+        .await;
+    assert!(got.body.get("password").is_none(), "{}", got.body);
+    let listed = app.get(&t, "/Users").await;
+    assert!(
+        !listed.body.to_string().contains("password"),
+        "{}",
+        listed.body
+    );
+    // Okta changes a password with PATCH; the new one is hashed too.
+    let changed = "An0ther-Clear-Secret";
+    let r = app
+        .patch(
+            &t,
+            &format!("/Users/{id}"),
+            patch_op(json!([{"op": "replace", "path": "password", "value": changed}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.get("password").is_none());
+
+    // Neither the passwords nor the token appear anywhere in the database files.
+    let mut hashes = 0;
+    for entry in std::fs::read_dir(app.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for clear in [secret, changed, t.token.as_str()] {
+            assert!(!text.contains(clear), "{clear} stored in clear");
+        }
+        hashes += text.matches("$argon2id$").count();
+    }
+    assert!(hashes > 0, "no argon2id hash stored");
+}

@@ -19,16 +19,18 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    writer: SqlitePool,
+    writer: writer::Writer,
     reader: SqlitePool,
 }
 
@@ -125,16 +127,12 @@ impl SqliteStore {
             // LIKE must honour case: caseExact columns (id, externalId) are compared as they
             // are, and case-insensitive ones are stored and queried lower-cased.
             .pragma("case_sensitive_like", "ON");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
-            .await
-            .map_err(db_err)?;
+        let mut conn = options.connect().await.map_err(db_err)?;
         MIGRATOR
-            .run(&writer)
+            .run(&mut conn)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
+        let writer = writer::Writer::start(conn);
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -142,15 +140,6 @@ impl SqliteStore {
             .await
             .map_err(db_err)?;
         Ok(SqliteStore { writer, reader })
-    }
-
-    async fn begin(&self) -> Result<Transaction<'static, Sqlite>, StoreError> {
-        // IMMEDIATE takes the write lock at once, so that a transaction that reads then writes
-        // never fails to upgrade its lock when another process (the CLI) writes too.
-        self.writer
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(db_err)
     }
 
     async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
@@ -240,7 +229,7 @@ fn conflict_attribute(kind: Kind) -> &'static str {
 
 /// Inserts the member rows of a group, refusing ids that are not resources of the tenant.
 async fn add_members(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &TenantId,
     group_seq: i64,
     ids: &[String],
@@ -250,14 +239,14 @@ async fn add_members(
             sqlx::query_scalar("SELECT seq FROM resources WHERE tenant_id = ? AND id = ?")
                 .bind(tenant.as_str())
                 .bind(id)
-                .fetch_optional(&mut **tx)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(db_err)?;
         let member_seq = member_seq.ok_or_else(|| StoreError::UnknownMember(id.clone()))?;
         sqlx::query("INSERT OR IGNORE INTO members (group_seq, member_seq) VALUES (?, ?)")
             .bind(group_seq)
             .bind(member_seq)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
     }
@@ -266,7 +255,7 @@ async fn add_members(
 
 /// Keeps the per-tenant, per-kind resource counter in step with inserts and deletes.
 async fn count(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &TenantId,
     kind: Kind,
     delta: i64,
@@ -278,7 +267,7 @@ async fn count(
     .bind(tenant.as_str())
     .bind(kind.as_str())
     .bind(delta)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(db_err)?;
     Ok(())
@@ -286,7 +275,7 @@ async fn count(
 
 /// Applies a change of members to a group's rows.
 async fn apply_members(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &TenantId,
     group_seq: i64,
     change: &MembersChange,
@@ -296,7 +285,7 @@ async fn apply_members(
         MembersChange::Replace(ids) => {
             sqlx::query("DELETE FROM members WHERE group_seq = ?")
                 .bind(group_seq)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
             add_members(tx, tenant, group_seq, ids).await?;
@@ -310,7 +299,7 @@ async fn apply_members(
                 .bind(group_seq)
                 .bind(tenant.as_str())
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?;
             }
@@ -321,7 +310,7 @@ async fn apply_members(
 }
 
 async fn write_emails(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
@@ -334,7 +323,7 @@ async fn write_emails(
     let existing: Vec<String> =
         sqlx::query_scalar("SELECT value_key FROM emails WHERE resource_seq = ? ORDER BY rowid")
             .bind(seq)
-            .fetch_all(&mut **tx)
+            .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
     if existing == emails {
@@ -342,14 +331,14 @@ async fn write_emails(
     }
     sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
         .bind(seq)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(db_err)?;
     insert_emails(tx, tenant, seq, emails).await
 }
 
 async fn insert_emails(
-    tx: &mut Transaction<'static, Sqlite>,
+    tx: &mut SqliteConnection,
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
@@ -359,7 +348,7 @@ async fn insert_emails(
             .bind(seq)
             .bind(tenant.as_str())
             .bind(e)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(db_err)?;
     }
@@ -369,15 +358,24 @@ async fn insert_emails(
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)")
-            .bind(tenant.id.as_str())
-            .bind(&tenant.name)
-            .bind(ts(tenant.created_at))
-            .bind(tenant.settings.to_string())
-            .execute(&self.writer)
+        let tenant = tenant.clone();
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(tenant.id.as_str())
+                    .bind(&tenant.name)
+                    .bind(ts(tenant.created_at))
+                    .bind(tenant.settings.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(db_err)?;
-        Ok(())
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
@@ -400,26 +398,33 @@ impl Store for SqliteStore {
     }
 
     async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        if revoke_others {
-            sqlx::query(
-                "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
-            )
-            .bind(ts(token.created_at))
-            .bind(token.tenant_id.as_str())
-            .execute(&mut *tx)
+        let token = token.clone();
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let token = &token;
+                if revoke_others {
+                    sqlx::query(
+                        "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(ts(token.created_at))
+                    .bind(token.tenant_id.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                }
+                sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?)")
+                    .bind(&token.id)
+                    .bind(token.tenant_id.as_str())
+                    .bind(&token.hash[..])
+                    .bind(ts(token.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                Ok(())
+                })
+            })
             .await
-            .map_err(db_err)?;
-        }
-        sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(&token.id)
-            .bind(token.tenant_id.as_str())
-            .bind(&token.hash[..])
-            .bind(ts(token.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError> {
@@ -436,16 +441,23 @@ impl Store for SqliteStore {
     }
 
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
-            .bind(settings.to_string())
-            .bind(id.as_str())
-            .execute(&self.writer)
+        let (id, settings) = (id.clone(), settings.to_string());
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
+                        .bind(settings)
+                        .bind(id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
             .await
-            .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
     }
 
     async fn insert(
@@ -454,37 +466,44 @@ impl Store for SqliteStore {
         resource: &StoredResource,
         members: &[String],
     ) -> Result<(), StoreError> {
-        let ix = indexed(resource);
-        let mut tx = self.begin().await?;
-        let seq: i64 = match sqlx::query_scalar(
-            "INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
-                                    created, last_modified, version, data)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-        )
-        .bind(tenant.as_str())
-        .bind(&resource.id)
-        .bind(resource.kind.as_str())
-        .bind(&ix.name_key)
-        .bind(&ix.display)
-        .bind(&ix.external_id)
-        .bind(ix.active)
-        .bind(ts(resource.created))
-        .bind(ts(resource.last_modified))
-        .bind(resource.version)
-        .bind(resource.data.to_string())
-        .fetch_one(&mut *tx)
-        .await
-        {
-            Ok(seq) => seq,
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
-            }
-            Err(e) => return Err(db_err(e)),
-        };
-        write_emails(&mut tx, tenant, seq, &ix.emails, true).await?;
-        add_members(&mut tx, tenant, seq, members).await?;
-        count(&mut tx, tenant, resource.kind, 1).await?;
-        tx.commit().await.map_err(db_err)
+        let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (tenant, resource, members) = (&tenant, &resource, &members[..]);
+                let ix = indexed(resource);
+                let seq: i64 = match sqlx::query_scalar(
+                    "INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
+                                            created, last_modified, version, data)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                )
+                .bind(tenant.as_str())
+                .bind(&resource.id)
+                .bind(resource.kind.as_str())
+                .bind(&ix.name_key)
+                .bind(&ix.display)
+                .bind(&ix.external_id)
+                .bind(ix.active)
+                .bind(ts(resource.created))
+                .bind(ts(resource.last_modified))
+                .bind(resource.version)
+                .bind(resource.data.to_string())
+                .fetch_one(&mut *tx)
+                .await
+                {
+                    Ok(seq) => seq,
+                    Err(e) if is_unique_violation(&e) => {
+                        return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
+                    }
+                    Err(e) => return Err(db_err(e)),
+                };
+                write_emails(&mut *tx, tenant, seq, &ix.emails, true).await?;
+                add_members(&mut *tx, tenant, seq, members).await?;
+                count(&mut *tx, tenant, resource.kind, 1).await?;
+                Ok(())
+                })
+            })
+            .await
     }
 
     async fn get(
@@ -519,51 +538,58 @@ impl Store for SqliteStore {
         expected_version: i64,
         members: &MembersChange,
     ) -> Result<(), StoreError> {
-        let ix = indexed(resource);
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query_scalar::<_, i64>(
-            "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
-                    last_modified = ?, version = ?, data = ?
-             WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ? RETURNING seq",
-        )
-        .bind(&ix.name_key)
-        .bind(&ix.display)
-        .bind(&ix.external_id)
-        .bind(ix.active)
-        .bind(ts(resource.last_modified))
-        .bind(resource.version)
-        .bind(resource.data.to_string())
-        .bind(tenant.as_str())
-        .bind(&resource.id)
-        .bind(resource.kind.as_str())
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await;
-        let seq = match updated {
-            Ok(Some(seq)) => seq,
-            Ok(None) => {
-                let exists: Option<i64> = sqlx::query_scalar(
-                    "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+        let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (tenant, resource, members) = (&tenant, &resource, &members);
+                    let ix = indexed(resource);
+                    let updated = sqlx::query_scalar::<_, i64>(
+                    "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
+                            last_modified = ?, version = ?, data = ?
+                     WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ? RETURNING seq",
                 )
+                .bind(&ix.name_key)
+                .bind(&ix.display)
+                .bind(&ix.external_id)
+                .bind(ix.active)
+                .bind(ts(resource.last_modified))
+                .bind(resource.version)
+                .bind(resource.data.to_string())
                 .bind(tenant.as_str())
                 .bind(&resource.id)
                 .bind(resource.kind.as_str())
+                .bind(expected_version)
                 .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                return Err(match exists {
-                    Some(_) => StoreError::VersionMismatch,
-                    None => StoreError::NotFound,
-                });
-            }
-            Err(e) if is_unique_violation(&e) => {
-                return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
-            }
-            Err(e) => return Err(db_err(e)),
-        };
-        write_emails(&mut tx, tenant, seq, &ix.emails, false).await?;
-        apply_members(&mut tx, tenant, seq, members).await?;
-        tx.commit().await.map_err(db_err)
+                .await;
+                    let seq = match updated {
+                        Ok(Some(seq)) => seq,
+                        Ok(None) => {
+                            let exists: Option<i64> = sqlx::query_scalar(
+                            "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(&resource.id)
+                        .bind(resource.kind.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                            return Err(match exists {
+                                Some(_) => StoreError::VersionMismatch,
+                                None => StoreError::NotFound,
+                            });
+                        }
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
+                        }
+                        Err(e) => return Err(db_err(e)),
+                    };
+                    write_emails(&mut *tx, tenant, seq, &ix.emails, false).await?;
+                    apply_members(&mut *tx, tenant, seq, members).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn change_members(
@@ -574,37 +600,43 @@ impl Store for SqliteStore {
         expected_version: Option<i64>,
         at: OffsetDateTime,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        let row: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE resources SET version = version + 1, last_modified = ?
-             WHERE tenant_id = ? AND id = ? AND kind = 'Group' AND (? IS NULL OR version = ?)
-             RETURNING seq, version",
-        )
-        .bind(ts(at))
-        .bind(tenant.as_str())
-        .bind(group_id)
-        .bind(expected_version)
-        .bind(expected_version)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        let Some((seq, version)) = row else {
-            let exists: Option<i64> = sqlx::query_scalar(
-                "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
-            )
-            .bind(tenant.as_str())
-            .bind(group_id)
-            .fetch_optional(&mut *tx)
+        let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (tenant, group_id, change) = (&tenant, group_id.as_str(), &change);
+                let row: Option<(i64, i64)> = sqlx::query_as(
+                    "UPDATE resources SET version = version + 1, last_modified = ?
+                     WHERE tenant_id = ? AND id = ? AND kind = 'Group' AND (? IS NULL OR version = ?)
+                     RETURNING seq, version",
+                )
+                .bind(ts(at))
+                .bind(tenant.as_str())
+                .bind(group_id)
+                .bind(expected_version)
+                .bind(expected_version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(db_err)?;
+                let Some((seq, version)) = row else {
+                    let exists: Option<i64> = sqlx::query_scalar(
+                        "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(group_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    return Err(match exists {
+                        Some(_) => StoreError::VersionMismatch,
+                        None => StoreError::NotFound,
+                    });
+                };
+                apply_members(&mut *tx, tenant, seq, change).await?;
+                Ok(version)
+                })
+            })
             .await
-            .map_err(db_err)?;
-            return Err(match exists {
-                Some(_) => StoreError::VersionMismatch,
-                None => StoreError::NotFound,
-            });
-        };
-        apply_members(&mut tx, tenant, seq, change).await?;
-        tx.commit().await.map_err(db_err)?;
-        Ok(version)
     }
 
     async fn delete(
@@ -614,31 +646,40 @@ impl Store for SqliteStore {
         id: &str,
         expected_version: Option<i64>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let version: Option<i64> = sqlx::query_scalar(
-            "SELECT version FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
-        )
-        .bind(tenant.as_str())
-        .bind(id)
-        .bind(kind.as_str())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        match (version, expected_version) {
-            (None, _) => return Err(StoreError::NotFound),
-            (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
-            _ => {}
-        }
-        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?")
-            .bind(tenant.as_str())
-            .bind(id)
-            .bind(kind.as_str())
-            .execute(&mut *tx)
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let (tenant, id) = (&tenant, id.as_str());
+                    let version: Option<i64> = sqlx::query_scalar(
+                        "SELECT version FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .bind(kind.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    match (version, expected_version) {
+                        (None, _) => return Err(StoreError::NotFound),
+                        (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
+                        _ => {}
+                    }
+                    // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
+                    sqlx::query(
+                        "DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(id)
+                    .bind(kind.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    count(&mut *tx, tenant, kind, -1).await?;
+                    Ok(())
+                })
+            })
             .await
-            .map_err(db_err)?;
-        count(&mut tx, tenant, kind, -1).await?;
-        tx.commit().await.map_err(db_err)
     }
 
     async fn list(

@@ -175,7 +175,7 @@ pub struct Page {
 }
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The resource (or tenant) does not exist.
     #[error("not found")]

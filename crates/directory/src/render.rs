@@ -38,7 +38,8 @@ pub fn to_scim(resource: &StoredResource, groups: Option<&[GroupRef]>, base_url:
             }
         }
     }
-    if let Some(members) = &resource.members {
+    // An empty list is an unassigned attribute (RFC 7643 §2.5), so it is left out.
+    if let Some(members) = resource.members.as_ref().filter(|m| !m.is_empty()) {
         let list: Vec<Value> = members
             .iter()
             .map(|m| {

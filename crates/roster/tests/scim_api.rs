@@ -1022,3 +1022,48 @@ async fn passwords_and_tokens_are_never_stored_or_returned_in_clear() {
     }
     assert!(hashes > 0, "no argon2id hash stored");
 }
+
+#[tokio::test]
+async fn endpoint_names_are_matched_without_regard_to_case_or_trailing_slash() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let id = app.create_user(&t, "case@x.example").await;
+    for path in [
+        "/users",
+        "/Users/",
+        "/USERS?count=1",
+        "/serviceconfiguration",
+        "/schemas",
+    ] {
+        let r = app.get(&t, path).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.body);
+    }
+    let r = app.get(&t, &format!("/users/{id}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    // Ids are not endpoint names: they keep their case.
+    let r = app.get(&t, &format!("/Users/{}", id.to_uppercase())).await;
+    assert_scim_error(&r, 404, None);
+}
+
+#[tokio::test]
+async fn an_empty_group_can_be_renamed_and_patched() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let g = app.create_group(&t, "Empty", &[]).await;
+    let got = app.get(&t, &format!("/Groups/{g}")).await;
+    assert!(got.body.get("members").is_none(), "{}", got.body);
+    let r = app
+        .patch(
+            &t,
+            &format!("/Groups/{g}"),
+            patch_op(json!([
+                {"op": "replace", "path": "displayName", "value": "Still empty"},
+                {"op": "add", "path": "externalId", "value": "ext-g"}
+            ])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let got = app.get(&t, &format!("/Groups/{g}")).await;
+    assert_eq!(got.body["displayName"], "Still empty");
+    assert_eq!(got.body["externalId"], "ext-g");
+}

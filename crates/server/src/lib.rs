@@ -67,8 +67,9 @@ pub struct AppState {
     pub config: Arc<Config>,
 }
 
-/// The application: every route, with request ids, tracing and the body limit.
-pub fn app(state: AppState) -> Router {
+/// The application: every route, with request ids, tracing, the body limit and lenient
+/// endpoint spelling.
+pub fn app(state: AppState) -> App {
     let limit = state.config.max_body_bytes;
     let scim = Router::new()
         .route("/Users", get(scim::list_users).post(scim::create_user))
@@ -100,7 +101,7 @@ pub fn app(state: AppState) -> Router {
         .route("/Schemas/{id}", get(scim::schema))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/scim/v2/{tenant}", scim)
@@ -118,7 +119,68 @@ pub fn app(state: AppState) -> Router {
             }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+    // Rewriting the path must happen before routing, so it wraps the whole router.
+    let service = tower::Layer::layer(
+        &tower::util::MapRequestLayer::new(canonical_path as fn(Request) -> Request),
+        router,
+    );
+    axum::ServiceExt::<Request>::into_make_service(service)
+}
+
+/// The application as `axum::serve` takes it.
+pub type App =
+    axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>>;
+
+/// The endpoint names of a tenant's SCIM base URL, as routed.
+const ENDPOINTS: [&str; 8] = [
+    "Users",
+    "Groups",
+    "Bulk",
+    "Schemas",
+    "ResourceTypes",
+    "ServiceProviderConfig",
+    "serviceConfiguration",
+    ".search",
+];
+
+/// Clients are lenient about the spelling of endpoints (`/users`, `/Users/`): the endpoint
+/// segment after `/scim/v2/{tenant}` is matched without regard to case and a trailing slash is
+/// dropped, before routing.
+fn canonical_path(mut req: Request) -> Request {
+    let path = req.uri().path();
+    let Some(rest) = path.strip_prefix("/scim/v2/") else {
+        return req;
+    };
+    let mut segments: Vec<&str> = rest.split('/').collect();
+    if segments.len() > 2 && segments.last() == Some(&"") {
+        segments.pop();
+    }
+    let mut changed = segments.len() != rest.split('/').count();
+    if let Some(endpoint) = segments.get_mut(1)
+        && let Some(canonical) = ENDPOINTS
+            .iter()
+            .find(|e| e.eq_ignore_ascii_case(endpoint) && *e != endpoint)
+    {
+        *endpoint = canonical;
+        changed = true;
+    }
+    if !changed {
+        return req;
+    }
+    let mut new_path = format!("/scim/v2/{}", segments.join("/"));
+    if let Some(q) = req.uri().query() {
+        new_path.push('?');
+        new_path.push_str(q);
+    }
+    if let Ok(pq) = new_path.parse::<axum::http::uri::PathAndQuery>() {
+        let mut parts = req.uri().clone().into_parts();
+        parts.path_and_query = Some(pq);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 async fn not_found() -> ApiError {

@@ -25,7 +25,8 @@ pub fn scim_view(resource: &StoredResource) -> Value {
             "version": format!("W/\"{}\"", resource.version),
         }),
     );
-    if let Some(members) = &resource.members {
+    // An empty list is an unassigned attribute (RFC 7643 §2.5), so it is left out.
+    if let Some(members) = resource.members.as_ref().filter(|m| !m.is_empty()) {
         out.insert(
             "members".into(),
             Value::Array(

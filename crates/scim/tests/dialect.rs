@@ -469,3 +469,169 @@ fn auto_leaves_strict_requests_alone() {
     );
     assert!(applied.is_empty());
 }
+
+/// Keys and values that touch every rewrite, for the property tests below.
+const KEYS: &[&str] = &[
+    "schemas",
+    "userName",
+    "active",
+    "emails",
+    "members",
+    "value",
+    "Value",
+    "primary",
+    "type",
+    "display",
+    "displayName",
+    "name",
+    "name.givenName",
+    "givenName",
+    "manager",
+    "title",
+    "id",
+    "meta",
+    "nosuch",
+    "department",
+    "$ref",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value",
+    "urn:ietf:params:scim:schemas:core:2.0:User:title",
+    "urn:scim:schemas:core:1.0",
+    "urn:scim:schemas:extension:enterprise:1.0",
+    "urn:example:ext:2.0:User:badge",
+];
+
+const PATHS: &[&str] = &[
+    "members",
+    "members[value eq x]",
+    "members[value eq \"x\"]",
+    "urn:ietf:params:scim:schemas:core:2.0:Group:members",
+    "emails",
+    "emails[type eq \"work\"].value",
+    "emails[type eq work]",
+    "addresses[type eq \"work\"].locality",
+    "active",
+    "title",
+    "name",
+    "name.givenName",
+    "displayName",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+    "urn:scim:schemas:extension:enterprise:1.0:department",
+    "nosuch",
+    "emails[",
+    "",
+];
+
+fn quirky_value() -> impl Strategy<Value = Value> {
+    let leaf = prop::sample::select(vec![
+        Value::Null,
+        json!(""),
+        json!("True"),
+        json!("false"),
+        json!("x"),
+        json!(1),
+        json!(true),
+        json!(USER_SCHEMA),
+        json!(GROUP_SCHEMA),
+        json!("http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group"),
+        json!({"value": "v"}),
+        json!([]),
+    ]);
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map(prop::sample::select(KEYS), inner, 0..4).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }),
+        ]
+    })
+}
+
+fn quirky_body() -> impl Strategy<Value = Value> {
+    prop::collection::btree_map(prop::sample::select(KEYS), quirky_value(), 0..6)
+        .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()))
+}
+
+fn quirky_patch() -> impl Strategy<Value = Value> {
+    let op = (
+        prop::sample::select(vec![
+            "add", "Add", "remove", "Remove", "REPLACE", "replace", "merge",
+        ]),
+        prop::option::of(prop::sample::select(PATHS)),
+        prop::option::of(quirky_value()),
+        any::<bool>(),
+    )
+        .prop_map(|(op, path, value, named)| {
+            let mut o = Map::new();
+            o.insert("op".into(), json!(op));
+            if let Some(p) = path {
+                o.insert("path".into(), json!(p));
+            }
+            if let Some(v) = value {
+                o.insert("value".into(), v);
+            }
+            if named {
+                o.insert("name".into(), json!("addMember"));
+            }
+            Value::Object(o)
+        });
+    (prop::collection::vec(op, 1..4), any::<bool>()).prop_map(|(ops, with_id)| {
+        let mut msg = json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops});
+        if with_id {
+            msg["id"] = json!("g1");
+        }
+        msg
+    })
+}
+
+use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        // Tests outside src/ have no source file for proptest to sit the regressions beside.
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
+            "tests/data/dialect.proptest-regressions",
+        ))),
+        ..ProptestConfig::default()
+    })]
+
+    /// What the Auto dialect makes of a body is a fixed point (rewriting it again changes
+    /// nothing and records nothing), and the core judges it without panicking.
+    #[test]
+    fn body_rewrites_are_final(body in quirky_body()) {
+        let registry = Registry::core();
+        for schema in [registry.user(), registry.group()] {
+            let mut applied = Vec::new();
+            let once = Dialect::AUTO.resource_body(schema, &body, &mut applied);
+            let mut again = Vec::new();
+            let twice = Dialect::AUTO.resource_body(schema, &once, &mut again);
+            prop_assert_eq!(&twice, &once);
+            prop_assert!(again.is_empty(), "rewriting {} again applied {:?}", once, again);
+            if let Ok(r) = resource::normalize(schema, &once, Mode::Create) {
+                prop_assert!(resource::validate(schema, &r).is_ok());
+            }
+        }
+    }
+
+    /// The same for PATCH messages, applied to a user and to a group.
+    #[test]
+    fn patch_rewrites_are_final(msg in quirky_patch()) {
+        let registry = Registry::core();
+        let fixtures = fixtures();
+        for (schema, on) in [(registry.user(), "jensen"), (registry.group(), "guides")] {
+            let mut applied = Vec::new();
+            let once = Dialect::AUTO.patch_body(schema, &msg, &mut applied);
+            let mut again = Vec::new();
+            let twice = Dialect::AUTO.patch_body(schema, &once, &mut again);
+            prop_assert_eq!(&twice, &once);
+            prop_assert!(again.is_empty(), "rewriting {} again applied {:?}", once, again);
+            if let Ok(request) = PatchRequest::from_value(&once) {
+                let options = Dialect::AUTO.patch_options();
+                let _ = patch::apply_with(schema, &fixtures[on], &request, &options);
+            }
+        }
+    }
+}

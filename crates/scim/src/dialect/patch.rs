@@ -68,13 +68,23 @@ struct Patch<'s, 'a> {
     out: Vec<Value>,
 }
 
-/// `v` is the way a client says "no value" on `add` or `replace`: `""`, or `null` on `add`
-/// (which the core would take as "change nothing"). `null` on `replace` already unassigns.
-fn clears(kind: PatchOpKind, v: &Value) -> bool {
+/// `""` or `null`: what clients send for "no value".
+fn blank(v: &Value) -> bool {
     match v {
         Value::String(s) => s.is_empty(),
-        Value::Null => kind == PatchOpKind::Add,
+        Value::Null => true,
         _ => false,
+    }
+}
+
+/// Whether `v`, given by an `add` or `replace` to a target that is (`list`) or is not a whole
+/// multi-valued attribute, asks to clear the target: `""`, or `null` on `add` (which the core
+/// would take as "change nothing"; `null` on `replace` already unassigns). Adding nothing to a
+/// list is not clearing it: such an `add` goes to the core as it is.
+fn clears(kind: PatchOpKind, v: &Value, list: bool) -> bool {
+    match kind {
+        PatchOpKind::Add => blank(v) && !list,
+        PatchOpKind::Replace | PatchOpKind::Remove => matches!(v, Value::String(s) if s.is_empty()),
     }
 }
 
@@ -119,25 +129,19 @@ impl<'s> Patch<'s, '_> {
                 return;
             }
         }
-        let kind = match kind {
-            Some(Value::String(s)) => {
-                let lower = s.to_ascii_lowercase();
-                let known = [PatchOpKind::Add, PatchOpKind::Remove, PatchOpKind::Replace]
-                    .into_iter()
-                    .find(|k| k.as_str() == lower);
-                if known.is_some() && lower != *s {
-                    self.fix.note(Normalization::OpCase);
-                }
-                known
-            }
+        let known = match kind {
+            Some(Value::String(s)) => [PatchOpKind::Add, PatchOpKind::Remove, PatchOpKind::Replace]
+                .into_iter()
+                .find(|k| k.as_str().eq_ignore_ascii_case(s))
+                .map(|k| (k, k.as_str() != s)),
             _ => None,
         };
-        let path = match path {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(p)) => Ok(Some(self.path(p))),
-            Some(_) => Err(()),
+        let path_text = match path {
+            None | Some(Value::Null) => Some(None),
+            Some(Value::String(p)) => Some(Some(p.as_str())),
+            Some(_) => None,
         };
-        let (Some(kind), Ok(path)) = (kind, path) else {
+        let (Some((kind, recased)), Some(path)) = (known, path_text) else {
             // An unknown op or a path that is not a string: the core refuses it; only the
             // members RFC 7644 does not define are dropped.
             let kept = obj
@@ -152,6 +156,10 @@ impl<'s> Patch<'s, '_> {
             self.out.push(Value::Object(kept));
             return;
         };
+        if recased {
+            self.fix.note(Normalization::OpCase);
+        }
+        let path = path.map(|p| self.path(p));
         match (kind, path, value) {
             (PatchOpKind::Remove, Some(path), Some(v)) if !v.is_null() => {
                 self.remove_with_value(&path, v);
@@ -203,13 +211,16 @@ impl<'s> Patch<'s, '_> {
             self.emit(kind.as_str(), path, value.cloned());
             return;
         };
-        if clears(kind, value) {
+        let target = self.target(path);
+        let list = matches!(target, Some(Target::Whole(a)) if a.multi_valued);
+        if clears(kind, value, list) {
             // Entra clears the manager with `"value": ""`; RFC 7644 spells that `remove`.
             self.fix.note(Normalization::EmptyClears);
             self.remove(path);
             return;
         }
-        let fixed = match self.target(path) {
+        let fixed = match target {
+            _ if blank(value) => value.clone(),
             Some(Target::Whole(attr)) => self.fix.attribute(attr, value),
             Some(Target::Element(attr)) => self.fix.element(attr, value),
             Some(Target::Sub(sub)) => self.fix.attribute(sub, value),
@@ -242,9 +253,13 @@ impl<'s> Patch<'s, '_> {
                     match ext.attribute(ik) {
                         None => self.fix.note(Normalization::UnknownAttribute),
                         Some(attr)
-                            if attr.mutability != Mutability::ReadOnly && clears(kind, iv) =>
+                            if attr.mutability != Mutability::ReadOnly
+                                && clears(kind, iv, attr.multi_valued) =>
                         {
                             cleared.push(format!("{}:{}", ext.id, attr.name));
+                        }
+                        Some(_) if blank(iv) => {
+                            attrs.insert(ik.clone(), iv.clone());
                         }
                         Some(attr) => {
                             let iv = self.fix.attribute(attr, iv);
@@ -266,7 +281,12 @@ impl<'s> Patch<'s, '_> {
                     self.fix.note(Normalization::PatchUrnKeys);
                     nested.push((key, v));
                 }
-                Key::Attribute(attr) if clears(kind, v) => cleared.push(attr.name.clone()),
+                Key::Attribute(attr) if clears(kind, v, attr.multi_valued) => {
+                    cleared.push(attr.name.clone());
+                }
+                Key::Attribute(_) if blank(v) => {
+                    kept.insert(key, v.clone());
+                }
                 Key::Attribute(attr) => {
                     let v = self.fix.attribute(attr, v);
                     kept.insert(key, v);

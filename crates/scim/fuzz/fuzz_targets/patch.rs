@@ -9,8 +9,8 @@
 use std::sync::OnceLock;
 
 use roster_scim::patch::{self, ApplyOptions, PatchRequest};
-use roster_scim::{Dialect, Registry};
 use roster_scim::resource;
+use roster_scim::{Dialect, Registry};
 use serde_json::{Value, json};
 
 struct Fixtures {
@@ -87,7 +87,10 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
         let mut again = Vec::new();
         let twice = Dialect::AUTO.patch_body(schema, &once, &mut again);
         assert_eq!(twice, once, "the dialect's output is not a fixed point");
-        assert!(again.is_empty(), "rewriting the dialect's output applied {again:?}");
+        assert!(
+            again.is_empty(),
+            "rewriting the dialect's output applied {again:?}"
+        );
         if let Ok(request) = PatchRequest::from_value(&once) {
             check(&request, &Dialect::AUTO.patch_options());
         }

@@ -26,7 +26,11 @@
 //!   path in a PATCH `path` stays `invalidPath`, a filter naming an unknown attribute stays
 //!   `invalidFilter`.
 //! - It guesses no identity provider: every rewrite applies to every client in
-//!   [`Compatibility::Auto`], since none of them turns a valid RFC request into a different one.
+//!   [`Compatibility::Auto`]. A request the core accepts comes out unchanged, with two
+//!   exceptions, both [`Normalization::EmptyClears`]: in a PATCH, `""` on a string attribute
+//!   (which the core would store as an empty string) and `null` on `add` (which the core would
+//!   ignore) clear the attribute, since that is what clients sending them mean. (Path-less
+//!   URN-qualified keys, which the core also accepts, become equivalent path operations.)
 
 use std::fmt;
 use std::str::FromStr;

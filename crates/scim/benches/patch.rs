@@ -52,14 +52,14 @@ fn ten_operations() -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [
-            {"op": "Replace", "path": "displayName", "value": "Barbara Jensen"},
-            {"op": "Replace", "path": "name.givenName", "value": "Barb"},
-            {"op": "Add", "path": "emails", "value": [{"value": "barbara@example.org", "type": "other"}]},
-            {"op": "Remove", "path": "phoneNumbers[type eq \"mobile\"]"},
-            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "barbara@example.com"},
-            {"op": "Replace", "path": "active", "value": false},
-            {"op": "Add", "path": format!("{ENTERPRISE}:department"), "value": "Sales"},
-            {"op": "Remove", "path": "nickName"},
+            {"op": "replace", "path": "displayName", "value": "Barbara Jensen"},
+            {"op": "replace", "path": "name.givenName", "value": "Barb"},
+            {"op": "add", "path": "emails", "value": [{"value": "barbara@example.org", "type": "other"}]},
+            {"op": "remove", "path": "phoneNumbers[type eq \"mobile\"]"},
+            {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "barbara@example.com"},
+            {"op": "replace", "path": "active", "value": false},
+            {"op": "add", "path": format!("{ENTERPRISE}:department"), "value": "Sales"},
+            {"op": "remove", "path": "nickName"},
             {"op": "replace", "value": {"title": "Senior Tour Guide", "userType": "Contractor"}},
             {"op": "remove", "path": "ims[value co \"aim\"]"}
         ]
@@ -136,7 +136,7 @@ fn add_one_member(bencher: Bencher, members: usize) {
     let registry = Registry::core();
     let group = group(members);
     let request =
-        message(json!([{"op": "Add", "path": "members", "value": [{"value": "new-member"}]}]));
+        message(json!([{"op": "add", "path": "members", "value": [{"value": "new-member"}]}]));
     bencher
         .bench(|| patch::apply(registry.group(), black_box(&group), black_box(&request)).unwrap());
 }

@@ -2,14 +2,22 @@
 //!
 //! [`PatchRequest::from_value`] parses the message once at the edge; [`apply`] runs every
 //! operation on a copy of a canonical resource (see [`crate::resource`]), validates the
-//! result and reports the [`Change`]s, or fails without touching anything.
+//! result and reports the [`Change`]s, or fails without touching anything. [`apply_with`] does
+//! the same with [`ApplyOptions`], the few leniencies that depend on the stored resource and so
+//! cannot be rewritten into the request beforehand by [`crate::dialect`].
 //!
-//! Decisions where RFC 7644 leaves room (the core is strict; a tolerant layer for real clients
-//! sits above it):
+//! Decisions where RFC 7644 leaves room (the core is strict; [`crate::dialect`] sits above it
+//! and rewrites what real clients send):
 //!
-//! - `op` and the member names `Operations`, `op`, `path`, `value` are matched without regard
-//!   to case (Entra sends `Add`/`Replace`/`Remove`). Unknown members are `invalidSyntax`, so a
-//!   typo such as `vaule` is not silently an operation without a value.
+//! - `op` is `"add"`, `"remove"` or `"replace"`, in lower case as RFC 7644 §3.5.2 spells them;
+//!   `Add`/`Replace`/`Remove` (Entra) are `invalidSyntax` here and lower-cased by the dialect.
+//!   The member names `Operations`, `op`, `path`, `value` are matched without regard to case,
+//!   as RFC 7643 §2.1 makes attribute names case-insensitive. Unknown members are
+//!   `invalidSyntax`, so a typo such as `vaule` is not silently an operation without a value.
+//! - `remove` takes its target from the path alone (RFC 7644 §3.5.2.2 defines no value for
+//!   it); a `remove` with a value is `invalidSyntax` (`null` counts as no value). Entra's
+//!   `{"op":"Remove","path":"members","value":[{"value":"id"}]}` is rewritten by the dialect
+//!   into `members[value eq "id"]`.
 //! - A value of `null` (or `[]`) on `add` changes nothing and on `replace` unassigns the
 //!   target, since RFC 7643 §2.5 makes null, empty and absent equivalent.
 //! - Removing or unassigning a required attribute is `mutability`, as the last paragraph of
@@ -24,19 +32,19 @@
 //!   the existing value (RFC 7644 §3.5.2.3); `replace` through a value filter replaces each
 //!   matching value whole.
 //! - `add` through a value filter that matches nothing appends a new value built from the
-//!   filter's equalities (`emails[type eq "work"].value` adds `{"type":"work","value":...}`);
-//!   `replace` and `remove` through such a filter are `noTarget`.
+//!   filter's equalities (`emails[type eq "work"].value` adds `{"type":"work","value":...}`):
+//!   RFC 7644 §3.5.2.1 adds a target that does not exist. `replace` and `remove` through such a
+//!   filter are `noTarget` (§3.5.2.2, §3.5.2.3) unless [`ApplyOptions`] say otherwise.
 //! - A sub-attribute of a multi-valued attribute without a filter (`emails.type`) applies to
 //!   every value.
-//! - `remove` of an attribute that has no value is a no-op; `remove` with a path and a value
-//!   array on a multi-valued attribute removes the values given (members by `value`), which is
-//!   how Entra removes group members.
+//! - `remove` of an attribute that has no value is a no-op.
 
 use std::collections::HashSet;
 use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::dialect::{Normalization, note};
 use crate::error::Error;
 use crate::filter::{BoundFilter, CompValue, CompareOp, Filter, PatchPath};
 use crate::path::AttrPath;
@@ -72,10 +80,12 @@ impl PatchOpKind {
         }
     }
 
+    /// The kind spelled exactly `s`. RFC 7644 §3.5.2 spells the operations in lower case;
+    /// other spellings are the dialect's to rewrite.
     fn parse(s: &str) -> Option<Self> {
         [Self::Add, Self::Remove, Self::Replace]
             .into_iter()
-            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .find(|k| k.as_str() == s)
     }
 }
 
@@ -177,7 +187,7 @@ fn parse_operation(i: usize, op: &Value) -> Result<PatchOperation, Error> {
         None => return Err(here("\"op\" is missing")),
         Some(Value::String(s)) => PatchOpKind::parse(s).ok_or_else(|| {
             here(&format!(
-                "unknown op {s:?}; expected \"add\", \"remove\" or \"replace\""
+                "unknown op {s:?}; expected \"add\", \"remove\" or \"replace\" (in lower case)"
             ))
         })?,
         Some(_) => return Err(here("\"op\" must be a string")),
@@ -189,7 +199,11 @@ fn parse_operation(i: usize, op: &Value) -> Result<PatchOperation, Error> {
         })?),
         Some(_) => return Err(here("\"path\" must be a string")),
     };
-    if op != PatchOpKind::Remove {
+    if op == PatchOpKind::Remove {
+        if value.is_some_and(|v| !v.is_null()) {
+            return Err(here(REMOVE_TAKES_NO_VALUE));
+        }
+    } else {
         match (&path, value) {
             (_, None) => return Err(here(&format!("{} needs a \"value\"", op.as_str()))),
             (None, Some(v)) if !v.is_object() => {
@@ -204,9 +218,13 @@ fn parse_operation(i: usize, op: &Value) -> Result<PatchOperation, Error> {
     Ok(PatchOperation {
         op,
         path,
-        value: value.cloned(),
+        value: value
+            .filter(|v| !(op == PatchOpKind::Remove && v.is_null()))
+            .cloned(),
     })
 }
+
+const REMOVE_TAKES_NO_VALUE: &str = "remove takes no \"value\" (RFC 7644 §3.5.2.2): name what to remove in the path, e.g. members[value eq \"2819c223\"]";
 
 /// One change a PATCH made, for the change feed. Paths are top-level attributes: the
 /// canonical name for core and common attributes, `urn:...:name` for extension attributes.
@@ -254,16 +272,62 @@ pub struct PatchOutcome {
     /// What changed, one entry per attribute touched (per member for Group `members`), in
     /// the order the operations first touched them.
     pub changes: Vec<Change>,
+    /// The leniencies of [`ApplyOptions`] that this request actually needed, each once, in the
+    /// order first needed: for the provisioning log, beside what [`crate::dialect`] recorded
+    /// while rewriting the request. Always empty with the default (strict) options.
+    pub applied: Vec<Normalization>,
+}
+
+/// Leniencies of [`apply_with`] that depend on the stored resource, so that the tolerant layer
+/// ([`crate::dialect::Dialect::patch_options`]) cannot rewrite them into the request. The
+/// default is RFC 7644 as written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ApplyOptions {
+    /// `replace` through a value filter that matches nothing creates the value from the
+    /// filter's equalities, as `add` does, instead of `noTarget`: Entra sends
+    /// `{"op":"Replace","path":"addresses[type eq \"work\"].locality",...}` for a user without
+    /// a work address. Recorded as [`Normalization::FilterCreates`]. Several such operations in
+    /// one request build one value: the first creates it, the next ones match it.
+    pub replace_creates: bool,
+    /// `remove` through a value filter that matches nothing changes nothing, instead of
+    /// `noTarget`: removing a member who already left (a deleted user leaves every group) is
+    /// what the client wanted. Recorded as [`Normalization::RemoveNoMatch`].
+    pub remove_unmatched: bool,
+}
+
+impl ApplyOptions {
+    /// RFC 7644 as written: no leniency.
+    pub const STRICT: ApplyOptions = ApplyOptions {
+        replace_creates: false,
+        remove_unmatched: false,
+    };
+
+    /// Every leniency.
+    pub const LENIENT: ApplyOptions = ApplyOptions {
+        replace_creates: true,
+        remove_unmatched: true,
+    };
 }
 
 /// Applies a PATCH to a canonical resource (as [`crate::resource::normalize`] makes and the
-/// store keeps, with `id`, `meta` and `groups` if it has them). All or nothing: on error the
-/// input is untouched (it is borrowed) and nothing is returned. The result passes
+/// store keeps, with `id`, `meta` and `groups` if it has them), strictly:
+/// [`apply_with`] and [`ApplyOptions::STRICT`]. All or nothing: on error the input is
+/// untouched (it is borrowed) and nothing is returned. The result passes
 /// [`crate::resource::validate`].
 pub fn apply(
     schema: &ResourceSchema,
     resource: &Value,
     request: &PatchRequest,
+) -> Result<PatchOutcome, Error> {
+    apply_with(schema, resource, request, &ApplyOptions::STRICT)
+}
+
+/// [`apply`] with the given leniencies; [`PatchOutcome::applied`] lists those it needed.
+pub fn apply_with(
+    schema: &ResourceSchema,
+    resource: &Value,
+    request: &PatchRequest,
+    options: &ApplyOptions,
 ) -> Result<PatchOutcome, Error> {
     let res = resource
         .as_object()
@@ -273,12 +337,17 @@ pub fn apply(
         schema,
         res,
         touched: Vec::new(),
+        options: *options,
+        applied: Vec::new(),
     };
     for op in &request.operations {
         p.operation(op)?;
     }
     let Patcher {
-        mut res, touched, ..
+        mut res,
+        touched,
+        applied,
+        ..
     } = p;
     canonicalize_top(schema, &mut res);
     let out = Value::Object(res);
@@ -287,6 +356,7 @@ pub fn apply(
     Ok(PatchOutcome {
         resource: out,
         changes,
+        applied,
     })
 }
 
@@ -351,6 +421,9 @@ struct Patcher<'s> {
     res: Map<String, Value>,
     /// The attributes the operations touched, in first-touch order; only these are diffed.
     touched: Vec<(Option<&'s Schema>, &'s Attribute)>,
+    options: ApplyOptions,
+    /// The leniencies of `options` used so far.
+    applied: Vec<Normalization>,
 }
 
 fn read_only(path: impl fmt::Display) -> Error {
@@ -397,8 +470,14 @@ impl<'s> Patcher<'s> {
                 {
                     return Err(read_only(format_args!("{}.{}", t.attr_path(), sub.name)));
                 }
-                if op.op != PatchOpKind::Remove && op.value.is_none() {
-                    return Err(syntax(format!("{} needs a \"value\"", op.op.as_str())));
+                match (op.op, &op.value) {
+                    (PatchOpKind::Remove, Some(v)) if !v.is_null() => {
+                        return Err(syntax(REMOVE_TAKES_NO_VALUE));
+                    }
+                    (PatchOpKind::Add | PatchOpKind::Replace, None) => {
+                        return Err(syntax(format!("{} needs a \"value\"", op.op.as_str())));
+                    }
+                    _ => {}
                 }
                 self.touch(t.container, t.attr);
                 self.with_path(op.op, &t, op.value.as_ref())
@@ -611,17 +690,8 @@ impl<'s> Patcher<'s> {
     fn whole(&mut self, kind: PatchOpKind, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
         let attr = t.attr;
         if kind == PatchOpKind::Remove {
-            if value.is_null() {
-                self.slot_mut(t.container)?.shift_remove(&attr.name);
-                return Ok(());
-            }
-            if !attr.multi_valued {
-                return Err(Error::invalid_value(
-                    t.shown().to_string(),
-                    "remove takes a value only on a multi-valued attribute",
-                ));
-            }
-            return self.remove_values(t, value);
+            self.slot_mut(t.container)?.shift_remove(&attr.name);
+            return Ok(());
         }
         let new = if attr.ty == AttributeType::Complex && !attr.multi_valued {
             normalize_partial(attr, &Loc::Show(&t.shown()), value)?
@@ -650,29 +720,6 @@ impl<'s> Patcher<'s> {
             new => {
                 slot.insert(attr.name.clone(), new);
             }
-        }
-        Ok(())
-    }
-
-    /// `remove` with a path and a value array: removes the values given (members by id).
-    fn remove_values(&mut self, t: &Target<'s, '_>, value: &Value) -> Result<(), Error> {
-        let attr = t.attr;
-        let gone = normalize_at(attr, &Loc::Show(&t.shown()), value)?;
-        let Value::Array(gone) = gone else {
-            return Ok(());
-        };
-        let slot = self.slot_mut(t.container)?;
-        let Some(Value::Array(values)) = slot.get_mut(&attr.name) else {
-            return Ok(());
-        };
-        if is_members(attr) {
-            let ids: HashSet<&str> = gone.iter().filter_map(member_value).collect();
-            values.retain(|v| member_value(v).is_none_or(|id| !ids.contains(id)));
-        } else {
-            values.retain(|v| !gone.contains(v));
-        }
-        if values.is_empty() {
-            slot.shift_remove(&attr.name);
         }
         Ok(())
     }
@@ -763,6 +810,7 @@ impl<'s> Patcher<'s> {
             }
             (PatchOpKind::Add, None) => normalize_partial(attr, &Loc::Show(&t.shown()), value)?,
         };
+        let options = self.options;
         let slot = self.slot_mut(t.container)?;
         // The values are taken out, leaving the key where it is, so the map need not shift.
         let mut values = match slot.get_mut(&attr.name) {
@@ -772,10 +820,13 @@ impl<'s> Patcher<'s> {
         let hits: Vec<usize> = (0..values.len())
             .filter(|&i| filter.bound.matches(&values[i]))
             .collect();
-        let result = if hits.is_empty() {
-            no_match(kind, t, filter.filter, &new, &mut values)
+        let (result, used) = if hits.is_empty() {
+            match no_match(kind, t, filter.filter, &new, &mut values, &options) {
+                Ok(used) => (Ok(()), used),
+                Err(e) => (Err(e), None),
+            }
         } else {
-            on_matches(kind, t, &new, &hits, &mut values)
+            (on_matches(kind, t, &new, &hits, &mut values), None)
         };
         match slot.get_mut(&attr.name) {
             _ if values.is_empty() => {
@@ -785,6 +836,9 @@ impl<'s> Patcher<'s> {
             None => {
                 slot.insert(attr.name.clone(), Value::Array(values));
             }
+        }
+        if let Some(n) = used {
+            note(&mut self.applied, n);
         }
         result
     }
@@ -940,21 +994,27 @@ fn on_matches(
 
 /// A filter that selects nothing. For `add`, a filter made of equalities describes the value
 /// to create (`emails[type eq "work"].value`); anything else is `noTarget` (RFC 7644
-/// §3.5.2.2–3). This is the one place a tolerant layer would turn Entra's replace-through-a-
-/// filter-that-matches-nothing into an add.
+/// §3.5.2.2–3), unless `options` make `replace` create like `add` and `remove` do nothing.
+/// Returns the leniency used, if any.
 fn no_match(
     kind: PatchOpKind,
     t: &Target<'_, '_>,
     filter: &Filter,
     new: &Value,
     values: &mut Vec<Value>,
-) -> Result<(), Error> {
+    options: &ApplyOptions,
+) -> Result<Option<Normalization>, Error> {
     let none = || Error::NoTarget(format!("{} selects no value", t.shown()));
-    if kind != PatchOpKind::Add {
-        return Err(none());
-    }
+    let used = match kind {
+        PatchOpKind::Add => None,
+        PatchOpKind::Replace if options.replace_creates => Some(Normalization::FilterCreates),
+        PatchOpKind::Remove if options.remove_unmatched => {
+            return Ok(Some(Normalization::RemoveNoMatch));
+        }
+        PatchOpKind::Replace | PatchOpKind::Remove => return Err(none()),
+    };
     if new.is_null() {
-        return Ok(());
+        return Ok(None);
     }
     let mut eqs = Vec::new();
     if !equalities(filter, &mut eqs) {
@@ -981,12 +1041,12 @@ fn no_match(
     }
     let one = normalize_single_at(t.attr, &Loc::Show(&t.shown()), &Value::Object(obj))?;
     if one.is_null() {
-        return Ok(());
+        return Ok(None);
     }
     values.push(one);
     let added = [values.len() - 1];
     settle_primary(values, &added);
-    Ok(())
+    Ok(used)
 }
 
 fn remove_indices(values: &mut Vec<Value>, sorted: &[usize]) {

@@ -2,14 +2,15 @@
 //!
 //! The bytes are a PatchOp message. Whatever they hold, parsing and applying must not panic;
 //! a PATCH that applies must leave a resource that validates, and one that fails must leave
-//! the stored resource as it was.
+//! the stored resource as it was. The same holds for the message as the Auto dialect rewrites
+//! it, applied with its lenient options, and rewriting that output again changes nothing.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use roster_scim::Registry;
-use roster_scim::patch::{self, PatchRequest};
+use roster_scim::patch::{self, ApplyOptions, PatchRequest};
 use roster_scim::resource;
+use roster_scim::{Dialect, Registry};
 use serde_json::{Value, json};
 
 struct Fixtures {
@@ -53,14 +54,12 @@ fn fixtures() -> &'static Fixtures {
     })
 }
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Ok(request) = PatchRequest::from_slice(data) else {
-        return;
-    };
+/// Applies a parsed request to both fixtures, checking what every PATCH must guarantee.
+fn check(request: &PatchRequest, options: &ApplyOptions) {
     let f = fixtures();
     for (schema, stored) in [(f.registry.user(), &f.user), (f.registry.group(), &f.group)] {
         let before = stored.clone();
-        match patch::apply(schema, stored, &request) {
+        match patch::apply_with(schema, stored, request, options) {
             Ok(outcome) => {
                 if let Err(e) = resource::validate(schema, &outcome.resource) {
                     panic!(
@@ -70,6 +69,30 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| {
                 }
             }
             Err(_) => assert_eq!(stored, &before, "a failed PATCH changed the resource"),
+        }
+    }
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Ok(msg) = serde_json::from_slice::<Value>(data) else {
+        return;
+    };
+    if let Ok(request) = PatchRequest::from_value(&msg) {
+        check(&request, &ApplyOptions::STRICT);
+    }
+    let f = fixtures();
+    for schema in [f.registry.user(), f.registry.group()] {
+        let mut applied = Vec::new();
+        let once = Dialect::AUTO.patch_body(schema, &msg, &mut applied);
+        let mut again = Vec::new();
+        let twice = Dialect::AUTO.patch_body(schema, &once, &mut again);
+        assert_eq!(twice, once, "the dialect's output is not a fixed point");
+        assert!(
+            again.is_empty(),
+            "rewriting the dialect's output applied {again:?}"
+        );
+        if let Ok(request) = PatchRequest::from_value(&once) {
+            check(&request, &Dialect::AUTO.patch_options());
         }
     }
 });

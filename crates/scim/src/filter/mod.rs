@@ -224,6 +224,12 @@ impl Filter {
         parse::filter(input, &parse::Options::STRICT)
     }
 
+    /// [`Filter::parse`] that also reads unquoted comparison values (`userName sw O`) as
+    /// strings, for [`crate::dialect`]. Returns how many values were unquoted strings.
+    pub(crate) fn parse_lenient(input: &str) -> Result<(Filter, usize), FilterError> {
+        parse::filter_counted(input, &parse::Options::LENIENT).map(|p| (p.value, p.unquoted))
+    }
+
     /// Whether the resource (a normalised resource JSON object) matches.
     ///
     /// Attributes are found without regard to the case of their names. A comparison that
@@ -292,5 +298,10 @@ impl PatchPath {
     /// sub-attribute names.
     pub fn parse(input: &str) -> Result<PatchPath, FilterError> {
         parse::patch_path(input, &parse::Options::STRICT)
+    }
+
+    /// [`PatchPath::parse`] with the unquoted values of [`Filter::parse_lenient`].
+    pub(crate) fn parse_lenient(input: &str) -> Result<(PatchPath, usize), FilterError> {
+        parse::patch_path_counted(input, &parse::Options::LENIENT).map(|p| (p.value, p.unquoted))
     }
 }

@@ -13,15 +13,19 @@ use winnow::token::{take_till, take_while};
 use super::{CompValue, CompareOp, Filter, FilterError, FilterErrorKind, PatchPath};
 use crate::path::{AttrPath, is_name_char, is_name_start};
 
-/// How strictly to parse, and the limits. Crate-internal so that the tolerant parsing of
-/// known client quirks (unquoted values such as `userName sw O`) can be added as a field
-/// here, used by the dialect layer, without changing what [`Filter::parse`] accepts.
+/// How strictly to parse, and the limits. Crate-internal: the tolerant parsing of known client
+/// quirks is used by [`crate::dialect`] without changing what [`Filter::parse`] accepts.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
     /// The longest input accepted, in bytes.
     pub(crate) max_len: usize,
     /// The deepest nesting of `( )`, `not ( )` and `[ ]`.
     pub(crate) max_depth: usize,
+    /// Whether a comparison value may be an unquoted run of characters (`userName sw O`,
+    /// `displayName eq Group1`, `meta.created gt 2015-10-10T14:38:21-07:00`), read as a
+    /// string unless it is `true`, `false`, `null` or a JSON number. Microsoft's SCIM test
+    /// collection sends such filters.
+    pub(crate) unquoted_values: bool,
 }
 
 impl Options {
@@ -29,6 +33,13 @@ impl Options {
     pub(crate) const STRICT: Options = Options {
         max_len: super::MAX_LEN,
         max_depth: super::MAX_DEPTH,
+        unquoted_values: false,
+    };
+
+    /// [`Options::STRICT`] with unquoted values allowed.
+    pub(crate) const LENIENT: Options = Options {
+        unquoted_values: true,
+        ..Options::STRICT
     };
 }
 
@@ -38,6 +49,9 @@ struct State<'i> {
     src: &'i str,
     depth: usize,
     max_depth: usize,
+    unquoted_values: bool,
+    /// How many unquoted values were read (only ever non-zero when they are allowed).
+    unquoted: usize,
 }
 
 type Input<'i> = Stateful<LocatingSlice<&'i str>, State<'i>>;
@@ -135,6 +149,8 @@ fn new_input<'i>(src: &'i str, options: &Options) -> Input<'i> {
             src,
             depth: 0,
             max_depth: options.max_depth,
+            unquoted_values: options.unquoted_values,
+            unquoted: 0,
         },
     }
 }
@@ -167,8 +183,21 @@ fn to_error(src: &str, e: ErrMode<Fail>) -> FilterError {
     }
 }
 
+/// Something parsed, with how many unquoted values [`Options::unquoted_values`] let through.
+pub(crate) struct Parsed<T> {
+    /// What was parsed.
+    pub(crate) value: T,
+    /// The number of unquoted comparison values read.
+    pub(crate) unquoted: usize,
+}
+
 /// Parses a whole filter.
 pub(crate) fn filter(src: &str, options: &Options) -> Result<Filter, FilterError> {
+    filter_counted(src, options).map(|p| p.value)
+}
+
+/// Parses a whole filter, counting the unquoted values.
+pub(crate) fn filter_counted(src: &str, options: &Options) -> Result<Parsed<Filter>, FilterError> {
     check_len(src, options)?;
     let mut input = new_input(src, options);
     let parsed = (|| {
@@ -177,11 +206,24 @@ pub(crate) fn filter(src: &str, options: &Options) -> Result<Filter, FilterError
         close(&mut input, TOP)?;
         Ok(f)
     })();
-    parsed.map_err(|e| to_error(src, e))
+    parsed
+        .map(|value| Parsed {
+            value,
+            unquoted: input.state.unquoted,
+        })
+        .map_err(|e| to_error(src, e))
 }
 
 /// Parses a whole PATCH path: `attrPath` or `valuePath ["." subAttr]`.
 pub(crate) fn patch_path(src: &str, options: &Options) -> Result<PatchPath, FilterError> {
+    patch_path_counted(src, options).map(|p| p.value)
+}
+
+/// Parses a whole PATCH path, counting the unquoted values in its filter.
+pub(crate) fn patch_path_counted(
+    src: &str,
+    options: &Options,
+) -> Result<Parsed<PatchPath>, FilterError> {
     check_len(src, options)?;
     let mut input = new_input(src, options);
     let parsed = (|| {
@@ -228,7 +270,12 @@ pub(crate) fn patch_path(src: &str, options: &Options) -> Result<PatchPath, Filt
             sub_attribute,
         })
     })();
-    parsed.map_err(|e| to_error(src, e))
+    parsed
+        .map(|value| Parsed {
+            value,
+            unquoted: input.state.unquoted,
+        })
+        .map_err(|e| to_error(src, e))
 }
 
 /// `and_expr ("or" and_expr)*`, folded to the left.
@@ -474,6 +521,7 @@ fn value(input: &mut Input<'_>) -> PResult<CompValue> {
     let start = pos(input);
     match input.peek_token() {
         Some('"') => string(input).map(CompValue::String),
+        Some(_) if input.state.unquoted_values => unquoted(input),
         Some(c) if c == '-' || c.is_ascii_digit() => number(input),
         Some(c) if is_name_char(c) => {
             let token = word(input)?;
@@ -503,6 +551,32 @@ fn value(input: &mut Input<'_>) -> PResult<CompValue> {
     }
 }
 
+/// A value without quotes (lenient parsing only): the run of characters up to a space, `)` or
+/// `]`, read as `true`, `false`, `null` or a number when it is one, and as a string otherwise.
+/// It is counted only when it became a string, the one reading strict parsing would refuse.
+fn unquoted(input: &mut Input<'_>) -> PResult<CompValue> {
+    let start = pos(input);
+    let token: &str =
+        take_till(0.., |c: char| is_ws(c) || c == ')' || c == ']').parse_next(input)?;
+    let literal = if token.eq_ignore_ascii_case("true") {
+        Some(CompValue::Bool(true))
+    } else if token.eq_ignore_ascii_case("false") {
+        Some(CompValue::Bool(false))
+    } else if token.eq_ignore_ascii_case("null") {
+        Some(CompValue::Null)
+    } else {
+        json_number(token).map(CompValue::Number)
+    };
+    if let Some(v) = literal {
+        return Ok(v);
+    }
+    if token.is_empty() {
+        return cut(start, "expected a value after the operator");
+    }
+    input.state.unquoted += 1;
+    Ok(CompValue::String(token.to_owned()))
+}
+
 /// A JSON number, kept as serde_json reads it (integers exactly, the rest as `f64`).
 fn number(input: &mut Input<'_>) -> PResult<CompValue> {
     let start = pos(input);
@@ -512,27 +586,31 @@ fn number(input: &mut Input<'_>) -> PResult<CompValue> {
         c.is_ascii_alphanumeric() || matches!(c, '-' | '+' | '.')
     })
     .parse_next(input)?;
-    // serde_json checks the JSON grammar and the range; its fast float reading can be one
-    // unit in the last place off, so floats are read again with the standard library, which
-    // rounds correctly and so reads back exactly what the printer wrote.
-    let exact_float = |n: serde_json::Number| {
-        if n.is_f64() {
-            token
-                .parse::<f64>()
-                .ok()
-                .and_then(serde_json::Number::from_f64)
-                .unwrap_or(n)
-        } else {
-            n
-        }
-    };
-    match token.parse::<serde_json::Number>() {
-        Ok(n) => Ok(CompValue::Number(exact_float(n))),
-        Err(_) => cut(
+    match json_number(token) {
+        Some(n) => Ok(CompValue::Number(n)),
+        None => cut(
             start,
             format!("expected a JSON number (like 42, -1.5 or 6.02e23), found {token:?}"),
         ),
     }
+}
+
+/// `token` read as a JSON number, if it is one.
+fn json_number(token: &str) -> Option<serde_json::Number> {
+    // serde_json checks the JSON grammar and the range; its fast float reading can be one
+    // unit in the last place off, so floats are read again with the standard library, which
+    // rounds correctly and so reads back exactly what the printer wrote.
+    let n = token.parse::<serde_json::Number>().ok()?;
+    if !n.is_f64() {
+        return Some(n);
+    }
+    Some(
+        token
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .unwrap_or(n),
+    )
 }
 
 /// A JSON string with every JSON escape, including surrogate pairs.

@@ -21,7 +21,8 @@ pub mod render;
 pub mod settings;
 pub mod tokens;
 
-pub use settings::{Compatibility, CustomAttribute, SettingError, TenantSettings};
+pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
+pub use settings::{CustomAttribute, SettingError, TenantSettings};
 pub use tokens::{Secrets, SystemSecrets};
 
 /// An authenticated tenant with what every request needs of it: its settings and its schema
@@ -40,6 +41,11 @@ impl TenantContext {
     /// The tenant's id.
     pub fn id(&self) -> &TenantId {
         &self.tenant.id
+    }
+
+    /// How this tenant's requests are read.
+    pub fn dialect(&self) -> Dialect {
+        Dialect::new(self.settings.compatibility)
     }
 
     /// The resource schema of a kind in this tenant.
@@ -346,10 +352,12 @@ impl Directory {
         kind: Kind,
         body: &Value,
         return_members: bool,
+        applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
         let schema = tenant.schema(kind);
+        let body = tenant.dialect().resource_body(schema, body, applied);
         let mut data =
-            roster_scim::resource::normalize(schema, body, roster_scim::resource::Mode::Create)?;
+            roster_scim::resource::normalize(schema, &body, roster_scim::resource::Mode::Create)?;
         strip_server_attributes(&mut data);
         password::secure(&mut data, None, false, self.secrets.salt()).await?;
         let (data, members) = match kind {
@@ -395,8 +403,10 @@ impl Directory {
         body: &Value,
         if_match: Option<i64>,
         return_members: bool,
+        applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
         let schema = tenant.schema(kind);
+        let body = &tenant.dialect().resource_body(schema, body, applied);
         for _ in 0..WRITE_RETRIES {
             // A user's groups are returned with it; a group's members are replaced anyway.
             let current = self.get(tenant, kind, id, kind == Kind::User).await?;
@@ -448,11 +458,15 @@ impl Directory {
         body: &Value,
         if_match: Option<i64>,
         return_members: bool,
+        applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
-        let request = PatchRequest::from_value(body)?;
         let schema = tenant.schema(kind);
+        let dialect = tenant.dialect();
+        let body = dialect.patch_body(schema, body, applied);
+        let request = PatchRequest::from_value(&body)?;
+        let options = dialect.patch_options();
         let member_only = match kind {
-            Kind::Group => members_fast_path(&request),
+            Kind::Group => members_fast_path(&request, options.remove_unmatched),
             Kind::User => None,
         };
         if let Some(change) = &member_only {
@@ -470,7 +484,12 @@ impl Directory {
             let current = self.get(tenant, kind, id, true).await?;
             check_if_match(&current, if_match)?;
             let full = roster_store::memory_eval::scim_view(&current);
-            let outcome = roster_scim::patch::apply(schema, &full, &request)?;
+            let outcome = roster_scim::patch::apply_with(schema, &full, &request, &options)?;
+            for n in &outcome.applied {
+                if !applied.contains(n) {
+                    applied.push(*n);
+                }
+            }
             let mut data = outcome.resource;
             strip_server_attributes(&mut data);
             let previous = password::stored(&current.data);
@@ -596,7 +615,7 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 /// When every operation of a group PATCH changes only `members` by id, the change can be made
 /// as row inserts and deletes without reading the member list: adding one member to a group of
 /// 100,000 costs the same as to a group of two. Returns `None` when the general path is needed.
-fn members_fast_path(request: &PatchRequest) -> Option<MembersChange> {
+fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<MembersChange> {
     use roster_scim::filter::{CompValue, CompareOp, Filter};
     let mut replace: Option<Vec<String>> = None;
     let mut add: Vec<String> = Vec::new();
@@ -663,11 +682,6 @@ fn members_fast_path(request: &PatchRequest) -> Option<MembersChange> {
                 add.clear();
                 remove.clear();
             }
-            (PatchOpKind::Remove, None, Some(v)) => {
-                for id in ids_of(v)? {
-                    remove_id(&mut replace, &mut add, &mut remove, id);
-                }
-            }
             (
                 PatchOpKind::Remove,
                 Some(Filter::Compare {
@@ -676,7 +690,10 @@ fn members_fast_path(request: &PatchRequest) -> Option<MembersChange> {
                     value: CompValue::String(id),
                 }),
                 None,
-            ) if inner.attribute.eq_ignore_ascii_case("value")
+                // Removing by id without reading the members cannot tell whether the id was a
+                // member; RFC 7644 wants `noTarget` then, so only a lenient tenant takes this path.
+            ) if lenient_remove
+                && inner.attribute.eq_ignore_ascii_case("value")
                 && inner.sub_attribute.is_none()
                 && inner.schema.is_none() =>
             {

@@ -2,50 +2,15 @@
 //! mode for identity providers' dialects, and extra user attributes; and the per-tenant schema
 //! registry those attributes produce.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
+use roster_scim::dialect::Compatibility;
 use roster_scim::schema::{Attribute, AttributeType, Registry, Schema};
 use roster_store::Tenant;
 use serde::{Deserialize, Serialize};
 
 /// The URN of the extension schema that holds a tenant's extra user attributes.
 pub const TENANT_USER_EXTENSION: &str = "urn:ietf:params:scim:schemas:extension:roster:2.0:User";
-
-/// How strictly a tenant's SCIM requests are read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Compatibility {
-    /// Every harmless normalisation of identity providers' non-standard forms is applied.
-    #[default]
-    Auto,
-    /// RFC 7643/7644 only: non-standard forms are answered with the RFC's error.
-    Strict,
-}
-
-impl FromStr for Compatibility {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "auto" => Ok(Compatibility::Auto),
-            "strict" => Ok(Compatibility::Strict),
-            other => Err(format!(
-                "compatibility must be auto or strict, not {other:?}"
-            )),
-        }
-    }
-}
-
-impl Compatibility {
-    /// The setting's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compatibility::Auto => "auto",
-            Compatibility::Strict => "strict",
-        }
-    }
-}
 
 /// One extra user attribute an administrator defined.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -131,7 +96,9 @@ impl TenantSettings {
         match key {
             "provisioning" => self.provisioning = parse_bool(key, value)?,
             "groups" => self.groups = parse_bool(key, value)?,
-            "compatibility" => self.compatibility = value.parse().map_err(SettingError)?,
+            "compatibility" => {
+                self.compatibility = value.parse().map_err(|e| SettingError(format!("{e}")))?
+            }
             "user-attributes" | "user_attributes" => {
                 let mut attributes = Vec::new();
                 for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {

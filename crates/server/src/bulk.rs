@@ -73,17 +73,21 @@ async fn run(
     let dir = &state.directory;
     match (op.method, id) {
         (BulkMethod::Post, None) => {
-            let r = dir.create(tenant, kind, &data, false).await?;
+            let r = dir
+                .create(tenant, kind, &data, false, &mut Vec::new())
+                .await?;
             Ok((201, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Put, Some(id)) => {
             let r = dir
-                .replace(tenant, kind, &id, &data, if_match, false)
+                .replace(tenant, kind, &id, &data, if_match, false, &mut Vec::new())
                 .await?;
             Ok((200, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Patch, Some(id)) => {
-            let r = dir.patch(tenant, kind, &id, &data, if_match, false).await?;
+            let r = dir
+                .patch(tenant, kind, &id, &data, if_match, false, &mut Vec::new())
+                .await?;
             Ok((200, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Delete, Some(id)) => {

@@ -304,6 +304,7 @@ pub struct ScimResponse {
     body: Option<Value>,
     etag: Option<String>,
     location: Option<String>,
+    normalizations: Vec<roster_directory::Normalization>,
 }
 
 impl ScimResponse {
@@ -314,7 +315,20 @@ impl ScimResponse {
             body: Some(body),
             etag: None,
             location: None,
+            normalizations: Vec::new(),
         }
+    }
+
+    /// Records the rewrites the tenant's dialect applied to the request: logged with the
+    /// request and returned in the `x-roster-normalizations` header, so an administrator can
+    /// see what their identity provider sent.
+    pub fn noting(mut self, applied: Vec<roster_directory::Normalization>) -> Self {
+        if !applied.is_empty() {
+            let names: Vec<&str> = applied.iter().map(|n| n.as_str()).collect();
+            tracing::info!(normalizations = %names.join(","), "request normalised");
+        }
+        self.normalizations = applied;
+        self
     }
 }
 
@@ -336,6 +350,12 @@ impl IntoResponse for ScimResponse {
         }
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             headers.insert(header::LOCATION, l);
+        }
+        if !self.normalizations.is_empty() {
+            let names: Vec<&str> = self.normalizations.iter().map(|n| n.as_str()).collect();
+            if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
+                headers.insert("x-roster-normalizations", v);
+            }
         }
         response
     }

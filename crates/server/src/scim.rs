@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use roster_directory::TenantContext;
 use roster_directory::render;
+use roster_directory::{Normalization, TenantContext};
 use roster_scim::filter::Filter;
 use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_scim::projection::Projection;
@@ -18,7 +18,26 @@ use crate::{ApiError, AppState, ScimJson, ScimResponse, Tenant};
 type Params = Query<Vec<(String, String)>>;
 
 /// Reads the list parameters of a query string.
-fn query_of(state: &AppState, pairs: &[(String, String)]) -> Result<ScimQuery, ApiError> {
+fn query_of(
+    state: &AppState,
+    tenant: &TenantContext,
+    pairs: &[(String, String)],
+    applied: &mut Vec<Normalization>,
+) -> Result<ScimQuery, ApiError> {
+    let dialect = tenant.dialect();
+    let pairs: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(k, v)| {
+            let list = k.eq_ignore_ascii_case("attributes")
+                || k.eq_ignore_ascii_case("excludedAttributes");
+            let v = if list {
+                dialect.attribute_list(v, applied)
+            } else {
+                v.clone()
+            };
+            (k.clone(), v)
+        })
+        .collect();
     Ok(ScimQuery::from_params(
         pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
         state.config.max_page_size,
@@ -37,16 +56,23 @@ fn search_of(state: &AppState, body: &Value) -> Result<ScimQuery, ApiError> {
 /// Reads the projection parameters of a single-resource request.
 fn projection_of(
     state: &AppState,
+    tenant: &TenantContext,
     pairs: &[(String, String)],
-    schema: &ResourceSchema,
+    kind: Kind,
+    applied: &mut Vec<Normalization>,
 ) -> Result<Projection, ApiError> {
-    Ok(query_of(state, pairs)?.projection(schema)?)
+    Ok(query_of(state, tenant, pairs, applied)?.projection(tenant.schema(kind))?)
 }
 
-fn parse_filter(text: Option<&str>) -> Result<Option<Filter>, ApiError> {
+fn parse_filter(
+    tenant: &TenantContext,
+    text: Option<&str>,
+    applied: &mut Vec<Normalization>,
+) -> Result<Option<Filter>, ApiError> {
+    let dialect = tenant.dialect();
     Ok(text
         .filter(|f| !f.trim().is_empty())
-        .map(Filter::parse)
+        .map(|f| dialect.filter(f, applied))
         .transpose()
         .map_err(roster_scim::Error::from)?)
 }
@@ -105,11 +131,12 @@ async fn list(
     tenant: &TenantContext,
     kind: Kind,
     params: ScimQuery,
+    mut applied: Vec<Normalization>,
 ) -> Result<ScimResponse, ApiError> {
     let schema = tenant.schema(kind);
     let projection = params.projection(schema)?;
     let query = ListQuery {
-        filter: parse_filter(params.filter.as_deref())?,
+        filter: parse_filter(tenant, params.filter.as_deref(), &mut applied)?,
         sort: params.sort.clone(),
         offset: params.offset(),
         limit: params.count,
@@ -117,11 +144,7 @@ async fn list(
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
-    Ok(ScimResponse::ok(list_response(
-        resources,
-        page.total,
-        params.start_index,
-    )))
+    Ok(ScimResponse::ok(list_response(resources, page.total, params.start_index)).noting(applied))
 }
 
 fn list_response(resources: Vec<Value>, total: u64, start_index: u64) -> Value {
@@ -151,6 +174,7 @@ fn resource_response(
         body: Some(body),
         etag: Some(render::etag(resource.version)),
         location,
+        normalizations: Vec::new(),
     }
 }
 
@@ -163,7 +187,8 @@ async fn get_one(
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
     let schema = tenant.schema(kind);
-    let projection = projection_of(state, pairs, schema)?;
+    let mut applied = Vec::new();
+    let projection = projection_of(state, tenant, pairs, kind, &mut applied)?;
     let with_relations = needs_relations(kind, schema, &projection);
     let resource = state
         .directory
@@ -180,6 +205,7 @@ async fn get_one(
             body: None,
             etag: Some(etag),
             location: None,
+            normalizations: Vec::new(),
         });
     }
     let body = render_all(
@@ -192,13 +218,7 @@ async fn get_one(
     .await?
     .pop()
     .unwrap_or(Value::Null);
-    Ok(resource_response(
-        state,
-        tenant,
-        StatusCode::OK,
-        body,
-        &resource,
-    ))
+    Ok(resource_response(state, tenant, StatusCode::OK, body, &resource).noting(applied))
 }
 
 async fn create(
@@ -208,42 +228,11 @@ async fn create(
     body: &Value,
     pairs: &[(String, String)],
 ) -> Result<ScimResponse, ApiError> {
-    let schema = tenant.schema(kind);
-    let projection = projection_of(state, pairs, schema)?;
-    let resource = state.directory.create(tenant, kind, body, true).await?;
-    let out = render_all(
-        state,
-        tenant,
-        kind,
-        std::slice::from_ref(&resource),
-        &projection,
-    )
-    .await?
-    .pop()
-    .unwrap_or(Value::Null);
-    Ok(resource_response(
-        state,
-        tenant,
-        StatusCode::CREATED,
-        out,
-        &resource,
-    ))
-}
-
-async fn replace(
-    state: &AppState,
-    tenant: &TenantContext,
-    kind: Kind,
-    id: &str,
-    body: &Value,
-    pairs: &[(String, String)],
-    headers: &HeaderMap,
-) -> Result<ScimResponse, ApiError> {
-    let schema = tenant.schema(kind);
-    let projection = projection_of(state, pairs, schema)?;
+    let mut applied = Vec::new();
+    let projection = projection_of(state, tenant, pairs, kind, &mut applied)?;
     let resource = state
         .directory
-        .replace(tenant, kind, id, body, if_match(headers), true)
+        .create(tenant, kind, body, true, &mut applied)
         .await?;
     let out = render_all(
         state,
@@ -255,13 +244,43 @@ async fn replace(
     .await?
     .pop()
     .unwrap_or(Value::Null);
-    Ok(resource_response(
+    Ok(resource_response(state, tenant, StatusCode::CREATED, out, &resource).noting(applied))
+}
+
+async fn replace(
+    state: &AppState,
+    tenant: &TenantContext,
+    kind: Kind,
+    id: &str,
+    body: &Value,
+    pairs: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ScimResponse, ApiError> {
+    let mut applied = Vec::new();
+    let projection = projection_of(state, tenant, pairs, kind, &mut applied)?;
+    let resource = state
+        .directory
+        .replace(
+            tenant,
+            kind,
+            id,
+            body,
+            if_match(headers),
+            true,
+            &mut applied,
+        )
+        .await?;
+    let out = render_all(
         state,
         tenant,
-        StatusCode::OK,
-        out,
-        &resource,
-    ))
+        kind,
+        std::slice::from_ref(&resource),
+        &projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null);
+    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied))
 }
 
 /// PATCH answers 200 with the resource, except on a Group without `attributes` or
@@ -277,7 +296,8 @@ async fn patch(
     headers: &HeaderMap,
 ) -> Result<ScimResponse, ApiError> {
     let schema = tenant.schema(kind);
-    let params = query_of(state, pairs)?;
+    let mut applied = Vec::new();
+    let params = query_of(state, tenant, pairs, &mut applied)?;
     let projection = params.projection(schema)?;
     let quiet = kind == Kind::Group
         && params.attributes.is_empty()
@@ -285,7 +305,15 @@ async fn patch(
     let with_relations = !quiet && needs_relations(kind, schema, &projection);
     let resource = state
         .directory
-        .patch(tenant, kind, id, body, if_match(headers), with_relations)
+        .patch(
+            tenant,
+            kind,
+            id,
+            body,
+            if_match(headers),
+            with_relations,
+            &mut applied,
+        )
         .await?;
     if quiet {
         return Ok(ScimResponse {
@@ -293,7 +321,9 @@ async fn patch(
             body: None,
             etag: Some(render::etag(resource.version)),
             location: None,
-        });
+            normalizations: Vec::new(),
+        }
+        .noting(applied));
     }
     let out = render_all(
         state,
@@ -305,13 +335,7 @@ async fn patch(
     .await?
     .pop()
     .unwrap_or(Value::Null);
-    Ok(resource_response(
-        state,
-        tenant,
-        StatusCode::OK,
-        out,
-        &resource,
-    ))
+    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied))
 }
 
 async fn delete(
@@ -330,6 +354,7 @@ async fn delete(
         body: None,
         etag: None,
         location: None,
+        normalizations: Vec::new(),
     })
 }
 
@@ -343,7 +368,9 @@ macro_rules! resource_handlers {
         ) -> Result<ScimResponse, ApiError> {
             t.ensure($kind)?;
             let t = t.0;
-            list(&s, &t, $kind, query_of(&s, &q)?).await
+            let mut applied = Vec::new();
+            let query = query_of(&s, &t, &q, &mut applied)?;
+            list(&s, &t, $kind, query, applied).await
         }
 
         /// POST .search on the collection.
@@ -354,7 +381,7 @@ macro_rules! resource_handlers {
         ) -> Result<ScimResponse, ApiError> {
             t.ensure($kind)?;
             let t = t.0;
-            list(&s, &t, $kind, search_of(&s, &body)?).await
+            list(&s, &t, $kind, search_of(&s, &body)?, Vec::new()).await
         }
 
         /// POST on the collection.
@@ -453,7 +480,8 @@ pub async fn search_all(
     ScimJson(body): ScimJson,
 ) -> Result<ScimResponse, ApiError> {
     let params = search_of(&s, &body)?;
-    let parsed = parse_filter(params.filter.as_deref())?;
+    let mut applied = Vec::new();
+    let parsed = parse_filter(&t, params.filter.as_deref(), &mut applied)?;
     let mut total = 0u64;
     let mut out = Vec::new();
     let mut skip = params.offset();

@@ -47,7 +47,8 @@ mod patch;
 mod query;
 
 /// How tolerant a tenant's SCIM endpoint is of its identity provider's quirks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compatibility {
     /// Rewrite the known quirks of real clients into RFC form (the default).
     #[default]

@@ -1067,3 +1067,48 @@ async fn an_empty_group_can_be_renamed_and_patched() {
     assert_eq!(got.body["displayName"], "Still empty");
     assert_eq!(got.body["externalId"], "ext-g");
 }
+
+#[tokio::test]
+async fn strict_tenants_get_rfc_errors_where_auto_tenants_get_normalised() {
+    let app = spawn_app().await;
+    let auto = app.tenant("auto").await;
+    let strict = app.tenant("strict").await;
+    app.directory
+        .set_setting(
+            &roster_store::TenantId::new(strict.id.clone()),
+            "compatibility",
+            "strict",
+        )
+        .await
+        .unwrap();
+    let entra = patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    for (t, name) in [(&auto, "auto"), (&strict, "strict")] {
+        let id = app.create_user(t, &format!("{name}@x.example")).await;
+        let r = app.patch(t, &format!("/Users/{id}"), entra.clone()).await;
+        if name == "auto" {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            assert_eq!(r.body["active"], false);
+            let noted = r.header("x-roster-normalizations").unwrap_or_default();
+            assert!(
+                noted.contains("op-case") && noted.contains("string-boolean"),
+                "{noted}"
+            );
+        } else {
+            assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+            assert!(r.header("x-roster-normalizations").is_none());
+            let still = app.get(t, &format!("/Users/{id}")).await;
+            assert_eq!(
+                still.body["active"], true,
+                "a refused PATCH changed nothing"
+            );
+        }
+        let unquoted = app.get(t, "/Users?filter=userName%20sw%20a").await;
+        let expected = if name == "auto" { 200 } else { 400 };
+        assert_eq!(
+            unquoted.status.as_u16(),
+            expected,
+            "{name}: {}",
+            unquoted.body
+        );
+    }
+}

@@ -62,6 +62,12 @@ enum Target<'s> {
     Sub(&'s Attribute),
 }
 
+/// A path for the core, with its parse when it parses.
+struct Path {
+    text: String,
+    parsed: Option<PatchPath>,
+}
+
 struct Patch<'s, 'a> {
     fix: Fix<'s, 'a>,
     /// The rewritten operations so far.
@@ -165,32 +171,38 @@ impl<'s> Patch<'s, '_> {
                 self.remove_with_value(&path, v);
             }
             (PatchOpKind::Remove, path, _) => {
-                self.emit(kind.as_str(), path.as_deref(), None);
+                self.emit(kind.as_str(), path.as_ref().map(|p| p.text.as_str()), None);
             }
             (_, None, Some(Value::Object(values))) => self.without_path(kind, values),
-            (_, path, value) => self.with_path(kind, path.as_deref(), value),
+            (_, path, value) => self.with_path(kind, path.as_ref(), value),
         }
     }
 
     /// A path as the client sent it → the path for the core: legacy URN prefixes replaced,
     /// unquoted filter values quoted.
-    fn path(&mut self, text: &str) -> String {
+    fn path(&mut self, text: &str) -> Path {
         let text = self.fix.legacy(text).into_owned();
-        if PatchPath::parse(&text).is_ok() {
-            return text;
-        }
-        match PatchPath::parse_lenient(&text) {
-            Ok((parsed, unquoted)) if unquoted > 0 => {
-                self.fix.note(Normalization::UnquotedFilterValue);
-                parsed.to_string()
-            }
-            _ => text,
+        match PatchPath::parse(&text) {
+            Ok(parsed) => Path {
+                text,
+                parsed: Some(parsed),
+            },
+            Err(_) => match PatchPath::parse_lenient(&text) {
+                Ok((parsed, unquoted)) if unquoted > 0 => {
+                    self.fix.note(Normalization::UnquotedFilterValue);
+                    Path {
+                        text: parsed.to_string(),
+                        parsed: Some(parsed),
+                    }
+                }
+                _ => Path { text, parsed: None },
+            },
         }
     }
 
-    /// Resolves a path (already rewritten) against the schema, if it resolves.
-    fn target(&self, path: &str) -> Option<Target<'s>> {
-        let parsed = PatchPath::parse(path).ok()?;
+    /// What a path designates in the schema, if it resolves.
+    fn target(&self, path: &Path) -> Option<Target<'s>> {
+        let parsed = path.parsed.as_ref()?;
         let resolved = self.fix.schema.resolve(&parsed.attribute).ok()?;
         let attr = resolved.attribute;
         let sub = match (&parsed.sub_attribute, resolved.sub_attribute) {
@@ -206,9 +218,10 @@ impl<'s> Patch<'s, '_> {
     }
 
     /// `add`/`replace` with a path (or, oddly, without one and without an object value).
-    fn with_path(&mut self, kind: PatchOpKind, path: Option<&str>, value: Option<&Value>) {
+    fn with_path(&mut self, kind: PatchOpKind, path: Option<&Path>, value: Option<&Value>) {
         let (Some(path), Some(value)) = (path, value) else {
-            self.emit(kind.as_str(), path, value.cloned());
+            let text = path.map(|p| p.text.as_str());
+            self.emit(kind.as_str(), text, value.cloned());
             return;
         };
         let target = self.target(path);
@@ -216,7 +229,7 @@ impl<'s> Patch<'s, '_> {
         if clears(kind, value, list) {
             // Entra clears the manager with `"value": ""`; RFC 7644 spells that `remove`.
             self.fix.note(Normalization::EmptyClears);
-            self.remove(path);
+            self.remove(&path.text);
             return;
         }
         let fixed = match target {
@@ -226,7 +239,7 @@ impl<'s> Patch<'s, '_> {
             Some(Target::Sub(sub)) => self.fix.attribute(sub, value),
             None => value.clone(),
         };
-        self.emit(kind.as_str(), Some(path), Some(fixed));
+        self.emit(kind.as_str(), Some(&path.text), Some(fixed));
     }
 
     /// `add`/`replace` without a path: plain attributes stay in one operation without a path;
@@ -318,6 +331,7 @@ impl<'s> Patch<'s, '_> {
             self.remove(path);
         }
         for (path, v) in nested {
+            let path = self.path(&path);
             self.with_path(kind, Some(&path), Some(v));
         }
     }
@@ -326,11 +340,11 @@ impl<'s> Patch<'s, '_> {
     /// (`{"op":"Remove","path":"members","value":[{"value":"id"}]}`); each member becomes a
     /// `remove` of `members[value eq "id"]`. Anything else goes to the core as it is, which
     /// refuses a `remove` with a value.
-    fn remove_with_value(&mut self, path: &str, value: &Value) {
+    fn remove_with_value(&mut self, path: &Path, value: &Value) {
         let as_is = |p: &mut Self| {
             p.emit(
                 PatchOpKind::Remove.as_str(),
-                Some(path),
+                Some(&path.text),
                 Some(value.clone()),
             )
         };
@@ -375,9 +389,10 @@ impl<'s> Patch<'s, '_> {
         }
         // The attribute as the client named it, without sub-attribute or filter (`members`,
         // or with the Group URN).
-        let attribute = PatchPath::parse(path)
-            .map(|p| p.attribute.to_string())
-            .unwrap_or_else(|_| path.to_owned());
+        let attribute = match &path.parsed {
+            Some(p) => p.attribute.to_string(),
+            None => path.text.clone(),
+        };
         if ids.is_empty() {
             // Removing no member must not become the path-only `remove` that removes them
             // all; adding none is the RFC's way to change nothing.

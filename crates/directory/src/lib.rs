@@ -138,6 +138,16 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// How a replace or PATCH is made: the version the client expects (`If-Match`), and whether
+/// the result is read back with its relations (a group's members).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// The version named by `If-Match`; a different current version is 412.
+    pub if_match: Option<i64>,
+    /// Whether the returned resource carries its relations.
+    pub return_members: bool,
+}
+
 /// How many times a write is retried when another request changed the resource between the
 /// read and the write (only when the client sent no `If-Match`).
 const WRITE_RETRIES: usize = 32;
@@ -401,10 +411,13 @@ impl Directory {
         kind: Kind,
         id: &str,
         body: &Value,
-        if_match: Option<i64>,
-        return_members: bool,
+        options: WriteOptions,
         applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
+        let WriteOptions {
+            if_match,
+            return_members,
+        } = options;
         let schema = tenant.schema(kind);
         let body = &tenant.dialect().resource_body(schema, body, applied);
         for _ in 0..WRITE_RETRIES {
@@ -456,10 +469,13 @@ impl Directory {
         kind: Kind,
         id: &str,
         body: &Value,
-        if_match: Option<i64>,
-        return_members: bool,
+        options: WriteOptions,
         applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
+        let WriteOptions {
+            if_match,
+            return_members,
+        } = options;
         let schema = tenant.schema(kind);
         let dialect = tenant.dialect();
         let body = dialect.patch_body(schema, body, applied);

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::IntoResponse;
-use roster_directory::TenantContext;
 use roster_directory::render;
+use roster_directory::{TenantContext, WriteOptions};
 use roster_scim::messages::{
     BulkMethod, BulkOperation, BulkOperationResponse, BulkRejection, BulkRequest, BulkResponse,
     ErrorBody,
@@ -80,13 +80,13 @@ async fn run(
         }
         (BulkMethod::Put, Some(id)) => {
             let r = dir
-                .replace(tenant, kind, &id, &data, if_match, false, &mut Vec::new())
+                .replace(tenant, kind, &id, &data, write(if_match), &mut Vec::new())
                 .await?;
             Ok((200, Some((kind, r.id, r.version))))
         }
         (BulkMethod::Patch, Some(id)) => {
             let r = dir
-                .patch(tenant, kind, &id, &data, if_match, false, &mut Vec::new())
+                .patch(tenant, kind, &id, &data, write(if_match), &mut Vec::new())
                 .await?;
             Ok((200, Some((kind, r.id, r.version))))
         }
@@ -98,6 +98,13 @@ async fn run(
             "{m} is not allowed on {} in a Bulk request.",
             op.path
         ))),
+    }
+}
+
+fn write(if_match: Option<i64>) -> WriteOptions {
+    WriteOptions {
+        if_match,
+        return_members: false,
     }
 }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use roster_directory::render;
-use roster_directory::{Normalization, TenantContext};
+use roster_directory::{Normalization, TenantContext, WriteOptions};
 use roster_scim::filter::Filter;
 use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest};
 use roster_scim::projection::Projection;
@@ -265,8 +265,10 @@ async fn replace(
             kind,
             id,
             body,
-            if_match(headers),
-            true,
+            WriteOptions {
+                if_match: if_match(headers),
+                return_members: true,
+            },
             &mut applied,
         )
         .await?;
@@ -310,8 +312,10 @@ async fn patch(
             kind,
             id,
             body,
-            if_match(headers),
-            with_relations,
+            WriteOptions {
+                if_match: if_match(headers),
+                return_members: with_relations,
+            },
             &mut applied,
         )
         .await?;

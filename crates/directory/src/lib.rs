@@ -9,8 +9,8 @@ use std::sync::Arc;
 use roster_scim::patch::{PatchOpKind, PatchRequest};
 use roster_scim::schema::{Registry, ResourceSchema};
 use roster_store::{
-    Kind, ListQuery, MembersChange, Page, Store, StoreError, StoredResource, Tenant, TenantId,
-    TokenRecord,
+    Kind, ListQuery, MemberRef, MembersChange, Page, Store, StoreError, StoredResource, Tenant,
+    TenantId, TokenRecord,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -164,21 +164,36 @@ pub struct Directory {
 }
 
 /// The member ids of a normalised group's `members`, and the group without them.
-fn split_members(mut data: Value) -> (Value, Vec<String>) {
-    let mut ids = Vec::new();
+fn split_members(mut data: Value) -> (Value, Vec<MemberRef>) {
+    let mut refs = Vec::new();
     if let Some(obj) = data.as_object_mut()
         && let Some(Value::Array(members)) = obj.remove("members")
     {
         let mut seen = HashSet::new();
         for m in members {
-            if let Some(v) = m.get("value").and_then(Value::as_str)
-                && seen.insert(v.to_owned())
+            if let Some(r) = member_ref(&m)
+                && seen.insert(r.id.clone())
             {
-                ids.push(v.to_owned());
+                refs.push(r);
             }
         }
     }
-    (data, ids)
+    (data, refs)
+}
+
+/// A member value (`{"value": id, "display": ...}`) as a member to add; keys without regard to
+/// case, since the fast path reads what the client sent.
+fn member_ref(m: &Value) -> Option<MemberRef> {
+    let obj = m.as_object()?;
+    let get = |key: &str| {
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| v.as_str())
+    };
+    Some(MemberRef {
+        id: get("value")?.to_owned(),
+        display: get("display").map(str::to_owned),
+    })
 }
 
 /// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
@@ -633,10 +648,10 @@ pub fn hash_token(token: &str) -> [u8; 32] {
 /// 100,000 costs the same as to a group of two. Returns `None` when the general path is needed.
 fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<MembersChange> {
     use roster_scim::filter::{CompValue, CompareOp, Filter};
-    let mut replace: Option<Vec<String>> = None;
-    let mut add: Vec<String> = Vec::new();
+    let mut replace: Option<Vec<MemberRef>> = None;
+    let mut add: Vec<MemberRef> = Vec::new();
     let mut remove: Vec<String> = Vec::new();
-    let ids_of = |value: &Value| -> Option<Vec<String>> {
+    let ids_of = |value: &Value| -> Option<Vec<MemberRef>> {
         let items: Vec<&Value> = match value {
             Value::Array(a) => a.iter().collect(),
             Value::Object(_) => vec![value],
@@ -654,10 +669,7 @@ fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<Mem
                 }) {
                     return None;
                 }
-                obj.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("value"))
-                    .and_then(|(_, v)| v.as_str())
-                    .map(str::to_owned)
+                member_ref(m)
             })
             .collect()
     };
@@ -676,15 +688,15 @@ fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<Mem
         }
         match (op.op, &path.filter, &op.value) {
             (PatchOpKind::Add, None, Some(v)) => {
-                for id in ids_of(v)? {
-                    remove.retain(|r| r != &id);
+                for member in ids_of(v)? {
+                    remove.retain(|r| r != &member.id);
                     match &mut replace {
                         Some(list) => {
-                            if !list.contains(&id) {
-                                list.push(id)
+                            if !list.iter().any(|m| m.id == member.id) {
+                                list.push(member)
                             }
                         }
-                        None => add.push(id),
+                        None => add.push(member),
                     }
                 }
             }
@@ -725,15 +737,15 @@ fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<Mem
 }
 
 fn remove_id(
-    replace: &mut Option<Vec<String>>,
-    add: &mut Vec<String>,
+    replace: &mut Option<Vec<MemberRef>>,
+    add: &mut Vec<MemberRef>,
     remove: &mut Vec<String>,
     id: String,
 ) {
     match replace {
-        Some(list) => list.retain(|m| m != &id),
+        Some(list) => list.retain(|m| m.id != id),
         None => {
-            add.retain(|a| a != &id);
+            add.retain(|a| a.id != id);
             remove.push(id);
         }
     }

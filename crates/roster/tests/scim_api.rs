@@ -1112,3 +1112,47 @@ async fn strict_tenants_get_rfc_errors_where_auto_tenants_get_normalised() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_member_display_the_client_sent_is_echoed_back() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let u1 = app.create_user(&t, "d1@x.example").await;
+    let u2 = app.create_user(&t, "d2@x.example").await;
+    let g = app
+        .post(
+            &t,
+            "/Groups",
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "Labelled",
+                "members": [{"value": u1, "display": "Label One"}, {"value": u2}]
+            }),
+        )
+        .await;
+    assert_eq!(g.status, StatusCode::CREATED, "{}", g.body);
+    let gid = g.body["id"].as_str().unwrap().to_owned();
+    let display_of = |body: &Value, id: &str| {
+        body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["value"] == id)
+            .map(|m| m["display"].clone())
+            .unwrap()
+    };
+    assert_eq!(display_of(&g.body, &u1), "Label One");
+    // Without a label, the member's own name.
+    assert_eq!(display_of(&g.body, &u2), "Ada Lovelace");
+    let r = app
+        .patch(
+            &t,
+            &format!("/Groups/{gid}"),
+            patch_op(json!([{"op": "add", "path": "members", "value": [{"value": u2, "display": "Label Two"}]}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    let got = app.get(&t, &format!("/Groups/{gid}")).await;
+    assert_eq!(display_of(&got.body, &u2), "Label Two");
+    assert_eq!(display_of(&got.body, &u1), "Label One");
+}

@@ -11,8 +11,8 @@ use roster_scim::filter::{CompValue, CompareOp, Filter};
 use roster_scim::schema::{Location, ResourceSchema};
 use roster_scim::value::fold_case;
 use roster_store::{
-    GroupRef, Kind, ListQuery, Member, MembersChange, Page, Store, StoreError, StoredResource,
-    Tenant, TenantId, TokenRecord, memory_eval,
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, Store, StoreError,
+    StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -145,7 +145,8 @@ impl SqliteStore {
     async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
         // Members come back in a stable order: by member creation order.
         let rows = sqlx::query(
-            "SELECT m.id, m.kind, m.display FROM members x JOIN resources m ON m.seq = x.member_seq
+            "SELECT m.id, m.kind, coalesce(x.display, m.display) AS display
+             FROM members x JOIN resources m ON m.seq = x.member_seq
              WHERE x.group_seq = ? ORDER BY m.seq",
         )
         .bind(group_seq)
@@ -232,23 +233,31 @@ async fn add_members(
     tx: &mut SqliteConnection,
     tenant: &TenantId,
     group_seq: i64,
-    ids: &[String],
+    members: &[MemberRef],
 ) -> Result<(), StoreError> {
-    for id in ids {
-        let member_seq: Option<i64> =
-            sqlx::query_scalar("SELECT seq FROM resources WHERE tenant_id = ? AND id = ?")
-                .bind(tenant.as_str())
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-        let member_seq = member_seq.ok_or_else(|| StoreError::UnknownMember(id.clone()))?;
-        sqlx::query("INSERT OR IGNORE INTO members (group_seq, member_seq) VALUES (?, ?)")
-            .bind(group_seq)
-            .bind(member_seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+    for MemberRef { id, display } in members {
+        // One statement per member: it finds the member in the tenant (no row: an unknown
+        // member), and keeps a client's display name only where it differs from the member's
+        // own, so that renaming a user still shows in the groups nobody labelled otherwise.
+        let done = sqlx::query(
+            "INSERT INTO members (group_seq, member_seq, display)
+             SELECT ?, r.seq, CASE WHEN ? IS NULL OR ? = r.display THEN NULL ELSE ? END
+             FROM resources r WHERE r.tenant_id = ? AND r.id = ?
+             ON CONFLICT (group_seq, member_seq) DO UPDATE
+             SET display = coalesce(excluded.display, members.display)",
+        )
+        .bind(group_seq)
+        .bind(display)
+        .bind(display)
+        .bind(display)
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::UnknownMember(id.clone()));
+        }
     }
     Ok(())
 }
@@ -447,7 +456,7 @@ impl Store for SqliteStore {
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
-        members: &[String],
+        members: &[MemberRef],
     ) -> Result<(), StoreError> {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
         self.writer

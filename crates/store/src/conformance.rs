@@ -41,8 +41,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    GroupRef, Kind, ListQuery, Member, MembersChange, Page, Store, StoreError, StoredResource,
-    Tenant, TenantId, TokenRecord, memory_eval,
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, Store, StoreError,
+    StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 
 /// The instant every fixture's timestamps count from.
@@ -1858,9 +1858,12 @@ impl FilterFixture {
                 // Members arrive in two steps, by delta.
                 0 => {
                     let (early, late) = members.split_at(members.len() / 2);
-                    ok(store.insert(&tenant, &r, early).await, "seeding a group");
+                    ok(
+                        store.insert(&tenant, &r, &refs(early)).await,
+                        "seeding a group",
+                    );
                     let change = MembersChange::Delta {
-                        add: late.to_vec(),
+                        add: refs(late),
                         remove: vec![],
                     };
                     let next = next_version(&r, data.clone(), modified);
@@ -1872,15 +1875,21 @@ impl FilterFixture {
                 // Members replaced wholesale.
                 2 => {
                     let wrong = [user_id(0), user_id(1)];
-                    ok(store.insert(&tenant, &r, &wrong).await, "seeding a group");
-                    let change = MembersChange::Replace(members.clone());
+                    ok(
+                        store.insert(&tenant, &r, &refs(&wrong)).await,
+                        "seeding a group",
+                    );
+                    let change = MembersChange::Replace(refs(members));
                     let next = next_version(&r, data.clone(), modified);
                     ok(
                         store.update(&tenant, &next, 1, &change).await,
                         "seeding a group's members",
                     );
                 }
-                _ => ok(store.insert(&tenant, &r, members).await, "seeding a group"),
+                _ => ok(
+                    store.insert(&tenant, &r, &refs(members)).await,
+                    "seeding a group",
+                ),
             }
         }
 
@@ -1896,7 +1905,7 @@ impl FilterFixture {
         let r = resource(Kind::Group, "next-door-group", eng.clone(), BASE);
         let members = ["next-door-0".to_owned(), "next-door-2".to_owned()];
         ok(
-            store.insert(&next_door, &r, &members).await,
+            store.insert(&next_door, &r, &refs(&members)).await,
             "seeding the tenant next door",
         );
 
@@ -2339,6 +2348,11 @@ async fn list_query(store: &dyn Store, t: &TenantId, kind: Kind, query: &ListQue
         store.list(t, kind, schema, query).await,
         &format!("listing {kind:?}s with {query:?}"),
     )
+}
+
+/// Members to add, by id, without display names.
+fn refs(ids: &[String]) -> Vec<MemberRef> {
+    ids.iter().map(MemberRef::from).collect()
 }
 
 fn ids(page: &Page) -> Vec<&str> {

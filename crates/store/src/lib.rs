@@ -132,19 +132,50 @@ pub struct GroupRef {
     pub display: String,
 }
 
+/// A member to add: its id, and the display name the client sent with it, if any (echoed back
+/// instead of the member's own name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef {
+    /// The member's resource id.
+    pub id: String,
+    /// The client's display name for it.
+    pub display: Option<String>,
+}
+
+impl From<&str> for MemberRef {
+    fn from(id: &str) -> Self {
+        MemberRef {
+            id: id.to_owned(),
+            display: None,
+        }
+    }
+}
+
+impl From<String> for MemberRef {
+    fn from(id: String) -> Self {
+        MemberRef { id, display: None }
+    }
+}
+
+impl From<&String> for MemberRef {
+    fn from(id: &String) -> Self {
+        MemberRef::from(id.as_str())
+    }
+}
+
 /// How a write changes a group's members.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub enum MembersChange {
     /// Members untouched.
     #[default]
     Keep,
-    /// The member list becomes exactly these ids.
-    Replace(Vec<String>),
+    /// The member list becomes exactly these.
+    Replace(Vec<MemberRef>),
     /// Members added and removed by id; adding a present member or removing an absent one is
     /// not an error.
     Delta {
-        /// Ids to add.
-        add: Vec<String>,
+        /// Members to add.
+        add: Vec<MemberRef>,
         /// Ids to remove.
         remove: Vec<String>,
     },
@@ -220,7 +251,7 @@ pub trait Store: Send + Sync {
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
-        members: &[String],
+        members: &[MemberRef],
     ) -> Result<(), StoreError>;
     /// Reads a resource; its relations (a group's members, a user's groups) only when asked.
     async fn get(

@@ -460,6 +460,10 @@ impl<'s> Patcher<'s> {
                     kind.as_str()
                 ))),
             },
+            Some(path) if self.whole_extension(path).is_some() => {
+                let ext = self.whole_extension(path).expect("checked by the guard");
+                self.extension_op(op.op, ext, op.value.as_ref())
+            }
             Some(path) => {
                 let t = self.target(path)?;
                 if t.attr.mutability == Mutability::ReadOnly {
@@ -482,6 +486,55 @@ impl<'s> Patcher<'s> {
                 self.touch(t.container, t.attr);
                 self.with_path(op.op, &t, op.value.as_ref())
             }
+        }
+    }
+
+    /// The extension a path names as a whole (`urn:...:enterprise:2.0:User`): the path parser
+    /// reads the URN's last segment as an attribute name, so the two are joined back here.
+    fn whole_extension(&self, path: &PatchPath) -> Option<&'s Schema> {
+        let prefix = path.attribute.schema.as_deref()?;
+        if path.filter.is_some()
+            || path.sub_attribute.is_some()
+            || path.attribute.sub_attribute.is_some()
+        {
+            return None;
+        }
+        let schema = self.schema;
+        schema.extension(&format!("{prefix}:{}", path.attribute.attribute))
+    }
+
+    /// `add`, `replace` or `remove` on a whole extension: `add` merges the attributes given,
+    /// `replace` makes them the extension's only values, `remove` clears it.
+    fn extension_op(
+        &mut self,
+        kind: PatchOpKind,
+        ext: &'s Schema,
+        value: Option<&Value>,
+    ) -> Result<(), Error> {
+        if matches!(kind, PatchOpKind::Replace | PatchOpKind::Remove) {
+            if kind == PatchOpKind::Remove && value.is_some_and(|v| !v.is_null()) {
+                return Err(syntax(REMOVE_TAKES_NO_VALUE));
+            }
+            for attr in &ext.attributes {
+                if attr.mutability != Mutability::ReadOnly
+                    && self.get(Some(ext), &attr.name).is_some()
+                {
+                    self.touch(Some(ext), attr);
+                    self.attribute_op(PatchOpKind::Replace, Some(ext), attr, &Value::Null)?;
+                }
+            }
+        }
+        match (kind, value) {
+            (PatchOpKind::Remove, _) => Ok(()),
+            (_, Some(v @ Value::Object(_))) => {
+                let mut wrapped = Map::new();
+                wrapped.insert(ext.id.clone(), v.clone());
+                self.without_path(PatchOpKind::Add, &wrapped)
+            }
+            (_, _) => Err(Error::invalid_value(
+                ext.id.clone(),
+                "expected an object holding the extension's attributes",
+            )),
         }
     }
 

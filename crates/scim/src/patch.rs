@@ -526,9 +526,15 @@ impl<'s> Patcher<'s> {
         }
         match (kind, value) {
             (PatchOpKind::Remove, _) => Ok(()),
-            (_, Some(v @ Value::Object(_))) => {
+            (_, Some(Value::Object(values))) => {
+                // A client may echo `schemas` inside the value; the result's list is recomputed.
+                let values: Map<String, Value> = values
+                    .iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("schemas"))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
                 let mut wrapped = Map::new();
-                wrapped.insert(ext.id.clone(), v.clone());
+                wrapped.insert(ext.id.clone(), Value::Object(values));
                 self.without_path(PatchOpKind::Add, &wrapped)
             }
             (_, _) => Err(Error::invalid_value(

@@ -264,11 +264,20 @@ impl<'s, 'a> Fix<'s, 'a> {
     /// The sub-attributes of one complex value.
     fn complex(&mut self, attr: &Attribute, obj: &Map<String, Value>) -> Map<String, Value> {
         let mut out = Map::new();
+        let has_display = obj.keys().any(|k| k.eq_ignore_ascii_case("display"));
         for (k, v) in obj {
             match attr.sub_attribute(k) {
                 Some(sub) => {
                     let v = self.attribute(sub, v);
                     out.insert(k.clone(), v);
+                }
+                None if is_members(attr)
+                    && !has_display
+                    && k.eq_ignore_ascii_case("displayName")
+                    && v.is_string() =>
+                {
+                    self.note(Normalization::MemberDisplayName);
+                    out.insert("display".into(), v.clone());
                 }
                 None => self.note(Normalization::UnknownAttribute),
             }

@@ -137,6 +137,9 @@ pub enum Normalization {
     /// A bare string member id (`"members": ["id"]`, or a PATCH value `"id"`) wrapped as
     /// `{"value": "id"}` (Microsoft's test collection).
     BareMemberValue,
+    /// A group member's name sent as `displayName` (the User attribute) instead of the
+    /// member's `display`, read as `display` (Microsoft's test collection).
+    MemberDisplayName,
     /// An attribute or sub-attribute the schema does not define, dropped from a body or a
     /// PATCH value (Microsoft's test collection, OneLogin templates).
     UnknownAttribute,
@@ -148,7 +151,7 @@ pub enum Normalization {
 
 impl Normalization {
     /// Every normalisation, in declaration order.
-    pub const ALL: [Normalization; 17] = [
+    pub const ALL: [Normalization; 18] = [
         Normalization::OpCase,
         Normalization::StringBoolean,
         Normalization::PatchDottedKeys,
@@ -164,6 +167,7 @@ impl Normalization {
         Normalization::UnquotedFilterValue,
         Normalization::FilterInAttributes,
         Normalization::BareMemberValue,
+        Normalization::MemberDisplayName,
         Normalization::UnknownAttribute,
         Normalization::UnknownPatchMember,
     ];
@@ -186,6 +190,7 @@ impl Normalization {
             Normalization::UnquotedFilterValue => "unquoted-filter-value",
             Normalization::FilterInAttributes => "filter-in-attributes",
             Normalization::BareMemberValue => "bare-member-value",
+            Normalization::MemberDisplayName => "member-display-name",
             Normalization::UnknownAttribute => "unknown-attribute",
             Normalization::UnknownPatchMember => "unknown-patch-member",
         }
@@ -238,6 +243,9 @@ impl Normalization {
             }
             Normalization::BareMemberValue => {
                 "A group member was sent as a bare id; it was read as {\"value\": id}."
+            }
+            Normalization::MemberDisplayName => {
+                "A group member's name was sent as displayName; it was read as display."
             }
             Normalization::UnknownAttribute => {
                 "An attribute this resource type does not define was sent; it was ignored."

@@ -356,6 +356,8 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let tenant = tenant.clone();
                 Box::pin(async move {
                     sqlx::query(
                         "INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)",
@@ -396,6 +398,8 @@ impl Store for SqliteStore {
         let token = token.clone();
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let token = token.clone();
                 Box::pin(async move {
                     let token = &token;
                 if revoke_others {
@@ -439,6 +443,8 @@ impl Store for SqliteStore {
         let (id, settings) = (id.clone(), settings.to_string());
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let (id, settings) = (id.clone(), settings.clone());
                 Box::pin(async move {
                     let done = sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
                         .bind(settings)
@@ -464,6 +470,8 @@ impl Store for SqliteStore {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members[..]);
                 let ix = indexed(resource);
@@ -535,6 +543,9 @@ impl Store for SqliteStore {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let (tenant, resource, members) =
+                    (tenant.clone(), resource.clone(), members.clone());
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members);
                     let ix = indexed(resource);
@@ -597,6 +608,8 @@ impl Store for SqliteStore {
         let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let (tenant, group_id, change) = (tenant.clone(), group_id.clone(), change.clone());
                 Box::pin(async move {
                     let (tenant, group_id, change) = (&tenant, group_id.as_str(), &change);
                 let row: Option<(i64, i64)> = sqlx::query_as(
@@ -643,6 +656,8 @@ impl Store for SqliteStore {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.writer
             .write(move |tx| {
+                // A batch that meets a failure runs its other writes again.
+                let (tenant, id) = (tenant.clone(), id.clone());
                 Box::pin(async move {
                     let (tenant, id) = (&tenant, id.as_str());
                     let version: Option<i64> = sqlx::query_scalar(

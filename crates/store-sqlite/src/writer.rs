@@ -1,15 +1,19 @@
 //! Group commit: every write goes to one task that owns the writer connection. It takes the
-//! writes waiting in its queue, runs each inside a savepoint of one transaction, commits once,
-//! and only then answers each caller. A failed write rolls back to its savepoint alone; a failed
-//! commit fails every write of the batch. An acknowledged write is a committed write.
+//! writes waiting in its queue, runs them in one transaction, commits once, and only then
+//! answers each caller: an acknowledged write is a committed write.
+//!
+//! When a write of the batch fails (a taken userName, an unknown member), the transaction is
+//! rolled back, that write gets its error, and the others run again in a new transaction; a
+//! failed commit fails every write of the batch. Failures are rare, so the common path carries
+//! no per-write savepoint.
 //!
 //! SQLite serialises writers anyway; what batching saves is the per-transaction cost (the
-//! lock, the WAL frames of the pages every insert touches, checkpoints), which dominates small
-//! writes.
+//! lock, the WAL frames of the pages every insert touches) and, in sqlx, the round trips to the
+//! connection's thread that each statement costs.
 
+use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
 
 use roster_store::StoreError;
 use sqlx::SqliteConnection;
@@ -18,17 +22,16 @@ use tokio::sync::{mpsc, oneshot};
 /// A future borrowing the writer connection.
 pub type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
 
-/// Answers a caller: with its own result when `None` (the batch committed), else the error.
-type Deliver = Box<dyn FnOnce(Option<&StoreError>) + Send>;
+/// A write's result, its type erased until it reaches its caller.
+type Erased = Result<Box<dyn Any + Send>, StoreError>;
 
-/// Runs a write's statements; says whether they succeeded and how to answer the caller.
-type Run =
-    Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, (bool, Deliver)> + Send>;
+/// Runs a write's statements; may run more than once (see the module comment).
+type Run = Box<dyn for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Erased> + Send + Sync>;
 
-/// A queued write, and how to answer its caller if it never runs.
+/// A queued write and how to answer its caller.
 struct Job {
     run: Run,
-    abort: Deliver,
+    reply: Box<dyn FnOnce(Erased) + Send + Sync>,
 }
 
 /// The most writes one transaction holds.
@@ -38,12 +41,6 @@ const MAX_BATCH: usize = 64;
 #[derive(Debug, Clone)]
 pub struct Writer {
     queue: mpsc::Sender<Job>,
-}
-
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Job")
-    }
 }
 
 fn gone() -> StoreError {
@@ -58,45 +55,33 @@ impl Writer {
         Writer { queue }
     }
 
-    /// Runs `f` inside the next batch's transaction and returns its result once committed.
+    /// Runs `f` inside a batch's transaction and returns its result once committed. `f` may
+    /// be called again if another write of its batch fails.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
             + Send
+            + Sync
             + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
-        let slot = Arc::new(Mutex::new(Some(tx)));
-        let take = |slot: &Mutex<Option<oneshot::Sender<Result<T, StoreError>>>>| {
-            slot.lock().unwrap_or_else(PoisonError::into_inner).take()
-        };
-        let abort_slot = slot.clone();
-        let abort: Deliver = Box::new(move |e| {
-            if let Some(tx) = take(&abort_slot) {
-                let _ = tx.send(Err(e.cloned().unwrap_or_else(gone)));
-            }
-        });
+        let (tx, rx) = oneshot::channel::<Erased>();
         let run: Run = Box::new(move |conn| {
-            Box::pin(async move {
-                let result = f(conn).await;
-                let ok = result.is_ok();
-                let deliver: Deliver = Box::new(move |commit| {
-                    if let Some(tx) = take(&slot) {
-                        let _ = tx.send(match commit {
-                            Some(e) => Err(e.clone()),
-                            None => result,
-                        });
-                    }
-                });
-                (ok, deliver)
-            })
+            let fut = f(conn);
+            Box::pin(async move { fut.await.map(|t| Box::new(t) as Box<dyn Any + Send>) })
+        });
+        let reply = Box::new(move |r: Erased| {
+            let _ = tx.send(r);
         });
         self.queue
-            .send(Job { run, abort })
+            .send(Job { run, reply })
             .await
             .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let erased = rx.await.map_err(|_| gone())??;
+        erased
+            .downcast::<T>()
+            .map(|b| *b)
+            .map_err(|_| StoreError::Internal("a write's result changed type".into()))
     }
 }
 
@@ -117,48 +102,58 @@ async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
+        run_batch(&mut conn, batch).await;
+    }
+}
+
+/// Runs a batch until every write has its answer.
+async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
+    while !batch.is_empty() {
         // IMMEDIATE takes the write lock at once, so that another process writing at the same
         // time (the CLI) makes this wait (busy timeout) rather than fail to upgrade a lock.
-        if let Err(e) = exec(&mut conn, "BEGIN IMMEDIATE").await {
-            batch.into_iter().for_each(|job| (job.abort)(Some(&e)));
-            continue;
+        if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+            batch
+                .into_iter()
+                .for_each(|job| (job.reply)(Err(e.clone())));
+            return;
         }
-        let mut delivers: Vec<Deliver> = Vec::with_capacity(batch.len());
-        let mut broken: Option<StoreError> = None;
-        for job in batch {
-            if let Some(e) = &broken {
-                // The transaction is unusable; the rest of the batch fails with it.
-                (job.abort)(Some(e));
-                continue;
-            }
-            if let Err(e) = exec(&mut conn, "SAVEPOINT w").await {
-                (job.abort)(Some(&e));
-                broken = Some(e);
-                continue;
-            }
-            let (ok, deliver) = (job.run)(&mut conn).await;
-            let end = if ok {
-                exec(&mut conn, "RELEASE w").await
-            } else {
-                match exec(&mut conn, "ROLLBACK TO w").await {
-                    Ok(()) => exec(&mut conn, "RELEASE w").await,
-                    Err(e) => Err(e),
+        let mut results = Vec::with_capacity(batch.len());
+        let mut failed = None;
+        for (i, job) in batch.iter().enumerate() {
+            match (job.run)(conn).await {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    failed = Some((i, e));
+                    break;
                 }
-            };
-            if let Err(e) = end {
-                broken = Some(e);
             }
-            delivers.push(deliver);
         }
-        let commit = match broken {
-            Some(e) => Err(e),
-            None => exec(&mut conn, "COMMIT").await,
-        };
-        match commit {
-            Ok(()) => delivers.into_iter().for_each(|d| d(None)),
-            Err(e) => {
-                let _ = exec(&mut conn, "ROLLBACK").await;
-                delivers.into_iter().for_each(|d| d(Some(&e)));
+        match failed {
+            None => match exec(conn, "COMMIT").await {
+                Ok(()) => {
+                    for (job, r) in batch.into_iter().zip(results) {
+                        (job.reply)(Ok(r));
+                    }
+                    return;
+                }
+                Err(e) => {
+                    let _ = exec(conn, "ROLLBACK").await;
+                    batch
+                        .into_iter()
+                        .for_each(|job| (job.reply)(Err(e.clone())));
+                    return;
+                }
+            },
+            Some((i, e)) => {
+                // Undo the batch; the failed write gets its error, the others run again.
+                if let Err(rollback) = exec(conn, "ROLLBACK").await {
+                    batch
+                        .into_iter()
+                        .for_each(|job| (job.reply)(Err(rollback.clone())));
+                    return;
+                }
+                let job = batch.remove(i);
+                (job.reply)(Err(e));
             }
         }
     }

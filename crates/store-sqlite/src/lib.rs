@@ -324,31 +324,26 @@ async fn apply_members(
     Ok(())
 }
 
+/// Rewrites a resource's e-mail index rows when they differ from `existing` (what the rows
+/// hold now, as the statement that changed the resource read them).
 async fn write_emails(
     tx: &mut SqliteConnection,
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
-    fresh: bool,
+    existing: &[String],
 ) -> Result<(), StoreError> {
-    if fresh {
-        return insert_emails(tx, tenant, seq, emails).await;
-    }
-    // Most updates leave e-mails as they were: compare before rewriting the index rows.
-    let existing: Vec<String> =
-        sqlx::query_scalar("SELECT value_key FROM emails WHERE resource_seq = ? ORDER BY rowid")
-            .bind(seq)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(db_err)?;
+    // Most updates leave e-mails as they were.
     if existing == emails {
         return Ok(());
     }
-    sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
-        .bind(seq)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
+    if !existing.is_empty() {
+        sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+    }
     insert_emails(tx, tenant, seq, emails).await
 }
 
@@ -523,7 +518,7 @@ impl Store for SqliteStore {
                     }
                     Err(e) => return Err(db_err(e)),
                 };
-                write_emails(&mut *tx, tenant, seq, &ix.emails, true).await?;
+                write_emails(&mut *tx, tenant, seq, &ix.emails, &[]).await?;
                 add_members(&mut *tx, tenant, seq, members).await?;
                 Ok(())
                 })
@@ -572,10 +567,15 @@ impl Store for SqliteStore {
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members);
                     let ix = indexed(resource);
-                    let updated = sqlx::query_scalar::<_, i64>(
+                    // The statement also reads the e-mail rows as they are, so that they are
+                    // rewritten only when they change, without a statement of its own.
+                    let updated = sqlx::query_as::<_, (i64, Option<String>)>(
                     "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
                             last_modified = ?, version = ?, data = ?
-                     WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ? RETURNING seq",
+                     WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
+                     RETURNING seq, (SELECT group_concat(value_key, char(31)) FROM
+                         (SELECT value_key FROM emails WHERE resource_seq = resources.seq
+                          ORDER BY rowid))",
                 )
                 .bind(&ix.name_key)
                 .bind(&ix.display)
@@ -590,8 +590,8 @@ impl Store for SqliteStore {
                 .bind(expected_version)
                 .fetch_optional(&mut *tx)
                 .await;
-                    let seq = match updated {
-                        Ok(Some(seq)) => seq,
+                    let (seq, existing) = match updated {
+                        Ok(Some(row)) => row,
                         Ok(None) => {
                             let exists: Option<i64> = sqlx::query_scalar(
                             "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
@@ -612,7 +612,10 @@ impl Store for SqliteStore {
                         }
                         Err(e) => return Err(db_err(e)),
                     };
-                    write_emails(&mut *tx, tenant, seq, &ix.emails, false).await?;
+                    let existing: Vec<String> = existing
+                        .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    write_emails(&mut *tx, tenant, seq, &ix.emails, &existing).await?;
                     apply_members(&mut *tx, tenant, seq, members).await?;
                     Ok(())
                 })

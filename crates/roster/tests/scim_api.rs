@@ -1156,3 +1156,198 @@ async fn a_member_display_the_client_sent_is_echoed_back() {
     assert_eq!(display_of(&got.body, &u2), "Label Two");
     assert_eq!(display_of(&got.body, &u1), "Label One");
 }
+
+/// Every attribute of the Entra mapping table in the setup guides (`001_*.txt`), plus the
+/// enterprise attributes Entra maps by default: each round-trips through create, PUT, PATCH
+/// and a filter.
+#[tokio::test]
+async fn the_attributes_entra_maps_round_trip() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let manager = app.create_user(&t, "boss@x.example").await;
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ent],
+        "userName": "mapped@x.example",
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+        "active": true,
+        "displayName": "Mapped User",
+        "emails": [{"type": "work", "value": "mapped@x.example", "primary": true}],
+        "preferredLanguage": "en-GB",
+        "name": {"givenName": "Mapped", "familyName": "User", "formatted": "Mapped User"},
+        "locale": "en-GB",
+        "timezone": "Europe/London",
+        "userType": "Member",
+        ent: {
+            "employeeNumber": "1042",
+            "department": "Research",
+            "costCenter": "CC-7",
+            "organization": "Contoso",
+            "division": "Labs",
+            "manager": {"value": manager}
+        }
+    });
+    let created = app.post(&t, "/Users", body.clone()).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    // (path in the resource, filter attribute, value after create, value to PUT, value to PATCH)
+    let core = [
+        (
+            "/externalId",
+            "externalId",
+            "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+            "ext-2",
+            "ext-3",
+        ),
+        (
+            "/displayName",
+            "displayName",
+            "Mapped User",
+            "Put Name",
+            "Patched Name",
+        ),
+        (
+            "/preferredLanguage",
+            "preferredLanguage",
+            "en-GB",
+            "fr-FR",
+            "de-DE",
+        ),
+        (
+            "/name/givenName",
+            "name.givenName",
+            "Mapped",
+            "Put",
+            "Patched",
+        ),
+        (
+            "/name/familyName",
+            "name.familyName",
+            "User",
+            "Putter",
+            "Patcher",
+        ),
+        (
+            "/name/formatted",
+            "name.formatted",
+            "Mapped User",
+            "Put Putter",
+            "Patched Patcher",
+        ),
+        ("/locale", "locale", "en-GB", "fr-FR", "de-DE"),
+        (
+            "/timezone",
+            "timezone",
+            "Europe/London",
+            "Europe/Paris",
+            "Europe/Berlin",
+        ),
+        ("/userType", "userType", "Member", "Guest", "Contractor"),
+        (
+            "/emails/0/value",
+            "emails[type eq \"work\"].value",
+            "mapped@x.example",
+            "put@x.example",
+            "patched@x.example",
+        ),
+    ];
+    let enterprise = [
+        ("employeeNumber", "1042", "2042", "3042"),
+        ("department", "Research", "Sales", "Support"),
+        ("costCenter", "CC-7", "CC-8", "CC-9"),
+        ("organization", "Contoso", "Fabrikam", "Northwind"),
+        ("division", "Labs", "Field", "Office"),
+    ];
+    let mut rows: Vec<(String, String, [Value; 3])> = core
+        .iter()
+        .map(|(p, a, c, u, x)| {
+            (
+                (*p).to_owned(),
+                (*a).to_owned(),
+                [json!(c), json!(u), json!(x)],
+            )
+        })
+        .collect();
+    rows.push((
+        "/active".into(),
+        "active".into(),
+        [json!(true), json!(false), json!(true)],
+    ));
+    for (a, c, u, x) in enterprise {
+        rows.push((
+            format!("/{ent}/{a}"),
+            format!("{ent}:{a}"),
+            [json!(c), json!(u), json!(x)],
+        ));
+    }
+    let filter_of = |attr: &str, v: &Value| -> String {
+        // `emails[type eq "work"].value` filters as `emails[type eq "work" and value eq ...]`.
+        let f = match attr.strip_suffix("].value") {
+            Some(head) => format!("{head} and value eq {v}]"),
+            None => format!("{attr} eq {v}"),
+        };
+        // The manager is a user too: the lookup names the mapped user.
+        let f = format!("({f}) and userName eq \"mapped@x.example\"");
+        f.replace(' ', "%20")
+            .replace('"', "%22")
+            .replace('[', "%5B")
+            .replace(']', "%5D")
+    };
+    // Stage 0: after create, 1: after PUT, 2: after PATCH.
+    let check = |stage: usize, got: &Value| {
+        for (pointer, _, values) in &rows {
+            assert_eq!(
+                got.pointer(pointer),
+                Some(&values[stage]),
+                "stage {stage}: {pointer} in {got}"
+            );
+        }
+    };
+    check(0, &created.body);
+    for (_, attr, values) in &rows {
+        let found = app
+            .get(
+                &t,
+                &format!("/Users?filter={}", filter_of(attr, &values[0])),
+            )
+            .await;
+        assert_eq!(
+            found.body["totalResults"], 1,
+            "filter on {attr} after create: {}",
+            found.body
+        );
+    }
+
+    let mut put = body.clone();
+    for (pointer, _, values) in &rows {
+        *put.pointer_mut(pointer).unwrap() = values[1].clone();
+    }
+    let replaced = app.put(&t, &format!("/Users/{id}"), put).await;
+    assert_eq!(replaced.status, StatusCode::OK, "{}", replaced.body);
+    check(1, &replaced.body);
+
+    // PATCH as Entra sends it: one replace per attribute, with its path.
+    let ops: Vec<Value> = rows
+        .iter()
+        .map(|(_, attr, values)| json!({"op": "Replace", "path": attr, "value": values[2]}))
+        .collect();
+    let patched = app
+        .patch(&t, &format!("/Users/{id}"), patch_op(json!(ops)))
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    check(2, &patched.body);
+    for (_, attr, values) in &rows {
+        let found = app
+            .get(
+                &t,
+                &format!("/Users?filter={}", filter_of(attr, &values[2])),
+            )
+            .await;
+        assert_eq!(
+            found.body["totalResults"], 1,
+            "filter on {attr} after PATCH: {}",
+            found.body
+        );
+    }
+    assert_eq!(patched.body[ent]["manager"]["value"], manager.as_str());
+}

@@ -462,14 +462,11 @@ impl Directory {
                 Kind::Group => MembersChange::Replace(members),
                 Kind::User => MembersChange::Keep,
             };
-            match self
-                .store
-                .update(tenant.id(), &next, current.version, &change)
-                .await
-            {
-                Ok(()) => return self.written(tenant, next, return_members).await,
-                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
-                Err(e) => return Err(self.write_error(e, kind, id, current.version)),
+            let written = self
+                .try_update(tenant, next, current.version, &change, if_match)
+                .await?;
+            if let Some(next) = written {
+                return self.written(tenant, next, return_members).await;
             }
         }
         Err(DirectoryError::Unavailable(
@@ -540,14 +537,11 @@ impl Directory {
                 members: None,
                 ..current.clone()
             };
-            match self
-                .store
-                .update(tenant.id(), &next, current.version, &change)
-                .await
-            {
-                Ok(()) => return self.written(tenant, next, return_members).await,
-                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
-                Err(e) => return Err(self.write_error(e, kind, id, current.version)),
+            let written = self
+                .try_update(tenant, next, current.version, &change, if_match)
+                .await?;
+            if let Some(next) = written {
+                return self.written(tenant, next, return_members).await;
             }
         }
         Err(DirectoryError::Unavailable(
@@ -597,6 +591,27 @@ impl Directory {
         user_ids: &[String],
     ) -> Result<Vec<(String, roster_store::GroupRef)>, DirectoryError> {
         Ok(self.store.groups_of(tenant.id(), user_ids).await?)
+    }
+
+    /// Writes `next` over the version read; `None` when another request changed the resource
+    /// in between and the client sent no `If-Match`, so the caller reads it again and retries.
+    async fn try_update(
+        &self,
+        tenant: &TenantContext,
+        next: StoredResource,
+        read_version: i64,
+        change: &MembersChange,
+        if_match: Option<i64>,
+    ) -> Result<Option<StoredResource>, DirectoryError> {
+        match self
+            .store
+            .update(tenant.id(), &next, read_version, change)
+            .await
+        {
+            Ok(()) => Ok(Some(next)),
+            Err(StoreError::VersionMismatch) if if_match.is_none() => Ok(None),
+            Err(e) => Err(self.write_error(e, next.kind, &next.id, read_version)),
+        }
     }
 
     /// The resource as just written. Nothing needs reading back unless a group's members are

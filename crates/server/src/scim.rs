@@ -126,6 +126,26 @@ async fn render_all(
         .collect())
 }
 
+/// Renders one resource (see [`render_all`]).
+async fn render_one(
+    state: &AppState,
+    tenant: &TenantContext,
+    kind: Kind,
+    resource: &StoredResource,
+    projection: &Projection,
+) -> Result<Value, ApiError> {
+    Ok(render_all(
+        state,
+        tenant,
+        kind,
+        std::slice::from_ref(resource),
+        projection,
+    )
+    .await?
+    .pop()
+    .unwrap_or(Value::Null))
+}
+
 async fn list(
     state: &AppState,
     tenant: &TenantContext,
@@ -208,16 +228,7 @@ async fn get_one(
             normalizations: Vec::new(),
         });
     }
-    let body = render_all(
-        state,
-        tenant,
-        kind,
-        std::slice::from_ref(&resource),
-        &projection,
-    )
-    .await?
-    .pop()
-    .unwrap_or(Value::Null);
+    let body = render_one(state, tenant, kind, &resource, &projection).await?;
     Ok(resource_response(state, tenant, StatusCode::OK, body, &resource).noting(applied))
 }
 
@@ -234,16 +245,7 @@ async fn create(
         .directory
         .create(tenant, kind, body, true, &mut applied)
         .await?;
-    let out = render_all(
-        state,
-        tenant,
-        kind,
-        std::slice::from_ref(&resource),
-        &projection,
-    )
-    .await?
-    .pop()
-    .unwrap_or(Value::Null);
+    let out = render_one(state, tenant, kind, &resource, &projection).await?;
     Ok(resource_response(state, tenant, StatusCode::CREATED, out, &resource).noting(applied))
 }
 
@@ -272,16 +274,7 @@ async fn replace(
             &mut applied,
         )
         .await?;
-    let out = render_all(
-        state,
-        tenant,
-        kind,
-        std::slice::from_ref(&resource),
-        &projection,
-    )
-    .await?
-    .pop()
-    .unwrap_or(Value::Null);
+    let out = render_one(state, tenant, kind, &resource, &projection).await?;
     Ok(resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied))
 }
 
@@ -329,16 +322,7 @@ async fn patch(
         }
         .noting(applied));
     }
-    let out = render_all(
-        state,
-        tenant,
-        kind,
-        std::slice::from_ref(&resource),
-        &projection,
-    )
-    .await?
-    .pop()
-    .unwrap_or(Value::Null);
+    let out = render_one(state, tenant, kind, &resource, &projection).await?;
     Ok(resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied))
 }
 

@@ -74,8 +74,12 @@ pub trait Clock: Send + Sync {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Now, to the microsecond: what storage keeps, so that `meta.created` in a create's
+    /// response is the same as in every later read.
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        let t = OffsetDateTime::now_utc();
+        t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+            .unwrap_or(t)
     }
 }
 

@@ -1351,3 +1351,13 @@ async fn the_attributes_entra_maps_round_trip() {
     }
     assert_eq!(patched.body[ent]["manager"]["value"], manager.as_str());
 }
+
+#[tokio::test]
+async fn meta_timestamps_in_a_write_response_match_later_reads() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let created = app.post(&t, "/Users", user("time@x.example")).await;
+    let id = created.body["id"].as_str().unwrap();
+    let read = app.get(&t, &format!("/Users/{id}")).await;
+    assert_eq!(created.body["meta"], read.body["meta"]);
+}

@@ -10,6 +10,7 @@ use roster_directory::{Directory, IssuedToken, SystemClock, SystemSecrets, Tenan
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
 use roster_store::Store;
+use roster_store_postgres::{PoolConfig, PostgresStore};
 use roster_store_sqlite::SqliteStore;
 use serde_json::json;
 
@@ -33,7 +34,8 @@ struct Global {
         global = true
     )]
     listen: SocketAddr,
-    /// The database: sqlite://FILE (created if missing).
+    /// The database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB
+    /// (shared by any number of Roster processes).
     #[arg(
         long = "database",
         env = "ROSTER_DATABASE_URL",
@@ -41,6 +43,17 @@ struct Global {
         global = true
     )]
     database: String,
+    /// Serves Prometheus metrics on this address instead of at /metrics on the main one.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN", global = true)]
+    metrics_listen: Option<SocketAddr>,
+    /// The most connections to a PostgreSQL database this process opens.
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    database_max_connections: u32,
     /// The externally visible base URL, used in Provisioning URLs, Location and meta.location.
     /// Defaults to http:// and the listen address.
     #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
@@ -114,16 +127,24 @@ impl Global {
     }
 
     async fn store(&self) -> Result<Arc<dyn Store>> {
+        let shown = redacted(&self.database);
         if self.database.starts_with("sqlite:") {
             let store = SqliteStore::open(&self.database)
                 .await
-                .with_context(|| format!("opening {}", self.database))?;
+                .with_context(|| format!("opening {shown}"))?;
+            Ok(Arc::new(store))
+        } else if self.database.starts_with("postgres:") || self.database.starts_with("postgresql:")
+        {
+            let pool = PoolConfig {
+                max_connections: self.database_max_connections.max(1),
+                ..PoolConfig::default()
+            };
+            let store = PostgresStore::open(&self.database, pool)
+                .await
+                .with_context(|| format!("opening {shown}"))?;
             Ok(Arc::new(store))
         } else {
-            bail!(
-                "unsupported database URL {:?}: use sqlite://FILE",
-                self.database
-            )
+            bail!("unsupported database URL {shown:?}: use sqlite://FILE or postgres://…")
         }
     }
 
@@ -134,6 +155,26 @@ impl Global {
             Arc::new(SystemClock),
             Arc::new(SystemSecrets),
         ))
+    }
+}
+
+/// A database URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info.split(':').next().unwrap_or_default();
+            if user_info.contains(':') {
+                format!("{scheme}://{user}:***@{host}{path}")
+            } else {
+                format!("{scheme}://{user_info}@{host}{path}")
+            }
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -289,10 +330,22 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
         let _ = print_issued(&config, &issued, false);
     }
     tracing::info!(listen = %bound, public_url = %config.public_url, "roster is serving");
-    let app = roster_server::app(AppState {
-        directory,
-        config: Arc::new(config),
-    });
+    let mut config = config;
+    config.metrics_on_main = global.metrics_listen.is_none();
+    let state = AppState::new(directory, config);
+    if let Some(address) = global.metrics_listen {
+        let metrics = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("listening on {address} for metrics"))?;
+        tracing::info!(listen = %metrics.local_addr()?, "serving metrics");
+        let app = roster_server::metrics_app(state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, app).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    let app = roster_server::app(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
@@ -318,5 +371,23 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn database_passwords_are_not_shown() {
+        assert_eq!(
+            redacted("postgres://roster:s3cret@db.internal:5432/roster"),
+            "postgres://roster:***@db.internal:5432/roster"
+        );
+        assert_eq!(
+            redacted("postgres://roster@db/roster"),
+            "postgres://roster@db/roster"
+        );
+        assert_eq!(redacted("sqlite://roster.db"), "sqlite://roster.db");
     }
 }

@@ -21,9 +21,11 @@ use tower_http::trace::TraceLayer;
 mod bulk;
 mod discovery;
 mod error;
+mod metrics;
 mod scim;
 
 pub use error::ApiError;
+pub use metrics::Metrics;
 
 /// The media type of every SCIM response.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -39,6 +41,9 @@ pub struct Config {
     pub max_page_size: u64,
     /// The most operations one Bulk request may hold.
     pub bulk_max_operations: usize,
+    /// Whether `/metrics` is served on the main listener (else on a listener of its own, see
+    /// [`metrics_app`]).
+    pub metrics_on_main: bool,
 }
 
 impl Config {
@@ -49,6 +54,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             max_page_size: 1000,
             bulk_max_operations: 1000,
+            metrics_on_main: true,
         }
     }
 
@@ -65,6 +71,26 @@ pub struct AppState {
     pub directory: Directory,
     /// The limits.
     pub config: Arc<Config>,
+    /// Request and pool metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// The state of a server over a directory, with fresh metrics.
+    pub fn new(directory: Directory, config: Config) -> Self {
+        AppState {
+            directory,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+}
+
+/// `/metrics` alone, for a listener of its own (`ROSTER_METRICS_LISTEN`).
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
 }
 
 /// The application: every route, with request ids, tracing, the body limit and lenient
@@ -101,11 +127,19 @@ pub fn app(state: AppState) -> App {
         .route("/Schemas/{id}", get(scim::schema))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found);
-    let router = Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
+        .route("/readyz", get(readyz));
+    if state.config.metrics_on_main {
+        router = router.route("/metrics", get(metrics::metrics));
+    }
+    let router = router
         .nest("/scim/v2/{tenant}", scim)
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
         .layer(

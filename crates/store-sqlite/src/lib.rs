@@ -7,12 +7,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use roster_scim::filter::{CompValue, CompareOp, Filter};
-use roster_scim::schema::{Location, ResourceSchema};
+use roster_scim::schema::ResourceSchema;
 use roster_scim::value::fold_case;
+use roster_store::sql::{Bind, Sql, sort_column, translate};
 use roster_store::{
-    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, Store, StoreError,
-    StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, PoolStats, Store,
+    StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -752,7 +752,7 @@ impl Store for SqliteStore {
                     );
                     let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
                     for b in &sql.binds {
-                        q = b.bind_to(q);
+                        q = bind_one(q, b);
                     }
                     for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
                         let (seq, mut r) = resource_from_row(&row)?;
@@ -796,7 +796,7 @@ impl Store for SqliteStore {
                 );
                 let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
                 for b in &sql.binds {
-                    q = b.bind_to(q);
+                    q = bind_one(q, b);
                 }
                 let mut rows = Vec::new();
                 let needs_members = kind == Kind::Group;
@@ -852,11 +852,30 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1")
-            .execute(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        if applied < latest {
+            return Err(StoreError::Unavailable(format!(
+                "the database schema is at migration {applied}, this Roster needs {latest}"
+            )));
+        }
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let size = self.reader.size();
+        let idle = u32::try_from(self.reader.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            max: self.reader.options().get_max_connections(),
+            in_use: size.saturating_sub(idle),
+            idle,
+            waiting: self.writer.queued(),
+        }
     }
 }
 
@@ -872,22 +891,16 @@ fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
     })
 }
 
-/// A bound parameter of a translated filter.
-#[derive(Debug, Clone, PartialEq)]
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-impl Bind {
-    fn bind_to<'q>(
-        &'q self,
-        q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    ) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-        match self {
-            Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Int(i) => q.bind(*i),
-        }
+/// Binds a translated filter's parameters as this backend stores them: times as fixed-width
+/// text, booleans as 0/1.
+fn bind_one<'q>(
+    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    b: &'q Bind,
+) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    match b {
+        Bind::Text(s) => q.bind(s.as_str()),
+        Bind::Bool(v) => q.bind(*v),
+        Bind::Time(t) => q.bind(ts(*t)),
     }
 }
 
@@ -901,233 +914,9 @@ fn bind_all<'q, O>(
     for b in binds {
         q = match b {
             Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Int(i) => q.bind(*i),
+            Bind::Bool(v) => q.bind(*v),
+            Bind::Time(t) => q.bind(ts(*t)),
         };
     }
     q
-}
-
-#[derive(Debug, Default)]
-struct Sql {
-    binds: Vec<Bind>,
-}
-
-/// A translated filter: SQL that selects a superset of the matching rows, and whether it
-/// selects exactly them.
-struct Translated {
-    sql: String,
-    exact: bool,
-}
-
-/// Which column an indexed attribute lives in, and how its values compare.
-enum Column {
-    /// A text column compared exactly (`id`, `externalId`).
-    Exact(&'static str),
-    /// A lower-cased text column (`userName`, group `displayName`).
-    Folded(&'static str),
-    /// A timestamp column in fixed-width UTC text.
-    Time(&'static str),
-    /// A 0/1 column.
-    Bool(&'static str),
-    /// The lower-cased e-mail values.
-    Email,
-    /// The ids of a group's members.
-    Member,
-}
-
-fn column(path: &roster_scim::AttrPath, kind: Kind, schema: &ResourceSchema) -> Option<Column> {
-    let resolved = schema.resolve(path).ok()?;
-    let attr = resolved.attribute.name.as_str();
-    let sub = resolved.sub_attribute.map(|a| a.name.as_str());
-    match (resolved.location, kind, attr, sub) {
-        (Location::Common, _, "id", None) => Some(Column::Exact("r.id")),
-        (Location::Common, _, "externalId", None) => Some(Column::Exact("r.external_id")),
-        (Location::Common, _, "meta", Some("created")) => Some(Column::Time("r.created")),
-        (Location::Common, _, "meta", Some("lastModified")) => {
-            Some(Column::Time("r.last_modified"))
-        }
-        (Location::Core, Kind::User, "userName", None) => Some(Column::Folded("r.name_key")),
-        (Location::Core, Kind::Group, "displayName", None) => Some(Column::Folded("r.name_key")),
-        (Location::Core, Kind::User, "active", None) => Some(Column::Bool("r.active")),
-        (Location::Core, Kind::User, "emails", None | Some("value")) => Some(Column::Email),
-        (Location::Core, Kind::Group, "members", None | Some("value")) => Some(Column::Member),
-        _ => None,
-    }
-}
-
-fn like_pattern(value: &str, op: CompareOp) -> String {
-    let escaped = value
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    match op {
-        CompareOp::Co => format!("%{escaped}%"),
-        CompareOp::Sw => format!("{escaped}%"),
-        _ => format!("%{escaped}"),
-    }
-}
-
-/// Translates a text comparison on `col` (already holding comparable text) to SQL.
-fn text_comparison(col: &str, op: CompareOp, value: String, sql: &mut Sql) -> String {
-    let expr = match op {
-        CompareOp::Eq => format!("{col} = ?"),
-        CompareOp::Ne => format!("({col} IS NULL OR {col} <> ?)"),
-        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
-            sql.binds.push(Bind::Text(like_pattern(&value, op)));
-            return format!("{col} LIKE ? ESCAPE '\\'");
-        }
-        CompareOp::Gt => format!("{col} > ?"),
-        CompareOp::Ge => format!("{col} >= ?"),
-        CompareOp::Lt => format!("{col} < ?"),
-        CompareOp::Le => format!("{col} <= ?"),
-    };
-    sql.binds.push(Bind::Text(value));
-    expr
-}
-
-/// Translates a filter to SQL over `resources r`. Returns `None` when nothing of it can be
-/// expressed (the caller then reads every resource of the tenant and kind). The SQL uses only
-/// indexed columns; `exact` is false when parts must still be checked in memory.
-fn translate(f: &Filter, kind: Kind, schema: &ResourceSchema, sql: &mut Sql) -> Option<Translated> {
-    let exact = |sql: String| Some(Translated { sql, exact: true });
-    match f {
-        Filter::And(a, b) => {
-            let mark = sql.binds.len();
-            let ta = translate(a, kind, schema, sql);
-            let tb = translate(b, kind, schema, sql);
-            match (ta, tb) {
-                (Some(x), Some(y)) => Some(Translated {
-                    sql: format!("({}) AND ({})", x.sql, y.sql),
-                    exact: x.exact && y.exact,
-                }),
-                (Some(x), None) | (None, Some(x)) => Some(Translated {
-                    sql: x.sql,
-                    exact: false,
-                }),
-                (None, None) => {
-                    sql.binds.truncate(mark);
-                    None
-                }
-            }
-        }
-        Filter::Or(a, b) => {
-            let mark = sql.binds.len();
-            match (
-                translate(a, kind, schema, sql),
-                translate(b, kind, schema, sql),
-            ) {
-                (Some(x), Some(y)) => Some(Translated {
-                    sql: format!("({}) OR ({})", x.sql, y.sql),
-                    exact: x.exact && y.exact,
-                }),
-                _ => {
-                    sql.binds.truncate(mark);
-                    None
-                }
-            }
-        }
-        Filter::Not(inner) => {
-            let mark = sql.binds.len();
-            match translate(inner, kind, schema, sql) {
-                // NOT over NULL is NULL; an absent attribute makes the inner filter false,
-                // so its negation must be true.
-                Some(t) if t.exact => exact(format!("NOT COALESCE(({}), 0)", t.sql)),
-                _ => {
-                    sql.binds.truncate(mark);
-                    None
-                }
-            }
-        }
-        Filter::Present(path) => match column(path, kind, schema)? {
-            Column::Exact(c) | Column::Folded(c) | Column::Time(c) => {
-                exact(format!("({c} IS NOT NULL AND {c} <> '')"))
-            }
-            Column::Bool(c) => exact(format!("{c} IS NOT NULL")),
-            Column::Email => {
-                exact("EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq)".into())
-            }
-            Column::Member => {
-                exact("EXISTS (SELECT 1 FROM members x WHERE x.group_seq = r.seq)".into())
-            }
-        },
-        Filter::Compare { path, op, value } => {
-            compare(column(path, kind, schema)?, *op, value, sql)
-        }
-        Filter::ValuePath { path, filter } => {
-            // `emails[value eq "x"]` and `members[value eq "x"]`: only conditions on `value`
-            // are indexed.
-            let Filter::Compare {
-                path: inner,
-                op,
-                value,
-            } = filter.as_ref()
-            else {
-                return None;
-            };
-            if !inner.attribute.eq_ignore_ascii_case("value") || inner.sub_attribute.is_some() {
-                return None;
-            }
-            let mut full = path.clone();
-            full.sub_attribute = Some("value".into());
-            compare(column(&full, kind, schema)?, *op, value, sql)
-        }
-    }
-}
-
-fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Option<Translated> {
-    let exact = |sql: String| Some(Translated { sql, exact: true });
-    match (col, value) {
-        (Column::Exact(c), CompValue::String(s)) => exact(text_comparison(c, op, s.clone(), sql)),
-        (Column::Folded(c), CompValue::String(s)) => {
-            exact(text_comparison(c, op, fold_case(s), sql))
-        }
-        (Column::Time(c), CompValue::String(s)) => {
-            let t = roster_scim::value::parse_datetime(s)?;
-            match op {
-                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => None,
-                _ => exact(text_comparison(c, op, ts(t), sql)),
-            }
-        }
-        (Column::Bool(c), CompValue::Bool(b)) => {
-            let expr = match op {
-                CompareOp::Eq => format!("{c} = ?"),
-                CompareOp::Ne => format!("({c} IS NULL OR {c} <> ?)"),
-                _ => return None,
-            };
-            sql.binds.push(Bind::Int(i64::from(*b)));
-            exact(expr)
-        }
-        (Column::Email, CompValue::String(s)) if op != CompareOp::Ne => {
-            let inner = text_comparison("e.value_key", op, fold_case(s), sql);
-            exact(format!(
-                "EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq AND {inner})"
-            ))
-        }
-        (Column::Member, CompValue::String(s)) if op == CompareOp::Eq => {
-            sql.binds.push(Bind::Text(s.clone()));
-            exact(
-                "EXISTS (SELECT 1 FROM members x JOIN resources m ON m.seq = x.member_seq
-                         WHERE x.group_seq = r.seq AND m.id = ?)"
-                    .into(),
-            )
-        }
-        _ => None,
-    }
-}
-
-fn sort_column(
-    sort: &roster_scim::sort::SortBy,
-    kind: Kind,
-    schema: &ResourceSchema,
-) -> Option<String> {
-    let c = match column(&sort.path, kind, schema)? {
-        Column::Exact(c) | Column::Folded(c) | Column::Time(c) | Column::Bool(c) => c,
-        Column::Email | Column::Member => return None,
-    };
-    // As in the protocol crate's comparator: a resource without the attribute sorts last when
-    // ascending, and descending reverses the whole order.
-    Some(match sort.order {
-        roster_scim::sort::SortOrder::Ascending => format!("({c} IS NULL) ASC, {c} ASC"),
-        roster_scim::sort::SortOrder::Descending => format!("({c} IS NULL) DESC, {c} DESC"),
-    })
 }

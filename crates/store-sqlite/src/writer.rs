@@ -55,6 +55,11 @@ impl Writer {
         Writer { queue }
     }
 
+    /// How many writes wait in the queue now.
+    pub fn queued(&self) -> u64 {
+        (self.queue.max_capacity() - self.queue.capacity()) as u64
+    }
+
     /// Runs `f` inside a batch's transaction and returns its result once committed. `f` may
     /// be called again if another write of its batch fails.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>

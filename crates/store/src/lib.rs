@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 
 pub mod conformance;
 pub mod memory_eval;
+pub mod sql;
 
 /// An opaque tenant identifier (random, not derived from the name).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -228,6 +229,19 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// How a backend's connection pool is doing, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The most connections the pool opens.
+    pub max: u32,
+    /// Connections lent out now.
+    pub in_use: u32,
+    /// Open connections nobody is using.
+    pub idle: u32,
+    /// Requests waiting for a connection (or, for a single-writer backend, for the writer).
+    pub waiting: u64,
+}
+
 /// A storage backend. Every method that reads or writes directory data takes the tenant first.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -304,6 +318,10 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         user_ids: &[String],
     ) -> Result<Vec<(String, GroupRef)>, StoreError>;
-    /// Whether the database answers.
+    /// Whether the database answers and its schema is the one this build needs.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// The state of the connection pool.
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
 }

@@ -1,5 +1,9 @@
-//! Test support: a Roster served on a loopback port 0 over a fresh SQLite file, and a small
-//! SCIM client.
+//! Test support: a Roster served on a loopback port 0 over a fresh database, and a small SCIM
+//! client.
+//!
+//! The database is a fresh SQLite file, or, when `ROSTER_TEST_BACKEND=postgres`, a fresh
+//! database on the PostgreSQL server named by `ROSTER_TEST_POSTGRES_URL` (`scripts/test` runs
+//! the suites both ways).
 
 #![allow(dead_code)]
 
@@ -9,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use roster_directory::{Directory, SystemClock, SystemSecrets};
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
+use roster_store::Store;
 use roster_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
@@ -18,7 +23,7 @@ pub struct TestApp {
     pub address: String,
     /// The directory behind it (to create tenants directly).
     pub directory: Directory,
-    /// The database file's folder, kept alive with the app.
+    /// The SQLite database file's folder (unused on PostgreSQL), kept alive with the app.
     pub dir: tempfile::TempDir,
     /// The database URL.
     pub database_url: String,
@@ -54,13 +59,62 @@ impl Reply {
     }
 }
 
+/// Which database the tests run on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A SQLite file in a temporary directory.
+    Sqlite,
+    /// A database of its own on the test PostgreSQL server.
+    Postgres,
+}
+
+/// The backend chosen by `ROSTER_TEST_BACKEND` (`sqlite`, the default, or `postgres`).
+pub fn backend() -> Backend {
+    match std::env::var("ROSTER_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("ROSTER_TEST_BACKEND={other}: use sqlite or postgres"),
+    }
+}
+
+/// The PostgreSQL server the tests use; a test that needs one fails without it.
+pub fn postgres_server() -> String {
+    std::env::var("ROSTER_TEST_POSTGRES_URL").expect(
+        "ROSTER_TEST_POSTGRES_URL names no PostgreSQL server: run scripts/test, which starts one",
+    )
+}
+
+/// A fresh, empty PostgreSQL database on the test server, with Roster's schema.
+pub async fn postgres_database() -> String {
+    let server = postgres_server();
+    roster_store_postgres::scratch_database(&server)
+        .await
+        .unwrap_or_else(|e| panic!("creating a database on {server}: {e}"))
+}
+
 /// Starts a server with the given limits tweak.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("roster.db").display());
-    let store = SqliteStore::open(&database_url).await.expect("open store");
+    let (database_url, store): (String, Arc<dyn Store>) = match backend() {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("roster.db").display());
+            let store = SqliteStore::open(&url).await.expect("open store");
+            (url, Arc::new(store))
+        }
+        Backend::Postgres => {
+            let url = postgres_database().await;
+            let pool = roster_store_postgres::PoolConfig {
+                max_connections: 8,
+                ..Default::default()
+            };
+            let store = roster_store_postgres::PostgresStore::open(&url, pool)
+                .await
+                .expect("open store");
+            (url, Arc::new(store))
+        }
+    };
     let directory = Directory::new(
-        Arc::new(store),
+        store,
         Arc::new(Registry::core()),
         Arc::new(SystemClock),
         Arc::new(SystemSecrets),
@@ -71,10 +125,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let mut config = Config::new(&address);
     tweak(&mut config);
-    let app = roster_server::app(AppState {
-        directory: directory.clone(),
-        config: Arc::new(config),
-    });
+    let app = roster_server::app(AppState::new(directory.clone(), config));
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
@@ -93,6 +144,33 @@ pub async fn spawn_app() -> TestApp {
 }
 
 impl TestApp {
+    /// Everything the database holds, as text: the SQLite files' bytes, or a PostgreSQL dump.
+    pub fn stored_text(&self) -> String {
+        match backend() {
+            Backend::Sqlite => {
+                let mut text = String::new();
+                for entry in std::fs::read_dir(self.dir.path()).expect("reading the database dir") {
+                    let bytes = std::fs::read(entry.expect("a directory entry").path())
+                        .expect("reading a database file");
+                    text.push_str(&String::from_utf8_lossy(&bytes));
+                }
+                text
+            }
+            Backend::Postgres => {
+                let out = std::process::Command::new("pg_dump")
+                    .args(["--data-only", "--dbname", &self.database_url])
+                    .output()
+                    .expect("running pg_dump");
+                assert!(
+                    out.status.success(),
+                    "pg_dump: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                String::from_utf8_lossy(&out.stdout).into_owned()
+            }
+        }
+    }
+
     /// Creates a tenant and returns its base URL and token.
     pub async fn tenant(&self, name: &str) -> TestTenant {
         let issued = self.directory.create_tenant(name).await.expect("tenant");

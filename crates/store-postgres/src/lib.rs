@@ -1,0 +1,914 @@
+//! The PostgreSQL storage backend: one database shared by any number of Roster processes.
+//!
+//! Nothing here is cached: every guarantee (a unique userName, optimistic versions, members
+//! that exist) is enforced by the database in the statement or transaction that writes, so
+//! two processes on one database behave as one. Single-statement writes (a user's create,
+//! update and delete) run without an explicit transaction, as one round trip: PostgreSQL runs
+//! a statement and its data-modifying CTEs atomically. Writes with member rows use a
+//! transaction.
+//!
+//! SCIM filters become SQL through the same translation as the SQLite backend's
+//! ([`roster_store::sql`]); what it cannot express is evaluated in memory by the protocol
+//! crate over the rows the SQL narrowed down.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use roster_scim::schema::ResourceSchema;
+use roster_scim::value::fold_case;
+use roster_store::sql::{Bind, Sql, numbered, sort_column, translate};
+use roster_store::{
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, PoolStats, Store,
+    StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+};
+use serde_json::Value;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{PgConnection, Postgres, Row};
+use time::OffsetDateTime;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How a process uses the database's connections.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// The most connections this process holds open.
+    pub max_connections: u32,
+    /// How long a request waits for a connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// A store in a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// Requests waiting for a connection now.
+    waiting: Arc<AtomicU64>,
+}
+
+/// Counts a request as waiting for a connection while it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn new(n: &'a AtomicU64) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Waiting(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// SQLSTATE classes and codes that mean the database is away or shedding load, not that the
+/// request is wrong: the client may retry.
+fn transient(code: &str) -> bool {
+    code.starts_with("08") // connection exception
+        || code.starts_with("57P") // admin shutdown, crash shutdown, cannot connect now
+        || code == "53300" // too many connections
+        || code == "40001" // serialization failure
+        || code == "40P01" // deadlock detected
+}
+
+fn db_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| transient(&c)) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
+/// The columns a resource's JSON contributes to indexes.
+struct Indexed {
+    name_key: String,
+    display: Option<String>,
+    external_id: Option<String>,
+    active: Option<bool>,
+    emails: Vec<String>,
+}
+
+fn indexed(resource: &StoredResource) -> Indexed {
+    let data = &resource.data;
+    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+    let name = match resource.kind {
+        Kind::User => s("userName"),
+        Kind::Group => s("displayName"),
+    }
+    .unwrap_or_default();
+    let display = match resource.kind {
+        Kind::User => s("displayName").or_else(|| s("userName")),
+        Kind::Group => s("displayName"),
+    };
+    let emails = data
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(fold_case)
+                .collect()
+        })
+        .unwrap_or_default();
+    Indexed {
+        name_key: fold_case(&name),
+        display,
+        external_id: s("externalId"),
+        active: data.get("active").and_then(Value::as_bool),
+        emails,
+    }
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/db`) and brings
+    /// its schema up to date. Two processes starting at once are safe: the migrations run
+    /// under a PostgreSQL advisory lock, so one applies them and the other finds them done.
+    pub async fn open(url: &str, pool: PoolConfig) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?
+            .application_name("roster");
+        let pool = PgPoolOptions::new()
+            .max_connections(pool.max_connections)
+            .min_connections(0)
+            .acquire_timeout(pool.acquire_timeout)
+            .idle_timeout(Duration::from_secs(300))
+            .connect_with(options)
+            .await
+            .map_err(db_err)?;
+        let mut conn = pool.acquire().await.map_err(db_err)?;
+        MIGRATOR
+            .run(&mut *conn)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
+        drop(conn);
+        Ok(PostgresStore {
+            pool,
+            waiting: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// A connection from the pool, counted as waiting until it comes.
+    async fn conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        let _waiting = Waiting::new(&self.waiting);
+        self.pool.acquire().await.map_err(db_err)
+    }
+
+    /// A transaction on a pooled connection.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+        let _waiting = Waiting::new(&self.waiting);
+        self.pool.begin().await.map_err(db_err)
+    }
+}
+
+async fn members_of(conn: &mut PgConnection, group_seq: i64) -> Result<Vec<Member>, StoreError> {
+    // Members come back in a stable order: by member creation order.
+    let rows = sqlx::query(
+        "SELECT m.id, m.kind, coalesce(x.display, m.display) AS display
+         FROM members x JOIN resources m ON m.seq = x.member_seq
+         WHERE x.group_seq = $1 ORDER BY m.seq",
+    )
+    .bind(group_seq)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_err)?;
+    rows.iter().map(member_from_row).collect()
+}
+
+fn member_from_row(row: &PgRow) -> Result<Member, StoreError> {
+    let kind: String = row.try_get("kind").map_err(db_err)?;
+    Ok(Member {
+        id: row.try_get("id").map_err(db_err)?,
+        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+        display: row.try_get("display").map_err(db_err)?,
+    })
+}
+
+const RESOURCE_COLUMNS: &str = "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data";
+
+/// The resource columns plus a user's groups, gathered by one correlated subquery per row
+/// (an index range on `members_member`), so a user and its groups are read in one statement.
+const RESOURCE_COLUMNS_WITH_GROUPS: &str =
+    "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data,
+    coalesce((SELECT json_agg(json_build_array(g.id, g.display) ORDER BY g.seq)
+              FROM members x JOIN resources g ON g.seq = x.group_seq
+              WHERE x.member_seq = r.seq)::text, '[]') AS groups_json";
+
+fn columns(kind: Kind, with_relations: bool) -> &'static str {
+    if with_relations && kind == Kind::User {
+        RESOURCE_COLUMNS_WITH_GROUPS
+    } else {
+        RESOURCE_COLUMNS
+    }
+}
+
+fn resource_from_row(row: &PgRow) -> Result<(i64, StoredResource), StoreError> {
+    let kind: String = row.try_get("kind").map_err(db_err)?;
+    let data: String = row.try_get("data").map_err(db_err)?;
+    // Present only when the statement asked for a user's groups.
+    let groups = match row.try_get::<Option<String>, _>("groups_json") {
+        Ok(Some(json)) => {
+            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
+            Some(
+                pairs
+                    .into_iter()
+                    .map(|(id, display)| GroupRef {
+                        id,
+                        display: display.unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+        }
+        _ => None,
+    };
+    Ok((
+        row.try_get("seq").map_err(db_err)?,
+        StoredResource {
+            id: row.try_get("id").map_err(db_err)?,
+            kind: Kind::parse(&kind)
+                .ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+            version: row.try_get("version").map_err(db_err)?,
+            created: row.try_get("created").map_err(db_err)?,
+            last_modified: row.try_get("last_modified").map_err(db_err)?,
+            data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
+            members: None,
+            groups,
+        },
+    ))
+}
+
+fn conflict_attribute(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    }
+}
+
+/// Inserts the member rows of a group in one statement, refusing ids that are not resources
+/// of the tenant (the caller's transaction is then dropped, changing nothing).
+async fn add_members(
+    tx: &mut PgConnection,
+    tenant: &TenantId,
+    group_seq: i64,
+    members: &[MemberRef],
+) -> Result<(), StoreError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    // One row per id (PostgreSQL refuses to update one row twice in a statement); a later
+    // display name for the same member wins, as it would one by one.
+    let mut position = std::collections::HashMap::with_capacity(members.len());
+    let mut ids: Vec<&str> = Vec::with_capacity(members.len());
+    let mut displays: Vec<Option<&str>> = Vec::with_capacity(members.len());
+    for m in members {
+        match position.get(m.id.as_str()) {
+            Some(&i) => {
+                if m.display.is_some() {
+                    displays[i] = m.display.as_deref();
+                }
+            }
+            None => {
+                position.insert(m.id.as_str(), ids.len());
+                ids.push(&m.id);
+                displays.push(m.display.as_deref());
+            }
+        }
+    }
+    // A client's display name is kept only where it differs from the member's own, so that
+    // renaming a user still shows in the groups nobody labelled otherwise.
+    let done = sqlx::query(
+        "INSERT INTO members (group_seq, member_seq, display)
+         SELECT $1, r.seq, CASE WHEN v.display IS NULL OR v.display = r.display
+                                THEN NULL ELSE v.display END
+         FROM unnest($3::text[], $4::text[]) AS v (id, display)
+         JOIN resources r ON r.tenant_id = $2 AND r.id = v.id
+         ON CONFLICT (group_seq, member_seq) DO UPDATE
+         SET display = coalesce(excluded.display, members.display)",
+    )
+    .bind(group_seq)
+    .bind(tenant.as_str())
+    .bind(&ids)
+    .bind(&displays)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    if done.rows_affected() < ids.len() as u64 {
+        let missing: Option<String> = sqlx::query_scalar(
+            "SELECT v.id FROM unnest($2::text[]) WITH ORDINALITY AS v (id, n)
+             WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.tenant_id = $1 AND r.id = v.id)
+             ORDER BY v.n LIMIT 1",
+        )
+        .bind(tenant.as_str())
+        .bind(&ids)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        return Err(StoreError::UnknownMember(missing.unwrap_or_default()));
+    }
+    Ok(())
+}
+
+/// Applies a change of members to a group's rows.
+async fn apply_members(
+    tx: &mut PgConnection,
+    tenant: &TenantId,
+    group_seq: i64,
+    change: &MembersChange,
+) -> Result<(), StoreError> {
+    match change {
+        MembersChange::Keep => {}
+        MembersChange::Replace(ids) => {
+            sqlx::query("DELETE FROM members WHERE group_seq = $1")
+                .bind(group_seq)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            add_members(tx, tenant, group_seq, ids).await?;
+        }
+        MembersChange::Delta { add, remove } => {
+            if !remove.is_empty() {
+                sqlx::query(
+                    "DELETE FROM members WHERE group_seq = $1 AND member_seq IN
+                       (SELECT seq FROM resources WHERE tenant_id = $2 AND id = ANY($3))",
+                )
+                .bind(group_seq)
+                .bind(tenant.as_str())
+                .bind(remove)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            }
+            add_members(tx, tenant, group_seq, add).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a resource exists, to tell a stale version from a missing resource after a
+/// conditional write matched no row.
+async fn missing_or_stale(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    kind: Kind,
+    id: &str,
+) -> StoreError {
+    let exists = sqlx::query_scalar::<_, i64>(
+        "SELECT seq FROM resources WHERE tenant_id = $1 AND id = $2 AND kind = $3",
+    )
+    .bind(tenant.as_str())
+    .bind(id)
+    .bind(kind.as_str())
+    .fetch_optional(&mut *conn)
+    .await;
+    match exists {
+        Ok(Some(_)) => StoreError::VersionMismatch,
+        Ok(None) => StoreError::NotFound,
+        Err(e) => db_err(e),
+    }
+}
+
+/// Inserts a resource and its e-mail rows in one statement, returning its `seq`.
+const INSERT_RESOURCE: &str = "WITH r AS (
+        INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
+                               created, last_modified, version, data)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq
+    ), e AS (
+        INSERT INTO emails (resource_seq, tenant_id, value_key)
+        SELECT r.seq, $1, v FROM r, unnest($12::text[]) AS v
+    )
+    SELECT seq FROM r";
+
+/// Writes a new state of a resource if its version is still the expected one, and rewrites
+/// its e-mail rows, in one statement; returns its `seq`, or no row.
+const UPDATE_RESOURCE: &str = "WITH r AS (
+        UPDATE resources SET name_key = $1, display = $2, external_id = $3, active = $4,
+               last_modified = $5, version = $6, data = $7
+        WHERE tenant_id = $8 AND id = $9 AND kind = $10 AND version = $11
+        RETURNING seq
+    ), d AS (
+        DELETE FROM emails WHERE resource_seq IN (SELECT seq FROM r)
+    ), e AS (
+        INSERT INTO emails (resource_seq, tenant_id, value_key)
+        SELECT r.seq, $8, v FROM r, unnest($12::text[]) AS v
+    )
+    SELECT seq FROM r";
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query("INSERT INTO tenants (id, name, created_at, settings) VALUES ($1, $2, $3, $4)")
+            .bind(tenant.id.as_str())
+            .bind(&tenant.name)
+            .bind(tenant.created_at)
+            .bind(tenant.settings.to_string())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(tenant_from_row).collect()
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query("SELECT id, name, created_at, settings FROM tenants WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        if revoke_others {
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(token.created_at)
+            .bind(token.tenant_id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        }
+        sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&token.id)
+            .bind(token.tenant_id.as_str())
+            .bind(&token.hash[..])
+            .bind(token.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.created_at, t.settings FROM tokens k
+             JOIN tenants t ON t.id = k.tenant_id
+             WHERE k.hash = $1 AND k.revoked_at IS NULL",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("UPDATE tenants SET settings = $1 WHERE id = $2")
+            .bind(settings.to_string())
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        members: &[MemberRef],
+    ) -> Result<(), StoreError> {
+        let ix = indexed(resource);
+        let statement = sqlx::query_scalar::<_, i64>(INSERT_RESOURCE)
+            .bind(tenant.as_str())
+            .bind(&resource.id)
+            .bind(resource.kind.as_str())
+            .bind(&ix.name_key)
+            .bind(&ix.display)
+            .bind(&ix.external_id)
+            .bind(ix.active)
+            .bind(resource.created)
+            .bind(resource.last_modified)
+            .bind(resource.version)
+            .bind(resource.data.to_string())
+            .bind(&ix.emails);
+        let conflict = |e: sqlx::Error| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(conflict_attribute(resource.kind))
+            } else {
+                db_err(e)
+            }
+        };
+        if members.is_empty() {
+            // One statement, atomic on its own: no transaction's round trips.
+            let mut conn = self.conn().await?;
+            statement.fetch_one(&mut *conn).await.map_err(conflict)?;
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        let seq = statement.fetch_one(&mut *tx).await.map_err(conflict)?;
+        add_members(&mut tx, tenant, seq, members).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn get(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        with_relations: bool,
+    ) -> Result<Option<StoredResource>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM resources r WHERE r.tenant_id = $1 AND r.id = $2 AND r.kind = $3",
+            columns(kind, with_relations)
+        ))
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(kind.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let (seq, mut resource) = resource_from_row(&row)?;
+        if with_relations && kind == Kind::Group {
+            resource.members = Some(members_of(&mut conn, seq).await?);
+        }
+        Ok(Some(resource))
+    }
+
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+    ) -> Result<(), StoreError> {
+        let ix = indexed(resource);
+        let statement = sqlx::query_scalar::<_, i64>(UPDATE_RESOURCE)
+            .bind(&ix.name_key)
+            .bind(&ix.display)
+            .bind(&ix.external_id)
+            .bind(ix.active)
+            .bind(resource.last_modified)
+            .bind(resource.version)
+            .bind(resource.data.to_string())
+            .bind(tenant.as_str())
+            .bind(&resource.id)
+            .bind(resource.kind.as_str())
+            .bind(expected_version)
+            .bind(&ix.emails);
+        let conflict = |e: sqlx::Error| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(conflict_attribute(resource.kind))
+            } else {
+                db_err(e)
+            }
+        };
+        if matches!(members, MembersChange::Keep) {
+            let mut conn = self.conn().await?;
+            return match statement
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(conflict)?
+            {
+                Some(_) => Ok(()),
+                None => Err(missing_or_stale(&mut conn, tenant, resource.kind, &resource.id).await),
+            };
+        }
+        let mut tx = self.begin().await?;
+        let Some(seq) = statement.fetch_optional(&mut *tx).await.map_err(conflict)? else {
+            return Err(missing_or_stale(&mut tx, tenant, resource.kind, &resource.id).await);
+        };
+        apply_members(&mut tx, tenant, seq, members).await?;
+        tx.commit().await.map_err(db_err)
+    }
+
+    async fn change_members(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        change: &MembersChange,
+        expected_version: Option<i64>,
+        at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        // The group's row is locked until commit: changes of one group's members, from any
+        // process, follow one another.
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE resources SET version = version + 1, last_modified = $1
+             WHERE tenant_id = $2 AND id = $3 AND kind = 'Group'
+               AND ($4::bigint IS NULL OR version = $4)
+             RETURNING seq, version",
+        )
+        .bind(at)
+        .bind(tenant.as_str())
+        .bind(group_id)
+        .bind(expected_version)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        let Some((seq, version)) = row else {
+            return Err(missing_or_stale(&mut tx, tenant, Kind::Group, group_id).await);
+        };
+        apply_members(&mut tx, tenant, seq, change).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(version)
+    }
+
+    async fn delete(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
+        let deleted: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM resources
+             WHERE tenant_id = $1 AND id = $2 AND kind = $3 AND ($4::bigint IS NULL OR version = $4)
+             RETURNING seq",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(kind.as_str())
+        .bind(expected_version)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        match deleted {
+            Some(_) => Ok(()),
+            None => Err(missing_or_stale(&mut conn, tenant, kind, id).await),
+        }
+    }
+
+    async fn list(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        schema: &ResourceSchema,
+        query: &ListQuery,
+    ) -> Result<Page, StoreError> {
+        let mut sql = Sql::default();
+        let (condition, exact) = match &query.filter {
+            None => (None, true),
+            Some(f) => match translate(f, kind, schema, &mut sql) {
+                Some(t) => (Some(t.sql), t.exact),
+                None => (None, false),
+            },
+        };
+        let where_clause = match &condition {
+            Some(c) => format!("r.tenant_id = ? AND r.kind = ? AND ({c})"),
+            None => "r.tenant_id = ? AND r.kind = ?".to_owned(),
+        };
+        let order = match &query.sort {
+            None => Some("r.seq".to_owned()),
+            Some(sort) => sort_column(sort, kind, schema),
+        };
+        let mut conn = self.conn().await?;
+        let mut page = match (exact, order) {
+            (true, Some(order)) => {
+                let mut resources = Vec::new();
+                if query.limit > 0 {
+                    let stmt = numbered(&format!(
+                        "SELECT {} FROM resources r WHERE {where_clause}
+                         ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                        columns(kind, query.with_relations),
+                        query.limit.min(i64::MAX as u64),
+                        query.offset.min(i64::MAX as u64)
+                    ));
+                    let rows = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                    for row in rows {
+                        let (seq, mut r) = resource_from_row(&row)?;
+                        if query.with_relations && kind == Kind::Group {
+                            r.members = Some(members_of(&mut conn, seq).await?);
+                        }
+                        resources.push(r);
+                    }
+                }
+                let got = resources.len() as u64;
+                // A short page that starts inside the results ends them: its end is the total,
+                // and the lookups identity providers make (`userName eq`) need no count.
+                let total =
+                    if query.limit > 0 && got < query.limit && (got > 0 || query.offset == 0) {
+                        query.offset + got
+                    } else {
+                        // Without a filter the total is the sum of the counters kept beside the
+                        // rows; a count(*) of a large tenant would walk its index on every page.
+                        let count_stmt = match &condition {
+                            None => "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+                                 WHERE tenant_id = $1 AND kind = $2"
+                                .to_owned(),
+                            Some(_) => numbered(&format!(
+                                "SELECT count(*) FROM resources r WHERE {where_clause}"
+                            )),
+                        };
+                        let n: i64 = bind_scalar(sqlx::query_scalar(&count_stmt), tenant, kind, {
+                            if condition.is_some() { &sql.binds } else { &[] }
+                        })
+                        .fetch_one(&mut *conn)
+                        .await
+                        .map_err(db_err)?;
+                        u64::try_from(n).unwrap_or(0)
+                    };
+                Page { total, resources }
+            }
+            _ => {
+                // The SQL narrows; the protocol crate decides, sorts and pages.
+                let stmt = numbered(&format!(
+                    "SELECT {} FROM resources r WHERE {where_clause} ORDER BY r.seq",
+                    columns(kind, query.with_relations)
+                ));
+                let found = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                let mut rows = Vec::with_capacity(found.len());
+                for row in found {
+                    let (seq, mut r) = resource_from_row(&row)?;
+                    if kind == Kind::Group {
+                        r.members = Some(members_of(&mut conn, seq).await?);
+                    }
+                    rows.push(r);
+                }
+                memory_eval::finish(rows, schema, query)
+            }
+        };
+        if !query.with_relations {
+            for r in &mut page.resources {
+                r.members = None;
+                r.groups = None;
+            }
+        }
+        Ok(page)
+    }
+
+    async fn groups_of(
+        &self,
+        tenant: &TenantId,
+        user_ids: &[String],
+    ) -> Result<Vec<(String, GroupRef)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT u.id AS user_id, g.id AS group_id, g.display AS group_display
+             FROM resources u JOIN members x ON x.member_seq = u.seq
+             JOIN resources g ON g.seq = x.group_seq
+             WHERE u.tenant_id = $1 AND u.id = ANY($2) ORDER BY g.seq",
+        )
+        .bind(tenant.as_str())
+        .bind(user_ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| {
+                let display: Option<String> = row.try_get("group_display").map_err(db_err)?;
+                Ok((
+                    row.try_get("user_id").map_err(db_err)?,
+                    GroupRef {
+                        id: row.try_get("group_id").map_err(db_err)?,
+                        display: display.unwrap_or_default(),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let applied: i64 = sqlx::query_scalar(
+            "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        if applied < latest {
+            return Err(StoreError::Unavailable(format!(
+                "the database schema is at migration {applied}, this Roster needs {latest}"
+            )));
+        }
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            max: self.pool.options().get_max_connections(),
+            in_use: size.saturating_sub(idle),
+            idle,
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+}
+
+fn tenant_from_row(row: &PgRow) -> Result<Tenant, StoreError> {
+    let settings: String = row.try_get("settings").map_err(db_err)?;
+    Ok(Tenant {
+        id: TenantId::new(row.try_get::<String, _>("id").map_err(db_err)?),
+        name: row.try_get("name").map_err(db_err)?,
+        created_at: row.try_get("created_at").map_err(db_err)?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
+    })
+}
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+type PgScalar<'q, O> = sqlx::query::QueryScalar<'q, Postgres, O, sqlx::postgres::PgArguments>;
+
+/// Binds the tenant, the kind and a translated filter's parameters, in placeholder order.
+fn bind_query<'q>(
+    mut q: PgQuery<'q>,
+    tenant: &'q TenantId,
+    kind: Kind,
+    binds: &'q [Bind],
+) -> PgQuery<'q> {
+    q = q.bind(tenant.as_str()).bind(kind.as_str());
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Bool(v) => q.bind(*v),
+            Bind::Time(t) => q.bind(*t),
+        };
+    }
+    q
+}
+
+fn bind_scalar<'q, O>(
+    mut q: PgScalar<'q, O>,
+    tenant: &'q TenantId,
+    kind: Kind,
+    binds: &'q [Bind],
+) -> PgScalar<'q, O> {
+    q = q.bind(tenant.as_str()).bind(kind.as_str());
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.as_str()),
+            Bind::Bool(v) => q.bind(*v),
+            Bind::Time(t) => q.bind(*t),
+        };
+    }
+    q
+}
+
+/// A fresh, empty database on the server at `server_url` (any database URL of it; the
+/// database name is replaced), with Roster's schema: what tests and benchmarks start from.
+/// Returns its URL.
+#[cfg(feature = "testing")]
+pub async fn scratch_database(server_url: &str) -> Result<String, StoreError> {
+    use rand::Rng;
+    use sqlx::ConnectOptions;
+    let admin = PgConnectOptions::from_str(server_url)
+        .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?
+        .database("postgres");
+    let mut conn = admin.connect().await.map_err(db_err)?;
+    let name = format!("roster_test_{:016x}", rand::rng().random::<u64>());
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .map_err(db_err)?;
+    // The server's URL with the new database's name as its path.
+    let base = server_url.split('?').next().unwrap_or(server_url);
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let server = match base[authority_start..].find('/') {
+        Some(slash) => &base[..authority_start + slash],
+        None => base,
+    };
+    Ok(format!("{server}/{name}"))
+}

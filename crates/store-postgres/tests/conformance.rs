@@ -1,0 +1,123 @@
+//! The storage conformance suite (`roster_store::conformance`) run against PostgreSQL: every
+//! suite function on a database of its own, and random filters checked against the evaluator.
+//!
+//! The server comes from `ROSTER_TEST_POSTGRES_URL`, which `scripts/test` sets after starting
+//! a throwaway PostgreSQL; without it these tests fail, saying so.
+
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use roster_store::Kind;
+use roster_store::conformance::{self, FilterFixture, strategy};
+use roster_store_postgres::{PoolConfig, PostgresStore, scratch_database};
+
+async fn fresh() -> PostgresStore {
+    let server = std::env::var("ROSTER_TEST_POSTGRES_URL").expect(
+        "ROSTER_TEST_POSTGRES_URL names no PostgreSQL server: run scripts/test, which starts one",
+    );
+    let url = scratch_database(&server)
+        .await
+        .unwrap_or_else(|e| panic!("creating a database on {server}: {e}"));
+    let pool = PoolConfig {
+        max_connections: 4,
+        ..PoolConfig::default()
+    };
+    PostgresStore::open(&url, pool)
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+}
+#[tokio::test]
+async fn ping() {
+    conformance::ping(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn tenants() {
+    conformance::tenants(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn tokens() {
+    conformance::tokens(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn user_lifecycle() {
+    conformance::user_lifecycle(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn group_lifecycle() {
+    conformance::group_lifecycle(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn name_uniqueness() {
+    conformance::name_uniqueness(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn tenant_isolation() {
+    conformance::tenant_isolation(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn membership() {
+    conformance::membership(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn listing() {
+    conformance::listing(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn filters_agree_with_evaluator() {
+    conformance::filters_agree_with_evaluator(&fresh().await).await;
+}
+
+/// Seeds one database, then lists it with random filters and shapes, each filter and each of
+/// its parts compared with the evaluator. The runtime is built here because proptest's runner is synchronous.
+fn random_filters_agree(
+    kind: Kind,
+    filters: impl proptest::strategy::Strategy<Value = strategy::RandomFilter>,
+    shapes: impl proptest::strategy::Strategy<Value = conformance::QueryShape>,
+) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("building a tokio runtime");
+    let db = rt.block_on(fresh());
+    let fixture = rt.block_on(FilterFixture::seed(&db));
+    let config = Config {
+        cases: 64,
+        // The runner has no source file to keep regressions next to; a failure prints the
+        // shrunk filter instead, to be added to the suite's table.
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new(config);
+    let outcome = runner.run(
+        &(filters, shapes),
+        |(strategy::RandomFilter(filter), shape)| {
+            rt.block_on(fixture.check_with_parts(&db, kind, &filter, &shape))
+                .map(drop)
+                .map_err(|e| TestCaseError::fail(format!("{filter} ({shape}): {e}")))
+        },
+    );
+    if let Err(e) = outcome {
+        panic!("a random {kind:?} filter disagrees with the evaluator: {e}");
+    }
+}
+
+#[test]
+fn random_user_filters_agree_with_evaluator() {
+    random_filters_agree(Kind::User, strategy::user_filter(), strategy::user_shape());
+}
+
+#[test]
+fn random_group_filters_agree_with_evaluator() {
+    random_filters_agree(
+        Kind::Group,
+        strategy::group_filter(),
+        strategy::group_shape(),
+    );
+}

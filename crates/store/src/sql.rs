@@ -1,0 +1,309 @@
+//! SCIM filters and sorts as SQL, for every SQL backend: one translation, so that SQLite and
+//! PostgreSQL narrow, decide and order exactly alike.
+//!
+//! Both backends keep the same indexed columns on `resources r` (`id`, `name_key`,
+//! `external_id`, `active`, `created`, `last_modified`) and the same side tables (`emails e`,
+//! `members x`). The SQL uses `?` placeholders in the order of [`Sql::binds`]; a backend with
+//! numbered placeholders rewrites them with [`numbered`]. Timestamps and booleans are bound as
+//! [`Bind::Time`] and [`Bind::Bool`], which each backend encodes as its columns store them.
+
+use roster_scim::filter::{CompValue, CompareOp, Filter};
+use roster_scim::schema::{Location, ResourceSchema};
+use roster_scim::sort::{SortBy, SortOrder};
+use roster_scim::value::fold_case;
+use time::OffsetDateTime;
+
+use crate::Kind;
+
+/// A bound parameter of a translated filter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    /// Text, compared as it is.
+    Text(String),
+    /// A boolean.
+    Bool(bool),
+    /// A point in time (a `meta.created` or `meta.lastModified` bound).
+    Time(OffsetDateTime),
+}
+
+/// The parameters a translation binds, in the order of its placeholders.
+#[derive(Debug, Default)]
+pub struct Sql {
+    /// The parameters.
+    pub binds: Vec<Bind>,
+}
+
+/// A translated filter: SQL that selects a superset of the matching rows, and whether it
+/// selects exactly them.
+#[derive(Debug)]
+pub struct Translated {
+    /// A boolean SQL expression over `resources r`.
+    pub sql: String,
+    /// Whether the expression decides the filter alone (else it must still be evaluated).
+    pub exact: bool,
+}
+
+/// Which column an indexed attribute lives in, and how its values compare.
+enum Column {
+    /// A text column compared exactly (`id`, `externalId`).
+    Exact(&'static str),
+    /// A lower-cased text column (`userName`, group `displayName`).
+    Folded(&'static str),
+    /// A timestamp column.
+    Time(&'static str),
+    /// A boolean column.
+    Bool(&'static str),
+    /// The lower-cased e-mail values.
+    Email,
+    /// The ids of a group's members.
+    Member,
+}
+
+fn column(path: &roster_scim::AttrPath, kind: Kind, schema: &ResourceSchema) -> Option<Column> {
+    let resolved = schema.resolve(path).ok()?;
+    let attr = resolved.attribute.name.as_str();
+    let sub = resolved.sub_attribute.map(|a| a.name.as_str());
+    match (resolved.location, kind, attr, sub) {
+        (Location::Common, _, "id", None) => Some(Column::Exact("r.id")),
+        (Location::Common, _, "externalId", None) => Some(Column::Exact("r.external_id")),
+        (Location::Common, _, "meta", Some("created")) => Some(Column::Time("r.created")),
+        (Location::Common, _, "meta", Some("lastModified")) => {
+            Some(Column::Time("r.last_modified"))
+        }
+        (Location::Core, Kind::User, "userName", None) => Some(Column::Folded("r.name_key")),
+        (Location::Core, Kind::Group, "displayName", None) => Some(Column::Folded("r.name_key")),
+        (Location::Core, Kind::User, "active", None) => Some(Column::Bool("r.active")),
+        (Location::Core, Kind::User, "emails", None | Some("value")) => Some(Column::Email),
+        (Location::Core, Kind::Group, "members", None | Some("value")) => Some(Column::Member),
+        _ => None,
+    }
+}
+
+fn like_pattern(value: &str, op: CompareOp) -> String {
+    let escaped = value
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    match op {
+        CompareOp::Co => format!("%{escaped}%"),
+        CompareOp::Sw => format!("{escaped}%"),
+        _ => format!("%{escaped}"),
+    }
+}
+
+/// The SQL operator of an ordering or equality comparison.
+fn operator(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Eq => "=",
+        CompareOp::Gt => ">",
+        CompareOp::Ge => ">=",
+        CompareOp::Lt => "<",
+        CompareOp::Le => "<=",
+        CompareOp::Ne | CompareOp::Co | CompareOp::Sw | CompareOp::Ew => "<>",
+    }
+}
+
+/// A comparison of `col` with a bound value: `ne` also holds where the column is NULL, as an
+/// absent attribute is "not equal" to anything.
+fn comparison(col: &str, op: CompareOp, value: Bind, sql: &mut Sql) -> String {
+    sql.binds.push(value);
+    match op {
+        CompareOp::Ne => format!("({col} IS NULL OR {col} <> ?)"),
+        _ => format!("{col} {} ?", operator(op)),
+    }
+}
+
+/// Translates a text comparison on `col` (already holding comparable text) to SQL. Both
+/// backends compare text by bytes (SQLite's `case_sensitive_like`, PostgreSQL's `C` collation
+/// on the key columns), which is the protocol crate's order for folded text.
+fn text_comparison(col: &str, op: CompareOp, value: String, sql: &mut Sql) -> String {
+    match op {
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => {
+            sql.binds.push(Bind::Text(like_pattern(&value, op)));
+            format!("{col} LIKE ? ESCAPE '\\'")
+        }
+        _ => comparison(col, op, Bind::Text(value), sql),
+    }
+}
+
+/// Translates a filter to SQL over `resources r`. Returns `None` when nothing of it can be
+/// expressed (the caller then reads every resource of the tenant and kind). The SQL uses only
+/// indexed columns; `exact` is false when parts must still be checked in memory.
+pub fn translate(
+    f: &Filter,
+    kind: Kind,
+    schema: &ResourceSchema,
+    sql: &mut Sql,
+) -> Option<Translated> {
+    let exact = |sql: String| Some(Translated { sql, exact: true });
+    match f {
+        Filter::And(a, b) => {
+            let mark = sql.binds.len();
+            let ta = translate(a, kind, schema, sql);
+            let tb = translate(b, kind, schema, sql);
+            match (ta, tb) {
+                (Some(x), Some(y)) => Some(Translated {
+                    sql: format!("({}) AND ({})", x.sql, y.sql),
+                    exact: x.exact && y.exact,
+                }),
+                (Some(x), None) | (None, Some(x)) => Some(Translated {
+                    sql: x.sql,
+                    exact: false,
+                }),
+                (None, None) => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Or(a, b) => {
+            let mark = sql.binds.len();
+            match (
+                translate(a, kind, schema, sql),
+                translate(b, kind, schema, sql),
+            ) {
+                (Some(x), Some(y)) => Some(Translated {
+                    sql: format!("({}) OR ({})", x.sql, y.sql),
+                    exact: x.exact && y.exact,
+                }),
+                _ => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Not(inner) => {
+            let mark = sql.binds.len();
+            match translate(inner, kind, schema, sql) {
+                // NOT over NULL is NULL; an absent attribute makes the inner filter false,
+                // so its negation must be true.
+                Some(t) if t.exact => exact(format!("NOT COALESCE(({}), FALSE)", t.sql)),
+                _ => {
+                    sql.binds.truncate(mark);
+                    None
+                }
+            }
+        }
+        Filter::Present(path) => match column(path, kind, schema)? {
+            Column::Exact(c) | Column::Folded(c) => {
+                exact(format!("({c} IS NOT NULL AND {c} <> '')"))
+            }
+            Column::Time(c) | Column::Bool(c) => exact(format!("{c} IS NOT NULL")),
+            Column::Email => {
+                exact("EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq)".into())
+            }
+            Column::Member => {
+                exact("EXISTS (SELECT 1 FROM members x WHERE x.group_seq = r.seq)".into())
+            }
+        },
+        Filter::Compare { path, op, value } => {
+            compare(column(path, kind, schema)?, *op, value, sql)
+        }
+        Filter::ValuePath { path, filter } => {
+            // `emails[value eq "x"]` and `members[value eq "x"]`: only conditions on `value`
+            // are indexed.
+            let Filter::Compare {
+                path: inner,
+                op,
+                value,
+            } = filter.as_ref()
+            else {
+                return None;
+            };
+            if !inner.attribute.eq_ignore_ascii_case("value") || inner.sub_attribute.is_some() {
+                return None;
+            }
+            let mut full = path.clone();
+            full.sub_attribute = Some("value".into());
+            compare(column(&full, kind, schema)?, *op, value, sql)
+        }
+    }
+}
+
+fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Option<Translated> {
+    let exact = |sql: String| Some(Translated { sql, exact: true });
+    match (col, value) {
+        (Column::Exact(c), CompValue::String(s)) => exact(text_comparison(c, op, s.clone(), sql)),
+        (Column::Folded(c), CompValue::String(s)) => {
+            exact(text_comparison(c, op, fold_case(s), sql))
+        }
+        (Column::Time(c), CompValue::String(s)) => {
+            let t = roster_scim::value::parse_datetime(s)?;
+            match op {
+                CompareOp::Co | CompareOp::Sw | CompareOp::Ew => None,
+                _ => exact(comparison(c, op, Bind::Time(t), sql)),
+            }
+        }
+        (Column::Bool(c), CompValue::Bool(b)) => match op {
+            CompareOp::Eq | CompareOp::Ne => exact(comparison(c, op, Bind::Bool(*b), sql)),
+            _ => None,
+        },
+        (Column::Email, CompValue::String(s)) if op != CompareOp::Ne => {
+            let inner = text_comparison("e.value_key", op, fold_case(s), sql);
+            exact(format!(
+                "EXISTS (SELECT 1 FROM emails e WHERE e.resource_seq = r.seq AND {inner})"
+            ))
+        }
+        (Column::Member, CompValue::String(s)) if op == CompareOp::Eq => {
+            sql.binds.push(Bind::Text(s.clone()));
+            exact(
+                "EXISTS (SELECT 1 FROM members x JOIN resources m ON m.seq = x.member_seq
+                         WHERE x.group_seq = r.seq AND m.id = ?)"
+                    .into(),
+            )
+        }
+        _ => None,
+    }
+}
+
+/// The ORDER BY terms of a sort on an indexed column, or `None` when the sort must be done in
+/// memory. As in the protocol crate's comparator, a resource without the attribute sorts last
+/// when ascending, and descending reverses the whole order.
+pub fn sort_column(sort: &SortBy, kind: Kind, schema: &ResourceSchema) -> Option<String> {
+    let c = match column(&sort.path, kind, schema)? {
+        Column::Exact(c) | Column::Folded(c) | Column::Time(c) | Column::Bool(c) => c,
+        Column::Email | Column::Member => return None,
+    };
+    Some(match sort.order {
+        SortOrder::Ascending => format!("({c} IS NULL) ASC, {c} ASC"),
+        SortOrder::Descending => format!("({c} IS NULL) DESC, {c} DESC"),
+    })
+}
+
+/// Rewrites `?` placeholders as `$1`, `$2`, … for PostgreSQL. The statements built here hold
+/// no `?` other than placeholders: every value, LIKE patterns included, is bound.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_in_order() {
+        assert_eq!(
+            numbered("a = ? AND (b IS NULL OR b <> ?) AND c LIKE ? ESCAPE '\\'"),
+            "a = $1 AND (b IS NULL OR b <> $2) AND c LIKE $3 ESCAPE '\\'"
+        );
+        assert_eq!(numbered("no placeholders"), "no placeholders");
+    }
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("a%b_c\\", CompareOp::Sw), "a\\%b\\_c\\\\%");
+        assert_eq!(like_pattern("x", CompareOp::Co), "%x%");
+        assert_eq!(like_pattern("x", CompareOp::Ew), "%x");
+    }
+}

@@ -1,76 +1,14 @@
 //! Tests of the `roster` program as a user runs it: the CLI beside a running server, the
 //! first-start tenant, and durability of acknowledged writes across `kill -9`.
 
+mod support;
+
+use serde_json::json;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 
-use serde_json::{Value, json};
-
-fn roster(db: &str) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_roster"));
-    c.env("ROSTER_DATABASE_URL", db)
-        .env("ROSTER_LISTEN", "127.0.0.1:0")
-        .env_remove("ROSTER_PUBLIC_URL")
-        .env("ROSTER_LOG", "info");
-    c
-}
-
-fn cli_json(db: &str, args: &[&str]) -> Value {
-    let out = roster(db).args(args).output().expect("run roster");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON output")
-}
-
-/// A `roster serve` child process and the address it listens on.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Server {
-    fn start(db: &str) -> Server {
-        let mut child = roster(db)
-            .arg("serve")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn roster serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut address = None;
-        // The log line that announces the bound address is written before serving begins.
-        let mut lines = BufReader::new(stderr).lines();
-        for line in lines.by_ref() {
-            let line = line.expect("log line");
-            if let Some(rest) = line.split("listen=").nth(1) {
-                address = Some(rest.split_whitespace().next().unwrap_or("").to_owned());
-                break;
-            }
-        }
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || lines.count());
-        let address = address.expect("roster announced its address");
-        Server {
-            child,
-            address: format!("http://{address}"),
-        }
-    }
-
-    fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serde_json::Value;
+use support::process::{Server, cli_json, roster};
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");

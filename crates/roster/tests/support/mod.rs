@@ -9,6 +9,8 @@
 
 use std::sync::Arc;
 
+pub mod process;
+
 use reqwest::{Method, StatusCode};
 use roster_directory::{Directory, SystemClock, SystemSecrets};
 use roster_scim::Registry;

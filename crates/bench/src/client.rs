@@ -23,8 +23,10 @@ const MAX_ERROR_BODY: usize = 600;
 /// A SCIM endpoint reached with a bearer token.
 pub struct Scim {
     client: Client<HttpConnector, Full<Bytes>>,
-    /// The base URL without a trailing slash; paths are appended to it.
-    base: String,
+    /// The base URLs without a trailing slash; paths are appended to them, the base taken in
+    /// turn (several Roster processes on one database, each request to the next).
+    bases: Vec<String>,
+    next: std::sync::atomic::AtomicUsize,
     auth: HeaderValue,
 }
 
@@ -70,20 +72,28 @@ pub fn snippet(body: &[u8]) -> String {
 }
 
 impl Scim {
-    /// A client for `base` (an `http://` SCIM base URL) keeping up to `max_idle` connections open.
-    pub fn new(base: &str, token: &str, max_idle: usize) -> anyhow::Result<Self> {
-        let base = base.trim_end_matches('/').to_owned();
-        let uri: Uri = base
-            .parse()
-            .with_context(|| format!("invalid --url {base:?}"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            // The plain HTTP connector keeps the bench small; put a TLS-terminating proxy in front if needed.
-            Some(other) => bail!("--url must be http:// (got {other}://); TLS is not supported"),
-            None => bail!("--url must be an absolute http:// URL, got {base:?}"),
-        }
-        if uri.query().is_some() {
-            bail!("--url must not have a query string");
+    /// A client for `bases` (`http://` SCIM base URLs of one tenant, used in turn) keeping up
+    /// to `max_idle` connections open to each.
+    pub fn new(bases: &[String], token: &str, max_idle: usize) -> anyhow::Result<Self> {
+        anyhow::ensure!(!bases.is_empty(), "--url is empty");
+        let mut checked = Vec::with_capacity(bases.len());
+        for base in bases {
+            let base = base.trim_end_matches('/').to_owned();
+            let uri: Uri = base
+                .parse()
+                .with_context(|| format!("invalid --url {base:?}"))?;
+            match uri.scheme_str() {
+                Some("http") => {}
+                // The plain HTTP connector keeps the bench small; put a TLS-terminating proxy in front if needed.
+                Some(other) => {
+                    bail!("--url must be http:// (got {other}://); TLS is not supported")
+                }
+                None => bail!("--url must be an absolute http:// URL, got {base:?}"),
+            }
+            if uri.query().is_some() {
+                bail!("--url must not have a query string");
+            }
+            checked.push(base);
         }
         let auth = HeaderValue::try_from(format!("Bearer {token}"))
             .context("the token contains characters not allowed in a header")?;
@@ -93,7 +103,12 @@ impl Scim {
         let client = Client::builder(TokioExecutor::new())
             .pool_max_idle_per_host(max_idle)
             .build(connector);
-        Ok(Scim { client, base, auth })
+        Ok(Scim {
+            client,
+            bases: checked,
+            next: std::sync::atomic::AtomicUsize::new(0),
+            auth,
+        })
     }
 
     /// Sends `method` to the base URL + `path` (which starts with `/`), with an optional JSON body.
@@ -105,7 +120,9 @@ impl Scim {
         path: &str,
         body: Option<Vec<u8>>,
     ) -> anyhow::Result<Response> {
-        let uri: Uri = format!("{}{}", self.base, path)
+        let turn = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let base = &self.bases[turn % self.bases.len()];
+        let uri: Uri = format!("{base}{path}")
             .parse()
             .with_context(|| format!("invalid request path {path:?}"))?;
         let mut req = Request::builder()

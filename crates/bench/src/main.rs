@@ -61,9 +61,10 @@ the bench could not run (bad URL or token, seeding failed).";
 #[derive(Parser)]
 #[command(name = "roster-bench", version, about, long_about = LONG_ABOUT)]
 struct Args {
-    /// SCIM base URL (http only), e.g. http://127.0.0.1:8080/scim/v2/<tenant>.
-    #[arg(long, env = "ROSTER_BENCH_URL")]
-    url: String,
+    /// SCIM base URL (http only), e.g. http://127.0.0.1:8080/scim/v2/<tenant>; several,
+    /// comma-separated, are used in turn (one tenant on several processes of one database).
+    #[arg(long, env = "ROSTER_BENCH_URL", value_delimiter = ',', required = true)]
+    url: Vec<String>,
 
     /// Bearer token; prefer the environment variable, which `ps` does not show.
     #[arg(long, env = "ROSTER_BENCH_TOKEN", hide_env_values = true)]
@@ -171,6 +172,7 @@ async fn bench(args: Args) -> anyhow::Result<Clean> {
     }
 
     let run_id = format!("{:08x}", rand::rng().random::<u32>());
+    let urls = args.url.join(", ");
     let scim = Arc::new(Scim::new(
         &args.url,
         &args.token,
@@ -211,7 +213,7 @@ async fn bench(args: Args) -> anyhow::Result<Clean> {
     }
 
     let params = report::Parameters {
-        url: &args.url,
+        url: &urls,
         run_id: &run_id,
         concurrency: args.concurrency,
         duration_secs: args.duration.as_secs_f64(),

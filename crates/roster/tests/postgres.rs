@@ -37,12 +37,10 @@ fn client() -> reqwest::Client {
         .expect("HTTP client")
 }
 
-/// Sends a SCIM request to one server; returns status, ETag and JSON body (Null when empty).
+/// Sends a SCIM request to one server (its address, the tenant id, the token); returns status, ETag and JSON body (Null when empty).
 async fn call(
     http: &reqwest::Client,
-    server: &str,
-    tenant: &str,
-    token: &str,
+    (server, tenant, token): (&str, &str, &str),
     method: Method,
     path: &str,
     body: Option<Value>,
@@ -106,9 +104,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
         async move {
             call(
                 &http,
-                &server,
-                &t,
-                &k,
+                (&server, &t, &k),
                 Method::POST,
                 "/Users",
                 Some(user(name)),
@@ -137,9 +133,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     // If-Match with a version the other process just replaced is 412.
     let (status, etag, _) = call(
         &http,
-        &a.address,
-        t,
-        k,
+        (&a.address, t, k),
         Method::GET,
         &format!("/Users/{user_id}"),
         None,
@@ -150,9 +144,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     let v1 = etag.expect("ETag");
     let (status, etag, body) = call(
         &http,
-        &b.address,
-        t,
-        k,
+        (&b.address, t, k),
         Method::PATCH,
         &format!("/Users/{user_id}"),
         Some(patch(
@@ -165,9 +157,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     assert_ne!(etag.as_deref(), Some(v1.as_str()));
     let (status, _, body) = call(
         &http,
-        &a.address,
-        t,
-        k,
+        (&a.address, t, k),
         Method::PATCH,
         &format!("/Users/{user_id}"),
         Some(patch(
@@ -179,9 +169,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
     let (_, _, body) = call(
         &http,
-        &a.address,
-        t,
-        k,
+        (&a.address, t, k),
         Method::GET,
         &format!("/Users/{user_id}"),
         None,
@@ -191,11 +179,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     assert_eq!(body["displayName"], "Changed by B");
 
     // A member added through one process is seen by the other at once.
-    let (status, _, group) = call(
-        &http,
-        &a.address,
-        t,
-        k,
+    let (status, _, group) = call(&http, (&a.address, t, k),
         Method::POST,
         "/Groups",
         Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Engineering"})),
@@ -206,9 +190,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     let group_id = group["id"].as_str().expect("id").to_owned();
     let (status, _, body) = call(
         &http,
-        &b.address,
-        t,
-        k,
+        (&b.address, t, k),
         Method::PATCH,
         &format!("/Groups/{group_id}"),
         Some(patch(
@@ -220,9 +202,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     assert!(status.is_success(), "{status} {body}");
     let (_, _, seen) = call(
         &http,
-        &a.address,
-        t,
-        k,
+        (&a.address, t, k),
         Method::GET,
         &format!("/Groups/{group_id}"),
         None,
@@ -232,9 +212,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     assert_eq!(seen["members"][0]["value"], user_id.as_str(), "{seen}");
     let (_, _, member) = call(
         &http,
-        &a.address,
-        t,
-        k,
+        (&a.address, t, k),
         Method::GET,
         &format!("/Users/{user_id}"),
         None,
@@ -248,9 +226,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     for server in &servers {
         let (status, _, body) = call(
             &http,
-            server,
-            &beta.id,
-            &beta.token,
+            (server, &beta.id, &beta.token),
             Method::GET,
             "/Users",
             None,
@@ -268,9 +244,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     for server in &servers {
         let (status, _, _) = call(
             &http,
-            server,
-            t,
-            &new_token,
+            (server, t, &new_token),
             Method::GET,
             "/Users",
             None,
@@ -281,7 +255,8 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     }
     tokio::time::sleep(Duration::from_millis(1100).saturating_sub(revoked_at.elapsed())).await;
     for server in &servers {
-        let (status, _, body) = call(&http, server, t, k, Method::GET, "/Users", None, None).await;
+        let (status, _, body) =
+            call(&http, (server, t, k), Method::GET, "/Users", None, None).await;
         assert_eq!(
             status,
             StatusCode::UNAUTHORIZED,
@@ -292,11 +267,9 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
 }
 
 /// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(
-    futures: impl Iterator<Item = F>,
-) -> Vec<F::Output>
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
 where
-    F: Send + 'static,
+    F: std::future::Future + Send + 'static,
     F::Output: Send + 'static,
 {
     let handles: Vec<_> = futures.map(tokio::spawn).collect();
@@ -382,9 +355,7 @@ async fn a_database_outage_answers_503_and_service_resumes_by_itself() {
     let (t, k) = (acme.id.as_str(), acme.token.as_str());
     let (status, _, body) = call(
         &http,
-        &server.address,
-        t,
-        k,
+        (&server.address, t, k),
         Method::POST,
         "/Users",
         Some(user("before@example.com")),
@@ -401,7 +372,8 @@ async fn a_database_outage_answers_503_and_service_resumes_by_itself() {
         (Method::POST, "/Users", Some(user("during@example.com"))),
     ] {
         let asked = Instant::now();
-        let (status, _, body) = call(&http, &server.address, t, k, method, path, body, None).await;
+        let (status, _, body) =
+            call(&http, (&server.address, t, k), method, path, body, None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
         assert_eq!(body["status"], "503", "a SCIM error body: {body}");
         assert_eq!(
@@ -432,9 +404,7 @@ async fn a_database_outage_answers_503_and_service_resumes_by_itself() {
     loop {
         let (status, _, body) = call(
             &http,
-            &server.address,
-            t,
-            k,
+            (&server.address, t, k),
             Method::GET,
             "/Users",
             None,
@@ -456,9 +426,7 @@ async fn a_database_outage_answers_503_and_service_resumes_by_itself() {
     }
     let (status, _, body) = call(
         &http,
-        &server.address,
-        t,
-        k,
+        (&server.address, t, k),
         Method::POST,
         "/Users",
         Some(user("after@example.com")),
@@ -482,9 +450,7 @@ async fn metrics_count_requests_by_route_without_tenant_ids() {
     let http = client();
     let (status, _, _) = call(
         &http,
-        &server.address,
-        &acme.id,
-        &acme.token,
+        (&server.address, &acme.id, &acme.token),
         Method::POST,
         "/Users",
         Some(user("counted@example.com")),

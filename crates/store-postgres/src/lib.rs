@@ -155,6 +155,10 @@ impl PostgresStore {
             .min_connections(0)
             .acquire_timeout(pool.acquire_timeout)
             .idle_timeout(Duration::from_secs(300))
+            // No ping before every use: it would double each request's round trips. A
+            // connection that died (the database restarted) fails its statement, that request
+            // is answered 503, and the pool drops the connection and opens a new one.
+            .test_before_acquire(false)
             .connect_with(options)
             .await
             .map_err(db_err)?;
@@ -267,19 +271,10 @@ fn conflict_attribute(kind: Kind) -> &'static str {
     }
 }
 
-/// Inserts the member rows of a group in one statement, refusing ids that are not resources
-/// of the tenant (the caller's transaction is then dropped, changing nothing).
-async fn add_members(
-    tx: &mut PgConnection,
-    tenant: &TenantId,
-    group_seq: i64,
-    members: &[MemberRef],
-) -> Result<(), StoreError> {
-    if members.is_empty() {
-        return Ok(());
-    }
-    // One row per id (PostgreSQL refuses to update one row twice in a statement); a later
-    // display name for the same member wins, as it would one by one.
+/// The members to add, one entry per id (PostgreSQL refuses to update one row twice in a
+/// statement): ids in first-seen order and their display names, a later display name for the
+/// same member winning, as it would one by one.
+fn distinct_members(members: &[MemberRef]) -> (Vec<&str>, Vec<Option<&str>>) {
     let mut position = std::collections::HashMap::with_capacity(members.len());
     let mut ids: Vec<&str> = Vec::with_capacity(members.len());
     let mut displays: Vec<Option<&str>> = Vec::with_capacity(members.len());
@@ -297,6 +292,66 @@ async fn add_members(
             }
         }
     }
+    (ids, displays)
+}
+
+/// The first of `ids` that names no resource of the tenant.
+async fn first_unknown(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    ids: &[&str],
+) -> Result<Option<String>, StoreError> {
+    sqlx::query_scalar(
+        "SELECT v.id FROM unnest($2::text[]) WITH ORDINALITY AS v (id, n)
+         WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.tenant_id = $1 AND r.id = v.id)
+         ORDER BY v.n LIMIT 1",
+    )
+    .bind(tenant.as_str())
+    .bind(ids)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(db_err)
+}
+
+/// Adds and removes members of a group and bumps its version in one statement, for a change
+/// whose additions and removals name different members (a statement cannot delete and then
+/// re-insert one row). The group's row is updated only when every member to add exists in the
+/// tenant (and the version matches), so a refused change changes nothing; the row lock it
+/// takes is held only for this statement's commit. Returns the new version, or no row.
+const CHANGE_MEMBERS: &str = "WITH v AS (
+        SELECT r.seq, CASE WHEN x.display IS NULL OR x.display = r.display
+                           THEN NULL ELSE x.display END AS display
+        FROM unnest($5::text[], $6::text[]) AS x (id, display)
+        JOIN resources r ON r.tenant_id = $2 AND r.id = x.id
+    ), g AS (
+        UPDATE resources SET version = version + 1, last_modified = $1
+        WHERE tenant_id = $2 AND id = $3 AND kind = 'Group'
+          AND ($4::bigint IS NULL OR version = $4)
+          AND (SELECT count(*) FROM v) = cardinality($5::text[])
+        RETURNING seq, version
+    ), d AS (
+        DELETE FROM members WHERE group_seq IN (SELECT seq FROM g)
+          AND member_seq IN (SELECT seq FROM resources WHERE tenant_id = $2 AND id = ANY($7))
+    ), i AS (
+        INSERT INTO members (group_seq, member_seq, display)
+        SELECT g.seq, v.seq, v.display FROM g, v
+        ON CONFLICT (group_seq, member_seq) DO UPDATE
+        SET display = coalesce(excluded.display, members.display)
+    )
+    SELECT version FROM g";
+
+/// Inserts the member rows of a group in one statement, refusing ids that are not resources
+/// of the tenant (the caller's transaction is then dropped, changing nothing).
+async fn add_members(
+    tx: &mut PgConnection,
+    tenant: &TenantId,
+    group_seq: i64,
+    members: &[MemberRef],
+) -> Result<(), StoreError> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let (ids, displays) = distinct_members(members);
     // A client's display name is kept only where it differs from the member's own, so that
     // renaming a user still shows in the groups nobody labelled otherwise.
     let done = sqlx::query(
@@ -316,16 +371,7 @@ async fn add_members(
     .await
     .map_err(db_err)?;
     if done.rows_affected() < ids.len() as u64 {
-        let missing: Option<String> = sqlx::query_scalar(
-            "SELECT v.id FROM unnest($2::text[]) WITH ORDINALITY AS v (id, n)
-             WHERE NOT EXISTS (SELECT 1 FROM resources r WHERE r.tenant_id = $1 AND r.id = v.id)
-             ORDER BY v.n LIMIT 1",
-        )
-        .bind(tenant.as_str())
-        .bind(&ids)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(db_err)?;
+        let missing = first_unknown(tx, tenant, &ids).await?;
         return Err(StoreError::UnknownMember(missing.unwrap_or_default()));
     }
     Ok(())
@@ -401,18 +447,24 @@ const INSERT_RESOURCE: &str = "WITH r AS (
     )
     SELECT seq FROM r";
 
-/// Writes a new state of a resource if its version is still the expected one, and rewrites
-/// its e-mail rows, in one statement; returns its `seq`, or no row.
+/// Writes a new state of a resource if its version is still the expected one, in one
+/// statement; its e-mail rows are rewritten only when their sorted values (`$13`) differ from
+/// the stored ones, as most updates leave e-mails alone. Returns its `seq`, or no row.
 const UPDATE_RESOURCE: &str = "WITH r AS (
         UPDATE resources SET name_key = $1, display = $2, external_id = $3, active = $4,
                last_modified = $5, version = $6, data = $7
         WHERE tenant_id = $8 AND id = $9 AND kind = $10 AND version = $11
         RETURNING seq
+    ), same AS (
+        SELECT coalesce(array_agg(value_key ORDER BY value_key), '{}') = $13::text[] AS same
+        FROM emails WHERE resource_seq IN (SELECT seq FROM r)
     ), d AS (
         DELETE FROM emails WHERE resource_seq IN (SELECT seq FROM r)
+          AND NOT (SELECT same FROM same)
     ), e AS (
         INSERT INTO emails (resource_seq, tenant_id, value_key)
         SELECT r.seq, $8, v FROM r, unnest($12::text[]) AS v
+        WHERE NOT (SELECT same FROM same)
     )
     SELECT seq FROM r";
 
@@ -576,6 +628,9 @@ impl Store for PostgresStore {
         members: &MembersChange,
     ) -> Result<(), StoreError> {
         let ix = indexed(resource);
+        // Byte order, as the "C" collation of `value_key` compares.
+        let mut sorted_emails = ix.emails.clone();
+        sorted_emails.sort_unstable();
         let statement = sqlx::query_scalar::<_, i64>(UPDATE_RESOURCE)
             .bind(&ix.name_key)
             .bind(&ix.display)
@@ -588,7 +643,8 @@ impl Store for PostgresStore {
             .bind(&resource.id)
             .bind(resource.kind.as_str())
             .bind(expected_version)
-            .bind(&ix.emails);
+            .bind(&ix.emails)
+            .bind(&sorted_emails);
         let conflict = |e: sqlx::Error| {
             if is_unique_violation(&e) {
                 StoreError::Conflict(conflict_attribute(resource.kind))
@@ -623,6 +679,54 @@ impl Store for PostgresStore {
         expected_version: Option<i64>,
         at: OffsetDateTime,
     ) -> Result<i64, StoreError> {
+        if let MembersChange::Delta { add, remove } = change
+            && !add.iter().any(|m| remove.contains(&m.id))
+        {
+            let (ids, displays) = distinct_members(add);
+            let mut conn = self.conn().await?;
+            // A member created or deleted between this statement's reads makes it change
+            // nothing (or meet the foreign key); the next attempt sees the member as it is.
+            for _ in 0..3 {
+                let version: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(CHANGE_MEMBERS)
+                    .bind(at)
+                    .bind(tenant.as_str())
+                    .bind(group_id)
+                    .bind(expected_version)
+                    .bind(&ids)
+                    .bind(&displays)
+                    .bind(remove)
+                    .fetch_optional(&mut *conn)
+                    .await;
+                match version {
+                    Ok(Some(version)) => return Ok(version),
+                    Ok(None) => {}
+                    Err(sqlx::Error::Database(d)) if d.is_foreign_key_violation() => continue,
+                    Err(e) => return Err(db_err(e)),
+                }
+                // Nothing changed: the group is missing, its version is stale, or a member to
+                // add is not in the tenant.
+                let group = sqlx::query_scalar::<_, i64>(
+                    "SELECT version FROM resources WHERE tenant_id = $1 AND id = $2 AND kind = 'Group'",
+                )
+                .bind(tenant.as_str())
+                .bind(group_id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+                match (group, expected_version) {
+                    (None, _) => return Err(StoreError::NotFound),
+                    (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
+                    _ => {
+                        if let Some(id) = first_unknown(&mut conn, tenant, &ids).await? {
+                            return Err(StoreError::UnknownMember(id));
+                        }
+                    }
+                }
+            }
+            return Err(StoreError::Unavailable(
+                "the group's members kept changing under this request".into(),
+            ));
+        }
         let mut tx = self.begin().await?;
         // The group's row is locked until commit: changes of one group's members, from any
         // process, follow one another.
@@ -702,9 +806,15 @@ impl Store for PostgresStore {
             (true, Some(order)) => {
                 let mut resources = Vec::new();
                 if query.limit > 0 {
+                    // The page's keys first, then its rows: PostgreSQL computes the select
+                    // list (a user's groups, the JSON) for the rows OFFSET skips too, so a
+                    // deep page would otherwise pay for every row before it.
                     let stmt = numbered(&format!(
-                        "SELECT {} FROM resources r WHERE {where_clause}
-                         ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                        "SELECT {} FROM resources r JOIN (
+                             SELECT r.seq AS page_seq FROM resources r WHERE {where_clause}
+                             ORDER BY {order}, r.seq LIMIT {} OFFSET {}
+                         ) p ON p.page_seq = r.seq
+                         ORDER BY {order}, r.seq",
                         columns(kind, query.with_relations),
                         query.limit.min(i64::MAX as u64),
                         query.offset.min(i64::MAX as u64)

@@ -39,6 +39,11 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn emails_follow_updates() {
+    conformance::emails_follow_updates(&fresh().await.store).await;
+}
+
+#[tokio::test]
 async fn user_lifecycle() {
     conformance::user_lifecycle(&fresh().await.store).await;
 }

@@ -60,6 +60,98 @@ pub async fn ping(store: &dyn Store) {
     ok(store.ping().await, "ping on a freshly opened database");
 }
 
+/// The e-mail index follows every update: a changed address is found by its new value and not
+/// by its old one, an update that keeps the addresses keeps them findable, and removing them
+/// removes them from the index.
+pub async fn emails_follow_updates(store: &dyn Store) {
+    let t = new_tenant(store, "t-emails").await;
+    let by = |value: &str| Filter::parse(&format!("emails.value eq \"{value}\"")).ok();
+    let found = |page: Page| page.resources.into_iter().map(|r| r.id).collect::<Vec<_>>();
+    let v1 = resource(
+        Kind::User,
+        "user-mail",
+        json!({"schemas": [USER_SCHEMA], "userName": "mail",
+               "emails": [{"value": "Old@Contoso.com"}, {"value": "b@contoso.com"}]}),
+        BASE,
+    );
+    ok(
+        store.insert(&t, &v1, &[]).await,
+        "inserting a user with e-mails",
+    );
+    assert_eq!(
+        found(list(store, &t, Kind::User, by("old@contoso.com"), 0, 10).await),
+        ["user-mail"],
+        "an inserted address is found without regard to case"
+    );
+    // The same addresses in another order, with another attribute changed.
+    let v2 = next_version(
+        &v1,
+        json!({"schemas": [USER_SCHEMA], "userName": "mail", "title": "Engineer",
+               "emails": [{"value": "b@contoso.com"}, {"value": "old@contoso.com"}]}),
+        BASE + Duration::hours(1),
+    );
+    ok(
+        store.update(&t, &v2, 1, &MembersChange::Keep).await,
+        "updating the title",
+    );
+    for value in ["old@contoso.com", "b@contoso.com"] {
+        assert_eq!(
+            found(list(store, &t, Kind::User, by(value), 0, 10).await),
+            ["user-mail"],
+            "{value} is still found after an update that keeps it"
+        );
+    }
+    let v3 = next_version(
+        &v2,
+        json!({"schemas": [USER_SCHEMA], "userName": "mail",
+               "emails": [{"value": "new@contoso.com"}, {"value": "b@contoso.com"}]}),
+        BASE + Duration::hours(2),
+    );
+    ok(
+        store.update(&t, &v3, 2, &MembersChange::Keep).await,
+        "changing an address",
+    );
+    assert!(
+        found(list(store, &t, Kind::User, by("old@contoso.com"), 0, 10).await).is_empty(),
+        "a replaced address is no longer found"
+    );
+    assert_eq!(
+        found(list(store, &t, Kind::User, by("new@contoso.com"), 0, 10).await),
+        ["user-mail"],
+        "the new address is found"
+    );
+    let v4 = next_version(
+        &v3,
+        json!({"schemas": [USER_SCHEMA], "userName": "mail"}),
+        BASE + Duration::hours(3),
+    );
+    ok(
+        store.update(&t, &v4, 3, &MembersChange::Keep).await,
+        "removing every address",
+    );
+    for value in ["new@contoso.com", "b@contoso.com"] {
+        assert!(
+            found(list(store, &t, Kind::User, by(value), 0, 10).await).is_empty(),
+            "{value} is no longer found once the user has no e-mails"
+        );
+    }
+    assert!(
+        found(
+            list(
+                store,
+                &t,
+                Kind::User,
+                Filter::parse("emails pr").ok(),
+                0,
+                10
+            )
+            .await
+        )
+        .is_empty(),
+        "emails pr is false once the user has no e-mails"
+    );
+}
+
 /// Tenants: created, read back whole, listed oldest first whatever the order of creation.
 pub async fn tenants(store: &dyn Store) {
     assert_eq!(

@@ -83,6 +83,26 @@ fn patch(ops: Value) -> Value {
 #[tokio::test]
 async fn two_processes_on_one_database_keep_every_guarantee() {
     let db = postgres_database().await;
+    // Two processes meeting an empty database at once: one migrates it, the other waits for
+    // the migration and finds it done.
+    let starts: Vec<_> = (0..2)
+        .map(|_| {
+            support::process::roster(&db)
+                .args(["tenant", "list", "--json"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn roster")
+        })
+        .collect();
+    for child in starts {
+        let out = child.wait_with_output().expect("roster ran");
+        assert!(
+            out.status.success(),
+            "a process starting beside another on an empty database: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     let acme = create_tenant(&db, "Acme");
     let a = Server::start(&db);
     let b = Server::start(&db);
@@ -440,6 +460,46 @@ async fn a_database_outage_answers_503_and_service_resumes_by_itself() {
         .await
         .expect("readyz");
     assert_eq!(ready.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn metrics_can_be_served_on_a_listener_of_their_own() {
+    let db = postgres_database().await;
+    create_tenant(&db, "Acme");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let server = Server::start_with(
+        &db,
+        &[("ROSTER_METRICS_LISTEN", &format!("127.0.0.1:{port}"))],
+    );
+    let http = client();
+    let main = http
+        .get(format!("{}/metrics", server.address))
+        .send()
+        .await
+        .expect("main port");
+    assert_eq!(
+        main.status(),
+        StatusCode::NOT_FOUND,
+        "metrics leave the main port"
+    );
+    let mut text = String::new();
+    for _ in 0..50 {
+        match http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            Ok(r) => {
+                text = r.text().await.expect("text");
+                break;
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(text.contains("roster_db_pool_max_connections"), "{text}");
 }
 
 #[tokio::test]

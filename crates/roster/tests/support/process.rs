@@ -35,8 +35,16 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `roster serve` on the database and waits for it to listen.
     pub fn start(db: &str) -> Server {
-        let mut child = roster(db)
+        Server::start_with(db, &[])
+    }
+
+    /// Starts `roster serve` with extra environment variables.
+    pub fn start_with(db: &str, env: &[(&str, &str)]) -> Server {
+        let mut command = roster(db);
+        command.envs(env.iter().copied());
+        let mut child = command
             .arg("serve")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -4,6 +4,8 @@
 //! evaluated in memory by the protocol crate over the rows the SQL narrowed down.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -124,11 +126,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10))
             .pragma("cache_size", "-8000")
             .pragma("temp_store", "memory")
-            // Checkpoints copy the WAL back into the database and sync it. A task of their own
-            // does most of that work off the writer's path (see `checkpoints`); the writer's
-            // own automatic checkpoint, every 4,000 pages, then finds little left to copy and
-            // lets the WAL start over, and the WAL file is cut back to 64 MB afterwards.
-            .pragma("wal_autocheckpoint", "4000")
+            // Checkpoints copy the WAL back into the database and sync it, in a task of their
+            // own, off the writer's path (see `checkpoints`); the WAL file is cut back to 64 MB
+            // whenever it starts over.
             .pragma("journal_size_limit", "67108864")
             // LIKE must honour case: caseExact columns (id, externalId) are compared as they
             // are, and case-insensitive ones are stored and queried lower-cased.
@@ -138,9 +138,15 @@ impl SqliteStore {
             .run(&mut conn)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
-        let writer = writer::Writer::start(conn);
+        // The writer never checkpoints inside a commit: `checkpoints` does.
+        sqlx::query("PRAGMA wal_autocheckpoint = 0")
+            .execute(&mut conn)
+            .await
+            .map_err(db_err)?;
+        let restart_wanted = Arc::new(AtomicBool::new(false));
+        let writer = writer::Writer::start(conn, restart_wanted.clone());
         let checkpointer = options.clone().connect().await.map_err(db_err)?;
-        tokio::spawn(checkpoints(checkpointer));
+        tokio::spawn(checkpoints(checkpointer, restart_wanted));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
@@ -165,20 +171,40 @@ impl SqliteStore {
     }
 }
 
-/// Moves the WAL's committed pages into the database every half second, without blocking
-/// writers or readers (`PASSIVE`), so that the writer never pays for a checkpoint inside a
-/// request. Ends when the checkpoint connection fails (the process is going away).
-async fn checkpoints(mut conn: SqliteConnection) {
+/// WAL frames (pages) past which the log should start over: 64 MB of 4 KiB pages, the size
+/// `journal_size_limit` cuts the file back to.
+const WAL_FRAMES_LIMIT: i64 = 16_384;
+
+/// Copies the WAL's committed pages into the database every half second, without blocking
+/// writers or readers (`PASSIVE`), so that the writer seldom pays for a checkpoint inside a
+/// request (its own automatic checkpoint is off).
+///
+/// The WAL starts over only once everything in it has been copied, at the start of a write.
+/// Under a write load that never pauses, this task never catches up with the last commit, so
+/// past [`WAL_FRAMES_LIMIT`] frames it copies what it can once more and asks the writer to run
+/// a `RESTART` checkpoint between two batches: with no write in progress that checkpoint
+/// copies the few pages left and the log starts over, bounded. Ends when the checkpoint
+/// connection fails (the process is going away).
+async fn checkpoints(mut conn: SqliteConnection, restart_wanted: Arc<AtomicBool>) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&mut conn)
-            .await
-            .is_err()
-        {
-            return;
+        // (busy, frames in the WAL, frames copied into the database)
+        let passive = || sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
+        let frames = match passive().fetch_one(&mut conn).await {
+            Ok((_, frames, _)) => frames,
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoints stopped");
+                return;
+            }
+        };
+        if frames > WAL_FRAMES_LIMIT {
+            if let Err(e) = passive().fetch_one(&mut conn).await {
+                tracing::warn!(error = %e, "checkpoints stopped");
+                return;
+            }
+            restart_wanted.store(true, Ordering::Relaxed);
         }
     }
 }

@@ -14,6 +14,8 @@
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use roster_store::StoreError;
 use sqlx::SqliteConnection;
@@ -34,6 +36,9 @@ struct Job {
     reply: Box<dyn FnOnce(Erased) + Send + Sync>,
 }
 
+/// How long the writer waits without a write before it empties the WAL.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The most writes one transaction holds.
 const MAX_BATCH: usize = 64;
 
@@ -48,10 +53,11 @@ fn gone() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task over `conn`.
-    pub fn start(conn: SqliteConnection) -> Writer {
+    /// Starts the writer task over `conn`. When `restart_wanted` is set, the task lets the WAL
+    /// start over between two batches (see `checkpoints` in the crate root).
+    pub fn start(conn: SqliteConnection, restart_wanted: Arc<AtomicBool>) -> Writer {
         let (queue, jobs) = mpsc::channel(1024);
-        tokio::spawn(run(conn, jobs));
+        tokio::spawn(run(conn, jobs, restart_wanted));
         Writer { queue }
     }
 
@@ -98,8 +104,40 @@ async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> 
         .map_err(crate::db_err)
 }
 
-async fn run(mut conn: SqliteConnection, mut jobs: mpsc::Receiver<Job>) {
-    while let Some(first) = jobs.recv().await {
+async fn run(
+    mut conn: SqliteConnection,
+    mut jobs: mpsc::Receiver<Job>,
+    restart_wanted: Arc<AtomicBool>,
+) {
+    // Whether anything was written since the WAL last started over.
+    let mut dirty = false;
+    loop {
+        let first = if dirty {
+            match tokio::time::timeout(IDLE, jobs.recv()).await {
+                Ok(job) => job,
+                Err(_) => {
+                    // Idle: empty the WAL, so that reads look in the database file alone.
+                    if exec(&mut conn, "PRAGMA wal_checkpoint(TRUNCATE)")
+                        .await
+                        .is_ok()
+                    {
+                        dirty = false;
+                    }
+                    continue;
+                }
+            }
+        } else {
+            jobs.recv().await
+        };
+        let Some(first) = first else { return };
+        dirty = true;
+        if restart_wanted.swap(false, Ordering::Relaxed) {
+            // No write is in progress: the checkpoint can copy the last pages, and the WAL
+            // starts over. A failure (readers kept it busy) is retried when asked again.
+            if let Err(e) = exec(&mut conn, "PRAGMA wal_checkpoint(RESTART)").await {
+                tracing::debug!(error = %e, "the WAL could not start over yet");
+            }
+        }
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {

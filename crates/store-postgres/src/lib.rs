@@ -21,8 +21,8 @@ use roster_scim::schema::ResourceSchema;
 use roster_scim::value::fold_case;
 use roster_store::sql::{Bind, Sql, numbered, sort_column, translate};
 use roster_store::{
-    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, PoolStats, Store,
-    StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    ApiKeyRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent,
+    Page, PoolStats, Store, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -337,6 +337,11 @@ const CHANGE_MEMBERS: &str = "WITH v AS (
         SELECT g.seq, v.seq, v.display FROM g, v
         ON CONFLICT (group_seq, member_seq) DO UPDATE
         SET display = coalesce(excluded.display, members.display)
+    ), ev AS (
+        INSERT INTO events (id, tenant_id, type, occurred_at, data)
+        SELECT x.id, $2, x.type, x.at, x.data FROM g,
+               unnest($8::text[], $9::text[], $10::timestamptz[], $11::text[])
+               AS x (id, type, at, data)
     )
     SELECT version FROM g";
 
@@ -436,6 +441,64 @@ async fn missing_or_stale(
     }
 }
 
+/// Deletes a resource if its version matches (when given) and records its events, in one
+/// statement; returns its `seq`, or no row. Memberships and e-mail rows go with the resource
+/// (ON DELETE CASCADE).
+const DELETE_RESOURCE: &str = "WITH d AS (
+        DELETE FROM resources
+        WHERE tenant_id = $1 AND id = $2 AND kind = $3 AND ($4::bigint IS NULL OR version = $4)
+        RETURNING seq
+    ), ev AS (
+        INSERT INTO events (id, tenant_id, type, occurred_at, data)
+        SELECT x.id, $1, x.type, x.at, x.data FROM d,
+               unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[])
+               AS x (id, type, at, data)
+    )
+    SELECT seq FROM d";
+
+/// The columns of a list of events, as arrays for `unnest`.
+struct EventArrays {
+    ids: Vec<String>,
+    types: Vec<String>,
+    at: Vec<OffsetDateTime>,
+    data: Vec<String>,
+}
+
+fn event_arrays(events: &[NewEvent]) -> EventArrays {
+    EventArrays {
+        ids: events.iter().map(|e| e.id.clone()).collect(),
+        types: events.iter().map(|e| e.event_type.clone()).collect(),
+        at: events.iter().map(|e| e.occurred_at).collect(),
+        data: events.iter().map(|e| e.data.to_string()).collect(),
+    }
+}
+
+/// Appends events to the change log inside a transaction.
+async fn insert_events(
+    tx: &mut PgConnection,
+    tenant: &TenantId,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let a = event_arrays(events);
+    sqlx::query(
+        "INSERT INTO events (id, tenant_id, type, occurred_at, data)
+         SELECT x.id, $1, x.type, x.at, x.data
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[]) AS x (id, type, at, data)",
+    )
+    .bind(tenant.as_str())
+    .bind(&a.ids)
+    .bind(&a.types)
+    .bind(&a.at)
+    .bind(&a.data)
+    .execute(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// Inserts a resource and its e-mail rows in one statement, returning its `seq`.
 const INSERT_RESOURCE: &str = "WITH r AS (
         INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
@@ -444,6 +507,11 @@ const INSERT_RESOURCE: &str = "WITH r AS (
     ), e AS (
         INSERT INTO emails (resource_seq, tenant_id, value_key)
         SELECT r.seq, $1, v FROM r, unnest($12::text[]) AS v
+    ), ev AS (
+        INSERT INTO events (id, tenant_id, type, occurred_at, data)
+        SELECT x.id, $1, x.type, x.at, x.data FROM r,
+               unnest($13::text[], $14::text[], $15::timestamptz[], $16::text[])
+               AS x (id, type, at, data)
     )
     SELECT seq FROM r";
 
@@ -465,6 +533,11 @@ const UPDATE_RESOURCE: &str = "WITH r AS (
         INSERT INTO emails (resource_seq, tenant_id, value_key)
         SELECT r.seq, $8, v FROM r, unnest($12::text[]) AS v
         WHERE NOT (SELECT same FROM same)
+    ), ev AS (
+        INSERT INTO events (id, tenant_id, type, occurred_at, data)
+        SELECT x.id, $8, x.type, x.at, x.data FROM r,
+               unnest($14::text[], $15::text[], $16::timestamptz[], $17::text[])
+               AS x (id, type, at, data)
     )
     SELECT seq FROM r";
 
@@ -555,13 +628,22 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn insert(
+    async fn insert_recorded(
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
         members: &[MemberRef],
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let ix = indexed(resource);
+        // Without members, the events are written by the insert's own statement; with them,
+        // after the members, in the same transaction.
+        let (inline, after): (&[NewEvent], &[NewEvent]) = if members.is_empty() {
+            (events, &[])
+        } else {
+            (&[], events)
+        };
+        let a = event_arrays(inline);
         let statement = sqlx::query_scalar::<_, i64>(INSERT_RESOURCE)
             .bind(tenant.as_str())
             .bind(&resource.id)
@@ -574,7 +656,11 @@ impl Store for PostgresStore {
             .bind(resource.last_modified)
             .bind(resource.version)
             .bind(resource.data.to_string())
-            .bind(&ix.emails);
+            .bind(&ix.emails)
+            .bind(&a.ids)
+            .bind(&a.types)
+            .bind(&a.at)
+            .bind(&a.data);
         let conflict = |e: sqlx::Error| {
             if is_unique_violation(&e) {
                 StoreError::Conflict(conflict_attribute(resource.kind))
@@ -591,6 +677,7 @@ impl Store for PostgresStore {
         let mut tx = self.begin().await?;
         let seq = statement.fetch_one(&mut *tx).await.map_err(conflict)?;
         add_members(&mut tx, tenant, seq, members).await?;
+        insert_events(&mut tx, tenant, after).await?;
         tx.commit().await.map_err(db_err)
     }
 
@@ -620,14 +707,21 @@ impl Store for PostgresStore {
         Ok(Some(resource))
     }
 
-    async fn update(
+    async fn update_recorded(
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
         expected_version: i64,
         members: &MembersChange,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let ix = indexed(resource);
+        let keep = matches!(members, MembersChange::Keep);
+        // Without member rows to change, the events are written by the update's own statement;
+        // with them, after the members, in the same transaction.
+        let (inline, after): (&[NewEvent], &[NewEvent]) =
+            if keep { (events, &[]) } else { (&[], events) };
+        let a = event_arrays(inline);
         // Byte order, as the "C" collation of `value_key` compares.
         let mut sorted_emails = ix.emails.clone();
         sorted_emails.sort_unstable();
@@ -644,7 +738,11 @@ impl Store for PostgresStore {
             .bind(resource.kind.as_str())
             .bind(expected_version)
             .bind(&ix.emails)
-            .bind(&sorted_emails);
+            .bind(&sorted_emails)
+            .bind(&a.ids)
+            .bind(&a.types)
+            .bind(&a.at)
+            .bind(&a.data);
         let conflict = |e: sqlx::Error| {
             if is_unique_violation(&e) {
                 StoreError::Conflict(conflict_attribute(resource.kind))
@@ -652,7 +750,7 @@ impl Store for PostgresStore {
                 db_err(e)
             }
         };
-        if matches!(members, MembersChange::Keep) {
+        if keep {
             let mut conn = self.conn().await?;
             return match statement
                 .fetch_optional(&mut *conn)
@@ -668,21 +766,24 @@ impl Store for PostgresStore {
             return Err(missing_or_stale(&mut tx, tenant, resource.kind, &resource.id).await);
         };
         apply_members(&mut tx, tenant, seq, members).await?;
+        insert_events(&mut tx, tenant, after).await?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn change_members(
+    async fn change_members_recorded(
         &self,
         tenant: &TenantId,
         group_id: &str,
         change: &MembersChange,
         expected_version: Option<i64>,
         at: OffsetDateTime,
+        events: &[NewEvent],
     ) -> Result<i64, StoreError> {
         if let MembersChange::Delta { add, remove } = change
             && !add.iter().any(|m| remove.contains(&m.id))
         {
             let (ids, displays) = distinct_members(add);
+            let a = event_arrays(events);
             let mut conn = self.conn().await?;
             // A member created or deleted between this statement's reads makes it change
             // nothing (or meet the foreign key); the next attempt sees the member as it is.
@@ -695,6 +796,10 @@ impl Store for PostgresStore {
                     .bind(&ids)
                     .bind(&displays)
                     .bind(remove)
+                    .bind(&a.ids)
+                    .bind(&a.types)
+                    .bind(&a.at)
+                    .bind(&a.data)
                     .fetch_optional(&mut *conn)
                     .await;
                 match version {
@@ -747,31 +852,33 @@ impl Store for PostgresStore {
             return Err(missing_or_stale(&mut tx, tenant, Kind::Group, group_id).await);
         };
         apply_members(&mut tx, tenant, seq, change).await?;
+        insert_events(&mut tx, tenant, events).await?;
         tx.commit().await.map_err(db_err)?;
         Ok(version)
     }
 
-    async fn delete(
+    async fn delete_recorded(
         &self,
         tenant: &TenantId,
         kind: Kind,
         id: &str,
         expected_version: Option<i64>,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
+        let a = event_arrays(events);
         let mut conn = self.conn().await?;
-        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
-        let deleted: Option<i64> = sqlx::query_scalar(
-            "DELETE FROM resources
-             WHERE tenant_id = $1 AND id = $2 AND kind = $3 AND ($4::bigint IS NULL OR version = $4)
-             RETURNING seq",
-        )
-        .bind(tenant.as_str())
-        .bind(id)
-        .bind(kind.as_str())
-        .bind(expected_version)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err)?;
+        let deleted: Option<i64> = sqlx::query_scalar(DELETE_RESOURCE)
+            .bind(tenant.as_str())
+            .bind(id)
+            .bind(kind.as_str())
+            .bind(expected_version)
+            .bind(&a.ids)
+            .bind(&a.types)
+            .bind(&a.at)
+            .bind(&a.data)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
         match deleted {
             Some(_) => Ok(()),
             None => Err(missing_or_stale(&mut conn, tenant, kind, id).await),
@@ -919,6 +1026,202 @@ impl Store for PostgresStore {
             .collect()
     }
 
+    async fn events(
+        &self,
+        tenant: Option<&TenantId>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut conn = self.conn().await?;
+        let rows = match tenant {
+            Some(t) => sqlx::query(
+                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                 WHERE tenant_id = $1 AND position > $2 ORDER BY position LIMIT $3",
+            )
+            .bind(t.as_str())
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query(
+                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                 WHERE position > $1 ORDER BY position LIMIT $2",
+            )
+            .bind(after)
+            .bind(limit),
+        }
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn sequence_events(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let pending: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM events WHERE position IS NULL)")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        if !pending {
+            return Ok(0);
+        }
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(db_err)?;
+        // One sequencer at a time, in any process; the others find the work done.
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
+            .bind(SEQUENCER_LOCK)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        if !locked {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "WITH pending AS (
+                 SELECT seq, row_number() OVER (ORDER BY seq) AS n FROM
+                     (SELECT seq FROM events WHERE position IS NULL ORDER BY seq LIMIT 10000) p
+             ), bump AS (
+                 UPDATE event_sequencer SET last = last + (SELECT count(*) FROM pending)
+                 RETURNING last - (SELECT count(*) FROM pending) AS base
+             )
+             UPDATE events e SET position = (SELECT base FROM bump) + p.n
+             FROM pending p WHERE e.seq = p.seq",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn event_backlog(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE position IS NULL")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
+            .bind(before)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query("INSERT INTO api_keys (id, name, hash, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&key.id)
+            .bind(&key.name)
+            .bind(&key.hash[..])
+            .bind(key.created_at)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys
+             WHERE hash = $1 AND revoked_at IS NULL",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done =
+            sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                .bind(at)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn resources_after(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM resources r WHERE r.tenant_id = $1 AND r.kind = $2 AND r.seq > $3
+             ORDER BY r.seq LIMIT $4",
+            columns(kind, true)
+        ))
+        .bind(tenant.as_str())
+        .bind(kind.as_str())
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(resource_from_row).collect()
+    }
+
+    async fn members_after(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, Member)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let group: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM resources WHERE tenant_id = $1 AND id = $2 AND kind = 'Group'",
+        )
+        .bind(tenant.as_str())
+        .bind(group_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        let Some(group) = group else {
+            return Err(StoreError::NotFound);
+        };
+        let rows = sqlx::query(
+            "SELECT m.seq, m.id, m.kind, coalesce(x.display, m.display) AS display
+             FROM members x JOIN resources m ON m.seq = x.member_seq
+             WHERE x.group_seq = $1 AND m.seq > $2 ORDER BY m.seq LIMIT $3",
+        )
+        .bind(group)
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("seq").map_err(db_err)?, member_from_row(row)?)))
+            .collect()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let applied: i64 = sqlx::query_scalar(
@@ -946,6 +1249,34 @@ impl Store for PostgresStore {
             waiting: self.waiting.load(Ordering::Relaxed),
         }
     }
+}
+
+/// The advisory lock key of the event sequencer.
+const SEQUENCER_LOCK: i64 = 0x524f_5354_4552; // "ROSTER"
+
+fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
+    let data: String = row.try_get("data").map_err(db_err)?;
+    Ok(Event {
+        position: row.try_get("position").map_err(db_err)?,
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
+        event_type: row.try_get("type").map_err(db_err)?,
+        occurred_at: row.try_get("occurred_at").map_err(db_err)?,
+        data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
+    })
+}
+
+fn api_key_from_row(row: &PgRow) -> Result<ApiKeyRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
+    Ok(ApiKeyRecord {
+        id: row.try_get("id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad API key hash".into()))?,
+        created_at: row.try_get("created_at").map_err(db_err)?,
+        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
+    })
 }
 
 fn tenant_from_row(row: &PgRow) -> Result<Tenant, StoreError> {

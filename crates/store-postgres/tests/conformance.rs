@@ -40,6 +40,21 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn change_log() {
+    conformance::change_log(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn api_keys() {
+    conformance::api_keys(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn pages_after_a_key() {
+    conformance::pages_after_a_key(&fresh().await).await;
+}
+
+#[tokio::test]
 async fn emails_follow_updates() {
     conformance::emails_follow_updates(&fresh().await).await;
 }

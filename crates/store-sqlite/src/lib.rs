@@ -13,8 +13,8 @@ use roster_scim::schema::ResourceSchema;
 use roster_scim::value::fold_case;
 use roster_store::sql::{Bind, Sql, sort_column, translate};
 use roster_store::{
-    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, Page, PoolStats, Store,
-    StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    ApiKeyRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent,
+    Page, PoolStats, Store, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -394,6 +394,58 @@ async fn insert_emails(
     Ok(())
 }
 
+/// Appends events to the change log, in one statement.
+async fn insert_events(
+    tx: &mut SqliteConnection,
+    tenant: &TenantId,
+    events: &[NewEvent],
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let rows = vec!["(?, ?, ?, ?, ?)"; events.len()].join(", ");
+    let stmt = format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
+    let mut q = sqlx::query(&stmt);
+    for e in events {
+        q = q
+            .bind(&e.id)
+            .bind(tenant.as_str())
+            .bind(&e.event_type)
+            .bind(ts(e.occurred_at))
+            .bind(e.data.to_string());
+    }
+    q.execute(&mut *tx).await.map_err(db_err)?;
+    Ok(())
+}
+
+fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
+    let occurred: String = row.try_get("occurred_at").map_err(db_err)?;
+    let data: String = row.try_get("data").map_err(db_err)?;
+    Ok(Event {
+        position: row.try_get("position").map_err(db_err)?,
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
+        event_type: row.try_get("type").map_err(db_err)?,
+        occurred_at: parse_ts(&occurred)?,
+        data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
+    })
+}
+
+fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord, StoreError> {
+    let created: String = row.try_get("created_at").map_err(db_err)?;
+    let revoked: Option<String> = row.try_get("revoked_at").map_err(db_err)?;
+    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
+    Ok(ApiKeyRecord {
+        id: row.try_get("id").map_err(db_err)?,
+        name: row.try_get("name").map_err(db_err)?,
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad API key hash".into()))?,
+        created_at: parse_ts(&created)?,
+        revoked_at: revoked.as_deref().map(parse_ts).transpose()?,
+    })
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
@@ -505,17 +557,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn insert(
+    async fn insert_recorded(
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
         members: &[MemberRef],
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
+        let events = events.to_vec();
         self.writer
             .write(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
+                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members[..]);
                 let ix = indexed(resource);
@@ -546,7 +601,7 @@ impl Store for SqliteStore {
                 };
                 write_emails(&mut *tx, tenant, seq, &ix.emails, &[]).await?;
                 add_members(&mut *tx, tenant, seq, members).await?;
-                Ok(())
+                insert_events(&mut *tx, tenant, &events).await
                 })
             })
             .await
@@ -577,19 +632,22 @@ impl Store for SqliteStore {
         Ok(Some(resource))
     }
 
-    async fn update(
+    async fn update_recorded(
         &self,
         tenant: &TenantId,
         resource: &StoredResource,
         expected_version: i64,
         members: &MembersChange,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
+        let events = events.to_vec();
         self.writer
             .write(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, resource, members) =
                     (tenant.clone(), resource.clone(), members.clone());
+                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members);
                     let ix = indexed(resource);
@@ -643,25 +701,28 @@ impl Store for SqliteStore {
                         .unwrap_or_default();
                     write_emails(&mut *tx, tenant, seq, &ix.emails, &existing).await?;
                     apply_members(&mut *tx, tenant, seq, members).await?;
-                    Ok(())
+                    insert_events(&mut *tx, tenant, &events).await
                 })
             })
             .await
     }
 
-    async fn change_members(
+    async fn change_members_recorded(
         &self,
         tenant: &TenantId,
         group_id: &str,
         change: &MembersChange,
         expected_version: Option<i64>,
         at: OffsetDateTime,
+        events: &[NewEvent],
     ) -> Result<i64, StoreError> {
         let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
+        let events = events.to_vec();
         self.writer
             .write(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, group_id, change) = (tenant.clone(), group_id.clone(), change.clone());
+                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, group_id, change) = (&tenant, group_id.as_str(), &change);
                 let row: Option<(i64, i64)> = sqlx::query_as(
@@ -692,24 +753,28 @@ impl Store for SqliteStore {
                     });
                 };
                 apply_members(&mut *tx, tenant, seq, change).await?;
+                insert_events(&mut *tx, tenant, &events).await?;
                 Ok(version)
                 })
             })
             .await
     }
 
-    async fn delete(
+    async fn delete_recorded(
         &self,
         tenant: &TenantId,
         kind: Kind,
         id: &str,
         expected_version: Option<i64>,
+        events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
+        let events = events.to_vec();
         self.writer
             .write(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, id) = (tenant.clone(), id.clone());
+                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, id) = (&tenant, id.as_str());
                     let version: Option<i64> = sqlx::query_scalar(
@@ -736,7 +801,7 @@ impl Store for SqliteStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                    Ok(())
+                    insert_events(&mut *tx, tenant, &events).await
                 })
             })
             .await
@@ -875,6 +940,172 @@ impl Store for SqliteStore {
             }
         }
         Ok(out)
+    }
+
+    async fn events(
+        &self,
+        tenant: Option<&TenantId>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = match tenant {
+            Some(t) => sqlx::query(
+                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                 WHERE tenant_id = ? AND position > ? ORDER BY position LIMIT ?",
+            )
+            .bind(t.as_str())
+            .bind(after)
+            .bind(limit),
+            None => sqlx::query(
+                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                 WHERE position > ? ORDER BY position LIMIT ?",
+            )
+            .bind(after)
+            .bind(limit),
+        }
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM events WHERE occurred_at < ?")
+                        .bind(ts(before))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.writer
+            .write(move |tx| {
+                let key = key.clone();
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
+                    )
+                    .bind(&key.id)
+                    .bind(&key.name)
+                    .bind(&key.hash[..])
+                    .bind(ts(key.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys
+             WHERE hash = ? AND revoked_at IS NULL",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(ts(at))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn resources_after(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.kind = ? AND r.seq > ?
+             ORDER BY r.seq LIMIT ?",
+            columns(kind, true)
+        ))
+        .bind(tenant.as_str())
+        .bind(kind.as_str())
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(resource_from_row).collect()
+    }
+
+    async fn members_after(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, Member)>, StoreError> {
+        let group: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
+        )
+        .bind(tenant.as_str())
+        .bind(group_id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        let Some(group) = group else {
+            return Err(StoreError::NotFound);
+        };
+        let rows = sqlx::query(
+            "SELECT m.seq, m.id, m.kind, coalesce(x.display, m.display) AS display
+             FROM members x JOIN resources m ON m.seq = x.member_seq
+             WHERE x.group_seq = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
+        )
+        .bind(group)
+        .bind(after)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("seq").map_err(db_err)?, member_from_row(row)?)))
+            .collect()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

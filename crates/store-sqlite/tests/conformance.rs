@@ -39,6 +39,21 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn change_log() {
+    conformance::change_log(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn api_keys() {
+    conformance::api_keys(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn pages_after_a_key() {
+    conformance::pages_after_a_key(&fresh().await.store).await;
+}
+
+#[tokio::test]
 async fn emails_follow_updates() {
     conformance::emails_follow_updates(&fresh().await.store).await;
 }

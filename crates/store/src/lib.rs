@@ -229,6 +229,51 @@ pub enum StoreError {
     Internal(String),
 }
 
+/// A change to record in the change log, written in the same transaction as the change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// The event's unique id (`evt_…`).
+    pub id: String,
+    /// Its type: `user.created`, `group.member_added`, …
+    pub event_type: String,
+    /// When the change was made.
+    pub occurred_at: OffsetDateTime,
+    /// What changed: the resource after the change, and more by type.
+    pub data: Value,
+}
+
+/// An event of the change log, as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// Its place in the log: strictly increasing, never reused, the cursor of readers.
+    pub position: i64,
+    /// The event's unique id.
+    pub id: String,
+    /// The tenant whose directory changed.
+    pub tenant_id: TenantId,
+    /// Its type.
+    pub event_type: String,
+    /// When the change was made.
+    pub occurred_at: OffsetDateTime,
+    /// What changed.
+    pub data: Value,
+}
+
+/// A stored API key of the host application: only its SHA-256 hash is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiKeyRecord {
+    /// The key's id (not secret).
+    pub id: String,
+    /// The name given at creation.
+    pub name: String,
+    /// SHA-256 of the key.
+    pub hash: [u8; 32],
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// How a backend's connection pool is doing, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
@@ -266,6 +311,16 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         resource: &StoredResource,
         members: &[MemberRef],
+    ) -> Result<(), StoreError> {
+        self.insert_recorded(tenant, resource, members, &[]).await
+    }
+    /// [`Store::insert`], appending `events` to the change log in the same transaction.
+    async fn insert_recorded(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        members: &[MemberRef],
+        events: &[NewEvent],
     ) -> Result<(), StoreError>;
     /// Reads a resource; its relations (a group's members, a user's groups) only when asked.
     async fn get(
@@ -283,6 +338,18 @@ pub trait Store: Send + Sync {
         resource: &StoredResource,
         expected_version: i64,
         members: &MembersChange,
+    ) -> Result<(), StoreError> {
+        self.update_recorded(tenant, resource, expected_version, members, &[])
+            .await
+    }
+    /// [`Store::update`], appending `events` to the change log in the same transaction.
+    async fn update_recorded(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+        events: &[NewEvent],
     ) -> Result<(), StoreError>;
     /// Changes a group's members without touching its other attributes, atomically: applies
     /// the change, sets `lastModified` to `at` and increments the version, which is returned.
@@ -295,6 +362,20 @@ pub trait Store: Send + Sync {
         change: &MembersChange,
         expected_version: Option<i64>,
         at: OffsetDateTime,
+    ) -> Result<i64, StoreError> {
+        self.change_members_recorded(tenant, group_id, change, expected_version, at, &[])
+            .await
+    }
+    /// [`Store::change_members`], appending `events` to the change log in the same
+    /// transaction.
+    async fn change_members_recorded(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        change: &MembersChange,
+        expected_version: Option<i64>,
+        at: OffsetDateTime,
+        events: &[NewEvent],
     ) -> Result<i64, StoreError>;
     /// Deletes a resource (and every membership it had) if its version matches, when given.
     async fn delete(
@@ -303,6 +384,18 @@ pub trait Store: Send + Sync {
         kind: Kind,
         id: &str,
         expected_version: Option<i64>,
+    ) -> Result<(), StoreError> {
+        self.delete_recorded(tenant, kind, id, expected_version, &[])
+            .await
+    }
+    /// [`Store::delete`], appending `events` to the change log in the same transaction.
+    async fn delete_recorded(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        id: &str,
+        expected_version: Option<i64>,
+        events: &[NewEvent],
     ) -> Result<(), StoreError>;
     /// Lists resources matching a query; indexed attributes are filtered by the database.
     async fn list(
@@ -318,6 +411,54 @@ pub trait Store: Send + Sync {
         tenant: &TenantId,
         user_ids: &[String],
     ) -> Result<Vec<(String, GroupRef)>, StoreError>;
+    /// Up to `limit` events of the change log after `after` (a position; 0 for the start),
+    /// oldest first; only `tenant`'s when given.
+    async fn events(
+        &self,
+        tenant: Option<&TenantId>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<Event>, StoreError>;
+    /// Gives positions to events committed since the last call, in the order they were
+    /// written; returns how many. A backend whose commits are already ordered does nothing.
+    async fn sequence_events(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+    /// Deletes the events that occurred before `before`; returns how many.
+    async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// How many events are not yet positioned (the change log's backlog).
+    async fn event_backlog(&self) -> Result<u64, StoreError> {
+        Ok(0)
+    }
+
+    /// Stores an API key.
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError>;
+    /// Every API key, revoked ones included, oldest first.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError>;
+    /// The live API key with this hash.
+    async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
+    /// Revokes an API key; `NotFound` if there is no such live key.
+    async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Up to `limit` resources of a kind created after the one at `after` (a key from an
+    /// earlier page; 0 for the start), in creation order, with their keys.
+    async fn resources_after(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StoredResource)>, StoreError>;
+    /// Up to `limit` members of a group after the one at `after` (0 for the start), in member
+    /// creation order, with their keys; `NotFound` if there is no such group.
+    async fn members_after(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, Member)>, StoreError>;
+
     /// Whether the database answers and its schema is the one this build needs.
     async fn ping(&self) -> Result<(), StoreError>;
     /// The state of the connection pool.

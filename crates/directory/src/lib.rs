@@ -16,8 +16,10 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
+mod events;
 pub mod password;
 pub mod render;
+pub use events::resource_json as event_resource_json;
 pub mod settings;
 pub mod tokens;
 
@@ -291,6 +293,104 @@ impl Directory {
         Ok(token)
     }
 
+    /// Creates an API key for the host application; returns its record and the key, shown
+    /// once (only its hash is stored).
+    pub async fn create_api_key(
+        &self,
+        name: &str,
+    ) -> Result<(roster_store::ApiKeyRecord, String), DirectoryError> {
+        let key = self.secrets.api_key();
+        let record = roster_store::ApiKeyRecord {
+            id: format!("key_{}", self.secrets.resource_id().replace('-', "")),
+            name: name.to_owned(),
+            hash: hash_token(&key),
+            created_at: self.clock.now(),
+            revoked_at: None,
+        };
+        self.store.add_api_key(&record).await?;
+        Ok((record, key))
+    }
+
+    /// Every API key, revoked ones included.
+    pub async fn api_keys(&self) -> Result<Vec<roster_store::ApiKeyRecord>, DirectoryError> {
+        Ok(self.store.api_keys().await?)
+    }
+
+    /// Revokes an API key at once, on every process.
+    pub async fn revoke_api_key(&self, id: &str) -> Result<(), DirectoryError> {
+        match self.store.revoke_api_key(id, self.clock.now()).await {
+            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
+                kind: "API key",
+                id: id.to_owned(),
+            }),
+            other => Ok(other?),
+        }
+    }
+
+    /// Whether an API key is live. Not cached: host-application calls are few, and a revoked
+    /// key stops working at once.
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<bool, DirectoryError> {
+        if !key.starts_with(tokens::API_KEY_PREFIX) || key.len() > 200 {
+            return Ok(false);
+        }
+        Ok(self.store.api_key(&hash_token(key)).await?.is_some())
+    }
+
+    /// Up to `limit` events after the position `after`, oldest first; one tenant's when given.
+    pub async fn events(
+        &self,
+        tenant: Option<&TenantId>,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<roster_store::Event>, DirectoryError> {
+        Ok(self.store.events(tenant, after, limit).await?)
+    }
+
+    /// Gives positions to newly committed events (see the store); returns how many.
+    pub async fn sequence_events(&self) -> Result<u64, DirectoryError> {
+        Ok(self.store.sequence_events().await?)
+    }
+
+    /// Deletes events older than the retention; returns how many.
+    pub async fn purge_events(&self, retention: time::Duration) -> Result<u64, DirectoryError> {
+        Ok(self
+            .store
+            .purge_events(self.clock.now() - retention)
+            .await?)
+    }
+
+    /// A page of a tenant's users or groups after the key `after`, in creation order.
+    pub async fn resources_after(
+        &self,
+        tenant: &TenantId,
+        kind: Kind,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, StoredResource)>, DirectoryError> {
+        Ok(self
+            .store
+            .resources_after(tenant, kind, after, limit)
+            .await?)
+    }
+
+    /// A page of a group's members after the key `after`.
+    pub async fn members_after(
+        &self,
+        tenant: &TenantId,
+        group_id: &str,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, roster_store::Member)>, DirectoryError> {
+        match self
+            .store
+            .members_after(tenant, group_id, after, limit)
+            .await
+        {
+            Err(StoreError::NotFound) => Err(not_found(Kind::Group, group_id)),
+            other => Ok(other?),
+        }
+    }
+
     /// The tenant a bearer token grants access to, if the token is live. The token is looked up
     /// by its SHA-256 hash (a value an attacker cannot choose), and a lookup is trusted for
     /// at most [`TOKEN_CACHE_SECONDS`], so that a revocation or a settings change reaches every
@@ -405,7 +505,17 @@ impl Directory {
             // A new user belongs to no group yet.
             groups: (kind == Kind::User).then(Vec::new),
         };
-        self.store.insert(tenant.id(), &resource, &members).await?;
+        let mut log = events::Recorder::new(self.secrets.as_ref(), now);
+        log.created(&resource);
+        if kind == Kind::Group {
+            let group = events::group_ref(&resource);
+            for m in distinct_ids(&members) {
+                log.member(true, &group, m, None);
+            }
+        }
+        self.store
+            .insert_recorded(tenant.id(), &resource, &members, &log.events)
+            .await?;
         self.written(tenant, resource, return_members).await
     }
 
@@ -440,8 +550,9 @@ impl Directory {
         let schema = tenant.schema(kind);
         let body = &tenant.dialect().resource_body(schema, body, applied);
         for _ in 0..WRITE_RETRIES {
-            // A user's groups are returned with it; a group's members are replaced anyway.
-            let current = self.get(tenant, kind, id, kind == Kind::User).await?;
+            // A user's groups are returned with it; a group's members are read to tell which
+            // members the replacement adds and removes.
+            let current = self.get(tenant, kind, id, true).await?;
             check_if_match(&current, if_match)?;
             let view = roster_store::memory_eval::scim_view(&current);
             let mut data = roster_scim::resource::normalize(
@@ -466,8 +577,9 @@ impl Directory {
                 Kind::Group => MembersChange::Replace(members),
                 Kind::User => MembersChange::Keep,
             };
+            let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, next, current.version, &change, if_match)
+                .try_update(tenant, next, current.version, &change, if_match, &log)
                 .await?;
             if let Some(next) = written {
                 return self.written(tenant, next, return_members).await;
@@ -502,14 +614,9 @@ impl Directory {
             Kind::User => None,
         };
         if let Some(change) = &member_only {
-            return match self
-                .store
-                .change_members(tenant.id(), id, change, if_match, self.clock.now())
-                .await
-            {
-                Ok(_) => self.get(tenant, kind, id, return_members).await,
-                Err(e) => Err(self.write_error(e, kind, id, if_match.unwrap_or_default())),
-            };
+            return self
+                .change_members(tenant, id, change, if_match, return_members)
+                .await;
         }
         for _ in 0..WRITE_RETRIES {
             // A group's members are patched; a user's groups are returned with it.
@@ -541,8 +648,9 @@ impl Directory {
                 members: None,
                 ..current.clone()
             };
+            let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, next, current.version, &change, if_match)
+                .try_update(tenant, next, current.version, &change, if_match, &log)
                 .await?;
             if let Some(next) = written {
                 return self.written(tenant, next, return_members).await;
@@ -561,14 +669,104 @@ impl Directory {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), DirectoryError> {
-        match self.store.delete(tenant.id(), kind, id, if_match).await {
-            Ok(()) => Ok(()),
-            Err(StoreError::NotFound) => Err(not_found(kind, id)),
-            Err(StoreError::VersionMismatch) => Err(DirectoryError::PreconditionFailed(
-                if_match.map(|v| v.to_string()).unwrap_or_default(),
-            )),
-            Err(e) => Err(e.into()),
+        for _ in 0..WRITE_RETRIES {
+            // The last known state goes into the change log (a user with its groups, which it
+            // leaves; a group without its members).
+            let last = self.get(tenant, kind, id, kind == Kind::User).await?;
+            check_if_match(&last, if_match)?;
+            let mut log = events::Recorder::new(self.secrets.as_ref(), self.clock.now());
+            log.deleted(&last);
+            match self
+                .store
+                .delete_recorded(tenant.id(), kind, id, Some(last.version), &log.events)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(StoreError::NotFound) => return Err(not_found(kind, id)),
+                // Changed since it was read: read it again, unless the client named a version.
+                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
+                Err(StoreError::VersionMismatch) => {
+                    return Err(DirectoryError::PreconditionFailed(
+                        if_match.map(|v| v.to_string()).unwrap_or_default(),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(DirectoryError::Unavailable(
+            "the resource is changing too often".into(),
+        ))
+    }
+
+    /// A group PATCH that only adds or removes members by id, applied as row changes. The
+    /// group itself is read without its members (for the events' `displayName`), except when
+    /// the whole list is replaced, where the old list tells which members left.
+    async fn change_members(
+        &self,
+        tenant: &TenantContext,
+        id: &str,
+        change: &MembersChange,
+        if_match: Option<i64>,
+        return_members: bool,
+    ) -> Result<StoredResource, DirectoryError> {
+        let replacing = matches!(change, MembersChange::Replace(_));
+        for _ in 0..WRITE_RETRIES {
+            let current = self.get(tenant, Kind::Group, id, replacing).await?;
+            check_if_match(&current, if_match)?;
+            let group = events::group_ref(&current);
+            let now = self.clock.now();
+            let mut log = events::Recorder::new(self.secrets.as_ref(), now);
+            match change {
+                MembersChange::Keep => {}
+                MembersChange::Delta { add, remove } => {
+                    for m in distinct_ids(add) {
+                        log.member(true, &group, m, None);
+                    }
+                    for m in remove.iter().collect::<HashSet<_>>() {
+                        log.member(false, &group, m, None);
+                    }
+                }
+                MembersChange::Replace(list) => {
+                    member_diff(&mut log, &group, current.members.as_deref(), list);
+                }
+            }
+            // Replacing the list was decided on the members read: it must not have changed.
+            let expected = if replacing {
+                Some(current.version)
+            } else {
+                if_match
+            };
+            match self
+                .store
+                .change_members_recorded(tenant.id(), id, change, expected, now, &log.events)
+                .await
+            {
+                Ok(_) => return self.get(tenant, Kind::Group, id, return_members).await,
+                Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
+                Err(e) => {
+                    return Err(self.write_error(e, Kind::Group, id, if_match.unwrap_or_default()));
+                }
+            }
+        }
+        Err(DirectoryError::Unavailable(
+            "the resource is changing too often".into(),
+        ))
+    }
+
+    /// The events of a replace or general PATCH from `current` to `next`.
+    fn update_events(
+        &self,
+        current: &StoredResource,
+        next: &StoredResource,
+        change: &MembersChange,
+    ) -> Vec<roster_store::NewEvent> {
+        let mut log = events::Recorder::new(self.secrets.as_ref(), next.last_modified);
+        log.updated(current, next);
+        if let MembersChange::Replace(list) = change {
+            let group = events::group_ref(next);
+            member_diff(&mut log, &group, current.members.as_deref(), list);
+        }
+        log.events
     }
 
     /// Lists resources.
@@ -606,10 +804,11 @@ impl Directory {
         read_version: i64,
         change: &MembersChange,
         if_match: Option<i64>,
+        events: &[roster_store::NewEvent],
     ) -> Result<Option<StoredResource>, DirectoryError> {
         match self
             .store
-            .update(tenant.id(), &next, read_version, change)
+            .update_recorded(tenant.id(), &next, read_version, change, events)
             .await
         {
             Ok(()) => Ok(Some(next)),
@@ -638,6 +837,38 @@ impl Directory {
             StoreError::NotFound => not_found(kind, id),
             StoreError::VersionMismatch => DirectoryError::PreconditionFailed(version.to_string()),
             other => other.into(),
+        }
+    }
+}
+
+/// Ids in first-seen order, each once.
+fn distinct_ids(members: &[MemberRef]) -> Vec<&str> {
+    let mut seen = HashSet::new();
+    members
+        .iter()
+        .map(|m| m.id.as_str())
+        .filter(|id| seen.insert(*id))
+        .collect()
+}
+
+/// Member events for a list that replaces `before`.
+fn member_diff(
+    log: &mut events::Recorder<'_>,
+    group: &Value,
+    before: Option<&[roster_store::Member]>,
+    after: &[MemberRef],
+) {
+    let before = before.unwrap_or_default();
+    let old: HashSet<&str> = before.iter().map(|m| m.id.as_str()).collect();
+    let new: HashSet<&str> = after.iter().map(|m| m.id.as_str()).collect();
+    for id in distinct_ids(after) {
+        if !old.contains(id) {
+            log.member(true, group, id, None);
+        }
+    }
+    for m in before {
+        if !new.contains(m.id.as_str()) {
+            log.member(false, group, &m.id, Some(m.kind));
         }
     }
 }

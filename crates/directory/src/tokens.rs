@@ -8,10 +8,15 @@ use rand::RngCore;
 /// Every token starts with this, so that secret scanners recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "rst_";
 
+/// The prefix of the host application's API keys (`rsk_`: Roster secret key).
+pub const API_KEY_PREFIX: &str = "rsk_";
+
 /// The source of secrets and identifiers.
 pub trait Secrets: Send + Sync {
     /// A new bearer token: the prefix and 256 random bits.
     fn token(&self) -> String;
+    /// A new API key for the host application: the prefix and 256 random bits.
+    fn api_key(&self) -> String;
     /// A new tenant id: 128 random bits, not derived from the tenant's name.
     fn tenant_id(&self) -> String;
     /// A new resource id (a random UUID).
@@ -49,6 +54,10 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
 impl Secrets for SystemSecrets {
     fn token(&self) -> String {
         format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()))
+    }
+
+    fn api_key(&self) -> String {
+        format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()))
     }
 
     fn tenant_id(&self) -> String {

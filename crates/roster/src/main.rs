@@ -46,6 +46,14 @@ struct Global {
     /// Serves Prometheus metrics on this address instead of at /metrics on the main one.
     #[arg(long, env = "ROSTER_METRICS_LISTEN", global = true)]
     metrics_listen: Option<SocketAddr>,
+    /// How many days events are kept in the change log.
+    #[arg(
+        long,
+        env = "ROSTER_EVENT_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    event_retention_days: u32,
     /// The most connections to a PostgreSQL database this process opens.
     #[arg(
         long,
@@ -67,6 +75,32 @@ enum Command {
     /// Manages tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
+    /// Manages the host application's API keys (for /api/v1: events, tenants, users, groups).
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ApiKeyCommand {
+    /// Creates an API key and prints it once (only its hash is stored).
+    Create {
+        /// What the key is for (e.g. the host application's name).
+        name: String,
+        /// Prints one JSON object: {"id", "name", "key"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists API keys (never the keys themselves).
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an API key at once.
+    Revoke {
+        /// The key's id (key_…).
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -267,6 +301,51 @@ async fn main() -> Result<()> {
             print_issued(&config, &issued, json)?;
             Ok(())
         }
+        Command::Apikey(ApiKeyCommand::Create { name, json }) => {
+            let (record, key) = directory.create_api_key(&name).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": record.id, "name": record.name, "key": key})
+                );
+            } else {
+                println!("API key {} ({})", record.id, record.name);
+                println!("Key: {key}");
+                println!("(The key is shown once; only its hash is stored.)");
+            }
+            Ok(())
+        }
+        Command::Apikey(ApiKeyCommand::List { json }) => {
+            let keys = directory.api_keys().await?;
+            let fmt = roster_scim::value::format_datetime;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "id": k.id,
+                            "name": k.name,
+                            "created_at": fmt(k.created_at),
+                            "revoked_at": k.revoked_at.map(fmt),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for k in keys {
+                    let state = k
+                        .revoked_at
+                        .map_or("live".to_owned(), |t| format!("revoked {}", fmt(t)));
+                    println!("{}  {}  {}  {state}", k.id, k.name, fmt(k.created_at));
+                }
+            }
+            Ok(())
+        }
+        Command::Apikey(ApiKeyCommand::Revoke { id }) => {
+            directory.revoke_api_key(&id).await?;
+            println!("Revoked {id}.");
+            Ok(())
+        }
         Command::Tenant(TenantCommand::List { json }) => {
             let tenants = directory.tenants().await?;
             if json {
@@ -332,6 +411,10 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     tracing::info!(listen = %bound, public_url = %config.public_url, "roster is serving");
     let mut config = config;
     config.metrics_on_main = global.metrics_listen.is_none();
+    roster_server::spawn_change_log_tasks(
+        directory.clone(),
+        time::Duration::days(i64::from(global.event_retention_days.max(1))),
+    );
     let state = AppState::new(directory, config);
     if let Some(address) = global.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)

@@ -53,6 +53,7 @@ pub struct Metrics {
     pool_connections: Family<PoolLabels, Gauge>,
     pool_max: Gauge,
     pool_waiting: Gauge,
+    change_log_backlog: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -104,7 +105,14 @@ impl Metrics {
             "Requests waiting for a database connection (SQLite: writes queued for the writer)",
             pool_waiting.clone(),
         );
+        let change_log_backlog = Gauge::default();
+        registry.register(
+            "change_log_backlog",
+            "Events committed but not yet given a position in the change log (PostgreSQL)",
+            change_log_backlog.clone(),
+        );
         Metrics {
+            change_log_backlog,
             registry,
             requests,
             latency,
@@ -131,7 +139,11 @@ impl Metrics {
     }
 
     /// The metrics in Prometheus' text format, with the pool's state read now.
-    pub fn render(&self, pool: roster_store::PoolStats) -> String {
+    pub fn render(&self, pool: roster_store::PoolStats, backlog: Option<u64>) -> String {
+        if let Some(n) = backlog {
+            self.change_log_backlog
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
         self.pool_connections
             .get_or_create(&PoolLabels { state: "in_use" })
             .set(i64::from(pool.in_use));
@@ -168,7 +180,9 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
 
 /// `GET /metrics`.
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.directory.store().pool_stats());
+    let store = state.directory.store();
+    let backlog = store.event_backlog().await.ok();
+    let body = state.metrics.render(store.pool_stats(), backlog);
     (
         [(
             header::CONTENT_TYPE,

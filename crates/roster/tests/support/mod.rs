@@ -127,6 +127,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://{}", listener.local_addr().expect("addr"));
     let mut config = Config::new(&address);
     tweak(&mut config);
+    roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
     let app = roster_server::app(AppState::new(directory.clone(), config));
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");

@@ -167,6 +167,7 @@ pub struct Directory {
     secrets: Arc<dyn Secrets>,
     registries: Arc<settings::RegistryCache>,
     tokens: Arc<std::sync::Mutex<TokenCache>>,
+    changes: Arc<tokio::sync::Notify>,
 }
 
 /// The member ids of a normalised group's `members`, and the group without them.
@@ -233,7 +234,18 @@ impl Directory {
             secrets,
             registries: Arc::default(),
             tokens: Arc::default(),
+            changes: Arc::default(),
         }
+    }
+
+    /// Woken (one permit) whenever this process records a change or positions events: the
+    /// webhook worker waits on it rather than polling the database.
+    pub fn changes(&self) -> Arc<tokio::sync::Notify> {
+        self.changes.clone()
+    }
+
+    fn changed(&self) {
+        self.changes.notify_one();
     }
 
     /// The store (for health checks).
@@ -348,7 +360,107 @@ impl Directory {
 
     /// Gives positions to newly committed events (see the store); returns how many.
     pub async fn sequence_events(&self) -> Result<u64, DirectoryError> {
-        Ok(self.store.sequence_events().await?)
+        let n = self.store.sequence_events().await?;
+        if n > 0 {
+            self.changed();
+        }
+        Ok(n)
+    }
+
+    /// Adds a webhook endpoint for one tenant's events, or every tenant's; returns it with its
+    /// new signing secret. It receives the events recorded from now on.
+    pub async fn add_webhook(
+        &self,
+        url: &str,
+        tenant: Option<&TenantId>,
+    ) -> Result<roster_store::WebhookRecord, DirectoryError> {
+        let url = url.trim();
+        let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+        if !scheme_ok || url.chars().any(char::is_whitespace) || url.len() > 2048 {
+            return Err(DirectoryError::Setting(format!(
+                "{url:?} is not an http:// or https:// URL"
+            )));
+        }
+        if let Some(t) = tenant
+            && self.store.tenant(t).await?.is_none()
+        {
+            return Err(DirectoryError::NotFound {
+                kind: "tenant",
+                id: t.to_string(),
+            });
+        }
+        let record = roster_store::WebhookRecord {
+            id: format!("wh_{}", self.secrets.resource_id().replace('-', "")),
+            url: url.to_owned(),
+            tenant_id: tenant.cloned(),
+            secret: self.secrets.webhook_secret(),
+            previous_secret: None,
+            previous_until: None,
+            created_at: epoch_millis(self.clock.now()),
+        };
+        self.store.add_webhook(&record).await?;
+        Ok(record)
+    }
+
+    /// Every webhook endpoint.
+    pub async fn webhooks(&self) -> Result<Vec<roster_store::WebhookRecord>, DirectoryError> {
+        Ok(self.store.webhooks().await?)
+    }
+
+    /// Removes a webhook endpoint.
+    pub async fn remove_webhook(&self, id: &str) -> Result<(), DirectoryError> {
+        self.store
+            .remove_webhook(id)
+            .await
+            .map_err(|e| webhook_error(e, id))
+    }
+
+    /// Gives an endpoint a new secret; the old one keeps signing (beside it) for `overlap`.
+    pub async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        overlap: time::Duration,
+    ) -> Result<String, DirectoryError> {
+        let secret = self.secrets.webhook_secret();
+        let until = epoch_millis(self.clock.now() + overlap);
+        self.store
+            .rotate_webhook_secret(id, &secret, until)
+            .await
+            .map_err(|e| webhook_error(e, id))?;
+        Ok(secret)
+    }
+
+    /// Delivers an endpoint's events again from `event_id` (of that event's tenant) on.
+    pub async fn redeliver(&self, webhook_id: &str, event_id: &str) -> Result<(), DirectoryError> {
+        self.store
+            .redeliver(webhook_id, event_id, epoch_millis(self.clock.now()))
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => DirectoryError::NotFound {
+                    kind: "webhook or event",
+                    id: format!("{webhook_id} / {event_id}"),
+                },
+                other => other.into(),
+            })?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Events given up on after their last attempt, of one endpoint when given.
+    pub async fn dead_letters(
+        &self,
+        webhook_id: Option<&str>,
+    ) -> Result<Vec<roster_store::DeadLetter>, DirectoryError> {
+        Ok(self.store.dead_letters(webhook_id).await?)
+    }
+
+    /// An endpoint's latest delivery attempts, newest first.
+    pub async fn delivery_attempts(
+        &self,
+        webhook_id: &str,
+        limit: u64,
+    ) -> Result<Vec<roster_store::DeliveryAttempt>, DirectoryError> {
+        Ok(self.store.delivery_attempts(webhook_id, limit).await?)
     }
 
     /// Deletes events older than the retention; returns how many.
@@ -516,6 +628,7 @@ impl Directory {
         self.store
             .insert_recorded(tenant.id(), &resource, &members, &log.events)
             .await?;
+        self.changed();
         self.written(tenant, resource, return_members).await
     }
 
@@ -681,7 +794,10 @@ impl Directory {
                 .delete_recorded(tenant.id(), kind, id, Some(last.version), &log.events)
                 .await
             {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.changed();
+                    return Ok(());
+                }
                 Err(StoreError::NotFound) => return Err(not_found(kind, id)),
                 // Changed since it was read: read it again, unless the client named a version.
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
@@ -741,7 +857,10 @@ impl Directory {
                 .change_members_recorded(tenant.id(), id, change, expected, now, &log.events)
                 .await
             {
-                Ok(_) => return self.get(tenant, Kind::Group, id, return_members).await,
+                Ok(_) => {
+                    self.changed();
+                    return self.get(tenant, Kind::Group, id, return_members).await;
+                }
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 Err(e) => {
                     return Err(self.write_error(e, Kind::Group, id, if_match.unwrap_or_default()));
@@ -811,7 +930,10 @@ impl Directory {
             .update_recorded(tenant.id(), &next, read_version, change, events)
             .await
         {
-            Ok(()) => Ok(Some(next)),
+            Ok(()) => {
+                self.changed();
+                Ok(Some(next))
+            }
             Err(StoreError::VersionMismatch) if if_match.is_none() => Ok(None),
             Err(e) => Err(self.write_error(e, next.kind, &next.id, read_version)),
         }
@@ -870,6 +992,21 @@ fn member_diff(
         if !new.contains(m.id.as_str()) {
             log.member(false, group, &m.id, Some(m.kind));
         }
+    }
+}
+
+/// Milliseconds since the Unix epoch, as webhook delivery state keeps time.
+pub fn epoch_millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn webhook_error(e: StoreError, id: &str) -> DirectoryError {
+    match e {
+        StoreError::NotFound => DirectoryError::NotFound {
+            kind: "webhook",
+            id: id.to_owned(),
+        },
+        other => other.into(),
     }
 }
 

@@ -17,6 +17,9 @@ pub trait Secrets: Send + Sync {
     fn token(&self) -> String;
     /// A new API key for the host application: the prefix and 256 random bits.
     fn api_key(&self) -> String;
+    /// A new webhook signing secret: `whsec_` and 256 random bits in standard base64, as the
+    /// Standard Webhooks specification writes them.
+    fn webhook_secret(&self) -> String;
     /// A new tenant id: 128 random bits, not derived from the tenant's name.
     fn tenant_id(&self) -> String;
     /// A new resource id (a random UUID).
@@ -58,6 +61,13 @@ impl Secrets for SystemSecrets {
 
     fn api_key(&self) -> String {
         format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()))
+    }
+
+    fn webhook_secret(&self) -> String {
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(random::<32>())
+        )
     }
 
     fn tenant_id(&self) -> String {

@@ -54,6 +54,13 @@ struct Global {
         global = true
     )]
     event_retention_days: u32,
+    /// How long a webhook receiver has to answer, in seconds (default 10).
+    #[arg(long, env = "ROSTER_WEBHOOK_TIMEOUT_SECONDS", global = true)]
+    webhook_timeout_seconds: Option<u64>,
+    /// How long a process keeps a webhook stream after claiming it, in seconds (default 30):
+    /// after a crash, another process resumes its deliveries once this has passed.
+    #[arg(long, env = "ROSTER_WEBHOOK_LEASE_SECONDS", global = true)]
+    webhook_lease_seconds: Option<u64>,
     /// The most connections to a PostgreSQL database this process opens.
     #[arg(
         long,
@@ -78,6 +85,73 @@ enum Command {
     /// Manages the host application's API keys (for /api/v1: events, tenants, users, groups).
     #[command(subcommand)]
     Apikey(ApiKeyCommand),
+    /// Manages webhook endpoints that receive every change, signed (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// Adds an endpoint; events are POSTed to it signed with the printed secret.
+    Add {
+        /// The endpoint's URL (http:// or https://).
+        url: String,
+        /// Only this tenant's events (id or unique name); every tenant's without it.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Prints one JSON object: {"id", "url", "tenant_id", "secret"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists endpoints (without their secrets).
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes an endpoint and its delivery state.
+    Remove {
+        /// The endpoint's id (wh_…).
+        id: String,
+    },
+    /// Gives an endpoint a new secret; the old one keeps signing beside it for the overlap.
+    Rotate {
+        /// The endpoint's id.
+        id: String,
+        /// Hours both secrets sign.
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u32,
+        /// Prints one JSON object: {"id", "secret"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delivers an endpoint's events again, from an event (of that event's tenant) on.
+    Redeliver {
+        /// The endpoint's id.
+        id: String,
+        /// The first event to deliver again (evt_…).
+        #[arg(long)]
+        from: String,
+    },
+    /// Lists events given up on after their last attempt.
+    DeadLetters {
+        /// Only this endpoint's.
+        id: Option<String>,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows an endpoint's latest delivery attempts.
+    Attempts {
+        /// The endpoint's id.
+        id: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +266,144 @@ impl Global {
     }
 }
 
+fn millis_text(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .map(roster_scim::value::format_datetime)
+        .unwrap_or_default()
+}
+
+async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
+    match command {
+        WebhookCommand::Add { url, tenant, json } => {
+            let tenant = match tenant {
+                Some(t) => Some(directory.find_tenant(&t).await?.id),
+                None => None,
+            };
+            let w = directory.add_webhook(&url, tenant.as_ref()).await?;
+            let tenant_id = w.tenant_id.as_ref().map(|t| t.to_string());
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": w.id, "url": w.url, "tenant_id": tenant_id, "secret": w.secret})
+                );
+            } else {
+                println!("Webhook {} -> {}", w.id, w.url);
+                println!("Tenants: {}", tenant_id.as_deref().unwrap_or("all"));
+                println!("Signing secret: {}", w.secret);
+            }
+        }
+        WebhookCommand::List { json } => {
+            let hooks = directory.webhooks().await?;
+            if json {
+                let list: Vec<_> = hooks
+                    .iter()
+                    .map(|w| {
+                        json!({
+                            "id": w.id,
+                            "url": w.url,
+                            "tenant_id": w.tenant_id.as_ref().map(|t| t.to_string()),
+                            "created_at": millis_text(w.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for w in hooks {
+                    let tenant = w
+                        .tenant_id
+                        .map_or("all tenants".to_owned(), |t| t.to_string());
+                    println!("{}  {}  {tenant}", w.id, w.url);
+                }
+            }
+        }
+        WebhookCommand::Remove { id } => {
+            directory.remove_webhook(&id).await?;
+            println!("Removed {id}.");
+        }
+        WebhookCommand::Rotate {
+            id,
+            overlap_hours,
+            json,
+        } => {
+            let secret = directory
+                .rotate_webhook_secret(&id, time::Duration::hours(i64::from(overlap_hours)))
+                .await?;
+            if json {
+                println!("{}", json!({"id": id, "secret": secret}));
+            } else {
+                println!("New signing secret: {secret}");
+                println!("The previous secret keeps signing for {overlap_hours} hours.");
+            }
+        }
+        WebhookCommand::Redeliver { id, from } => {
+            directory.redeliver(&id, &from).await?;
+            println!("{id} delivers again from {from}.");
+        }
+        WebhookCommand::DeadLetters { id, json } => {
+            let dead = directory.dead_letters(id.as_deref()).await?;
+            if json {
+                let list: Vec<_> = dead
+                    .iter()
+                    .map(|d| {
+                        json!({
+                            "webhook_id": d.webhook_id,
+                            "tenant_id": d.tenant_id.as_str(),
+                            "event_id": d.event_id,
+                            "at": millis_text(d.at),
+                            "error": d.error,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for d in dead {
+                    println!(
+                        "{}  {}  {}  {}  {}",
+                        millis_text(d.at),
+                        d.webhook_id,
+                        d.tenant_id,
+                        d.event_id,
+                        d.error
+                    );
+                }
+            }
+        }
+        WebhookCommand::Attempts { id, limit, json } => {
+            let attempts = directory.delivery_attempts(&id, limit).await?;
+            if json {
+                let list: Vec<_> = attempts
+                    .iter()
+                    .map(|a| {
+                        json!({
+                            "event_id": a.event_id,
+                            "tenant_id": a.tenant_id.as_str(),
+                            "attempt": a.attempt,
+                            "at": millis_text(a.at),
+                            "status": a.status,
+                            "error": a.error,
+                            "latency_ms": a.latency_ms,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for a in attempts {
+                    let outcome = a.error.unwrap_or_else(|| "delivered".to_owned());
+                    let status = a.status.map_or("-".to_owned(), |s| s.to_string());
+                    println!(
+                        "{}  {}  attempt {}  {status}  {} ms  {outcome}",
+                        millis_text(a.at),
+                        a.event_id,
+                        a.attempt,
+                        a.latency_ms
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A database URL without its password, for messages.
 fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -301,6 +513,7 @@ async fn main() -> Result<()> {
             print_issued(&config, &issued, json)?;
             Ok(())
         }
+        Command::Webhook(command) => webhook(&directory, command).await,
         Command::Apikey(ApiKeyCommand::Create { name, json }) => {
             let (record, key) = directory.create_api_key(&name).await?;
             if json {
@@ -415,6 +628,16 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
         directory.clone(),
         time::Duration::days(i64::from(global.event_retention_days.max(1))),
     );
+    let mut webhooks = roster_server::webhooks::WebhookConfig::default();
+    if let Some(s) = global.webhook_timeout_seconds {
+        webhooks.timeout = std::time::Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = global.webhook_lease_seconds {
+        webhooks.lease = std::time::Duration::from_secs(s.max(2));
+    }
+    // A lease must outlast a request and its record.
+    webhooks.lease = webhooks.lease.max(webhooks.timeout * 3);
+    roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
     let state = AppState::new(directory, config);
     if let Some(address) = global.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)

@@ -150,7 +150,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}/groups/{group}/members", get(members))
 }
 
-fn event_json(e: &Event) -> Value {
+/// An event as the API and webhooks carry it.
+pub(crate) fn event_json(e: &Event) -> Value {
     json!({
         "id": e.id,
         "type": e.event_type,

@@ -24,6 +24,7 @@ mod error;
 mod host;
 mod metrics;
 mod scim;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use metrics::Metrics;

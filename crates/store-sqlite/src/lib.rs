@@ -11,10 +11,13 @@ use std::time::Duration;
 use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
 use roster_scim::value::fold_case;
+use roster_store::sql::webhooks as wh;
 use roster_store::sql::{Bind, Sql, sort_column, translate};
+use roster_store::streams;
 use roster_store::{
-    ApiKeyRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent,
-    Page, PoolStats, Store, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    ApiKeyRecord, DeadLetter, DeliveryAttempt, Event, GroupRef, Kind, ListQuery, Member, MemberRef,
+    MembersChange, NewEvent, Page, PoolStats, Store, StoreError, StoredResource, Stream,
+    StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord, memory_eval,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -443,6 +446,21 @@ fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord, StoreError> {
             .map_err(|_| StoreError::Internal("bad API key hash".into()))?,
         created_at: parse_ts(&created)?,
         revoked_at: revoked.as_deref().map(parse_ts).transpose()?,
+    })
+}
+
+fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
+    Ok(WebhookRecord {
+        id: row.try_get("id").map_err(db_err)?,
+        url: row.try_get("url").map_err(db_err)?,
+        tenant_id: row
+            .try_get::<Option<String>, _>("tenant_id")
+            .map_err(db_err)?
+            .map(TenantId::new),
+        secret: row.try_get("secret").map_err(db_err)?,
+        previous_secret: row.try_get("previous_secret").map_err(db_err)?,
+        previous_until: row.try_get("previous_until").map_err(db_err)?,
+        created_at: row.try_get("created_at").map_err(db_err)?,
     })
 }
 
@@ -1105,6 +1123,317 @@ impl Store for SqliteStore {
         .map_err(db_err)?;
         rows.iter()
             .map(|row| Ok((row.try_get("seq").map_err(db_err)?, member_from_row(row)?)))
+            .collect()
+    }
+
+    async fn add_webhook(&self, webhook: &WebhookRecord) -> Result<(), StoreError> {
+        let w = webhook.clone();
+        self.writer
+            .write(move |tx| {
+                let w = w.clone();
+                Box::pin(async move {
+                    sqlx::query(wh::ADD)
+                        .bind(&w.id)
+                        .bind(&w.url)
+                        .bind(w.tenant_id.as_ref().map(TenantId::as_str))
+                        .bind(&w.secret)
+                        .bind(w.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {} FROM webhooks ORDER BY created_at, id",
+            wh::COLUMNS
+        ))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(webhook_from_row).collect()
+    }
+
+    async fn remove_webhook(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    let done = sqlx::query("DELETE FROM webhooks WHERE id = ?")
+                        .bind(&id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: i64,
+    ) -> Result<(), StoreError> {
+        let (id, secret) = (id.to_owned(), secret.to_owned());
+        self.writer
+            .write(move |tx| {
+                let (id, secret) = (id.clone(), secret.clone());
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE webhooks SET previous_secret = secret, previous_until = ?,
+                                secret = ? WHERE id = ?",
+                    )
+                    .bind(previous_until)
+                    .bind(&secret)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn redeliver(
+        &self,
+        webhook_id: &str,
+        event_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (webhook_id, event_id) = (webhook_id.to_owned(), event_id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let (webhook_id, event_id) = (webhook_id.clone(), event_id.clone());
+                Box::pin(async move {
+                    let event: Option<(i64, String)> =
+                        sqlx::query_as("SELECT position, tenant_id FROM events WHERE id = ?")
+                            .bind(&event_id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    let webhook: Option<Option<String>> =
+                        sqlx::query_scalar("SELECT tenant_id FROM webhooks WHERE id = ?")
+                            .bind(&webhook_id)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    let (Some((position, tenant)), Some(only)) = (event, webhook) else {
+                        return Err(StoreError::NotFound);
+                    };
+                    if only.is_some_and(|t| t != tenant) {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query(wh::RESTART)
+                        .bind(&webhook_id)
+                        .bind(&tenant)
+                        .bind(position - 1)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query(
+                        "DELETE FROM webhook_dead_letters
+                         WHERE webhook_id = ? AND tenant_id = ? AND position >= ?",
+                    )
+                    .bind(&webhook_id)
+                    .bind(&tenant)
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn claim_streams(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> Result<Vec<Stream>, StoreError> {
+        let owner = owner.to_owned();
+        let leased: Vec<(String, String, i64, i64, Option<i64>)> = self
+            .writer
+            .write(move |tx| {
+                let owner = owner.clone();
+                Box::pin(async move {
+                    let max: i64 =
+                        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    sqlx::query(wh::DISCOVER)
+                        .bind(now)
+                        .bind(max)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    sqlx::query(wh::SCANNED)
+                        .bind(max)
+                        .bind(max)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let due: Vec<(String, String)> = sqlx::query_as(wh::DUE)
+                        .bind(now)
+                        .bind(now)
+                        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    let mut leased = Vec::with_capacity(due.len());
+                    for (webhook, tenant) in due {
+                        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(wh::LEASE)
+                            .bind(&owner)
+                            .bind(lease_until)
+                            .bind(&webhook)
+                            .bind(&tenant)
+                            .bind(now)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                        if let Some((delivered, attempts, first_failed_at)) = row {
+                            leased.push((webhook, tenant, delivered, attempts, first_failed_at));
+                        }
+                    }
+                    Ok(leased)
+                })
+            })
+            .await?;
+        streams(leased, self.webhooks().await?)
+    }
+
+    async fn finish_stream(
+        &self,
+        owner: &str,
+        webhook_id: &str,
+        tenant: &TenantId,
+        update: &StreamUpdate,
+        attempts: &[DeliveryAttempt],
+    ) -> Result<(), StoreError> {
+        let (owner, webhook_id, tenant) = (owner.to_owned(), webhook_id.to_owned(), tenant.clone());
+        let (update, attempts) = (update.clone(), attempts.to_vec());
+        self.writer
+            .write(move |tx| {
+                let (owner, webhook_id, tenant) =
+                    (owner.clone(), webhook_id.clone(), tenant.clone());
+                let (update, attempts) = (update.clone(), attempts.clone());
+                Box::pin(async move {
+                    for a in &attempts {
+                        sqlx::query(wh::ATTEMPT)
+                            .bind(&a.webhook_id)
+                            .bind(a.tenant_id.as_str())
+                            .bind(&a.event_id)
+                            .bind(a.position)
+                            .bind(a.attempt)
+                            .bind(a.at)
+                            .bind(a.status)
+                            .bind(&a.error)
+                            .bind(a.latency_ms)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    let held = sqlx::query(wh::FINISH)
+                        .bind(update.delivered)
+                        .bind(update.attempts)
+                        .bind(update.first_failed_at)
+                        .bind(update.next_attempt_at)
+                        .bind(&webhook_id)
+                        .bind(tenant.as_str())
+                        .bind(&owner)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?
+                        .rows_affected()
+                        > 0;
+                    if let (true, Some(d)) = (held, &update.dead_letter) {
+                        sqlx::query(wh::DEAD)
+                            .bind(&d.webhook_id)
+                            .bind(d.tenant_id.as_str())
+                            .bind(&d.event_id)
+                            .bind(d.position)
+                            .bind(d.at)
+                            .bind(&d.error)
+                            .execute(&mut *tx)
+                            .await
+                            .map_err(db_err)?;
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn dead_letters(&self, webhook_id: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, tenant_id, event_id, position, at, error FROM webhook_dead_letters
+             WHERE ? IS NULL OR webhook_id = ? ORDER BY at, position",
+        )
+        .bind(webhook_id)
+        .bind(webhook_id)
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeadLetter {
+                    webhook_id: r.try_get("webhook_id").map_err(db_err)?,
+                    tenant_id: TenantId::new(r.try_get::<String, _>("tenant_id").map_err(db_err)?),
+                    event_id: r.try_get("event_id").map_err(db_err)?,
+                    position: r.try_get("position").map_err(db_err)?,
+                    at: r.try_get("at").map_err(db_err)?,
+                    error: r.try_get("error").map_err(db_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn delivery_attempts(
+        &self,
+        webhook_id: &str,
+        limit: u64,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT webhook_id, tenant_id, event_id, position, attempt, at, status, error,
+                    latency_ms FROM webhook_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(webhook_id)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(DeliveryAttempt {
+                    webhook_id: r.try_get("webhook_id").map_err(db_err)?,
+                    tenant_id: TenantId::new(r.try_get::<String, _>("tenant_id").map_err(db_err)?),
+                    event_id: r.try_get("event_id").map_err(db_err)?,
+                    position: r.try_get("position").map_err(db_err)?,
+                    attempt: r.try_get("attempt").map_err(db_err)?,
+                    at: r.try_get("at").map_err(db_err)?,
+                    status: r.try_get("status").map_err(db_err)?,
+                    error: r.try_get("error").map_err(db_err)?,
+                    latency_ms: r.try_get("latency_ms").map_err(db_err)?,
+                })
+            })
             .collect()
     }
 

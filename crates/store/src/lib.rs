@@ -274,6 +274,118 @@ pub struct ApiKeyRecord {
     pub revoked_at: Option<OffsetDateTime>,
 }
 
+/// A webhook endpoint of the host application. Times are milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookRecord {
+    /// The endpoint's id (`wh_…`).
+    pub id: String,
+    /// Where events are POSTed.
+    pub url: String,
+    /// The one tenant whose events it receives; every tenant's when `None`.
+    pub tenant_id: Option<TenantId>,
+    /// The signing secret (`whsec_…`).
+    pub secret: String,
+    /// The secret before the last rotation, still signing until `previous_until`.
+    pub previous_secret: Option<String>,
+    /// When the previous secret stops signing.
+    pub previous_until: Option<i64>,
+    /// When it was added.
+    pub created_at: i64,
+}
+
+/// One endpoint's delivery stream of one tenant's events, leased to a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stream {
+    /// The endpoint.
+    pub webhook: WebhookRecord,
+    /// The tenant whose events the stream carries.
+    pub tenant_id: TenantId,
+    /// The position of the last event delivered (or dead-lettered).
+    pub delivered: i64,
+    /// Failed attempts at the head event.
+    pub attempts: i64,
+    /// When the head event first failed.
+    pub first_failed_at: Option<i64>,
+}
+
+/// How a worker leaves a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamUpdate {
+    /// The position of the last event delivered (or dead-lettered).
+    pub delivered: i64,
+    /// Failed attempts at the (new) head event.
+    pub attempts: i64,
+    /// When the head event first failed.
+    pub first_failed_at: Option<i64>,
+    /// When to try again.
+    pub next_attempt_at: i64,
+    /// An event given up on.
+    pub dead_letter: Option<DeadLetter>,
+}
+
+/// One attempt to deliver an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryAttempt {
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The event's tenant.
+    pub tenant_id: TenantId,
+    /// The event.
+    pub event_id: String,
+    /// Its position.
+    pub position: i64,
+    /// 1 for the first attempt.
+    pub attempt: i64,
+    /// When it was made.
+    pub at: i64,
+    /// The receiver's HTTP status, if it answered.
+    pub status: Option<i64>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// How long it took.
+    pub latency_ms: i64,
+}
+
+/// An event given up on after its last attempt; redeliverable.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// The endpoint.
+    pub webhook_id: String,
+    /// The event's tenant.
+    pub tenant_id: TenantId,
+    /// The event.
+    pub event_id: String,
+    /// Its position.
+    pub position: i64,
+    /// When it was given up on.
+    pub at: i64,
+    /// The last attempt's failure.
+    pub error: String,
+}
+
+/// Joins leased stream rows (webhook id, tenant id, delivered, attempts, first failure) with
+/// their webhooks; a stream whose webhook was removed meanwhile is dropped.
+pub fn streams(
+    leased: Vec<(String, String, i64, i64, Option<i64>)>,
+    webhooks: Vec<WebhookRecord>,
+) -> Result<Vec<Stream>, StoreError> {
+    Ok(leased
+        .into_iter()
+        .filter_map(
+            |(webhook_id, tenant, delivered, attempts, first_failed_at)| {
+                let webhook = webhooks.iter().find(|w| w.id == webhook_id)?.clone();
+                Some(Stream {
+                    webhook,
+                    tenant_id: TenantId::new(tenant),
+                    delivered,
+                    attempts,
+                    first_failed_at,
+                })
+            },
+        )
+        .collect())
+}
+
 /// How a backend's connection pool is doing, for metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
@@ -458,6 +570,51 @@ pub trait Store: Send + Sync {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, Member)>, StoreError>;
+
+    /// Adds a webhook endpoint; it receives the events positioned after this moment.
+    async fn add_webhook(&self, webhook: &WebhookRecord) -> Result<(), StoreError>;
+    /// Every webhook endpoint, oldest first.
+    async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+    /// Removes an endpoint and its delivery state; `NotFound` if there is none.
+    async fn remove_webhook(&self, id: &str) -> Result<(), StoreError>;
+    /// Replaces an endpoint's secret; the old one keeps signing until `previous_until`.
+    async fn rotate_webhook_secret(
+        &self,
+        id: &str,
+        secret: &str,
+        previous_until: i64,
+    ) -> Result<(), StoreError>;
+    /// Starts the endpoint's stream of the event's tenant again at that event (and clears the
+    /// dead letters from it on); `NotFound` for an unknown endpoint or event.
+    async fn redeliver(&self, webhook_id: &str, event_id: &str, now: i64)
+    -> Result<(), StoreError>;
+    /// Leases up to `limit` streams that have events to deliver and are due, to `owner` until
+    /// `lease_until`; streams of tenants with new events are created first.
+    async fn claim_streams(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: u64,
+    ) -> Result<Vec<Stream>, StoreError>;
+    /// Records a stream's progress and its attempts, and releases its lease; progress is
+    /// dropped if the lease was lost to another worker (that worker delivers again).
+    async fn finish_stream(
+        &self,
+        owner: &str,
+        webhook_id: &str,
+        tenant: &TenantId,
+        update: &StreamUpdate,
+        attempts: &[DeliveryAttempt],
+    ) -> Result<(), StoreError>;
+    /// The dead letters, of one endpoint when given.
+    async fn dead_letters(&self, webhook_id: Option<&str>) -> Result<Vec<DeadLetter>, StoreError>;
+    /// An endpoint's latest delivery attempts, newest first.
+    async fn delivery_attempts(
+        &self,
+        webhook_id: &str,
+        limit: u64,
+    ) -> Result<Vec<DeliveryAttempt>, StoreError>;
 
     /// Whether the database answers and its schema is the one this build needs.
     async fn ping(&self) -> Result<(), StoreError>;

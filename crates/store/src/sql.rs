@@ -270,6 +270,68 @@ pub fn sort_column(sort: &SortBy, kind: Kind, schema: &ResourceSchema) -> Option
     })
 }
 
+/// Webhook delivery state, the same on every SQL backend (times are epoch milliseconds).
+pub mod webhooks {
+    /// The columns of a webhook, in [`crate::WebhookRecord`] order.
+    pub const COLUMNS: &str =
+        "id, url, tenant_id, secret, previous_secret, previous_until, created_at";
+
+    /// Adds a webhook starting after the last positioned event. Binds: id, url, tenant_id,
+    /// secret, created_at.
+    pub const ADD: &str = "INSERT INTO webhooks (id, url, tenant_id, secret, created_at,
+            start_position, scanned_position)
+        SELECT ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
+
+    /// Creates the streams of tenants with events an endpoint has not scanned yet, up to a
+    /// position read before (`max`). Binds: now, max.
+    pub const DISCOVER: &str = "INSERT INTO webhook_streams (webhook_id, tenant_id, delivered,
+            next_attempt_at)
+        SELECT w.id, e.tenant_id, w.start_position, ?
+        FROM webhooks w JOIN events e ON e.position > w.scanned_position AND e.position <= ?
+             AND (w.tenant_id IS NULL OR e.tenant_id = w.tenant_id)
+        GROUP BY w.id, e.tenant_id, w.start_position
+        ON CONFLICT (webhook_id, tenant_id) DO NOTHING";
+
+    /// Moves every endpoint's scan cursor to `max`. Binds: max, max.
+    pub const SCANNED: &str = "UPDATE webhooks SET scanned_position = ? WHERE scanned_position < ?";
+
+    /// The streams that have an event to deliver and are due. Binds: now, now, limit.
+    pub const DUE: &str = "SELECT s.webhook_id, s.tenant_id FROM webhook_streams s
+        WHERE s.next_attempt_at <= ? AND (s.lease_until IS NULL OR s.lease_until < ?)
+          AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = s.tenant_id
+                      AND e.position > s.delivered)
+        ORDER BY s.next_attempt_at LIMIT ?";
+
+    /// Leases one stream if it is still free. Binds: owner, lease_until, webhook_id,
+    /// tenant_id, now.
+    pub const LEASE: &str = "UPDATE webhook_streams SET lease_owner = ?, lease_until = ?
+        WHERE webhook_id = ? AND tenant_id = ? AND (lease_until IS NULL OR lease_until < ?)
+        RETURNING delivered, attempts, first_failed_at";
+
+    /// Records progress and releases the lease, if still held. Binds: delivered, attempts,
+    /// first_failed_at, next_attempt_at, webhook_id, tenant_id, owner.
+    pub const FINISH: &str = "UPDATE webhook_streams SET delivered = ?, attempts = ?,
+            first_failed_at = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+        WHERE webhook_id = ? AND tenant_id = ? AND lease_owner = ?";
+
+    /// Records an attempt. Binds: webhook_id, tenant_id, event_id, position, attempt, at,
+    /// status, error, latency_ms.
+    pub const ATTEMPT: &str = "INSERT INTO webhook_attempts (webhook_id, tenant_id, event_id,
+            position, attempt, at, status, error, latency_ms)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+    /// Records a dead letter. Binds: webhook_id, tenant_id, event_id, position, at, error.
+    pub const DEAD: &str = "INSERT INTO webhook_dead_letters (webhook_id, tenant_id, event_id,
+            position, at, error) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (webhook_id, position) DO UPDATE SET at = excluded.at, error = excluded.error";
+
+    /// Restarts a stream before an event. Binds: webhook_id, tenant_id, delivered, now.
+    pub const RESTART: &str = "INSERT INTO webhook_streams (webhook_id, tenant_id, delivered,
+            next_attempt_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (webhook_id, tenant_id) DO UPDATE SET delivered = excluded.delivered,
+            attempts = 0, first_failed_at = NULL, next_attempt_at = excluded.next_attempt_at";
+}
+
 /// Rewrites `?` placeholders as `$1`, `$2`, … for PostgreSQL. The statements built here hold
 /// no `?` other than placeholders: every value, LIKE patterns included, is bound.
 pub fn numbered(sql: &str) -> String {

@@ -128,6 +128,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::new(&address);
     tweak(&mut config);
     roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
+    roster_server::webhooks::spawn_webhook_worker(directory.clone(), Default::default());
     let app = roster_server::app(AppState::new(directory.clone(), config));
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");

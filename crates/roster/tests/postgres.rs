@@ -546,3 +546,80 @@ async fn metrics_count_requests_by_route_without_tenant_ids() {
         "a tenant id in the metrics: {text}"
     );
 }
+
+/// A receiver that records every body it is sent.
+async fn recording_receiver() -> (String, std::sync::Arc<std::sync::Mutex<Vec<Value>>>) {
+    use axum::routing::post;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let state = seen.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move |body: axum::body::Bytes| {
+            let state = state.clone();
+            async move {
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    state.lock().unwrap().push(v);
+                }
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn two_processes_deliver_each_webhook_event_once_and_in_order() {
+    let db = postgres_database().await;
+    let acme = create_tenant(&db, "Acme");
+    let (url, seen) = recording_receiver().await;
+    cli_json(&db, &["webhook", "add", &url, "--json"]);
+    let a = Server::start(&db);
+    let b = Server::start(&db);
+    let http = client();
+    let names: Vec<String> = (0..200).map(|i| format!("w{i}@example.com")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let server = if i % 2 == 0 { &a.address } else { &b.address };
+        let (status, _, body) = call(
+            &http,
+            (server, &acme.id, &acme.token),
+            Method::POST,
+            "/Users",
+            Some(user(name)),
+            None,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let started = Instant::now();
+    while seen.lock().unwrap().len() < names.len() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} of {} events arrived",
+            seen.lock().unwrap().len(),
+            names.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Give a second delivery, if any process were to make one, the time to arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["data"]["resource"]["userName"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        got, names,
+        "each event delivered once, in order, whichever process recorded it"
+    );
+}

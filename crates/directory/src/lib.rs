@@ -168,6 +168,7 @@ pub struct Directory {
     registries: Arc<settings::RegistryCache>,
     tokens: Arc<std::sync::Mutex<TokenCache>>,
     changes: Arc<tokio::sync::Notify>,
+    recorded: Arc<tokio::sync::Notify>,
 }
 
 /// The member ids of a normalised group's `members`, and the group without them.
@@ -235,6 +236,7 @@ impl Directory {
             registries: Arc::default(),
             tokens: Arc::default(),
             changes: Arc::default(),
+            recorded: Arc::default(),
         }
     }
 
@@ -244,7 +246,14 @@ impl Directory {
         self.changes.clone()
     }
 
+    /// Woken (one permit) whenever this process records a change: the event sequencer waits
+    /// on it, so that a change is positioned at once rather than at its next round.
+    pub fn recorded(&self) -> Arc<tokio::sync::Notify> {
+        self.recorded.clone()
+    }
+
     fn changed(&self) {
+        self.recorded.notify_one();
         self.changes.notify_one();
     }
 
@@ -362,7 +371,7 @@ impl Directory {
     pub async fn sequence_events(&self) -> Result<u64, DirectoryError> {
         let n = self.store.sequence_events().await?;
         if n > 0 {
-            self.changed();
+            self.changes.notify_one();
         }
         Ok(n)
     }

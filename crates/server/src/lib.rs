@@ -88,17 +88,21 @@ impl AppState {
     }
 }
 
-/// The change log's upkeep, for `roster serve`: gives positions to newly committed events
-/// every 20 ms (a no-op on SQLite), and deletes events older than `retention` every hour.
-/// Failures (the database away) are logged and retried on the next round.
+/// The change log's upkeep, for `roster serve`: gives positions to newly committed events as
+/// soon as this process records one and every 20 ms for other processes' (a no-op on SQLite),
+/// and deletes events older than `retention` every hour. Failures (the database away) are
+/// logged and retried on the next round.
 pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
     let sequencer = directory.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(20));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let recorded = sequencer.recorded();
         let mut failing = false;
         loop {
-            tick.tick().await;
+            // At once after a change of this process; every 20 ms for other processes'.
+            tokio::select! {
+                () = recorded.notified() => {}
+                () = tokio::time::sleep(Duration::from_millis(20)) => {}
+            }
             match sequencer.sequence_events().await {
                 Ok(_) => failing = false,
                 Err(e) if !failing => {

@@ -312,3 +312,46 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_delivery() {
     let expected: Vec<String> = (0..300).map(|i| format!("k{i}@example.com")).collect();
     assert_eq!(names, expected, "delivered in the order of the changes");
 }
+
+#[tokio::test]
+async fn an_event_refused_until_the_last_attempt_is_dead_lettered_and_redeliverable() {
+    let config = roster_server::webhooks::WebhookConfig {
+        give_up_after: Duration::from_millis(500),
+        ..Default::default()
+    };
+    let app = spawn_app_full(|_| {}, config).await;
+    let t = app.tenant("acme").await;
+    let state: Shared = Arc::new(Mutex::new(Receiver {
+        refuse: usize::MAX,
+        ..Default::default()
+    }));
+    let url = receiver(state.clone()).await;
+    let hook = app.directory.add_webhook(&url, None).await.unwrap();
+    app.create_user(&t, "first@example.com").await;
+    app.create_user(&t, "second@example.com").await;
+    let log = log_ids(&app).await;
+    // Refused at once and after about a second: past the last attempt, both are given up on,
+    // one after the other (the second waits behind the first).
+    let started = Instant::now();
+    let dead = loop {
+        let dead = app.directory.dead_letters(Some(&hook.id)).await.unwrap();
+        if dead.len() >= 2 {
+            break dead;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "not dead-lettered: {dead:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let dead_ids: Vec<&str> = dead.iter().map(|d| d.event_id.as_str()).collect();
+    assert_eq!(dead_ids, log.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(dead.iter().all(|d| d.error.contains("503")), "{dead:?}");
+
+    // The receiver is fixed: a redelivery from the first dead letter delivers both.
+    state.lock().unwrap().refuse = 0;
+    app.directory.redeliver(&hook.id, &log[0]).await.unwrap();
+    wait_for(&state, Duration::from_secs(10), |r| r.accepted.len() >= 2).await;
+    assert_eq!(distinct(&state.lock().unwrap().accepted), log);
+    assert!(
+        app.directory.dead_letters(Some(&hook.id)).await.unwrap().is_empty(),
+        "redelivered events leave the dead letters"
+    );
+}

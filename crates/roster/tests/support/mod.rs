@@ -96,6 +96,14 @@ pub async fn postgres_database() -> String {
 
 /// Starts a server with the given limits tweak.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_full(tweak, roster_server::webhooks::WebhookConfig::default()).await
+}
+
+/// Starts a server with the given limits tweak and webhook delivery settings.
+pub async fn spawn_app_full(
+    tweak: impl FnOnce(&mut Config),
+    webhooks: roster_server::webhooks::WebhookConfig,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, store): (String, Arc<dyn Store>) = match backend() {
         Backend::Sqlite => {
@@ -128,7 +136,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = Config::new(&address);
     tweak(&mut config);
     roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
-    roster_server::webhooks::spawn_webhook_worker(directory.clone(), Default::default());
+    roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
     let app = roster_server::app(AppState::new(directory.clone(), config));
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");

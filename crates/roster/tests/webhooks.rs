@@ -338,7 +338,10 @@ async fn an_event_refused_until_the_last_attempt_is_dead_lettered_and_redelivera
         if dead.len() >= 2 {
             break dead;
         }
-        assert!(started.elapsed() < Duration::from_secs(20), "not dead-lettered: {dead:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not dead-lettered: {dead:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let dead_ids: Vec<&str> = dead.iter().map(|d| d.event_id.as_str()).collect();
@@ -351,7 +354,11 @@ async fn an_event_refused_until_the_last_attempt_is_dead_lettered_and_redelivera
     wait_for(&state, Duration::from_secs(10), |r| r.accepted.len() >= 2).await;
     assert_eq!(distinct(&state.lock().unwrap().accepted), log);
     assert!(
-        app.directory.dead_letters(Some(&hook.id)).await.unwrap().is_empty(),
+        app.directory
+            .dead_letters(Some(&hook.id))
+            .await
+            .unwrap()
+            .is_empty(),
         "redelivered events leave the dead letters"
     );
 }

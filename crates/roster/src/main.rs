@@ -494,6 +494,8 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // One TLS crypto provider for the process (webhook deliveries, PostgreSQL over TLS).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("ROSTER_LOG").unwrap_or_else(|_| {

@@ -91,6 +91,8 @@ pub fn spawn_webhook_worker(directory: Directory, config: WebhookConfig) {
 }
 
 async fn run(directory: Directory, config: WebhookConfig) {
+    // The one TLS crypto provider of the build (a no-op when the program installed it).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = match reqwest::Client::builder()
         .timeout(config.timeout)
         .redirect(reqwest::redirect::Policy::none())
@@ -152,6 +154,21 @@ async fn run(directory: Directory, config: WebhookConfig) {
             Some(_) = running.join_next(), if !running.is_empty() => {}
             () = tokio::time::sleep(Duration::from_millis(if failing { 1000 } else { 100 })) => {}
         }
+    }
+}
+
+/// An error's innermost causes, which say why (refused, a certificate not trusted, …).
+fn causes(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = Vec::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push(s.to_string());
+        source = s.source();
+    }
+    if out.is_empty() {
+        e.to_string()
+    } else {
+        out.join(": ")
     }
 }
 
@@ -235,10 +252,8 @@ async fn deliver_stream(
                 Some(format!("the receiver answered {}", r.status())),
             ),
             Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
-            Err(e) if e.is_connect() => {
-                (None, Some("connection refused or unreachable".to_owned()))
-            }
-            Err(e) => (None, Some(format!("request failed: {e}"))),
+            Err(e) if e.is_connect() => (None, Some(format!("could not connect: {}", causes(e)))),
+            Err(e) => (None, Some(format!("request failed: {}", causes(e)))),
         };
         attempts.push(DeliveryAttempt {
             webhook_id: stream.webhook.id.clone(),

@@ -31,10 +31,7 @@ fn create_tenant(db: &str, name: &str) -> CliTenant {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .expect("HTTP client")
+    support::http_client()
 }
 
 /// Sends a SCIM request to one server (its address, the tenant id, the token); returns status, ETag and JSON body (Null when empty).

@@ -20,7 +20,7 @@ fn temp_db() -> (tempfile::TempDir, String) {
 async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db);
-    let http = reqwest::Client::new();
+    let http = support::http_client();
 
     let created = cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
     for key in ["id", "name", "provisioning_url", "token"] {
@@ -104,7 +104,7 @@ async fn first_start_prints_a_working_provisioning_url_and_token() {
     let mut last_error = String::new();
     // The banner is printed before the server accepts; retry briefly until it does.
     for _ in 0..50 {
-        match reqwest::Client::new()
+        match support::http_client()
             .get(format!("{url}/ServiceProviderConfig"))
             .bearer_auth(&token)
             .send()
@@ -132,7 +132,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let id = tenant["id"].as_str().unwrap().to_owned();
     let token = tenant["token"].as_str().unwrap().to_owned();
     let server = Server::start(&db);
-    let http = reqwest::Client::new();
+    let http = support::http_client();
     let base = format!("{}/scim/v2/{id}", server.address);
     let mut ids = Vec::new();
     for i in 0..20 {

@@ -267,7 +267,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_delivery() {
         ("ROSTER_WEBHOOK_TIMEOUT_SECONDS", "1"),
     ];
     let server = Server::start_with(&db, &env);
-    let http = reqwest::Client::new();
+    let http = support::http_client();
     let mut acknowledged = 0;
     for i in 0..300 {
         let r = http

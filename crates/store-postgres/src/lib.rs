@@ -1112,6 +1112,12 @@ impl Store for PostgresStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
+        // Delivery attempts are kept as long as events.
+        sqlx::query("DELETE FROM webhook_attempts WHERE at < $1")
+            .bind(i64::try_from(before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
         Ok(done.rows_affected())
     }
 
@@ -1340,6 +1346,18 @@ impl Store for PostgresStore {
         lease_until: i64,
         limit: u64,
     ) -> Result<Vec<Stream>, StoreError> {
+        {
+            let mut conn = self.conn().await?;
+            let work: bool = sqlx::query_scalar(&numbered(wh::ANY_WORK))
+                .bind(now)
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+            if !work {
+                return Ok(Vec::new());
+            }
+        }
         let mut tx = self.begin().await?;
         let max: i64 = sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
             .fetch_one(&mut *tx)

@@ -68,6 +68,11 @@ fn ts(t: OffsetDateTime) -> String {
     )
 }
 
+/// Milliseconds since the Unix epoch (webhook delivery state).
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
@@ -997,6 +1002,12 @@ impl Store for SqliteStore {
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
+                    // Delivery attempts are kept as long as events.
+                    sqlx::query("DELETE FROM webhook_attempts WHERE at < ?")
+                        .bind(millis(before))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
                     Ok(done.rows_affected())
                 })
             })
@@ -1268,6 +1279,15 @@ impl Store for SqliteStore {
         lease_until: i64,
         limit: u64,
     ) -> Result<Vec<Stream>, StoreError> {
+        let work: bool = sqlx::query_scalar(wh::ANY_WORK)
+            .bind(now)
+            .bind(now)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        if !work {
+            return Ok(Vec::new());
+        }
         let owner = owner.to_owned();
         let leased: Vec<(String, String, i64, i64, Option<i64>)> = self
             .writer

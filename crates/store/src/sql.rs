@@ -282,6 +282,16 @@ pub mod webhooks {
             start_position, scanned_position)
         SELECT ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
 
+    /// Whether a claim would find work: events an endpoint has not scanned, or a stream with
+    /// an event to deliver that is due and free. Read-only, so that an idle worker writes
+    /// nothing. Binds: now, now.
+    pub const ANY_WORK: &str = "SELECT EXISTS (SELECT 1 FROM webhooks w WHERE EXISTS
+            (SELECT 1 FROM events e WHERE e.position > w.scanned_position))
+        OR EXISTS (SELECT 1 FROM webhook_streams s
+            WHERE s.next_attempt_at <= ? AND (s.lease_until IS NULL OR s.lease_until < ?)
+              AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = s.tenant_id
+                          AND e.position > s.delivered))";
+
     /// Creates the streams of tenants with events an endpoint has not scanned yet, up to a
     /// position read before (`max`). Binds: now, max.
     pub const DISCOVER: &str = "INSERT INTO webhook_streams (webhook_id, tenant_id, delivered,

@@ -134,6 +134,8 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
+    // reqwest is built without a TLS crypto provider of its own: install the build's one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::new();
     let run = format!("{:08x}", rand::random::<u32>());
 

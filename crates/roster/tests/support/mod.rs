@@ -61,6 +61,16 @@ impl Reply {
     }
 }
 
+/// An HTTP client for the tests, with the build's one TLS crypto provider installed (reqwest is
+/// built without a provider of its own; `roster` installs `ring` at start, and so must a test).
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
+}
+
 /// Which database the tests run on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -146,7 +156,7 @@ pub async fn spawn_app_full(
         directory,
         dir,
         database_url,
-        http: reqwest::Client::new(),
+        http: http_client(),
     }
 }
 

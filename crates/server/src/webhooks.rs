@@ -109,7 +109,26 @@ async fn run(directory: Directory, config: WebhookConfig) {
     let changes = directory.changes();
     let mut running: JoinSet<()> = JoinSet::new();
     let mut failing = false;
+    // Whether any endpoint exists, looked up once a second: without one, changes wake nobody.
+    let mut endpoints: Option<(Instant, bool)> = None;
     loop {
+        let any = match endpoints {
+            Some((at, any)) if at.elapsed() < Duration::from_secs(1) => any,
+            _ => {
+                let any = directory
+                    .store()
+                    .webhooks()
+                    .await
+                    .map(|w| !w.is_empty())
+                    .unwrap_or(true);
+                endpoints = Some((Instant::now(), any));
+                any
+            }
+        };
+        if !any && running.is_empty() {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         let free = config.concurrency.saturating_sub(running.len());
         let mut claimed = 0;
         if free > 0 {

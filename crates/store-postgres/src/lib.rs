@@ -1107,18 +1107,32 @@ impl Store for PostgresStore {
 
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
-        let done = sqlx::query("DELETE FROM events WHERE occurred_at < $1")
+        // The oldest events by position, a slice at a time: the log is in time order, so the
+        // slices stop where the events are young enough.
+        let mut purged = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM events WHERE position IN (SELECT position FROM
+                     (SELECT position, occurred_at FROM events WHERE position IS NOT NULL
+                      ORDER BY position LIMIT 10000) oldest WHERE occurred_at < $1)",
+            )
             .bind(before)
             .execute(&mut *conn)
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+            .rows_affected();
+            purged += done;
+            if done < 10_000 {
+                break;
+            }
+        }
         // Delivery attempts are kept as long as events.
         sqlx::query("DELETE FROM webhook_attempts WHERE at < $1")
             .bind(i64::try_from(before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        Ok(done.rows_affected())
+        Ok(purged)
     }
 
     async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {

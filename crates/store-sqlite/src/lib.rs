@@ -402,30 +402,6 @@ async fn insert_emails(
     Ok(())
 }
 
-/// Appends events to the change log, in one statement.
-async fn insert_events(
-    tx: &mut SqliteConnection,
-    tenant: &TenantId,
-    events: &[NewEvent],
-) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
-    }
-    let rows = vec!["(?, ?, ?, ?, ?)"; events.len()].join(", ");
-    let stmt = format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
-    let mut q = sqlx::query(&stmt);
-    for e in events {
-        q = q
-            .bind(&e.id)
-            .bind(tenant.as_str())
-            .bind(&e.event_type)
-            .bind(ts(e.occurred_at))
-            .bind(e.data.to_string());
-    }
-    q.execute(&mut *tx).await.map_err(db_err)?;
-    Ok(())
-}
-
 fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
     let occurred: String = row.try_get("occurred_at").map_err(db_err)?;
     let data: String = row.try_get("data").map_err(db_err)?;
@@ -588,12 +564,12 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
-        let events = events.to_vec();
+        let events: Vec<(TenantId, NewEvent)> =
+            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
         self.writer
-            .write(move |tx| {
+            .write_recorded(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
-                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, resource, members) = (&tenant, &resource, &members[..]);
                 let ix = indexed(resource);
@@ -624,9 +600,9 @@ impl Store for SqliteStore {
                 };
                 write_emails(&mut *tx, tenant, seq, &ix.emails, &[]).await?;
                 add_members(&mut *tx, tenant, seq, members).await?;
-                insert_events(&mut *tx, tenant, &events).await
+                Ok(())
                 })
-            })
+            }, events)
             .await
     }
 
@@ -664,19 +640,20 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
-        let events = events.to_vec();
+        let events: Vec<(TenantId, NewEvent)> =
+            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
         self.writer
-            .write(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let (tenant, resource, members) =
-                    (tenant.clone(), resource.clone(), members.clone());
-                let events = events.clone();
-                Box::pin(async move {
-                    let (tenant, resource, members) = (&tenant, &resource, &members);
-                    let ix = indexed(resource);
-                    // The statement also reads the e-mail rows as they are, so that they are
-                    // rewritten only when they change, without a statement of its own.
-                    let updated = sqlx::query_as::<_, (i64, Option<String>)>(
+            .write_recorded(
+                move |tx| {
+                    // A batch that meets a failure runs its other writes again.
+                    let (tenant, resource, members) =
+                        (tenant.clone(), resource.clone(), members.clone());
+                    Box::pin(async move {
+                        let (tenant, resource, members) = (&tenant, &resource, &members);
+                        let ix = indexed(resource);
+                        // The statement also reads the e-mail rows as they are, so that they are
+                        // rewritten only when they change, without a statement of its own.
+                        let updated = sqlx::query_as::<_, (i64, Option<String>)>(
                     "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
                             last_modified = ?, version = ?, data = ?
                      WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
@@ -697,10 +674,10 @@ impl Store for SqliteStore {
                 .bind(expected_version)
                 .fetch_optional(&mut *tx)
                 .await;
-                    let (seq, existing) = match updated {
-                        Ok(Some(row)) => row,
-                        Ok(None) => {
-                            let exists: Option<i64> = sqlx::query_scalar(
+                        let (seq, existing) = match updated {
+                            Ok(Some(row)) => row,
+                            Ok(None) => {
+                                let exists: Option<i64> = sqlx::query_scalar(
                             "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
                         )
                         .bind(tenant.as_str())
@@ -709,24 +686,28 @@ impl Store for SqliteStore {
                         .fetch_optional(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                            return Err(match exists {
-                                Some(_) => StoreError::VersionMismatch,
-                                None => StoreError::NotFound,
-                            });
-                        }
-                        Err(e) if is_unique_violation(&e) => {
-                            return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
-                        }
-                        Err(e) => return Err(db_err(e)),
-                    };
-                    let existing: Vec<String> = existing
-                        .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
-                        .unwrap_or_default();
-                    write_emails(&mut *tx, tenant, seq, &ix.emails, &existing).await?;
-                    apply_members(&mut *tx, tenant, seq, members).await?;
-                    insert_events(&mut *tx, tenant, &events).await
-                })
-            })
+                                return Err(match exists {
+                                    Some(_) => StoreError::VersionMismatch,
+                                    None => StoreError::NotFound,
+                                });
+                            }
+                            Err(e) if is_unique_violation(&e) => {
+                                return Err(StoreError::Conflict(conflict_attribute(
+                                    resource.kind,
+                                )));
+                            }
+                            Err(e) => return Err(db_err(e)),
+                        };
+                        let existing: Vec<String> = existing
+                            .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
+                            .unwrap_or_default();
+                        write_emails(&mut *tx, tenant, seq, &ix.emails, &existing).await?;
+                        apply_members(&mut *tx, tenant, seq, members).await?;
+                        Ok(())
+                    })
+                },
+                events,
+            )
             .await
     }
 
@@ -740,12 +721,12 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<i64, StoreError> {
         let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
-        let events = events.to_vec();
+        let events: Vec<(TenantId, NewEvent)> =
+            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
         self.writer
-            .write(move |tx| {
+            .write_recorded(move |tx| {
                 // A batch that meets a failure runs its other writes again.
                 let (tenant, group_id, change) = (tenant.clone(), group_id.clone(), change.clone());
-                let events = events.clone();
                 Box::pin(async move {
                     let (tenant, group_id, change) = (&tenant, group_id.as_str(), &change);
                 let row: Option<(i64, i64)> = sqlx::query_as(
@@ -776,10 +757,9 @@ impl Store for SqliteStore {
                     });
                 };
                 apply_members(&mut *tx, tenant, seq, change).await?;
-                insert_events(&mut *tx, tenant, &events).await?;
                 Ok(version)
                 })
-            })
+            }, events)
             .await
     }
 
@@ -792,15 +772,16 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
-        let events = events.to_vec();
+        let events: Vec<(TenantId, NewEvent)> =
+            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
         self.writer
-            .write(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let (tenant, id) = (tenant.clone(), id.clone());
-                let events = events.clone();
-                Box::pin(async move {
-                    let (tenant, id) = (&tenant, id.as_str());
-                    let version: Option<i64> = sqlx::query_scalar(
+            .write_recorded(
+                move |tx| {
+                    // A batch that meets a failure runs its other writes again.
+                    let (tenant, id) = (tenant.clone(), id.clone());
+                    Box::pin(async move {
+                        let (tenant, id) = (&tenant, id.as_str());
+                        let version: Option<i64> = sqlx::query_scalar(
                         "SELECT version FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
                     )
                     .bind(tenant.as_str())
@@ -809,24 +790,28 @@ impl Store for SqliteStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                    match (version, expected_version) {
-                        (None, _) => return Err(StoreError::NotFound),
-                        (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
-                        _ => {}
-                    }
-                    // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
-                    sqlx::query(
-                        "DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(id)
-                    .bind(kind.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    insert_events(&mut *tx, tenant, &events).await
-                })
-            })
+                        match (version, expected_version) {
+                            (None, _) => return Err(StoreError::NotFound),
+                            (Some(v), Some(e)) if v != e => {
+                                return Err(StoreError::VersionMismatch);
+                            }
+                            _ => {}
+                        }
+                        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
+                        sqlx::query(
+                            "DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                        )
+                        .bind(tenant.as_str())
+                        .bind(id)
+                        .bind(kind.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                        Ok(())
+                    })
+                },
+                events,
+            )
             .await
     }
 
@@ -997,18 +982,32 @@ impl Store for SqliteStore {
         self.writer
             .write(move |tx| {
                 Box::pin(async move {
-                    let done = sqlx::query("DELETE FROM events WHERE occurred_at < ?")
+                    // The oldest events by position, a slice at a time: the log is in time
+                    // order, so the slices stop where the events are young enough.
+                    let mut purged = 0;
+                    loop {
+                        let done = sqlx::query(
+                            "DELETE FROM events WHERE position IN (SELECT position FROM
+                                 (SELECT position, occurred_at FROM events ORDER BY position
+                                  LIMIT 10000) WHERE occurred_at < ?)",
+                        )
                         .bind(ts(before))
                         .execute(&mut *tx)
                         .await
-                        .map_err(db_err)?;
+                        .map_err(db_err)?
+                        .rows_affected();
+                        purged += done;
+                        if done < 10_000 {
+                            break;
+                        }
+                    }
                     // Delivery attempts are kept as long as events.
                     sqlx::query("DELETE FROM webhook_attempts WHERE at < ?")
                         .bind(millis(before))
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;
-                    Ok(done.rows_affected())
+                    Ok(purged)
                 })
             })
             .await

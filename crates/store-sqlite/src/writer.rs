@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use roster_store::StoreError;
+use roster_store::{NewEvent, StoreError, TenantId};
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +33,9 @@ type Run = Box<dyn for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Erased>
 /// A queued write and how to answer its caller.
 struct Job {
     run: Run,
+    /// The change-log events of the write, appended with the batch's others in one statement
+    /// just before the commit (and only if the write succeeded).
+    events: Vec<(TenantId, NewEvent)>,
     reply: Box<dyn FnOnce(Erased) + Send + Sync>,
 }
 
@@ -76,6 +79,23 @@ impl Writer {
             + Sync
             + 'static,
     {
+        self.write_recorded(f, Vec::new()).await
+    }
+
+    /// [`Writer::write`], appending `events` to the change log in the same transaction if `f`
+    /// succeeds.
+    pub async fn write_recorded<T, F>(
+        &self,
+        f: F,
+        events: Vec<(TenantId, NewEvent)>,
+    ) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + Sync
+            + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Erased>();
         let run: Run = Box::new(move |conn| {
             let fut = f(conn);
@@ -85,7 +105,7 @@ impl Writer {
             let _ = tx.send(r);
         });
         self.queue
-            .send(Job { run, reply })
+            .send(Job { run, events, reply })
             .await
             .map_err(|_| gone())?;
         let erased = rx.await.map_err(|_| gone())??;
@@ -102,6 +122,30 @@ async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> 
         .await
         .map(|_| ())
         .map_err(crate::db_err)
+}
+
+/// Appends a batch's events to the change log, many rows per statement, in the order of the
+/// batch's writes: with one writer, that is the commit order.
+async fn append_events(
+    conn: &mut SqliteConnection,
+    events: &[&(TenantId, NewEvent)],
+) -> Result<(), StoreError> {
+    for chunk in events.chunks(500) {
+        let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let stmt =
+            format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
+        let mut q = sqlx::query(&stmt);
+        for (tenant, e) in chunk {
+            q = q
+                .bind(&e.id)
+                .bind(tenant.as_str())
+                .bind(&e.event_type)
+                .bind(crate::ts(e.occurred_at))
+                .bind(e.data.to_string());
+        }
+        q.execute(&mut *conn).await.map_err(crate::db_err)?;
+    }
+    Ok(())
 }
 
 async fn run(
@@ -170,6 +214,19 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
                     break;
                 }
             }
+        }
+        let events: Vec<&(TenantId, NewEvent)> =
+            batch.iter().flat_map(|job| job.events.iter()).collect();
+        let appended = match failed {
+            None => append_events(conn, &events).await,
+            Some(_) => Ok(()),
+        };
+        if let Err(e) = appended {
+            let _ = exec(conn, "ROLLBACK").await;
+            batch
+                .into_iter()
+                .for_each(|job| (job.reply)(Err(e.clone())));
+            return;
         }
         match failed {
             None => match exec(conn, "COMMIT").await {

@@ -78,6 +78,34 @@ fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
         .map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
 }
 
+/// A resource as its row is written: indexed columns, timestamps and JSON text, prepared
+/// outside the writer.
+struct Prepared {
+    tenant: TenantId,
+    id: String,
+    kind: Kind,
+    ix: Indexed,
+    created: String,
+    last_modified: String,
+    version: i64,
+    data: String,
+}
+
+impl Prepared {
+    fn of(tenant: &TenantId, resource: &StoredResource) -> Self {
+        Prepared {
+            tenant: tenant.clone(),
+            id: resource.id.clone(),
+            kind: resource.kind,
+            ix: indexed(resource),
+            created: ts(resource.created),
+            last_modified: ts(resource.last_modified),
+            version: resource.version,
+            data: resource.data.to_string(),
+        }
+    }
+}
+
 /// The columns a resource's JSON contributes to indexes.
 struct Indexed {
     name_key: String,
@@ -563,46 +591,49 @@ impl Store for SqliteStore {
         members: &[MemberRef],
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.to_vec());
-        let events: Vec<(TenantId, NewEvent)> =
-            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
+        // Everything that needs no database is done here, in the request's task: the writer,
+        // which every write waits for, only runs statements.
+        let row = Arc::new(Prepared::of(tenant, resource));
+        let members = Arc::new(members.to_vec());
+        let events = writer::event_rows(tenant, events);
         self.writer
-            .write_recorded(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
-                Box::pin(async move {
-                    let (tenant, resource, members) = (&tenant, &resource, &members[..]);
-                let ix = indexed(resource);
-                let seq: i64 = match sqlx::query_scalar(
-                    "INSERT INTO resources (tenant_id, id, kind, name_key, display, external_id, active,
-                                            created, last_modified, version, data)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
-                )
-                .bind(tenant.as_str())
-                .bind(&resource.id)
-                .bind(resource.kind.as_str())
-                .bind(&ix.name_key)
-                .bind(&ix.display)
-                .bind(&ix.external_id)
-                .bind(ix.active)
-                .bind(ts(resource.created))
-                .bind(ts(resource.last_modified))
-                .bind(resource.version)
-                .bind(resource.data.to_string())
-                .fetch_one(&mut *tx)
-                .await
-                {
-                    Ok(seq) => seq,
-                    Err(e) if is_unique_violation(&e) => {
-                        return Err(StoreError::Conflict(conflict_attribute(resource.kind)));
-                    }
-                    Err(e) => return Err(db_err(e)),
-                };
-                write_emails(&mut *tx, tenant, seq, &ix.emails, &[]).await?;
-                add_members(&mut *tx, tenant, seq, members).await?;
-                Ok(())
-                })
-            }, events)
+            .write_recorded(
+                move |tx| {
+                    // A batch that meets a failure runs its other writes again.
+                    let (row, members) = (row.clone(), members.clone());
+                    Box::pin(async move {
+                        let seq: i64 = match sqlx::query_scalar(
+                            "INSERT INTO resources (tenant_id, id, kind, name_key, display,
+                                 external_id, active, created, last_modified, version, data)
+                             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+                        )
+                        .bind(row.tenant.as_str())
+                        .bind(&row.id)
+                        .bind(row.kind.as_str())
+                        .bind(&row.ix.name_key)
+                        .bind(&row.ix.display)
+                        .bind(&row.ix.external_id)
+                        .bind(row.ix.active)
+                        .bind(&row.created)
+                        .bind(&row.last_modified)
+                        .bind(row.version)
+                        .bind(&row.data)
+                        .fetch_one(&mut *tx)
+                        .await
+                        {
+                            Ok(seq) => seq,
+                            Err(e) if is_unique_violation(&e) => {
+                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
+                            }
+                            Err(e) => return Err(db_err(e)),
+                        };
+                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &[]).await?;
+                        add_members(&mut *tx, &row.tenant, seq, &members).await?;
+                        Ok(())
+                    })
+                },
+                events,
+            )
             .await
     }
 
@@ -639,70 +670,67 @@ impl Store for SqliteStore {
         members: &MembersChange,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let (tenant, resource, members) = (tenant.clone(), resource.clone(), members.clone());
-        let events: Vec<(TenantId, NewEvent)> =
-            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
+        // Everything that needs no database is done here, in the request's task (see insert).
+        let row = Arc::new(Prepared::of(tenant, resource));
+        let members = Arc::new(members.clone());
+        let events = writer::event_rows(tenant, events);
         self.writer
             .write_recorded(
                 move |tx| {
                     // A batch that meets a failure runs its other writes again.
-                    let (tenant, resource, members) =
-                        (tenant.clone(), resource.clone(), members.clone());
+                    let (row, members) = (row.clone(), members.clone());
                     Box::pin(async move {
-                        let (tenant, resource, members) = (&tenant, &resource, &members);
-                        let ix = indexed(resource);
                         // The statement also reads the e-mail rows as they are, so that they are
                         // rewritten only when they change, without a statement of its own.
                         let updated = sqlx::query_as::<_, (i64, Option<String>)>(
-                    "UPDATE resources SET name_key = ?, display = ?, external_id = ?, active = ?,
-                            last_modified = ?, version = ?, data = ?
-                     WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
-                     RETURNING seq, (SELECT group_concat(value_key, char(31)) FROM
-                         (SELECT value_key FROM emails WHERE resource_seq = resources.seq
-                          ORDER BY rowid))",
-                )
-                .bind(&ix.name_key)
-                .bind(&ix.display)
-                .bind(&ix.external_id)
-                .bind(ix.active)
-                .bind(ts(resource.last_modified))
-                .bind(resource.version)
-                .bind(resource.data.to_string())
-                .bind(tenant.as_str())
-                .bind(&resource.id)
-                .bind(resource.kind.as_str())
-                .bind(expected_version)
-                .fetch_optional(&mut *tx)
-                .await;
+                            "UPDATE resources SET name_key = ?, display = ?, external_id = ?,
+                                    active = ?, last_modified = ?, version = ?, data = ?
+                             WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
+                             RETURNING seq, (SELECT group_concat(value_key, char(31)) FROM
+                                 (SELECT value_key FROM emails WHERE resource_seq = resources.seq
+                                  ORDER BY rowid))",
+                        )
+                        .bind(&row.ix.name_key)
+                        .bind(&row.ix.display)
+                        .bind(&row.ix.external_id)
+                        .bind(row.ix.active)
+                        .bind(&row.last_modified)
+                        .bind(row.version)
+                        .bind(&row.data)
+                        .bind(row.tenant.as_str())
+                        .bind(&row.id)
+                        .bind(row.kind.as_str())
+                        .bind(expected_version)
+                        .fetch_optional(&mut *tx)
+                        .await;
                         let (seq, existing) = match updated {
-                            Ok(Some(row)) => row,
+                            Ok(Some(found)) => found,
                             Ok(None) => {
                                 let exists: Option<i64> = sqlx::query_scalar(
-                            "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
-                        )
-                        .bind(tenant.as_str())
-                        .bind(&resource.id)
-                        .bind(resource.kind.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
+                                    "SELECT seq FROM resources
+                                     WHERE tenant_id = ? AND id = ? AND kind = ?",
+                                )
+                                .bind(row.tenant.as_str())
+                                .bind(&row.id)
+                                .bind(row.kind.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
                                 return Err(match exists {
                                     Some(_) => StoreError::VersionMismatch,
                                     None => StoreError::NotFound,
                                 });
                             }
                             Err(e) if is_unique_violation(&e) => {
-                                return Err(StoreError::Conflict(conflict_attribute(
-                                    resource.kind,
-                                )));
+                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
                             }
                             Err(e) => return Err(db_err(e)),
                         };
                         let existing: Vec<String> = existing
                             .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
                             .unwrap_or_default();
-                        write_emails(&mut *tx, tenant, seq, &ix.emails, &existing).await?;
-                        apply_members(&mut *tx, tenant, seq, members).await?;
+                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &existing).await?;
+                        apply_members(&mut *tx, &row.tenant, seq, &members).await?;
                         Ok(())
                     })
                 },
@@ -721,8 +749,7 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<i64, StoreError> {
         let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
-        let events: Vec<(TenantId, NewEvent)> =
-            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
+        let events = writer::event_rows(&tenant, events);
         self.writer
             .write_recorded(move |tx| {
                 // A batch that meets a failure runs its other writes again.
@@ -772,8 +799,7 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
         let (tenant, id) = (tenant.clone(), id.to_owned());
-        let events: Vec<(TenantId, NewEvent)> =
-            events.iter().map(|e| (tenant.clone(), e.clone())).collect();
+        let events = writer::event_rows(&tenant, events);
         self.writer
             .write_recorded(
                 move |tx| {

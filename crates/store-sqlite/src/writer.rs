@@ -35,7 +35,7 @@ struct Job {
     run: Run,
     /// The change-log events of the write, appended with the batch's others in one statement
     /// just before the commit (and only if the write succeeded).
-    events: Vec<(TenantId, NewEvent)>,
+    events: Vec<EventRow>,
     reply: Box<dyn FnOnce(Erased) + Send + Sync>,
 }
 
@@ -84,11 +84,7 @@ impl Writer {
 
     /// [`Writer::write`], appending `events` to the change log in the same transaction if `f`
     /// succeeds.
-    pub async fn write_recorded<T, F>(
-        &self,
-        f: F,
-        events: Vec<(TenantId, NewEvent)>,
-    ) -> Result<T, StoreError>
+    pub async fn write_recorded<T, F>(&self, f: F, events: Vec<EventRow>) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
@@ -124,24 +120,49 @@ async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> 
         .map_err(crate::db_err)
 }
 
+/// An event ready to append: rendered to text by the request that made it, so that the writer,
+/// which every write waits for, does no JSON work.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    id: String,
+    tenant: String,
+    event_type: String,
+    occurred_at: String,
+    data: String,
+}
+
+/// Renders a write's events for the writer.
+pub fn event_rows(tenant: &TenantId, events: &[NewEvent]) -> Vec<EventRow> {
+    events
+        .iter()
+        .map(|e| EventRow {
+            id: e.id.clone(),
+            tenant: tenant.as_str().to_owned(),
+            event_type: e.event_type.clone(),
+            occurred_at: crate::ts(e.occurred_at),
+            data: e.data.to_string(),
+        })
+        .collect()
+}
+
 /// Appends a batch's events to the change log, many rows per statement, in the order of the
 /// batch's writes: with one writer, that is the commit order.
 async fn append_events(
     conn: &mut SqliteConnection,
-    events: &[&(TenantId, NewEvent)],
+    events: &[&EventRow],
 ) -> Result<(), StoreError> {
     for chunk in events.chunks(500) {
         let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let stmt =
             format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
         let mut q = sqlx::query(&stmt);
-        for (tenant, e) in chunk {
+        for e in chunk {
             q = q
                 .bind(&e.id)
-                .bind(tenant.as_str())
+                .bind(&e.tenant)
                 .bind(&e.event_type)
-                .bind(crate::ts(e.occurred_at))
-                .bind(e.data.to_string());
+                .bind(&e.occurred_at)
+                .bind(&e.data);
         }
         q.execute(&mut *conn).await.map_err(crate::db_err)?;
     }
@@ -215,8 +236,7 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
                 }
             }
         }
-        let events: Vec<&(TenantId, NewEvent)> =
-            batch.iter().flat_map(|job| job.events.iter()).collect();
+        let events: Vec<&EventRow> = batch.iter().flat_map(|job| job.events.iter()).collect();
         let appended = match failed {
             None => append_events(conn, &events).await,
             Some(_) => Ok(()),

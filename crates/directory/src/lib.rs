@@ -20,6 +20,7 @@ mod events;
 pub mod password;
 pub mod render;
 pub use events::resource_json as event_resource_json;
+pub use roster_store::sql::epoch_millis;
 pub mod settings;
 pub mod tokens;
 
@@ -1002,11 +1003,6 @@ fn member_diff(
             log.member(false, group, &m.id, Some(m.kind));
         }
     }
-}
-
-/// Milliseconds since the Unix epoch, as webhook delivery state keeps time.
-pub fn epoch_millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn webhook_error(e: StoreError, id: &str) -> DirectoryError {

@@ -18,9 +18,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
-use roster_scim::value::fold_case;
 use roster_store::sql::webhooks as wh;
-use roster_store::sql::{Bind, Sql, numbered, sort_column, translate};
+use roster_store::sql::{
+    Bind, Sql, conflict_attribute, epoch_millis, indexed, numbered, sort_column, translate,
+};
 use roster_store::streams;
 use roster_store::{
     ApiKeyRecord, DeadLetter, DeliveryAttempt, Event, GroupRef, Kind, ListQuery, Member, MemberRef,
@@ -103,46 +104,6 @@ fn db_err(e: sqlx::Error) -> StoreError {
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
-}
-
-/// The columns a resource's JSON contributes to indexes.
-struct Indexed {
-    name_key: String,
-    display: Option<String>,
-    external_id: Option<String>,
-    active: Option<bool>,
-    emails: Vec<String>,
-}
-
-fn indexed(resource: &StoredResource) -> Indexed {
-    let data = &resource.data;
-    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-    let name = match resource.kind {
-        Kind::User => s("userName"),
-        Kind::Group => s("displayName"),
-    }
-    .unwrap_or_default();
-    let display = match resource.kind {
-        Kind::User => s("displayName").or_else(|| s("userName")),
-        Kind::Group => s("displayName"),
-    };
-    let emails = data
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e.get("value").and_then(Value::as_str))
-                .map(fold_case)
-                .collect()
-        })
-        .unwrap_or_default();
-    Indexed {
-        name_key: fold_case(&name),
-        display,
-        external_id: s("externalId"),
-        active: data.get("active").and_then(Value::as_bool),
-        emails,
-    }
 }
 
 impl PostgresStore {
@@ -265,13 +226,6 @@ fn resource_from_row(row: &PgRow) -> Result<(i64, StoredResource), StoreError> {
             groups,
         },
     ))
-}
-
-fn conflict_attribute(kind: Kind) -> &'static str {
-    match kind {
-        Kind::User => "userName",
-        Kind::Group => "displayName",
-    }
 }
 
 /// The members to add, one entry per id (PostgreSQL refuses to update one row twice in a
@@ -1128,7 +1082,7 @@ impl Store for PostgresStore {
         }
         // Delivery attempts are kept as long as events.
         sqlx::query("DELETE FROM webhook_attempts WHERE at < $1")
-            .bind(i64::try_from(before.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX))
+            .bind(epoch_millis(before))
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;

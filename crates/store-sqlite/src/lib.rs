@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
-use roster_scim::value::fold_case;
 use roster_store::sql::webhooks as wh;
-use roster_store::sql::{Bind, Sql, sort_column, translate};
+use roster_store::sql::{
+    Bind, Indexed, Sql, conflict_attribute, epoch_millis, indexed, sort_column, translate,
+};
 use roster_store::streams;
 use roster_store::{
     ApiKeyRecord, DeadLetter, DeliveryAttempt, Event, GroupRef, Kind, ListQuery, Member, MemberRef,
@@ -68,11 +69,6 @@ fn ts(t: OffsetDateTime) -> String {
     )
 }
 
-/// Milliseconds since the Unix epoch (webhook delivery state).
-fn millis(t: OffsetDateTime) -> i64 {
-    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::parse(s, &Rfc3339)
         .map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
@@ -103,46 +99,6 @@ impl Prepared {
             version: resource.version,
             data: resource.data.to_string(),
         }
-    }
-}
-
-/// The columns a resource's JSON contributes to indexes.
-struct Indexed {
-    name_key: String,
-    display: Option<String>,
-    external_id: Option<String>,
-    active: Option<bool>,
-    emails: Vec<String>,
-}
-
-fn indexed(resource: &StoredResource) -> Indexed {
-    let data = &resource.data;
-    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-    let name = match resource.kind {
-        Kind::User => s("userName"),
-        Kind::Group => s("displayName"),
-    }
-    .unwrap_or_default();
-    let display = match resource.kind {
-        Kind::User => s("displayName").or_else(|| s("userName")),
-        Kind::Group => s("displayName"),
-    };
-    let emails = data
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|e| e.get("value").and_then(Value::as_str))
-                .map(fold_case)
-                .collect()
-        })
-        .unwrap_or_default();
-    Indexed {
-        name_key: fold_case(&name),
-        display,
-        external_id: s("externalId"),
-        active: data.get("active").and_then(Value::as_bool),
-        emails,
     }
 }
 
@@ -307,13 +263,6 @@ fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreErro
             groups,
         },
     ))
-}
-
-fn conflict_attribute(kind: Kind) -> &'static str {
-    match kind {
-        Kind::User => "userName",
-        Kind::Group => "displayName",
-    }
 }
 
 /// Inserts the member rows of a group, refusing ids that are not resources of the tenant.
@@ -1029,7 +978,7 @@ impl Store for SqliteStore {
                     }
                     // Delivery attempts are kept as long as events.
                     sqlx::query("DELETE FROM webhook_attempts WHERE at < ?")
-                        .bind(millis(before))
+                        .bind(epoch_millis(before))
                         .execute(&mut *tx)
                         .await
                         .map_err(db_err)?;

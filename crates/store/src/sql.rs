@@ -13,7 +13,9 @@ use roster_scim::sort::{SortBy, SortOrder};
 use roster_scim::value::fold_case;
 use time::OffsetDateTime;
 
-use crate::Kind;
+use serde_json::Value;
+
+use crate::{Kind, StoredResource};
 
 /// A bound parameter of a translated filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,6 +270,66 @@ pub fn sort_column(sort: &SortBy, kind: Kind, schema: &ResourceSchema) -> Option
         SortOrder::Ascending => format!("({c} IS NULL) ASC, {c} ASC"),
         SortOrder::Descending => format!("({c} IS NULL) DESC, {c} DESC"),
     })
+}
+
+/// The columns a resource's JSON contributes to indexes, the same on every SQL backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Indexed {
+    /// The lower-cased userName (users) or displayName (groups): unique per tenant and kind.
+    pub name_key: String,
+    /// The name members and groups are shown by.
+    pub display: Option<String>,
+    /// `externalId`.
+    pub external_id: Option<String>,
+    /// A user's `active`.
+    pub active: Option<bool>,
+    /// The lower-cased e-mail values.
+    pub emails: Vec<String>,
+}
+
+/// The indexed columns of a resource.
+pub fn indexed(resource: &StoredResource) -> Indexed {
+    let data = &resource.data;
+    let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
+    let name = match resource.kind {
+        Kind::User => s("userName"),
+        Kind::Group => s("displayName"),
+    }
+    .unwrap_or_default();
+    let display = match resource.kind {
+        Kind::User => s("displayName").or_else(|| s("userName")),
+        Kind::Group => s("displayName"),
+    };
+    let emails = data
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(fold_case)
+                .collect()
+        })
+        .unwrap_or_default();
+    Indexed {
+        name_key: fold_case(&name),
+        display,
+        external_id: s("externalId"),
+        active: data.get("active").and_then(Value::as_bool),
+        emails,
+    }
+}
+
+/// The attribute a uniqueness conflict of a kind is about.
+pub fn conflict_attribute(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    }
+}
+
+/// Milliseconds since the Unix epoch, as webhook delivery state keeps time.
+pub fn epoch_millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 /// Webhook delivery state, the same on every SQL backend (times are epoch milliseconds).

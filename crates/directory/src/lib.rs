@@ -9,11 +9,12 @@ use std::sync::Arc;
 use roster_scim::patch::{PatchOpKind, PatchRequest};
 use roster_scim::schema::{Registry, ResourceSchema};
 use roster_store::{
-    Kind, ListQuery, MemberRef, MembersChange, Page, Store, StoreError, StoredResource, Tenant,
-    TenantId, TokenRecord,
+    ClientRecord, Kind, ListQuery, MemberRef, MembersChange, Page, Store, StoreError,
+    StoredResource, Tenant, TenantId, TokenRecord,
 };
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 mod events;
@@ -25,7 +26,7 @@ pub mod settings;
 pub mod tokens;
 
 pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
-pub use settings::{CustomAttribute, SettingError, TenantSettings};
+pub use settings::{CustomAttribute, Federation, SettingError, TenantSettings};
 pub use tokens::{Secrets, SystemSecrets};
 
 /// An authenticated tenant with what every request needs of it: its settings and its schema
@@ -64,12 +65,48 @@ impl TenantContext {
 /// stops working on every process within this time.
 const TOKEN_CACHE_SECONDS: i64 = 1;
 
-type TokenCache = std::collections::HashMap<[u8; 32], (OffsetDateTime, Arc<TenantContext>)>;
+/// How stale a token's recorded last use may get before a request records it again.
+const LAST_USED_PRECISION_SECONDS: i64 = 60;
+
+/// A token lookup, trusted for [`TOKEN_CACHE_SECONDS`] and never past the token's expiry.
+#[derive(Clone)]
+struct CachedGrant {
+    at: OffsetDateTime,
+    expires_at: Option<OffsetDateTime>,
+    ctx: Arc<TenantContext>,
+}
+
+type TokenCache = std::collections::HashMap<[u8; 32], CachedGrant>;
+
+type ContextCache = std::collections::HashMap<TenantId, (OffsetDateTime, Arc<TenantContext>)>;
 
 /// The source of the current time.
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> OffsetDateTime;
+}
+
+/// The system clock moved by an adjustable offset: for tests and drills that need time to
+/// pass (a token's expiry) without waiting.
+#[derive(Debug, Default)]
+pub struct ShiftedClock {
+    offset_micros: std::sync::atomic::AtomicI64,
+}
+
+impl ShiftedClock {
+    /// Moves this clock forward (or back, with a negative duration).
+    pub fn advance(&self, by: time::Duration) {
+        let micros = i64::try_from(by.whole_microseconds()).unwrap_or(i64::MAX);
+        self.offset_micros
+            .fetch_add(micros, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> OffsetDateTime {
+        let offset = self.offset_micros.load(std::sync::atomic::Ordering::SeqCst);
+        SystemClock.now() + time::Duration::microseconds(offset)
+    }
 }
 
 /// The system clock: the one place Roster reads the time.
@@ -145,6 +182,37 @@ pub struct IssuedToken {
     pub token: String,
 }
 
+/// What a new static token is: its name, its lifetime, and whether the tenant's other
+/// static tokens keep working.
+#[derive(Debug, Clone, Default)]
+pub struct TokenOptions {
+    /// A name to tell it apart (`Entra production`).
+    pub name: String,
+    /// How long it works; for ever when `None`.
+    pub expires_in: Option<time::Duration>,
+    /// Whether the tenant's other static tokens keep working (a rotation without a gap).
+    pub keep_old: bool,
+}
+
+/// An access token issued by the client credentials grant, shown once.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The bearer token.
+    pub token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: i64,
+    /// The tenant it opens.
+    pub tenant: TenantId,
+    /// The client it was issued to.
+    pub client_id: String,
+}
+
+/// The last four characters of a token, for display.
+fn last4(token: &str) -> String {
+    let start = token.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
+    token[start..].to_owned()
+}
+
 /// How a replace or PATCH is made: the version the client expects (`If-Match`), and whether
 /// the result is read back with its relations (a group's members).
 #[derive(Debug, Clone, Copy, Default)]
@@ -168,6 +236,7 @@ pub struct Directory {
     secrets: Arc<dyn Secrets>,
     registries: Arc<settings::RegistryCache>,
     tokens: Arc<std::sync::Mutex<TokenCache>>,
+    contexts: Arc<std::sync::Mutex<ContextCache>>,
     changes: Arc<tokio::sync::Notify>,
     recorded: Arc<tokio::sync::Notify>,
 }
@@ -236,6 +305,7 @@ impl Directory {
             secrets,
             registries: Arc::default(),
             tokens: Arc::default(),
+            contexts: Arc::default(),
             changes: Arc::default(),
             recorded: Arc::default(),
         }
@@ -272,7 +342,11 @@ impl Directory {
             settings: serde_json::json!({}),
         };
         self.store.create_tenant(&tenant).await?;
-        let token = self.issue_token(&tenant.id, false).await?;
+        let options = TokenOptions {
+            name: "first token".into(),
+            ..TokenOptions::default()
+        };
+        let (_, token) = self.issue_token(&tenant.id, &options).await?;
         Ok(IssuedToken { tenant, token })
     }
 
@@ -298,21 +372,180 @@ impl Directory {
         }
     }
 
-    /// Issues a new token for a tenant; unless `keep_old`, its other tokens stop working.
+    /// Issues a new static token for a tenant; unless `options.keep_old`, its other static
+    /// tokens stop working. Returns the record and the token, shown once.
     pub async fn issue_token(
         &self,
         tenant: &TenantId,
-        keep_old: bool,
-    ) -> Result<String, DirectoryError> {
+        options: &TokenOptions,
+    ) -> Result<(TokenRecord, String), DirectoryError> {
         let token = self.secrets.token();
+        let now = self.clock.now();
         let record = TokenRecord {
-            id: self.secrets.resource_id(),
+            id: format!("tok_{}", self.secrets.resource_id().replace('-', "")),
             tenant_id: tenant.clone(),
             hash: hash_token(&token),
-            created_at: self.clock.now(),
+            created_at: now,
+            name: options.name.clone(),
+            last4: last4(&token),
+            expires_at: options.expires_in.map(|d| now + d),
+            last_used_at: None,
+            revoked_at: None,
+            client_id: None,
         };
-        self.store.add_token(&record, !keep_old).await?;
-        Ok(token)
+        self.store.add_token(&record, !options.keep_old).await?;
+        if !options.keep_old {
+            self.forget_grants(|g| g.ctx.id() == tenant);
+        }
+        Ok((record, token))
+    }
+
+    /// A tenant's static tokens that are not revoked (expired ones included).
+    pub async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, DirectoryError> {
+        Ok(self.store.tokens(tenant).await?)
+    }
+
+    /// Revokes one static token of a tenant, by its id: it stops working at once on this
+    /// process and within [`TOKEN_CACHE_SECONDS`] on every other.
+    pub async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), DirectoryError> {
+        match self.store.revoke_token(tenant, id, self.clock.now()).await {
+            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
+                kind: "Token",
+                id: id.to_owned(),
+            }),
+            other => {
+                other?;
+                self.forget_grants(|g| g.ctx.id() == tenant);
+                Ok(())
+            }
+        }
+    }
+
+    /// Creates an OAuth client for a tenant; returns its record and its secret, shown once
+    /// (only its hash is stored).
+    pub async fn create_client(
+        &self,
+        tenant: &TenantId,
+        name: &str,
+    ) -> Result<(ClientRecord, String), DirectoryError> {
+        let secret = self.secrets.client_secret();
+        let record = ClientRecord {
+            id: self.secrets.client_id(),
+            tenant_id: tenant.clone(),
+            name: name.to_owned(),
+            secret_hash: hash_token(&secret),
+            created_at: self.clock.now(),
+            revoked_at: None,
+        };
+        self.store.add_client(&record).await?;
+        Ok((record, secret))
+    }
+
+    /// A tenant's live OAuth clients.
+    pub async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, DirectoryError> {
+        Ok(self.store.clients(tenant).await?)
+    }
+
+    /// Revokes an OAuth client and every access token issued to it: they stop working at
+    /// once on this process and within [`TOKEN_CACHE_SECONDS`] on every other.
+    pub async fn revoke_client(&self, tenant: &TenantId, id: &str) -> Result<(), DirectoryError> {
+        match self.store.revoke_client(tenant, id, self.clock.now()).await {
+            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
+                kind: "OAuth client",
+                id: id.to_owned(),
+            }),
+            other => {
+                other?;
+                self.forget_grants(|g| g.ctx.id() == tenant);
+                Ok(())
+            }
+        }
+    }
+
+    /// The client credentials grant (RFC 6749 §4.4): when `client_id` names a live client and
+    /// `secret` is its secret, issues an access token for the client's tenant that lives as
+    /// long as the tenant's `access_token_minutes`. `None` when the client or the secret is
+    /// wrong.
+    pub async fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+    ) -> Result<Option<AccessToken>, DirectoryError> {
+        if client_id.len() > 200 || secret.len() > 200 {
+            return Ok(None);
+        }
+        let Some(client) = self.store.client(client_id).await? else {
+            return Ok(None);
+        };
+        let presented = hash_token(secret);
+        if !bool::from(presented.ct_eq(&client.secret_hash)) {
+            return Ok(None);
+        }
+        let Some(tenant) = self.store.tenant(&client.tenant_id).await? else {
+            return Ok(None);
+        };
+        let lifetime = i64::from(TenantSettings::of(&tenant).access_token_minutes.clamp(
+            *settings::ACCESS_TOKEN_MINUTES.start(),
+            *settings::ACCESS_TOKEN_MINUTES.end(),
+        )) * 60;
+        let token = self.secrets.access_token();
+        let now = self.clock.now();
+        let record = TokenRecord {
+            id: format!("tok_{}", self.secrets.resource_id().replace('-', "")),
+            tenant_id: tenant.id.clone(),
+            hash: hash_token(&token),
+            created_at: now,
+            name: String::new(),
+            last4: last4(&token),
+            expires_at: Some(now + time::Duration::seconds(lifetime)),
+            last_used_at: None,
+            revoked_at: None,
+            client_id: Some(client.id.clone()),
+        };
+        self.store.add_token(&record, false).await?;
+        Ok(Some(AccessToken {
+            token,
+            expires_in: lifetime,
+            tenant: tenant.id,
+            client_id: client.id,
+        }))
+    }
+
+    /// Trusts an external issuer's tokens for a tenant (workload identity federation), or no
+    /// issuer with `None`.
+    pub async fn set_federation(
+        &self,
+        tenant: &TenantId,
+        federation: Option<Federation>,
+    ) -> Result<TenantSettings, DirectoryError> {
+        if let Some(f) = &federation {
+            f.check().map_err(|e| DirectoryError::Setting(e.0))?;
+        }
+        let current = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
+        let mut settings = TenantSettings::of(&current);
+        settings.federation = federation;
+        self.save_settings(tenant, &settings).await?;
+        Ok(settings)
+    }
+
+    /// Deletes access tokens that expired or were revoked more than a day ago.
+    pub async fn purge_access_tokens(&self) -> Result<u64, DirectoryError> {
+        Ok(self
+            .store
+            .purge_access_tokens(self.clock.now() - time::Duration::days(1))
+            .await?)
+    }
+
+    /// Drops this process's cached token lookups that match.
+    fn forget_grants(&self, matches: impl Fn(&CachedGrant) -> bool) {
+        self.tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, g| !matches(g));
     }
 
     /// Creates an API key for the host application; returns its record and the key, shown
@@ -513,15 +746,20 @@ impl Directory {
         }
     }
 
-    /// The tenant a bearer token grants access to, if the token is live. The token is looked up
-    /// by its SHA-256 hash (a value an attacker cannot choose), and a lookup is trusted for
-    /// at most [`TOKEN_CACHE_SECONDS`], so that a revocation or a settings change reaches every
-    /// process within that time.
+    /// The tenant a bearer token (a static token or an access token) grants access to, if
+    /// the token is live. The token is looked up by its SHA-256 hash (a value an attacker
+    /// cannot choose), and a lookup is trusted for at most [`TOKEN_CACHE_SECONDS`] and never
+    /// past the token's expiry, so that a revocation or a settings change reaches every
+    /// process within that time. The token's last use is recorded off the request's path, at
+    /// most about once a minute.
     pub async fn authenticate(
         &self,
         token: &str,
     ) -> Result<Option<Arc<TenantContext>>, DirectoryError> {
-        if !token.starts_with(tokens::TOKEN_PREFIX) || token.len() > 200 {
+        if !(token.starts_with(tokens::TOKEN_PREFIX)
+            || token.starts_with(tokens::ACCESS_TOKEN_PREFIX))
+            || token.len() > 200
+        {
             return Ok(None);
         }
         let hash = hash_token(token);
@@ -531,17 +769,31 @@ impl Directory {
                 .tokens
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((at, ctx)) = cache.get(&hash)
-                && (now - *at).whole_seconds() < TOKEN_CACHE_SECONDS
-                && now >= *at
+            if let Some(g) = cache.get(&hash)
+                && (now - g.at).whole_seconds() < TOKEN_CACHE_SECONDS
+                && now >= g.at
+                && g.expires_at.is_none_or(|e| now < e)
             {
-                return Ok(Some(ctx.clone()));
+                return Ok(Some(g.ctx.clone()));
             }
         }
-        let Some(tenant) = self.store.token_tenant(&hash).await? else {
+        let Some(grant) = self.store.grant(&hash, now).await? else {
             return Ok(None);
         };
-        let ctx = Arc::new(self.context(tenant));
+        let stale = grant
+            .token
+            .last_used_at
+            .is_none_or(|t| (now - t).whole_seconds() >= LAST_USED_PRECISION_SECONDS);
+        if stale && let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = self.store.clone();
+            let id = grant.token.id.clone();
+            runtime.spawn(async move {
+                if let Err(e) = store.touch_token(&id, now).await {
+                    tracing::debug!(error = %e, "recording a token's last use failed");
+                }
+            });
+        }
+        let ctx = Arc::new(self.context(grant.tenant));
         let mut cache = self
             .tokens
             .lock()
@@ -549,8 +801,54 @@ impl Directory {
         if cache.len() >= 10_000 {
             cache.clear();
         }
-        cache.insert(hash, (now, ctx.clone()));
+        cache.insert(
+            hash,
+            CachedGrant {
+                at: now,
+                expires_at: grant.token.expires_at,
+                ctx: ctx.clone(),
+            },
+        );
         Ok(Some(ctx))
+    }
+
+    /// A tenant's context by id, for requests authenticated by other means than a stored
+    /// token (a federated token); trusted for at most [`TOKEN_CACHE_SECONDS`].
+    pub async fn tenant_context(
+        &self,
+        id: &TenantId,
+    ) -> Result<Option<Arc<TenantContext>>, DirectoryError> {
+        let now = self.clock.now();
+        {
+            let cache = self
+                .contexts
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some((at, ctx)) = cache.get(id)
+                && (now - *at).whole_seconds() < TOKEN_CACHE_SECONDS
+                && now >= *at
+            {
+                return Ok(Some(ctx.clone()));
+            }
+        }
+        let Some(tenant) = self.store.tenant(id).await? else {
+            return Ok(None);
+        };
+        let ctx = Arc::new(self.context(tenant));
+        let mut cache = self
+            .contexts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 10_000 {
+            cache.clear();
+        }
+        cache.insert(id.clone(), (now, ctx.clone()));
+        Ok(Some(ctx))
+    }
+
+    /// The time now, by this directory's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.clock.now()
     }
 
     /// The context of a tenant: its settings and schema registry.
@@ -585,15 +883,25 @@ impl Directory {
         settings
             .set(key, value)
             .map_err(|e| DirectoryError::Setting(e.0))?;
+        self.save_settings(tenant, &settings).await?;
+        Ok(settings)
+    }
+
+    async fn save_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &TenantSettings,
+    ) -> Result<(), DirectoryError> {
         let json =
-            serde_json::to_value(&settings).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+            serde_json::to_value(settings).map_err(|e| DirectoryError::Internal(e.to_string()))?;
         self.store.set_tenant_settings(tenant, &json).await?;
         // This process sees the change at once; others within the token cache's second.
-        self.tokens
+        self.forget_grants(|g| g.ctx.id() == tenant);
+        self.contexts
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, (_, ctx)| ctx.id() != tenant);
-        Ok(settings)
+            .remove(tenant);
+        Ok(())
     }
 
     /// Creates a resource from a client's JSON.

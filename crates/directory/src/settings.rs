@@ -54,6 +54,102 @@ pub struct TenantSettings {
     pub compatibility: Compatibility,
     /// Extra user attributes, in the schema [`TENANT_USER_EXTENSION`].
     pub user_attributes: Vec<CustomAttribute>,
+    /// How long an access token from the token endpoint lives, in minutes (60 to 360).
+    pub access_token_minutes: u32,
+    /// An external issuer whose signed tokens open this tenant's SCIM endpoint, if any.
+    pub federation: Option<Federation>,
+}
+
+/// The shortest and longest access-token lifetimes, in minutes, that may be set.
+pub const ACCESS_TOKEN_MINUTES: std::ops::RangeInclusive<u32> = 60..=360;
+
+/// An external token issuer a tenant trusts (workload identity federation): a JWT it signed
+/// opens the tenant's SCIM endpoint when its issuer, audience, times and the configured claims
+/// match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Federation {
+    /// The accepted `iss` values. The first is where the OpenID configuration (and from it
+    /// the signing keys) is fetched, unless `jwks_uri` is given.
+    pub issuers: Vec<String>,
+    /// The required `aud`.
+    pub audience: String,
+    /// The required `sub`, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Further claims that must have exactly these string values (e.g. `tid`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub claims: std::collections::BTreeMap<String, String>,
+    /// Where the signing keys are, when not found through the issuer's OpenID configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+}
+
+impl Federation {
+    /// The preset for Microsoft Entra ID: its v2.0 and v1 issuers for a directory (tenant) id,
+    /// and the `tid` claim bound to it.
+    pub fn entra(directory_id: &str, audience: &str) -> Result<Federation, SettingError> {
+        let id = directory_id.trim();
+        if id.is_empty()
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(SettingError(format!(
+                "{directory_id:?} is not a Microsoft Entra tenant id (a GUID such as \
+                 72f988bf-86f1-41af-91ab-2d7cd011db47)"
+            )));
+        }
+        Ok(Federation {
+            issuers: vec![
+                format!("https://login.microsoftonline.com/{id}/v2.0"),
+                format!("https://sts.windows.net/{id}/"),
+            ],
+            audience: audience.to_owned(),
+            subject: None,
+            claims: [("tid".to_owned(), id.to_owned())].into_iter().collect(),
+            jwks_uri: None,
+        })
+    }
+
+    /// Checks what an administrator configured: at least one issuer, each an `https` URL (or
+    /// `http` on a loopback address, for tests and local issuers), and an audience.
+    pub fn check(&self) -> Result<(), SettingError> {
+        if self.issuers.is_empty() {
+            return Err(SettingError("a trusted issuer needs an issuer URL".into()));
+        }
+        if self.audience.trim().is_empty() {
+            return Err(SettingError(
+                "a trusted issuer needs the audience its tokens are issued for".into(),
+            ));
+        }
+        for url in self.issuers.iter().chain(self.jwks_uri.iter()) {
+            if !is_fetchable(url) {
+                return Err(SettingError(format!(
+                    "{url:?} must be an https:// URL (http:// only on a loopback address)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a URL may be fetched for keys: `https`, or `http` to a loopback host.
+fn is_fetchable(url: &str) -> bool {
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty();
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => host,
+    };
+    matches!(host, "localhost" | "[::1]")
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Default for TenantSettings {
@@ -63,6 +159,8 @@ impl Default for TenantSettings {
             groups: true,
             compatibility: Compatibility::Auto,
             user_attributes: Vec::new(),
+            access_token_minutes: 60,
+            federation: None,
         }
     }
 }
@@ -122,9 +220,23 @@ impl TenantSettings {
                 registry_for(&attributes).map_err(|e| SettingError(e.to_string()))?;
                 self.user_attributes = attributes;
             }
+            "access-token-minutes" | "access_token_minutes" => {
+                let minutes: u32 = value.trim().parse().map_err(|_| {
+                    SettingError(format!("{key} must be a number of minutes, not {value:?}"))
+                })?;
+                if !ACCESS_TOKEN_MINUTES.contains(&minutes) {
+                    return Err(SettingError(format!(
+                        "{key} must be between {} and {} minutes",
+                        ACCESS_TOKEN_MINUTES.start(),
+                        ACCESS_TOKEN_MINUTES.end()
+                    )));
+                }
+                self.access_token_minutes = minutes;
+            }
             other => {
                 return Err(SettingError(format!(
-                    "unknown setting {other:?}: use provisioning, groups, compatibility or user-attributes"
+                    "unknown setting {other:?}: use provisioning, groups, compatibility, \
+                     user-attributes or access-token-minutes"
                 )));
             }
         }
@@ -193,6 +305,7 @@ mod tests {
             ("groups", "false"),
             ("compatibility", "strict"),
             ("user-attributes", "username, badge:integer, tags:string[]"),
+            ("access-token-minutes", "90"),
         ];
         for (k, v) in ok {
             s.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
@@ -201,17 +314,50 @@ mod tests {
         assert_eq!(s.compatibility, Compatibility::Strict);
         assert_eq!(s.user_attributes.len(), 3);
         assert!(s.user_attributes[2].multi_valued);
+        assert_eq!(s.access_token_minutes, 90);
         let bad = [
             ("provisioning", "maybe"),
             ("compatibility", "lenient"),
             ("user-attributes", "1bad"),
             ("user-attributes", "x:color"),
             ("colour", "red"),
+            ("access-token-minutes", "59"),
+            ("access-token-minutes", "361"),
+            ("access-token-minutes", "an hour"),
         ];
         for (k, v) in bad {
             assert!(s.set(k, v).is_err(), "{k}={v} accepted");
         }
         let registry = registry_for(&s.user_attributes).expect("registry");
         assert!(registry.user().extension(TENANT_USER_EXTENSION).is_some());
+    }
+
+    #[test]
+    fn federation_presets_and_checks() {
+        let f = Federation::entra("72f988bf-86f1-41af-91ab-2d7cd011db47", "api://roster")
+            .expect("preset");
+        assert_eq!(
+            f.issuers,
+            [
+                "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0",
+                "https://sts.windows.net/72f988bf-86f1-41af-91ab-2d7cd011db47/"
+            ]
+        );
+        assert_eq!(f.claims["tid"], "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        assert!(f.check().is_ok());
+        assert!(Federation::entra("x/../y", "a").is_err());
+        let with = |issuer: &str, audience: &str| Federation {
+            issuers: vec![issuer.into()],
+            audience: audience.into(),
+            subject: None,
+            claims: Default::default(),
+            jwks_uri: None,
+        };
+        assert!(with("http://127.0.0.1:8080", "a").check().is_ok());
+        assert!(with("http://localhost/x", "a").check().is_ok());
+        assert!(with("http://issuer.example.com", "a").check().is_err());
+        assert!(with("http://127.0.0.1.evil.com/", "a").check().is_err());
+        assert!(with("ftp://x", "a").check().is_err());
+        assert!(with("https://issuer.example.com", " ").check().is_err());
     }
 }

@@ -8,6 +8,13 @@ use rand::RngCore;
 /// Every token starts with this, so that secret scanners recognise a leaked one.
 pub const TOKEN_PREFIX: &str = "rst_";
 
+/// Every access token the token endpoint issues starts with this (`rat_`: Roster access
+/// token).
+pub const ACCESS_TOKEN_PREFIX: &str = "rat_";
+
+/// Every OAuth client secret starts with this (`rcs_`: Roster client secret).
+pub const CLIENT_SECRET_PREFIX: &str = "rcs_";
+
 /// The prefix of the host application's API keys (`rsk_`: Roster secret key).
 pub const API_KEY_PREFIX: &str = "rsk_";
 
@@ -15,6 +22,12 @@ pub const API_KEY_PREFIX: &str = "rsk_";
 pub trait Secrets: Send + Sync {
     /// A new bearer token: the prefix and 256 random bits.
     fn token(&self) -> String;
+    /// A new access token for an OAuth client: the prefix and 256 random bits.
+    fn access_token(&self) -> String;
+    /// A new OAuth client id (not secret): `rci_` and 128 random bits in hex.
+    fn client_id(&self) -> String;
+    /// A new OAuth client secret: the prefix and 256 random bits.
+    fn client_secret(&self) -> String;
     /// A new API key for the host application: the prefix and 256 random bits.
     fn api_key(&self) -> String;
     /// A new webhook signing secret: `whsec_` and 256 random bits in standard base64, as the
@@ -57,6 +70,25 @@ pub fn uuid_v4(mut b: [u8; 16]) -> String {
 impl Secrets for SystemSecrets {
     fn token(&self) -> String {
         format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()))
+    }
+
+    fn access_token(&self) -> String {
+        format!(
+            "{ACCESS_TOKEN_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(random::<32>())
+        )
+    }
+
+    fn client_id(&self) -> String {
+        let hex: String = random::<16>().iter().map(|x| format!("{x:02x}")).collect();
+        format!("rci_{hex}")
+    }
+
+    fn client_secret(&self) -> String {
+        format!(
+            "{CLIENT_SECRET_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(random::<32>())
+        )
     }
 
     fn api_key(&self) -> String {

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use roster_directory::{Directory, IssuedToken, SystemClock, SystemSecrets, TenantSettings};
+use roster_directory::{
+    Directory, Federation, IssuedToken, SystemClock, SystemSecrets, TenantSettings, TokenOptions,
+};
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
 use roster_store::Store;
@@ -203,7 +205,8 @@ enum TenantCommand {
     },
     /// Changes a setting: provisioning on|off, groups on|off, compatibility auto|strict,
     /// user-attributes NAME[:TYPE][,...] (extra user attributes; TYPE string, boolean,
-    /// integer, decimal, dateTime or reference, with [] for several values).
+    /// integer, decimal, dateTime or reference, with [] for several values),
+    /// access-token-minutes 60..360 (lifetime of OAuth access tokens).
     Set {
         /// The tenant's id (or its name, when unique).
         tenant: String,
@@ -212,17 +215,155 @@ enum TenantCommand {
         /// Its new value.
         value: String,
     },
-    /// Issues a new token for a tenant; the previous ones stop working unless --keep-old.
-    Token {
+    /// Issues a new static token for a tenant (the previous ones stop working unless
+    /// --keep-old), or lists or revokes its tokens.
+    Token(TokenArgs),
+    /// OAuth 2.0 clients of a tenant (client credentials grant).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Trusts an external issuer's signed tokens for a tenant (workload identity
+    /// federation): --entra DIRECTORY_ID for Microsoft Entra ID, or --issuer URL.
+    Trust {
         /// The tenant's id (or its name, when unique).
         tenant: String,
-        /// Keeps the tenant's previous tokens working.
+        /// A Microsoft Entra ID directory (tenant) id: trusts its v2.0 and v1 issuers and
+        /// requires its `tid` claim.
+        #[arg(long, conflicts_with = "issuer", required_unless_present = "issuer")]
+        entra: Option<String>,
+        /// An issuer URL (repeat for several accepted `iss` values; the first is where its
+        /// OpenID configuration is read).
         #[arg(long)]
-        keep_old: bool,
+        issuer: Vec<String>,
+        /// The audience (`aud`) the tokens must be issued for.
+        #[arg(long)]
+        audience: String,
+        /// The subject (`sub`) the tokens must have.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Another claim the tokens must have, as NAME=VALUE (repeatable).
+        #[arg(long = "claim", value_parser = parse_claim)]
+        claims: Vec<(String, String)>,
+        /// Where the issuer's signing keys are, if not in its OpenID configuration.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+    },
+    /// Stops trusting any external issuer for a tenant.
+    Untrust {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct TokenArgs {
+    #[command(subcommand)]
+    action: Option<TokenCommand>,
+    /// The tenant's id (or its name, when unique).
+    #[arg(required = true)]
+    tenant: Option<String>,
+    /// Keeps the tenant's previous tokens working (a rotation without a gap: move the
+    /// identity provider to the new token, then revoke the old one).
+    #[arg(long)]
+    keep_old: bool,
+    /// A name for the token, to tell it apart later.
+    #[arg(long, default_value = "")]
+    name: String,
+    /// How long the token works: a number with s, m, h, d or w (90d); for ever if absent.
+    #[arg(long, value_parser = parse_duration)]
+    expires_in: Option<time::Duration>,
+    /// Prints one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Lists a tenant's live static tokens (never the tokens themselves).
+    List {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes one static token: it stops working within a second on every process.
+    Revoke {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The token's id (tok_…, from `roster tenant token list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ClientCommand {
+    /// Creates an OAuth client; prints its client id, its secret (shown once) and the token
+    /// endpoint.
+    Create {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// A name for the client.
+        #[arg(long, default_value = "")]
+        name: String,
         /// Prints one JSON object.
         #[arg(long)]
         json: bool,
     },
+    /// Lists a tenant's OAuth clients.
+    List {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an OAuth client and every access token issued to it.
+    Revoke {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The client id (rci_…).
+        id: String,
+    },
+}
+
+/// `90d`, `12h`, `30m`, `3600s`, `2w`.
+fn parse_duration(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: s, m, h, d or w (as in 90d)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number followed by s, m, h, d or w"))?;
+    let d = match unit {
+        "s" => time::Duration::seconds(n),
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        "w" => time::Duration::weeks(n),
+        _ => return Err(format!("{text:?}: the unit must be s, m, h, d or w")),
+    };
+    if d <= time::Duration::ZERO {
+        return Err("the lifetime must be positive".into());
+    }
+    Ok(d)
+}
+
+/// `NAME=VALUE`.
+fn parse_claim(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} must be NAME=VALUE"))?;
+    if name.trim().is_empty() {
+        return Err(format!("{text:?} must be NAME=VALUE"));
+    }
+    Ok((name.trim().to_owned(), value.to_owned()))
+}
+
+fn time_text(t: Option<time::OffsetDateTime>) -> String {
+    t.map_or_else(|| "-".to_owned(), roster_scim::value::format_datetime)
 }
 
 impl Global {
@@ -488,6 +629,24 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
             })
             .collect();
         writeln!(out, "user-attributes   {}", attributes.join(","))?;
+        writeln!(
+            out,
+            "access-token-minutes {}",
+            settings.access_token_minutes
+        )?;
+        match &settings.federation {
+            Some(f) => {
+                writeln!(out, "trusted issuer    {}", f.issuers.join(" "))?;
+                writeln!(out, "  audience        {}", f.audience)?;
+                if let Some(sub) = &f.subject {
+                    writeln!(out, "  subject         {sub}")?;
+                }
+                for (k, v) in &f.claims {
+                    writeln!(out, "  claim           {k}={v}")?;
+                }
+            }
+            None => writeln!(out, "trusted issuer    -")?,
+        }
     }
     Ok(())
 }
@@ -596,14 +755,189 @@ async fn main() -> Result<()> {
             show_tenant(&config, &tenant, false)?;
             Ok(())
         }
-        Command::Tenant(TenantCommand::Token {
+        Command::Tenant(TenantCommand::Token(args)) => {
+            token_command(&directory, &config, args).await
+        }
+        Command::Tenant(TenantCommand::Client(command)) => {
+            client_command(&directory, &config, command).await
+        }
+        Command::Tenant(TenantCommand::Trust {
             tenant,
-            keep_old,
-            json,
+            entra,
+            issuer,
+            audience,
+            subject,
+            claims,
+            jwks_uri,
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
-            let token = directory.issue_token(&tenant.id, keep_old).await?;
-            print_issued(&config, &IssuedToken { tenant, token }, json)?;
+            let mut trust = match entra {
+                Some(id) => Federation::entra(&id, &audience)?,
+                None => Federation {
+                    issuers: issuer,
+                    audience,
+                    subject: None,
+                    claims: Default::default(),
+                    jwks_uri: None,
+                },
+            };
+            trust.subject = subject;
+            trust.jwks_uri = jwks_uri;
+            trust.claims.extend(claims);
+            directory.set_federation(&tenant.id, Some(trust)).await?;
+            let tenant = directory.find_tenant(tenant.id.as_str()).await?;
+            show_tenant(&config, &tenant, false)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Untrust { tenant }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory.set_federation(&tenant.id, None).await?;
+            println!("{} trusts no external issuer now.", tenant.name);
+            Ok(())
+        }
+    }
+}
+
+async fn token_command(directory: &Directory, config: &Config, args: TokenArgs) -> Result<()> {
+    match args.action {
+        Some(TokenCommand::List { tenant, json }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let tokens = directory.tokens(&tenant.id).await?;
+            if json {
+                let list: Vec<_> = tokens
+                    .iter()
+                    .map(|t| {
+                        json!({
+                            "id": t.id,
+                            "name": t.name,
+                            "last4": t.last4,
+                            "created_at": roster_scim::value::format_datetime(t.created_at),
+                            "expires_at": t.expires_at.map(roster_scim::value::format_datetime),
+                            "last_used_at": t.last_used_at.map(roster_scim::value::format_datetime),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                let now = directory.now();
+                for t in tokens {
+                    let expired = t.expires_at.is_some_and(|e| e <= now);
+                    println!(
+                        "{}  …{}  {:<20}  created {}  expires {}{}  last used {}",
+                        t.id,
+                        t.last4,
+                        if t.name.is_empty() { "-" } else { &t.name },
+                        roster_scim::value::format_datetime(t.created_at),
+                        time_text(t.expires_at),
+                        if expired { " (expired)" } else { "" },
+                        time_text(t.last_used_at),
+                    );
+                }
+            }
+            Ok(())
+        }
+        Some(TokenCommand::Revoke { tenant, id }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory.revoke_token(&tenant.id, &id).await?;
+            println!("Revoked {id}.");
+            Ok(())
+        }
+        None => {
+            let tenant = args
+                .tenant
+                .context("name the tenant: roster tenant token TENANT")?;
+            let tenant = directory.find_tenant(&tenant).await?;
+            let options = TokenOptions {
+                name: args.name,
+                expires_in: args.expires_in,
+                keep_old: args.keep_old,
+            };
+            let (record, token) = directory.issue_token(&tenant.id, &options).await?;
+            let issued = IssuedToken { tenant, token };
+            if args.json {
+                let mut out = issued_json(config, &issued);
+                out["token_id"] = json!(record.id);
+                out["token_name"] = json!(record.name);
+                out["expires_at"] =
+                    json!(record.expires_at.map(roster_scim::value::format_datetime));
+                println!("{out}");
+            } else {
+                print_issued(config, &issued, false)?;
+                println!("Token id:         {}", record.id);
+                if let Some(e) = record.expires_at {
+                    println!(
+                        "Expires:          {}",
+                        roster_scim::value::format_datetime(e)
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn client_command(
+    directory: &Directory,
+    config: &Config,
+    command: ClientCommand,
+) -> Result<()> {
+    match command {
+        ClientCommand::Create { tenant, name, json } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let (client, secret) = directory.create_client(&tenant.id, &name).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "tenant_id": tenant.id.as_str(),
+                        "provisioning_url": config.tenant_base(&tenant.id),
+                        "client_id": client.id,
+                        "client_secret": secret,
+                        "token_endpoint": config.token_endpoint(),
+                        "name": client.name,
+                    })
+                );
+            } else {
+                println!("Tenant:           {} ({})", tenant.name, tenant.id);
+                println!("Tenant URL:       {}", config.tenant_base(&tenant.id));
+                println!("Token Endpoint:   {}", config.token_endpoint());
+                println!("Client Id:        {}", client.id);
+                println!("Client Secret:    {secret}");
+                println!("(The secret is shown once; only its hash is stored.)");
+            }
+            Ok(())
+        }
+        ClientCommand::List { tenant, json } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let clients = directory.clients(&tenant.id).await?;
+            if json {
+                let list: Vec<_> = clients
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "client_id": c.id,
+                            "name": c.name,
+                            "created_at": roster_scim::value::format_datetime(c.created_at),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for c in clients {
+                    println!(
+                        "{}  {:<20}  created {}",
+                        c.id,
+                        if c.name.is_empty() { "-" } else { &c.name },
+                        roster_scim::value::format_datetime(c.created_at)
+                    );
+                }
+            }
+            Ok(())
+        }
+        ClientCommand::Revoke { tenant, id } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory.revoke_client(&tenant.id, &id).await?;
+            println!("Revoked {id} and its access tokens.");
             Ok(())
         }
     }

@@ -79,6 +79,34 @@ impl AuthenticationScheme {
             primary,
         }
     }
+
+    /// OAuth 2.0 client credentials (RFC 6749 §4.4): an access token from `token_endpoint`,
+    /// sent as a bearer token.
+    pub fn oauth2_client_credentials(token_endpoint: &str, primary: bool) -> Self {
+        AuthenticationScheme {
+            kind: "oauth2".into(),
+            name: "OAuth 2.0 Client Credentials".into(),
+            description: format!(
+                "Access tokens from the token endpoint {token_endpoint} (grant_type=client_credentials), sent as bearer tokens"
+            ),
+            spec_uri: Some("https://www.rfc-editor.org/info/rfc6749".into()),
+            documentation_uri: Some(token_endpoint.to_owned()),
+            primary,
+        }
+    }
+
+    /// A JWT signed by an issuer the service trusts (workload identity federation), sent as
+    /// a bearer token.
+    pub fn federated_token(issuer: &str) -> Self {
+        AuthenticationScheme {
+            kind: "oauthbearertoken".into(),
+            name: "Federated Token".into(),
+            description: format!("A JSON Web Token signed by the trusted issuer {issuer}"),
+            spec_uri: Some("https://www.rfc-editor.org/info/rfc7523".into()),
+            documentation_uri: None,
+            primary: false,
+        }
+    }
 }
 
 #[derive(Serialize)]

@@ -17,7 +17,7 @@ pub fn bulk_limits(state: &AppState) -> BulkLimits {
     }
 }
 
-fn config(state: &AppState) -> ServiceProviderConfig {
+fn config(state: &AppState, schemes: Vec<AuthenticationScheme>) -> ServiceProviderConfig {
     ServiceProviderConfig {
         documentation_uri: None,
         patch: true,
@@ -26,7 +26,7 @@ fn config(state: &AppState) -> ServiceProviderConfig {
         change_password: false,
         sort: true,
         etag: true,
-        authentication_schemes: vec![AuthenticationScheme::oauth_bearer_token(true)],
+        authentication_schemes: schemes,
     }
 }
 
@@ -40,9 +40,28 @@ fn advertised(tenant: &TenantContext) -> std::borrow::Cow<'_, Registry> {
     }
 }
 
-/// `/ServiceProviderConfig`.
-pub fn service_provider_config(state: &AppState, base: &str) -> Value {
-    doc::service_provider_config(&config(state), base)
+/// `/ServiceProviderConfig`, with the authentication schemes this tenant accepts: bearer
+/// tokens always; OAuth 2.0 client credentials when it has a client; a federated token when
+/// it trusts an issuer.
+pub fn service_provider_config(
+    state: &AppState,
+    tenant: &TenantContext,
+    has_clients: bool,
+    base: &str,
+) -> Value {
+    let mut schemes = vec![AuthenticationScheme::oauth_bearer_token(!has_clients)];
+    if has_clients {
+        schemes.push(AuthenticationScheme::oauth2_client_credentials(
+            &state.config.token_endpoint(),
+            true,
+        ));
+    }
+    if let Some(trust) = &tenant.settings.federation
+        && let Some(issuer) = trust.issuers.first()
+    {
+        schemes.push(AuthenticationScheme::federated_token(issuer));
+    }
+    doc::service_provider_config(&config(state, schemes), base)
 }
 
 /// `/ResourceTypes`.

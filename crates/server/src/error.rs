@@ -13,9 +13,13 @@ pub enum ApiError {
     /// A directory error (including protocol errors from the SCIM crate).
     #[error(transparent)]
     Directory(#[from] DirectoryError),
-    /// No token, or one that does not grant access to this tenant.
+    /// No bearer token at all.
     #[error("unauthorized")]
     Unauthorized,
+    /// A bearer token that does not open this tenant: unknown, expired, revoked, another
+    /// tenant's, or a federated token that does not verify (RFC 6750 `invalid_token`).
+    #[error("{0}")]
+    InvalidToken(String),
     /// An unknown endpoint or resource.
     #[error("{0}")]
     NotFound(String),
@@ -78,6 +82,22 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"roster\""),
                 );
+                r
+            }
+            ApiError::InvalidToken(detail) => {
+                let mut r = scim_error(StatusCode::UNAUTHORIZED, None, &detail);
+                // RFC 6750 §3: the description is a quoted string without quotes or
+                // backslashes.
+                let description: String = detail
+                    .chars()
+                    .filter(|c| (' '..='~').contains(c) && *c != '"' && *c != '\\')
+                    .collect();
+                let challenge = format!(
+                    "Bearer realm=\"roster\", error=\"invalid_token\", error_description=\"{description}\""
+                );
+                if let Ok(v) = HeaderValue::from_str(&challenge) {
+                    r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+                }
                 r
             }
             ApiError::NotFound(d) => scim_error(StatusCode::NOT_FOUND, None, &d),

@@ -21,8 +21,10 @@ use tower_http::trace::TraceLayer;
 mod bulk;
 mod discovery;
 mod error;
+pub mod federation;
 mod host;
 mod metrics;
+mod oauth;
 mod scim;
 pub mod webhooks;
 
@@ -60,6 +62,11 @@ impl Config {
         }
     }
 
+    /// The OAuth 2.0 token endpoint (client credentials grant).
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/oauth/token", self.public_url)
+    }
+
     /// The SCIM base URL of a tenant: its Provisioning URL.
     pub fn tenant_base(&self, tenant: &TenantId) -> String {
         format!("{}/scim/v2/{}", self.public_url, tenant)
@@ -75,6 +82,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Request and pool metrics.
     pub metrics: Arc<Metrics>,
+    /// Verifies federated tokens, with a cache of issuers' keys.
+    pub federator: Arc<federation::Federator>,
+    /// Failed client authentications at the token endpoint.
+    pub oauth_failures: Arc<oauth::FailureLimiter>,
 }
 
 impl AppState {
@@ -84,6 +95,8 @@ impl AppState {
             directory,
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
+            federator: Arc::new(federation::Federator::new()),
+            oauth_failures: Arc::default(),
         }
     }
 }
@@ -121,6 +134,11 @@ pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "events past their retention deleted"),
                 Err(e) => tracing::warn!(error = %e, "purging old events failed; retrying"),
+            }
+            match directory.purge_access_tokens().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired access tokens deleted"),
+                Err(e) => tracing::warn!(error = %e, "purging access tokens failed; retrying"),
             }
         }
     });
@@ -169,7 +187,8 @@ pub fn app(state: AppState) -> App {
         .fallback(not_found);
     let mut router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz));
+        .route("/readyz", get(readyz))
+        .route("/oauth/token", post(oauth::token));
     if state.config.metrics_on_main {
         router = router.route("/metrics", get(metrics::metrics));
     }
@@ -303,12 +322,23 @@ impl FromRequestParts<AppState> for Tenant {
                 let (scheme, rest) = v.trim().split_once(' ')?;
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             })
+            .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
-        // A token of another tenant is refused exactly like a wrong one, so that a token
-        // reveals nothing about which other tenants exist.
-        let ctx = match state.directory.authenticate(token).await? {
-            Some(ctx) if ctx.id().as_str() == tenant => ctx,
-            _ => return Err(ApiError::Unauthorized),
+        let ctx = if federation::looks_like_jwt(token) {
+            federated(state, &tenant, token).await?
+        } else {
+            // A token of another tenant is refused exactly like a wrong one, so that a token
+            // reveals nothing about which other tenants exist.
+            match state.directory.authenticate(token).await? {
+                Some(ctx) if ctx.id().as_str() == tenant => ctx,
+                _ => {
+                    return Err(ApiError::InvalidToken(
+                        "The bearer token is not valid here: it is unknown, expired or revoked, \
+                         or belongs to another organisation."
+                            .into(),
+                    ));
+                }
+            }
         };
         if !ctx.settings.provisioning {
             return Err(ApiError::Forbidden(
@@ -318,6 +348,40 @@ impl FromRequestParts<AppState> for Tenant {
             ));
         }
         Ok(Tenant(ctx))
+    }
+}
+
+/// The tenant of the URL, when `token` is a JWT its trusted issuer signed.
+async fn federated(
+    state: &AppState,
+    tenant: &str,
+    token: &str,
+) -> Result<Arc<TenantContext>, ApiError> {
+    let refused = || {
+        ApiError::InvalidToken(
+            "This organisation trusts no token issuer; send its Secret Token or an access token."
+                .into(),
+        )
+    };
+    if tenant.len() > 200 {
+        return Err(refused());
+    }
+    let ctx = state
+        .directory
+        .tenant_context(&TenantId::new(tenant))
+        .await?
+        .ok_or_else(refused)?;
+    let trust = ctx.settings.federation.as_ref().ok_or_else(refused)?;
+    match state.federator.verify(token, trust).await {
+        Ok(_) => Ok(ctx),
+        Err(e) => {
+            if let federation::FederationError::Keys(detail) = &e {
+                tracing::warn!(tenant = %ctx.id(), detail = %detail, "fetching a trusted issuer's keys failed");
+            }
+            Err(ApiError::InvalidToken(format!(
+                "Federated token refused: {e}."
+            )))
+        }
     }
 }
 

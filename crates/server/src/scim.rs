@@ -521,8 +521,11 @@ pub async fn service_provider_config(
     Query(q): Params,
 ) -> Result<ScimResponse, ApiError> {
     refuse_filter(&q)?;
+    let has_clients = !s.directory.clients(t.id()).await?.is_empty();
     Ok(ScimResponse::ok(crate::discovery::service_provider_config(
         &s,
+        &t,
+        has_clients,
         &base(&s, &t),
     )))
 }

@@ -24,9 +24,10 @@ use roster_store::sql::{
 };
 use roster_store::streams;
 use roster_store::{
-    ApiKeyRecord, DeadLetter, DeliveryAttempt, Event, GroupRef, Kind, ListQuery, Member, MemberRef,
-    MembersChange, NewEvent, Page, PoolStats, Store, StoreError, StoredResource, Stream,
-    StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord, memory_eval,
+    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
+    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, Store, StoreError,
+    StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
+    memory_eval,
 };
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
@@ -538,7 +539,8 @@ impl Store for PostgresStore {
         let mut tx = self.begin().await?;
         if revoke_others {
             sqlx::query(
-                "UPDATE tokens SET revoked_at = $1 WHERE tenant_id = $2 AND revoked_at IS NULL",
+                "UPDATE tokens SET revoked_at = $1
+                 WHERE tenant_id = $2 AND revoked_at IS NULL AND client_id IS NULL",
             )
             .bind(token.created_at)
             .bind(token.tenant_id.as_str())
@@ -546,29 +548,186 @@ impl Store for PostgresStore {
             .await
             .map_err(db_err)?;
         }
-        sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&token.id)
-            .bind(token.tenant_id.as_str())
-            .bind(&token.hash[..])
-            .bind(token.created_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO tokens (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&token.id)
+        .bind(token.tenant_id.as_str())
+        .bind(&token.hash[..])
+        .bind(token.created_at)
+        .bind(&token.name)
+        .bind(&token.last4)
+        .bind(token.expires_at)
+        .bind(token.client_id.as_deref())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
 
-    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError> {
+    async fn grant(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError> {
         let mut conn = self.conn().await?;
-        let row = sqlx::query(
-            "SELECT t.id, t.name, t.created_at, t.settings FROM tokens k
+        let row = sqlx::query(&format!(
+            "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
              JOIN tenants t ON t.id = k.tenant_id
-             WHERE k.hash = $1 AND k.revoked_at IS NULL",
-        )
+             WHERE k.hash = $1 AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > $2)"
+        ))
         .bind(&hash[..])
+        .bind(now)
         .fetch_optional(&mut *conn)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(tenant_from_row).transpose()
+        row.as_ref()
+            .map(|row| {
+                Ok(Grant {
+                    tenant: tenant_from_row(row)?,
+                    token: token_from_row(row)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens k
+             WHERE k.tenant_id = $1 AND k.client_id IS NULL AND k.revoked_at IS NULL
+             ORDER BY k.created_at, k.id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3
+               AND client_id IS NULL AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "UPDATE tokens SET last_used_at = $1
+             WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(
+            "DELETE FROM tokens WHERE client_id IS NOT NULL
+               AND (expires_at < $1 OR revoked_at < $1)",
+        )
+        .bind(before)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO oauth_clients (id, tenant_id, name, secret_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&client.id)
+        .bind(client.tenant_id.as_str())
+        .bind(&client.name)
+        .bind(&client.secret_hash[..])
+        .bind(client.created_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients
+             WHERE tenant_id = $1 AND revoked_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = $1 AND revoked_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn revoke_client(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE oauth_clients SET revoked_at = $1
+             WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
@@ -1573,6 +1732,46 @@ fn webhook_from_row(row: &PgRow) -> Result<WebhookRecord, StoreError> {
         previous_secret: row.try_get("previous_secret").map_err(db_err)?,
         previous_until: row.try_get("previous_until").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
+    })
+}
+
+/// The columns [`token_from_row`] reads, from `tokens k`.
+const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
+     k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
+     k.revoked_at, k.client_id";
+
+fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
+    Ok(TokenRecord {
+        id: row.try_get("token_id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("token_tenant").map_err(db_err)?),
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad token hash".into()))?,
+        created_at: row.try_get("token_created").map_err(db_err)?,
+        name: row.try_get("token_name").map_err(db_err)?,
+        last4: row.try_get("last4").map_err(db_err)?,
+        expires_at: row.try_get("expires_at").map_err(db_err)?,
+        last_used_at: row.try_get("last_used_at").map_err(db_err)?,
+        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
+        client_id: row.try_get("client_id").map_err(db_err)?,
+    })
+}
+
+/// The columns [`client_from_row`] reads.
+const CLIENT_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, revoked_at";
+
+fn client_from_row(row: &PgRow) -> Result<ClientRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
+    Ok(ClientRecord {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
+        name: row.try_get("name").map_err(db_err)?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad client secret hash".into()))?,
+        created_at: row.try_get("created_at").map_err(db_err)?,
+        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
     })
 }
 

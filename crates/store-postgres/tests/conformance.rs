@@ -40,6 +40,11 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn token_lifecycle() {
+    conformance::token_lifecycle(&fresh().await).await;
+}
+
+#[tokio::test]
 async fn change_log() {
     conformance::change_log(&fresh().await).await;
 }

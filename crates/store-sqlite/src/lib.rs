@@ -16,9 +16,10 @@ use roster_store::sql::{
 };
 use roster_store::streams;
 use roster_store::{
-    ApiKeyRecord, DeadLetter, DeliveryAttempt, Event, GroupRef, Kind, ListQuery, Member, MemberRef,
-    MembersChange, NewEvent, Page, PoolStats, Store, StoreError, StoredResource, Stream,
-    StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord, memory_eval,
+    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
+    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, Store, StoreError,
+    StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
+    memory_eval,
 };
 use serde_json::Value;
 use sqlx::sqlite::{
@@ -67,6 +68,54 @@ fn ts(t: OffsetDateTime) -> String {
         t.second(),
         t.microsecond()
     )
+}
+
+/// The columns [`token_from_row`] reads, from `tokens k`.
+const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
+     k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
+     k.revoked_at, k.client_id";
+
+fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+    row.try_get::<Option<String>, _>(column)
+        .map_err(db_err)?
+        .as_deref()
+        .map(parse_ts)
+        .transpose()
+}
+
+fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
+    Ok(TokenRecord {
+        id: row.try_get("token_id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("token_tenant").map_err(db_err)?),
+        hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad token hash".into()))?,
+        created_at: parse_ts(&row.try_get::<String, _>("token_created").map_err(db_err)?)?,
+        name: row.try_get("token_name").map_err(db_err)?,
+        last4: row.try_get("last4").map_err(db_err)?,
+        expires_at: opt_ts(row, "expires_at")?,
+        last_used_at: opt_ts(row, "last_used_at")?,
+        revoked_at: opt_ts(row, "revoked_at")?,
+        client_id: row.try_get("client_id").map_err(db_err)?,
+    })
+}
+
+/// The columns [`client_from_row`] reads.
+const CLIENT_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, revoked_at";
+
+fn client_from_row(row: &SqliteRow) -> Result<ClientRecord, StoreError> {
+    let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
+    Ok(ClientRecord {
+        id: row.try_get("id").map_err(db_err)?,
+        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
+        name: row.try_get("name").map_err(db_err)?,
+        secret_hash: hash
+            .try_into()
+            .map_err(|_| StoreError::Internal("bad client secret hash".into()))?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at").map_err(db_err)?)?,
+        revoked_at: opt_ts(row, "revoked_at")?,
+    })
 }
 
 fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
@@ -474,41 +523,232 @@ impl Store for SqliteStore {
                 let token = token.clone();
                 Box::pin(async move {
                     let token = &token;
-                if revoke_others {
+                    if revoke_others {
+                        sqlx::query(
+                            "UPDATE tokens SET revoked_at = ?
+                             WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
+                        )
+                        .bind(ts(token.created_at))
+                        .bind(token.tenant_id.as_str())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db_err)?;
+                    }
                     sqlx::query(
-                        "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND revoked_at IS NULL",
+                        "INSERT INTO tokens
+                           (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     )
-                    .bind(ts(token.created_at))
-                    .bind(token.tenant_id.as_str())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                }
-                sqlx::query("INSERT INTO tokens (id, tenant_id, hash, created_at) VALUES (?, ?, ?, ?)")
                     .bind(&token.id)
                     .bind(token.tenant_id.as_str())
                     .bind(&token.hash[..])
                     .bind(ts(token.created_at))
+                    .bind(&token.name)
+                    .bind(&token.last4)
+                    .bind(token.expires_at.map(ts))
+                    .bind(token.client_id.as_deref())
                     .execute(&mut *tx)
                     .await
                     .map_err(db_err)?;
-                Ok(())
+                    Ok(())
                 })
             })
             .await
     }
 
-    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError> {
-        let row = sqlx::query(
-            "SELECT t.id, t.name, t.created_at, t.settings FROM tokens k
+    async fn grant(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
              JOIN tenants t ON t.id = k.tenant_id
-             WHERE k.hash = ? AND k.revoked_at IS NULL",
-        )
+             WHERE k.hash = ? AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > ?)"
+        ))
         .bind(&hash[..])
+        .bind(ts(now))
         .fetch_optional(&self.reader)
         .await
         .map_err(db_err)?;
-        row.as_ref().map(tenant_from_row).transpose()
+        row.as_ref()
+            .map(|row| {
+                Ok(Grant {
+                    tenant: tenant_from_row(row)?,
+                    token: token_from_row(row)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens k
+             WHERE k.tenant_id = ? AND k.client_id IS NULL AND k.revoked_at IS NULL
+             ORDER BY k.created_at, k.id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let (tenant, id) = (tenant.clone(), id.clone());
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND id = ?
+                           AND client_id IS NULL AND revoked_at IS NULL",
+                    )
+                    .bind(ts(at))
+                    .bind(tenant.as_str())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                let id = id.clone();
+                Box::pin(async move {
+                    sqlx::query(
+                        "UPDATE tokens SET last_used_at = ?
+                         WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                    )
+                    .bind(ts(at))
+                    .bind(&id)
+                    .bind(ts(at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |tx| {
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "DELETE FROM tokens WHERE client_id IS NOT NULL
+                           AND (expires_at < ? OR revoked_at < ?)",
+                    )
+                    .bind(ts(before))
+                    .bind(ts(before))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(done.rows_affected())
+                })
+            })
+            .await
+    }
+
+    async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        let client = client.clone();
+        self.writer
+            .write(move |tx| {
+                let client = client.clone();
+                Box::pin(async move {
+                    sqlx::query(
+                        "INSERT INTO oauth_clients (id, tenant_id, name, secret_hash, created_at)
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(&client.id)
+                    .bind(client.tenant_id.as_str())
+                    .bind(&client.name)
+                    .bind(&client.secret_hash[..])
+                    .bind(ts(client.created_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients
+             WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = ? AND revoked_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn revoke_client(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let (tenant, id) = (tenant.clone(), id.clone());
+                Box::pin(async move {
+                    let done = sqlx::query(
+                        "UPDATE oauth_clients SET revoked_at = ?
+                         WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(ts(at))
+                    .bind(tenant.as_str())
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    if done.rows_affected() == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    sqlx::query(
+                        "UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+                    )
+                    .bind(ts(at))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {

@@ -39,6 +39,11 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn token_lifecycle() {
+    conformance::token_lifecycle(&fresh().await.store).await;
+}
+
+#[tokio::test]
 async fn change_log() {
     conformance::change_log(&fresh().await.store).await;
 }

@@ -41,8 +41,8 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 use crate::{
-    ApiKeyRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent,
-    Page, Store, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    ApiKeyRecord, ClientRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange,
+    NewEvent, Page, Store, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
 };
 
 /// The instant every fixture's timestamps count from.
@@ -591,6 +591,12 @@ pub async fn tokens(store: &dyn Store) {
         tenant_id: tenant.clone(),
         hash: [byte; 32],
         created_at: BASE + Duration::minutes(minutes),
+        name: String::new(),
+        last4: String::new(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+        client_id: None,
     };
     let a1 = token("tok-a1", &a, 1, 1);
     let a2 = token("tok-a2", &a, 2, 2);
@@ -609,10 +615,10 @@ pub async fn tokens(store: &dyn Store) {
     );
     let resolve = |hash: [u8; 32]| async move {
         ok(
-            store.token_tenant(&hash).await,
+            store.grant(&hash, BASE).await,
             "looking a token up by its hash",
         )
-        .map(|t| t.id)
+        .map(|g| g.tenant.id)
     };
     assert_eq!(
         resolve(a1.hash).await,
@@ -674,6 +680,208 @@ pub async fn tokens(store: &dyn Store) {
         resolve(a4.hash).await,
         Some(a),
         "the newest token opens tenant A"
+    );
+}
+
+/// Token lifecycle: several named static tokens with expiry and last use, listing and
+/// revocation of one, and OAuth clients whose revocation ends their access tokens; expired
+/// access tokens are purged.
+pub async fn token_lifecycle(store: &dyn Store) {
+    let a = new_tenant(store, "t-life-a").await;
+    let b = new_tenant(store, "t-life-b").await;
+    let token =
+        |id: &str, tenant: &TenantId, byte: u8, expires: Option<i64>, client: Option<&str>| {
+            TokenRecord {
+                id: id.to_owned(),
+                tenant_id: tenant.clone(),
+                hash: [byte; 32],
+                created_at: BASE,
+                name: format!("name of {id}"),
+                last4: format!("{byte:04}"),
+                expires_at: expires.map(|m| BASE + Duration::minutes(m)),
+                last_used_at: None,
+                revoked_at: None,
+                client_id: client.map(str::to_owned),
+            }
+        };
+    let forever = token("life-1", &a, 11, None, None);
+    let hourly = token("life-2", &a, 12, Some(60), None);
+    let other = token("life-3", &b, 13, None, None);
+    for t in [&forever, &hourly, &other] {
+        ok(store.add_token(t, false).await, "issuing a static token");
+    }
+    let live = |hash: [u8; 32], minutes: i64| async move {
+        ok(
+            store.grant(&hash, BASE + Duration::minutes(minutes)).await,
+            "looking a token up",
+        )
+        .map(|g| (g.tenant.id, g.token.id))
+    };
+    assert_eq!(
+        live(hourly.hash, 59).await,
+        Some((a.clone(), "life-2".to_owned())),
+        "a token works before it expires, and the grant names the token"
+    );
+    assert_eq!(
+        live(hourly.hash, 60).await,
+        None,
+        "a token stops working at its expiry"
+    );
+    assert_eq!(
+        live(forever.hash, 100_000).await,
+        Some((a.clone(), "life-1".to_owned())),
+        "a token without expiry keeps working"
+    );
+    let listed = ok(store.tokens(&a).await, "listing tenant A's tokens");
+    assert_eq!(
+        listed,
+        vec![forever.clone(), hourly.clone()],
+        "a tenant lists its own static tokens, whole, and none of another tenant's"
+    );
+
+    ok(
+        store
+            .touch_token("life-1", BASE + Duration::minutes(5))
+            .await,
+        "recording a use",
+    );
+    ok(
+        store
+            .touch_token("life-1", BASE + Duration::minutes(2))
+            .await,
+        "recording an older use",
+    );
+    let listed = ok(store.tokens(&a).await, "listing after a use");
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(BASE + Duration::minutes(5)),
+        "last use is the latest recorded, never moved backwards"
+    );
+
+    assert!(
+        matches!(
+            store.revoke_token(&b, "life-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "tenant B cannot revoke tenant A's token"
+    );
+    ok(
+        store
+            .revoke_token(&a, "life-1", BASE + Duration::minutes(6))
+            .await,
+        "revoking one token",
+    );
+    assert_eq!(live(forever.hash, 7).await, None, "a revoked token stops");
+    assert!(
+        live(hourly.hash, 7).await.is_some(),
+        "revoking one token leaves the tenant's other token working"
+    );
+    assert!(
+        matches!(
+            store.revoke_token(&a, "life-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "revoking a revoked token is NotFound"
+    );
+    assert_eq!(
+        ok(store.tokens(&a).await, "listing after a revocation")
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        vec!["life-2".to_owned()],
+        "a revoked token is no longer listed"
+    );
+
+    let client = ClientRecord {
+        id: "client-1".into(),
+        tenant_id: a.clone(),
+        name: "identity provider".into(),
+        secret_hash: [21; 32],
+        created_at: BASE,
+        revoked_at: None,
+    };
+    ok(store.add_client(&client).await, "adding an OAuth client");
+    assert_eq!(
+        ok(store.client("client-1").await, "reading a client"),
+        Some(client.clone())
+    );
+    assert_eq!(
+        ok(store.clients(&a).await, "listing clients"),
+        vec![client.clone()]
+    );
+    assert_eq!(
+        ok(store.clients(&b).await, "listing another tenant's clients"),
+        vec![],
+        "a tenant sees none of another tenant's clients"
+    );
+    let access = token("life-4", &a, 14, Some(60), Some("client-1"));
+    let stale = token("life-5", &a, 15, Some(1), Some("client-1"));
+    ok(
+        store.add_token(&access, false).await,
+        "issuing an access token",
+    );
+    ok(
+        store.add_token(&stale, false).await,
+        "issuing a short access token",
+    );
+    assert_eq!(
+        live(access.hash, 1).await,
+        Some((a.clone(), "life-4".to_owned())),
+        "an access token opens its client's tenant"
+    );
+    assert_eq!(
+        ok(store.tokens(&a).await, "listing static tokens").len(),
+        1,
+        "access tokens are not listed among static tokens"
+    );
+    let rotated = token("life-6", &a, 16, None, None);
+    ok(
+        store.add_token(&rotated, true).await,
+        "rotating the static tokens",
+    );
+    assert!(
+        live(access.hash, 1).await.is_some(),
+        "rotating static tokens leaves access tokens working"
+    );
+    assert_eq!(
+        ok(
+            store
+                .purge_access_tokens(BASE + Duration::minutes(30))
+                .await,
+            "purging expired access tokens",
+        ),
+        1,
+        "only the access token that expired before the cut-off is purged"
+    );
+    assert!(
+        matches!(
+            store.revoke_client(&b, "client-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "tenant B cannot revoke tenant A's client"
+    );
+    ok(
+        store
+            .revoke_client(&a, "client-1", BASE + Duration::minutes(2))
+            .await,
+        "revoking the client",
+    );
+    assert_eq!(
+        live(access.hash, 3).await,
+        None,
+        "revoking a client ends its access tokens"
+    );
+    assert_eq!(
+        ok(store.client("client-1").await, "reading a revoked client"),
+        None
+    );
+    assert_eq!(
+        ok(store.clients(&a).await, "listing after revocation"),
+        vec![]
+    );
+    assert!(
+        live(rotated.hash, 3).await.is_some(),
+        "revoking a client leaves static tokens working"
     );
 }
 

@@ -50,7 +50,9 @@ pub struct Tenant {
     pub settings: Value,
 }
 
-/// A stored bearer token: only its SHA-256 hash is kept.
+/// A stored bearer token: only its SHA-256 hash is kept. Static tokens are issued by an
+/// administrator; access tokens are issued by the token endpoint to an OAuth client and
+/// carry its id.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TokenRecord {
     /// The token's own id (not secret).
@@ -61,6 +63,45 @@ pub struct TokenRecord {
     pub hash: [u8; 32],
     /// When it was issued.
     pub created_at: OffsetDateTime,
+    /// A name the administrator gave it (empty for access tokens).
+    pub name: String,
+    /// Its last four characters, to tell tokens apart on screen.
+    pub last4: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was last used (recorded at most about once a minute).
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+    /// The OAuth client an access token was issued to; `None` for a static token.
+    pub client_id: Option<String>,
+}
+
+/// A live token and the tenant it grants access to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grant {
+    /// The tenant, with its settings.
+    pub tenant: Tenant,
+    /// The token.
+    pub token: TokenRecord,
+}
+
+/// An OAuth 2.0 client of a tenant (client credentials grant): only its secret's SHA-256 is
+/// kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRecord {
+    /// The `client_id` (not secret).
+    pub id: String,
+    /// The tenant whose SCIM endpoint its access tokens open.
+    pub tenant_id: TenantId,
+    /// A name the administrator gave it.
+    pub name: String,
+    /// SHA-256 of the client secret.
+    pub secret_hash: [u8; 32],
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// The two resource types Roster stores.
@@ -408,11 +449,43 @@ pub trait Store: Send + Sync {
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// One tenant.
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
-    /// Stores a token; with `revoke_others`, the tenant's other tokens stop working in the same
-    /// transaction.
+    /// Stores a token; with `revoke_others`, the tenant's other static tokens stop working in
+    /// the same transaction.
     async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError>;
-    /// The tenant a token hash belongs to, with its settings, if the token is live.
-    async fn token_tenant(&self, hash: &[u8; 32]) -> Result<Option<Tenant>, StoreError>;
+    /// The token with this hash and its tenant, if the token is live at `now`: not revoked and
+    /// not expired.
+    async fn grant(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError>;
+    /// A tenant's static tokens that are not revoked (expired ones included), oldest first.
+    async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError>;
+    /// Revokes one of a tenant's static tokens; `NotFound` if it has no such live token.
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Records that a token was used at `at` (never moves the time backwards).
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Deletes access tokens that expired or were revoked before `before`; returns how many.
+    async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Stores an OAuth client.
+    async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// A tenant's OAuth clients that are not revoked, oldest first.
+    async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError>;
+    /// A live (not revoked) OAuth client by its `client_id`.
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Revokes an OAuth client of a tenant and every access token issued to it, in one
+    /// transaction; `NotFound` if the tenant has no such live client.
+    async fn revoke_client(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
     /// Replaces a tenant's settings; `NotFound` if there is no such tenant.
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError>;
 

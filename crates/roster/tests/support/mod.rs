@@ -12,7 +12,7 @@ use std::sync::Arc;
 pub mod process;
 
 use reqwest::{Method, StatusCode};
-use roster_directory::{Directory, SystemClock, SystemSecrets};
+use roster_directory::{Clock, Directory, SystemClock, SystemSecrets};
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
 use roster_store::Store;
@@ -114,6 +114,17 @@ pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Config),
     webhooks: roster_server::webhooks::WebhookConfig,
 ) -> TestApp {
+    spawn_app_custom(tweak, webhooks, Arc::new(SystemClock), |_| {}).await
+}
+
+/// Starts a server with every knob: limits, webhook settings, the directory's clock, and a
+/// last change to the server's state (a federated-token verifier of the test's own).
+pub async fn spawn_app_custom(
+    tweak: impl FnOnce(&mut Config),
+    webhooks: roster_server::webhooks::WebhookConfig,
+    clock: Arc<dyn Clock>,
+    tweak_state: impl FnOnce(&mut AppState),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, store): (String, Arc<dyn Store>) = match backend() {
         Backend::Sqlite => {
@@ -136,7 +147,7 @@ pub async fn spawn_app_full(
     let directory = Directory::new(
         store,
         Arc::new(Registry::core()),
-        Arc::new(SystemClock),
+        clock,
         Arc::new(SystemSecrets),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -147,7 +158,9 @@ pub async fn spawn_app_full(
     tweak(&mut config);
     roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
     roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
-    let app = roster_server::app(AppState::new(directory.clone(), config));
+    let mut state = AppState::new(directory.clone(), config);
+    tweak_state(&mut state);
+    let app = roster_server::app(state);
     tokio::spawn(async move {
         axum::serve(listener, app).await.expect("serve");
     });
@@ -158,6 +171,32 @@ pub async fn spawn_app_full(
         database_url,
         http: http_client(),
     }
+}
+
+/// A second directory on an app's database, as a `roster` command run beside the server
+/// would open it.
+pub async fn directory_on(database_url: &str) -> Directory {
+    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::open(database_url).await.expect("open store"))
+    } else {
+        Arc::new(
+            roster_store_postgres::PostgresStore::open(
+                database_url,
+                roster_store_postgres::PoolConfig {
+                    max_connections: 2,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("open store"),
+        )
+    };
+    Directory::new(
+        store,
+        Arc::new(Registry::core()),
+        Arc::new(SystemClock),
+        Arc::new(SystemSecrets),
+    )
 }
 
 /// Starts a server with the default limits.

@@ -462,29 +462,52 @@ impl Directory {
         }
     }
 
-    /// The client credentials grant (RFC 6749 §4.4): when `client_id` names a live client and
-    /// `secret` is its secret, issues an access token for the client's tenant that lives as
-    /// long as the tenant's `access_token_minutes`. `None` when the client or the secret is
-    /// wrong.
+    /// The client credentials grant (RFC 6749 §4.4) with a client secret: when `client_id`
+    /// names a live client and `secret` is its secret, issues an access token (see
+    /// [`Directory::issue_access_token`]). `None` when the client or the secret is wrong.
     pub async fn client_credentials(
         &self,
         client_id: &str,
         secret: &str,
     ) -> Result<Option<AccessToken>, DirectoryError> {
-        if client_id.len() > 200 || secret.len() > 200 {
+        if secret.len() > 200 {
             return Ok(None);
         }
-        let Some(client) = self.store.client(client_id).await? else {
+        let Some((client, ctx)) = self.client(client_id).await? else {
             return Ok(None);
         };
         let presented = hash_token(secret);
         if !bool::from(presented.ct_eq(&client.secret_hash)) {
             return Ok(None);
         }
+        Ok(Some(self.issue_access_token(&client, &ctx).await?))
+    }
+
+    /// A live OAuth client and its tenant's context, by `client_id`.
+    pub async fn client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(ClientRecord, TenantContext)>, DirectoryError> {
+        if client_id.len() > 200 {
+            return Ok(None);
+        }
+        let Some(client) = self.store.client(client_id).await? else {
+            return Ok(None);
+        };
         let Some(tenant) = self.store.tenant(&client.tenant_id).await? else {
             return Ok(None);
         };
-        let lifetime = i64::from(TenantSettings::of(&tenant).access_token_minutes.clamp(
+        Ok(Some((client, self.context(tenant))))
+    }
+
+    /// Issues an access token to an authenticated client, for its tenant, living as long as
+    /// the tenant's `access_token_minutes`.
+    pub async fn issue_access_token(
+        &self,
+        client: &ClientRecord,
+        tenant: &TenantContext,
+    ) -> Result<AccessToken, DirectoryError> {
+        let lifetime = i64::from(tenant.settings.access_token_minutes.clamp(
             *settings::ACCESS_TOKEN_MINUTES.start(),
             *settings::ACCESS_TOKEN_MINUTES.end(),
         )) * 60;
@@ -492,7 +515,7 @@ impl Directory {
         let now = self.clock.now();
         let record = TokenRecord {
             id: format!("tok_{}", self.secrets.resource_id().replace('-', "")),
-            tenant_id: tenant.id.clone(),
+            tenant_id: client.tenant_id.clone(),
             hash: hash_token(&token),
             created_at: now,
             name: String::new(),
@@ -503,12 +526,12 @@ impl Directory {
             client_id: Some(client.id.clone()),
         };
         self.store.add_token(&record, false).await?;
-        Ok(Some(AccessToken {
+        Ok(AccessToken {
             token,
             expires_in: lifetime,
-            tenant: tenant.id,
-            client_id: client.id,
-        }))
+            tenant: client.tenant_id.clone(),
+            client_id: client.id.clone(),
+        })
     }
 
     /// Trusts an external issuer's tokens for a tenant (workload identity federation), or no

@@ -306,6 +306,10 @@ enum ClientCommand {
         /// A name for the client.
         #[arg(long, default_value = "")]
         name: String,
+        /// A client that authenticates only with a JWT from the tenant's trusted issuer
+        /// (roster tenant trust): no secret is shown.
+        #[arg(long)]
+        federated: bool,
         /// Prints one JSON object.
         #[arg(long)]
         json: bool,
@@ -882,9 +886,22 @@ async fn client_command(
     command: ClientCommand,
 ) -> Result<()> {
     match command {
-        ClientCommand::Create { tenant, name, json } => {
+        ClientCommand::Create {
+            tenant,
+            name,
+            federated,
+            json,
+        } => {
             let tenant = directory.find_tenant(&tenant).await?;
+            if federated && TenantSettings::of(&tenant).federation.is_none() {
+                bail!(
+                    "{} trusts no token issuer yet: run roster tenant trust first",
+                    tenant.name
+                );
+            }
+            // A federated client's secret is never shown, so nobody can use it.
             let (client, secret) = directory.create_client(&tenant.id, &name).await?;
+            let secret = (!federated).then_some(secret);
             if json {
                 println!(
                     "{}",
@@ -899,11 +916,18 @@ async fn client_command(
                 );
             } else {
                 println!("Tenant:           {} ({})", tenant.name, tenant.id);
-                println!("Tenant URL:       {}", config.tenant_base(&tenant.id));
+                println!("SCIM URL:         {}", config.tenant_base(&tenant.id));
                 println!("Token Endpoint:   {}", config.token_endpoint());
                 println!("Client Id:        {}", client.id);
-                println!("Client Secret:    {secret}");
-                println!("(The secret is shown once; only its hash is stored.)");
+                match secret {
+                    Some(secret) => {
+                        println!("Client Secret:    {secret}");
+                        println!("(The secret is shown once; only its hash is stored.)");
+                    }
+                    None => println!(
+                        "(No secret: this client authenticates with a JWT from the trusted issuer.)"
+                    ),
+                }
             }
             Ok(())
         }

@@ -688,6 +688,82 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
     // The right token on a tenant that trusts no issuer is refused.
     assert_invalid_token(&app.get(&with_token(&b, &rs), "/Users").await);
 
+    // Workload identity federation as Entra sends it (RFC 7523 §2.2): the trusted issuer's
+    // JWT authenticates one of the tenant's clients at the token endpoint, for an access
+    // token.
+    let (client, _) = app
+        .directory
+        .create_client(&tenant_id(&a), "federated")
+        .await
+        .expect("client");
+    let assertion_form = |client_id: &str, jwt: &str| {
+        format!(
+            "grant_type=client_credentials&client_id={client_id}\
+             &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+             &client_assertion={jwt}&scope=scim"
+        )
+    };
+    let (status, body) = token_form(&app, &assertion_form(&client.id, &rs)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "scim");
+    let exchanged = body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    let r = app.get(&with_token(&a, &exchanged), "/Users").await;
+    assert_eq!(
+        r.status, 200,
+        "the exchanged token opens the tenant: {}",
+        r.body
+    );
+    for (what, jwt) in &refused {
+        let (status, body) = token_form(&app, &assertion_form(&client.id, jwt)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "an assertion with {what} must be refused: {body}"
+        );
+    }
+    let (status, body) = token_form(&app, &assertion_form(&client.id, &none)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    // RFC 7523 §2.1: the JWT bearer grant, naming the client.
+    let (status, body) = token_form(
+        &app,
+        &format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={es}&client_id={}",
+            client.id
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    // A client of a tenant that trusts no issuer gets nothing for the same assertion.
+    let (b_client, _) = app
+        .directory
+        .create_client(&tenant_id(&b), "")
+        .await
+        .expect("client");
+    let (status, body) = token_form(&app, &assertion_form(&b_client.id, &rs)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client")),
+        "{body}"
+    );
+    // A secret and an assertion at once is one method too many.
+    let (status, body) = token_form(
+        &app,
+        &format!("{}&client_secret=rcs_x", assertion_form(&client.id, &rs)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{body}"
+    );
+
     // Key rotation: a new key published by the issuer is found by fetching again.
     let (rotated, rotated_jwk) = ec_key("ec-2");
     issuer.keys.lock().expect("keys")["keys"]

@@ -281,6 +281,77 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
             server
         );
     }
+
+    // An access token issued by one process works on the other; revoking its client (from the
+    // CLI, a third process) ends it on both within a second.
+    let client = cli_json(&db, &["tenant", "client", "create", t, "--json"]);
+    let issued: Value = http
+        .post(format!("{}/oauth/token", servers[0]))
+        .basic_auth(
+            client["client_id"].as_str().expect("client id"),
+            client["client_secret"].as_str(),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .expect("token request")
+        .json()
+        .await
+        .expect("token response");
+    let access = issued["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    for server in &servers {
+        let (status, _, body) = call(
+            &http,
+            (server, t, &access),
+            Method::GET,
+            "/Users",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the access token works on {server}: {body}"
+        );
+    }
+    let out = support::process::roster(&db)
+        .args([
+            "tenant",
+            "client",
+            "revoke",
+            t,
+            client["client_id"].as_str().expect("id"),
+        ])
+        .output()
+        .expect("roster ran");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let revoked_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1100).saturating_sub(revoked_at.elapsed())).await;
+    for server in &servers {
+        let (status, _, body) = call(
+            &http,
+            (server, t, &access),
+            Method::GET,
+            "/Users",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a revoked client's token still works on {server} after a second: {body}"
+        );
+    }
 }
 
 /// Runs futures concurrently and collects their outputs in order.

@@ -76,6 +76,144 @@ async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
 }
 
 #[tokio::test]
+async fn cli_oauth_clients_and_token_lifecycle_work_on_a_running_server() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db);
+    let http = support::http_client();
+    let created = cli_json(&db, &["tenant", "create", "Fabrikam", "--json"]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let first = created["token"].as_str().unwrap().to_owned();
+    let base = format!("{}/scim/v2/{id}", server.address);
+    let status = |token: String| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            http.get(format!("{base}/Users"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let until_refused = |token: String| async move {
+        let since = std::time::Instant::now();
+        while status(token.clone()).await != 401 {
+            assert!(
+                since.elapsed() < std::time::Duration::from_millis(1500),
+                "a revoked credential still works 1.5 s later"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    };
+
+    // An OAuth client from the CLI; a token from the running server's endpoint.
+    let client = cli_json(&db, &["tenant", "client", "create", &id, "--json"]);
+    for key in [
+        "client_id",
+        "client_secret",
+        "token_endpoint",
+        "provisioning_url",
+    ] {
+        assert!(client.get(key).is_some(), "{key} in {client}");
+    }
+    assert!(
+        client["token_endpoint"]
+            .as_str()
+            .unwrap()
+            .ends_with("/oauth/token")
+    );
+    let issued: Value = http
+        .post(format!("{}/oauth/token", server.address))
+        .basic_auth(
+            client["client_id"].as_str().unwrap(),
+            client["client_secret"].as_str(),
+        )
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = issued["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned();
+    assert_eq!(status(access.clone()).await, 200);
+    let clients = cli_json(&db, &["tenant", "client", "list", &id, "--json"]);
+    assert_eq!(clients.as_array().unwrap().len(), 1);
+    let out = roster(&db)
+        .args([
+            "tenant",
+            "client",
+            "revoke",
+            &id,
+            client["client_id"].as_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until_refused(access).await;
+
+    // Rotation without a gap: a second, expiring token beside the first; then the first revoked.
+    let second = cli_json(
+        &db,
+        &[
+            "tenant",
+            "token",
+            &id,
+            "--keep-old",
+            "--name",
+            "rotation",
+            "--expires-in",
+            "30d",
+            "--json",
+        ],
+    );
+    assert!(second["expires_at"].is_string(), "{second}");
+    let second_token = second["token"].as_str().unwrap().to_owned();
+    assert_eq!(status(first.clone()).await, 200);
+    assert_eq!(status(second_token.clone()).await, 200);
+    let listed = cli_json(&db, &["tenant", "token", "list", &id, "--json"]);
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert_eq!(listed[1]["name"], "rotation");
+    assert_eq!(listed[1]["last4"], &second_token[second_token.len() - 4..]);
+    assert!(
+        !listed.iter().any(|t| t.to_string().contains(&first[4..])),
+        "the list never shows a token"
+    );
+    let first_id = listed[0]["id"].as_str().unwrap();
+    let out = roster(&db)
+        .args(["tenant", "token", "revoke", &id, first_id])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until_refused(first).await;
+    assert_eq!(status(second_token).await, 200);
+    let bad = roster(&db)
+        .args(["tenant", "token", &id, "--expires-in", "ninety"])
+        .output()
+        .unwrap();
+    assert!(
+        !bad.status.success(),
+        "a lifetime without a unit is refused"
+    );
+    drop(server);
+}
+
+#[tokio::test]
 async fn first_start_prints_a_working_provisioning_url_and_token() {
     let (_dir, db) = temp_db();
     let mut child = roster(&db)

@@ -124,7 +124,74 @@ fn basic_credentials(headers: &HeaderMap) -> Option<Result<(String, String), Res
     Some(Ok((decode(id), decode(secret))))
 }
 
-/// `POST /oauth/token`.
+/// `client_assertion_type` of a JWT used for client authentication (RFC 7523 §2.2).
+const JWT_CLIENT_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// The JWT bearer grant (RFC 7523 §2.1).
+const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+
+/// How a client proved who it is.
+enum Proof {
+    /// Its client secret.
+    Secret(String),
+    /// A JWT its tenant's trusted issuer signed (workload identity federation).
+    Assertion(String),
+}
+
+/// Reads which client is asking and how it proves it, from the form and the Authorization
+/// header.
+fn client_proof(
+    form: &HashMap<String, String>,
+    headers: &HeaderMap,
+    grant: &str,
+) -> Result<(String, Proof), Box<Response>> {
+    let basic = basic_credentials(headers).transpose().map_err(Box::new)?;
+    let assertion = if grant == JWT_BEARER_GRANT {
+        Some(form.get("assertion").ok_or_else(|| {
+            Box::new(invalid_request(
+                "The jwt-bearer grant needs an assertion parameter (RFC 7523 §2.1).",
+            ))
+        })?)
+    } else if let Some(kind) = form.get("client_assertion_type") {
+        if kind != JWT_CLIENT_ASSERTION {
+            return Err(Box::new(invalid_request(&format!(
+                "client_assertion_type must be {JWT_CLIENT_ASSERTION}."
+            ))));
+        }
+        Some(form.get("client_assertion").ok_or_else(|| {
+            Box::new(invalid_request(
+                "client_assertion_type was sent without a client_assertion.",
+            ))
+        })?)
+    } else {
+        None
+    };
+    let secret_in_form = form.get("client_secret");
+    let methods = usize::from(basic.is_some())
+        + usize::from(secret_in_form.is_some())
+        + usize::from(assertion.is_some());
+    if methods > 1 {
+        return Err(Box::new(invalid_request(
+            "Authenticate the client one way only: HTTP Basic, client_secret or a client \
+             assertion.",
+        )));
+    }
+    if let Some((id, secret)) = basic {
+        return Ok((id, Proof::Secret(secret)));
+    }
+    let Some(id) = form.get("client_id").cloned() else {
+        return Err(Box::new(invalid_client()));
+    };
+    match (secret_in_form, assertion) {
+        (Some(secret), None) => Ok((id, Proof::Secret(secret.clone()))),
+        (None, Some(jwt)) => Ok((id, Proof::Assertion(jwt.clone()))),
+        _ => Err(Box::new(invalid_client())),
+    }
+}
+
+/// `POST /oauth/token`: the client credentials grant, the client authenticated by its secret
+/// (HTTP Basic or form) or by a JWT assertion from its tenant's trusted issuer (RFC 7523
+/// §2.2, as Microsoft Entra ID's workload identity federation sends it); and the JWT bearer
+/// grant (RFC 7523 §2.1) with a `client_id`.
 pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let mut form: HashMap<String, String> = HashMap::new();
     for (k, v) in form_urlencoded::parse(&body) {
@@ -135,35 +202,25 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
             return invalid_request(&format!("The parameter {k} appears more than once."));
         }
     }
-    match form.get("grant_type").map(String::as_str) {
+    let grant = match form.get("grant_type").map(String::as_str) {
         None => {
             return invalid_request("grant_type is missing: send grant_type=client_credentials.");
         }
-        Some("client_credentials") => {}
+        Some(g @ ("client_credentials" | JWT_BEARER_GRANT)) => g.to_owned(),
         Some(other) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "unsupported_grant_type",
                 &format!(
-                    "Roster issues tokens for grant_type=client_credentials only, not {other}."
+                    "Roster issues tokens for grant_type=client_credentials (or the RFC 7523 \
+                     jwt-bearer grant), not {other}."
                 ),
             );
         }
-    }
-    let from_form = match (form.get("client_id"), form.get("client_secret")) {
-        (Some(id), Some(secret)) => Some((id.clone(), secret.clone())),
-        _ => None,
     };
-    let (client_id, secret) = match (basic_credentials(&headers), from_form) {
-        (Some(Err(r)), _) => return r,
-        (Some(Ok(_)), Some(_)) => {
-            return invalid_request(
-                "Send the client credentials once: in the Authorization header or in the form, \
-                 not both.",
-            );
-        }
-        (Some(Ok(c)), None) | (None, Some(c)) => c,
-        (None, None) => return invalid_client(),
+    let (client_id, proof) = match client_proof(&form, &headers, &grant) {
+        Ok(p) => p,
+        Err(r) => return *r,
     };
     if let Some(wait) = s.oauth_failures.blocked(&client_id) {
         let mut r = oauth_error(
@@ -176,19 +233,32 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
         }
         return r;
     }
-    match s.directory.client_credentials(&client_id, &secret).await {
+    let issued = match proof {
+        Proof::Secret(secret) => s.directory.client_credentials(&client_id, &secret).await,
+        Proof::Assertion(jwt) => match federated_client(&s, &client_id, &jwt).await {
+            Ok(issued) => Ok(Some(issued)),
+            Err(r) => {
+                s.oauth_failures.failed(&client_id);
+                return r;
+            }
+        },
+    };
+    match issued {
         Ok(Some(issued)) => {
             s.oauth_failures.succeeded(&client_id);
             tracing::info!(tenant = %issued.tenant, client_id = %issued.client_id, "access token issued");
+            let mut body = json!({
+                "access_token": issued.token,
+                "token_type": "Bearer",
+                "expires_in": issued.expires_in,
+            });
+            if let Some(scope) = form.get("scope") {
+                body["scope"] = json!(scope);
+            }
             let mut r = (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
-                json!({
-                    "access_token": issued.token,
-                    "token_type": "Bearer",
-                    "expires_in": issued.expires_in,
-                })
-                .to_string(),
+                body.to_string(),
             )
                 .into_response();
             no_store(r.headers_mut());
@@ -198,21 +268,59 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
             s.oauth_failures.failed(&client_id);
             invalid_client()
         }
-        Err(roster_directory::DirectoryError::Unavailable(e)) => {
-            tracing::warn!(error = %e, "issuing an access token failed: database unavailable");
-            oauth_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "Roster cannot issue a token right now; try again shortly.",
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "issuing an access token failed");
-            oauth_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "Roster could not issue a token.",
-            )
-        }
+        Err(e) => server_error(e),
     }
+}
+
+/// Issues an access token to `client_id` when `jwt` is a token its tenant's trusted issuer
+/// signed for the configured audience and subject.
+async fn federated_client(
+    s: &AppState,
+    client_id: &str,
+    jwt: &str,
+) -> Result<roster_directory::AccessToken, Response> {
+    let (client, ctx) = match s.directory.client(client_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(invalid_client()),
+        Err(e) => return Err(server_error(e)),
+    };
+    let Some(trust) = &ctx.settings.federation else {
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "This organisation trusts no token issuer: configure one in Roster \
+             (roster tenant trust) or authenticate with the client secret.",
+        ));
+    };
+    if let Err(e) = s.federator.verify(jwt, trust).await {
+        if let crate::federation::FederationError::Keys(detail) = &e {
+            tracing::warn!(tenant = %ctx.id(), detail = %detail, "fetching a trusted issuer's keys failed");
+        }
+        return Err(oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            &format!("The client assertion was refused: {e}."),
+        ));
+    }
+    s.directory
+        .issue_access_token(&client, &ctx)
+        .await
+        .map_err(server_error)
+}
+
+fn server_error(e: roster_directory::DirectoryError) -> Response {
+    if let roster_directory::DirectoryError::Unavailable(e) = &e {
+        tracing::warn!(error = %e, "issuing an access token failed: database unavailable");
+        return oauth_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "Roster cannot issue a token right now; try again shortly.",
+        );
+    }
+    tracing::error!(error = %e, "issuing an access token failed");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "Roster could not issue a token.",
+    )
 }

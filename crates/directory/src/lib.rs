@@ -408,9 +408,22 @@ impl Directory {
     /// Revokes one static token of a tenant, by its id: it stops working at once on this
     /// process and within [`TOKEN_CACHE_SECONDS`] on every other.
     pub async fn revoke_token(&self, tenant: &TenantId, id: &str) -> Result<(), DirectoryError> {
-        match self.store.revoke_token(tenant, id, self.clock.now()).await {
+        let done = self.store.revoke_token(tenant, id, self.clock.now()).await;
+        self.revoked(tenant, done, "Token", id)
+    }
+
+    /// After a revocation in the store: `NotFound` named for the administrator, or this
+    /// process's cached lookups of the tenant's tokens dropped.
+    fn revoked(
+        &self,
+        tenant: &TenantId,
+        done: Result<(), StoreError>,
+        kind: &'static str,
+        id: &str,
+    ) -> Result<(), DirectoryError> {
+        match done {
             Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
-                kind: "Token",
+                kind,
                 id: id.to_owned(),
             }),
             other => {
@@ -449,17 +462,8 @@ impl Directory {
     /// Revokes an OAuth client and every access token issued to it: they stop working at
     /// once on this process and within [`TOKEN_CACHE_SECONDS`] on every other.
     pub async fn revoke_client(&self, tenant: &TenantId, id: &str) -> Result<(), DirectoryError> {
-        match self.store.revoke_client(tenant, id, self.clock.now()).await {
-            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
-                kind: "OAuth client",
-                id: id.to_owned(),
-            }),
-            other => {
-                other?;
-                self.forget_grants(|g| g.ctx.id() == tenant);
-                Ok(())
-            }
-        }
+        let done = self.store.revoke_client(tenant, id, self.clock.now()).await;
+        self.revoked(tenant, done, "OAuth client", id)
     }
 
     /// The client credentials grant (RFC 6749 §4.4) with a client secret: when `client_id`

@@ -134,7 +134,7 @@ impl Federation {
 }
 
 /// Whether a URL may be fetched for keys: `https`, or `http` to a loopback host.
-fn is_fetchable(url: &str) -> bool {
+pub fn is_fetchable(url: &str) -> bool {
     if let Some(rest) = url.strip_prefix("https://") {
         return !rest.is_empty();
     }

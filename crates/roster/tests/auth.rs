@@ -54,6 +54,19 @@ async fn token_form(app: &TestApp, form: &str) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// A server whose clock the test moves forward.
+async fn spawn_app_with_shifted_clock() -> (TestApp, Arc<ShiftedClock>) {
+    let clock = Arc::new(ShiftedClock::default());
+    let app = spawn_app_custom(
+        |_| {},
+        roster_server::webhooks::WebhookConfig::default(),
+        clock.clone(),
+        |_| {},
+    )
+    .await;
+    (app, clock)
+}
+
 fn with_token(t: &TestTenant, token: &str) -> TestTenant {
     TestTenant {
         token: token.to_owned(),
@@ -78,14 +91,7 @@ fn assert_invalid_token(r: &support::Reply) {
 
 #[tokio::test]
 async fn client_credentials_token_is_issued_used_expires_and_is_refused_elsewhere() {
-    let clock = Arc::new(ShiftedClock::default());
-    let app = spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        clock.clone(),
-        |_| {},
-    )
-    .await;
+    let (app, clock) = spawn_app_with_shifted_clock().await;
     let a = app.tenant("acme").await;
     let b = app.tenant("globex").await;
     let (client, secret) = app
@@ -285,14 +291,7 @@ async fn revoking_a_client_ends_its_tokens_at_once_here_and_within_a_second_else
 
 #[tokio::test]
 async fn static_tokens_rotate_without_a_gap_expire_and_record_their_last_use() {
-    let clock = Arc::new(ShiftedClock::default());
-    let app = spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        clock.clone(),
-        |_| {},
-    )
-    .await;
+    let (app, clock) = spawn_app_with_shifted_clock().await;
     let a = app.tenant("acme").await;
     let id = tenant_id(&a);
     let first = app.directory.tokens(&id).await.expect("tokens");

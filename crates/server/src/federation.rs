@@ -179,6 +179,11 @@ impl Federator {
             .and_then(Value::as_str)
             .ok_or_else(|| FederationError::Keys(format!("{url} names no jwks_uri")))?
             .to_owned();
+        if !roster_directory::settings::is_fetchable(&uri) {
+            return Err(FederationError::Keys(format!(
+                "{url} names a jwks_uri that is not https: {uri}"
+            )));
+        }
         lock(&self.jwks_uris).insert(issuer.clone(), uri.clone());
         Ok(uri)
     }

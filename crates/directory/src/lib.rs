@@ -1037,7 +1037,7 @@ impl Directory {
             };
             let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, next, current.version, &change, if_match, &log)
+                .try_update(tenant, &current, next, &change, if_match, &log)
                 .await?;
             if let Some(next) = written {
                 return self.written(tenant, next, return_members).await;
@@ -1108,7 +1108,7 @@ impl Directory {
             };
             let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, next, current.version, &change, if_match, &log)
+                .try_update(tenant, &current, next, &change, if_match, &log)
                 .await?;
             if let Some(next) = written {
                 return self.written(tenant, next, return_members).await;
@@ -1264,15 +1264,16 @@ impl Directory {
     async fn try_update(
         &self,
         tenant: &TenantContext,
+        current: &StoredResource,
         next: StoredResource,
-        read_version: i64,
         change: &MembersChange,
         if_match: Option<i64>,
         events: &[roster_store::NewEvent],
     ) -> Result<Option<StoredResource>, DirectoryError> {
+        let read_version = current.version;
         match self
             .store
-            .update_recorded(tenant.id(), &next, read_version, change, events)
+            .update_from_recorded(tenant.id(), current, &next, change, events)
             .await
         {
             Ok(()) => {

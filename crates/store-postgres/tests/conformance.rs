@@ -45,6 +45,11 @@ async fn token_lifecycle() {
 }
 
 #[tokio::test]
+async fn update_from_previous() {
+    conformance::update_from_previous(&fresh().await).await;
+}
+
+#[tokio::test]
 async fn change_log() {
     conformance::change_log(&fresh().await).await;
 }

@@ -123,6 +123,40 @@ fn parse_ts(s: &str) -> Result<OffsetDateTime, StoreError> {
         .map_err(|e| StoreError::Internal(format!("bad timestamp {s:?}: {e}")))
 }
 
+/// Which indexed columns an update leaves as they are stored.
+#[derive(Debug, Clone, Copy, Default)]
+struct Unchanged {
+    name_key: bool,
+    external_id: bool,
+}
+
+impl Unchanged {
+    /// The UPDATE for these columns: it sets the changed ones (bound first, in the order
+    /// name_key, external_id), then display, active, last_modified, version and data, and
+    /// returns the row's seq and its e-mail keys as they were.
+    fn statement(self) -> &'static str {
+        macro_rules! update {
+            ($set:literal) => {
+                concat!(
+                    "UPDATE resources SET ",
+                    $set,
+                    "display = ?, active = ?, last_modified = ?, version = ?, data = ?
+                     WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
+                     RETURNING seq, (SELECT group_concat(value_key, char(31)) FROM
+                         (SELECT value_key FROM emails WHERE resource_seq = resources.seq
+                          ORDER BY rowid))"
+                )
+            };
+        }
+        match (self.name_key, self.external_id) {
+            (false, false) => update!("name_key = ?, external_id = ?, "),
+            (false, true) => update!("name_key = ?, "),
+            (true, false) => update!("external_id = ?, "),
+            (true, true) => update!(""),
+        }
+    }
+}
+
 /// A resource as its row is written: indexed columns, timestamps and JSON text, prepared
 /// outside the writer.
 struct Prepared {
@@ -190,11 +224,94 @@ impl SqliteStore {
         tokio::spawn(checkpoints(checkpointer, restart_wanted));
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            // A SQLite connection is a file handle that does not go stale: pinging it before
+            // each use would cost a round trip to its worker thread on every read.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.read_only(true))
             .await
             .map_err(db_err)?;
         Ok(SqliteStore { writer, reader })
+    }
+
+    /// Writes a new state of a resource; `unchanged` names the unique and indexed columns
+    /// whose values are known to be as stored, which the statement then leaves alone (an
+    /// index entry set to its own value is still deleted and inserted again).
+    async fn update_with(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+        events: &[NewEvent],
+        unchanged: Unchanged,
+    ) -> Result<(), StoreError> {
+        // Everything that needs no database is done here, in the request's task (see insert).
+        let row = Arc::new(Prepared::of(tenant, resource));
+        let members = Arc::new(members.clone());
+        let events = writer::event_rows(tenant, events);
+        self.writer
+            .write_recorded(
+                move |tx| {
+                    // A batch that meets a failure runs its other writes again.
+                    let (row, members) = (row.clone(), members.clone());
+                    Box::pin(async move {
+                        // The statement also reads the e-mail rows as they are, so that they are
+                        // rewritten only when they change, without a statement of its own.
+                        let mut update =
+                            sqlx::query_as::<_, (i64, Option<String>)>(unchanged.statement());
+                        if !unchanged.name_key {
+                            update = update.bind(&row.ix.name_key);
+                        }
+                        if !unchanged.external_id {
+                            update = update.bind(&row.ix.external_id);
+                        }
+                        let updated = update
+                            .bind(&row.ix.display)
+                            .bind(row.ix.active)
+                            .bind(&row.last_modified)
+                            .bind(row.version)
+                            .bind(&row.data)
+                            .bind(row.tenant.as_str())
+                            .bind(&row.id)
+                            .bind(row.kind.as_str())
+                            .bind(expected_version)
+                            .fetch_optional(&mut *tx)
+                            .await;
+                        let (seq, existing) = match updated {
+                            Ok(Some(found)) => found,
+                            Ok(None) => {
+                                let exists: Option<i64> = sqlx::query_scalar(
+                                    "SELECT seq FROM resources
+                                     WHERE tenant_id = ? AND id = ? AND kind = ?",
+                                )
+                                .bind(row.tenant.as_str())
+                                .bind(&row.id)
+                                .bind(row.kind.as_str())
+                                .fetch_optional(&mut *tx)
+                                .await
+                                .map_err(db_err)?;
+                                return Err(match exists {
+                                    Some(_) => StoreError::VersionMismatch,
+                                    None => StoreError::NotFound,
+                                });
+                            }
+                            Err(e) if is_unique_violation(&e) => {
+                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
+                            }
+                            Err(e) => return Err(db_err(e)),
+                        };
+                        let existing: Vec<String> = existing
+                            .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
+                            .unwrap_or_default();
+                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &existing).await?;
+                        apply_members(&mut *tx, &row.tenant, seq, &members).await?;
+                        Ok(())
+                    })
+                },
+                events,
+            )
+            .await
     }
 
     async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
@@ -859,73 +976,39 @@ impl Store for SqliteStore {
         members: &MembersChange,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        // Everything that needs no database is done here, in the request's task (see insert).
-        let row = Arc::new(Prepared::of(tenant, resource));
-        let members = Arc::new(members.clone());
-        let events = writer::event_rows(tenant, events);
-        self.writer
-            .write_recorded(
-                move |tx| {
-                    // A batch that meets a failure runs its other writes again.
-                    let (row, members) = (row.clone(), members.clone());
-                    Box::pin(async move {
-                        // The statement also reads the e-mail rows as they are, so that they are
-                        // rewritten only when they change, without a statement of its own.
-                        let updated = sqlx::query_as::<_, (i64, Option<String>)>(
-                            "UPDATE resources SET name_key = ?, display = ?, external_id = ?,
-                                    active = ?, last_modified = ?, version = ?, data = ?
-                             WHERE tenant_id = ? AND id = ? AND kind = ? AND version = ?
-                             RETURNING seq, (SELECT group_concat(value_key, char(31)) FROM
-                                 (SELECT value_key FROM emails WHERE resource_seq = resources.seq
-                                  ORDER BY rowid))",
-                        )
-                        .bind(&row.ix.name_key)
-                        .bind(&row.ix.display)
-                        .bind(&row.ix.external_id)
-                        .bind(row.ix.active)
-                        .bind(&row.last_modified)
-                        .bind(row.version)
-                        .bind(&row.data)
-                        .bind(row.tenant.as_str())
-                        .bind(&row.id)
-                        .bind(row.kind.as_str())
-                        .bind(expected_version)
-                        .fetch_optional(&mut *tx)
-                        .await;
-                        let (seq, existing) = match updated {
-                            Ok(Some(found)) => found,
-                            Ok(None) => {
-                                let exists: Option<i64> = sqlx::query_scalar(
-                                    "SELECT seq FROM resources
-                                     WHERE tenant_id = ? AND id = ? AND kind = ?",
-                                )
-                                .bind(row.tenant.as_str())
-                                .bind(&row.id)
-                                .bind(row.kind.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                                return Err(match exists {
-                                    Some(_) => StoreError::VersionMismatch,
-                                    None => StoreError::NotFound,
-                                });
-                            }
-                            Err(e) if is_unique_violation(&e) => {
-                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
-                            }
-                            Err(e) => return Err(db_err(e)),
-                        };
-                        let existing: Vec<String> = existing
-                            .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
-                            .unwrap_or_default();
-                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &existing).await?;
-                        apply_members(&mut *tx, &row.tenant, seq, &members).await?;
-                        Ok(())
-                    })
-                },
-                events,
-            )
-            .await
+        self.update_with(
+            tenant,
+            resource,
+            expected_version,
+            members,
+            events,
+            Unchanged::default(),
+        )
+        .await
+    }
+
+    async fn update_from_recorded(
+        &self,
+        tenant: &TenantId,
+        previous: &StoredResource,
+        resource: &StoredResource,
+        members: &MembersChange,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let (before, after) = (indexed(previous), indexed(resource));
+        let unchanged = Unchanged {
+            name_key: before.name_key == after.name_key,
+            external_id: before.external_id == after.external_id,
+        };
+        self.update_with(
+            tenant,
+            resource,
+            previous.version,
+            members,
+            events,
+            unchanged,
+        )
+        .await
     }
 
     async fn change_members_recorded(

@@ -885,6 +885,181 @@ pub async fn token_lifecycle(store: &dyn Store) {
     );
 }
 
+/// Updates told the resource as it was read (`update_from_recorded`): an update that keeps
+/// userName and externalId leaves them findable, a rename moves them, a rename onto a taken
+/// userName is a conflict, and a stale read is refused, each exactly as `update_recorded`.
+pub async fn update_from_previous(store: &dyn Store) {
+    let t = &new_tenant(store, "t-update-from").await;
+    let user = |name: &str, external: &str, display: &str| {
+        json!({
+            "schemas": [USER_SCHEMA],
+            "userName": name,
+            "externalId": external,
+            "displayName": display,
+        })
+    };
+    let ada = resource(
+        Kind::User,
+        "u-ada",
+        user("ada@x.test", "ext-ada", "Ada"),
+        BASE,
+    );
+    let bob = resource(
+        Kind::User,
+        "u-bob",
+        user("bob@x.test", "ext-bob", "Bob"),
+        BASE,
+    );
+    ok(store.insert(t, &ada, &[]).await, "inserting ada");
+    ok(store.insert(t, &bob, &[]).await, "inserting bob");
+    let found = |text: &'static str| async move {
+        ids_of(
+            &list(
+                store,
+                t,
+                Kind::User,
+                Filter::parse(text).ok(),
+                0,
+                EVERYTHING,
+            )
+            .await,
+        )
+    };
+
+    // Only the display name changes: userName and externalId stay as they were.
+    let renamed = next_version(
+        &ada,
+        user("ada@x.test", "ext-ada", "Countess"),
+        BASE + Duration::minutes(1),
+    );
+    ok(
+        store
+            .update_from_recorded(t, &ada, &renamed, &MembersChange::Keep, &[])
+            .await,
+        "updating ada's display name",
+    );
+    assert_eq!(
+        get(store, t, Kind::User, "u-ada").await,
+        Some(renamed.clone())
+    );
+    assert_eq!(
+        found("userName eq \"ADA@x.test\"").await,
+        vec!["u-ada".to_owned()]
+    );
+    assert_eq!(
+        found("externalId eq \"ext-ada\"").await,
+        vec!["u-ada".to_owned()]
+    );
+
+    // A stale read is refused and changes nothing.
+    let stale = next_version(&ada, user("ada@x.test", "ext-ada", "Stale"), BASE);
+    assert!(
+        matches!(
+            store
+                .update_from_recorded(t, &ada, &stale, &MembersChange::Keep, &[])
+                .await,
+            Err(StoreError::VersionMismatch)
+        ),
+        "an update from a stale read is a version mismatch"
+    );
+    assert_eq!(
+        get(store, t, Kind::User, "u-ada").await,
+        Some(renamed.clone())
+    );
+
+    // userName and externalId change: the old values find nothing, the new ones find her.
+    let moved = next_version(
+        &renamed,
+        user("lovelace@x.test", "ext-2", "Countess"),
+        BASE + Duration::minutes(2),
+    );
+    ok(
+        store
+            .update_from_recorded(t, &renamed, &moved, &MembersChange::Keep, &[])
+            .await,
+        "renaming ada",
+    );
+    assert_eq!(
+        found("userName eq \"ada@x.test\"").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found("externalId eq \"ext-ada\"").await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        found("userName eq \"lovelace@x.test\"").await,
+        vec!["u-ada".to_owned()]
+    );
+    assert_eq!(
+        found("externalId eq \"ext-2\"").await,
+        vec!["u-ada".to_owned()]
+    );
+
+    // One of the two at a time: each statement binds what it sets, in order.
+    let external_only = next_version(
+        &moved,
+        user("lovelace@x.test", "ext-3", "Countess"),
+        BASE + Duration::minutes(3),
+    );
+    ok(
+        store
+            .update_from_recorded(t, &moved, &external_only, &MembersChange::Keep, &[])
+            .await,
+        "changing only ada's externalId",
+    );
+    let name_only = next_version(
+        &external_only,
+        user("ada.lovelace@x.test", "ext-3", "Countess"),
+        BASE + Duration::minutes(4),
+    );
+    ok(
+        store
+            .update_from_recorded(t, &external_only, &name_only, &MembersChange::Keep, &[])
+            .await,
+        "changing only ada's userName",
+    );
+    assert_eq!(
+        get(store, t, Kind::User, "u-ada").await,
+        Some(name_only.clone())
+    );
+    assert_eq!(
+        found("externalId eq \"ext-3\"").await,
+        vec!["u-ada".to_owned()]
+    );
+    assert_eq!(found("externalId eq \"ext-2\"").await, Vec::<String>::new());
+    assert_eq!(
+        found("userName eq \"ada.lovelace@x.test\"").await,
+        vec!["u-ada".to_owned()]
+    );
+    assert_eq!(
+        found("userName eq \"lovelace@x.test\"").await,
+        Vec::<String>::new()
+    );
+    let moved = name_only;
+
+    // Onto bob's userName (in another case): a conflict, and nothing changes.
+    let clash = next_version(
+        &moved,
+        user("BOB@x.test", "ext-3", "Countess"),
+        BASE + Duration::minutes(5),
+    );
+    assert!(
+        matches!(
+            store
+                .update_from_recorded(t, &moved, &clash, &MembersChange::Keep, &[])
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a rename onto a taken userName is a conflict"
+    );
+    assert_eq!(get(store, t, Kind::User, "u-ada").await, Some(moved));
+    assert_eq!(
+        found("userName eq \"bob@x.test\"").await,
+        vec!["u-bob".to_owned()]
+    );
+}
+
 /// Users: insert, get (whole, with timestamps to the microsecond), update with the current
 /// version, refusal of a stale version or of a missing id, delete with and without a version.
 pub async fn user_lifecycle(store: &dyn Store) {

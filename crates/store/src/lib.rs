@@ -536,6 +536,20 @@ pub trait Store: Send + Sync {
         members: &MembersChange,
         events: &[NewEvent],
     ) -> Result<(), StoreError>;
+    /// [`Store::update_recorded`] of a resource read as `previous` (whose version is the
+    /// expected one), so that a backend can leave alone the indexed columns the change does not
+    /// touch. The write is refused exactly as `update_recorded` refuses it.
+    async fn update_from_recorded(
+        &self,
+        tenant: &TenantId,
+        previous: &StoredResource,
+        resource: &StoredResource,
+        members: &MembersChange,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        self.update_recorded(tenant, resource, previous.version, members, events)
+            .await
+    }
     /// Changes a group's members without touching its other attributes, atomically: applies
     /// the change, sets `lastModified` to `at` and increments the version, which is returned.
     /// With `expected_version`, a stale version is `VersionMismatch`; `UnknownMember` leaves

@@ -207,6 +207,18 @@ pub struct AccessToken {
     pub client_id: String,
 }
 
+/// Whether the tenant leaves out group members that name nothing, instead of refusing them.
+fn ignores_unknown(tenant: &TenantContext) -> bool {
+    tenant.settings.unknown_members == settings::UnknownMembers::Ignore
+}
+
+/// Notes that members were left out, when some were.
+fn note_unknown(unknown: &HashSet<String>, applied: &mut Vec<Normalization>) {
+    if !unknown.is_empty() && !applied.contains(&Normalization::UnknownMemberIgnored) {
+        applied.push(Normalization::UnknownMemberIgnored);
+    }
+}
+
 /// The last four characters of a token, for display.
 fn last4(token: &str) -> String {
     let start = token.char_indices().rev().nth(3).map_or(0, |(i, _)| i);
@@ -962,17 +974,35 @@ impl Directory {
             // A new user belongs to no group yet.
             groups: (kind == Kind::User).then(Vec::new),
         };
-        let mut log = events::Recorder::new(self.secrets.as_ref(), now);
-        log.created(&resource);
-        if kind == Kind::Group {
-            let group = events::group_ref(&resource);
-            for m in distinct_ids(&members) {
-                log.member(true, &group, m, None);
+        let mut members = members;
+        let mut unknown = HashSet::new();
+        loop {
+            let mut log = events::Recorder::new(self.secrets.as_ref(), now);
+            log.created(&resource);
+            if kind == Kind::Group {
+                let group = events::group_ref(&resource);
+                for m in distinct_ids(&members) {
+                    log.member(true, &group, m, None);
+                }
+            }
+            match self
+                .store
+                .insert_recorded(tenant.id(), &resource, &members, &log.events)
+                .await
+            {
+                // Written again without the member, when the tenant ignores unknown members.
+                Err(StoreError::UnknownMember(id))
+                    if ignores_unknown(tenant) && unknown.insert(id.clone()) =>
+                {
+                    members.retain(|m| m.id != id);
+                }
+                done => {
+                    done?;
+                    break;
+                }
             }
         }
-        self.store
-            .insert_recorded(tenant.id(), &resource, &members, &log.events)
-            .await?;
+        note_unknown(&unknown, applied);
         self.changed();
         self.written(tenant, resource, return_members).await
     }
@@ -1007,6 +1037,7 @@ impl Directory {
         } = options;
         let schema = tenant.schema(kind);
         let body = &tenant.dialect().resource_body(schema, body, applied);
+        let mut unknown = HashSet::new();
         for _ in 0..WRITE_RETRIES {
             // A user's groups are returned with it; a group's members are read to tell which
             // members the replacement adds and removes.
@@ -1021,10 +1052,11 @@ impl Directory {
             strip_server_attributes(&mut data);
             let previous = password::stored(&current.data);
             password::secure(&mut data, previous, true, self.secrets.salt()).await?;
-            let (data, members) = match kind {
+            let (data, mut members) = match kind {
                 Kind::Group => split_members(data),
                 Kind::User => (data, Vec::new()),
             };
+            members.retain(|m| !unknown.contains(&m.id));
             let next = StoredResource {
                 version: current.version + 1,
                 last_modified: self.clock.now(),
@@ -1035,11 +1067,11 @@ impl Directory {
                 Kind::Group => MembersChange::Replace(members),
                 Kind::User => MembersChange::Keep,
             };
-            let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, &current, next, &change, if_match, &log)
+                .try_update(tenant, &current, next, &change, if_match, &mut unknown)
                 .await?;
             if let Some(next) = written {
+                note_unknown(&unknown, applied);
                 return self.written(tenant, next, return_members).await;
             }
         }
@@ -1071,11 +1103,12 @@ impl Directory {
             Kind::Group => members_fast_path(&request, options.remove_unmatched),
             Kind::User => None,
         };
-        if let Some(change) = &member_only {
+        if let Some(change) = member_only {
             return self
-                .change_members(tenant, id, change, if_match, return_members)
+                .change_members(tenant, id, change, if_match, return_members, applied)
                 .await;
         }
+        let mut unknown = HashSet::new();
         for _ in 0..WRITE_RETRIES {
             // A group's members are patched; a user's groups are returned with it.
             let current = self.get(tenant, kind, id, true).await?;
@@ -1091,10 +1124,11 @@ impl Directory {
             strip_server_attributes(&mut data);
             let previous = password::stored(&current.data);
             password::secure(&mut data, previous, false, self.secrets.salt()).await?;
-            let (data, members) = match kind {
+            let (data, mut members) = match kind {
                 Kind::Group => split_members(data),
                 Kind::User => (data, Vec::new()),
             };
+            members.retain(|m| !unknown.contains(&m.id));
             let change = match kind {
                 Kind::Group => MembersChange::Replace(members),
                 Kind::User => MembersChange::Keep,
@@ -1106,11 +1140,11 @@ impl Directory {
                 members: None,
                 ..current.clone()
             };
-            let log = self.update_events(&current, &next, &change);
             let written = self
-                .try_update(tenant, &current, next, &change, if_match, &log)
+                .try_update(tenant, &current, next, &change, if_match, &mut unknown)
                 .await?;
             if let Some(next) = written {
+                note_unknown(&unknown, applied);
                 return self.written(tenant, next, return_members).await;
             }
         }
@@ -1166,18 +1200,20 @@ impl Directory {
         &self,
         tenant: &TenantContext,
         id: &str,
-        change: &MembersChange,
+        mut change: MembersChange,
         if_match: Option<i64>,
         return_members: bool,
+        applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
         let replacing = matches!(change, MembersChange::Replace(_));
+        let mut unknown = HashSet::new();
         for _ in 0..WRITE_RETRIES {
             let current = self.get(tenant, Kind::Group, id, replacing).await?;
             check_if_match(&current, if_match)?;
             let group = events::group_ref(&current);
             let now = self.clock.now();
             let mut log = events::Recorder::new(self.secrets.as_ref(), now);
-            match change {
+            match &change {
                 MembersChange::Keep => {}
                 MembersChange::Delta { add, remove } => {
                     for m in distinct_ids(add) {
@@ -1199,14 +1235,26 @@ impl Directory {
             };
             match self
                 .store
-                .change_members_recorded(tenant.id(), id, change, expected, now, &log.events)
+                .change_members_recorded(tenant.id(), id, &change, expected, now, &log.events)
                 .await
             {
                 Ok(_) => {
                     self.changed();
+                    note_unknown(&unknown, applied);
                     return self.get(tenant, Kind::Group, id, return_members).await;
                 }
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
+                // Written again without the member, when the tenant ignores unknown members.
+                Err(StoreError::UnknownMember(member))
+                    if ignores_unknown(tenant) && unknown.insert(member.clone()) =>
+                {
+                    match &mut change {
+                        MembersChange::Delta { add, .. } => add.retain(|m| m.id != member),
+                        MembersChange::Replace(list) => list.retain(|m| m.id != member),
+                        MembersChange::Keep => {}
+                    }
+                    continue;
+                }
                 Err(e) => {
                     return Err(self.write_error(e, Kind::Group, id, if_match.unwrap_or_default()));
                 }
@@ -1268,12 +1316,13 @@ impl Directory {
         next: StoredResource,
         change: &MembersChange,
         if_match: Option<i64>,
-        events: &[roster_store::NewEvent],
+        unknown: &mut HashSet<String>,
     ) -> Result<Option<StoredResource>, DirectoryError> {
         let read_version = current.version;
+        let events = self.update_events(current, &next, change);
         match self
             .store
-            .update_from_recorded(tenant.id(), current, &next, change, events)
+            .update_from_recorded(tenant.id(), current, &next, change, &events)
             .await
         {
             Ok(()) => {
@@ -1281,6 +1330,12 @@ impl Directory {
                 Ok(Some(next))
             }
             Err(StoreError::VersionMismatch) if if_match.is_none() => Ok(None),
+            // Written again without the member, when the tenant ignores unknown members.
+            Err(StoreError::UnknownMember(id))
+                if ignores_unknown(tenant) && unknown.insert(id.clone()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(self.write_error(e, next.kind, &next.id, read_version)),
         }
     }

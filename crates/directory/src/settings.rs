@@ -58,6 +58,36 @@ pub struct TenantSettings {
     pub access_token_minutes: u32,
     /// An external issuer whose signed tokens open this tenant's SCIM endpoint, if any.
     pub federation: Option<Federation>,
+    /// What a group member that names no user or group of the tenant gets.
+    pub unknown_members: UnknownMembers,
+    /// What a successful PATCH of a user answers.
+    pub patch_response: PatchResponse,
+}
+
+/// What a group member naming no user or group of the tenant gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UnknownMembers {
+    /// 400 `invalidValue`, and nothing changes (the default: a group never points at
+    /// nothing).
+    #[default]
+    Refuse,
+    /// The member is left out and the rest of the request applies (what Microsoft's SCIM
+    /// validation expects: its collection adds members "string id 1" and "string id 2").
+    Ignore,
+}
+
+/// What a successful PATCH of a user answers (RFC 7644 §3.5.2 allows either; a group PATCH
+/// without `attributes` always answers 204).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PatchResponse {
+    /// 200 with the user (the default: Okta reads the user back from the response).
+    #[default]
+    Resource,
+    /// 204 without a body, unless `attributes` or `excludedAttributes` ask for the resource
+    /// (as Microsoft's reference SCIM service answers).
+    NoContent,
 }
 
 /// The shortest and longest access-token lifetimes, in minutes, that may be set.
@@ -161,6 +191,8 @@ impl Default for TenantSettings {
             user_attributes: Vec::new(),
             access_token_minutes: 60,
             federation: None,
+            unknown_members: UnknownMembers::Refuse,
+            patch_response: PatchResponse::Resource,
         }
     }
 }
@@ -233,10 +265,32 @@ impl TenantSettings {
                 }
                 self.access_token_minutes = minutes;
             }
+            "unknown-members" | "unknown_members" => {
+                self.unknown_members = match value.trim() {
+                    "refuse" => UnknownMembers::Refuse,
+                    "ignore" => UnknownMembers::Ignore,
+                    other => {
+                        return Err(SettingError(format!(
+                            "{key} must be refuse or ignore, not {other:?}"
+                        )));
+                    }
+                }
+            }
+            "patch-response" | "patch_response" => {
+                self.patch_response = match value.trim() {
+                    "resource" => PatchResponse::Resource,
+                    "no-content" => PatchResponse::NoContent,
+                    other => {
+                        return Err(SettingError(format!(
+                            "{key} must be resource or no-content, not {other:?}"
+                        )));
+                    }
+                }
+            }
             other => {
                 return Err(SettingError(format!(
                     "unknown setting {other:?}: use provisioning, groups, compatibility, \
-                     user-attributes or access-token-minutes"
+                     user-attributes, access-token-minutes, unknown-members or patch-response"
                 )));
             }
         }
@@ -306,6 +360,8 @@ mod tests {
             ("compatibility", "strict"),
             ("user-attributes", "username, badge:integer, tags:string[]"),
             ("access-token-minutes", "90"),
+            ("unknown-members", "ignore"),
+            ("patch-response", "no-content"),
         ];
         for (k, v) in ok {
             s.set(k, v).unwrap_or_else(|e| panic!("{k}={v}: {e}"));
@@ -315,6 +371,8 @@ mod tests {
         assert_eq!(s.user_attributes.len(), 3);
         assert!(s.user_attributes[2].multi_valued);
         assert_eq!(s.access_token_minutes, 90);
+        assert_eq!(s.unknown_members, UnknownMembers::Ignore);
+        assert_eq!(s.patch_response, PatchResponse::NoContent);
         let bad = [
             ("provisioning", "maybe"),
             ("compatibility", "lenient"),
@@ -324,6 +382,8 @@ mod tests {
             ("access-token-minutes", "59"),
             ("access-token-minutes", "361"),
             ("access-token-minutes", "an hour"),
+            ("unknown-members", "drop"),
+            ("patch-response", "204"),
         ];
         for (k, v) in bad {
             assert!(s.set(k, v).is_err(), "{k}={v} accepted");

@@ -206,7 +206,9 @@ enum TenantCommand {
     /// Changes a setting: provisioning on|off, groups on|off, compatibility auto|strict,
     /// user-attributes NAME[:TYPE][,...] (extra user attributes; TYPE string, boolean,
     /// integer, decimal, dateTime or reference, with [] for several values),
-    /// access-token-minutes 60..360 (lifetime of OAuth access tokens).
+    /// access-token-minutes 60..360 (lifetime of OAuth access tokens), unknown-members
+    /// refuse|ignore (group members that name nothing), patch-response resource|no-content
+    /// (what a user PATCH answers).
     Set {
         /// The tenant's id (or its name, when unique).
         tenant: String,

@@ -1356,3 +1356,120 @@ async fn meta_timestamps_in_a_write_response_match_later_reads() {
     let read = app.get(&t, &format!("/Users/{id}")).await;
     assert_eq!(created.body["meta"], read.body["meta"]);
 }
+
+/// The two settings Microsoft's SCIM validation needs: members that name nothing left out
+/// (noted in the normalisations header) instead of refused, and 204 for a user PATCH; by
+/// default both are as RFC 7644 and Okta want them.
+#[tokio::test]
+async fn unknown_members_and_patch_response_follow_the_tenant_settings() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let ada = app.create_user(&t, "ada@acme.test").await;
+    let engineering = app.create_group(&t, "Engineering", &[]).await;
+    let add = |ids: &[&str]| {
+        patch_op(json!([{
+            "op": "add",
+            "path": "members",
+            "value": ids.iter().map(|id| json!({"value": id})).collect::<Vec<_>>(),
+        }]))
+    };
+    let members = |r: &Reply| {
+        r.body["members"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .map(|x| x["value"].as_str().unwrap_or("").to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+
+    // Default: refused, nothing changes; a user PATCH answers 200 with the user.
+    let r = app
+        .patch(
+            &t,
+            &format!("/Groups/{engineering}"),
+            add(&[&ada, "string id 1"]),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidValue"));
+    let r = app.get(&t, &format!("/Groups/{engineering}")).await;
+    assert!(
+        members(&r).is_empty(),
+        "a refused add changes nothing: {}",
+        r.body
+    );
+    let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ada"}]));
+    let r = app
+        .patch(&t, &format!("/Users/{ada}"), rename.clone())
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["displayName"], "Ada");
+
+    let id = roster_store::TenantId::new(t.id.clone());
+    app.directory
+        .set_setting(&id, "unknown-members", "ignore")
+        .await
+        .expect("setting");
+    app.directory
+        .set_setting(&id, "patch-response", "no-content")
+        .await
+        .expect("setting");
+
+    // Ignored: the known member is added, the unknown ones left out and noted.
+    let r = app
+        .patch(
+            &t,
+            &format!("/Groups/{engineering}"),
+            add(&[&ada, "string id 1", "string id 2"]),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    assert!(
+        r.header("x-roster-normalizations")
+            .unwrap_or_default()
+            .contains("unknown-member-ignored")
+    );
+    let r = app.get(&t, &format!("/Groups/{engineering}")).await;
+    assert_eq!(members(&r), vec![ada.clone()]);
+    // The same on create and on replace.
+    let r = app
+        .post(&t, "/Groups", group("Sales", &[&ada, "nobody"]))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(members(&r), vec![ada.clone()]);
+    let sales = r.body["id"].as_str().expect("id").to_owned();
+    let r = app
+        .put(
+            &t,
+            &format!("/Groups/{sales}"),
+            group("Sales", &["nobody", &ada]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(members(&r), vec![ada.clone()]);
+    // A replace of the whole list through the general PATCH path too.
+    let r = app
+        .call_with(
+            &t,
+            Method::PATCH,
+            &format!("/Groups/{sales}?attributes=members"),
+            Some(patch_op(json!([{"op": "replace", "path": "members", "value": [{"value": "ghost"}, {"value": ada}]}]))),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(members(&r), vec![ada.clone()]);
+
+    // A user PATCH answers 204, unless attributes ask for the resource.
+    let r = app
+        .patch(&t, &format!("/Users/{ada}"), rename.clone())
+        .await;
+    assert_eq!(r.status, 204);
+    assert!(r.header("etag").is_some());
+    let r = app
+        .patch(&t, &format!("/Users/{ada}?attributes=displayName"), rename)
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body["displayName"], "Ada");
+}

@@ -280,7 +280,8 @@ async fn replace(
 
 /// PATCH answers 200 with the resource, except on a Group without `attributes` or
 /// `excludedAttributes`, where it answers 204 (RFC 7644 §3.5.2 allows either): returning a
-/// group of 100,000 members after adding one would cost more than the change itself.
+/// group of 100,000 members after adding one would cost more than the change itself. A tenant
+/// set to `patch-response no-content` gets 204 for users too.
 async fn patch(
     state: &AppState,
     tenant: &TenantContext,
@@ -294,7 +295,8 @@ async fn patch(
     let mut applied = Vec::new();
     let params = query_of(state, tenant, pairs, &mut applied)?;
     let projection = params.projection(schema)?;
-    let quiet = kind == Kind::Group
+    let quiet = (kind == Kind::Group
+        || tenant.settings.patch_response == roster_directory::settings::PatchResponse::NoContent)
         && params.attributes.is_empty()
         && params.excluded_attributes.is_empty();
     let with_relations = !quiet && needs_relations(kind, schema, &projection);

@@ -147,11 +147,15 @@ pub enum Normalization {
     /// (`"id"` beside `Operations`, `"name"` in an operation), dropped (Microsoft's test
     /// collection).
     UnknownPatchMember,
+    /// A group member that names no user or group of the organisation left out, where the
+    /// tenant is set to ignore such members (`unknown-members ignore`; Microsoft's test
+    /// collection adds members "string id 1"). Applied by the directory, not the dialect.
+    UnknownMemberIgnored,
 }
 
 impl Normalization {
     /// Every normalisation, in declaration order.
-    pub const ALL: [Normalization; 18] = [
+    pub const ALL: [Normalization; 19] = [
         Normalization::OpCase,
         Normalization::StringBoolean,
         Normalization::PatchDottedKeys,
@@ -170,7 +174,14 @@ impl Normalization {
         Normalization::MemberDisplayName,
         Normalization::UnknownAttribute,
         Normalization::UnknownPatchMember,
+        Normalization::UnknownMemberIgnored,
     ];
+
+    /// Whether the dialect applies it to a request (all but those a tenant setting makes the
+    /// directory apply).
+    pub fn is_dialect(self) -> bool {
+        !matches!(self, Normalization::UnknownMemberIgnored)
+    }
 
     /// The name shown in the provisioning log, e.g. `op-case`.
     pub fn as_str(self) -> &'static str {
@@ -193,6 +204,7 @@ impl Normalization {
             Normalization::MemberDisplayName => "member-display-name",
             Normalization::UnknownAttribute => "unknown-attribute",
             Normalization::UnknownPatchMember => "unknown-patch-member",
+            Normalization::UnknownMemberIgnored => "unknown-member-ignored",
         }
     }
 
@@ -252,6 +264,9 @@ impl Normalization {
             }
             Normalization::UnknownPatchMember => {
                 "The PATCH message held a member SCIM does not define (such as \"id\" or \"name\"); it was ignored."
+            }
+            Normalization::UnknownMemberIgnored => {
+                "A group member named no user or group of this organisation; it was left out, as the organisation's unknown-members setting asks."
             }
         }
     }

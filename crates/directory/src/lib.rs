@@ -557,6 +557,7 @@ impl Directory {
         tenant: &TenantId,
         federation: Option<Federation>,
     ) -> Result<TenantSettings, DirectoryError> {
+        let federation = federation.map(Federation::normalized);
         if let Some(f) = &federation {
             f.check().map_err(|e| DirectoryError::Setting(e.0))?;
         }

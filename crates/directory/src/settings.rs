@@ -141,6 +141,25 @@ impl Federation {
         })
     }
 
+    /// What an administrator pasted, tidied: surrounding spaces trimmed, and a `/.default`
+    /// suffix taken off the audience (Entra's portal shows the audience as a scope,
+    /// `api://{app id}/.default`, while its tokens carry `api://{app id}`).
+    pub fn normalized(mut self) -> Federation {
+        for issuer in &mut self.issuers {
+            *issuer = issuer.trim().to_owned();
+        }
+        let audience = self.audience.trim();
+        self.audience = audience
+            .strip_suffix("/.default")
+            .unwrap_or(audience)
+            .to_owned();
+        self.subject = self
+            .subject
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty());
+        self
+    }
+
     /// Checks what an administrator configured: at least one issuer, each an `https` URL (or
     /// `http` on a loopback address, for tests and local issuers), and an audience.
     pub fn check(&self) -> Result<(), SettingError> {
@@ -405,6 +424,13 @@ mod tests {
         );
         assert_eq!(f.claims["tid"], "72f988bf-86f1-41af-91ab-2d7cd011db47");
         assert!(f.check().is_ok());
+        let pasted = Federation::entra(
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            " api://b5ba/.default ",
+        )
+        .expect("preset")
+        .normalized();
+        assert_eq!(pasted.audience, "api://b5ba");
         assert!(Federation::entra("x/../y", "a").is_err());
         let with = |issuer: &str, audience: &str| Federation {
             issuers: vec![issuer.into()],

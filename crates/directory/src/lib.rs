@@ -233,6 +233,10 @@ pub struct WriteOptions {
     pub if_match: Option<i64>,
     /// Whether the returned resource carries its relations.
     pub return_members: bool,
+    /// Whether the caller answers without a body (204, where only the ETag is sent): a change
+    /// of a group's members then returns the group as read before the change, with the new
+    /// version and lastModified, instead of reading it back.
+    pub no_body: bool,
 }
 
 /// How many times a write is retried when another request changed the resource between the
@@ -1035,6 +1039,7 @@ impl Directory {
         let WriteOptions {
             if_match,
             return_members,
+            ..
         } = options;
         let schema = tenant.schema(kind);
         let body = &tenant.dialect().resource_body(schema, body, applied);
@@ -1094,6 +1099,7 @@ impl Directory {
         let WriteOptions {
             if_match,
             return_members,
+            no_body,
         } = options;
         let schema = tenant.schema(kind);
         let dialect = tenant.dialect();
@@ -1105,8 +1111,10 @@ impl Directory {
             Kind::User => None,
         };
         if let Some(change) = member_only {
+            // Read back (with its members or not), unless no body is sent.
+            let read_back = (return_members || !no_body).then_some(return_members);
             return self
-                .change_members(tenant, id, change, if_match, return_members, applied)
+                .change_members(tenant, id, change, if_match, read_back, applied)
                 .await;
         }
         let mut unknown = HashSet::new();
@@ -1203,7 +1211,7 @@ impl Directory {
         id: &str,
         mut change: MembersChange,
         if_match: Option<i64>,
-        return_members: bool,
+        read_back: Option<bool>,
         applied: &mut Vec<Normalization>,
     ) -> Result<StoredResource, DirectoryError> {
         let replacing = matches!(change, MembersChange::Replace(_));
@@ -1239,10 +1247,19 @@ impl Directory {
                 .change_members_recorded(tenant.id(), id, &change, expected, now, &log.events)
                 .await
             {
-                Ok(_) => {
+                Ok(version) => {
                     self.changed();
                     note_unknown(&unknown, applied);
-                    return self.get(tenant, Kind::Group, id, return_members).await;
+                    let Some(with_members) = read_back else {
+                        // Nothing but the version is sent back: the write returned it.
+                        return Ok(StoredResource {
+                            version,
+                            last_modified: now,
+                            members: None,
+                            ..current
+                        });
+                    };
+                    return self.get(tenant, Kind::Group, id, with_members).await;
                 }
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
                 // Written again without the member, when the tenant ignores unknown members.

@@ -105,6 +105,7 @@ fn write(if_match: Option<i64>) -> WriteOptions {
     WriteOptions {
         if_match,
         return_members: false,
+        no_body: false,
     }
 }
 

@@ -270,6 +270,7 @@ async fn replace(
             WriteOptions {
                 if_match: if_match(headers),
                 return_members: true,
+                no_body: false,
             },
             &mut applied,
         )
@@ -310,6 +311,7 @@ async fn patch(
             WriteOptions {
                 if_match: if_match(headers),
                 return_members: with_relations,
+                no_body: quiet,
             },
             &mut applied,
         )

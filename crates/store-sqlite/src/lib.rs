@@ -333,9 +333,11 @@ impl SqliteStore {
 /// `journal_size_limit` cuts the file back to.
 const WAL_FRAMES_LIMIT: i64 = 16_384;
 
-/// Copies the WAL's committed pages into the database every half second, without blocking
+/// Copies the WAL's committed pages into the database every two seconds, without blocking
 /// writers or readers (`PASSIVE`), so that the writer seldom pays for a checkpoint inside a
-/// request (its own automatic checkpoint is off).
+/// request (its own automatic checkpoint is off). Each pass ends in an fsync of the database
+/// file, which delays the writer's next WAL append: every half second, that put a group
+/// member add's p99 at 11–22 ms; every two seconds, at 9.5–10.8 ms.
 ///
 /// The WAL starts over only once everything in it has been copied, at the start of a write.
 /// Under a write load that never pauses, this task never catches up with the last commit, so
@@ -344,7 +346,7 @@ const WAL_FRAMES_LIMIT: i64 = 16_384;
 /// copies the few pages left and the log starts over, bounded. Ends when the checkpoint
 /// connection fails (the process is going away).
 async fn checkpoints(mut conn: SqliteConnection, restart_wanted: Arc<AtomicBool>) {
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

@@ -68,17 +68,70 @@ const TOKEN_CACHE_SECONDS: i64 = 1;
 /// How stale a token's recorded last use may get before a request records it again.
 const LAST_USED_PRECISION_SECONDS: i64 = 60;
 
-/// A token lookup, trusted for [`TOKEN_CACHE_SECONDS`] and never past the token's expiry.
-#[derive(Clone)]
-struct CachedGrant {
+/// Tenant contexts looked up recently (by token hash, or by tenant id), each trusted for
+/// [`TOKEN_CACHE_SECONDS`] and never past its `until` (a token's expiry).
+struct Recent<K> {
+    entries: std::sync::Mutex<std::collections::HashMap<K, Cached>>,
+}
+
+struct Cached {
     at: OffsetDateTime,
-    expires_at: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
     ctx: Arc<TenantContext>,
 }
 
-type TokenCache = std::collections::HashMap<[u8; 32], CachedGrant>;
+impl<K> Default for Recent<K> {
+    fn default() -> Self {
+        Recent {
+            entries: std::sync::Mutex::default(),
+        }
+    }
+}
 
-type ContextCache = std::collections::HashMap<TenantId, (OffsetDateTime, Arc<TenantContext>)>;
+impl<K: std::hash::Hash + Eq> Recent<K> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, Cached>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The context cached under `key`, if it may still be trusted at `now`.
+    fn get(&self, key: &K, now: OffsetDateTime) -> Option<Arc<TenantContext>> {
+        let entries = self.lock();
+        let c = entries.get(key)?;
+        let fresh = now >= c.at
+            && (now - c.at).whole_seconds() < TOKEN_CACHE_SECONDS
+            && c.until.is_none_or(|u| now < u);
+        fresh.then(|| c.ctx.clone())
+    }
+
+    /// Caches a lookup made at `now` (bounded: a full cache starts over).
+    fn put(
+        &self,
+        key: K,
+        now: OffsetDateTime,
+        until: Option<OffsetDateTime>,
+        ctx: Arc<TenantContext>,
+    ) {
+        let mut entries = self.lock();
+        if entries.len() >= 10_000 {
+            entries.clear();
+        }
+        entries.insert(
+            key,
+            Cached {
+                at: now,
+                until,
+                ctx,
+            },
+        );
+    }
+
+    /// Drops every lookup of this tenant.
+    fn forget(&self, tenant: &TenantId) {
+        self.lock().retain(|_, c| c.ctx.id() != tenant);
+    }
+}
 
 /// The source of the current time.
 pub trait Clock: Send + Sync {
@@ -251,8 +304,8 @@ pub struct Directory {
     clock: Arc<dyn Clock>,
     secrets: Arc<dyn Secrets>,
     registries: Arc<settings::RegistryCache>,
-    tokens: Arc<std::sync::Mutex<TokenCache>>,
-    contexts: Arc<std::sync::Mutex<ContextCache>>,
+    tokens: Arc<Recent<[u8; 32]>>,
+    contexts: Arc<Recent<TenantId>>,
     changes: Arc<tokio::sync::Notify>,
     recorded: Arc<tokio::sync::Notify>,
 }
@@ -397,23 +450,30 @@ impl Directory {
     ) -> Result<(TokenRecord, String), DirectoryError> {
         let token = self.secrets.token();
         let now = self.clock.now();
-        let record = TokenRecord {
+        let mut record = self.token_record(tenant, &token, now);
+        record.name = options.name.clone();
+        record.expires_at = options.expires_in.map(|d| now + d);
+        self.store.add_token(&record, !options.keep_old).await?;
+        if !options.keep_old {
+            self.tokens.forget(tenant);
+        }
+        Ok((record, token))
+    }
+
+    /// The record of a token issued at `now`: unnamed, never expiring, of no client.
+    fn token_record(&self, tenant: &TenantId, token: &str, now: OffsetDateTime) -> TokenRecord {
+        TokenRecord {
             id: format!("tok_{}", self.secrets.resource_id().replace('-', "")),
             tenant_id: tenant.clone(),
-            hash: hash_token(&token),
+            hash: hash_token(token),
             created_at: now,
-            name: options.name.clone(),
-            last4: last4(&token),
-            expires_at: options.expires_in.map(|d| now + d),
+            name: String::new(),
+            last4: last4(token),
+            expires_at: None,
             last_used_at: None,
             revoked_at: None,
             client_id: None,
-        };
-        self.store.add_token(&record, !options.keep_old).await?;
-        if !options.keep_old {
-            self.forget_grants(|g| g.ctx.id() == tenant);
         }
-        Ok((record, token))
     }
 
     /// A tenant's static tokens that are not revoked (expired ones included).
@@ -444,7 +504,7 @@ impl Directory {
             }),
             other => {
                 other?;
-                self.forget_grants(|g| g.ctx.id() == tenant);
+                self.tokens.forget(tenant);
                 Ok(())
             }
         }
@@ -533,18 +593,9 @@ impl Directory {
         )) * 60;
         let token = self.secrets.access_token();
         let now = self.clock.now();
-        let record = TokenRecord {
-            id: format!("tok_{}", self.secrets.resource_id().replace('-', "")),
-            tenant_id: client.tenant_id.clone(),
-            hash: hash_token(&token),
-            created_at: now,
-            name: String::new(),
-            last4: last4(&token),
-            expires_at: Some(now + time::Duration::seconds(lifetime)),
-            last_used_at: None,
-            revoked_at: None,
-            client_id: Some(client.id.clone()),
-        };
+        let mut record = self.token_record(&client.tenant_id, &token, now);
+        record.expires_at = Some(now + time::Duration::seconds(lifetime));
+        record.client_id = Some(client.id.clone());
         self.store.add_token(&record, false).await?;
         Ok(AccessToken {
             token,
@@ -582,14 +633,6 @@ impl Directory {
             .store
             .purge_access_tokens(self.clock.now() - time::Duration::days(1))
             .await?)
-    }
-
-    /// Drops this process's cached token lookups that match.
-    fn forget_grants(&self, matches: impl Fn(&CachedGrant) -> bool) {
-        self.tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, g| !matches(g));
     }
 
     /// Creates an API key for the host application; returns its record and the key, shown
@@ -808,18 +851,8 @@ impl Directory {
         }
         let hash = hash_token(token);
         let now = self.clock.now();
-        {
-            let cache = self
-                .tokens
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(g) = cache.get(&hash)
-                && (now - g.at).whole_seconds() < TOKEN_CACHE_SECONDS
-                && now >= g.at
-                && g.expires_at.is_none_or(|e| now < e)
-            {
-                return Ok(Some(g.ctx.clone()));
-            }
+        if let Some(ctx) = self.tokens.get(&hash, now) {
+            return Ok(Some(ctx));
         }
         let Some(grant) = self.store.grant(&hash, now).await? else {
             return Ok(None);
@@ -838,21 +871,8 @@ impl Directory {
             });
         }
         let ctx = Arc::new(self.context(grant.tenant));
-        let mut cache = self
-            .tokens
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.len() >= 10_000 {
-            cache.clear();
-        }
-        cache.insert(
-            hash,
-            CachedGrant {
-                at: now,
-                expires_at: grant.token.expires_at,
-                ctx: ctx.clone(),
-            },
-        );
+        self.tokens
+            .put(hash, now, grant.token.expires_at, ctx.clone());
         Ok(Some(ctx))
     }
 
@@ -863,30 +883,14 @@ impl Directory {
         id: &TenantId,
     ) -> Result<Option<Arc<TenantContext>>, DirectoryError> {
         let now = self.clock.now();
-        {
-            let cache = self
-                .contexts
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some((at, ctx)) = cache.get(id)
-                && (now - *at).whole_seconds() < TOKEN_CACHE_SECONDS
-                && now >= *at
-            {
-                return Ok(Some(ctx.clone()));
-            }
+        if let Some(ctx) = self.contexts.get(id, now) {
+            return Ok(Some(ctx));
         }
         let Some(tenant) = self.store.tenant(id).await? else {
             return Ok(None);
         };
         let ctx = Arc::new(self.context(tenant));
-        let mut cache = self
-            .contexts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.len() >= 10_000 {
-            cache.clear();
-        }
-        cache.insert(id.clone(), (now, ctx.clone()));
+        self.contexts.put(id.clone(), now, None, ctx.clone());
         Ok(Some(ctx))
     }
 
@@ -940,11 +944,8 @@ impl Directory {
             serde_json::to_value(settings).map_err(|e| DirectoryError::Internal(e.to_string()))?;
         self.store.set_tenant_settings(tenant, &json).await?;
         // This process sees the change at once; others within the token cache's second.
-        self.forget_grants(|g| g.ctx.id() == tenant);
-        self.contexts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(tenant);
+        self.tokens.forget(tenant);
+        self.contexts.forget(tenant);
         Ok(())
     }
 

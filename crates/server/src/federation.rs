@@ -114,14 +114,11 @@ impl Federator {
             None => return Err(FederationError::Algorithm("(none given)".into())),
         };
         let kid = header.get("kid").and_then(Value::as_str);
-        let jwks_uri = self.jwks_uri(trust).await?;
-        let key = match self.key(&jwks_uri, kid, alg, false).await? {
-            Some(k) => k,
-            None => self
-                .key(&jwks_uri, kid, alg, true)
-                .await?
-                .ok_or(FederationError::UnknownKey)?,
-        };
+        let key = self.key_for(trust, kid, alg).await.inspect_err(|e| {
+            if let FederationError::Keys(detail) = e {
+                tracing::warn!(detail = %detail, "fetching a trusted issuer's keys failed");
+            }
+        })?;
         let mut validation = Validation::new(alg);
         validation.set_issuer(&trust.issuers);
         validation.set_audience(&[&trust.audience]);
@@ -154,6 +151,23 @@ impl Federator {
             }
         }
         Ok(claims)
+    }
+
+    /// The issuer's key for `kid`, from the cache or, failing that, fetched again.
+    async fn key_for(
+        &self,
+        trust: &Federation,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<DecodingKey, FederationError> {
+        let jwks_uri = self.jwks_uri(trust).await?;
+        match self.key(&jwks_uri, kid, alg, false).await? {
+            Some(k) => Ok(k),
+            None => self
+                .key(&jwks_uri, kid, alg, true)
+                .await?
+                .ok_or(FederationError::UnknownKey),
+        }
     }
 
     /// Where the trusted issuer publishes its keys: configured, or from its OpenID

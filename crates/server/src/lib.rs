@@ -374,14 +374,9 @@ async fn federated(
     let trust = ctx.settings.federation.as_ref().ok_or_else(refused)?;
     match state.federator.verify(token, trust).await {
         Ok(_) => Ok(ctx),
-        Err(e) => {
-            if let federation::FederationError::Keys(detail) = &e {
-                tracing::warn!(tenant = %ctx.id(), detail = %detail, "fetching a trusted issuer's keys failed");
-            }
-            Err(ApiError::InvalidToken(format!(
-                "Federated token refused: {e}."
-            )))
-        }
+        Err(e) => Err(ApiError::InvalidToken(format!(
+            "Federated token refused: {e}."
+        ))),
     }
 }
 

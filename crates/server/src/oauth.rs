@@ -293,9 +293,6 @@ async fn federated_client(
         ));
     };
     if let Err(e) = s.federator.verify(jwt, trust).await {
-        if let crate::federation::FederationError::Keys(detail) = &e {
-            tracing::warn!(tenant = %ctx.id(), detail = %detail, "fetching a trusted issuer's keys failed");
-        }
         return Err(oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

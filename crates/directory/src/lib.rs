@@ -404,13 +404,34 @@ impl Directory {
 
     /// Creates a tenant and its first token.
     pub async fn create_tenant(&self, name: &str) -> Result<IssuedToken, DirectoryError> {
-        let tenant = Tenant {
+        let tenant = self.new_tenant(name);
+        self.store.create_tenant(&tenant).await?;
+        self.first_token(tenant).await
+    }
+
+    /// Creates the tenant a first start offers, with its first token, unless a tenant exists;
+    /// of several processes starting at once on an empty database, one creates it.
+    pub async fn create_first_tenant(
+        &self,
+        name: &str,
+    ) -> Result<Option<IssuedToken>, DirectoryError> {
+        let tenant = self.new_tenant(name);
+        if !self.store.create_first_tenant(&tenant).await? {
+            return Ok(None);
+        }
+        self.first_token(tenant).await.map(Some)
+    }
+
+    fn new_tenant(&self, name: &str) -> Tenant {
+        Tenant {
             id: TenantId::new(self.secrets.tenant_id()),
             name: name.to_owned(),
             created_at: self.clock.now(),
             settings: serde_json::json!({}),
-        };
-        self.store.create_tenant(&tenant).await?;
+        }
+    }
+
+    async fn first_token(&self, tenant: Tenant) -> Result<IssuedToken, DirectoryError> {
         let options = TokenOptions {
             name: "first token".into(),
             ..TokenOptions::default()

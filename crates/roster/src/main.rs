@@ -975,8 +975,7 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
         .with_context(|| format!("listening on {}", global.listen))?;
     let bound = listener.local_addr()?;
     let config = Config::new(&global.public_url(bound));
-    if directory.tenants().await?.is_empty() {
-        let issued = directory.create_tenant("default").await?;
+    if let Some(issued) = directory.create_first_tenant("default").await? {
         // The server must run on even if nobody reads its standard output any more.
         let _ = writeln!(
             std::io::stdout(),

@@ -514,6 +514,31 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn create_first_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        // Under READ COMMITTED, two transactions could both find the table empty; the
+        // advisory lock makes the check and the insert of one process finish before another's
+        // check begins.
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(FIRST_TENANT_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let done = sqlx::query(
+            "INSERT INTO tenants (id, name, created_at, settings)
+             SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM tenants)",
+        )
+        .bind(tenant.id.as_str())
+        .bind(&tenant.name)
+        .bind(tenant.created_at)
+        .bind(tenant.settings.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let mut conn = self.conn().await?;
         let rows = sqlx::query(
@@ -1694,6 +1719,9 @@ impl Store for PostgresStore {
 
 /// The advisory lock key of the event sequencer.
 const SEQUENCER_LOCK: i64 = 0x524f_5354_4552; // "ROSTER"
+
+/// The advisory lock key under which a first start checks for tenants and creates one.
+const FIRST_TENANT_LOCK: i64 = 0x524f_5354_4552_0001;
 
 fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
     let data: String = row.try_get("data").map_err(db_err)?;

@@ -5,8 +5,8 @@
 //! a throwaway PostgreSQL; without it these tests fail, saying so.
 
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use roster_store::Kind;
 use roster_store::conformance::{self, FilterFixture, strategy};
+use roster_store::{Kind, Store};
 use roster_store_postgres::{PoolConfig, PostgresStore, scratch_database};
 
 async fn fresh() -> PostgresStore {
@@ -32,6 +32,54 @@ async fn ping() {
 #[tokio::test]
 async fn tenants() {
     conformance::tenants(&fresh().await).await;
+}
+
+#[tokio::test]
+async fn first_tenant() {
+    conformance::first_tenant(&fresh().await).await;
+}
+
+/// Processes starting at once on an empty database: eight offers through two handles (two
+/// pools, as two processes have), exactly one tenant.
+#[tokio::test]
+async fn first_tenant_race() {
+    let server = std::env::var("ROSTER_TEST_POSTGRES_URL").expect(
+        "ROSTER_TEST_POSTGRES_URL names no PostgreSQL server: run scripts/test, which starts one",
+    );
+    let url = scratch_database(&server)
+        .await
+        .unwrap_or_else(|e| panic!("creating a database on {server}: {e}"));
+    let mut stores = Vec::new();
+    for _ in 0..2 {
+        let store = PostgresStore::open(&url, PoolConfig::default())
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        stores.push(std::sync::Arc::new(store));
+    }
+    let offers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let tenant = conformance::tenant_record(
+                    &format!("t-{i}"),
+                    "default",
+                    time::OffsetDateTime::now_utc(),
+                );
+                store.create_first_tenant(&tenant).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for offer in offers {
+        if offer.await.expect("an offer's task").expect("an offer") {
+            created += 1;
+        }
+    }
+    assert_eq!(
+        created, 1,
+        "exactly one of eight racing offers creates the tenant"
+    );
+    assert_eq!(stores[0].tenants().await.expect("listing tenants").len(), 1);
 }
 
 #[tokio::test]

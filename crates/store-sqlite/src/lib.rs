@@ -615,6 +615,31 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn create_first_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
+        let tenant = tenant.clone();
+        self.writer
+            .write(move |tx| {
+                let tenant = tenant.clone();
+                Box::pin(async move {
+                    // The writer's transaction is IMMEDIATE: no other process writes between
+                    // the check and the insert.
+                    let done = sqlx::query(
+                        "INSERT INTO tenants (id, name, created_at, settings)
+                         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM tenants)",
+                    )
+                    .bind(tenant.id.as_str())
+                    .bind(&tenant.name)
+                    .bind(ts(tenant.created_at))
+                    .bind(tenant.settings.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db_err)?;
+                    Ok(done.rows_affected() == 1)
+                })
+            })
+            .await
+    }
+
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",

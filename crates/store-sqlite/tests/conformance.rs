@@ -2,8 +2,8 @@
 //! function on a database file of its own, and random filters checked against the evaluator.
 
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use roster_store::Kind;
 use roster_store::conformance::{self, FilterFixture, strategy};
+use roster_store::{Kind, Store};
 use roster_store_sqlite::SqliteStore;
 use tempfile::TempDir;
 
@@ -31,6 +31,50 @@ async fn ping() {
 #[tokio::test]
 async fn tenants() {
     conformance::tenants(&fresh().await.store).await;
+}
+
+#[tokio::test]
+async fn first_tenant() {
+    conformance::first_tenant(&fresh().await.store).await;
+}
+
+/// Processes starting at once on an empty database (the CLI beside a server): eight offers
+/// through two handles, each with a writer of its own, exactly one tenant.
+#[tokio::test]
+async fn first_tenant_race() {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let mut stores = Vec::new();
+    for _ in 0..2 {
+        let store = SqliteStore::open(&url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+        stores.push(std::sync::Arc::new(store));
+    }
+    let offers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % 2].clone();
+            tokio::spawn(async move {
+                let tenant = conformance::tenant_record(
+                    &format!("t-{i}"),
+                    "default",
+                    time::OffsetDateTime::now_utc(),
+                );
+                store.create_first_tenant(&tenant).await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for offer in offers {
+        if offer.await.expect("an offer's task").expect("an offer") {
+            created += 1;
+        }
+    }
+    assert_eq!(
+        created, 1,
+        "exactly one of eight racing offers creates the tenant"
+    );
+    assert_eq!(stores[0].tenants().await.expect("listing tenants").len(), 1);
 }
 
 #[tokio::test]

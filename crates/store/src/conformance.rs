@@ -520,6 +520,32 @@ pub async fn emails_follow_updates(store: &dyn Store) {
     );
 }
 
+/// The first start's tenant: created only while no tenant exists. (Backends also race several
+/// handles on one database in their own tests; this suite has no runtime to spawn them on.)
+pub async fn first_tenant(store: &dyn Store) {
+    let first = tenant_record("t-first", "default", datetime!(2024-03-01 9:30 UTC));
+    let second = tenant_record("t-second", "default", datetime!(2024-03-01 9:31 UTC));
+    assert!(
+        ok(
+            store.create_first_tenant(&first).await,
+            "creating the first tenant of an empty database"
+        ),
+        "an empty database gets its first tenant"
+    );
+    assert!(
+        !ok(
+            store.create_first_tenant(&second).await,
+            "offering a first tenant to a database that has one"
+        ),
+        "a database with a tenant gets no other first tenant"
+    );
+    assert_eq!(
+        ok(store.tenants().await, "listing tenants"),
+        vec![first],
+        "only the first offer is stored"
+    );
+}
+
 /// Tenants: created, read back whole, listed oldest first whatever the order of creation.
 pub async fn tenants(store: &dyn Store) {
     assert_eq!(
@@ -3011,7 +3037,8 @@ fn assert_err<T: fmt::Debug>(result: Result<T, StoreError>, expected: &str, what
     }
 }
 
-fn tenant_record(id: &str, name: &str, created_at: OffsetDateTime) -> Tenant {
+/// A tenant record with no settings.
+pub fn tenant_record(id: &str, name: &str, created_at: OffsetDateTime) -> Tenant {
     Tenant {
         id: TenantId::new(id),
         name: name.to_owned(),

@@ -445,6 +445,9 @@ pub struct PoolStats {
 pub trait Store: Send + Sync {
     /// Creates a tenant.
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Creates `tenant` only if no tenant exists yet, atomically: of several processes
+    /// starting at once on an empty database, exactly one gets `true`.
+    async fn create_first_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError>;
     /// Every tenant, oldest first.
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
     /// One tenant.

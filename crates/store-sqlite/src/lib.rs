@@ -1,4 +1,5 @@
-//! The SQLite storage backend: one file, WAL mode, one writer connection and a few readers.
+//! The SQLite storage backend: one file, WAL mode, one writer connection and a few readers
+//! (the hot reads through rusqlite, see `reads`; the rest through sqlx).
 //!
 //! SCIM filters become SQL in exactly one function, [`translate`]; what it cannot express is
 //! evaluated in memory by the protocol crate over the rows the SQL narrowed down.
@@ -12,7 +13,7 @@ use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::webhooks as wh;
 use roster_store::sql::{
-    Bind, Indexed, Sql, conflict_attribute, epoch_millis, indexed, sort_column, translate,
+    Indexed, Sql, conflict_attribute, epoch_millis, indexed, sort_column, translate,
 };
 use roster_store::streams;
 use roster_store::{
@@ -21,15 +22,17 @@ use roster_store::{
     StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
     memory_eval,
 };
+use rusqlite::types::Value as SqlValue;
 use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Row, Sqlite, SqliteConnection};
+use sqlx::{ConnectOptions, Row, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod reads;
 mod writer;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -39,6 +42,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     writer: writer::Writer,
     reader: SqlitePool,
+    /// The hot reads' connections (see `reads`).
+    readers: reads::Readers,
 }
 
 fn db_err(e: sqlx::Error) -> StoreError {
@@ -222,16 +227,28 @@ impl SqliteStore {
         let writer = writer::Writer::start(conn, restart_wanted.clone());
         let checkpointer = options.clone().connect().await.map_err(db_err)?;
         tokio::spawn(checkpoints(checkpointer, restart_wanted));
+        // The cold reads (tokens, tenants, the change log, webhooks): two connections with a
+        // small page cache; the hot ones have connections of their own (`reads`).
         let reader = SqlitePoolOptions::new()
-            .max_connections(4)
+            .max_connections(2)
             // A SQLite connection is a file handle that does not go stale: pinging it before
             // each use would cost a round trip to its worker thread on every read.
             .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.read_only(true))
+            .connect_with(
+                options
+                    .clone()
+                    .read_only(true)
+                    .pragma("cache_size", "-2000"),
+            )
             .await
             .map_err(db_err)?;
-        Ok(SqliteStore { writer, reader })
+        let readers = reads::Readers::open(options.get_filename())?;
+        Ok(SqliteStore {
+            writer,
+            reader,
+            readers,
+        })
     }
 
     /// Writes a new state of a resource; `unchanged` names the unique and indexed columns
@@ -312,20 +329,6 @@ impl SqliteStore {
                 events,
             )
             .await
-    }
-
-    async fn members_of(&self, group_seq: i64) -> Result<Vec<Member>, StoreError> {
-        // Members come back in a stable order: by member creation order.
-        let rows = sqlx::query(
-            "SELECT m.id, m.kind, coalesce(x.display, m.display) AS display
-             FROM members x JOIN resources m ON m.seq = x.member_seq
-             WHERE x.group_seq = ? ORDER BY m.seq",
-        )
-        .bind(group_seq)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(member_from_row).collect()
     }
 }
 
@@ -977,22 +980,36 @@ impl Store for SqliteStore {
         id: &str,
         with_relations: bool,
     ) -> Result<Option<StoredResource>, StoreError> {
-        let row = sqlx::query(&format!(
+        let stmt = format!(
             "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.id = ? AND r.kind = ?",
             columns(kind, with_relations)
-        ))
-        .bind(tenant.as_str())
-        .bind(id)
-        .bind(kind.as_str())
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let (seq, mut resource) = resource_from_row(&row)?;
+        );
+        let params = [
+            SqlValue::Text(tenant.as_str().to_owned()),
+            SqlValue::Text(id.to_owned()),
+            SqlValue::Text(kind.as_str().to_owned()),
+        ];
         if with_relations && kind == Kind::Group {
-            resource.members = Some(self.members_of(seq).await?);
+            // A group may have many members: off the runtime's workers.
+            return self
+                .readers
+                .blocking(move |conn| {
+                    let Some((seq, mut group)) = reads::resources(conn, &stmt, &params)?.pop()
+                    else {
+                        return Ok(None);
+                    };
+                    group.members = Some(reads::members_of(conn, seq)?);
+                    Ok(Some(group))
+                })
+                .await;
         }
-        Ok(Some(resource))
+        self.readers
+            .now(|conn| {
+                Ok(reads::resources(conn, &stmt, &params)?
+                    .pop()
+                    .map(|(_, r)| r))
+            })
+            .await
     }
 
     async fn update_recorded(
@@ -1163,54 +1180,64 @@ impl Store for SqliteStore {
             None => Some("r.seq".to_owned()),
             Some(sort) => sort_column(sort, kind, schema),
         };
+        let mut params = vec![
+            SqlValue::Text(tenant.as_str().to_owned()),
+            SqlValue::Text(kind.as_str().to_owned()),
+        ];
+        params.extend(sql.binds.iter().map(reads::value));
+        let with_members = query.with_relations && kind == Kind::Group;
         let mut page = match (exact, order) {
             (true, Some(order)) => {
-                let mut resources = Vec::new();
-                if query.limit > 0 {
-                    let stmt = format!(
-                        "SELECT {} FROM resources r WHERE {where_clause}
-                         ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
-                        columns(kind, query.with_relations),
-                        query.limit.min(i64::MAX as u64),
-                        query.offset.min(i64::MAX as u64)
-                    );
-                    let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
-                    for b in &sql.binds {
-                        q = bind_one(q, b);
-                    }
-                    for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
-                        let (seq, mut r) = resource_from_row(&row)?;
-                        if query.with_relations && kind == Kind::Group {
-                            r.members = Some(self.members_of(seq).await?);
-                        }
-                        resources.push(r);
-                    }
-                }
-                let got = resources.len() as u64;
-                // A short page that starts inside the results ends them: its end is the total,
-                // and the lookups identity providers make (`userName eq`) need no count.
-                let total = if query.limit > 0
-                    && got < query.limit
-                    && (got > 0 || query.offset == 0)
-                {
-                    query.offset + got
-                } else {
-                    // Without a filter the total is a counter kept beside the rows; a count(*)
-                    // of a large tenant would walk its whole index on every page.
-                    let count_stmt = match &condition {
-                        None => "SELECT coalesce((SELECT n FROM resource_counts r
-                                  WHERE r.tenant_id = ? AND r.kind = ?), 0)"
-                            .to_owned(),
-                        Some(_) => format!("SELECT count(*) FROM resources r WHERE {where_clause}"),
-                    };
-                    let n: i64 =
-                        bind_all(sqlx::query_scalar(&count_stmt), tenant, kind, &sql.binds)
-                            .fetch_one(&self.reader)
-                            .await
-                            .map_err(db_err)?;
-                    u64::try_from(n).unwrap_or(0)
+                let (limit, offset) = (query.limit, query.offset);
+                let stmt = format!(
+                    "SELECT {} FROM resources r WHERE {where_clause}
+                     ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                    columns(kind, query.with_relations),
+                    limit.min(i64::MAX as u64),
+                    offset.min(i64::MAX as u64)
+                );
+                // Without a filter the total is a counter kept beside the rows; a count(*)
+                // of a large tenant would walk its whole index on every page.
+                let count_stmt = match &condition {
+                    None => "SELECT coalesce((SELECT n FROM resource_counts r
+                              WHERE r.tenant_id = ? AND r.kind = ?), 0)"
+                        .to_owned(),
+                    Some(_) => format!("SELECT count(*) FROM resources r WHERE {where_clause}"),
                 };
-                Page { total, resources }
+                let read = move |conn: &rusqlite::Connection| -> Result<Page, StoreError> {
+                    let mut resources = Vec::new();
+                    if limit > 0 {
+                        for (seq, mut r) in reads::resources(conn, &stmt, &params)? {
+                            if with_members {
+                                r.members = Some(reads::members_of(conn, seq)?);
+                            }
+                            resources.push(r);
+                        }
+                    }
+                    let got = resources.len() as u64;
+                    // A short page that starts inside the results ends them: its end is the
+                    // total, and the lookups identity providers make (`userName eq`) need no
+                    // count.
+                    let total = if limit > 0 && got < limit && (got > 0 || offset == 0) {
+                        offset + got
+                    } else {
+                        let n: i64 = conn
+                            .prepare_cached(&count_stmt)
+                            .and_then(|mut q| {
+                                q.query_row(rusqlite::params_from_iter(&params), |row| row.get(0))
+                            })
+                            .map_err(reads::read_err)?;
+                        u64::try_from(n).unwrap_or(0)
+                    };
+                    Ok(Page { total, resources })
+                };
+                // A page of users is bounded by its LIMIT; a page of groups with their members,
+                // or one far into the results, is read off the runtime's workers.
+                if with_members || offset > 1_000 {
+                    self.readers.blocking(read).await?
+                } else {
+                    self.readers.now(read).await?
+                }
             }
             _ => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
@@ -1218,19 +1245,20 @@ impl Store for SqliteStore {
                     "SELECT {} FROM resources r WHERE {where_clause} ORDER BY r.seq",
                     columns(kind, query.with_relations)
                 );
-                let mut q = sqlx::query(&stmt).bind(tenant.as_str()).bind(kind.as_str());
-                for b in &sql.binds {
-                    q = bind_one(q, b);
-                }
-                let mut rows = Vec::new();
                 let needs_members = kind == Kind::Group;
-                for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
-                    let (seq, mut r) = resource_from_row(&row)?;
-                    if needs_members {
-                        r.members = Some(self.members_of(seq).await?);
-                    }
-                    rows.push(r);
-                }
+                let rows = self
+                    .readers
+                    .blocking(move |conn| {
+                        let mut rows = Vec::new();
+                        for (seq, mut r) in reads::resources(conn, &stmt, &params)? {
+                            if needs_members {
+                                r.members = Some(reads::members_of(conn, seq)?);
+                            }
+                            rows.push(r);
+                        }
+                        Ok(rows)
+                    })
+                    .await?;
                 memory_eval::finish(rows, schema, query)
             }
         };
@@ -1248,31 +1276,39 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         user_ids: &[String],
     ) -> Result<Vec<(String, GroupRef)>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in user_ids.chunks(200) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let stmt = format!(
-                "SELECT u.id AS user_id, g.id AS group_id, g.display AS group_display
-                 FROM resources u JOIN members x ON x.member_seq = u.seq
-                 JOIN resources g ON g.seq = x.group_seq
-                 WHERE u.tenant_id = ? AND u.id IN ({placeholders}) ORDER BY g.seq"
-            );
-            let mut q = sqlx::query(&stmt).bind(tenant.as_str());
-            for id in chunk {
-                q = q.bind(id);
-            }
-            for row in q.fetch_all(&self.reader).await.map_err(db_err)? {
-                let display: Option<String> = row.try_get("group_display").map_err(db_err)?;
-                out.push((
-                    row.try_get("user_id").map_err(db_err)?,
-                    GroupRef {
-                        id: row.try_get("group_id").map_err(db_err)?,
-                        display: display.unwrap_or_default(),
-                    },
-                ));
-            }
-        }
-        Ok(out)
+        let tenant = tenant.as_str().to_owned();
+        let chunks: Vec<Vec<String>> = user_ids.chunks(200).map(<[String]>::to_vec).collect();
+        self.readers
+            .now(move |conn| {
+                let mut out = Vec::new();
+                for chunk in &chunks {
+                    let placeholders = vec!["?"; chunk.len()].join(",");
+                    let stmt = format!(
+                        "SELECT u.id, g.id, g.display
+                         FROM resources u JOIN members x ON x.member_seq = u.seq
+                         JOIN resources g ON g.seq = x.group_seq
+                         WHERE u.tenant_id = ? AND u.id IN ({placeholders}) ORDER BY g.seq"
+                    );
+                    let mut q = conn.prepare_cached(&stmt).map_err(reads::read_err)?;
+                    let params = std::iter::once(&tenant).chain(chunk.iter());
+                    let rows = q
+                        .query_map(rusqlite::params_from_iter(params), |row| {
+                            Ok((
+                                row.get::<_, String>(0)?,
+                                GroupRef {
+                                    id: row.get(1)?,
+                                    display: row.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                                },
+                            ))
+                        })
+                        .map_err(reads::read_err)?;
+                    for row in rows {
+                        out.push(row.map_err(reads::read_err)?);
+                    }
+                }
+                Ok(out)
+            })
+            .await
     }
 
     async fn events(
@@ -1819,34 +1855,4 @@ fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
     })
-}
-
-/// Binds a translated filter's parameters as this backend stores them: times as fixed-width
-/// text, booleans as 0/1.
-fn bind_one<'q>(
-    q: sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
-    b: &'q Bind,
-) -> sqlx::query::Query<'q, Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
-    match b {
-        Bind::Text(s) => q.bind(s.as_str()),
-        Bind::Bool(v) => q.bind(*v),
-        Bind::Time(t) => q.bind(ts(*t)),
-    }
-}
-
-fn bind_all<'q, O>(
-    mut q: sqlx::query::QueryScalar<'q, Sqlite, O, sqlx::sqlite::SqliteArguments<'q>>,
-    tenant: &'q TenantId,
-    kind: Kind,
-    binds: &'q [Bind],
-) -> sqlx::query::QueryScalar<'q, Sqlite, O, sqlx::sqlite::SqliteArguments<'q>> {
-    q = q.bind(tenant.as_str()).bind(kind.as_str());
-    for b in binds {
-        q = match b {
-            Bind::Text(s) => q.bind(s.as_str()),
-            Bind::Bool(v) => q.bind(*v),
-            Bind::Time(t) => q.bind(ts(*t)),
-        };
-    }
-    q
 }

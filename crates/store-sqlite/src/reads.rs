@@ -1,0 +1,280 @@
+//! The hot reads (a resource by id, a page of a list, a group's members, users' groups) run on
+//! connections of their own, on the calling thread.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and every statement is a round trip
+//! to it: two thread wakeups, and a channel message per row. A lookup by id costs SQLite a few
+//! microseconds; the round trip cost more than the lookup, and the kernel's share of the server's
+//! time was half. Here a read waits for one of four permits, takes an idle connection (or opens
+//! one), runs its statement where it is called, and gives the connection back.
+//!
+//! Reads that are bounded (a user by id, a page under `LIMIT` near the start) run on the
+//! request's own task;
+//! reads that may walk a large part of a tenant (a group's members, a filter the SQL only
+//! narrows) run on tokio's blocking threads, so that they never hold up the runtime's workers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use roster_store::sql::Bind;
+use roster_store::{GroupRef, Kind, Member, StoreError, StoredResource};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OpenFlags, Row};
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+/// The most connections open at once: each holds up to 8 MB of page cache, and two workers
+/// and a few blocking reads keep four busy.
+const MAX_CONNECTIONS: usize = 4;
+
+/// Prepared statements kept per connection (list statements vary with the filter).
+const STATEMENT_CACHE: usize = 64;
+
+/// Read-only connections to the database file, shared by the store's clones.
+#[derive(Debug, Clone)]
+pub struct Readers {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection that may be open; a read holds one while it runs.
+    permits: Semaphore,
+}
+
+pub fn read_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+impl Readers {
+    /// Readers of the database at `path`, which exists and is in WAL mode; one connection is
+    /// opened now, so that a path that cannot be read fails at start.
+    pub fn open(path: &Path) -> Result<Readers, StoreError> {
+        let readers = Readers {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                idle: Mutex::new(Vec::new()),
+                permits: Semaphore::new(MAX_CONNECTIONS),
+            }),
+        };
+        let first = readers.connect()?;
+        readers.give_back(first);
+        Ok(readers)
+    }
+
+    fn connect(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            &self.inner.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| StoreError::Unavailable(format!("opening the database: {e}")))?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(read_err)?;
+        // As the writer's connection: LIKE honours case (see the crate root), 8 MB of cache.
+        conn.execute_batch(
+            "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
+             PRAGMA temp_store = memory;",
+        )
+        .map_err(read_err)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    fn take(&self) -> Result<Connection, StoreError> {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => self.connect(),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        let mut idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        idle.push(conn);
+    }
+
+    /// Runs `f` on a connection; the caller holds a permit.
+    fn run<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let conn = self.take()?;
+        let result = f(&conn);
+        self.give_back(conn);
+        result
+    }
+
+    async fn permit(&self) -> Result<SemaphorePermit<'_>, StoreError> {
+        self.inner
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the database readers have stopped".into()))
+    }
+
+    /// Runs `f` on a connection, on the calling task: for bounded reads. Waiting for a free
+    /// connection is the only await.
+    pub async fn now<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let _permit = self.permit().await?;
+        self.run(f)
+    }
+
+    /// Runs `f` on a connection on a blocking thread: for reads that may be long.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let permit = self.permit().await?;
+        let readers = self.clone();
+        let result = tokio::task::spawn_blocking(move || readers.run(f))
+            .await
+            .map_err(|e| StoreError::Internal(format!("a read stopped: {e}")))?;
+        drop(permit);
+        result
+    }
+}
+
+/// A translated filter's parameter as this backend stores it: times as fixed-width text,
+/// booleans as 0/1.
+pub fn value(b: &Bind) -> SqlValue {
+    match b {
+        Bind::Text(s) => SqlValue::Text(s.clone()),
+        Bind::Bool(v) => SqlValue::Integer(i64::from(*v)),
+        Bind::Time(t) => SqlValue::Text(crate::ts(*t)),
+    }
+}
+
+/// Reads a row of [`crate::RESOURCE_COLUMNS`] (or [`crate::RESOURCE_COLUMNS_WITH_GROUPS`]).
+pub fn resource(row: &Row<'_>) -> rusqlite::Result<Result<(i64, StoredResource), StoreError>> {
+    let seq: i64 = row.get(0)?;
+    let id: String = row.get(1)?;
+    let kind: String = row.get(2)?;
+    let version: i64 = row.get(3)?;
+    let created: String = row.get(4)?;
+    let last_modified: String = row.get(5)?;
+    let data: String = row.get(6)?;
+    let groups: Option<String> = if row.as_ref().column_count() > 7 {
+        row.get(7)?
+    } else {
+        None
+    };
+    Ok(build(
+        seq,
+        id,
+        &kind,
+        version,
+        &created,
+        &last_modified,
+        &data,
+        groups,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build(
+    seq: i64,
+    id: String,
+    kind: &str,
+    version: i64,
+    created: &str,
+    last_modified: &str,
+    data: &str,
+    groups: Option<String>,
+) -> Result<(i64, StoredResource), StoreError> {
+    let groups = match groups {
+        Some(json) => {
+            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
+                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
+            Some(
+                pairs
+                    .into_iter()
+                    .map(|(id, display)| GroupRef {
+                        id,
+                        display: display.unwrap_or_default(),
+                    })
+                    .collect(),
+            )
+        }
+        None => None,
+    };
+    Ok((
+        seq,
+        StoredResource {
+            id,
+            kind: Kind::parse(kind)
+                .ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+            version,
+            created: crate::parse_ts(created)?,
+            last_modified: crate::parse_ts(last_modified)?,
+            data: serde_json::from_str(data).map_err(|e| StoreError::Internal(e.to_string()))?,
+            members: None,
+            groups,
+        },
+    ))
+}
+
+/// Runs `stmt` with `params` and reads its resource rows.
+pub fn resources(
+    conn: &Connection,
+    stmt: &str,
+    params: &[SqlValue],
+) -> Result<Vec<(i64, StoredResource)>, StoreError> {
+    let mut stmt = conn.prepare_cached(stmt).map_err(read_err)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(params), resource)
+        .map_err(read_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(row.map_err(read_err)??);
+    }
+    Ok(out)
+}
+
+/// A group's members, in member creation order.
+pub fn members_of(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT m.id, m.kind, coalesce(x.display, m.display)
+             FROM members x JOIN resources m ON m.seq = x.member_seq
+             WHERE x.group_seq = ? ORDER BY m.seq",
+        )
+        .map_err(read_err)?;
+    let rows = stmt
+        .query_map([group_seq], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, Option<String>>(2)?,
+            ))
+        })
+        .map_err(read_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, kind, display) = row.map_err(read_err)?;
+        out.push(Member {
+            id,
+            kind: Kind::parse(&kind)
+                .ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
+            display,
+        });
+    }
+    Ok(out)
+}

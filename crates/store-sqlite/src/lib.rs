@@ -1,5 +1,6 @@
-//! The SQLite storage backend: one file, WAL mode, one writer connection and a few readers
-//! (the hot reads through rusqlite, see `reads`; the rest through sqlx).
+//! The SQLite storage backend: one file, WAL mode, one writer thread and a few readers. The
+//! writer (`writer`) and the hot reads (`reads`) run through rusqlite where they are called; sqlx
+//! runs the migrations, the background checkpoints and the cold reads.
 //!
 //! SCIM filters become SQL in exactly one function, [`translate`]; what it cannot express is
 //! evaluated in memory by the protocol crate over the rows the SQL narrowed down.
@@ -23,6 +24,7 @@ use roster_store::{
     memory_eval,
 };
 use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -55,8 +57,21 @@ fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+/// A rusqlite error as the store reports it: a database another process holds past the busy
+/// timeout is unavailable, anything else internal.
+fn lite_err(e: rusqlite::Error) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
 }
 
 /// Timestamps are stored as fixed-width UTC text, so that text order is time order and a
@@ -218,15 +233,13 @@ impl SqliteStore {
             .run(&mut conn)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
-        // The writer never checkpoints inside a commit: `checkpoints` does.
-        sqlx::query("PRAGMA wal_autocheckpoint = 0")
-            .execute(&mut conn)
-            .await
-            .map_err(db_err)?;
         let restart_wanted = Arc::new(AtomicBool::new(false));
-        let writer = writer::Writer::start(conn, restart_wanted.clone());
-        let checkpointer = options.clone().connect().await.map_err(db_err)?;
-        tokio::spawn(checkpoints(checkpointer, restart_wanted));
+        let writer = writer::Writer::start(
+            writer::connect(options.get_filename())?,
+            restart_wanted.clone(),
+        )?;
+        // The migrating connection stays on as the checkpointer.
+        tokio::spawn(checkpoints(conn, restart_wanted));
         // The cold reads (tokens, tenants, the change log, webhooks): two connections with a
         // small page cache; the hot ones have connections of their own (`reads`).
         let reader = SqlitePoolOptions::new()
@@ -264,67 +277,65 @@ impl SqliteStore {
         unchanged: Unchanged,
     ) -> Result<(), StoreError> {
         // Everything that needs no database is done here, in the request's task (see insert).
-        let row = Arc::new(Prepared::of(tenant, resource));
-        let members = Arc::new(members.clone());
+        let row = Prepared::of(tenant, resource);
+        let members = members.clone();
         let events = writer::event_rows(tenant, events);
         self.writer
             .write_recorded(
                 move |tx| {
-                    // A batch that meets a failure runs its other writes again.
-                    let (row, members) = (row.clone(), members.clone());
-                    Box::pin(async move {
-                        // The statement also reads the e-mail rows as they are, so that they are
-                        // rewritten only when they change, without a statement of its own.
-                        let mut update =
-                            sqlx::query_as::<_, (i64, Option<String>)>(unchanged.statement());
-                        if !unchanged.name_key {
-                            update = update.bind(&row.ix.name_key);
+                    // The statement also reads the e-mail rows as they are, so that they are
+                    // rewritten only when they change, without a statement of its own.
+                    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(11);
+                    if !unchanged.name_key {
+                        params.push(&row.ix.name_key);
+                    }
+                    if !unchanged.external_id {
+                        params.push(&row.ix.external_id);
+                    }
+                    let (tenant, kind) = (row.tenant.as_str(), row.kind.as_str());
+                    params.extend([
+                        &row.ix.display as &dyn rusqlite::ToSql,
+                        &row.ix.active,
+                        &row.last_modified,
+                        &row.version,
+                        &row.data,
+                        &tenant,
+                        &row.id,
+                        &kind,
+                        &expected_version,
+                    ]);
+                    let updated = tx.prepare_cached(unchanged.statement()).and_then(|mut q| {
+                        q.query_row(params.as_slice(), |r| {
+                            Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?))
+                        })
+                        .optional()
+                    });
+                    let (seq, existing) = match updated {
+                        Ok(Some(found)) => found,
+                        Ok(None) => {
+                            let exists = query_opt(
+                                tx,
+                                "SELECT seq FROM resources
+                                 WHERE tenant_id = ? AND id = ? AND kind = ?",
+                                params![tenant, row.id, kind],
+                                |r| r.get::<_, i64>(0),
+                            )?;
+                            return Err(match exists {
+                                Some(_) => StoreError::VersionMismatch,
+                                None => StoreError::NotFound,
+                            });
                         }
-                        if !unchanged.external_id {
-                            update = update.bind(&row.ix.external_id);
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict(conflict_attribute(row.kind)));
                         }
-                        let updated = update
-                            .bind(&row.ix.display)
-                            .bind(row.ix.active)
-                            .bind(&row.last_modified)
-                            .bind(row.version)
-                            .bind(&row.data)
-                            .bind(row.tenant.as_str())
-                            .bind(&row.id)
-                            .bind(row.kind.as_str())
-                            .bind(expected_version)
-                            .fetch_optional(&mut *tx)
-                            .await;
-                        let (seq, existing) = match updated {
-                            Ok(Some(found)) => found,
-                            Ok(None) => {
-                                let exists: Option<i64> = sqlx::query_scalar(
-                                    "SELECT seq FROM resources
-                                     WHERE tenant_id = ? AND id = ? AND kind = ?",
-                                )
-                                .bind(row.tenant.as_str())
-                                .bind(&row.id)
-                                .bind(row.kind.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await
-                                .map_err(db_err)?;
-                                return Err(match exists {
-                                    Some(_) => StoreError::VersionMismatch,
-                                    None => StoreError::NotFound,
-                                });
-                            }
-                            Err(e) if is_unique_violation(&e) => {
-                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
-                            }
-                            Err(e) => return Err(db_err(e)),
-                        };
-                        let existing: Vec<String> = existing
-                            .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
-                            .unwrap_or_default();
-                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &existing).await?;
-                        apply_members(&mut *tx, &row.tenant, seq, &members).await?;
-                        Ok(())
-                    })
+                        Err(e) => return Err(lite_err(e)),
+                    };
+                    let existing: Vec<String> = existing
+                        .map(|e| e.split('\u{1f}').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    write_emails(tx, &row.tenant, seq, &row.ix.emails, &existing)?;
+                    apply_members(tx, &row.tenant, seq, &members)?;
+                    Ok(())
                 },
                 events,
             )
@@ -437,8 +448,8 @@ fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreErro
 }
 
 /// Inserts the member rows of a group, refusing ids that are not resources of the tenant.
-async fn add_members(
-    tx: &mut SqliteConnection,
+fn add_members(
+    tx: &Connection,
     tenant: &TenantId,
     group_seq: i64,
     members: &[MemberRef],
@@ -447,23 +458,16 @@ async fn add_members(
         // One statement per member: it finds the member in the tenant (no row: an unknown
         // member), and keeps a client's display name only where it differs from the member's
         // own, so that renaming a user still shows in the groups nobody labelled otherwise.
-        let done = sqlx::query(
+        let done = exec(
+            tx,
             "INSERT INTO members (group_seq, member_seq, display)
              SELECT ?, r.seq, CASE WHEN ? IS NULL OR ? = r.display THEN NULL ELSE ? END
              FROM resources r WHERE r.tenant_id = ? AND r.id = ?
              ON CONFLICT (group_seq, member_seq) DO UPDATE
              SET display = coalesce(excluded.display, members.display)",
-        )
-        .bind(group_seq)
-        .bind(display)
-        .bind(display)
-        .bind(display)
-        .bind(tenant.as_str())
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .map_err(db_err)?;
-        if done.rows_affected() == 0 {
+            params![group_seq, display, display, display, tenant.as_str(), id],
+        )?;
+        if done == 0 {
             return Err(StoreError::UnknownMember(id.clone()));
         }
     }
@@ -471,8 +475,8 @@ async fn add_members(
 }
 
 /// Applies a change of members to a group's rows.
-async fn apply_members(
-    tx: &mut SqliteConnection,
+fn apply_members(
+    tx: &Connection,
     tenant: &TenantId,
     group_seq: i64,
     change: &MembersChange,
@@ -480,27 +484,23 @@ async fn apply_members(
     match change {
         MembersChange::Keep => {}
         MembersChange::Replace(ids) => {
-            sqlx::query("DELETE FROM members WHERE group_seq = ?")
-                .bind(group_seq)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
-            add_members(tx, tenant, group_seq, ids).await?;
+            exec(
+                tx,
+                "DELETE FROM members WHERE group_seq = ?",
+                params![group_seq],
+            )?;
+            add_members(tx, tenant, group_seq, ids)?;
         }
         MembersChange::Delta { add, remove } => {
             for id in remove {
-                sqlx::query(
+                exec(
+                    tx,
                     "DELETE FROM members WHERE group_seq = ? AND member_seq =
                        (SELECT seq FROM resources WHERE tenant_id = ? AND id = ?)",
-                )
-                .bind(group_seq)
-                .bind(tenant.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+                    params![group_seq, tenant.as_str(), id],
+                )?;
             }
-            add_members(tx, tenant, group_seq, add).await?;
+            add_members(tx, tenant, group_seq, add)?;
         }
     }
     Ok(())
@@ -508,8 +508,8 @@ async fn apply_members(
 
 /// Rewrites a resource's e-mail index rows when they differ from `existing` (what the rows
 /// hold now, as the statement that changed the resource read them).
-async fn write_emails(
-    tx: &mut SqliteConnection,
+fn write_emails(
+    tx: &Connection,
     tenant: &TenantId,
     seq: i64,
     emails: &[String],
@@ -520,34 +520,44 @@ async fn write_emails(
         return Ok(());
     }
     if !existing.is_empty() {
-        sqlx::query("DELETE FROM emails WHERE resource_seq = ?")
-            .bind(seq)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        exec(
+            tx,
+            "DELETE FROM emails WHERE resource_seq = ?",
+            params![seq],
+        )?;
     }
-    insert_emails(tx, tenant, seq, emails).await
-}
-
-async fn insert_emails(
-    tx: &mut SqliteConnection,
-    tenant: &TenantId,
-    seq: i64,
-    emails: &[String],
-) -> Result<(), StoreError> {
     if emails.is_empty() {
         return Ok(());
     }
-    // One statement for all of a user's addresses: each statement is a round trip to the
-    // connection's thread.
+    // One statement for all of a user's addresses.
     let rows = vec!["(?, ?, ?)"; emails.len()].join(", ");
     let stmt = format!("INSERT INTO emails (resource_seq, tenant_id, value_key) VALUES {rows}");
-    let mut q = sqlx::query(&stmt);
+    let mut params: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(emails.len() * 3);
+    let tenant = tenant.as_str();
     for e in emails {
-        q = q.bind(seq).bind(tenant.as_str()).bind(e);
+        params.extend([&seq as &dyn rusqlite::ToSql, &tenant, e]);
     }
-    q.execute(&mut *tx).await.map_err(db_err)?;
+    exec(tx, &stmt, params.as_slice())?;
     Ok(())
+}
+
+/// Runs one statement on `conn` (the writer's, inside its transaction); the rows it changed.
+fn exec(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut q| q.execute(params))
+        .map_err(lite_err)
+}
+
+/// Runs a statement that answers with at most one row of interest, and reads it.
+fn query_opt<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    conn.prepare_cached(sql)
+        .and_then(|mut q| q.query_row(params, f).optional())
+        .map_err(lite_err)
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
@@ -596,49 +606,34 @@ fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
-        let tenant = tenant.clone();
+        let t = tenant.clone();
+        let (created, settings) = (ts(t.created_at), t.settings.to_string());
         self.writer
             .write(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let tenant = tenant.clone();
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)",
-                    )
-                    .bind(tenant.id.as_str())
-                    .bind(&tenant.name)
-                    .bind(ts(tenant.created_at))
-                    .bind(tenant.settings.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                exec(
+                    tx,
+                    "INSERT INTO tenants (id, name, created_at, settings) VALUES (?, ?, ?, ?)",
+                    params![t.id.as_str(), t.name, created, settings],
+                )?;
+                Ok(())
             })
             .await
     }
 
     async fn create_first_tenant(&self, tenant: &Tenant) -> Result<bool, StoreError> {
-        let tenant = tenant.clone();
+        let t = tenant.clone();
+        let (created, settings) = (ts(t.created_at), t.settings.to_string());
         self.writer
             .write(move |tx| {
-                let tenant = tenant.clone();
-                Box::pin(async move {
-                    // The writer's transaction is IMMEDIATE: no other process writes between
-                    // the check and the insert.
-                    let done = sqlx::query(
-                        "INSERT INTO tenants (id, name, created_at, settings)
-                         SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM tenants)",
-                    )
-                    .bind(tenant.id.as_str())
-                    .bind(&tenant.name)
-                    .bind(ts(tenant.created_at))
-                    .bind(tenant.settings.to_string())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(done.rows_affected() == 1)
-                })
+                // The writer's transaction is IMMEDIATE: no other process writes between the
+                // check and the insert.
+                let done = exec(
+                    tx,
+                    "INSERT INTO tenants (id, name, created_at, settings)
+                     SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM tenants)",
+                    params![t.id.as_str(), t.name, created, settings],
+                )?;
+                Ok(done == 1)
             })
             .await
     }
@@ -666,39 +661,32 @@ impl Store for SqliteStore {
         let token = token.clone();
         self.writer
             .write(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let token = token.clone();
-                Box::pin(async move {
-                    let token = &token;
-                    if revoke_others {
-                        sqlx::query(
-                            "UPDATE tokens SET revoked_at = ?
-                             WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
-                        )
-                        .bind(ts(token.created_at))
-                        .bind(token.tenant_id.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    }
-                    sqlx::query(
-                        "INSERT INTO tokens
-                           (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(&token.id)
-                    .bind(token.tenant_id.as_str())
-                    .bind(&token.hash[..])
-                    .bind(ts(token.created_at))
-                    .bind(&token.name)
-                    .bind(&token.last4)
-                    .bind(token.expires_at.map(ts))
-                    .bind(token.client_id.as_deref())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                let token = &token;
+                if revoke_others {
+                    exec(
+                        tx,
+                        "UPDATE tokens SET revoked_at = ?
+                         WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
+                        params![ts(token.created_at), token.tenant_id.as_str()],
+                    )?;
+                }
+                exec(
+                    tx,
+                    "INSERT INTO tokens
+                       (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        token.id,
+                        token.tenant_id.as_str(),
+                        &token.hash[..],
+                        ts(token.created_at),
+                        token.name,
+                        token.last4,
+                        token.expires_at.map(ts),
+                        token.client_id.as_deref(),
+                    ],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -751,23 +739,16 @@ impl Store for SqliteStore {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.writer
             .write(move |tx| {
-                let (tenant, id) = (tenant.clone(), id.clone());
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND id = ?
-                           AND client_id IS NULL AND revoked_at IS NULL",
-                    )
-                    .bind(ts(at))
-                    .bind(tenant.as_str())
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+                let done = exec(
+                    tx,
+                    "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND id = ?
+                       AND client_id IS NULL AND revoked_at IS NULL",
+                    params![ts(at), tenant.as_str(), id],
+                )?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }
@@ -776,20 +757,13 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .write(move |tx| {
-                let id = id.clone();
-                Box::pin(async move {
-                    sqlx::query(
-                        "UPDATE tokens SET last_used_at = ?
-                         WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
-                    )
-                    .bind(ts(at))
-                    .bind(&id)
-                    .bind(ts(at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                exec(
+                    tx,
+                    "UPDATE tokens SET last_used_at = ?
+                     WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                    params![ts(at), id, ts(at)],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -797,18 +771,13 @@ impl Store for SqliteStore {
     async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.writer
             .write(move |tx| {
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "DELETE FROM tokens WHERE client_id IS NOT NULL
-                           AND (expires_at < ? OR revoked_at < ?)",
-                    )
-                    .bind(ts(before))
-                    .bind(ts(before))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(done.rows_affected())
-                })
+                let done = exec(
+                    tx,
+                    "DELETE FROM tokens WHERE client_id IS NOT NULL
+                       AND (expires_at < ? OR revoked_at < ?)",
+                    params![ts(before), ts(before)],
+                )?;
+                Ok(done as u64)
             })
             .await
     }
@@ -817,22 +786,19 @@ impl Store for SqliteStore {
         let client = client.clone();
         self.writer
             .write(move |tx| {
-                let client = client.clone();
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO oauth_clients (id, tenant_id, name, secret_hash, created_at)
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(&client.id)
-                    .bind(client.tenant_id.as_str())
-                    .bind(&client.name)
-                    .bind(&client.secret_hash[..])
-                    .bind(ts(client.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                exec(
+                    tx,
+                    "INSERT INTO oauth_clients (id, tenant_id, name, secret_hash, created_at)
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        client.id,
+                        client.tenant_id.as_str(),
+                        client.name,
+                        &client.secret_hash[..],
+                        ts(client.created_at),
+                    ],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -869,31 +835,21 @@ impl Store for SqliteStore {
         let (tenant, id) = (tenant.clone(), id.to_owned());
         self.writer
             .write(move |tx| {
-                let (tenant, id) = (tenant.clone(), id.clone());
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE oauth_clients SET revoked_at = ?
-                         WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
-                    )
-                    .bind(ts(at))
-                    .bind(tenant.as_str())
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    sqlx::query(
-                        "UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
-                    )
-                    .bind(ts(at))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                let done = exec(
+                    tx,
+                    "UPDATE oauth_clients SET revoked_at = ?
+                     WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                    params![ts(at), tenant.as_str(), id],
+                )?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                exec(
+                    tx,
+                    "UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+                    params![ts(at), id],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -902,20 +858,15 @@ impl Store for SqliteStore {
         let (id, settings) = (id.clone(), settings.to_string());
         self.writer
             .write(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let (id, settings) = (id.clone(), settings.clone());
-                Box::pin(async move {
-                    let done = sqlx::query("UPDATE tenants SET settings = ? WHERE id = ?")
-                        .bind(settings)
-                        .bind(id.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+                let done = exec(
+                    tx,
+                    "UPDATE tenants SET settings = ? WHERE id = ?",
+                    params![settings, id.as_str()],
+                )?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }
@@ -929,44 +880,46 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         // Everything that needs no database is done here, in the request's task: the writer,
         // which every write waits for, only runs statements.
-        let row = Arc::new(Prepared::of(tenant, resource));
-        let members = Arc::new(members.to_vec());
+        let row = Prepared::of(tenant, resource);
+        let members = members.to_vec();
         let events = writer::event_rows(tenant, events);
         self.writer
             .write_recorded(
                 move |tx| {
-                    // A batch that meets a failure runs its other writes again.
-                    let (row, members) = (row.clone(), members.clone());
-                    Box::pin(async move {
-                        let seq: i64 = match sqlx::query_scalar(
+                    let inserted = tx
+                        .prepare_cached(
                             "INSERT INTO resources (tenant_id, id, kind, name_key, display,
                                  external_id, active, created, last_modified, version, data)
                              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
                         )
-                        .bind(row.tenant.as_str())
-                        .bind(&row.id)
-                        .bind(row.kind.as_str())
-                        .bind(&row.ix.name_key)
-                        .bind(&row.ix.display)
-                        .bind(&row.ix.external_id)
-                        .bind(row.ix.active)
-                        .bind(&row.created)
-                        .bind(&row.last_modified)
-                        .bind(row.version)
-                        .bind(&row.data)
-                        .fetch_one(&mut *tx)
-                        .await
-                        {
-                            Ok(seq) => seq,
-                            Err(e) if is_unique_violation(&e) => {
-                                return Err(StoreError::Conflict(conflict_attribute(row.kind)));
-                            }
-                            Err(e) => return Err(db_err(e)),
-                        };
-                        write_emails(&mut *tx, &row.tenant, seq, &row.ix.emails, &[]).await?;
-                        add_members(&mut *tx, &row.tenant, seq, &members).await?;
-                        Ok(())
-                    })
+                        .and_then(|mut q| {
+                            q.query_row(
+                                params![
+                                    row.tenant.as_str(),
+                                    row.id,
+                                    row.kind.as_str(),
+                                    row.ix.name_key,
+                                    row.ix.display,
+                                    row.ix.external_id,
+                                    row.ix.active,
+                                    row.created,
+                                    row.last_modified,
+                                    row.version,
+                                    row.data,
+                                ],
+                                |r| r.get::<_, i64>(0),
+                            )
+                        });
+                    let seq = match inserted {
+                        Ok(seq) => seq,
+                        Err(e) if is_unique_violation(&e) => {
+                            return Err(StoreError::Conflict(conflict_attribute(row.kind)));
+                        }
+                        Err(e) => return Err(lite_err(e)),
+                    };
+                    write_emails(tx, &row.tenant, seq, &row.ix.emails, &[])?;
+                    add_members(tx, &row.tenant, seq, &members)?;
+                    Ok(())
                 },
                 events,
             )
@@ -1065,44 +1018,44 @@ impl Store for SqliteStore {
         events: &[NewEvent],
     ) -> Result<i64, StoreError> {
         let (tenant, group_id, change) = (tenant.clone(), group_id.to_owned(), change.clone());
+        let at = ts(at);
         let events = writer::event_rows(&tenant, events);
         self.writer
-            .write_recorded(move |tx| {
-                // A batch that meets a failure runs its other writes again.
-                let (tenant, group_id, change) = (tenant.clone(), group_id.clone(), change.clone());
-                Box::pin(async move {
-                    let (tenant, group_id, change) = (&tenant, group_id.as_str(), &change);
-                let row: Option<(i64, i64)> = sqlx::query_as(
-                    "UPDATE resources SET version = version + 1, last_modified = ?
-                     WHERE tenant_id = ? AND id = ? AND kind = 'Group' AND (? IS NULL OR version = ?)
-                     RETURNING seq, version",
-                )
-                .bind(ts(at))
-                .bind(tenant.as_str())
-                .bind(group_id)
-                .bind(expected_version)
-                .bind(expected_version)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(db_err)?;
-                let Some((seq, version)) = row else {
-                    let exists: Option<i64> = sqlx::query_scalar(
-                        "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(group_id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    return Err(match exists {
-                        Some(_) => StoreError::VersionMismatch,
-                        None => StoreError::NotFound,
-                    });
-                };
-                apply_members(&mut *tx, tenant, seq, change).await?;
-                Ok(version)
-                })
-            }, events)
+            .write_recorded(
+                move |tx| {
+                    let row = query_opt(
+                        tx,
+                        "UPDATE resources SET version = version + 1, last_modified = ?
+                         WHERE tenant_id = ? AND id = ? AND kind = 'Group'
+                           AND (? IS NULL OR version = ?)
+                         RETURNING seq, version",
+                        params![
+                            at,
+                            tenant.as_str(),
+                            group_id,
+                            expected_version,
+                            expected_version
+                        ],
+                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+                    )?;
+                    let Some((seq, version)) = row else {
+                        let exists = query_opt(
+                            tx,
+                            "SELECT seq FROM resources
+                             WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
+                            params![tenant.as_str(), group_id],
+                            |r| r.get::<_, i64>(0),
+                        )?;
+                        return Err(match exists {
+                            Some(_) => StoreError::VersionMismatch,
+                            None => StoreError::NotFound,
+                        });
+                    };
+                    apply_members(tx, &tenant, seq, &change)?;
+                    Ok(version)
+                },
+                events,
+            )
             .await
     }
 
@@ -1119,38 +1072,24 @@ impl Store for SqliteStore {
         self.writer
             .write_recorded(
                 move |tx| {
-                    // A batch that meets a failure runs its other writes again.
-                    let (tenant, id) = (tenant.clone(), id.clone());
-                    Box::pin(async move {
-                        let (tenant, id) = (&tenant, id.as_str());
-                        let version: Option<i64> = sqlx::query_scalar(
+                    let version = query_opt(
+                        tx,
                         "SELECT version FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(id)
-                    .bind(kind.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                        match (version, expected_version) {
-                            (None, _) => return Err(StoreError::NotFound),
-                            (Some(v), Some(e)) if v != e => {
-                                return Err(StoreError::VersionMismatch);
-                            }
-                            _ => {}
-                        }
-                        // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
-                        sqlx::query(
-                            "DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
-                        )
-                        .bind(tenant.as_str())
-                        .bind(id)
-                        .bind(kind.as_str())
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                        Ok(())
-                    })
+                        params![tenant.as_str(), id, kind.as_str()],
+                        |r| r.get::<_, i64>(0),
+                    )?;
+                    match (version, expected_version) {
+                        (None, _) => return Err(StoreError::NotFound),
+                        (Some(v), Some(e)) if v != e => return Err(StoreError::VersionMismatch),
+                        _ => {}
+                    }
+                    // Memberships and e-mail rows go with the resource (ON DELETE CASCADE).
+                    exec(
+                        tx,
+                        "DELETE FROM resources WHERE tenant_id = ? AND id = ? AND kind = ?",
+                        params![tenant.as_str(), id, kind.as_str()],
+                    )?;
+                    Ok(())
                 },
                 events,
             )
@@ -1226,7 +1165,7 @@ impl Store for SqliteStore {
                             .and_then(|mut q| {
                                 q.query_row(rusqlite::params_from_iter(&params), |row| row.get(0))
                             })
-                            .map_err(reads::read_err)?;
+                            .map_err(lite_err)?;
                         u64::try_from(n).unwrap_or(0)
                     };
                     Ok(Page { total, resources })
@@ -1289,7 +1228,7 @@ impl Store for SqliteStore {
                          JOIN resources g ON g.seq = x.group_seq
                          WHERE u.tenant_id = ? AND u.id IN ({placeholders}) ORDER BY g.seq"
                     );
-                    let mut q = conn.prepare_cached(&stmt).map_err(reads::read_err)?;
+                    let mut q = conn.prepare_cached(&stmt).map_err(lite_err)?;
                     let params = std::iter::once(&tenant).chain(chunk.iter());
                     let rows = q
                         .query_map(rusqlite::params_from_iter(params), |row| {
@@ -1301,9 +1240,9 @@ impl Store for SqliteStore {
                                 },
                             ))
                         })
-                        .map_err(reads::read_err)?;
+                        .map_err(lite_err)?;
                     for row in rows {
-                        out.push(row.map_err(reads::read_err)?);
+                        out.push(row.map_err(lite_err)?);
                     }
                 }
                 Ok(out)
@@ -1342,34 +1281,29 @@ impl Store for SqliteStore {
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.writer
             .write(move |tx| {
-                Box::pin(async move {
-                    // The oldest events by position, a slice at a time: the log is in time
-                    // order, so the slices stop where the events are young enough.
-                    let mut purged = 0;
-                    loop {
-                        let done = sqlx::query(
-                            "DELETE FROM events WHERE position IN (SELECT position FROM
-                                 (SELECT position, occurred_at FROM events ORDER BY position
-                                  LIMIT 10000) WHERE occurred_at < ?)",
-                        )
-                        .bind(ts(before))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected();
-                        purged += done;
-                        if done < 10_000 {
-                            break;
-                        }
+                // The oldest events by position, a slice at a time: the log is in time order,
+                // so the slices stop where the events are young enough.
+                let mut purged = 0;
+                loop {
+                    let done = exec(
+                        tx,
+                        "DELETE FROM events WHERE position IN (SELECT position FROM
+                             (SELECT position, occurred_at FROM events ORDER BY position
+                              LIMIT 10000) WHERE occurred_at < ?)",
+                        params![ts(before)],
+                    )? as u64;
+                    purged += done;
+                    if done < 10_000 {
+                        break;
                     }
-                    // Delivery attempts are kept as long as events.
-                    sqlx::query("DELETE FROM webhook_attempts WHERE at < ?")
-                        .bind(epoch_millis(before))
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(purged)
-                })
+                }
+                // Delivery attempts are kept as long as events.
+                exec(
+                    tx,
+                    "DELETE FROM webhook_attempts WHERE at < ?",
+                    params![epoch_millis(before)],
+                )?;
+                Ok(purged)
             })
             .await
     }
@@ -1378,20 +1312,12 @@ impl Store for SqliteStore {
         let key = key.clone();
         self.writer
             .write(move |tx| {
-                let key = key.clone();
-                Box::pin(async move {
-                    sqlx::query(
-                        "INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
-                    )
-                    .bind(&key.id)
-                    .bind(&key.name)
-                    .bind(&key.hash[..])
-                    .bind(ts(key.created_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                exec(
+                    tx,
+                    "INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
+                    params![key.id, key.name, &key.hash[..], ts(key.created_at)],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -1422,21 +1348,15 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .write(move |tx| {
-                let id = id.clone();
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-                    )
-                    .bind(ts(at))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+                let done = exec(
+                    tx,
+                    "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    params![ts(at), id],
+                )?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }
@@ -1501,19 +1421,18 @@ impl Store for SqliteStore {
         let w = webhook.clone();
         self.writer
             .write(move |tx| {
-                let w = w.clone();
-                Box::pin(async move {
-                    sqlx::query(wh::ADD)
-                        .bind(&w.id)
-                        .bind(&w.url)
-                        .bind(w.tenant_id.as_ref().map(TenantId::as_str))
-                        .bind(&w.secret)
-                        .bind(w.created_at)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    Ok(())
-                })
+                exec(
+                    tx,
+                    wh::ADD,
+                    params![
+                        w.id,
+                        w.url,
+                        w.tenant_id.as_ref().map(TenantId::as_str),
+                        w.secret,
+                        w.created_at,
+                    ],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -1533,18 +1452,10 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.writer
             .write(move |tx| {
-                let id = id.clone();
-                Box::pin(async move {
-                    let done = sqlx::query("DELETE FROM webhooks WHERE id = ?")
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+                if exec(tx, "DELETE FROM webhooks WHERE id = ?", params![id])? == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }
@@ -1558,23 +1469,16 @@ impl Store for SqliteStore {
         let (id, secret) = (id.to_owned(), secret.to_owned());
         self.writer
             .write(move |tx| {
-                let (id, secret) = (id.clone(), secret.clone());
-                Box::pin(async move {
-                    let done = sqlx::query(
-                        "UPDATE webhooks SET previous_secret = secret, previous_until = ?,
-                                secret = ? WHERE id = ?",
-                    )
-                    .bind(previous_until)
-                    .bind(&secret)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    if done.rows_affected() == 0 {
-                        return Err(StoreError::NotFound);
-                    }
-                    Ok(())
-                })
+                let done = exec(
+                    tx,
+                    "UPDATE webhooks SET previous_secret = secret, previous_until = ?,
+                            secret = ? WHERE id = ?",
+                    params![previous_until, secret, id],
+                )?;
+                if done == 0 {
+                    return Err(StoreError::NotFound);
+                }
+                Ok(())
             })
             .await
     }
@@ -1588,46 +1492,36 @@ impl Store for SqliteStore {
         let (webhook_id, event_id) = (webhook_id.to_owned(), event_id.to_owned());
         self.writer
             .write(move |tx| {
-                let (webhook_id, event_id) = (webhook_id.clone(), event_id.clone());
-                Box::pin(async move {
-                    let event: Option<(i64, String)> =
-                        sqlx::query_as("SELECT position, tenant_id FROM events WHERE id = ?")
-                            .bind(&event_id)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    let webhook: Option<Option<String>> =
-                        sqlx::query_scalar("SELECT tenant_id FROM webhooks WHERE id = ?")
-                            .bind(&webhook_id)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    let (Some((position, tenant)), Some(only)) = (event, webhook) else {
-                        return Err(StoreError::NotFound);
-                    };
-                    if only.is_some_and(|t| t != tenant) {
-                        return Err(StoreError::NotFound);
-                    }
-                    sqlx::query(wh::RESTART)
-                        .bind(&webhook_id)
-                        .bind(&tenant)
-                        .bind(position - 1)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    sqlx::query(
-                        "DELETE FROM webhook_dead_letters
-                         WHERE webhook_id = ? AND tenant_id = ? AND position >= ?",
-                    )
-                    .bind(&webhook_id)
-                    .bind(&tenant)
-                    .bind(position)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db_err)?;
-                    Ok(())
-                })
+                let event = query_opt(
+                    tx,
+                    "SELECT position, tenant_id FROM events WHERE id = ?",
+                    params![event_id],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )?;
+                let webhook = query_opt(
+                    tx,
+                    "SELECT tenant_id FROM webhooks WHERE id = ?",
+                    params![webhook_id],
+                    |r| r.get::<_, Option<String>>(0),
+                )?;
+                let (Some((position, tenant)), Some(only)) = (event, webhook) else {
+                    return Err(StoreError::NotFound);
+                };
+                if only.is_some_and(|t| t != tenant) {
+                    return Err(StoreError::NotFound);
+                }
+                exec(
+                    tx,
+                    wh::RESTART,
+                    params![webhook_id, tenant, position - 1, now],
+                )?;
+                exec(
+                    tx,
+                    "DELETE FROM webhook_dead_letters
+                     WHERE webhook_id = ? AND tenant_id = ? AND position >= ?",
+                    params![webhook_id, tenant, position],
+                )?;
+                Ok(())
             })
             .await
     }
@@ -1652,49 +1546,38 @@ impl Store for SqliteStore {
         let leased: Vec<(String, String, i64, i64, Option<i64>)> = self
             .writer
             .write(move |tx| {
-                let owner = owner.clone();
-                Box::pin(async move {
-                    let max: i64 =
-                        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events")
-                            .fetch_one(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    sqlx::query(wh::DISCOVER)
-                        .bind(now)
-                        .bind(max)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    sqlx::query(wh::SCANNED)
-                        .bind(max)
-                        .bind(max)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    let due: Vec<(String, String)> = sqlx::query_as(wh::DUE)
-                        .bind(now)
-                        .bind(now)
-                        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-                        .fetch_all(&mut *tx)
-                        .await
-                        .map_err(db_err)?;
-                    let mut leased = Vec::with_capacity(due.len());
-                    for (webhook, tenant) in due {
-                        let row: Option<(i64, i64, Option<i64>)> = sqlx::query_as(wh::LEASE)
-                            .bind(&owner)
-                            .bind(lease_until)
-                            .bind(&webhook)
-                            .bind(&tenant)
-                            .bind(now)
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                        if let Some((delivered, attempts, first_failed_at)) = row {
-                            leased.push((webhook, tenant, delivered, attempts, first_failed_at));
-                        }
+                let max = query_opt(
+                    tx,
+                    "SELECT coalesce(max(position), 0) FROM events",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )?
+                .unwrap_or(0);
+                exec(tx, wh::DISCOVER, params![now, max])?;
+                exec(tx, wh::SCANNED, params![max, max])?;
+                let due: Vec<(String, String)> = tx
+                    .prepare_cached(wh::DUE)
+                    .and_then(|mut q| {
+                        q.query_map(
+                            params![now, now, i64::try_from(limit).unwrap_or(i64::MAX)],
+                            |r| Ok((r.get(0)?, r.get(1)?)),
+                        )?
+                        .collect()
+                    })
+                    .map_err(lite_err)?;
+                let mut leased = Vec::with_capacity(due.len());
+                for (webhook, tenant) in due {
+                    let row = query_opt(
+                        tx,
+                        wh::LEASE,
+                        params![owner, lease_until, webhook, tenant, now],
+                        |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get(2)?)),
+                    )?;
+                    if let Some((delivered, attempts, first_failed_at)) = row {
+                        leased.push((webhook, tenant, delivered, attempts, first_failed_at));
                     }
-                    Ok(leased)
-                })
+                }
+                Ok(leased)
             })
             .await?;
         streams(leased, self.webhooks().await?)
@@ -1712,52 +1595,51 @@ impl Store for SqliteStore {
         let (update, attempts) = (update.clone(), attempts.to_vec());
         self.writer
             .write(move |tx| {
-                let (owner, webhook_id, tenant) =
-                    (owner.clone(), webhook_id.clone(), tenant.clone());
-                let (update, attempts) = (update.clone(), attempts.clone());
-                Box::pin(async move {
-                    for a in &attempts {
-                        sqlx::query(wh::ATTEMPT)
-                            .bind(&a.webhook_id)
-                            .bind(a.tenant_id.as_str())
-                            .bind(&a.event_id)
-                            .bind(a.position)
-                            .bind(a.attempt)
-                            .bind(a.at)
-                            .bind(a.status)
-                            .bind(&a.error)
-                            .bind(a.latency_ms)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                    let held = sqlx::query(wh::FINISH)
-                        .bind(update.delivered)
-                        .bind(update.attempts)
-                        .bind(update.first_failed_at)
-                        .bind(update.next_attempt_at)
-                        .bind(&webhook_id)
-                        .bind(tenant.as_str())
-                        .bind(&owner)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(db_err)?
-                        .rows_affected()
-                        > 0;
-                    if let (true, Some(d)) = (held, &update.dead_letter) {
-                        sqlx::query(wh::DEAD)
-                            .bind(&d.webhook_id)
-                            .bind(d.tenant_id.as_str())
-                            .bind(&d.event_id)
-                            .bind(d.position)
-                            .bind(d.at)
-                            .bind(&d.error)
-                            .execute(&mut *tx)
-                            .await
-                            .map_err(db_err)?;
-                    }
-                    Ok(())
-                })
+                for a in &attempts {
+                    exec(
+                        tx,
+                        wh::ATTEMPT,
+                        params![
+                            a.webhook_id,
+                            a.tenant_id.as_str(),
+                            a.event_id,
+                            a.position,
+                            a.attempt,
+                            a.at,
+                            a.status,
+                            a.error,
+                            a.latency_ms,
+                        ],
+                    )?;
+                }
+                let held = exec(
+                    tx,
+                    wh::FINISH,
+                    params![
+                        update.delivered,
+                        update.attempts,
+                        update.first_failed_at,
+                        update.next_attempt_at,
+                        webhook_id,
+                        tenant.as_str(),
+                        owner,
+                    ],
+                )? > 0;
+                if let (true, Some(d)) = (held, &update.dead_letter) {
+                    exec(
+                        tx,
+                        wh::DEAD,
+                        params![
+                            d.webhook_id,
+                            d.tenant_id.as_str(),
+                            d.event_id,
+                            d.position,
+                            d.at,
+                            d.error,
+                        ],
+                    )?;
+                }
+                Ok(())
             })
             .await
     }

@@ -43,15 +43,6 @@ struct Inner {
     permits: Semaphore,
 }
 
-pub fn read_err(e: rusqlite::Error) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        _ => StoreError::Internal(e.to_string()),
-    }
-}
-
 impl Readers {
     /// Readers of the database at `path`, which exists and is in WAL mode; one connection is
     /// opened now, so that a path that cannot be read fails at start.
@@ -75,13 +66,14 @@ impl Readers {
         )
         .map_err(|e| StoreError::Unavailable(format!("opening the database: {e}")))?;
         conn.busy_timeout(Duration::from_secs(10))
-            .map_err(read_err)?;
-        // As the writer's connection: LIKE honours case (see the crate root), 8 MB of cache.
+            .map_err(crate::lite_err)?;
+        // LIKE honours case, as on the writer (see the crate root); a 2 MB page cache (see the
+        // module comment in ARCHITECTURE.md: the OS holds the file).
         conn.execute_batch(
             "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
              PRAGMA temp_store = memory;",
         )
-        .map_err(read_err)?;
+        .map_err(crate::lite_err)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }
@@ -237,13 +229,13 @@ pub fn resources(
     stmt: &str,
     params: &[SqlValue],
 ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
-    let mut stmt = conn.prepare_cached(stmt).map_err(read_err)?;
+    let mut stmt = conn.prepare_cached(stmt).map_err(crate::lite_err)?;
     let rows = stmt
         .query_map(rusqlite::params_from_iter(params), resource)
-        .map_err(read_err)?;
+        .map_err(crate::lite_err)?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(row.map_err(read_err)??);
+        out.push(row.map_err(crate::lite_err)??);
     }
     Ok(out)
 }
@@ -256,7 +248,7 @@ pub fn members_of(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, Stor
              FROM members x JOIN resources m ON m.seq = x.member_seq
              WHERE x.group_seq = ? ORDER BY m.seq",
         )
-        .map_err(read_err)?;
+        .map_err(crate::lite_err)?;
     let rows = stmt
         .query_map([group_seq], |row| {
             Ok((
@@ -265,10 +257,10 @@ pub fn members_of(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, Stor
                 row.get::<_, Option<String>>(2)?,
             ))
         })
-        .map_err(read_err)?;
+        .map_err(crate::lite_err)?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, kind, display) = row.map_err(read_err)?;
+        let (id, kind, display) = row.map_err(crate::lite_err)?;
         out.push(Member {
             id,
             kind: Kind::parse(&kind)

@@ -8,27 +8,26 @@
 //! no per-write savepoint.
 //!
 //! SQLite serialises writers anyway; what batching saves is the per-transaction cost (the
-//! lock, the WAL frames of the pages every insert touches) and, in sqlx, the round trips to the
-//! connection's thread that each statement costs.
+//! lock, the WAL frames of the pages every insert touches).
+//!
+//! The writer is a thread of its own with a rusqlite connection, and runs a batch's statements
+//! one after the other where it is: no statement waits on another thread (with sqlx, each one
+//! was a round trip to the connection's thread, two wakeups per statement). Requests wait for
+//! their answer on a oneshot channel, so the runtime's workers never block on the writer.
 
 use std::any::Any;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use roster_store::{NewEvent, StoreError, TenantId};
-use sqlx::SqliteConnection;
-use tokio::sync::{mpsc, oneshot};
-
-/// A future borrowing the writer connection.
-pub type BoxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
 
 /// A write's result, its type erased until it reaches its caller.
 type Erased = Result<Box<dyn Any + Send>, StoreError>;
 
 /// Runs a write's statements; may run more than once (see the module comment).
-type Run = Box<dyn for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Erased> + Send + Sync>;
+type Run = Box<dyn Fn(&Connection) -> Erased + Send + Sync>;
 
 /// A queued write and how to answer its caller.
 struct Job {
@@ -48,7 +47,7 @@ const MAX_BATCH: usize = 64;
 /// The sending side of the write queue.
 #[derive(Debug, Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<Job>,
+    queue: flume::Sender<Job>,
 }
 
 fn gone() -> StoreError {
@@ -56,17 +55,21 @@ fn gone() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the writer task over `conn`. When `restart_wanted` is set, the task lets the WAL
-    /// start over between two batches (see `checkpoints` in the crate root).
-    pub fn start(conn: SqliteConnection, restart_wanted: Arc<AtomicBool>) -> Writer {
-        let (queue, jobs) = mpsc::channel(1024);
-        tokio::spawn(run(conn, jobs, restart_wanted));
-        Writer { queue }
+    /// Starts the writer thread over `conn`; it ends when the last `Writer` is dropped. When
+    /// `restart_wanted` is set, the thread lets the WAL start over between two batches (see
+    /// `checkpoints` in the crate root).
+    pub fn start(conn: Connection, restart_wanted: Arc<AtomicBool>) -> Result<Writer, StoreError> {
+        let (queue, jobs) = flume::bounded(1024);
+        std::thread::Builder::new()
+            .name("roster-sqlite-writer".into())
+            .spawn(move || run(conn, jobs, restart_wanted))
+            .map_err(|e| StoreError::Unavailable(format!("starting the database writer: {e}")))?;
+        Ok(Writer { queue })
     }
 
     /// How many writes wait in the queue now.
     pub fn queued(&self) -> u64 {
-        (self.queue.max_capacity() - self.queue.capacity()) as u64
+        self.queue.len() as u64
     }
 
     /// Runs `f` inside a batch's transaction and returns its result once committed. `f` may
@@ -74,10 +77,7 @@ impl Writer {
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
-            + Send
-            + Sync
-            + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     {
         self.write_recorded(f, Vec::new()).await
     }
@@ -87,21 +87,15 @@ impl Writer {
     pub async fn write_recorded<T, F>(&self, f: F, events: Vec<EventRow>) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> Fn(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
-            + Send
-            + Sync
-            + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + Sync + 'static,
     {
         let (tx, rx) = oneshot::channel::<Erased>();
-        let run: Run = Box::new(move |conn| {
-            let fut = f(conn);
-            Box::pin(async move { fut.await.map(|t| Box::new(t) as Box<dyn Any + Send>) })
-        });
+        let run: Run = Box::new(move |conn| f(conn).map(|t| Box::new(t) as Box<dyn Any + Send>));
         let reply = Box::new(move |r: Erased| {
             let _ = tx.send(r);
         });
         self.queue
-            .send(Job { run, events, reply })
+            .send_async(Job { run, events, reply })
             .await
             .map_err(|_| gone())?;
         let erased = rx.await.map_err(|_| gone())??;
@@ -112,12 +106,38 @@ impl Writer {
     }
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &str) -> Result<(), StoreError> {
-    sqlx::query(sql)
-        .execute(&mut *conn)
-        .await
-        .map(|_| ())
-        .map_err(crate::db_err)
+/// Opens the writer's connection to the database at `path`, which exists, has its schema and
+/// is in WAL mode.
+pub fn connect(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)
+        .map_err(|e| StoreError::Unavailable(format!("opening the database: {e}")))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(crate::lite_err)?;
+    // NORMAL in WAL mode keeps every committed transaction across a crash of the process (the
+    // WAL is written before COMMIT returns); only a power loss can lose the last transactions,
+    // which FULL would guard against at a large cost. The writer never checkpoints inside a
+    // commit: `checkpoints` in the crate root does, and the WAL file is cut back to 64 MB
+    // whenever it starts over. LIKE honours case (see the crate root).
+    conn.execute_batch(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000;
+         PRAGMA temp_store = memory; PRAGMA case_sensitive_like = ON;
+         PRAGMA wal_autocheckpoint = 0;",
+    )
+    .map_err(crate::lite_err)?;
+    // Answers with the limit as a row.
+    conn.query_row("PRAGMA journal_size_limit = 67108864", [], |_| Ok(()))
+        .map_err(crate::lite_err)?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.execute_batch(sql).map_err(crate::lite_err)
+}
+
+/// Runs a checkpoint (a statement that answers with a row).
+fn checkpoint(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.query_row(sql, [], |_| Ok(())).map_err(crate::lite_err)
 }
 
 /// An event ready to append: rendered to text by the request that made it, so that the writer,
@@ -147,59 +167,48 @@ pub fn event_rows(tenant: &TenantId, events: &[NewEvent]) -> Vec<EventRow> {
 
 /// Appends a batch's events to the change log, many rows per statement, in the order of the
 /// batch's writes: with one writer, that is the commit order.
-async fn append_events(
-    conn: &mut SqliteConnection,
-    events: &[&EventRow],
-) -> Result<(), StoreError> {
+fn append_events(conn: &Connection, events: &[&EventRow]) -> Result<(), StoreError> {
     for chunk in events.chunks(500) {
         let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let stmt =
             format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
-        let mut q = sqlx::query(&stmt);
-        for e in chunk {
-            q = q
-                .bind(&e.id)
-                .bind(&e.tenant)
-                .bind(&e.event_type)
-                .bind(&e.occurred_at)
-                .bind(&e.data);
-        }
-        q.execute(&mut *conn).await.map_err(crate::db_err)?;
+        let params = chunk
+            .iter()
+            .flat_map(|e| [&e.id, &e.tenant, &e.event_type, &e.occurred_at, &e.data]);
+        conn.prepare_cached(&stmt)
+            .and_then(|mut q| q.execute(rusqlite::params_from_iter(params)))
+            .map_err(crate::lite_err)?;
     }
     Ok(())
 }
 
-async fn run(
-    mut conn: SqliteConnection,
-    mut jobs: mpsc::Receiver<Job>,
-    restart_wanted: Arc<AtomicBool>,
-) {
+fn run(conn: Connection, jobs: flume::Receiver<Job>, restart_wanted: Arc<AtomicBool>) {
     // Whether anything was written since the WAL last started over.
     let mut dirty = false;
     loop {
         let first = if dirty {
-            match tokio::time::timeout(IDLE, jobs.recv()).await {
+            match jobs.recv_timeout(IDLE) {
                 Ok(job) => job,
-                Err(_) => {
+                Err(flume::RecvTimeoutError::Timeout) => {
                     // Idle: empty the WAL, so that reads look in the database file alone.
-                    if exec(&mut conn, "PRAGMA wal_checkpoint(TRUNCATE)")
-                        .await
-                        .is_ok()
-                    {
+                    if checkpoint(&conn, "PRAGMA wal_checkpoint(TRUNCATE)").is_ok() {
                         dirty = false;
                     }
                     continue;
                 }
+                Err(flume::RecvTimeoutError::Disconnected) => return,
             }
         } else {
-            jobs.recv().await
+            match jobs.recv() {
+                Ok(job) => job,
+                Err(_) => return,
+            }
         };
-        let Some(first) = first else { return };
         dirty = true;
         if restart_wanted.swap(false, Ordering::Relaxed) {
             // No write is in progress: the checkpoint can copy the last pages, and the WAL
             // starts over. A failure (readers kept it busy) is retried when asked again.
-            if let Err(e) = exec(&mut conn, "PRAGMA wal_checkpoint(RESTART)").await {
+            if let Err(e) = checkpoint(&conn, "PRAGMA wal_checkpoint(RESTART)") {
                 tracing::debug!(error = %e, "the WAL could not start over yet");
             }
         }
@@ -210,16 +219,16 @@ async fn run(
                 Err(_) => break,
             }
         }
-        run_batch(&mut conn, batch).await;
+        run_batch(&conn, batch);
     }
 }
 
 /// Runs a batch until every write has its answer.
-async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
+fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
     while !batch.is_empty() {
         // IMMEDIATE takes the write lock at once, so that another process writing at the same
         // time (the CLI) makes this wait (busy timeout) rather than fail to upgrade a lock.
-        if let Err(e) = exec(conn, "BEGIN IMMEDIATE").await {
+        if let Err(e) = exec(conn, "BEGIN IMMEDIATE") {
             batch
                 .into_iter()
                 .for_each(|job| (job.reply)(Err(e.clone())));
@@ -228,7 +237,7 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
         let mut results = Vec::with_capacity(batch.len());
         let mut failed = None;
         for (i, job) in batch.iter().enumerate() {
-            match (job.run)(conn).await {
+            match (job.run)(conn) {
                 Ok(r) => results.push(r),
                 Err(e) => {
                     failed = Some((i, e));
@@ -238,18 +247,18 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
         }
         let events: Vec<&EventRow> = batch.iter().flat_map(|job| job.events.iter()).collect();
         let appended = match failed {
-            None => append_events(conn, &events).await,
+            None => append_events(conn, &events),
             Some(_) => Ok(()),
         };
         if let Err(e) = appended {
-            let _ = exec(conn, "ROLLBACK").await;
+            let _ = exec(conn, "ROLLBACK");
             batch
                 .into_iter()
                 .for_each(|job| (job.reply)(Err(e.clone())));
             return;
         }
         match failed {
-            None => match exec(conn, "COMMIT").await {
+            None => match exec(conn, "COMMIT") {
                 Ok(()) => {
                     for (job, r) in batch.into_iter().zip(results) {
                         (job.reply)(Ok(r));
@@ -257,7 +266,7 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
                     return;
                 }
                 Err(e) => {
-                    let _ = exec(conn, "ROLLBACK").await;
+                    let _ = exec(conn, "ROLLBACK");
                     batch
                         .into_iter()
                         .for_each(|job| (job.reply)(Err(e.clone())));
@@ -266,7 +275,7 @@ async fn run_batch(conn: &mut SqliteConnection, mut batch: Vec<Job>) {
             },
             Some((i, e)) => {
                 // Undo the batch; the failed write gets its error, the others run again.
-                if let Err(rollback) = exec(conn, "ROLLBACK").await {
+                if let Err(rollback) = exec(conn, "ROLLBACK") {
                     batch
                         .into_iter()
                         .for_each(|job| (job.reply)(Err(rollback.clone())));

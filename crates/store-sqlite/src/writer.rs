@@ -219,7 +219,15 @@ fn run(conn: Connection, jobs: flume::Receiver<Job>, restart_wanted: Arc<AtomicB
                 Err(_) => break,
             }
         }
-        run_batch(&conn, batch);
+        // A write that panics (a bug) costs its batch's callers their answer (they see the
+        // writer as unavailable), not the writer: the transaction is undone and the thread goes
+        // on with the next batch.
+        let ran =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(&conn, batch)));
+        if ran.is_err() {
+            tracing::error!("a write panicked; its batch was rolled back");
+            let _ = exec(&conn, "ROLLBACK");
+        }
     }
 }
 
@@ -285,5 +293,85 @@ fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
                 (job.reply)(Err(e));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+
+    fn writer(dir: &tempfile::TempDir) -> Writer {
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE);")
+            .expect("schema");
+        drop(conn);
+        Writer::start(connect(&path).expect("connect"), Arc::default()).expect("start")
+    }
+
+    fn insert(v: i64) -> impl Fn(&Connection) -> Result<(), StoreError> + Send + Sync + 'static {
+        move |conn| {
+            conn.execute("INSERT INTO t (v) VALUES (?)", [v])
+                .map_err(crate::lite_err)?;
+            Ok(())
+        }
+    }
+
+    fn count(writer_dir: &tempfile::TempDir) -> i64 {
+        Connection::open(writer_dir.path().join("w.db"))
+            .expect("open")
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_leaves_the_others_of_its_batch_committed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let w = writer(&dir);
+        let writes = (0..20).map(|i| {
+            let w = w.clone();
+            // Every fifth write takes a value already taken.
+            async move { w.write(insert(if i % 5 == 4 { 0 } else { i })).await }
+        });
+        let results = futures_join(writes).await;
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        assert_eq!(failed, 4, "{results:?}");
+        assert_eq!(count(&dir), 16);
+    }
+
+    #[tokio::test]
+    async fn a_panicking_write_costs_its_caller_an_error_not_the_writer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let w = writer(&dir);
+        w.write(insert(1)).await.expect("a first write");
+        let panicked = w
+            .write(|conn: &Connection| -> Result<(), StoreError> {
+                insert(2)(conn)?;
+                panic!("a bug in a write")
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(StoreError::Unavailable(_))),
+            "{panicked:?}"
+        );
+        w.write(insert(3)).await.expect("the writer goes on");
+        // The panicking write's insert was rolled back with its batch.
+        assert_eq!(count(&dir), 2);
+    }
+
+    /// Runs the futures at once and collects their results in order.
+    async fn futures_join<F: Future + Send + 'static>(
+        futures: impl Iterator<Item = F>,
+    ) -> Vec<F::Output>
+    where
+        F::Output: Send + 'static,
+    {
+        let handles: Vec<_> = futures.map(tokio::spawn).collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.expect("task"));
+        }
+        out
     }
 }

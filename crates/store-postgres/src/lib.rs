@@ -20,7 +20,8 @@ use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::webhooks as wh;
 use roster_store::sql::{
-    Bind, Sql, conflict_attribute, epoch_millis, indexed, numbered, sort_column, translate,
+    Bind, Sql, conflict_attribute, epoch_millis, groups_from_json, indexed, numbered, sort_column,
+    translate,
 };
 use roster_store::streams;
 use roster_store::{
@@ -198,19 +199,7 @@ fn resource_from_row(row: &PgRow) -> Result<(i64, StoredResource), StoreError> {
     let data: String = row.try_get("data").map_err(db_err)?;
     // Present only when the statement asked for a user's groups.
     let groups = match row.try_get::<Option<String>, _>("groups_json") {
-        Ok(Some(json)) => {
-            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
-            Some(
-                pairs
-                    .into_iter()
-                    .map(|(id, display)| GroupRef {
-                        id,
-                        display: display.unwrap_or_default(),
-                    })
-                    .collect(),
-            )
-        }
+        Ok(Some(json)) => Some(groups_from_json(&json)?),
         _ => None,
     };
     Ok((

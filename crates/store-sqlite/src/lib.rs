@@ -410,41 +410,20 @@ fn columns(kind: Kind, with_relations: bool) -> &'static str {
 }
 
 fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreError> {
-    let kind: String = row.try_get("kind").map_err(db_err)?;
-    let data: String = row.try_get("data").map_err(db_err)?;
-    let created: String = row.try_get("created").map_err(db_err)?;
-    let last_modified: String = row.try_get("last_modified").map_err(db_err)?;
-    // Present only when the statement asked for a user's groups.
-    let groups = match row.try_get::<Option<String>, _>("groups_json") {
-        Ok(Some(json)) => {
-            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
-            Some(
-                pairs
-                    .into_iter()
-                    .map(|(id, display)| GroupRef {
-                        id,
-                        display: display.unwrap_or_default(),
-                    })
-                    .collect(),
-            )
-        }
-        _ => None,
-    };
-    Ok((
+    let text = |column: &str| row.try_get::<String, _>(column).map_err(db_err);
+    reads::build(
         row.try_get("seq").map_err(db_err)?,
-        StoredResource {
-            id: row.try_get("id").map_err(db_err)?,
-            kind: Kind::parse(&kind)
-                .ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
-            version: row.try_get("version").map_err(db_err)?,
-            created: parse_ts(&created)?,
-            last_modified: parse_ts(&last_modified)?,
-            data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
-            members: None,
-            groups,
-        },
-    ))
+        text("id")?,
+        &text("kind")?,
+        row.try_get("version").map_err(db_err)?,
+        &text("created")?,
+        &text("last_modified")?,
+        &text("data")?,
+        // Present only when the statement asked for a user's groups.
+        row.try_get::<Option<String>, _>("groups_json")
+            .ok()
+            .flatten(),
+    )
 }
 
 /// Inserts the member rows of a group, refusing ids that are not resources of the tenant.
@@ -1215,12 +1194,11 @@ impl Store for SqliteStore {
         tenant: &TenantId,
         user_ids: &[String],
     ) -> Result<Vec<(String, GroupRef)>, StoreError> {
-        let tenant = tenant.as_str().to_owned();
-        let chunks: Vec<Vec<String>> = user_ids.chunks(200).map(<[String]>::to_vec).collect();
+        let tenant = tenant.as_str();
         self.readers
-            .now(move |conn| {
+            .now(|conn| {
                 let mut out = Vec::new();
-                for chunk in &chunks {
+                for chunk in user_ids.chunks(200) {
                     let placeholders = vec!["?"; chunk.len()].join(",");
                     let stmt = format!(
                         "SELECT u.id, g.id, g.display
@@ -1229,7 +1207,7 @@ impl Store for SqliteStore {
                          WHERE u.tenant_id = ? AND u.id IN ({placeholders}) ORDER BY g.seq"
                     );
                     let mut q = conn.prepare_cached(&stmt).map_err(lite_err)?;
-                    let params = std::iter::once(&tenant).chain(chunk.iter());
+                    let params = std::iter::once(tenant).chain(chunk.iter().map(String::as_str));
                     let rows = q
                         .query_map(rusqlite::params_from_iter(params), |row| {
                             Ok((

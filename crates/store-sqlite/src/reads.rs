@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use roster_store::sql::Bind;
-use roster_store::{GroupRef, Kind, Member, StoreError, StoredResource};
+use roster_store::sql::{Bind, groups_from_json};
+use roster_store::{Kind, Member, StoreError, StoredResource};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OpenFlags, Row};
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -180,8 +180,9 @@ pub fn resource(row: &Row<'_>) -> rusqlite::Result<Result<(i64, StoredResource),
     ))
 }
 
+/// A resource from its columns as stored.
 #[allow(clippy::too_many_arguments)]
-fn build(
+pub fn build(
     seq: i64,
     id: String,
     kind: &str,
@@ -191,22 +192,7 @@ fn build(
     data: &str,
     groups: Option<String>,
 ) -> Result<(i64, StoredResource), StoreError> {
-    let groups = match groups {
-        Some(json) => {
-            let pairs: Vec<(String, Option<String>)> = serde_json::from_str(&json)
-                .map_err(|e| StoreError::Internal(format!("bad groups: {e}")))?;
-            Some(
-                pairs
-                    .into_iter()
-                    .map(|(id, display)| GroupRef {
-                        id,
-                        display: display.unwrap_or_default(),
-                    })
-                    .collect(),
-            )
-        }
-        None => None,
-    };
+    let groups = groups.as_deref().map(groups_from_json).transpose()?;
     Ok((
         seq,
         StoredResource {

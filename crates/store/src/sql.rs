@@ -327,6 +327,20 @@ pub fn conflict_attribute(kind: Kind) -> &'static str {
     }
 }
 
+/// A user's groups as the backends' `groups_json` column holds them: a JSON array of
+/// `[id, display]` pairs, gathered by a subquery beside the user's row.
+pub fn groups_from_json(json: &str) -> Result<Vec<crate::GroupRef>, crate::StoreError> {
+    let pairs: Vec<(String, Option<String>)> = serde_json::from_str(json)
+        .map_err(|e| crate::StoreError::Internal(format!("bad groups: {e}")))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(id, display)| crate::GroupRef {
+            id,
+            display: display.unwrap_or_default(),
+        })
+        .collect())
+}
+
 /// Milliseconds since the Unix epoch, as webhook delivery state keeps time.
 pub fn epoch_millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)

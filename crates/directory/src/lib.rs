@@ -308,28 +308,41 @@ pub struct Directory {
     contexts: Arc<Recent<TenantId>>,
     changes: Arc<tokio::sync::Notify>,
     recorded: Arc<tokio::sync::Notify>,
+    limits: roster_scim::limits::ResourceLimits,
 }
 
-/// The member ids of a normalised group's `members`, and the group without them.
-fn split_members(mut data: Value) -> (Value, Vec<MemberRef>) {
+/// The member ids of a normalised group's `members`, and the group without them. A member
+/// naming no id (neither `value` nor a `$ref` ending in `/Users/{id}` or `/Groups/{id}`) is
+/// refused rather than dropped, so that a write never changes the group while losing what the
+/// client asked for.
+fn split_members(mut data: Value) -> Result<(Value, Vec<MemberRef>), DirectoryError> {
     let mut refs = Vec::new();
     if let Some(obj) = data.as_object_mut()
         && let Some(Value::Array(members)) = obj.remove("members")
     {
         let mut seen = HashSet::new();
         for m in members {
-            if let Some(r) = member_ref(&m)
-                && seen.insert(r.id.clone())
-            {
+            let Some(r) = member_ref(&m) else {
+                return Err(roster_scim::Error::invalid_value(
+                    "members",
+                    format!(
+                        "a member needs its id in \"value\" (or a \"$ref\" to a user or group \
+                         of this organisation); {m} names none"
+                    ),
+                )
+                .into());
+            };
+            if seen.insert(r.id.clone()) {
                 refs.push(r);
             }
         }
     }
-    (data, refs)
+    Ok((data, refs))
 }
 
 /// A member value (`{"value": id, "display": ...}`) as a member to add; keys without regard to
-/// case, since the fast path reads what the client sent.
+/// case, since the fast path reads what the client sent. Without `value`, the id is read from
+/// a `$ref` (`https://…/Users/{id}`): the store then checks that it is the tenant's.
 fn member_ref(m: &Value) -> Option<MemberRef> {
     let obj = m.as_object()?;
     let get = |key: &str| {
@@ -337,10 +350,24 @@ fn member_ref(m: &Value) -> Option<MemberRef> {
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .and_then(|(_, v)| v.as_str())
     };
+    let id = match get("value") {
+        Some(id) => id.to_owned(),
+        None => id_of_ref(get("$ref")?)?,
+    };
     Some(MemberRef {
-        id: get("value")?.to_owned(),
+        id,
         display: get("display").map(str::to_owned),
     })
+}
+
+/// The id at the end of a resource URL (`…/Users/{id}` or `…/Groups/{id}`).
+fn id_of_ref(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?.trim_end_matches('/');
+    let (rest, id) = path.rsplit_once('/')?;
+    let endpoint = rest.rsplit('/').next()?;
+    (!id.is_empty()
+        && (endpoint.eq_ignore_ascii_case("Users") || endpoint.eq_ignore_ascii_case("Groups")))
+    .then(|| id.to_owned())
 }
 
 /// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
@@ -377,7 +404,19 @@ impl Directory {
             contexts: Arc::default(),
             changes: Arc::default(),
             recorded: Arc::default(),
+            limits: roster_scim::limits::ResourceLimits::DEFAULT,
         }
+    }
+
+    /// The same directory with other bounds on what one resource may hold.
+    pub fn with_resource_limits(mut self, limits: roster_scim::limits::ResourceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The bounds on what one resource may hold.
+    pub fn resource_limits(&self) -> roster_scim::limits::ResourceLimits {
+        self.limits
     }
 
     /// Woken (one permit) whenever this process records a change or positions events: the
@@ -986,9 +1025,10 @@ impl Directory {
         strip_server_attributes(&mut data);
         password::secure(&mut data, None, false, self.secrets.salt()).await?;
         let (data, members) = match kind {
-            Kind::Group => split_members(data),
+            Kind::Group => split_members(data)?,
             Kind::User => (data, Vec::new()),
         };
+        roster_scim::limits::check(&data, &self.limits)?;
         let now = self.clock.now();
         let resource = StoredResource {
             id: self.secrets.resource_id(),
@@ -1081,9 +1121,10 @@ impl Directory {
             let previous = password::stored(&current.data);
             password::secure(&mut data, previous, true, self.secrets.salt()).await?;
             let (data, mut members) = match kind {
-                Kind::Group => split_members(data),
+                Kind::Group => split_members(data)?,
                 Kind::User => (data, Vec::new()),
             };
+            roster_scim::limits::check(&data, &self.limits)?;
             members.retain(|m| !unknown.contains(&m.id));
             let next = StoredResource {
                 version: current.version + 1,
@@ -1156,9 +1197,10 @@ impl Directory {
             let previous = password::stored(&current.data);
             password::secure(&mut data, previous, false, self.secrets.salt()).await?;
             let (data, mut members) = match kind {
-                Kind::Group => split_members(data),
+                Kind::Group => split_members(data)?,
                 Kind::User => (data, Vec::new()),
             };
+            roster_scim::limits::check(&data, &self.limits)?;
             members.retain(|m| !unknown.contains(&m.id));
             let change = match kind {
                 Kind::Group => MembersChange::Replace(members),
@@ -1331,6 +1373,9 @@ impl Directory {
         if let Some(f) = &query.filter {
             f.validate(tenant.schema(kind))
                 .map_err(roster_scim::Error::from)?;
+        }
+        if let Some(sort) = &query.sort {
+            sort.validate(tenant.schema(kind))?;
         }
         Ok(self
             .store

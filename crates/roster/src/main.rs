@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
@@ -75,6 +76,53 @@ struct Global {
     /// Defaults to http:// and the listen address.
     #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+    /// The most client connections open at once (lowered to fit the file descriptor limit).
+    #[arg(
+        long,
+        env = "ROSTER_MAX_CONNECTIONS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    max_connections: usize,
+    /// Seconds a client has to send a request's head.
+    #[arg(
+        long,
+        env = "ROSTER_HEADER_READ_TIMEOUT_SECONDS",
+        default_value_t = 10,
+        global = true
+    )]
+    header_read_timeout_seconds: u64,
+    /// Seconds a connection may stay without traffic before it is closed.
+    #[arg(
+        long,
+        env = "ROSTER_IDLE_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    idle_timeout_seconds: u64,
+    /// Seconds a request may take, its body included, before it is answered 503.
+    #[arg(
+        long,
+        env = "ROSTER_REQUEST_TIMEOUT_SECONDS",
+        default_value_t = 60,
+        global = true
+    )]
+    request_timeout_seconds: u64,
+    /// The most bytes of resources in one page of a list (a page is cut there).
+    #[arg(long, env = "ROSTER_MAX_PAGE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    max_page_bytes: usize,
+    /// The most values of one multi-valued attribute of a user or group (not a group's
+    /// members).
+    #[arg(
+        long,
+        env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE",
+        default_value_t = 100,
+        global = true
+    )]
+    max_values_per_attribute: usize,
+    /// The most bytes of one user's or group's JSON (a group's members not counted).
+    #[arg(long, env = "ROSTER_MAX_RESOURCE_BYTES", default_value_t = 64 * 1024, global = true)]
+    max_resource_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -409,7 +457,11 @@ impl Global {
             Arc::new(Registry::core()),
             Arc::new(SystemClock),
             Arc::new(SystemSecrets),
-        ))
+        )
+        .with_resource_limits(roster_scim::limits::ResourceLimits {
+            max_values: self.max_values_per_attribute.max(1),
+            max_bytes: self.max_resource_bytes.max(1024),
+        }))
     }
 }
 
@@ -974,32 +1026,42 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", global.listen))?;
     let bound = listener.local_addr()?;
-    let config = Config::new(&global.public_url(bound));
+    let mut config = Config::new(&global.public_url(bound));
     if let Some(issued) = directory.create_first_tenant("default").await? {
-        // The server must run on even if nobody reads its standard output any more.
-        let _ = writeln!(
-            std::io::stdout(),
-            "Created a first tenant. Paste these into your identity provider:"
-        );
-        let _ = print_issued(&config, &issued, false);
+        announce_first_tenant(&config, &issued);
     }
-    tracing::info!(listen = %bound, public_url = %config.public_url, "roster is serving");
-    let mut config = config;
     config.metrics_on_main = global.metrics_listen.is_none();
+    config.max_page_bytes = global.max_page_bytes.max(1);
+    config.request_timeout = Duration::from_secs(global.request_timeout_seconds.max(1));
+    config.serve = roster_server::ServeLimits {
+        max_connections: roster_server::connection_cap(
+            global.max_connections.max(1),
+            descriptor_limit(),
+        ),
+        header_read_timeout: Duration::from_secs(global.header_read_timeout_seconds.max(1)),
+        idle_timeout: Duration::from_secs(global.idle_timeout_seconds.max(1)),
+    };
+    tracing::info!(
+        listen = %bound,
+        public_url = %config.public_url,
+        max_connections = config.serve.max_connections,
+        "roster is serving"
+    );
     roster_server::spawn_change_log_tasks(
         directory.clone(),
         time::Duration::days(i64::from(global.event_retention_days.max(1))),
     );
     let mut webhooks = roster_server::webhooks::WebhookConfig::default();
     if let Some(s) = global.webhook_timeout_seconds {
-        webhooks.timeout = std::time::Duration::from_secs(s.max(1));
+        webhooks.timeout = Duration::from_secs(s.max(1));
     }
     if let Some(s) = global.webhook_lease_seconds {
-        webhooks.lease = std::time::Duration::from_secs(s.max(2));
+        webhooks.lease = Duration::from_secs(s.max(2));
     }
     // A lease must outlast a request and its record.
     webhooks.lease = webhooks.lease.max(webhooks.timeout * 3);
     roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
+    let limits = config.serve;
     let state = AppState::new(directory, config);
     if let Some(address) = global.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)
@@ -1007,19 +1069,67 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
             .with_context(|| format!("listening on {address} for metrics"))?;
         tracing::info!(listen = %metrics.local_addr()?, "serving metrics");
         let app = roster_server::metrics_app(state.clone());
+        let metrics_limits = roster_server::ServeLimits {
+            max_connections: 64,
+            ..limits
+        };
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics, app).await {
+            if let Err(e) =
+                roster_server::serve(metrics, app, metrics_limits, std::future::pending()).await
+            {
                 tracing::error!(error = %e, "the metrics listener stopped");
             }
         });
     }
     let app = roster_server::app(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    roster_server::serve(listener, app, limits, shutdown_signal())
         .await
         .context("serving")?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The first tenant's Provisioning URL, and its token only on a terminal: under a service
+/// manager or in a container, standard output is the log, where a live credential must not
+/// be written. There the command that issues a token is printed instead.
+fn announce_first_tenant(config: &Config, issued: &IssuedToken) {
+    use std::io::IsTerminal;
+    // The server must run on even if nobody reads its standard output any more.
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        let _ = writeln!(
+            out,
+            "Created a first tenant. Paste these into your identity provider:"
+        );
+        drop(out);
+        let _ = print_issued(config, issued, false);
+        return;
+    }
+    let tenant = &issued.tenant;
+    let _ = writeln!(
+        out,
+        "Created a first tenant.\n\
+         Tenant:           {} ({})\n\
+         Provisioning URL: {}\n\
+         Secret Token:     not shown, as standard output is not a terminal (it may be a log).\n\
+         Issue one with:   roster tenant token {}",
+        tenant.name,
+        tenant.id,
+        config.tenant_base(&tenant.id),
+        tenant.id
+    );
+}
+
+/// The process's file descriptor limit, raised to its hard limit first (the soft limit is
+/// often 1,024, too few for a server).
+fn descriptor_limit() -> Option<u64> {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the file descriptor limit failed");
+            None
+        }
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the server stops.

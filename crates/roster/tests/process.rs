@@ -213,8 +213,10 @@ async fn cli_oauth_clients_and_token_lifecycle_work_on_a_running_server() {
     drop(server);
 }
 
+/// Under a service manager or in a container standard output is the log: the first start
+/// prints the Provisioning URL and the command that issues a token, never a live token.
 #[tokio::test]
-async fn first_start_prints_a_working_provisioning_url_and_token() {
+async fn first_start_prints_no_token_to_a_log_and_says_how_to_issue_one() {
     let (_dir, db) = temp_db();
     let mut child = roster(&db)
         .arg("serve")
@@ -224,20 +226,34 @@ async fn first_start_prints_a_working_provisioning_url_and_token() {
         .expect("spawn");
     let stdout = child.stdout.take().unwrap();
     let mut url = None;
-    let mut token = None;
+    let mut command = None;
+    let mut printed = Vec::new();
     let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
+        printed.push(line.clone());
         if let Some(v) = line.strip_prefix("Provisioning URL:") {
             url = Some(v.trim().to_owned());
         }
-        if let Some(v) = line.strip_prefix("Secret Token:") {
-            token = Some(v.trim().to_owned());
+        if let Some(v) = line.strip_prefix("Issue one with:") {
+            command = Some(v.trim().to_owned());
             break;
         }
     }
-    let (url, token) = (url.expect("URL printed"), token.expect("token printed"));
+    let printed = printed.join("\n");
+    assert!(
+        !printed.contains("rst_"),
+        "a live token was printed: {printed}"
+    );
+    let (url, command) = (url.expect("URL printed"), command.expect("command printed"));
     std::thread::spawn(move || lines.count());
+    // The printed command issues a token that opens the printed URL.
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    assert_eq!(args[..2], ["tenant", "token"], "{command}");
+    let mut with_json = args.clone();
+    with_json.push("--json");
+    let issued = cli_json(&db, &with_json);
+    let token = issued["token"].as_str().expect("a token").to_owned();
     let mut status = 0;
     let mut last_error = String::new();
     // The banner is printed before the server accepts; retry briefly until it does.

@@ -10,6 +10,7 @@ pub mod dialect;
 pub mod discovery;
 pub mod error;
 pub mod filter;
+pub mod limits;
 pub mod messages;
 pub mod patch;
 pub mod path;

@@ -241,6 +241,13 @@ impl Attribute {
         self
     }
 
+    /// Whether the attribute's values are never shown (`returned: never` or `writeOnly`, like
+    /// `password`): RFC 7643 §7 then forbids filtering and sorting on it, which would reveal
+    /// the value one comparison at a time.
+    pub fn is_hidden(&self) -> bool {
+        self.returned == Returned::Never || self.mutability == Mutability::WriteOnly
+    }
+
     /// The sub-attribute named `name`, compared without regard to case.
     pub fn sub_attribute(&self, name: &str) -> Option<&Attribute> {
         self.sub_attributes

@@ -90,6 +90,29 @@ impl SortBy {
         Ok(SortBy { path, order })
     }
 
+    /// Refuses a sort on an attribute whose values are never shown (`password`): the order
+    /// of results would reveal them. An attribute the schema does not know is not refused
+    /// (RFC 7644 §3.4.2.3 leaves the order unspecified then).
+    pub fn validate(&self, schema: &ResourceSchema) -> Result<(), Error> {
+        let Ok(resolved) = schema.resolve(&self.path) else {
+            return Ok(());
+        };
+        if resolved.attribute.is_hidden()
+            || resolved.sub_attribute.is_some_and(Attribute::is_hidden)
+        {
+            return Err(Error::Filter(crate::filter::FilterError {
+                input: self.path.to_string(),
+                position: 0,
+                kind: crate::filter::FilterErrorKind::Unsupported(format!(
+                    "sortBy {} names an attribute that is never returned, so results cannot be \
+                     sorted by it",
+                    self.path
+                )),
+            }));
+        }
+        Ok(())
+    }
+
     /// Compares two resources (canonical form) for this sort. Resolving the path costs a little
     /// on every call; to sort a whole page use [`SortBy::sort`], which resolves it once.
     pub fn compare(&self, schema: &ResourceSchema, a: &Value, b: &Value) -> Ordering {

@@ -41,6 +41,9 @@ pub enum ApiError {
     /// A media type the service does not speak.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// A request that took longer than the server's limit (its body, or its work).
+    #[error("the request took longer than {0:?}")]
+    Timeout(std::time::Duration),
 }
 
 impl From<roster_scim::Error> for ApiError {
@@ -115,6 +118,20 @@ impl IntoResponse for ApiError {
             ),
             ApiError::InvalidSyntax(d) => {
                 scim_error(StatusCode::BAD_REQUEST, Some(ScimType::InvalidSyntax), &d)
+            }
+            ApiError::Timeout(limit) => {
+                let mut r = scim_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    &format!(
+                        "The request took longer than {} seconds and was abandoned; a write it \
+                         held may or may not have been made. Try again.",
+                        limit.as_secs()
+                    ),
+                );
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                r
             }
             ApiError::UnsupportedMediaType(d) => {
                 scim_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, None, &d)

@@ -26,10 +26,12 @@ mod host;
 mod metrics;
 mod oauth;
 mod scim;
+mod serve;
 pub mod webhooks;
 
 pub use error::ApiError;
 pub use metrics::Metrics;
+pub use serve::{RESERVED_DESCRIPTORS, ServeLimits, connection_cap, serve};
 
 /// The media type of every SCIM response.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
@@ -43,22 +45,34 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// The largest page a list returns.
     pub max_page_size: u64,
+    /// The most bytes of resources one page holds: a page is cut there (at least one
+    /// resource), and `itemsPerPage` says how many it holds.
+    pub max_page_bytes: usize,
     /// The most operations one Bulk request may hold.
     pub bulk_max_operations: usize,
     /// Whether `/metrics` is served on the main listener (else on a listener of its own, see
     /// [`metrics_app`]).
     pub metrics_on_main: bool,
+    /// The longest a request may take, from its head to its response's head (reading its
+    /// body included); past it the client gets 503.
+    pub request_timeout: Duration,
+    /// The listener's connection cap and timeouts.
+    pub serve: ServeLimits,
 }
 
 impl Config {
-    /// Defaults for a public URL: 1 MiB bodies, pages of up to 1,000, Bulk of up to 1,000.
+    /// Defaults for a public URL: 1 MiB bodies, pages of up to 1,000 resources and 4 MiB,
+    /// Bulk of up to 1,000, 60 s per request, and the listener's defaults.
     pub fn new(public_url: &str) -> Self {
         Config {
             public_url: public_url.trim_end_matches('/').to_owned(),
             max_body_bytes: 1024 * 1024,
             max_page_size: 1000,
+            max_page_bytes: 4 * 1024 * 1024,
             bulk_max_operations: 1000,
             metrics_on_main: true,
+            request_timeout: Duration::from_secs(60),
+            serve: ServeLimits::default(),
         }
     }
 
@@ -151,10 +165,11 @@ pub fn metrics_app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The application: every route, with request ids, tracing, the body limit and lenient
-/// endpoint spelling.
+/// The application: every route, with request ids, tracing, the body limit, the request
+/// timeout, the headers every response carries, and lenient endpoint spelling.
 pub fn app(state: AppState) -> App {
     let limit = state.config.max_body_bytes;
+    let request_timeout = state.config.request_timeout;
     let scim = Router::new()
         .route("/Users", get(scim::list_users).post(scim::create_user))
         .route("/Users/.search", post(scim::search_users))
@@ -196,12 +211,18 @@ pub fn app(state: AppState) -> App {
         .nest("/scim/v2/{tenant}", scim)
         .nest("/api/v1", host::routes())
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| {
+                timed(request_timeout, req, next)
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        .layer(axum::middleware::map_response(protective_headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let id = req
@@ -213,18 +234,66 @@ pub fn app(state: AppState) -> App {
             }),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(tower::util::MapRequestLayer::new(
+            drop_unsafe_request_id as fn(Request) -> Request,
+        ));
     // Rewriting the path must happen before routing, so it wraps the whole router.
-    let service = tower::Layer::layer(
+    tower::Layer::layer(
         &tower::util::MapRequestLayer::new(canonical_path as fn(Request) -> Request),
         router,
-    );
-    axum::ServiceExt::<Request>::into_make_service(service)
+    )
 }
 
-/// The application as `axum::serve` takes it.
-pub type App =
-    axum::routing::IntoMakeService<tower::util::MapRequest<Router, fn(Request) -> Request>>;
+/// The application as [`serve`] takes it: a service of requests.
+pub type App = tower::util::MapRequest<Router, fn(Request) -> Request>;
+
+/// The longest `x-request-id` a client may choose.
+const MAX_REQUEST_ID: usize = 64;
+
+/// A client's `x-request-id` is kept (echoed and logged) only when it is a short token of
+/// letters, digits, `-`, `_`, `.` and `:`; anything else is dropped so that a fresh id is
+/// made, and nothing a client chose reaches a log line unchecked.
+fn drop_unsafe_request_id(mut req: Request) -> Request {
+    let safe = |v: &HeaderValue| {
+        let b = v.as_bytes();
+        !b.is_empty()
+            && b.len() <= MAX_REQUEST_ID
+            && b.iter()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b':'))
+    };
+    let headers = req.headers_mut();
+    let values: Vec<&HeaderValue> = headers.get_all("x-request-id").iter().collect();
+    if values.len() > 1 || values.first().is_some_and(|v| !safe(v)) {
+        headers.remove("x-request-id");
+    }
+    req
+}
+
+/// Every response: `nosniff`, and `no-store` unless it says otherwise (responses carry
+/// personal data and credentials; no shared or browser cache may keep them).
+async fn protective_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// Answers 503 when a request takes longer than `limit` (a slow body included).
+async fn timed(limit: Duration, req: Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(seconds = limit.as_secs(), "request timed out");
+            ApiError::Timeout(limit).into_response()
+        }
+    }
+}
 
 /// The endpoint names of a tenant's SCIM base URL, as routed.
 const ENDPOINTS: [&str; 8] = [
@@ -314,9 +383,15 @@ impl FromRequestParts<AppState> for Tenant {
             .find(|(k, _)| *k == "tenant")
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::NotFound("No such endpoint.".into()))?;
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
+        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
+        let authorization = authorizations.next();
+        if authorizations.next().is_some() {
+            // Which one would count is a guess a proxy and Roster might make differently.
+            return Err(ApiError::InvalidSyntax(
+                "The request has more than one Authorization header; send exactly one.".into(),
+            ));
+        }
+        let token = authorization
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, rest) = v.trim().split_once(' ')?;

@@ -161,6 +161,7 @@ async fn list(
         offset: params.offset(),
         limit: params.count,
         with_relations: needs_relations(kind, schema, &projection),
+        max_bytes: state.config.max_page_bytes,
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
@@ -477,6 +478,10 @@ pub async fn search_all(
     let mut total = 0u64;
     let mut out = Vec::new();
     let mut skip = params.offset();
+    // Once a page is cut by its byte budget, later types add to the total only, so that the
+    // page stays the start of the whole result.
+    let mut spent = 0usize;
+    let mut cut = false;
     let kinds: &[Kind] = if t.settings.groups {
         &[Kind::User, Kind::Group]
     } else {
@@ -489,14 +494,27 @@ pub async fn search_all(
             continue;
         }
         let projection = params.projection(schema)?;
+        let limit = if cut {
+            0
+        } else {
+            params.count.saturating_sub(out.len() as u64)
+        };
         let query = ListQuery {
             filter: parsed.clone(),
             sort: None,
             offset: skip,
-            limit: params.count.saturating_sub(out.len() as u64),
+            limit,
             with_relations: needs_relations(kind, schema, &projection),
+            max_bytes: s.config.max_page_bytes.saturating_sub(spent),
         };
         let page = s.directory.list(&t, kind, &query).await?;
+        let available = page.total.saturating_sub(skip).min(limit);
+        cut = cut || (page.resources.len() as u64) < available;
+        spent += page
+            .resources
+            .iter()
+            .map(|r| roster_scim::limits::json_len(&r.data))
+            .sum::<usize>();
         total += page.total;
         skip = skip.saturating_sub(page.total);
         out.extend(render_all(&s, &t, kind, &page.resources, &projection).await?);

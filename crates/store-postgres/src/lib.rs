@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::TryStreamExt;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::webhooks as wh;
 use roster_store::sql::{
@@ -26,8 +27,8 @@ use roster_store::sql::{
 use roster_store::streams;
 use roster_store::{
     ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
-    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, Store, StoreError,
-    StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
+    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget, PoolStats, Store,
+    StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
     memory_eval,
 };
 use serde_json::Value;
@@ -1039,6 +1040,7 @@ impl Store for PostgresStore {
             Some(sort) => sort_column(sort, kind, schema),
         };
         let mut conn = self.conn().await?;
+        let mut budget = PageBudget::of(query);
         let mut page = match (exact, order) {
             (true, Some(order)) => {
                 let mut resources = Vec::new();
@@ -1056,43 +1058,61 @@ impl Store for PostgresStore {
                         query.limit.min(i64::MAX as u64),
                         query.offset.min(i64::MAX as u64)
                     ));
-                    let rows = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                    for row in rows {
-                        let (seq, mut r) = resource_from_row(&row)?;
+                    // Rows are taken from the stream only while the page's budget lasts.
+                    let mut rows = Vec::new();
+                    {
+                        let mut stream = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
+                            .fetch(&mut *conn);
+                        while let Some(row) = stream.try_next().await.map_err(db_err)? {
+                            if !budget.admits(rows.len()) {
+                                break;
+                            }
+                            let data: &str = row.try_get("data").map_err(db_err)?;
+                            budget.spend(data.len());
+                            rows.push(resource_from_row(&row)?);
+                        }
+                    }
+                    for (seq, mut r) in rows {
                         if query.with_relations && kind == Kind::Group {
-                            r.members = Some(members_of(&mut conn, seq).await?);
+                            if !budget.admits(resources.len()) {
+                                break;
+                            }
+                            let members = members_of(&mut conn, seq).await?;
+                            budget.spend_members(&members);
+                            r.members = Some(members);
                         }
                         resources.push(r);
                     }
                 }
                 let got = resources.len() as u64;
                 // A short page that starts inside the results ends them: its end is the total,
-                // and the lookups identity providers make (`userName eq`) need no count.
-                let total =
-                    if query.limit > 0 && got < query.limit && (got > 0 || query.offset == 0) {
-                        query.offset + got
-                    } else {
-                        // Without a filter the total is the sum of the counters kept beside the
-                        // rows; a count(*) of a large tenant would walk its index on every page.
-                        let count_stmt = match &condition {
-                            None => "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+                // and the lookups identity providers make (`userName eq`) need no count. A
+                // page cut by its byte budget tells nothing.
+                let total = if query.limit > 0
+                    && got < query.limit
+                    && !budget.cut
+                    && (got > 0 || query.offset == 0)
+                {
+                    query.offset + got
+                } else {
+                    // Without a filter the total is the sum of the counters kept beside the
+                    // rows; a count(*) of a large tenant would walk its index on every page.
+                    let count_stmt = match &condition {
+                        None => "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
                                  WHERE tenant_id = $1 AND kind = $2"
-                                .to_owned(),
-                            Some(_) => numbered(&format!(
-                                "SELECT count(*) FROM resources r WHERE {where_clause}"
-                            )),
-                        };
-                        let n: i64 = bind_scalar(sqlx::query_scalar(&count_stmt), tenant, kind, {
-                            if condition.is_some() { &sql.binds } else { &[] }
-                        })
-                        .fetch_one(&mut *conn)
-                        .await
-                        .map_err(db_err)?;
-                        u64::try_from(n).unwrap_or(0)
+                            .to_owned(),
+                        Some(_) => numbered(&format!(
+                            "SELECT count(*) FROM resources r WHERE {where_clause}"
+                        )),
                     };
+                    let n: i64 = bind_scalar(sqlx::query_scalar(&count_stmt), tenant, kind, {
+                        if condition.is_some() { &sql.binds } else { &[] }
+                    })
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(db_err)?;
+                    u64::try_from(n).unwrap_or(0)
+                };
                 Page { total, resources }
             }
             _ => {

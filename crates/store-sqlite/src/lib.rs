@@ -19,8 +19,8 @@ use roster_store::sql::{
 use roster_store::streams;
 use roster_store::{
     ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
-    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, Store, StoreError,
-    StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
+    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget, PoolStats, Store,
+    StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
     memory_eval,
 };
 use rusqlite::types::Value as SqlValue;
@@ -1122,31 +1122,42 @@ impl Store for SqliteStore {
                         .to_owned(),
                     Some(_) => format!("SELECT count(*) FROM resources r WHERE {where_clause}"),
                 };
+                let mut budget = PageBudget::of(query);
                 let read = move |conn: &rusqlite::Connection| -> Result<Page, StoreError> {
                     let mut resources = Vec::new();
                     if limit > 0 {
-                        for (seq, mut r) in reads::resources(conn, &stmt, &params)? {
-                            if with_members {
-                                r.members = Some(reads::members_of(conn, seq)?);
-                            }
-                            resources.push(r);
-                        }
+                        let rows = reads::resources_within(
+                            conn,
+                            &stmt,
+                            &params,
+                            &mut budget,
+                            |seq, r| {
+                                if with_members {
+                                    r.members = Some(reads::members_of(conn, seq)?);
+                                }
+                                Ok(())
+                            },
+                        )?;
+                        resources.extend(rows.into_iter().map(|(_, r)| r));
                     }
                     let got = resources.len() as u64;
                     // A short page that starts inside the results ends them: its end is the
                     // total, and the lookups identity providers make (`userName eq`) need no
-                    // count.
-                    let total = if limit > 0 && got < limit && (got > 0 || offset == 0) {
-                        offset + got
-                    } else {
-                        let n: i64 = conn
-                            .prepare_cached(&count_stmt)
-                            .and_then(|mut q| {
-                                q.query_row(rusqlite::params_from_iter(&params), |row| row.get(0))
-                            })
-                            .map_err(lite_err)?;
-                        u64::try_from(n).unwrap_or(0)
-                    };
+                    // count. A page cut by its byte budget tells nothing.
+                    let total =
+                        if limit > 0 && got < limit && !budget.cut && (got > 0 || offset == 0) {
+                            offset + got
+                        } else {
+                            let n: i64 = conn
+                                .prepare_cached(&count_stmt)
+                                .and_then(|mut q| {
+                                    q.query_row(rusqlite::params_from_iter(&params), |row| {
+                                        row.get(0)
+                                    })
+                                })
+                                .map_err(lite_err)?;
+                            u64::try_from(n).unwrap_or(0)
+                        };
                     Ok(Page { total, resources })
                 };
                 // A page of users is bounded by its LIMIT; a page of groups with their members,

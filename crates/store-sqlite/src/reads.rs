@@ -215,13 +215,40 @@ pub fn resources(
     stmt: &str,
     params: &[SqlValue],
 ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
+    let mut budget = roster_store::PageBudget::of_bytes(usize::MAX);
+    resources_within(conn, stmt, params, &mut budget, |_, _| Ok(()))
+}
+
+/// The resources a statement selects, until `budget` is spent (at least one): each row's
+/// stored JSON counts, and what `then` adds (a group's members, read as the row is taken).
+pub fn resources_within(
+    conn: &Connection,
+    stmt: &str,
+    params: &[SqlValue],
+    budget: &mut roster_store::PageBudget,
+    mut then: impl FnMut(i64, &mut StoredResource) -> Result<(), StoreError>,
+) -> Result<Vec<(i64, StoredResource)>, StoreError> {
     let mut stmt = conn.prepare_cached(stmt).map_err(crate::lite_err)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(params), resource)
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params))
         .map_err(crate::lite_err)?;
     let mut out = Vec::new();
-    for row in rows {
-        out.push(row.map_err(crate::lite_err)??);
+    while let Some(row) = rows.next().map_err(crate::lite_err)? {
+        if !budget.admits(out.len()) {
+            break;
+        }
+        let bytes = row
+            .get_ref(6)
+            .map_err(crate::lite_err)?
+            .as_bytes()
+            .map_or(0, <[u8]>::len);
+        budget.spend(bytes);
+        let (seq, mut r) = resource(row).map_err(crate::lite_err)??;
+        then(seq, &mut r)?;
+        if let Some(members) = &r.members {
+            budget.spend_members(members);
+        }
+        out.push((seq, r));
     }
     Ok(out)
 }

@@ -2147,6 +2147,7 @@ pub async fn listing(store: &dyn Store) {
         offset: 0,
         limit: EVERYTHING,
         with_relations: false,
+        max_bytes: usize::MAX,
     };
     let alphabetical = ["u2", "u1", "u0", "u3", "u4", "u5", "u6"];
     let page = list_query(store, &t, Kind::User, &by_name(SortOrder::Ascending)).await;
@@ -2206,6 +2207,7 @@ pub async fn listing(store: &dyn Store) {
         offset: 0,
         limit: EVERYTHING,
         with_relations: false,
+        max_bytes: usize::MAX,
     };
     let page = list_query(store, &t, Kind::Group, &query).await;
     assert_eq!(
@@ -2238,6 +2240,80 @@ pub async fn listing(store: &dyn Store) {
         "limit 0 gives the total alone"
     );
     assert_members_listed_as_read(store, &t).await;
+    page_budget(store, &t).await;
+}
+
+/// A page ends where its byte budget is spent, holds at least one resource, and still tells
+/// the total of all matches; on every path (creation order, a sort, an exact filter, a filter
+/// decided in memory).
+async fn page_budget(store: &dyn Store, t: &TenantId) {
+    let all = list(store, t, Kind::User, None, 0, EVERYTHING).await;
+    let one = roster_scim::limits::json_len(&all.resources[0].data);
+    let filters = [
+        None,
+        Some(Filter::parse("userName pr").expect("a filter")),
+        // Not translatable to SQL: decided in memory.
+        Some(Filter::parse("name.givenName pr or userName pr").expect("a filter")),
+    ];
+    let by_name = SortBy {
+        path: AttrPath::simple("userName"),
+        order: SortOrder::Ascending,
+    };
+    for filter in filters {
+        for sort in [None, Some(by_name.clone())] {
+            let mut query = ListQuery {
+                filter: filter.clone(),
+                sort: sort.clone(),
+                offset: 1,
+                limit: EVERYTHING,
+                with_relations: false,
+                max_bytes: usize::MAX,
+            };
+            let whole = list_query(store, t, Kind::User, &query).await;
+            let sizes: Vec<usize> = whole
+                .resources
+                .iter()
+                .map(|r| roster_scim::limits::json_len(&r.data))
+                .collect();
+            for budget in [1, one, one * 2, one * 3, usize::MAX] {
+                query.max_bytes = budget;
+                let page = list_query(store, t, Kind::User, &query).await;
+                let n = page.resources.len();
+                let context = format!(
+                    "a budget of {budget} bytes, filter {filter:?}, sort {sort:?}, sizes {sizes:?}"
+                );
+                assert_eq!(page.total, all.total, "the total is all matches: {context}");
+                assert_eq!(
+                    ids_of(&page),
+                    ids_of(&whole)[..n].to_vec(),
+                    "a cut page is the start of the whole one: {context}"
+                );
+                assert!(n >= 1, "a page holds at least one resource: {context}");
+                assert!(
+                    sizes[..n - 1].iter().sum::<usize>() < budget,
+                    "nothing is read past the budget: {context}"
+                );
+                assert!(
+                    n == sizes.len() || sizes[..n].iter().sum::<usize>() >= budget,
+                    "a page is cut only when its budget is spent: {context}"
+                );
+            }
+        }
+    }
+    let query = ListQuery {
+        filter: None,
+        sort: None,
+        offset: 0,
+        limit: EVERYTHING,
+        with_relations: true,
+        max_bytes: 1,
+    };
+    let page = list_query(store, t, Kind::Group, &query).await;
+    assert_eq!(
+        (page.total, page.resources.len()),
+        (2, 1),
+        "a group with its members spends a budget too"
+    );
 }
 
 /// The key test: for a seeded directory (see [`FilterFixture`]), a table of filters over every
@@ -2868,6 +2944,7 @@ impl FilterFixture {
             offset: shape.offset,
             limit: shape.limit,
             with_relations: shape.with_relations,
+            max_bytes: usize::MAX,
         };
         let page = store
             .list(&self.tenant, kind, schema, &query)
@@ -3179,6 +3256,7 @@ async fn assert_members_listed_as_read(store: &dyn Store, t: &TenantId) {
         offset: 0,
         limit: EVERYTHING,
         with_relations: true,
+        max_bytes: usize::MAX,
     };
     for listed in list_query(store, t, Kind::Group, &query).await.resources {
         let read = get_group(store, t, &listed.id).await;
@@ -3204,6 +3282,7 @@ async fn list(
         offset,
         limit,
         with_relations: false,
+        max_bytes: usize::MAX,
     };
     list_query(store, t, kind, &query).await
 }

@@ -236,6 +236,58 @@ pub struct ListQuery {
     pub limit: u64,
     /// Whether relations are needed in the results: a group's members, a user's groups.
     pub with_relations: bool,
+    /// The most bytes a page may cost: once its resources (their stored JSON, and a group's
+    /// members) reach it, the page ends, though `limit` is not reached. A page holds at least
+    /// one resource whatever its size. `usize::MAX` for no budget.
+    pub max_bytes: usize,
+}
+
+/// What a page has cost so far, against its byte budget ([`ListQuery::max_bytes`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PageBudget {
+    left: usize,
+    /// Whether the page was cut short by the budget.
+    pub cut: bool,
+}
+
+impl PageBudget {
+    /// The budget of a query.
+    pub fn of(query: &ListQuery) -> Self {
+        Self::of_bytes(query.max_bytes)
+    }
+
+    /// A budget of `bytes`.
+    pub fn of_bytes(bytes: usize) -> Self {
+        PageBudget {
+            left: bytes,
+            cut: false,
+        }
+    }
+
+    /// Whether another resource may be read into the page, which holds `taken` so far.
+    pub fn admits(&mut self, taken: usize) -> bool {
+        if taken == 0 {
+            return true;
+        }
+        if self.left == 0 {
+            self.cut = true;
+        }
+        !self.cut
+    }
+
+    /// Counts `bytes` spent on the page.
+    pub fn spend(&mut self, bytes: usize) {
+        self.left = self.left.saturating_sub(bytes);
+    }
+
+    /// Counts a group's members (about their id and display name each).
+    pub fn spend_members(&mut self, members: &[Member]) {
+        let bytes = members
+            .iter()
+            .map(|m| m.id.len() + m.display.as_deref().map_or(0, str::len) + 48)
+            .sum();
+        self.spend(bytes);
+    }
 }
 
 /// One page of a list.

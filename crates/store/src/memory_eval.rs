@@ -68,11 +68,21 @@ pub fn finish(rows: Vec<StoredResource>, schema: &ResourceSchema, query: &ListQu
         matched.sort_by(|a, b| sort.compare(schema, &a.1, &b.1));
     }
     let total = matched.len() as u64;
-    let resources = matched
+    let mut budget = crate::PageBudget::of(query);
+    let mut resources = Vec::new();
+    for (r, _) in matched
         .into_iter()
         .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
         .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
-        .map(|(r, _)| r)
-        .collect();
+    {
+        if !budget.admits(resources.len()) {
+            break;
+        }
+        budget.spend(roster_scim::limits::json_len(&r.data));
+        if let Some(members) = &r.members {
+            budget.spend_members(members);
+        }
+        resources.push(r);
+    }
     Page { total, resources }
 }

@@ -139,40 +139,44 @@ pub fn translate(
 ) -> Option<Translated> {
     let exact = |sql: String| Some(Translated { sql, exact: true });
     match f {
-        Filter::And(a, b) => {
-            let mark = sql.binds.len();
-            let ta = translate(a, kind, schema, sql);
-            let tb = translate(b, kind, schema, sql);
-            match (ta, tb) {
-                (Some(x), Some(y)) => Some(Translated {
-                    sql: format!("({}) AND ({})", x.sql, y.sql),
-                    exact: x.exact && y.exact,
-                }),
-                (Some(x), None) | (None, Some(x)) => Some(Translated {
-                    sql: x.sql,
-                    exact: false,
-                }),
-                (None, None) => {
-                    sql.binds.truncate(mark);
-                    None
+        Filter::And(..) => {
+            // Every translatable side narrows; the others are left to the in-memory check.
+            let mut parts = Vec::new();
+            let mut all = true;
+            for operand in chain(f, true) {
+                let mark = sql.binds.len();
+                match translate(operand, kind, schema, sql) {
+                    Some(t) => {
+                        all &= t.exact;
+                        parts.push(t.sql);
+                    }
+                    None => {
+                        sql.binds.truncate(mark);
+                        all = false;
+                    }
                 }
             }
+            (!parts.is_empty()).then(|| Translated {
+                sql: balanced(&parts, "AND"),
+                exact: all,
+            })
         }
-        Filter::Or(a, b) => {
+        Filter::Or(..) => {
             let mark = sql.binds.len();
-            match (
-                translate(a, kind, schema, sql),
-                translate(b, kind, schema, sql),
-            ) {
-                (Some(x), Some(y)) => Some(Translated {
-                    sql: format!("({}) OR ({})", x.sql, y.sql),
-                    exact: x.exact && y.exact,
-                }),
-                _ => {
+            let mut parts = Vec::new();
+            let mut all = true;
+            for operand in chain(f, false) {
+                let Some(t) = translate(operand, kind, schema, sql) else {
                     sql.binds.truncate(mark);
-                    None
-                }
+                    return None;
+                };
+                all &= t.exact;
+                parts.push(t.sql);
             }
+            Some(Translated {
+                sql: balanced(&parts, "OR"),
+                exact: all,
+            })
         }
         Filter::Not(inner) => {
             let mark = sql.binds.len();
@@ -218,6 +222,37 @@ pub fn translate(
             let mut full = path.clone();
             full.sub_attribute = Some("value".into());
             compare(column(&full, kind, schema)?, *op, value, sql)
+        }
+    }
+}
+
+/// The operands of a chain of `and` (or `or`) in order, however it is grouped: a filter of
+/// a thousand `or`s is a tree a thousand deep, walked here without recursion.
+fn chain(f: &Filter, and: bool) -> Vec<&Filter> {
+    let mut out = Vec::new();
+    let mut stack = vec![f];
+    while let Some(node) = stack.pop() {
+        match (node, and) {
+            (Filter::And(a, b), true) | (Filter::Or(a, b), false) => {
+                stack.push(b);
+                stack.push(a);
+            }
+            _ => out.push(node),
+        }
+    }
+    out
+}
+
+/// `parts` joined by `op` as a balanced tree of parentheses: the expression is as deep as the
+/// logarithm of its length, where a chain would pass the engines' depth limits (SQLite's
+/// 1,000) for filters of a thousand `or`s.
+fn balanced(parts: &[String], op: &str) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        _ => {
+            let (left, right) = parts.split_at(parts.len() / 2);
+            format!("({}) {op} ({})", balanced(left, op), balanced(right, op))
         }
     }
 }

@@ -160,9 +160,12 @@ pub async fn spawn_app_custom(
     roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
     let mut state = AppState::new(directory.clone(), config);
     tweak_state(&mut state);
+    let limits = state.config.serve;
     let app = roster_server::app(state);
     tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("serve");
+        roster_server::serve(listener, app, limits, std::future::pending())
+            .await
+            .expect("serve");
     });
     TestApp {
         address,

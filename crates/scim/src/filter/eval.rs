@@ -253,6 +253,16 @@ fn eval_filter(f: &Filter, scope: Scope<'_>, object: &Value) -> bool {
 }
 
 fn target<'s>(scope: Scope<'s>, path: &AttrPath) -> Result<Target<'s>, FilterErrorKind> {
+    let t = resolve_target(scope, path)?;
+    if t.attribute.is_hidden() || t.sub.is_some_and(Attribute::is_hidden) {
+        return Err(FilterErrorKind::Unsupported(format!(
+            "{path} is never returned, so it cannot be filtered on"
+        )));
+    }
+    Ok(t)
+}
+
+fn resolve_target<'s>(scope: Scope<'s>, path: &AttrPath) -> Result<Target<'s>, FilterErrorKind> {
     match scope {
         Scope::Resource(schema) => {
             let r = match schema.resolve(path) {
@@ -335,6 +345,16 @@ fn test<'s, 'f>(
             cond: Cond::Present,
         });
     };
+    // No stored text holds a NUL, and a NUL ends a pattern in some engines' LIKE, where
+    // `co "\u0000"` would then match everything.
+    if let CompValue::String(text) = value
+        && let Some(at) = text.find('\0')
+    {
+        return Err(unsupported(format!(
+            "the value compared with {path} holds a NUL character (at byte {at}), which no \
+             attribute can hold"
+        )));
+    }
     if *value == CompValue::Null {
         let cond = match op {
             CompareOp::Eq => Cond::Absent,

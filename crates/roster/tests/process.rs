@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::json;
 use std::io::{BufRead, BufReader};
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use support::process::{Server, cli_json, roster};
@@ -277,6 +277,41 @@ async fn first_start_prints_no_token_to_a_log_and_says_how_to_issue_one() {
     assert_eq!(status, 200, "{url}: {last_error}");
     let _ = child.kill();
     let _ = child.wait();
+}
+
+/// On a terminal (here a pseudo-terminal made by util-linux's `script`), the first start
+/// prints the token itself, once.
+#[tokio::test]
+async fn first_start_on_a_terminal_prints_the_token() {
+    let (_dir, db) = temp_db();
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-f", "-c"])
+        .arg(format!("{} serve", env!("CARGO_BIN_EXE_roster")))
+        .arg("/dev/null")
+        .env("ROSTER_DATABASE_URL", &db)
+        .env("ROSTER_LISTEN", "127.0.0.1:0")
+        .env("ROSTER_LOG", "off")
+        .env_remove("ROSTER_PUBLIC_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn script (util-linux)");
+    let stdout = child.stdout.take().unwrap();
+    let mut token = None;
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(v) = line.strip_prefix("Secret Token:") {
+            token = Some(v.trim().to_owned());
+            break;
+        }
+    }
+    let token = token.expect("the token is printed on a terminal");
+    assert!(token.starts_with("rst_"), "{token}");
+    let _ = child.kill();
+    let _ = child.wait();
+    // `script` leaves its child behind when killed; the child ends with its terminal.
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod error;
 pub mod filter;
 pub mod messages;
+pub mod name;
 pub mod patch;
 pub mod path;
 pub mod projection;

@@ -48,7 +48,11 @@ pub fn check_name(path: &str, name: &str) -> Result<(), Error> {
         };
         return Err(Error::invalid_value(
             path,
-            format!("must not contain {what} ({} at position {})", code(c), i + 1),
+            format!(
+                "must not contain {what} ({} at position {})",
+                code(c),
+                i + 1
+            ),
         ));
     }
     if name.chars().all(char::is_whitespace) {
@@ -61,7 +65,10 @@ pub fn check_name(path: &str, name: &str) -> Result<(), Error> {
     if let Some(c) = chars.next().filter(|c| c.is_whitespace()) {
         return Err(Error::invalid_value(
             path,
-            format!("must not begin with white space ({} at position 1)", code(c)),
+            format!(
+                "must not begin with white space ({} at position 1)",
+                code(c)
+            ),
         ));
     }
     if let Some(c) = chars.next_back().filter(|c| c.is_whitespace()) {
@@ -119,21 +126,66 @@ mod tests {
     #[test]
     fn invisible_and_control_characters_are_refused_with_their_position() {
         let cases = [
-            ("jos\u{200d}e", "must not contain invisible formatting characters (U+200D at position 4)"),
-            ("jo\u{200b}se", "must not contain invisible formatting characters (U+200B at position 3)"),
-            ("\u{200f}ada", "must not contain invisible formatting characters (U+200F at position 1)"),
-            ("ada\u{202e}", "must not contain invisible formatting characters (U+202E at position 4)"),
-            ("\u{feff}ada", "must not contain invisible formatting characters (U+FEFF at position 1)"),
-            ("a\u{ad}da", "must not contain invisible formatting characters (U+00AD at position 2)"),
-            ("a\u{2060}da", "must not contain invisible formatting characters (U+2060 at position 2)"),
-            ("ada\0", "must not contain control characters (U+0000 at position 4)"),
-            ("ada\n", "must not contain control characters (U+000A at position 4)"),
-            ("a\tda", "must not contain control characters (U+0009 at position 2)"),
-            ("a\u{7f}", "must not contain control characters (U+007F at position 2)"),
-            ("a\u{85}", "must not contain control characters (U+0085 at position 2)"),
-            ("a\u{2028}b", "must not contain line or paragraph separators (U+2028 at position 2)"),
-            ("a\u{fffe}", "must not contain noncharacters (U+FFFE at position 2)"),
-            ("a\u{fdd0}", "must not contain noncharacters (U+FDD0 at position 2)"),
+            (
+                "jos\u{200d}e",
+                "must not contain invisible formatting characters (U+200D at position 4)",
+            ),
+            (
+                "jo\u{200b}se",
+                "must not contain invisible formatting characters (U+200B at position 3)",
+            ),
+            (
+                "\u{200f}ada",
+                "must not contain invisible formatting characters (U+200F at position 1)",
+            ),
+            (
+                "ada\u{202e}",
+                "must not contain invisible formatting characters (U+202E at position 4)",
+            ),
+            (
+                "\u{feff}ada",
+                "must not contain invisible formatting characters (U+FEFF at position 1)",
+            ),
+            (
+                "a\u{ad}da",
+                "must not contain invisible formatting characters (U+00AD at position 2)",
+            ),
+            (
+                "a\u{2060}da",
+                "must not contain invisible formatting characters (U+2060 at position 2)",
+            ),
+            (
+                "ada\0",
+                "must not contain control characters (U+0000 at position 4)",
+            ),
+            (
+                "ada\n",
+                "must not contain control characters (U+000A at position 4)",
+            ),
+            (
+                "a\tda",
+                "must not contain control characters (U+0009 at position 2)",
+            ),
+            (
+                "a\u{7f}",
+                "must not contain control characters (U+007F at position 2)",
+            ),
+            (
+                "a\u{85}",
+                "must not contain control characters (U+0085 at position 2)",
+            ),
+            (
+                "a\u{2028}b",
+                "must not contain line or paragraph separators (U+2028 at position 2)",
+            ),
+            (
+                "a\u{fffe}",
+                "must not contain noncharacters (U+FFFE at position 2)",
+            ),
+            (
+                "a\u{fdd0}",
+                "must not contain noncharacters (U+FDD0 at position 2)",
+            ),
         ];
         for (name, want) in cases {
             assert_eq!(reason(name), Some(format!("userName: {want}")), "{name:?}");
@@ -143,10 +195,22 @@ mod tests {
     #[test]
     fn white_space_at_the_ends_or_alone_is_refused() {
         let cases = [
-            (" ada", "must not begin with white space (U+0020 at position 1)"),
-            ("ada ", "must not end with white space (U+0020 at position 4)"),
-            ("\u{a0}ada", "must not begin with white space (U+00A0 at position 1)"),
-            ("ada\u{3000}", "must not end with white space (U+3000 at position 4)"),
+            (
+                " ada",
+                "must not begin with white space (U+0020 at position 1)",
+            ),
+            (
+                "ada ",
+                "must not end with white space (U+0020 at position 4)",
+            ),
+            (
+                "\u{a0}ada",
+                "must not begin with white space (U+00A0 at position 1)",
+            ),
+            (
+                "ada\u{3000}",
+                "must not end with white space (U+3000 at position 4)",
+            ),
             ("   ", "must not be empty or only white space"),
             ("\u{a0}", "must not be empty or only white space"),
             ("", "must not be empty or only white space"),

@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 use time::OffsetDateTime;
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 use time::format_description::well_known::Rfc3339;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
 
 use crate::schema::{Attribute, AttributeType};
 
@@ -182,14 +182,14 @@ mod tests {
     #[test]
     fn look_alike_spellings_fold_to_one_key() {
         let same = [
-            ("jos\u{e9}", "jose\u{301}"),           // NFC and NFD
-            ("JOS\u{c9}", "jose\u{301}"),           // and case
+            ("jos\u{e9}", "jose\u{301}"),                 // NFC and NFD
+            ("JOS\u{c9}", "jose\u{301}"),                 // and case
             ("\u{ff2a}\u{ff4f}\u{ff53}\u{ff45}", "jose"), // full-width letters
-            ("\u{fb01}nn", "finn"),                 // the fi ligature
+            ("\u{fb01}nn", "finn"),                       // the fi ligature
             ("\u{fb01}nn", "FINN"),
-            ("ada\u{a0}lovelace", "ada lovelace"),  // no-break space
-            ("\u{2122}", "tm"),                     // compatibility forms fold before case
-            ("\u{212a}elvin", "kelvin"),            // the Kelvin sign
+            ("ada\u{a0}lovelace", "ada lovelace"), // no-break space
+            ("\u{2122}", "tm"),                    // compatibility forms fold before case
+            ("\u{212a}elvin", "kelvin"),           // the Kelvin sign
             ("\u{3a3}\u{391}\u{3a3}", "\u{3c3}\u{3b1}\u{3c3}"), // a final capital sigma stays sigma
         ];
         for (a, b) in same {
@@ -211,8 +211,19 @@ mod tests {
     #[test]
     fn case_insensitive_order_is_the_order_of_the_keys() {
         let words = [
-            "ada", "Ada", "\u{e9}mile", "Emile", "e\u{301}mile", "zo\u{eb}", "\u{ff3a}oe", "\u{fb01}", "fj", "FH",
-            "\u{3a3}", "\u{430}", "",
+            "ada",
+            "Ada",
+            "\u{e9}mile",
+            "Emile",
+            "e\u{301}mile",
+            "zo\u{eb}",
+            "\u{ff3a}oe",
+            "\u{fb01}",
+            "fj",
+            "FH",
+            "\u{3a3}",
+            "\u{430}",
+            "",
         ];
         for a in words {
             for b in words {

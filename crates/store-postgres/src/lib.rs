@@ -168,8 +168,8 @@ impl PostgresStore {
         previous: Option<&StoredResource>,
     ) -> Result<(), StoreError> {
         let ix = indexed(resource);
-        let unchanged =
-            previous.is_some_and(|p| p.kind == resource.kind && name_key(p.kind, &p.data) == ix.name_key);
+        let unchanged = previous
+            .is_some_and(|p| p.kind == resource.kind && name_key(p.kind, &p.data) == ix.name_key);
         let name_key = (!unchanged).then_some(ix.name_key.as_str());
         let keep = matches!(members, MembersChange::Keep);
         // Without member rows to change, the events are written by the update's own statement;

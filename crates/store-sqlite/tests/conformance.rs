@@ -243,7 +243,9 @@ async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
     conformance::refold_check(&store, &rows).await;
     // Folded once: a second start finds nothing to do and changes nothing.
     drop(store);
-    let store = SqliteStore::open(&url).await.expect("reopening the store again");
+    let store = SqliteStore::open(&url)
+        .await
+        .expect("reopening the store again");
     let tenant = &rows[0].tenant;
     let jose = store
         .get(tenant, Kind::User, "u-jose", false)

@@ -1476,7 +1476,10 @@ pub async fn name_uniqueness(store: &dyn Store) {
     // the stored one.
     for (i, (first, second)) in [
         ("jos\u{e9}@contoso.com", "JOSE\u{301}@contoso.com"),
-        ("wide@contoso.com", "\u{ff57}\u{ff49}\u{ff44}\u{ff45}@contoso.com"),
+        (
+            "wide@contoso.com",
+            "\u{ff57}\u{ff49}\u{ff44}\u{ff45}@contoso.com",
+        ),
         ("\u{fb01}nn@contoso.com", "FINN@contoso.com"),
         ("ada lovelace", "ada\u{a0}lovelace"),
     ]
@@ -1485,9 +1488,7 @@ pub async fn name_uniqueness(store: &dyn Store) {
     {
         let id = format!("a-look-{i}");
         ok(
-            store
-                .insert(&a, &user_record(&id, first, BASE), &[])
-                .await,
+            store.insert(&a, &user_record(&id, first, BASE), &[]).await,
             &format!("inserting {first:?}"),
         );
         assert_err(
@@ -1505,7 +1506,10 @@ pub async fn name_uniqueness(store: &dyn Store) {
             .expect("a filter");
             let page = list(store, &a, Kind::User, Some(filter), 0, EVERYTHING).await;
             assert_eq!(
-                page.resources.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+                page.resources
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>(),
                 vec![id.as_str()],
                 "userName eq {spelling:?} finds {first:?}"
             );
@@ -1527,7 +1531,11 @@ pub async fn name_uniqueness(store: &dyn Store) {
     // Look-alikes in different scripts are different names: Cyrillic 'а' is not Latin 'a'.
     ok(
         store
-            .insert(&a, &user_record("a-cyrillic", "\u{430}da@contoso.com", BASE), &[])
+            .insert(
+                &a,
+                &user_record("a-cyrillic", "\u{430}da@contoso.com", BASE),
+                &[],
+            )
             .await,
         "a userName with a Cyrillic a beside the same with a Latin a",
     );
@@ -1675,7 +1683,11 @@ pub async fn refold_check(store: &dyn Store, rows: &[FirstFoldRow]) {
     );
     assert_err(
         store
-            .insert(t, &user_record("u-new", "jose\u{301}@contoso.com", BASE), &[])
+            .insert(
+                t,
+                &user_record("u-new", "jose\u{301}@contoso.com", BASE),
+                &[],
+            )
             .await,
         "Conflict(\"userName\")",
         "creating a look-alike of a refolded userName",
@@ -1706,7 +1718,11 @@ pub async fn refold_check(store: &dyn Store, rows: &[FirstFoldRow]) {
             .update_from_recorded(
                 t,
                 &next,
-                &next_version(&next, user_data("jose.2@contoso.com"), BASE + Duration::hours(2)),
+                &next_version(
+                    &next,
+                    user_data("jose.2@contoso.com"),
+                    BASE + Duration::hours(2),
+                ),
                 &MembersChange::Keep,
                 &[],
             )

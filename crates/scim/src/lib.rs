@@ -12,6 +12,7 @@ pub mod error;
 pub mod filter;
 pub mod limits;
 pub mod messages;
+pub mod name;
 pub mod patch;
 pub mod path;
 pub mod projection;

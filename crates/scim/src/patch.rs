@@ -352,6 +352,7 @@ pub fn apply_with(
     canonicalize_top(schema, &mut res);
     let out = Value::Object(res);
     validate(schema, &out)?;
+    crate::resource::check_name(schema, &out, Some(resource))?;
     let changes = diff(resource, &out, &touched);
     Ok(PatchOutcome {
         resource: out,

@@ -344,6 +344,11 @@ pub fn normalize(schema: &ResourceSchema, input: &Value, mode: Mode<'_>) -> Resu
     if let Mode::Replace { current } = mode {
         check_immutable(schema, current, &out)?;
     }
+    let before = match mode {
+        Mode::Create => None,
+        Mode::Replace { current } => Some(current),
+    };
+    check_name(schema, &out, before)?;
     Ok(out)
 }
 
@@ -867,4 +872,28 @@ pub(crate) fn check_immutable_value(
             mutability: Mutability::Immutable.as_str(),
         })
     }
+}
+
+/// Refuses a resource whose name (a User's `userName`, a Group's `displayName`) breaks the
+/// rules of [`crate::name::check_name`]: control or invisible characters, white space at the
+/// ends, too long. A name equal to the one in `before` (the stored resource, on a replace or
+/// after a PATCH) is not checked again, so that a resource stored before these rules can still
+/// be deactivated or have other attributes changed; renaming it needs a valid name.
+pub fn check_name(
+    schema: &ResourceSchema,
+    resource: &Value,
+    before: Option<&Value>,
+) -> Result<(), Error> {
+    let attr = match schema.core.id.as_str() {
+        crate::schema::USER_SCHEMA => "userName",
+        crate::schema::GROUP_SCHEMA => "displayName",
+        _ => return Ok(()),
+    };
+    let Some(name) = resource.get(attr).and_then(Value::as_str) else {
+        return Ok(());
+    };
+    if before.and_then(|b| b.get(attr)).and_then(Value::as_str) == Some(name) {
+        return Ok(());
+    }
+    crate::name::check_name(attr, name)
 }

@@ -264,6 +264,36 @@ fn patch_errors_map_to_scim_types() {
     assert_eq!(e.scim_type(), ScimType::InvalidSyntax);
 }
 
+#[test]
+fn a_patch_may_not_give_a_refused_name_but_may_change_a_resource_that_has_one() {
+    let registry = Registry::core();
+    let user = registry.user();
+    let ada = json!({"schemas": [USER_SCHEMA], "id": "1", "userName": "ada"});
+    for ops in [
+        json!([{"op": "replace", "path": "userName", "value": "ada\u{200d}"}]),
+        json!([{"op": "replace", "value": {"userName": " ada"}}]),
+        json!([{"op": "add", "path": "userName", "value": "ada\n"}]),
+    ] {
+        let e = parse_and_apply(user, &ada, &message(&ops)).unwrap_err();
+        assert_eq!(e.scim_type(), ScimType::InvalidValue, "{ops}");
+        assert!(e.to_string().starts_with("userName: must not"), "{e}");
+    }
+    // A user stored before the rules keeps its name through a PATCH of something else, so
+    // that an identity provider can still deactivate it.
+    let legacy = json!({"schemas": [USER_SCHEMA], "id": "1", "userName": "ada\u{200d}"});
+    let ops = json!([{"op": "replace", "path": "active", "value": false}]);
+    let out = parse_and_apply(user, &legacy, &message(&ops)).expect("a PATCH of active");
+    assert_eq!(out.resource["active"], false);
+    let group = registry.group();
+    let admins = json!({"schemas": [GROUP_SCHEMA], "id": "2", "displayName": "Admins"});
+    let ops = json!([{"op": "replace", "path": "displayName", "value": "Admins\u{202e}"}]);
+    let e = parse_and_apply(group, &admins, &message(&ops)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "displayName: must not contain invisible formatting characters (U+202E at position 7)"
+    );
+}
+
 /// The top-level attributes (canonical names, `urn:...:name` for extensions) whose values
 /// differ between two resources.
 fn differing(schema: &ResourceSchema, a: &Value, b: &Value) -> BTreeSet<String> {

@@ -19,10 +19,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use roster_scim::schema::ResourceSchema;
+use roster_scim::value::FOLD_VERSION;
 use roster_store::sql::webhooks as wh;
 use roster_store::sql::{
-    Bind, Sql, conflict_attribute, epoch_millis, groups_from_json, indexed, numbered, sort_column,
-    translate,
+    Bind, Sql, conflict_attribute, email_keys, epoch_millis, groups_from_json, indexed, name_key,
+    numbered, sort_column, translate,
 };
 use roster_store::streams;
 use roster_store::{
@@ -135,6 +136,7 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
         drop(conn);
+        refold_keys(&pool).await?;
         Ok(PostgresStore {
             pool,
             waiting: Arc::new(AtomicU64::new(0)),
@@ -152,6 +154,191 @@ impl PostgresStore {
         let _waiting = Waiting::new(&self.waiting);
         self.pool.begin().await.map_err(db_err)
     }
+
+    /// [`Store::update_recorded`]; given the resource as it was read (`previous`), `name_key`
+    /// is left as stored when the name's key is unchanged. That is what keeps a resource whose
+    /// key was left as an older fold wrote it (two names that became one, see `refold_keys`)
+    /// writable without a rename.
+    async fn update(
+        &self,
+        tenant: &TenantId,
+        resource: &StoredResource,
+        expected_version: i64,
+        members: &MembersChange,
+        events: &[NewEvent],
+        previous: Option<&StoredResource>,
+    ) -> Result<(), StoreError> {
+        let ix = indexed(resource);
+        let unchanged = previous
+            .is_some_and(|p| p.kind == resource.kind && name_key(p.kind, &p.data) == ix.name_key);
+        let name_key = (!unchanged).then_some(ix.name_key.as_str());
+        let keep = matches!(members, MembersChange::Keep);
+        // Without member rows to change, the events are written by the update's own statement;
+        // with them, after the members, in the same transaction.
+        let (inline, after): (&[NewEvent], &[NewEvent]) =
+            if keep { (events, &[]) } else { (&[], events) };
+        let a = event_arrays(inline);
+        // Byte order, as the "C" collation of `value_key` compares.
+        let mut sorted_emails = ix.emails.clone();
+        sorted_emails.sort_unstable();
+        let statement = sqlx::query_scalar::<_, i64>(UPDATE_RESOURCE)
+            .bind(name_key)
+            .bind(&ix.display)
+            .bind(&ix.external_id)
+            .bind(ix.active)
+            .bind(resource.last_modified)
+            .bind(resource.version)
+            .bind(resource.data.to_string())
+            .bind(tenant.as_str())
+            .bind(&resource.id)
+            .bind(resource.kind.as_str())
+            .bind(expected_version)
+            .bind(&ix.emails)
+            .bind(&sorted_emails)
+            .bind(&a.ids)
+            .bind(&a.types)
+            .bind(&a.at)
+            .bind(&a.data);
+        let conflict = |e: sqlx::Error| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict(conflict_attribute(resource.kind))
+            } else {
+                db_err(e)
+            }
+        };
+        if keep {
+            let mut conn = self.conn().await?;
+            return match statement
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(conflict)?
+            {
+                Some(_) => Ok(()),
+                None => Err(missing_or_stale(&mut conn, tenant, resource.kind, &resource.id).await),
+            };
+        }
+        let mut tx = self.begin().await?;
+        let Some(seq) = statement.fetch_optional(&mut *tx).await.map_err(conflict)? else {
+            return Err(missing_or_stale(&mut tx, tenant, resource.kind, &resource.id).await);
+        };
+        apply_members(&mut tx, tenant, seq, members).await?;
+        insert_events(&mut tx, tenant, after).await?;
+        tx.commit().await.map_err(db_err)
+    }
+}
+
+/// Folds again, in one transaction, the keys (`resources.name_key`, `emails.value_key`) that
+/// an older `fold_case` wrote, when `key_fold` says they are older than this build's
+/// ([`FOLD_VERSION`]). The `key_fold` row stays locked until the commit, so of two processes
+/// starting at once, one folds and the other waits and finds it done. Only keys with a
+/// character beyond ASCII can differ: the first fold (simple lowercase) made ASCII keys only of
+/// ASCII letters and the Kelvin sign, which the current fold maps to the same letters.
+///
+/// Two names that were different under the old fold and are the same under the new one (a
+/// user created as "José" in NFC and again in NFD) both keep working: the row whose new key is
+/// taken keeps its old key and a warning names both rows; only a rename frees it.
+async fn refold_keys(pool: &PgPool) -> Result<(), StoreError> {
+    let mut tx = pool.begin().await.map_err(db_err)?;
+    let version: i64 = sqlx::query_scalar("SELECT version::bigint FROM key_fold FOR UPDATE")
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    if version >= FOLD_VERSION {
+        return Ok(());
+    }
+    let rows = sqlx::query(
+        "SELECT seq, tenant_id, id, kind, name_key, data FROM resources
+         WHERE octet_length(name_key) <> char_length(name_key) ORDER BY seq",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    let mut refolded = 0;
+    for row in &rows {
+        let seq: i64 = row.try_get("seq").map_err(db_err)?;
+        let tenant: String = row.try_get("tenant_id").map_err(db_err)?;
+        let id: String = row.try_get("id").map_err(db_err)?;
+        let kind: String = row.try_get("kind").map_err(db_err)?;
+        let old: String = row.try_get("name_key").map_err(db_err)?;
+        let kind =
+            Kind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?;
+        let key = name_key(kind, &stored_json(row.try_get("data").map_err(db_err)?)?);
+        if key == old {
+            continue;
+        }
+        let taken: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM resources WHERE tenant_id = $1 AND kind = $2 AND name_key = $3",
+        )
+        .bind(&tenant)
+        .bind(kind.as_str())
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db_err)?;
+        if let Some(other) = taken {
+            tracing::warn!(
+                tenant = %tenant,
+                kind = kind.as_str(),
+                id = %id,
+                same_name_as = %other,
+                "two resources have names that are now the same; this one keeps its old key, \
+                 so both stay reachable, until one of them is renamed"
+            );
+            continue;
+        }
+        sqlx::query("UPDATE resources SET name_key = $1 WHERE seq = $2")
+            .bind(&key)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        refolded += 1;
+    }
+    let with_emails = sqlx::query(
+        "SELECT r.seq, r.tenant_id, r.data FROM resources r WHERE r.seq IN
+           (SELECT resource_seq FROM emails WHERE octet_length(value_key) <> char_length(value_key))",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .map_err(db_err)?;
+    for row in &with_emails {
+        let seq: i64 = row.try_get("seq").map_err(db_err)?;
+        let tenant: String = row.try_get("tenant_id").map_err(db_err)?;
+        let keys = email_keys(&stored_json(row.try_get("data").map_err(db_err)?)?);
+        sqlx::query("DELETE FROM emails WHERE resource_seq = $1")
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO emails (resource_seq, tenant_id, value_key)
+             SELECT $1, $2, unnest($3::text[])",
+        )
+        .bind(seq)
+        .bind(&tenant)
+        .bind(&keys)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    }
+    sqlx::query("UPDATE key_fold SET version = $1")
+        .bind(FOLD_VERSION as i32)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_err)?;
+    tx.commit().await.map_err(db_err)?;
+    tracing::info!(
+        from = version,
+        to = FOLD_VERSION,
+        names = refolded,
+        emails = with_emails.len(),
+        "name and e-mail keys folded again"
+    );
+    Ok(())
+}
+
+fn stored_json(text: String) -> Result<Value, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Internal(format!("stored JSON: {e}")))
 }
 
 async fn members_of(conn: &mut PgConnection, group_seq: i64) -> Result<Vec<Member>, StoreError> {
@@ -465,9 +652,11 @@ const INSERT_RESOURCE: &str = "WITH r AS (
 
 /// Writes a new state of a resource if its version is still the expected one, in one
 /// statement; its e-mail rows are rewritten only when their sorted values (`$13`) differ from
-/// the stored ones, as most updates leave e-mails alone. Returns its `seq`, or no row.
+/// the stored ones, as most updates leave e-mails alone. A null `$1` leaves `name_key` as it
+/// is (see `PostgresStore::update`). Returns its `seq`, or no row.
 const UPDATE_RESOURCE: &str = "WITH r AS (
-        UPDATE resources SET name_key = $1, display = $2, external_id = $3, active = $4,
+        UPDATE resources SET name_key = coalesce($1, name_key), display = $2, external_id = $3,
+               active = $4,
                last_modified = $5, version = $6, data = $7
         WHERE tenant_id = $8 AND id = $9 AND kind = $10 AND version = $11
         RETURNING seq
@@ -846,59 +1035,27 @@ impl Store for PostgresStore {
         members: &MembersChange,
         events: &[NewEvent],
     ) -> Result<(), StoreError> {
-        let ix = indexed(resource);
-        let keep = matches!(members, MembersChange::Keep);
-        // Without member rows to change, the events are written by the update's own statement;
-        // with them, after the members, in the same transaction.
-        let (inline, after): (&[NewEvent], &[NewEvent]) =
-            if keep { (events, &[]) } else { (&[], events) };
-        let a = event_arrays(inline);
-        // Byte order, as the "C" collation of `value_key` compares.
-        let mut sorted_emails = ix.emails.clone();
-        sorted_emails.sort_unstable();
-        let statement = sqlx::query_scalar::<_, i64>(UPDATE_RESOURCE)
-            .bind(&ix.name_key)
-            .bind(&ix.display)
-            .bind(&ix.external_id)
-            .bind(ix.active)
-            .bind(resource.last_modified)
-            .bind(resource.version)
-            .bind(resource.data.to_string())
-            .bind(tenant.as_str())
-            .bind(&resource.id)
-            .bind(resource.kind.as_str())
-            .bind(expected_version)
-            .bind(&ix.emails)
-            .bind(&sorted_emails)
-            .bind(&a.ids)
-            .bind(&a.types)
-            .bind(&a.at)
-            .bind(&a.data);
-        let conflict = |e: sqlx::Error| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict(conflict_attribute(resource.kind))
-            } else {
-                db_err(e)
-            }
-        };
-        if keep {
-            let mut conn = self.conn().await?;
-            return match statement
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(conflict)?
-            {
-                Some(_) => Ok(()),
-                None => Err(missing_or_stale(&mut conn, tenant, resource.kind, &resource.id).await),
-            };
-        }
-        let mut tx = self.begin().await?;
-        let Some(seq) = statement.fetch_optional(&mut *tx).await.map_err(conflict)? else {
-            return Err(missing_or_stale(&mut tx, tenant, resource.kind, &resource.id).await);
-        };
-        apply_members(&mut tx, tenant, seq, members).await?;
-        insert_events(&mut tx, tenant, after).await?;
-        tx.commit().await.map_err(db_err)
+        self.update(tenant, resource, expected_version, members, events, None)
+            .await
+    }
+
+    async fn update_from_recorded(
+        &self,
+        tenant: &TenantId,
+        previous: &StoredResource,
+        resource: &StoredResource,
+        members: &MembersChange,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        self.update(
+            tenant,
+            resource,
+            previous.version,
+            members,
+            events,
+            Some(previous),
+        )
+        .await
     }
 
     async fn change_members_recorded(

@@ -199,3 +199,58 @@ fn random_group_filters_agree_with_evaluator() {
         strategy::group_shape(),
     );
 }
+
+/// Keys written by the first fold (simple lowercase) are folded again when the store opens,
+/// so look-alike spellings find rows created before the compatibility fold (issue 14.7). Two
+/// processes open the old database at once: one folds, the other finds it done.
+#[tokio::test]
+async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
+    use sqlx::{Connection, PgConnection};
+    let server = std::env::var("ROSTER_TEST_POSTGRES_URL").expect(
+        "ROSTER_TEST_POSTGRES_URL names no PostgreSQL server: run scripts/test, which starts one",
+    );
+    let url = scratch_database(&server)
+        .await
+        .unwrap_or_else(|e| panic!("creating a database on {server}: {e}"));
+    let store = PostgresStore::open(&url, PoolConfig::default())
+        .await
+        .expect("opening the store");
+    let rows = conformance::refold_seed(&store).await;
+    drop(store);
+    let mut conn = PgConnection::connect(&url).await.expect("connecting");
+    for r in &rows {
+        sqlx::query(
+            "UPDATE resources SET data = $1, name_key = $2 WHERE tenant_id = $3 AND id = $4",
+        )
+        .bind(&r.data)
+        .bind(&r.name_key)
+        .bind(r.tenant.as_str())
+        .bind(&r.id)
+        .execute(&mut conn)
+        .await
+        .expect("writing the first fold's name key");
+        if let Some(key) = &r.email_key {
+            sqlx::query(
+                "UPDATE emails SET value_key = $1 WHERE resource_seq =
+                   (SELECT seq FROM resources WHERE tenant_id = $2 AND id = $3)",
+            )
+            .bind(key)
+            .bind(r.tenant.as_str())
+            .bind(&r.id)
+            .execute(&mut conn)
+            .await
+            .expect("writing the first fold's e-mail key");
+        }
+    }
+    sqlx::query("UPDATE key_fold SET version = 1")
+        .execute(&mut conn)
+        .await
+        .expect("resetting the fold version");
+    conn.close().await.expect("closing");
+    let (a, b) = tokio::join!(
+        PostgresStore::open(&url, PoolConfig::default()),
+        PostgresStore::open(&url, PoolConfig::default()),
+    );
+    let (a, _b) = (a.expect("reopening"), b.expect("reopening beside it"));
+    conformance::refold_check(&a, &rows).await;
+}

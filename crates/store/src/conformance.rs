@@ -1471,6 +1471,75 @@ pub async fn name_uniqueness(store: &dyn Store) {
         "renaming a group to another group's displayName in other case",
     );
 
+    // Look-alike spellings of one name are one name (the fold of `fold_case`): NFC and NFD,
+    // full-width letters, ligatures, the no-break space; a filter with either spelling finds
+    // the stored one.
+    for (i, (first, second)) in [
+        ("jos\u{e9}@contoso.com", "JOSE\u{301}@contoso.com"),
+        (
+            "wide@contoso.com",
+            "\u{ff57}\u{ff49}\u{ff44}\u{ff45}@contoso.com",
+        ),
+        ("\u{fb01}nn@contoso.com", "FINN@contoso.com"),
+        ("ada lovelace", "ada\u{a0}lovelace"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let id = format!("a-look-{i}");
+        ok(
+            store.insert(&a, &user_record(&id, first, BASE), &[]).await,
+            &format!("inserting {first:?}"),
+        );
+        assert_err(
+            store
+                .insert(&a, &user_record(&format!("{id}-2"), second, BASE), &[])
+                .await,
+            "Conflict(\"userName\")",
+            &format!("inserting {second:?} beside {first:?}"),
+        );
+        for spelling in [first, second] {
+            let filter = Filter::parse(&format!(
+                "userName eq {}",
+                serde_json::to_string(spelling).expect("a string")
+            ))
+            .expect("a filter");
+            let page = list(store, &a, Kind::User, Some(filter), 0, EVERYTHING).await;
+            assert_eq!(
+                page.resources
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>(),
+                vec![id.as_str()],
+                "userName eq {spelling:?} finds {first:?}"
+            );
+        }
+    }
+    ok(
+        store
+            .insert(&a, &group_record("a-fr", "R\u{e9}seau", BASE), &[])
+            .await,
+        "inserting R\u{e9}seau",
+    );
+    assert_err(
+        store
+            .insert(&a, &group_record("a-fr2", "RE\u{301}SEAU", BASE), &[])
+            .await,
+        "Conflict(\"displayName\")",
+        "inserting a group whose displayName is the NFD spelling of another's",
+    );
+    // Look-alikes in different scripts are different names: Cyrillic 'а' is not Latin 'a'.
+    ok(
+        store
+            .insert(
+                &a,
+                &user_record("a-cyrillic", "\u{430}da@contoso.com", BASE),
+                &[],
+            )
+            .await,
+        "a userName with a Cyrillic a beside the same with a Latin a",
+    );
+
     // A freed name can be taken again.
     ok(
         store.delete(&a, Kind::User, "a-ada", None).await,
@@ -1498,6 +1567,172 @@ pub async fn name_uniqueness(store: &dyn Store) {
             .insert(&a, &user_record("a-bob2", "Bob@Contoso.com", BASE), &[])
             .await,
         "a renamed user's former userName can be given to a new user",
+    );
+}
+
+/// A row as the first fold (simple lowercase, before `FOLD_VERSION` 2) left it, for the test
+/// of a backend's start-up refold: the backend's test writes `data`, `name_key` and the one
+/// e-mail `value_key` of the resource `id` of `tenant` as given, with SQL of its own, and
+/// sets `key_fold.version` back to 1.
+#[derive(Debug, Clone)]
+pub struct FirstFoldRow {
+    /// The resource's tenant.
+    pub tenant: TenantId,
+    /// The resource's id.
+    pub id: String,
+    /// Its JSON, as text.
+    pub data: String,
+    /// Its `name_key` under the first fold.
+    pub name_key: String,
+    /// Its e-mail's `value_key` under the first fold, if it has one.
+    pub email_key: Option<String>,
+}
+
+/// The first fold: simple lowercase, character by character.
+fn first_fold(s: &str) -> String {
+    s.chars().flat_map(char::to_lowercase).collect()
+}
+
+/// Seeds the store for the refold test and returns the rows the backend's test must turn back
+/// into what the first fold wrote: a user "Ｊosé" (a full-width J) with a full-width e-mail, a
+/// group "RÉSEAU" in NFD, and a second user that was created as "JOSÉ" in NFD, a true
+/// duplicate under the new fold, created later.
+pub async fn refold_seed(store: &dyn Store) -> Vec<FirstFoldRow> {
+    let t = new_tenant(store, "t-refold").await;
+    let jose = json!({
+        "schemas": [USER_SCHEMA],
+        "userName": "\u{ff2a}os\u{e9}@contoso.com",
+        "emails": [{"value": "\u{ff2a}OSE@contoso.com"}],
+    });
+    let duplicate = json!({"schemas": [USER_SCHEMA], "userName": "JOSE\u{301}@contoso.com"});
+    let group = group_data("RE\u{301}SEAU");
+    ok(
+        store
+            .insert(&t, &resource(Kind::User, "u-jose", jose.clone(), BASE), &[])
+            .await,
+        "inserting jose",
+    );
+    ok(
+        store
+            .insert(&t, &group_record("g-fr", "R\u{e9}seau", BASE), &[])
+            .await,
+        "inserting the group",
+    );
+    // Stored under another name first: the store refuses the duplicate itself.
+    ok(
+        store
+            .insert(
+                &t,
+                &user_record("u-dup", "placeholder", BASE + Duration::minutes(1)),
+                &[],
+            )
+            .await,
+        "inserting the duplicate's placeholder",
+    );
+    let row = |id: &str, data: &Value, name: &str, email: Option<&str>| FirstFoldRow {
+        tenant: t.clone(),
+        id: id.to_owned(),
+        data: data.to_string(),
+        name_key: first_fold(name),
+        email_key: email.map(first_fold),
+    };
+    vec![
+        row(
+            "u-jose",
+            &jose,
+            "\u{ff2a}os\u{e9}@contoso.com",
+            Some("\u{ff2a}OSE@contoso.com"),
+        ),
+        row("g-fr", &group, "RE\u{301}SEAU", None),
+        row("u-dup", &duplicate, "JOSE\u{301}@contoso.com", None),
+    ]
+}
+
+/// Checks a store reopened over the rows of [`refold_seed`] turned back to the first fold:
+/// look-alike spellings find the refolded rows and cannot be created beside them, and the
+/// duplicate, whose key stayed as it was, can still be read and written.
+pub async fn refold_check(store: &dyn Store, rows: &[FirstFoldRow]) {
+    let t = &rows[0].tenant;
+    let find = |kind: Kind, filter: &str| {
+        let filter = Filter::parse(filter).expect("a filter");
+        async move {
+            list(store, t, kind, Some(filter), 0, EVERYTHING)
+                .await
+                .resources
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    for filter in [
+        "userName eq \"jose\u{301}@CONTOSO.COM\"",
+        "userName eq \"jos\u{e9}@contoso.com\"",
+        "userName sw \"\u{ff2a}\u{ff2f}\u{ff33}\u{ff25}\u{301}\"",
+        "emails.value eq \"jose@contoso.com\"",
+    ] {
+        assert_eq!(
+            find(Kind::User, filter).await,
+            vec!["u-jose".to_owned()],
+            "{filter} after the keys were folded again"
+        );
+    }
+    assert_eq!(
+        find(Kind::Group, "displayName eq \"r\u{e9}seau\"").await,
+        vec!["g-fr".to_owned()],
+        "a group's NFC spelling after the keys were folded again"
+    );
+    assert_err(
+        store
+            .insert(
+                t,
+                &user_record("u-new", "jose\u{301}@contoso.com", BASE),
+                &[],
+            )
+            .await,
+        "Conflict(\"userName\")",
+        "creating a look-alike of a refolded userName",
+    );
+    assert_err(
+        store
+            .insert(t, &group_record("g-new", "r\u{e9}seau", BASE), &[])
+            .await,
+        "Conflict(\"displayName\")",
+        "creating a look-alike of a refolded group displayName",
+    );
+    // The duplicate kept its old key: it is still there and can be changed without a rename.
+    let dup = get(store, t, Kind::User, "u-dup")
+        .await
+        .expect("the duplicate is still there");
+    assert_eq!(dup.data["userName"], "JOSE\u{301}@contoso.com");
+    let mut data = dup.data.clone();
+    data["active"] = json!(false);
+    let next = next_version(&dup, data, BASE + Duration::hours(1));
+    ok(
+        store
+            .update_from_recorded(t, &dup, &next, &MembersChange::Keep, &[])
+            .await,
+        "deactivating the duplicate, which keeps its name",
+    );
+    ok(
+        store
+            .update_from_recorded(
+                t,
+                &next,
+                &next_version(
+                    &next,
+                    user_data("jose.2@contoso.com"),
+                    BASE + Duration::hours(2),
+                ),
+                &MembersChange::Keep,
+                &[],
+            )
+            .await,
+        "renaming the duplicate",
+    );
+    assert_eq!(
+        find(Kind::User, "userName eq \"JOSE.2@contoso.com\"").await,
+        vec!["u-dup".to_owned()],
+        "the renamed duplicate is found by its new name"
     );
 }
 
@@ -2376,7 +2611,9 @@ pub async fn filters_agree_with_evaluator(store: &dyn Store) {
 /// The users of the filter fixture, one a line:
 /// `userName | externalId | active | givenName/familyName | displayName | title |
 /// emails (type:value, the first primary) | department | employeeNumber`, `-` for absent.
-/// Names vary in case, script and punctuation (`%` and `_` are LIKE wildcards in SQL).
+/// Names vary in case, script and punctuation (`%` and `_` are LIKE wildcards in SQL), and the
+/// last four are spelt with full-width letters, ligatures, a combining diaeresis (NFD) and a
+/// no-break space, which fold to the same keys as their plain spellings.
 const USERS: &str = "
 ada.lovelace@contoso.com | EXT-0001 | true | Ada/Lovelace | Ada Lovelace | Engineer | work:ada.lovelace@contoso.com home:ada@analytical.example | Research | 1001
 Alan.Turing@Contoso.com | EXT-0002 | true | Alan/Turing | - | Cryptanalyst | work:alan.turing@contoso.com | Research | 1002
@@ -2418,6 +2655,10 @@ joan.clarke@contoso.com | EXT-0037 | false | Joan/Clarke | - | Cryptanalyst | wo
 Niklaus.Wirth@contoso.com | EXT-0038 | true | Niklaus/Wirth | - | Professor | work:niklaus.wirth@contoso.com | Engineering | 1038
 adele.goldberg@contoso.com | EXT-0039 | true | Adele/Goldberg | Adele Goldberg | - | work:adele.goldberg@contoso.com | Engineering | 1039
 xavier | EXT-0040 | - | - | - | - | - | - | -
+\u{ff26}\u{ff55}\u{ff4c}\u{ff4c}.\u{ff37}\u{ff49}\u{ff44}\u{ff54}\u{ff48}@contoso.com | EXT-0041 | true | Full/Width | - | - | work:\u{ff46}\u{ff55}\u{ff4c}\u{ff4c}@contoso.com | - | -
+\u{fb01}ona.\u{fb02}ynn@contoso.com | EXT-0042 | true | Fiona/Flynn | - | - | work:\u{fb01}ona@contoso.com | - | -
+noe\u{308}l.nfd@contoso.com | EXT-0043 | true | Noe\u{308}l/- | - | - | work:noe\u{308}l@contoso.com | - | -
+nora\u{a0}nobreak | EXT-0044 | true | Nora/- | - | - | - | - | -
 ";
 
 /// The groups of the filter fixture: `displayName | externalId | members`, where `u7` is the
@@ -2431,6 +2672,7 @@ Empty Group | - | -
 Ωmega team | grp-omega | u25 u23
 sales | grp-sales | u24 u25 u26
 Admins | - | u0 g4 u3
+Re\u{301}seau \u{ff26}\u{ff32} | grp-fr | u41 u43
 ";
 
 /// Filters over users. `{u7}` stands for the id of user 7, `{g3}` for that of group 3.
@@ -2473,6 +2715,20 @@ const USER_FILTERS: &[&str] = &[
     r#"userName eq "josé.garcía@contoso.com""#,
     r#"userName eq "ΟΔΥΣΣΕΥΣ@olympus.example""#,
     r#"userName co "Σ@""#,
+    // Look-alike spellings: NFD against NFC, full-width, ligatures, the no-break space.
+    "userName eq \"JOSE\u{301}.GARCI\u{301}A@contoso.com\"",
+    r#"userName eq "full.width@CONTOSO.COM""#,
+    "userName sw \"\u{ff26}\u{ff35}\u{ff2c}\u{ff2c}\"",
+    r#"userName eq "fiona.flynn@contoso.com""#,
+    "userName co \"\u{fb02}ynn\"",
+    r#"userName eq "noël.nfd@contoso.com""#,
+    "userName ew \"E\u{308}L.NFD@CONTOSO.COM\"",
+    r#"userName eq "nora nobreak""#,
+    "userName eq \"nora\u{a0}nobreak\"",
+    "userName gt \"\u{ff4e}\"",
+    "emails.value eq \"\u{ff26}\u{ff35}\u{ff2c}\u{ff2c}@contoso.com\"",
+    r#"emails[value sw "fiona@"]"#,
+    "emails.value co \"e\u{308}l@\"",
     // externalId: indexed, case-exact.
     r#"externalId eq "EXT-0001""#,
     r#"externalId eq "ext-0001""#,
@@ -2576,6 +2832,9 @@ const GROUP_FILTERS: &[&str] = &[
     r#"displayName le "Empty Group""#,
     r#"displayName ne "sales""#,
     r#"displayName pr"#,
+    r#"displayName eq "RÉSEAU FR""#,
+    "displayName sw \"r\u{e9}s\"",
+    "displayName ew \"\u{ff46}\u{ff52}\"",
     r#"externalId eq "grp-eng""#,
     r#"externalId sw "grp""#,
     r#"externalId co "NET""#,
@@ -2741,7 +3000,7 @@ impl fmt::Display for QueryShape {
     }
 }
 
-/// A seeded directory for filter tests: 40 users and 8 groups (see the `USERS` and `GROUPS`
+/// A seeded directory for filter tests: 44 users and 9 groups (see the `USERS` and `GROUPS`
 /// tables in this module's source) in one tenant, and look-alikes in a tenant next door that
 /// no list may return. [`FilterFixture::check`] compares a backend's list with the evaluator.
 #[derive(Debug, Clone)]
@@ -3488,6 +3747,9 @@ pub mod strategy {
         strings(&[
             "ada@analytical.example",
             "GRACE.HOPPER@CONTOSO.COM",
+            "\u{ff26}\u{ff35}\u{ff2c}\u{ff2c}@contoso.com",
+            "fiona@",
+            "no\u{eb}l",
             "dmr@contoso.com",
             "contoso",
             "Fabrikam",
@@ -3509,6 +3771,14 @@ pub mod strategy {
                     "ada.lovelace@contoso.com",
                     "ADA.LOVELACE@CONTOSO.COM",
                     "josé.garcía@contoso.com",
+                    "JOSE\u{301}.GARCI\u{301}A@contoso.com",
+                    "full.width@contoso.com",
+                    "\u{ff26}\u{ff35}\u{ff2c}\u{ff2c}",
+                    "\u{fb01}",
+                    "fi",
+                    "e\u{308}l",
+                    "nora nobreak",
+                    "\u{ff4e}",
                     "contoso",
                     "Contoso.COM",
                     "@FABRIKAM.COM",

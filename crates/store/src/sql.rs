@@ -310,7 +310,8 @@ pub fn sort_column(sort: &SortBy, kind: Kind, schema: &ResourceSchema) -> Option
 /// The columns a resource's JSON contributes to indexes, the same on every SQL backend.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Indexed {
-    /// The lower-cased userName (users) or displayName (groups): unique per tenant and kind.
+    /// The userName (users) or displayName (groups) folded by [`fold_case`]: unique per
+    /// tenant and kind.
     pub name_key: String,
     /// The name members and groups are shown by.
     pub display: Option<String>,
@@ -318,7 +319,7 @@ pub struct Indexed {
     pub external_id: Option<String>,
     /// A user's `active`.
     pub active: Option<bool>,
-    /// The lower-cased e-mail values.
+    /// The e-mail values folded by [`fold_case`].
     pub emails: Vec<String>,
 }
 
@@ -326,17 +327,31 @@ pub struct Indexed {
 pub fn indexed(resource: &StoredResource) -> Indexed {
     let data = &resource.data;
     let s = |k: &str| data.get(k).and_then(Value::as_str).map(str::to_owned);
-    let name = match resource.kind {
-        Kind::User => s("userName"),
-        Kind::Group => s("displayName"),
-    }
-    .unwrap_or_default();
     let display = match resource.kind {
         Kind::User => s("displayName").or_else(|| s("userName")),
         Kind::Group => s("displayName"),
     };
-    let emails = data
-        .get("emails")
+    Indexed {
+        name_key: name_key(resource.kind, data),
+        display,
+        external_id: s("externalId"),
+        active: data.get("active").and_then(Value::as_bool),
+        emails: email_keys(data),
+    }
+}
+
+/// The `name_key` of a resource of `kind` whose JSON is `data`.
+pub fn name_key(kind: Kind, data: &Value) -> String {
+    let name = match kind {
+        Kind::User => data.get("userName"),
+        Kind::Group => data.get("displayName"),
+    };
+    fold_case(name.and_then(Value::as_str).unwrap_or_default())
+}
+
+/// The `emails.value_key` rows of a resource whose JSON is `data`.
+pub fn email_keys(data: &Value) -> Vec<String> {
+    data.get("emails")
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
@@ -344,14 +359,7 @@ pub fn indexed(resource: &StoredResource) -> Indexed {
                 .map(fold_case)
                 .collect()
         })
-        .unwrap_or_default();
-    Indexed {
-        name_key: fold_case(&name),
-        display,
-        external_id: s("externalId"),
-        active: data.get("active").and_then(Value::as_bool),
-        emails,
-    }
+        .unwrap_or_default()
 }
 
 /// The attribute a uniqueness conflict of a kind is about.

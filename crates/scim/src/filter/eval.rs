@@ -473,9 +473,10 @@ impl<'f> Lit<'f> {
     }
 }
 
-/// Lowercases as [`crate::value::cmp_ignore_case`] does (simple lowercase, char by char).
+/// Folds as every case-insensitive comparison does ([`crate::value::fold_case`]), so that the
+/// evaluator and the stores' keys agree.
 fn fold(s: &str) -> String {
-    s.chars().flat_map(char::to_lowercase).collect()
+    crate::value::fold_case(s)
 }
 
 /// Finds `key` in `map`: the canonical spelling first, then without regard to case.

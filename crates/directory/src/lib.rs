@@ -296,6 +296,15 @@ pub struct WriteOptions {
 /// read and the write (only when the client sent no `If-Match`).
 const WRITE_RETRIES: usize = 32;
 
+/// Why a client's id and secret were refused (for the log; the client is told neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRefusal {
+    /// No live client has this id.
+    UnknownClient,
+    /// The client exists, in this tenant, and the secret is not its secret.
+    WrongSecret(TenantId),
+}
+
 /// The directory: every use case, over one store.
 #[derive(Clone)]
 pub struct Directory {
@@ -565,23 +574,20 @@ impl Directory {
 
     /// The client credentials grant (RFC 6749 §4.4) with a client secret: when `client_id`
     /// names a live client and `secret` is its secret, issues an access token (see
-    /// [`Directory::issue_access_token`]). `None` when the client or the secret is wrong.
+    /// [`Directory::issue_access_token`]); otherwise says which of the two was wrong.
     pub async fn client_credentials(
         &self,
         client_id: &str,
         secret: &str,
-    ) -> Result<Option<AccessToken>, DirectoryError> {
-        if secret.len() > 200 {
-            return Ok(None);
-        }
+    ) -> Result<Result<AccessToken, ClientRefusal>, DirectoryError> {
         let Some((client, ctx)) = self.client(client_id).await? else {
-            return Ok(None);
+            return Ok(Err(ClientRefusal::UnknownClient));
         };
         let presented = hash_token(secret);
-        if !bool::from(presented.ct_eq(&client.secret_hash)) {
-            return Ok(None);
+        if secret.len() > 200 || !bool::from(presented.ct_eq(&client.secret_hash)) {
+            return Ok(Err(ClientRefusal::WrongSecret(client.tenant_id)));
         }
-        Ok(Some(self.issue_access_token(&client, &ctx).await?))
+        Ok(Ok(self.issue_access_token(&client, &ctx).await?))
     }
 
     /// A live OAuth client and its tenant's context, by `client_id`.

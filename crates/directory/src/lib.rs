@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 mod events;
+pub mod outbound;
 pub mod password;
 pub mod render;
 pub use events::resource_json as event_resource_json;
@@ -642,6 +643,13 @@ impl Directory {
         let federation = federation.map(Federation::normalized);
         if let Some(f) = &federation {
             f.check().map_err(|e| DirectoryError::Setting(e.0))?;
+            if !f.allow_link_local {
+                for url in f.issuers.iter().chain(f.jwks_uri.iter()) {
+                    outbound::check_url(url)
+                        .await
+                        .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+                }
+            }
         }
         let current = self
             .store
@@ -726,10 +734,14 @@ impl Directory {
 
     /// Adds a webhook endpoint for one tenant's events, or every tenant's; returns it with its
     /// new signing secret. It receives the events recorded from now on.
+    ///
+    /// An endpoint on a link-local or cloud-metadata address (see [`outbound`]) is refused
+    /// unless `allow_link_local`, which is stored with it so that deliveries allow it too.
     pub async fn add_webhook(
         &self,
         url: &str,
         tenant: Option<&TenantId>,
+        allow_link_local: bool,
     ) -> Result<roster_store::WebhookRecord, DirectoryError> {
         let url = url.trim();
         let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
@@ -737,6 +749,11 @@ impl Directory {
             return Err(DirectoryError::Setting(format!(
                 "{url:?} is not an http:// or https:// URL"
             )));
+        }
+        if !allow_link_local {
+            outbound::check_url(url)
+                .await
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
         }
         if let Some(t) = tenant
             && self.store.tenant(t).await?.is_none()
@@ -754,6 +771,7 @@ impl Directory {
             previous_secret: None,
             previous_until: None,
             created_at: epoch_millis(self.clock.now()),
+            allow_link_local,
         };
         self.store.add_webhook(&record).await?;
         Ok(record)

@@ -104,6 +104,10 @@ enum WebhookCommand {
         /// Prints one JSON object: {"id", "url", "tenant_id", "secret"}.
         #[arg(long)]
         json: bool,
+        /// Allows an endpoint on a link-local or cloud-metadata address (169.254.0.0/16,
+        /// fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
     },
     /// Lists endpoints (without their secrets).
     List {
@@ -248,6 +252,10 @@ enum TenantCommand {
         /// Where the issuer's signing keys are, if not in its OpenID configuration.
         #[arg(long)]
         jwks_uri: Option<String>,
+        /// Allows issuer and key URLs on a link-local or cloud-metadata address
+        /// (169.254.0.0/16, fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
     },
     /// Stops trusting any external issuer for a tenant.
     Untrust {
@@ -421,12 +429,19 @@ fn millis_text(ms: i64) -> String {
 
 async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
     match command {
-        WebhookCommand::Add { url, tenant, json } => {
+        WebhookCommand::Add {
+            url,
+            tenant,
+            json,
+            allow_link_local,
+        } => {
             let tenant = match tenant {
                 Some(t) => Some(directory.find_tenant(&t).await?.id),
                 None => None,
             };
-            let w = directory.add_webhook(&url, tenant.as_ref()).await?;
+            let w = directory
+                .add_webhook(&url, tenant.as_ref(), allow_link_local)
+                .await?;
             let tenant_id = w.tenant_id.as_ref().map(|t| t.to_string());
             if json {
                 println!(
@@ -775,6 +790,7 @@ async fn main() -> Result<()> {
             subject,
             claims,
             jwks_uri,
+            allow_link_local,
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
             let mut trust = match entra {
@@ -785,10 +801,12 @@ async fn main() -> Result<()> {
                     subject: None,
                     claims: Default::default(),
                     jwks_uri: None,
+                    allow_link_local: false,
                 },
             };
             trust.subject = subject;
             trust.jwks_uri = jwks_uri;
+            trust.allow_link_local = allow_link_local;
             trust.claims.extend(claims);
             directory.set_federation(&tenant.id, Some(trust)).await?;
             let tenant = directory.find_tenant(tenant.id.as_str()).await?;

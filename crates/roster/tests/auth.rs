@@ -548,6 +548,7 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
                     .into_iter()
                     .collect(),
                 jwks_uri: None,
+                allow_link_local: false,
             }),
         )
         .await
@@ -799,6 +800,7 @@ async fn unknown_key_ids_do_not_make_roster_hammer_the_issuer() {
                 subject: None,
                 claims: Default::default(),
                 jwks_uri: None,
+                allow_link_local: false,
             }),
         )
         .await

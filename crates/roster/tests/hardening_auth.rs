@@ -1,17 +1,24 @@
 //! Hardening of authentication (issue 14): the token endpoint's failure limits never refuse
-//! the correct secret, and limit wrong ones per client id and per source address.
+//! the correct secret, and limit wrong ones per client id and per source address; webhook
+//! endpoints and trusted issuers on link-local or cloud-metadata addresses are refused unless
+//! the operator passes --allow-link-local; a trusted issuer's keys are not taken from where a
+//! redirect points.
 
 mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use roster_directory::{Clock, Directory, ShiftedClock, SystemSecrets};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
+use roster_directory::{Clock, Directory, Federation, ShiftedClock, SystemSecrets};
 use roster_scim::Registry;
 use roster_server::{AppState, Config};
 use roster_store::{Store, TenantId};
 use roster_store_sqlite::SqliteStore;
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::{Backend, TestApp, spawn_app_custom};
 
 /// A server whose clock the test moves, served the way `roster serve` serves it: with each
@@ -182,4 +189,216 @@ async fn wrong_secrets_from_one_address_are_limited_across_client_ids() {
         status, 401,
         "after the window a wrong secret is 401 again: {body}"
     );
+}
+
+/// Runs `roster` with `args` on the app's database: whether it succeeded, and its stderr.
+fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
+    let out = support::process::roster(&app.database_url)
+        .args(args)
+        .output()
+        .expect("run roster");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn webhook_add_refuses_link_local_and_metadata_addresses_without_the_flag() {
+    let app = support::spawn_app().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/hook",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ] {
+        let (ok, stderr) = cli(&app, &["webhook", "add", url]);
+        assert!(!ok, "{url} must be refused");
+        assert!(
+            stderr.contains("--allow-link-local") && stderr.contains("Roster sends no requests"),
+            "the refusal names the address policy and the flag: {stderr}"
+        );
+    }
+    let (ok, stderr) = cli(
+        &app,
+        &[
+            "webhook",
+            "add",
+            "http://169.254.169.254/hook",
+            "--allow-link-local",
+        ],
+    );
+    assert!(ok, "accepted with --allow-link-local: {stderr}");
+    let (ok, stderr) = cli(&app, &["webhook", "add", "http://10.0.0.5/hook"]);
+    assert!(ok, "a private address stays allowed: {stderr}");
+    let hooks = app.directory.webhooks().await.expect("webhooks");
+    let allowing: Vec<_> = hooks
+        .iter()
+        .map(|w| (w.url.as_str(), w.allow_link_local))
+        .collect();
+    assert_eq!(
+        allowing,
+        [
+            ("http://169.254.169.254/hook", true),
+            ("http://10.0.0.5/hook", false)
+        ],
+        "the flag is kept with the endpoint, so deliveries allow it too"
+    );
+}
+
+#[tokio::test]
+async fn tenant_trust_refuses_link_local_and_metadata_issuers_without_the_flag() {
+    let app = support::spawn_app().await;
+    let t = app.tenant("acme").await;
+    let trust = |issuer: &str, extra: &[&str]| {
+        let mut args = vec![
+            "tenant",
+            "trust",
+            &t.id,
+            "--issuer",
+            issuer,
+            "--audience",
+            "api://x",
+        ];
+        args.extend_from_slice(extra);
+        cli(&app, &args)
+    };
+    let (ok, stderr) = trust("https://169.254.169.254/", &[]);
+    assert!(!ok, "a metadata issuer must be refused");
+    assert!(
+        stderr.contains("169.254.169.254") && stderr.contains("--allow-link-local"),
+        "{stderr}"
+    );
+    let (ok, stderr) = trust(
+        "https://issuer.example.com/",
+        &["--jwks-uri", "https://[fd00:ec2::254]/keys"],
+    );
+    assert!(!ok, "a metadata key URL must be refused");
+    assert!(stderr.contains("--allow-link-local"), "{stderr}");
+
+    let (ok, stderr) = trust("https://10.0.0.5/", &[]);
+    assert!(ok, "a private address stays allowed: {stderr}");
+    let (ok, stderr) = trust("https://169.254.169.254/", &["--allow-link-local"]);
+    assert!(ok, "accepted with --allow-link-local: {stderr}");
+    let ctx = app
+        .directory
+        .tenant_context(&TenantId::new(t.id.clone()))
+        .await
+        .expect("tenant")
+        .expect("tenant");
+    assert!(
+        ctx.settings
+            .federation
+            .as_ref()
+            .expect("trusted")
+            .allow_link_local,
+        "the flag is kept with the trust, so key fetches allow it too"
+    );
+}
+
+/// An ES256 key: its signing key for jsonwebtoken and its public JWK.
+fn ec_key(kid: &str) -> (EncodingKey, Value) {
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
+        .expect("key pair");
+    let point = pair.public_key().as_ref();
+    let jwk = json!({
+        "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
+        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
+        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
+    });
+    (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
+}
+
+fn sign(kid: &str, key: &EncodingKey, claims: &Value) -> String {
+    let mut header = Header::new(Algorithm::ES256);
+    header.kid = Some(kid.to_owned());
+    jsonwebtoken::encode(&header, claims, key).expect("signing")
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Serves `router` on a loopback port 0; returns its base URL.
+async fn serve(router: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    url
+}
+
+fn trusting(issuer: &str) -> Federation {
+    Federation {
+        issuers: vec![issuer.to_owned()],
+        audience: "api://roster-test".into(),
+        subject: None,
+        claims: Default::default(),
+        jwks_uri: None,
+        allow_link_local: false,
+    }
+}
+
+#[tokio::test]
+async fn jwks_behind_a_redirect_is_not_trusted() {
+    use axum::response::Redirect;
+    use axum::routing::get;
+    // The issuer's key set answers with a redirect to a key set holding the attacker's key.
+    let (attacker, attacker_jwk) = ec_key("k1");
+    let attacker_keys = json!({"keys": [attacker_jwk]});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer = format!("http://{}", listener.local_addr().expect("addr"));
+    let config = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/keys")});
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(config) }),
+        )
+        .route("/keys", get(|| async { Redirect::to("/elsewhere") }))
+        .route(
+            "/elsewhere",
+            get(move || async move { axum::Json(attacker_keys) }),
+        );
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("issuer");
+    });
+    // A second issuer whose OpenID configuration itself is a redirect to the first one's.
+    let first = issuer.clone();
+    let moved =
+        serve(axum::Router::new().route(
+            "/.well-known/openid-configuration",
+            get(move || async move {
+                Redirect::to(&format!("{first}/.well-known/openid-configuration"))
+            }),
+        ))
+        .await;
+
+    let app = support::spawn_app().await;
+    for issuer in [issuer, moved] {
+        let t = app.tenant(&format!("t-{}", issuer.len())).await;
+        app.directory
+            .set_federation(&TenantId::new(t.id.clone()), Some(trusting(&issuer)))
+            .await
+            .expect("trust");
+        let token = sign(
+            "k1",
+            &attacker,
+            &json!({"iss": issuer, "aud": "api://roster-test", "sub": "x",
+                    "iat": unix_now(), "exp": unix_now() + 600}),
+        );
+        let r = app
+            .get(&support::TestTenant { token, ..t.clone() }, "/Users")
+            .await;
+        assert_eq!(
+            r.status, 401,
+            "keys reached through a redirect are not the issuer's ({issuer}): {}",
+            r.body
+        );
+    }
 }

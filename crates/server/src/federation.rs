@@ -4,6 +4,10 @@
 //! through its OpenID configuration, cached for an hour, and fetched again when a token names
 //! a key the cache does not hold (at most every ten seconds per issuer, so that tokens with
 //! made-up key ids cannot make Roster hammer the issuer).
+//!
+//! Fetches follow no redirects (keys served from wherever a redirect points are not the
+//! issuer's) and follow the outbound address policy (`crate::outbound`) unless the operator
+//! trusted the issuer with `--allow-link-local`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -63,7 +67,10 @@ struct KeySet {
 
 /// Verifies federated tokens, with a cache of issuers' signing keys.
 pub struct Federator {
+    /// Resolves through the outbound address policy.
     http: reqwest::Client,
+    /// For issuers trusted with `--allow-link-local`.
+    http_allowing: reqwest::Client,
     refetch_interval: Duration,
     keys: Mutex<HashMap<String, KeySet>>,
     jwks_uris: Mutex<HashMap<String, String>>,
@@ -79,14 +86,17 @@ impl Federator {
     /// A verifier with an empty key cache.
     pub fn new() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let client = |allow_link_local| {
+            crate::outbound::client_builder(allow_link_local)
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        };
         Federator {
-            http,
+            http: client(false),
+            http_allowing: client(true),
             refetch_interval: REFETCH_INTERVAL,
             keys: Mutex::default(),
             jwks_uris: Mutex::default(),
@@ -161,10 +171,10 @@ impl Federator {
         alg: Algorithm,
     ) -> Result<DecodingKey, FederationError> {
         let jwks_uri = self.jwks_uri(trust).await?;
-        match self.key(&jwks_uri, kid, alg, false).await? {
+        match self.key(trust, &jwks_uri, kid, alg, false).await? {
             Some(k) => Ok(k),
             None => self
-                .key(&jwks_uri, kid, alg, true)
+                .key(trust, &jwks_uri, kid, alg, true)
                 .await?
                 .ok_or(FederationError::UnknownKey),
         }
@@ -187,7 +197,7 @@ impl Federator {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
-        let config: Value = self.fetch(&url).await?;
+        let config: Value = self.fetch(trust, &url).await?;
         let uri = config
             .get("jwks_uri")
             .and_then(Value::as_str)
@@ -206,6 +216,7 @@ impl Federator {
     /// with `refresh`, the set is fetched again first unless it was fetched moments ago.
     async fn key(
         &self,
+        trust: &Federation,
         jwks_uri: &str,
         kid: Option<&str>,
         alg: Algorithm,
@@ -226,7 +237,7 @@ impl Federator {
         if !must_fetch {
             return Ok(cached.and_then(|(k, _, _)| k));
         }
-        let set: JwkSet = match self.fetch(jwks_uri).await {
+        let set: JwkSet = match self.fetch(trust, jwks_uri).await {
             Ok(set) => set,
             // Keys fetched earlier keep serving while the issuer is unreachable.
             Err(e) => {
@@ -250,9 +261,36 @@ impl Federator {
         Ok(key)
     }
 
-    async fn fetch<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FederationError> {
+    /// A JSON document of the issuer's, fetched without following redirects and, unless the
+    /// operator allowed it, never from a link-local or metadata address.
+    async fn fetch<T: serde::de::DeserializeOwned>(
+        &self,
+        trust: &Federation,
+        url: &str,
+    ) -> Result<T, FederationError> {
         let fail = |e: &dyn std::fmt::Display| FederationError::Keys(format!("{url}: {e}"));
-        let response = self.http.get(url).send().await.map_err(|e| fail(&e))?;
+        let http = if trust.allow_link_local {
+            &self.http_allowing
+        } else {
+            if let Some(refusal) = crate::outbound::refusal(url) {
+                return Err(fail(&refusal));
+            }
+            &self.http
+        };
+        let response = http.get(url).send().await.map_err(|e| fail(&e))?;
+        if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            return Err(fail(&format!(
+                "answered {} (a redirect to {to}); Roster follows no redirects for an issuer's \
+                 configuration or keys: configure the final URL",
+                response.status()
+            )));
+        }
         if !response.status().is_success() {
             return Err(fail(&response.status()));
         }

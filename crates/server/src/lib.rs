@@ -25,6 +25,7 @@ pub mod federation;
 mod host;
 mod metrics;
 mod oauth;
+pub mod outbound;
 mod scim;
 pub mod webhooks;
 

@@ -1380,6 +1380,7 @@ impl Store for PostgresStore {
             .bind(webhook.tenant_id.as_ref().map(TenantId::as_str))
             .bind(&webhook.secret)
             .bind(webhook.created_at)
+            .bind(webhook.allow_link_local)
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -1749,6 +1750,7 @@ fn webhook_from_row(row: &PgRow) -> Result<WebhookRecord, StoreError> {
         previous_secret: row.try_get("previous_secret").map_err(db_err)?,
         previous_until: row.try_get("previous_until").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
+        allow_link_local: row.try_get("allow_link_local").map_err(db_err)?,
     })
 }
 

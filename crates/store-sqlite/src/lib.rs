@@ -579,6 +579,7 @@ fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
         previous_secret: row.try_get("previous_secret").map_err(db_err)?,
         previous_until: row.try_get("previous_until").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
+        allow_link_local: row.try_get("allow_link_local").map_err(db_err)?,
     })
 }
 
@@ -1408,6 +1409,7 @@ impl Store for SqliteStore {
                         w.tenant_id.as_ref().map(TenantId::as_str),
                         w.secret,
                         w.created_at,
+                        w.allow_link_local,
                     ],
                 )?;
                 Ok(())

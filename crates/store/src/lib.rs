@@ -332,6 +332,9 @@ pub struct WebhookRecord {
     pub previous_until: Option<i64>,
     /// When it was added.
     pub created_at: i64,
+    /// Whether deliveries may go to a link-local or cloud-metadata address (the operator
+    /// added it with `--allow-link-local`).
+    pub allow_link_local: bool,
 }
 
 /// One endpoint's delivery stream of one tenant's events, leased to a worker.

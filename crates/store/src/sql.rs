@@ -350,13 +350,13 @@ pub fn epoch_millis(t: OffsetDateTime) -> i64 {
 pub mod webhooks {
     /// The columns of a webhook, in [`crate::WebhookRecord`] order.
     pub const COLUMNS: &str =
-        "id, url, tenant_id, secret, previous_secret, previous_until, created_at";
+        "id, url, tenant_id, secret, previous_secret, previous_until, created_at, allow_link_local";
 
     /// Adds a webhook starting after the last positioned event. Binds: id, url, tenant_id,
-    /// secret, created_at.
+    /// secret, created_at, allow_link_local.
     pub const ADD: &str = "INSERT INTO webhooks (id, url, tenant_id, secret, created_at,
-            start_position, scanned_position)
-        SELECT ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
+            allow_link_local, start_position, scanned_position)
+        SELECT ?, ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
 
     /// Whether a claim would find work: events an endpoint has not scanned, or a stream with
     /// an event to deliver that is due and free. Read-only, so that an idle worker writes

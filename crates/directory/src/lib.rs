@@ -662,6 +662,26 @@ impl Directory {
         Ok(settings)
     }
 
+    /// Records the use of a client assertion (`jti` of `issuer`, remembered until
+    /// `expires_at`); `false` when it was used before, by any process: a replay.
+    pub async fn first_use_of_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, DirectoryError> {
+        Ok(self
+            .store
+            .remember_assertion(issuer, jti, expires_at, self.clock.now())
+            .await?)
+    }
+
+    /// Forgets used client assertions that have expired (their replay is refused by their
+    /// expiry now).
+    pub async fn purge_used_assertions(&self) -> Result<u64, DirectoryError> {
+        Ok(self.store.purge_assertions(self.clock.now()).await?)
+    }
+
     /// Deletes access tokens that expired or were revoked more than a day ago.
     pub async fn purge_access_tokens(&self) -> Result<u64, DirectoryError> {
         Ok(self

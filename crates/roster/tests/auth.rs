@@ -556,6 +556,7 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
     let good = json!({
         "iss": issuer.url, "aud": "api://roster-test", "sub": "provisioning-agent",
         "tid": "directory-1", "iat": now(), "nbf": now() - 5, "exp": now() + 600,
+        "jti": "assertion-1",
     });
     let with = |change: Value| {
         let mut claims = good.clone();
@@ -733,11 +734,18 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
         (401, Some("invalid_client")),
         "{body}"
     );
-    // RFC 7523 §2.1: the JWT bearer grant, naming the client.
+    // RFC 7523 §2.1: the JWT bearer grant, naming the client (with an assertion of its own:
+    // one is accepted once).
+    let grant = sign(
+        Algorithm::ES256,
+        "ec-1",
+        &ec,
+        &with(json!({"jti": "assertion-2"})),
+    );
     let (status, body) = token_form(
         &app,
         &format!(
-            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={es}&client_id={}",
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={grant}&client_id={}",
             client.id
         ),
     )

@@ -2,7 +2,9 @@
 //! the correct secret, and limit wrong ones per client id and per source address; webhook
 //! endpoints and trusted issuers on link-local or cloud-metadata addresses are refused unless
 //! the operator passes --allow-link-local; a trusted issuer's keys are not taken from where a
-//! redirect points.
+//! redirect points; the token endpoint accepts only the scope Roster defines; federated JWTs
+//! valid for more than a day are refused; a client assertion is accepted once; refused
+//! authentications are logged with the tenant and the reason, never the secret.
 
 mod support;
 
@@ -401,4 +403,309 @@ async fn jwks_behind_a_redirect_is_not_trusted() {
             r.body
         );
     }
+}
+
+/// A local OpenID issuer publishing `jwk`; returns its URL.
+async fn start_issuer(jwk: Value) -> String {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let config = json!({"issuer": url, "jwks_uri": format!("{url}/keys")});
+    let keys = json!({"keys": [jwk]});
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(config) }),
+        )
+        .route("/keys", get(move || async move { axum::Json(keys) }));
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("issuer");
+    });
+    url
+}
+
+/// Posts a form to the token endpoint: the status and the body.
+async fn token_form(app: &TestApp, form: &str) -> (u16, Value) {
+    let r = app
+        .http
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .expect("token request");
+    (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn assertion_form(client_id: &str, jwt: &str) -> String {
+    format!(
+        "grant_type=client_credentials&client_id={client_id}\
+         &client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer\
+         &client_assertion={jwt}"
+    )
+}
+
+/// A server, a tenant trusting a local issuer, one of its clients, and the issuer's key.
+struct Federated {
+    app: TestApp,
+    tenant: support::TestTenant,
+    client_id: String,
+    issuer: String,
+    key: EncodingKey,
+}
+
+async fn federated() -> Federated {
+    let (key, jwk) = ec_key("k1");
+    let issuer = start_issuer(jwk).await;
+    let app = support::spawn_app().await;
+    let tenant = app.tenant("acme").await;
+    app.directory
+        .set_federation(&TenantId::new(tenant.id.clone()), Some(trusting(&issuer)))
+        .await
+        .expect("trust");
+    let (client, _) = app
+        .directory
+        .create_client(&TenantId::new(tenant.id.clone()), "federated")
+        .await
+        .expect("client");
+    Federated {
+        app,
+        tenant,
+        client_id: client.id,
+        issuer,
+        key,
+    }
+}
+
+impl Federated {
+    fn token(&self, extra: Value) -> String {
+        let mut claims = json!({
+            "iss": self.issuer, "aud": "api://roster-test", "sub": "agent",
+            "iat": unix_now(), "exp": unix_now() + 600,
+        });
+        for (k, v) in extra.as_object().expect("object") {
+            if v.is_null() {
+                claims.as_object_mut().expect("object").remove(k);
+            } else {
+                claims[k] = v.clone();
+            }
+        }
+        sign("k1", &self.key, &claims)
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_refuses_scopes_roster_does_not_define_instead_of_echoing_them() {
+    let app = support::spawn_app().await;
+    let (id, secret) = client_of(&app, "acme").await;
+    let form = |scope: &str| {
+        format!("grant_type=client_credentials&client_id={id}&client_secret={secret}{scope}")
+    };
+    let (status, body) = token_form(&app, &form("&scope=superuser%20%3Cb%3E")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    assert!(
+        !body.to_string().contains("superuser") && !body.to_string().contains("<b>"),
+        "the client's scope is not echoed: {body}"
+    );
+    let (status, body) = token_form(&app, &form("")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.get("scope").is_none(), "{body}");
+    let (status, body) = token_form(&app, &form("&scope=")).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = token_form(&app, &form("&scope=scim")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "scim");
+}
+
+#[tokio::test]
+async fn federated_tokens_valid_for_centuries_are_refused() {
+    let f = federated().await;
+    let centuries = json!({"exp": unix_now() + 300 * 365 * 24 * 3600, "jti": "long"});
+    let bearer = f.token(centuries.clone());
+    let r = f
+        .app
+        .get(
+            &support::TestTenant {
+                token: bearer,
+                ..f.tenant.clone()
+            },
+            "/Users",
+        )
+        .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("24 hours"),
+        "the refusal names the cap: {}",
+        r.body
+    );
+    let (status, body) =
+        token_form(&f.app, &assertion_form(&f.client_id, &f.token(centuries))).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("24 hours"),
+        "{body}"
+    );
+    // A token without exp was already refused; one of an hour still opens the tenant.
+    let hour = f.token(json!({}));
+    let r = f
+        .app
+        .get(
+            &support::TestTenant {
+                token: hour,
+                ..f.tenant.clone()
+            },
+            "/Users",
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_client_assertion_is_accepted_once() {
+    let f = federated().await;
+    let jwt = f.token(json!({"jti": "assertion-1"}));
+    let (status, body) = token_form(&f.app, &assertion_form(&f.client_id, &jwt)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = token_form(&f.app, &assertion_form(&f.client_id, &jwt)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "a replayed assertion is refused: {body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already used"),
+        "{body}"
+    );
+    // The jwt-bearer grant too.
+    let grant = |jwt: &str| {
+        format!(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion={jwt}&client_id={}",
+            f.client_id
+        )
+    };
+    let (status, body) = token_form(&f.app, &grant(&jwt)).await;
+    assert_eq!(status, 400, "{body}");
+    let fresh = f.token(json!({"jti": "assertion-2"}));
+    let (status, body) = token_form(&f.app, &grant(&fresh)).await;
+    assert_eq!(status, 200, "{body}");
+    // Without a jti an assertion cannot be remembered, so it is refused.
+    let (status, body) =
+        token_form(&f.app, &assertion_form(&f.client_id, &f.token(json!({})))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+    // Another process on the same database refuses the replay too (the store decides).
+    let other = support::directory_on(&f.app.database_url).await;
+    let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    assert!(
+        !other
+            .first_use_of_assertion(&f.issuer, "assertion-1", expires)
+            .await
+            .expect("store"),
+        "the use is recorded in the database"
+    );
+}
+
+/// Everything logged at info and above by this test program, from its first call on.
+fn captured_logs() -> Arc<std::sync::Mutex<Vec<u8>>> {
+    use std::sync::{Mutex, OnceLock};
+    static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        let sink = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(move || Sink(sink.clone()))
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one log subscriber");
+        logs
+    })
+    .clone()
+}
+
+struct Sink(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn refused_authentications_are_logged_with_the_tenant_and_reason_never_the_secret() {
+    let logs = captured_logs();
+    let app = spawn_app_with_peer_addresses(Arc::new(roster_directory::SystemClock)).await;
+    let t = app.tenant("acme").await;
+    let (client, _) = app
+        .directory
+        .create_client(&TenantId::new(t.id.clone()), "")
+        .await
+        .expect("client");
+    let wrong_secret = "rcs_thisisnotthesecret0123456789";
+    let (status, _, _) = token(&app, &client.id, wrong_secret).await;
+    assert_eq!(status, 401);
+    let wrong_token = "rst_thisisnotthetoken0123456789";
+    let r = app
+        .get(
+            &support::TestTenant {
+                token: wrong_token.into(),
+                ..t.clone()
+            },
+            "/Users",
+        )
+        .await;
+    assert_eq!(r.status, 401);
+
+    let text = String::from_utf8_lossy(&logs.lock().expect("logs")).into_owned();
+    let line = |marker: &str| {
+        text.lines()
+            .find(|l| l.contains(marker) && l.contains(&t.id))
+            .unwrap_or_else(|| panic!("no {marker:?} line for {} in:\n{text}", t.id))
+            .to_owned()
+    };
+    let token_line = line("token request refused");
+    assert!(
+        token_line.contains(" INFO ")
+            && token_line.contains(&client.id)
+            && token_line.contains("wrong client secret")
+            && token_line.contains("127.0.0.1"),
+        "{token_line}"
+    );
+    let scim_line = line("SCIM authentication refused");
+    assert!(
+        scim_line.contains(" INFO ")
+            && scim_line.contains("unknown, expired or revoked")
+            && scim_line.contains("127.0.0.1"),
+        "{scim_line}"
+    );
+    assert!(
+        !text.contains(wrong_secret) && !text.contains(wrong_token),
+        "a secret or token was logged:\n{text}"
+    );
 }

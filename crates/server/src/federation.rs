@@ -23,7 +23,11 @@ const KEYS_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two fetches of one issuer's keys.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// How much clock skew between the issuer and Roster is tolerated, in seconds.
-const LEEWAY_SECONDS: u64 = 60;
+pub const LEEWAY_SECONDS: u64 = 60;
+/// The longest lifetime of a federated token Roster accepts, in seconds: `exp` at most this
+/// long after `iat`, and after now. Identity providers issue tokens for an hour or so; a token
+/// valid for years is a stolen key's dream.
+pub const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
 
 /// Why a federated token was refused; each says what an administrator should check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,6 +56,11 @@ pub enum FederationError {
     /// `nbf` is still ahead.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `exp` is more than [`MAX_LIFETIME_SECONDS`] after `iat` or after now.
+    #[error(
+        "the token's lifetime is longer than the 24 hours Roster accepts (exp is too far after iat or now)"
+    )]
+    Lifetime,
     /// A required claim is missing or has another value.
     #[error("the token's {0} claim does not match")]
     Claim(String),
@@ -150,6 +159,7 @@ impl Federator {
                 }
             })?;
         let claims = data.claims;
+        check_lifetime(&claims, jsonwebtoken::get_current_timestamp() as i64)?;
         if let Some(subject) = &trust.subject
             && claims.get("sub").and_then(Value::as_str) != Some(subject.as_str())
         {
@@ -298,6 +308,20 @@ impl Federator {
     }
 }
 
+/// Refuses a token whose `exp` lies more than [`MAX_LIFETIME_SECONDS`] (and the leeway) after
+/// its `iat` or after `now` (seconds since the epoch): a token minted for years, or minted
+/// "in the future" to last, is refused however good its signature.
+fn check_lifetime(claims: &Map<String, Value>, now: i64) -> Result<(), FederationError> {
+    let seconds = |name: &str| claims.get(name).and_then(Value::as_f64).map(|v| v as i64);
+    let exp = seconds("exp").ok_or_else(|| FederationError::Claim("exp".into()))?;
+    let longest = MAX_LIFETIME_SECONDS + LEEWAY_SECONDS as i64;
+    let too_long = |from: i64| exp.saturating_sub(from) > longest;
+    if too_long(now) || seconds("iat").is_some_and(too_long) {
+        return Err(FederationError::Lifetime);
+    }
+    Ok(())
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
@@ -348,6 +372,34 @@ pub fn looks_like_jwt(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_past_a_day_are_refused() {
+        let claims = |v: Value| v.as_object().expect("object").clone();
+        let now = 1_800_000_000;
+        let day = MAX_LIFETIME_SECONDS;
+        let ok = [
+            serde_json::json!({"iat": now, "exp": now + 3600}),
+            serde_json::json!({"iat": now - day, "exp": now + 30}),
+            serde_json::json!({"exp": now + day}),
+            serde_json::json!({"iat": now, "exp": (now + day) as f64}),
+        ];
+        for c in ok {
+            assert_eq!(check_lifetime(&claims(c.clone()), now), Ok(()), "{c}");
+        }
+        let refused = [
+            serde_json::json!({"iat": now, "exp": now + 300 * 365 * day}),
+            serde_json::json!({"iat": now - 3600, "exp": now + day}),
+            serde_json::json!({"exp": now + 2 * day}),
+            // Minted "in the future" to last: too far from now, whatever its iat says.
+            serde_json::json!({"iat": now + 10 * day, "exp": now + 10 * day + 3600}),
+            serde_json::json!({"iat": now}),
+        ];
+        for c in refused {
+            assert!(check_lifetime(&claims(c.clone()), now).is_err(), "{c}");
+        }
+        assert!(FederationError::Lifetime.to_string().contains("24 hours"));
+    }
 
     #[test]
     fn headers_are_read_without_trust() {

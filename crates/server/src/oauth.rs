@@ -1,7 +1,10 @@
 //! The OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials): an identity provider
 //! trades a tenant's client id and secret for an access token that opens the tenant's SCIM
 //! endpoint for the tenant's configured lifetime. Client authentication by HTTP Basic or by
-//! form fields (§2.3.1); errors are RFC 6749 §5.2 bodies.
+//! form fields (§2.3.1); errors are RFC 6749 §5.2 bodies. The only scope is `scim`.
+//!
+//! A client assertion (a federated JWT) is accepted once: its `jti` is remembered in the
+//! database until it expires, so a replay is refused by every process.
 //!
 //! Failed attempts are counted per client id and per source address. The credential is always
 //! checked first and a correct one is always accepted: only a wrong one, after ten failures in
@@ -22,7 +25,7 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use roster_directory::ClientRefusal;
-use serde_json::json;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::AppState;
@@ -38,6 +41,8 @@ const MAX_TRACKED: usize = 100_000;
 /// Client ids are counted by at most this many bytes (real ones are far shorter), so the map's
 /// memory stays bounded whatever a client sends.
 const MAX_KEY_BYTES: usize = 128;
+/// The longest `jti` of a client assertion Roster remembers.
+const MAX_ASSERTION_ID_BYTES: usize = 256;
 
 /// Failed client authentications in this process, by client id and by source address, in
 /// windows of [`FAILURE_WINDOW`] measured by the directory's clock.
@@ -289,6 +294,10 @@ pub async fn token(
             );
         }
     };
+    let scope = match requested_scope(form.get("scope")) {
+        Ok(scope) => scope,
+        Err(r) => return *r,
+    };
     let (client_id, proof) = match client_proof(&form, &headers, &grant) {
         Ok(p) => p,
         Err(r) => return *r,
@@ -318,7 +327,7 @@ pub async fn token(
                 "token_type": "Bearer",
                 "expires_in": issued.expires_in,
             });
-            if let Some(scope) = form.get("scope") {
+            if let Some(scope) = scope {
                 body["scope"] = json!(scope);
             }
             let mut r = (
@@ -353,6 +362,30 @@ pub async fn token(
             }
         }
     }
+}
+
+/// The one scope Roster defines: the tenant's SCIM endpoint.
+const SCIM_SCOPE: &str = "scim";
+
+/// The scope a token request asks for: none (absent or empty) or [`SCIM_SCOPE`] (RFC 6749
+/// §3.3: space-separated); anything else is `invalid_scope`, and what the client sent is
+/// never echoed back.
+fn requested_scope(scope: Option<&String>) -> Result<Option<&'static str>, Box<Response>> {
+    let Some(scope) = scope else {
+        return Ok(None);
+    };
+    let mut tokens = scope.split(' ').filter(|t| !t.is_empty()).peekable();
+    if tokens.peek().is_none() {
+        return Ok(None);
+    }
+    if tokens.all(|t| t == SCIM_SCOPE) {
+        return Ok(Some(SCIM_SCOPE));
+    }
+    Err(Box::new(oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        "Roster defines one scope, scim, which every token has: send scope=scim or no scope.",
+    )))
 }
 
 /// The answer to a wrong credential from a client id or address that failed too often.
@@ -400,16 +433,62 @@ async fn federated_client(
             ),
         });
     };
-    if let Err(e) = s.federator.verify(jwt, trust).await {
-        return Err(Failure::Refused {
-            reason: format!("client assertion refused: {e}"),
-            tenant,
-            response: oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                &format!("The client assertion was refused: {e}."),
-            ),
-        });
+    let claims = match s.federator.verify(jwt, trust).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            return Err(Failure::Refused {
+                reason: format!("client assertion refused: {e}"),
+                tenant,
+                response: oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    &format!("The client assertion was refused: {e}."),
+                ),
+            });
+        }
+    };
+    let grant_error = |reason: &str, description: &str| Failure::Refused {
+        reason: reason.to_owned(),
+        tenant: tenant.clone(),
+        response: oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
+    };
+    // `jti` (RFC 7519 §4.1.7); Microsoft Entra ID's tokens carry their unique id as `uti`
+    // instead.
+    let Some(id) = ["jti", "uti"]
+        .iter()
+        .find_map(|c| claims.get(*c).and_then(Value::as_str))
+        .filter(|id| !id.is_empty() && id.len() <= MAX_ASSERTION_ID_BYTES)
+    else {
+        return Err(grant_error(
+            "client assertion without jti",
+            "The client assertion has no jti claim: Roster remembers each assertion's jti to \
+             refuse its replay.",
+        ));
+    };
+    // Verified against the trust above: present and one of its issuers.
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let expires = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .map(|exp| exp as i64 + crate::federation::LEEWAY_SECONDS as i64)
+        .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
+        .unwrap_or_else(|| s.directory.now() + time::Duration::days(1));
+    match s
+        .directory
+        .first_use_of_assertion(issuer, id, expires)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(grant_error(
+                "client assertion replayed",
+                "This client assertion was already used: ask its issuer for a new one.",
+            ));
+        }
+        Err(e) => return Err(Failure::Server(server_error(e))),
     }
     s.directory
         .issue_access_token(&client, &ctx)

@@ -671,6 +671,35 @@ impl Store for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(&numbered(roster_store::sql::assertions::REMEMBER))
+            .bind(issuer)
+            .bind(jti)
+            .bind(epoch_millis(expires_at))
+            .bind(epoch_millis(now))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(&numbered(roster_store::sql::assertions::PURGE))
+            .bind(epoch_millis(before))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         sqlx::query(

@@ -762,6 +762,37 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (issuer, jti) = (issuer.to_owned(), jti.to_owned());
+        let (expires_at, now) = (epoch_millis(expires_at), epoch_millis(now));
+        self.writer
+            .write(move |tx| {
+                let changed = exec(
+                    tx,
+                    roster_store::sql::assertions::REMEMBER,
+                    params![issuer, jti, expires_at, now],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = epoch_millis(before);
+        self.writer
+            .write(move |tx| {
+                let done = exec(tx, roster_store::sql::assertions::PURGE, params![before])?;
+                Ok(done as u64)
+            })
+            .await
+    }
+
     async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         let client = client.clone();
         self.writer

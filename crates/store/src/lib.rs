@@ -478,6 +478,19 @@ pub trait Store: Send + Sync {
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Deletes access tokens that expired or were revoked before `before`; returns how many.
     async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Records the use of the client assertion `jti` of `issuer`, remembered until
+    /// `expires_at`: `true` the first time, `false` when it was used before and its record has
+    /// not expired at `now` (a replay). Decided by the database, so one assertion is accepted
+    /// once whichever process sees it.
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets client assertions that expired before `before`; returns how many.
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// Stores an OAuth client.
     async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
     /// A tenant's OAuth clients that are not revoked, oldest first.

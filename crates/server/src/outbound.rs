@@ -130,6 +130,39 @@ mod tests {
         assert!(local.iter().all(|a| a.ip().is_loopback()), "{local:?}");
     }
 
+    #[tokio::test]
+    async fn clients_built_for_the_policy_resolve_through_it() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let strict = client_builder(false).build().expect("client");
+        let e = strict
+            .get("http://metadata.google.internal/computeMetadata/v1/")
+            .send()
+            .await
+            .expect_err("a metadata name is not resolved");
+        let mut text = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        assert!(text.contains("Roster sends no requests"), "{text}");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        tokio::spawn(async move {
+            let app = axum::Router::new().route("/", axum::routing::get(|| async { "ok" }));
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let r = strict
+            .get(format!("http://localhost:{port}/"))
+            .send()
+            .await
+            .expect("loopback stays reachable through the resolver");
+        assert!(r.status().is_success());
+    }
+
     #[test]
     fn literal_addresses_are_refused_before_sending() {
         assert!(refusal("http://169.254.169.254/latest/meta-data/").is_some());

@@ -465,6 +465,7 @@ async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
                             "url": w.url,
                             "tenant_id": w.tenant_id.as_ref().map(|t| t.to_string()),
                             "created_at": millis_text(w.created_at),
+                            "allow_link_local": w.allow_link_local,
                         })
                     })
                     .collect();
@@ -474,7 +475,12 @@ async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
                     let tenant = w
                         .tenant_id
                         .map_or("all tenants".to_owned(), |t| t.to_string());
-                    println!("{}  {}  {tenant}", w.id, w.url);
+                    let allowing = if w.allow_link_local {
+                        "  (link-local allowed)"
+                    } else {
+                        ""
+                    };
+                    println!("{}  {}  {tenant}{allowing}", w.id, w.url);
                 }
             }
         }
@@ -664,6 +670,9 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
                 }
                 for (k, v) in &f.claims {
                     writeln!(out, "  claim           {k}={v}")?;
+                }
+                if f.allow_link_local {
+                    writeln!(out, "  link-local      allowed (--allow-link-local)")?;
                 }
             }
             None => writeln!(out, "trusted issuer    -")?,

@@ -18,6 +18,7 @@ use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
 mod events;
+pub mod outbound;
 pub mod password;
 pub mod render;
 pub use events::resource_json as event_resource_json;
@@ -295,6 +296,15 @@ pub struct WriteOptions {
 /// How many times a write is retried when another request changed the resource between the
 /// read and the write (only when the client sent no `If-Match`).
 const WRITE_RETRIES: usize = 32;
+
+/// Why a client's id and secret were refused (for the log; the client is told neither).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientRefusal {
+    /// No live client has this id.
+    UnknownClient,
+    /// The client exists, in this tenant, and the secret is not its secret.
+    WrongSecret(TenantId),
+}
 
 /// The directory: every use case, over one store.
 #[derive(Clone)]
@@ -604,23 +614,20 @@ impl Directory {
 
     /// The client credentials grant (RFC 6749 §4.4) with a client secret: when `client_id`
     /// names a live client and `secret` is its secret, issues an access token (see
-    /// [`Directory::issue_access_token`]). `None` when the client or the secret is wrong.
+    /// [`Directory::issue_access_token`]); otherwise says which of the two was wrong.
     pub async fn client_credentials(
         &self,
         client_id: &str,
         secret: &str,
-    ) -> Result<Option<AccessToken>, DirectoryError> {
-        if secret.len() > 200 {
-            return Ok(None);
-        }
+    ) -> Result<Result<AccessToken, ClientRefusal>, DirectoryError> {
         let Some((client, ctx)) = self.client(client_id).await? else {
-            return Ok(None);
+            return Ok(Err(ClientRefusal::UnknownClient));
         };
         let presented = hash_token(secret);
-        if !bool::from(presented.ct_eq(&client.secret_hash)) {
-            return Ok(None);
+        if secret.len() > 200 || !bool::from(presented.ct_eq(&client.secret_hash)) {
+            return Ok(Err(ClientRefusal::WrongSecret(client.tenant_id)));
         }
-        Ok(Some(self.issue_access_token(&client, &ctx).await?))
+        Ok(Ok(self.issue_access_token(&client, &ctx).await?))
     }
 
     /// A live OAuth client and its tenant's context, by `client_id`.
@@ -675,6 +682,13 @@ impl Directory {
         let federation = federation.map(Federation::normalized);
         if let Some(f) = &federation {
             f.check().map_err(|e| DirectoryError::Setting(e.0))?;
+            if !f.allow_link_local {
+                for url in f.issuers.iter().chain(f.jwks_uri.iter()) {
+                    outbound::check_url(url)
+                        .await
+                        .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+                }
+            }
         }
         let current = self
             .store
@@ -685,6 +699,26 @@ impl Directory {
         settings.federation = federation;
         self.save_settings(tenant, &settings).await?;
         Ok(settings)
+    }
+
+    /// Records the use of a client assertion (`jti` of `issuer`, remembered until
+    /// `expires_at`); `false` when it was used before, by any process: a replay.
+    pub async fn first_use_of_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, DirectoryError> {
+        Ok(self
+            .store
+            .remember_assertion(issuer, jti, expires_at, self.clock.now())
+            .await?)
+    }
+
+    /// Forgets used client assertions that have expired (their replay is refused by their
+    /// expiry now).
+    pub async fn purge_used_assertions(&self) -> Result<u64, DirectoryError> {
+        Ok(self.store.purge_assertions(self.clock.now()).await?)
     }
 
     /// Deletes access tokens that expired or were revoked more than a day ago.
@@ -759,10 +793,14 @@ impl Directory {
 
     /// Adds a webhook endpoint for one tenant's events, or every tenant's; returns it with its
     /// new signing secret. It receives the events recorded from now on.
+    ///
+    /// An endpoint on a link-local or cloud-metadata address (see [`outbound`]) is refused
+    /// unless `allow_link_local`, which is stored with it so that deliveries allow it too.
     pub async fn add_webhook(
         &self,
         url: &str,
         tenant: Option<&TenantId>,
+        allow_link_local: bool,
     ) -> Result<roster_store::WebhookRecord, DirectoryError> {
         let url = url.trim();
         let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
@@ -770,6 +808,11 @@ impl Directory {
             return Err(DirectoryError::Setting(format!(
                 "{url:?} is not an http:// or https:// URL"
             )));
+        }
+        if !allow_link_local {
+            outbound::check_url(url)
+                .await
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
         }
         if let Some(t) = tenant
             && self.store.tenant(t).await?.is_none()
@@ -787,6 +830,7 @@ impl Directory {
             previous_secret: None,
             previous_until: None,
             created_at: epoch_millis(self.clock.now()),
+            allow_link_local,
         };
         self.store.add_webhook(&record).await?;
         Ok(record)

@@ -112,6 +112,10 @@ pub struct Federation {
     /// Where the signing keys are, when not found through the issuer's OpenID configuration.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
+    /// Whether the issuer's URLs may point at link-local or cloud-metadata addresses (see
+    /// [`crate::outbound`]); off unless the operator passed `--allow-link-local`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_link_local: bool,
 }
 
 impl Federation {
@@ -138,6 +142,7 @@ impl Federation {
             subject: None,
             claims: [("tid".to_owned(), id.to_owned())].into_iter().collect(),
             jwks_uri: None,
+            allow_link_local: false,
         })
     }
 
@@ -438,6 +443,7 @@ mod tests {
             subject: None,
             claims: Default::default(),
             jwks_uri: None,
+            allow_link_local: false,
         };
         assert!(with("http://127.0.0.1:8080", "a").check().is_ok());
         assert!(with("http://localhost/x", "a").check().is_ok());

@@ -152,6 +152,10 @@ enum WebhookCommand {
         /// Prints one JSON object: {"id", "url", "tenant_id", "secret"}.
         #[arg(long)]
         json: bool,
+        /// Allows an endpoint on a link-local or cloud-metadata address (169.254.0.0/16,
+        /// fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
     },
     /// Lists endpoints (without their secrets).
     List {
@@ -296,6 +300,10 @@ enum TenantCommand {
         /// Where the issuer's signing keys are, if not in its OpenID configuration.
         #[arg(long)]
         jwks_uri: Option<String>,
+        /// Allows issuer and key URLs on a link-local or cloud-metadata address
+        /// (169.254.0.0/16, fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
     },
     /// Stops trusting any external issuer for a tenant.
     Untrust {
@@ -473,12 +481,19 @@ fn millis_text(ms: i64) -> String {
 
 async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
     match command {
-        WebhookCommand::Add { url, tenant, json } => {
+        WebhookCommand::Add {
+            url,
+            tenant,
+            json,
+            allow_link_local,
+        } => {
             let tenant = match tenant {
                 Some(t) => Some(directory.find_tenant(&t).await?.id),
                 None => None,
             };
-            let w = directory.add_webhook(&url, tenant.as_ref()).await?;
+            let w = directory
+                .add_webhook(&url, tenant.as_ref(), allow_link_local)
+                .await?;
             let tenant_id = w.tenant_id.as_ref().map(|t| t.to_string());
             if json {
                 println!(
@@ -502,6 +517,7 @@ async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
                             "url": w.url,
                             "tenant_id": w.tenant_id.as_ref().map(|t| t.to_string()),
                             "created_at": millis_text(w.created_at),
+                            "allow_link_local": w.allow_link_local,
                         })
                     })
                     .collect();
@@ -511,7 +527,12 @@ async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
                     let tenant = w
                         .tenant_id
                         .map_or("all tenants".to_owned(), |t| t.to_string());
-                    println!("{}  {}  {tenant}", w.id, w.url);
+                    let allowing = if w.allow_link_local {
+                        "  (link-local allowed)"
+                    } else {
+                        ""
+                    };
+                    println!("{}  {}  {tenant}{allowing}", w.id, w.url);
                 }
             }
         }
@@ -702,6 +723,9 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
                 for (k, v) in &f.claims {
                     writeln!(out, "  claim           {k}={v}")?;
                 }
+                if f.allow_link_local {
+                    writeln!(out, "  link-local      allowed (--allow-link-local)")?;
+                }
             }
             None => writeln!(out, "trusted issuer    -")?,
         }
@@ -827,6 +851,7 @@ async fn main() -> Result<()> {
             subject,
             claims,
             jwks_uri,
+            allow_link_local,
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
             let mut trust = match entra {
@@ -837,10 +862,12 @@ async fn main() -> Result<()> {
                     subject: None,
                     claims: Default::default(),
                     jwks_uri: None,
+                    allow_link_local: false,
                 },
             };
             trust.subject = subject;
             trust.jwks_uri = jwks_uri;
+            trust.allow_link_local = allow_link_local;
             trust.claims.extend(claims);
             directory.set_federation(&tenant.id, Some(trust)).await?;
             let tenant = directory.find_tenant(tenant.id.as_str()).await?;

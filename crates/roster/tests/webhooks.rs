@@ -139,7 +139,7 @@ async fn refused_deliveries_are_retried_and_arrive_signed_and_in_order() {
         ..Default::default()
     }));
     let url = receiver(state.clone()).await;
-    let hook = app.directory.add_webhook(&url, None).await.unwrap();
+    let hook = app.directory.add_webhook(&url, None, false).await.unwrap();
     for i in 0..5 {
         app.create_user(&t, &format!("u{i}@example.com")).await;
     }
@@ -206,7 +206,7 @@ async fn a_thousand_changes_made_while_the_receiver_is_down_all_arrive_in_order(
     drop(listener);
     let url = format!("http://{address}/hook");
     app.directory
-        .add_webhook(&url, Some(&roster_store::TenantId::new(&t.id)))
+        .add_webhook(&url, Some(&roster_store::TenantId::new(&t.id)), false)
         .await
         .unwrap();
     for i in 0..1000 {
@@ -326,7 +326,7 @@ async fn an_event_refused_until_the_last_attempt_is_dead_lettered_and_redelivera
         ..Default::default()
     }));
     let url = receiver(state.clone()).await;
-    let hook = app.directory.add_webhook(&url, None).await.unwrap();
+    let hook = app.directory.add_webhook(&url, None, false).await.unwrap();
     app.create_user(&t, "first@example.com").await;
     app.create_user(&t, "second@example.com").await;
     // Refused at once and after about a second: past the last attempt, both are given up on,

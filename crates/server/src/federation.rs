@@ -4,6 +4,10 @@
 //! through its OpenID configuration, cached for an hour, and fetched again when a token names
 //! a key the cache does not hold (at most every ten seconds per issuer, so that tokens with
 //! made-up key ids cannot make Roster hammer the issuer).
+//!
+//! Fetches follow no redirects (keys served from wherever a redirect points are not the
+//! issuer's) and follow the outbound address policy (`crate::outbound`) unless the operator
+//! trusted the issuer with `--allow-link-local`.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -19,7 +23,11 @@ const KEYS_TTL: Duration = Duration::from_secs(3600);
 /// The least time between two fetches of one issuer's keys.
 const REFETCH_INTERVAL: Duration = Duration::from_secs(10);
 /// How much clock skew between the issuer and Roster is tolerated, in seconds.
-const LEEWAY_SECONDS: u64 = 60;
+pub const LEEWAY_SECONDS: u64 = 60;
+/// The longest lifetime of a federated token Roster accepts, in seconds: `exp` at most this
+/// long after `iat`, and after now. Identity providers issue tokens for an hour or so; a token
+/// valid for years is a stolen key's dream.
+pub const MAX_LIFETIME_SECONDS: i64 = 24 * 3600;
 
 /// Why a federated token was refused; each says what an administrator should check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,6 +56,11 @@ pub enum FederationError {
     /// `nbf` is still ahead.
     #[error("the token is not valid yet")]
     NotYetValid,
+    /// `exp` is more than [`MAX_LIFETIME_SECONDS`] after `iat` or after now.
+    #[error(
+        "the token's lifetime is longer than the 24 hours Roster accepts (exp is too far after iat or now)"
+    )]
+    Lifetime,
     /// A required claim is missing or has another value.
     #[error("the token's {0} claim does not match")]
     Claim(String),
@@ -63,7 +76,10 @@ struct KeySet {
 
 /// Verifies federated tokens, with a cache of issuers' signing keys.
 pub struct Federator {
+    /// Resolves through the outbound address policy.
     http: reqwest::Client,
+    /// For issuers trusted with `--allow-link-local`.
+    http_allowing: reqwest::Client,
     refetch_interval: Duration,
     keys: Mutex<HashMap<String, KeySet>>,
     jwks_uris: Mutex<HashMap<String, String>>,
@@ -79,14 +95,17 @@ impl Federator {
     /// A verifier with an empty key cache.
     pub fn new() -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .unwrap_or_default();
+        let client = |allow_link_local| {
+            crate::outbound::client_builder(allow_link_local)
+                .timeout(Duration::from_secs(5))
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("Roster/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        };
         Federator {
-            http,
+            http: client(false),
+            http_allowing: client(true),
             refetch_interval: REFETCH_INTERVAL,
             keys: Mutex::default(),
             jwks_uris: Mutex::default(),
@@ -140,6 +159,7 @@ impl Federator {
                 }
             })?;
         let claims = data.claims;
+        check_lifetime(&claims, jsonwebtoken::get_current_timestamp() as i64)?;
         if let Some(subject) = &trust.subject
             && claims.get("sub").and_then(Value::as_str) != Some(subject.as_str())
         {
@@ -161,10 +181,10 @@ impl Federator {
         alg: Algorithm,
     ) -> Result<DecodingKey, FederationError> {
         let jwks_uri = self.jwks_uri(trust).await?;
-        match self.key(&jwks_uri, kid, alg, false).await? {
+        match self.key(trust, &jwks_uri, kid, alg, false).await? {
             Some(k) => Ok(k),
             None => self
-                .key(&jwks_uri, kid, alg, true)
+                .key(trust, &jwks_uri, kid, alg, true)
                 .await?
                 .ok_or(FederationError::UnknownKey),
         }
@@ -187,7 +207,7 @@ impl Federator {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
-        let config: Value = self.fetch(&url).await?;
+        let config: Value = self.fetch(trust, &url).await?;
         let uri = config
             .get("jwks_uri")
             .and_then(Value::as_str)
@@ -206,6 +226,7 @@ impl Federator {
     /// with `refresh`, the set is fetched again first unless it was fetched moments ago.
     async fn key(
         &self,
+        trust: &Federation,
         jwks_uri: &str,
         kid: Option<&str>,
         alg: Algorithm,
@@ -226,7 +247,7 @@ impl Federator {
         if !must_fetch {
             return Ok(cached.and_then(|(k, _, _)| k));
         }
-        let set: JwkSet = match self.fetch(jwks_uri).await {
+        let set: JwkSet = match self.fetch(trust, jwks_uri).await {
             Ok(set) => set,
             // Keys fetched earlier keep serving while the issuer is unreachable.
             Err(e) => {
@@ -250,14 +271,55 @@ impl Federator {
         Ok(key)
     }
 
-    async fn fetch<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, FederationError> {
+    /// A JSON document of the issuer's, fetched without following redirects and, unless the
+    /// operator allowed it, never from a link-local or metadata address.
+    async fn fetch<T: serde::de::DeserializeOwned>(
+        &self,
+        trust: &Federation,
+        url: &str,
+    ) -> Result<T, FederationError> {
         let fail = |e: &dyn std::fmt::Display| FederationError::Keys(format!("{url}: {e}"));
-        let response = self.http.get(url).send().await.map_err(|e| fail(&e))?;
+        let http = if trust.allow_link_local {
+            &self.http_allowing
+        } else {
+            if let Some(refusal) = crate::outbound::refusal(url) {
+                return Err(fail(&refusal));
+            }
+            &self.http
+        };
+        let response = http.get(url).send().await.map_err(|e| fail(&e))?;
+        if response.status().is_redirection() {
+            let to = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            return Err(fail(&format!(
+                "answered {} (a redirect to {to}); Roster follows no redirects for an issuer's \
+                 configuration or keys: configure the final URL",
+                response.status()
+            )));
+        }
         if !response.status().is_success() {
             return Err(fail(&response.status()));
         }
         response.json::<T>().await.map_err(|e| fail(&e))
     }
+}
+
+/// Refuses a token whose `exp` lies more than [`MAX_LIFETIME_SECONDS`] (and the leeway) after
+/// its `iat` or after `now` (seconds since the epoch): a token minted for years, or minted
+/// "in the future" to last, is refused however good its signature.
+fn check_lifetime(claims: &Map<String, Value>, now: i64) -> Result<(), FederationError> {
+    let seconds = |name: &str| claims.get(name).and_then(Value::as_f64).map(|v| v as i64);
+    let exp = seconds("exp").ok_or_else(|| FederationError::Claim("exp".into()))?;
+    let longest = MAX_LIFETIME_SECONDS + LEEWAY_SECONDS as i64;
+    let too_long = |from: i64| exp.saturating_sub(from) > longest;
+    if too_long(now) || seconds("iat").is_some_and(too_long) {
+        return Err(FederationError::Lifetime);
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -310,6 +372,34 @@ pub fn looks_like_jwt(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lifetimes_past_a_day_are_refused() {
+        let claims = |v: Value| v.as_object().expect("object").clone();
+        let now = 1_800_000_000;
+        let day = MAX_LIFETIME_SECONDS;
+        let ok = [
+            serde_json::json!({"iat": now, "exp": now + 3600}),
+            serde_json::json!({"iat": now - day, "exp": now + 30}),
+            serde_json::json!({"exp": now + day}),
+            serde_json::json!({"iat": now, "exp": (now + day) as f64}),
+        ];
+        for c in ok {
+            assert_eq!(check_lifetime(&claims(c.clone()), now), Ok(()), "{c}");
+        }
+        let refused = [
+            serde_json::json!({"iat": now, "exp": now + 300 * 365 * day}),
+            serde_json::json!({"iat": now - 3600, "exp": now + day}),
+            serde_json::json!({"exp": now + 2 * day}),
+            // Minted "in the future" to last: too far from now, whatever its iat says.
+            serde_json::json!({"iat": now + 10 * day, "exp": now + 10 * day + 3600}),
+            serde_json::json!({"iat": now}),
+        ];
+        for c in refused {
+            assert!(check_lifetime(&claims(c.clone()), now).is_err(), "{c}");
+        }
+        assert!(FederationError::Lifetime.to_string().contains("24 hours"));
+    }
 
     #[test]
     fn headers_are_read_without_trust() {

@@ -25,6 +25,7 @@ pub mod federation;
 mod host;
 mod metrics;
 mod oauth;
+pub mod outbound;
 mod scim;
 mod serve;
 pub mod webhooks;
@@ -153,6 +154,9 @@ pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "expired access tokens deleted"),
                 Err(e) => tracing::warn!(error = %e, "purging access tokens failed; retrying"),
+            }
+            if let Err(e) = directory.purge_used_assertions().await {
+                tracing::warn!(error = %e, "purging used client assertions failed; retrying");
             }
         }
     });
@@ -399,14 +403,38 @@ impl FromRequestParts<AppState> for Tenant {
             })
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        // A refusal is logged with the tenant of the URL, the reason and the peer's address,
+        // never with the token.
+        let refused = |reason: &str| {
+            let address = oauth::peer_address(&parts.extensions);
+            tracing::info!(
+                tenant = %tenant.chars().take(200).collect::<String>(),
+                address = %address.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                reason,
+                "SCIM authentication refused"
+            );
+        };
         let ctx = if federation::looks_like_jwt(token) {
-            federated(state, &tenant, token).await?
+            match federated(state, &tenant, token).await {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    if let ApiError::InvalidToken(detail) = &e {
+                        refused(detail);
+                    }
+                    return Err(e);
+                }
+            }
         } else {
             // A token of another tenant is refused exactly like a wrong one, so that a token
             // reveals nothing about which other tenants exist.
             match state.directory.authenticate(token).await? {
                 Some(ctx) if ctx.id().as_str() == tenant => ctx,
-                _ => {
+                found => {
+                    refused(if found.is_some() {
+                        "a token of another tenant"
+                    } else {
+                        "an unknown, expired or revoked token"
+                    });
                     return Err(ApiError::InvalidToken(
                         "The bearer token is not valid here: it is unknown, expired or revoked, \
                          or belongs to another organisation."

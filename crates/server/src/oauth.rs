@@ -1,65 +1,120 @@
 //! The OAuth 2.0 token endpoint (RFC 6749 §4.4, client credentials): an identity provider
 //! trades a tenant's client id and secret for an access token that opens the tenant's SCIM
 //! endpoint for the tenant's configured lifetime. Client authentication by HTTP Basic or by
-//! form fields (§2.3.1); errors are RFC 6749 §5.2 bodies. Failed attempts are limited per
-//! client id, so that a secret cannot be guessed at speed.
+//! form fields (§2.3.1); errors are RFC 6749 §5.2 bodies. The only scope is `scim`.
+//!
+//! A client assertion (a federated JWT) is accepted once: its `jti` is remembered in the
+//! database until it expires, so a replay is refused by every process.
+//!
+//! Failed attempts are counted per client id and per source address. The credential is always
+//! checked first and a correct one is always accepted: only a wrong one, after ten failures in
+//! a minute for its client id or its address, is answered 429 instead of 401. A client id is
+//! not secret, so a limit that also refused the correct secret would let anyone who saw it
+//! keep the tenant's provisioning down; a secret is 256 random bits, so the limit never had to
+//! slow guessing, only to keep a noisy client from being answered at full speed.
 
 use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use serde_json::json;
+use roster_directory::ClientRefusal;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use crate::AppState;
 
-/// How many failed attempts one client id may make within [`FAILURE_WINDOW`].
+/// How many failed attempts one client id, or one source address, may make within
+/// [`FAILURE_WINDOW`] before further failures are answered 429.
 const MAX_FAILURES: u32 = 10;
 /// The window failed attempts are counted in.
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+const FAILURE_WINDOW: time::Duration = time::Duration::seconds(60);
+/// How many client ids (and addresses) are counted at most; past it, expired windows are
+/// dropped, and if none has expired a new key is not counted.
+const MAX_TRACKED: usize = 100_000;
+/// Client ids are counted by at most this many bytes (real ones are far shorter), so the map's
+/// memory stays bounded whatever a client sends.
+const MAX_KEY_BYTES: usize = 128;
+/// The longest `jti` of a client assertion Roster remembers.
+const MAX_ASSERTION_ID_BYTES: usize = 256;
 
-/// Failed client authentications by client id, in this process.
+/// Failed client authentications in this process, by client id and by source address, in
+/// windows of [`FAILURE_WINDOW`] measured by the directory's clock.
 #[derive(Default)]
 pub struct FailureLimiter {
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    by_client: Mutex<HashMap<String, (OffsetDateTime, u32)>>,
+    by_address: Mutex<HashMap<IpAddr, (OffsetDateTime, u32)>>,
+}
+
+/// Counts one failure of `key` at `now`; returns how long until its window ends when the key
+/// already had [`MAX_FAILURES`] in it.
+fn count<K: Hash + Eq>(
+    map: &Mutex<HashMap<K, (OffsetDateTime, u32)>>,
+    key: K,
+    now: OffsetDateTime,
+) -> Option<Duration> {
+    let mut map = map
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let live = |start: OffsetDateTime| start <= now && now - start < FAILURE_WINDOW;
+    if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
+        map.retain(|_, (start, _)| live(*start));
+        if map.len() >= MAX_TRACKED {
+            return None;
+        }
+    }
+    let entry = map.entry(key).or_insert((now, 0));
+    if !live(entry.0) {
+        *entry = (now, 0);
+    }
+    let limited = entry.1 >= MAX_FAILURES;
+    entry.1 = entry.1.saturating_add(1);
+    limited.then(|| (FAILURE_WINDOW - (now - entry.0)).unsigned_abs())
+}
+
+/// The key an address is counted under: an IPv4 address (IPv4-mapped IPv6 included) as it is,
+/// an IPv6 address by its /64, which one host usually holds whole.
+fn address_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
 }
 
 impl FailureLimiter {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Instant, u32)>> {
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// How long the client must wait before trying again, if it is locked out.
-    fn blocked(&self, client_id: &str) -> Option<Duration> {
-        let map = self.lock();
-        let (start, n) = map.get(client_id)?;
-        let elapsed = start.elapsed();
-        (*n >= MAX_FAILURES && elapsed < FAILURE_WINDOW).then(|| FAILURE_WINDOW - elapsed)
-    }
-
-    fn failed(&self, client_id: &str) {
-        let mut map = self.lock();
-        if map.len() >= 100_000 {
-            map.retain(|_, (start, _)| start.elapsed() < FAILURE_WINDOW);
+    /// Records a failed client authentication; returns how long the client should wait when
+    /// this failure is to be answered 429 (its client id or its address already failed
+    /// [`MAX_FAILURES`] times in the window).
+    pub fn failed(
+        &self,
+        client_id: &str,
+        address: Option<IpAddr>,
+        now: OffsetDateTime,
+    ) -> Option<Duration> {
+        let mut end = MAX_KEY_BYTES.min(client_id.len());
+        while !client_id.is_char_boundary(end) {
+            end -= 1;
         }
-        let entry = map
-            .entry(client_id.to_owned())
-            .or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= FAILURE_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
+        let by_client = count(&self.by_client, client_id[..end].to_owned(), now);
+        let by_address = address.and_then(|ip| count(&self.by_address, address_key(ip), now));
+        by_client.max(by_address)
     }
+}
 
-    fn succeeded(&self, client_id: &str) {
-        self.lock().remove(client_id);
-    }
+/// The peer's address, when the server was started with it in the request's extensions.
+pub fn peer_address(extensions: &Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical())
 }
 
 /// An RFC 6749 §5.2 error response.
@@ -188,11 +243,32 @@ fn client_proof(
     }
 }
 
+/// Why no token was issued.
+enum Failure {
+    /// The client's proof was wrong: counted against its client id and address, and logged.
+    Refused {
+        /// What was wrong, for the log (never the secret or the assertion).
+        reason: String,
+        /// The client's tenant, when the client id names one.
+        tenant: Option<String>,
+        /// The answer when the client is not limited.
+        response: Response,
+    },
+    /// Roster could not decide (the database away): not the client's failure.
+    Server(Response),
+}
+
 /// `POST /oauth/token`: the client credentials grant, the client authenticated by its secret
 /// (HTTP Basic or form) or by a JWT assertion from its tenant's trusted issuer (RFC 7523
 /// §2.2, as Microsoft Entra ID's workload identity federation sends it); and the JWT bearer
 /// grant (RFC 7523 §2.1) with a `client_id`.
-pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn token(
+    State(s): State<AppState>,
+    extensions: Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let address = peer_address(&extensions);
     let mut form: HashMap<String, String> = HashMap::new();
     for (k, v) in form_urlencoded::parse(&body) {
         if form
@@ -218,41 +294,40 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
             );
         }
     };
+    let scope = match requested_scope(form.get("scope")) {
+        Ok(scope) => scope,
+        Err(r) => return *r,
+    };
     let (client_id, proof) = match client_proof(&form, &headers, &grant) {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    if let Some(wait) = s.oauth_failures.blocked(&client_id) {
-        let mut r = oauth_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "invalid_client",
-            "Too many failed attempts for this client; wait before trying again.",
-        );
-        if let Ok(v) = HeaderValue::from_str(&(wait.as_secs() + 1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return r;
-    }
     let issued = match proof {
-        Proof::Secret(secret) => s.directory.client_credentials(&client_id, &secret).await,
-        Proof::Assertion(jwt) => match federated_client(&s, &client_id, &jwt).await {
-            Ok(issued) => Ok(Some(issued)),
-            Err(r) => {
-                s.oauth_failures.failed(&client_id);
-                return r;
-            }
+        Proof::Secret(secret) => match s.directory.client_credentials(&client_id, &secret).await {
+            Ok(Ok(issued)) => Ok(issued),
+            Ok(Err(ClientRefusal::UnknownClient)) => Err(Failure::Refused {
+                reason: "unknown client id".into(),
+                tenant: None,
+                response: invalid_client(),
+            }),
+            Ok(Err(ClientRefusal::WrongSecret(tenant))) => Err(Failure::Refused {
+                reason: "wrong client secret".into(),
+                tenant: Some(tenant.to_string()),
+                response: invalid_client(),
+            }),
+            Err(e) => Err(Failure::Server(server_error(e))),
         },
+        Proof::Assertion(jwt) => federated_client(&s, &client_id, &jwt).await,
     };
     match issued {
-        Ok(Some(issued)) => {
-            s.oauth_failures.succeeded(&client_id);
+        Ok(issued) => {
             tracing::info!(tenant = %issued.tenant, client_id = %issued.client_id, "access token issued");
             let mut body = json!({
                 "access_token": issued.token,
                 "token_type": "Bearer",
                 "expires_in": issued.expires_in,
             });
-            if let Some(scope) = form.get("scope") {
+            if let Some(scope) = scope {
                 body["scope"] = json!(scope);
             }
             let mut r = (
@@ -264,12 +339,67 @@ pub async fn token(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -
             no_store(r.headers_mut());
             r
         }
-        Ok(None) => {
-            s.oauth_failures.failed(&client_id);
-            invalid_client()
+        Err(Failure::Server(r)) => r,
+        Err(Failure::Refused {
+            reason,
+            tenant,
+            response,
+        }) => {
+            let wait = s
+                .oauth_failures
+                .failed(&client_id, address, s.directory.now());
+            tracing::info!(
+                tenant = tenant.as_deref().unwrap_or("-"),
+                client_id = %client_id.chars().take(MAX_KEY_BYTES).collect::<String>(),
+                address = %address.map_or_else(|| "-".to_owned(), |a| a.to_string()),
+                reason = %reason,
+                limited = wait.is_some(),
+                "token request refused"
+            );
+            match wait {
+                Some(wait) => too_many_failures(wait),
+                None => response,
+            }
         }
-        Err(e) => server_error(e),
     }
+}
+
+/// The one scope Roster defines: the tenant's SCIM endpoint.
+const SCIM_SCOPE: &str = "scim";
+
+/// The scope a token request asks for: none (absent or empty) or [`SCIM_SCOPE`] (RFC 6749
+/// §3.3: space-separated); anything else is `invalid_scope`, and what the client sent is
+/// never echoed back.
+fn requested_scope(scope: Option<&String>) -> Result<Option<&'static str>, Box<Response>> {
+    let Some(scope) = scope else {
+        return Ok(None);
+    };
+    let mut tokens = scope.split(' ').filter(|t| !t.is_empty()).peekable();
+    if tokens.peek().is_none() {
+        return Ok(None);
+    }
+    if tokens.all(|t| t == SCIM_SCOPE) {
+        return Ok(Some(SCIM_SCOPE));
+    }
+    Err(Box::new(oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_scope",
+        "Roster defines one scope, scim, which every token has: send scope=scim or no scope.",
+    )))
+}
+
+/// The answer to a wrong credential from a client id or address that failed too often.
+fn too_many_failures(wait: Duration) -> Response {
+    let mut r = oauth_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "invalid_client",
+        "Too many failed attempts for this client or from this address; wait before trying \
+         again. The correct credentials are accepted meanwhile.",
+    );
+    if let Ok(v) = HeaderValue::from_str(&(wait.as_secs() + 1).to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
 }
 
 /// Issues an access token to `client_id` when `jwt` is a token its tenant's trusted issuer
@@ -278,31 +408,92 @@ async fn federated_client(
     s: &AppState,
     client_id: &str,
     jwt: &str,
-) -> Result<roster_directory::AccessToken, Response> {
+) -> Result<roster_directory::AccessToken, Failure> {
     let (client, ctx) = match s.directory.client(client_id).await {
         Ok(Some(found)) => found,
-        Ok(None) => return Err(invalid_client()),
-        Err(e) => return Err(server_error(e)),
+        Ok(None) => {
+            return Err(Failure::Refused {
+                reason: "unknown client id".into(),
+                tenant: None,
+                response: invalid_client(),
+            });
+        }
+        Err(e) => return Err(Failure::Server(server_error(e))),
     };
+    let tenant = Some(ctx.id().to_string());
     let Some(trust) = &ctx.settings.federation else {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "This organisation trusts no token issuer: configure one in Roster \
-             (roster tenant trust) or authenticate with the client secret.",
+        return Err(Failure::Refused {
+            reason: "client assertion for a tenant that trusts no issuer".into(),
+            tenant,
+            response: oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "This organisation trusts no token issuer: configure one in Roster \
+                 (roster tenant trust) or authenticate with the client secret.",
+            ),
+        });
+    };
+    let claims = match s.federator.verify(jwt, trust).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            return Err(Failure::Refused {
+                reason: format!("client assertion refused: {e}"),
+                tenant,
+                response: oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    &format!("The client assertion was refused: {e}."),
+                ),
+            });
+        }
+    };
+    let grant_error = |reason: &str, description: &str| Failure::Refused {
+        reason: reason.to_owned(),
+        tenant: tenant.clone(),
+        response: oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description),
+    };
+    // `jti` (RFC 7519 §4.1.7); Microsoft Entra ID's tokens carry their unique id as `uti`
+    // instead.
+    let Some(id) = ["jti", "uti"]
+        .iter()
+        .find_map(|c| claims.get(*c).and_then(Value::as_str))
+        .filter(|id| !id.is_empty() && id.len() <= MAX_ASSERTION_ID_BYTES)
+    else {
+        return Err(grant_error(
+            "client assertion without jti",
+            "The client assertion has no jti claim: Roster remembers each assertion's jti to \
+             refuse its replay.",
         ));
     };
-    if let Err(e) = s.federator.verify(jwt, trust).await {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            &format!("The client assertion was refused: {e}."),
-        ));
+    // Verified against the trust above: present and one of its issuers.
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let expires = claims
+        .get("exp")
+        .and_then(Value::as_f64)
+        .map(|exp| exp as i64 + crate::federation::LEEWAY_SECONDS as i64)
+        .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
+        .unwrap_or_else(|| s.directory.now() + time::Duration::days(1));
+    match s
+        .directory
+        .first_use_of_assertion(issuer, id, expires)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(grant_error(
+                "client assertion replayed",
+                "This client assertion was already used: ask its issuer for a new one.",
+            ));
+        }
+        Err(e) => return Err(Failure::Server(server_error(e))),
     }
     s.directory
         .issue_access_token(&client, &ctx)
         .await
-        .map_err(server_error)
+        .map_err(|e| Failure::Server(server_error(e)))
 }
 
 fn server_error(e: roster_directory::DirectoryError) -> Response {

@@ -93,14 +93,19 @@ pub fn spawn_webhook_worker(directory: Directory, config: WebhookConfig) {
 async fn run(directory: Directory, config: WebhookConfig) {
     // The one TLS crypto provider of the build (a no-op when the program installed it).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = match reqwest::Client::builder()
-        .timeout(config.timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
-        Ok(c) => c,
-        Err(e) => {
+    // Two clients: one that resolves through the outbound address policy, for every
+    // endpoint, and one that does not, for endpoints the operator added with
+    // --allow-link-local.
+    let client = |allow_link_local| {
+        crate::outbound::client_builder(allow_link_local)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Roster-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+    };
+    let http = match (client(false), client(true)) {
+        (Ok(strict), Ok(allowing)) => Clients { strict, allowing },
+        (Err(e), _) | (_, Err(e)) => {
             tracing::error!(error = %e, "webhook deliveries cannot start");
             return;
         }
@@ -176,6 +181,15 @@ async fn run(directory: Directory, config: WebhookConfig) {
     }
 }
 
+/// The worker's HTTP clients.
+#[derive(Clone)]
+struct Clients {
+    /// Resolves through the outbound address policy.
+    strict: reqwest::Client,
+    /// For endpoints added with `--allow-link-local`.
+    allowing: reqwest::Client,
+}
+
 /// An error's innermost causes, which say why (refused, a certificate not trusted, …).
 fn causes(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = Vec::new();
@@ -211,11 +225,19 @@ fn signing_secrets(webhook: &WebhookRecord, now: i64) -> Vec<&str> {
 /// records the outcome and releases the lease.
 async fn deliver_stream(
     directory: &Directory,
-    http: &reqwest::Client,
+    http: &Clients,
     config: &WebhookConfig,
     owner: &str,
     stream: Stream,
 ) {
+    let (http, refused) = if stream.webhook.allow_link_local {
+        (&http.allowing, None)
+    } else {
+        (
+            &http.strict,
+            crate::outbound::refusal(&stream.webhook.url).map(|e| e.to_string()),
+        )
+    };
     let store = directory.store();
     let events = match store
         .events(Some(&stream.tenant_id), stream.delivered, config.batch)
@@ -246,33 +268,40 @@ async fn deliver_stream(
         let payload = body(event);
         let timestamp = now / 1000;
         let sent = Instant::now();
-        let result = http
-            .post(&stream.webhook.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &event.id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header(
-                "webhook-signature",
-                signature(
-                    &signing_secrets(&stream.webhook, now),
-                    &event.id,
-                    timestamp,
-                    &payload,
-                ),
-            )
-            .body(payload)
-            .send()
-            .await;
+        let result = match &refused {
+            // A literal address never reaches the resolver: refused here, without a request.
+            Some(refusal) => Err(refusal.clone()),
+            None => Ok(http
+                .post(&stream.webhook.url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &event.id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header(
+                    "webhook-signature",
+                    signature(
+                        &signing_secrets(&stream.webhook, now),
+                        &event.id,
+                        timestamp,
+                        &payload,
+                    ),
+                )
+                .body(payload)
+                .send()
+                .await),
+        };
         let latency_ms = sent.elapsed().as_millis() as i64;
         let (status, error) = match &result {
-            Ok(r) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), None),
-            Ok(r) => (
+            Err(refusal) => (None, Some(format!("not sent: {refusal}"))),
+            Ok(Ok(r)) if r.status().is_success() => (Some(i64::from(r.status().as_u16())), None),
+            Ok(Ok(r)) => (
                 Some(i64::from(r.status().as_u16())),
                 Some(format!("the receiver answered {}", r.status())),
             ),
-            Err(e) if e.is_timeout() => (None, Some("timed out".to_owned())),
-            Err(e) if e.is_connect() => (None, Some(format!("could not connect: {}", causes(e)))),
-            Err(e) => (None, Some(format!("request failed: {}", causes(e)))),
+            Ok(Err(e)) if e.is_timeout() => (None, Some("timed out".to_owned())),
+            Ok(Err(e)) if e.is_connect() => {
+                (None, Some(format!("could not connect: {}", causes(e))))
+            }
+            Ok(Err(e)) => (None, Some(format!("request failed: {}", causes(e)))),
         };
         attempts.push(DeliveryAttempt {
             webhook_id: stream.webhook.id.clone(),

@@ -861,6 +861,35 @@ impl Store for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(&numbered(roster_store::sql::assertions::REMEMBER))
+            .bind(issuer)
+            .bind(jti)
+            .bind(epoch_millis(expires_at))
+            .bind(epoch_millis(now))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(&numbered(roster_store::sql::assertions::PURGE))
+            .bind(epoch_millis(before))
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         sqlx::query(
@@ -1557,6 +1586,7 @@ impl Store for PostgresStore {
             .bind(webhook.tenant_id.as_ref().map(TenantId::as_str))
             .bind(&webhook.secret)
             .bind(webhook.created_at)
+            .bind(webhook.allow_link_local)
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -1926,6 +1956,7 @@ fn webhook_from_row(row: &PgRow) -> Result<WebhookRecord, StoreError> {
         previous_secret: row.try_get("previous_secret").map_err(db_err)?,
         previous_until: row.try_get("previous_until").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
+        allow_link_local: row.try_get("allow_link_local").map_err(db_err)?,
     })
 }
 

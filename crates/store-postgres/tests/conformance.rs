@@ -88,6 +88,11 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn used_assertions() {
+    conformance::used_assertions(&fresh().await).await;
+}
+
+#[tokio::test]
 async fn token_lifecycle() {
     conformance::token_lifecycle(&fresh().await).await;
 }

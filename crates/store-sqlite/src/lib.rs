@@ -696,6 +696,7 @@ fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
         previous_secret: row.try_get("previous_secret").map_err(db_err)?,
         previous_until: row.try_get("previous_until").map_err(db_err)?,
         created_at: row.try_get("created_at").map_err(db_err)?,
+        allow_link_local: row.try_get("allow_link_local").map_err(db_err)?,
     })
 }
 
@@ -873,6 +874,37 @@ impl Store for SqliteStore {
                        AND (expires_at < ? OR revoked_at < ?)",
                     params![ts(before), ts(before)],
                 )?;
+                Ok(done as u64)
+            })
+            .await
+    }
+
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (issuer, jti) = (issuer.to_owned(), jti.to_owned());
+        let (expires_at, now) = (epoch_millis(expires_at), epoch_millis(now));
+        self.writer
+            .write(move |tx| {
+                let changed = exec(
+                    tx,
+                    roster_store::sql::assertions::REMEMBER,
+                    params![issuer, jti, expires_at, now],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = epoch_millis(before);
+        self.writer
+            .write(move |tx| {
+                let done = exec(tx, roster_store::sql::assertions::PURGE, params![before])?;
                 Ok(done as u64)
             })
             .await
@@ -1536,6 +1568,7 @@ impl Store for SqliteStore {
                         w.tenant_id.as_ref().map(TenantId::as_str),
                         w.secret,
                         w.created_at,
+                        w.allow_link_local,
                     ],
                 )?;
                 Ok(())

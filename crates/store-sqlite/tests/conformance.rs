@@ -85,6 +85,11 @@ async fn tokens() {
 }
 
 #[tokio::test]
+async fn used_assertions() {
+    conformance::used_assertions(&fresh().await.store).await;
+}
+
+#[tokio::test]
 async fn token_lifecycle() {
     conformance::token_lifecycle(&fresh().await.store).await;
 }

@@ -14,7 +14,8 @@
 //! ```
 //!
 //! The suite: [`ping`], [`tenants`], [`tokens`], [`user_lifecycle`], [`group_lifecycle`],
-//! [`name_uniqueness`], [`tenant_isolation`], [`membership`], [`listing`] and
+//! [`name_uniqueness`], [`tenant_isolation`], [`membership`], [`listing`], [`used_assertions`]
+//! and
 //! [`filters_agree_with_evaluator`].
 //!
 //! The last one is the heart of it. A backend turns part of a SCIM filter into its own query
@@ -706,6 +707,51 @@ pub async fn tokens(store: &dyn Store) {
         resolve(a4.hash).await,
         Some(a),
         "the newest token opens tenant A"
+    );
+}
+
+/// Client assertions: the first use of an issuer's `jti` is accepted, a second refused until
+/// the record expires, the same `jti` of another issuer is another assertion, and expired
+/// records are purged.
+pub async fn used_assertions(store: &dyn Store) {
+    let remember = |issuer: &'static str, jti: &'static str, expires_in: i64, now: i64| async move {
+        ok(
+            store
+                .remember_assertion(
+                    issuer,
+                    jti,
+                    BASE + Duration::minutes(expires_in),
+                    BASE + Duration::minutes(now),
+                )
+                .await,
+            "remembering an assertion",
+        )
+    };
+    assert!(remember("https://a", "j1", 10, 0).await, "a first use");
+    assert!(
+        !remember("https://a", "j1", 10, 1).await,
+        "a second use of one assertion is a replay"
+    );
+    assert!(
+        remember("https://b", "j1", 10, 0).await,
+        "the same jti from another issuer is another assertion"
+    );
+    assert!(remember("https://a", "j2", 10, 0).await, "another jti");
+    assert!(
+        remember("https://a", "j1", 30, 11).await,
+        "an expired record no longer counts"
+    );
+    let purged = ok(
+        store.purge_assertions(BASE + Duration::minutes(12)).await,
+        "purging",
+    );
+    assert_eq!(
+        purged, 2,
+        "the records of https://b j1 and https://a j2 expired; https://a j1 was renewed"
+    );
+    assert!(
+        !remember("https://a", "j1", 30, 12).await,
+        "a renewed record is kept"
     );
 }
 

@@ -384,6 +384,9 @@ pub struct WebhookRecord {
     pub previous_until: Option<i64>,
     /// When it was added.
     pub created_at: i64,
+    /// Whether deliveries may go to a link-local or cloud-metadata address (the operator
+    /// added it with `--allow-link-local`).
+    pub allow_link_local: bool,
 }
 
 /// One endpoint's delivery stream of one tenant's events, leased to a worker.
@@ -527,6 +530,19 @@ pub trait Store: Send + Sync {
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
     /// Deletes access tokens that expired or were revoked before `before`; returns how many.
     async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// Records the use of the client assertion `jti` of `issuer`, remembered until
+    /// `expires_at`: `true` the first time, `false` when it was used before and its record has
+    /// not expired at `now` (a replay). Decided by the database, so one assertion is accepted
+    /// once whichever process sees it.
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Forgets client assertions that expired before `before`; returns how many.
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// Stores an OAuth client.
     async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
     /// A tenant's OAuth clients that are not revoked, oldest first.

@@ -389,17 +389,31 @@ pub fn epoch_millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+/// Client assertions already used (their replay is refused), the same on every SQL backend
+/// (times are epoch milliseconds).
+pub mod assertions {
+    /// Records an assertion's use; a row that has expired is taken over, one that has not is
+    /// left alone (no row changed: a replay). Binds: issuer, jti, expires_at, now.
+    pub const REMEMBER: &str = "INSERT INTO used_assertions (issuer, jti, expires_at)
+        VALUES (?, ?, ?)
+        ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
+        WHERE used_assertions.expires_at < ?";
+
+    /// Forgets assertions that expired. Binds: before.
+    pub const PURGE: &str = "DELETE FROM used_assertions WHERE expires_at < ?";
+}
+
 /// Webhook delivery state, the same on every SQL backend (times are epoch milliseconds).
 pub mod webhooks {
     /// The columns of a webhook, in [`crate::WebhookRecord`] order.
     pub const COLUMNS: &str =
-        "id, url, tenant_id, secret, previous_secret, previous_until, created_at";
+        "id, url, tenant_id, secret, previous_secret, previous_until, created_at, allow_link_local";
 
     /// Adds a webhook starting after the last positioned event. Binds: id, url, tenant_id,
-    /// secret, created_at.
+    /// secret, created_at, allow_link_local.
     pub const ADD: &str = "INSERT INTO webhooks (id, url, tenant_id, secret, created_at,
-            start_position, scanned_position)
-        SELECT ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
+            allow_link_local, start_position, scanned_position)
+        SELECT ?, ?, ?, ?, ?, ?, m.p, m.p FROM (SELECT coalesce(max(position), 0) AS p FROM events) m";
 
     /// Whether a claim would find work: events an endpoint has not scanned, or a stream with
     /// an event to deliver that is due and free. Read-only, so that an idle worker writes

@@ -159,13 +159,16 @@ async fn refold_keys(conn: &mut SqliteConnection) -> Result<(), StoreError> {
         .await
         .map_err(db_err)?;
     tx.commit().await.map_err(db_err)?;
-    tracing::info!(
-        from = version,
-        to = FOLD_VERSION,
-        names = refolded,
-        emails = with_emails.len(),
-        "name and e-mail keys folded again"
-    );
+    // A new database has nothing to fold: no line for it.
+    if refolded > 0 || !with_emails.is_empty() {
+        tracing::info!(
+            from = version,
+            to = FOLD_VERSION,
+            names = refolded,
+            emails = with_emails.len(),
+            "name and e-mail keys folded again"
+        );
+    }
     Ok(())
 }
 

@@ -200,6 +200,17 @@ async fn the_password_hash_cannot_be_read_through_filters_or_sorting() {
         )
         .await;
     assert_scim_error(&r, 400, Some("invalidFilter"));
+    let r = app
+        .post(
+            &t,
+            "/.search",
+            json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": "password pr"
+            }),
+        )
+        .await;
+    assert_scim_error(&r, 400, Some("invalidFilter"));
 }
 
 #[tokio::test]
@@ -436,4 +447,13 @@ async fn two_authorization_headers_are_refused() {
         text.contains("more than one Authorization header"),
         "{text}"
     );
+    // The token endpoint and the host app's API too.
+    for (method, path) in [("POST", "/oauth/token"), ("GET", "/api/v1/events")] {
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\n\
+             Authorization: Bearer b\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        let text = raw(&app.address, request.as_bytes(), Duration::from_secs(10)).await;
+        assert!(text.starts_with("HTTP/1.1 400"), "{path}: {text}");
+    }
 }

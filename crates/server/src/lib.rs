@@ -226,6 +226,7 @@ pub fn app(state: AppState) -> App {
         ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
+        .layer(axum::middleware::from_fn(one_authorization))
         .layer(axum::middleware::map_response(protective_headers))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -286,6 +287,25 @@ async fn protective_headers(mut response: Response) -> Response {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     response
+}
+
+/// Refuses a request with more than one `Authorization` header, on every route (SCIM, the
+/// token endpoint, `/api/v1`): which one would count is a guess that a proxy in front and
+/// Roster might make differently.
+async fn one_authorization(req: Request, next: axum::middleware::Next) -> Response {
+    if req
+        .headers()
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return ApiError::InvalidSyntax(
+            "The request has more than one Authorization header; send exactly one.".into(),
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// Answers 503 when a request takes longer than `limit` (a slow body included).
@@ -387,15 +407,10 @@ impl FromRequestParts<AppState> for Tenant {
             .find(|(k, _)| *k == "tenant")
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::NotFound("No such endpoint.".into()))?;
-        let mut authorizations = parts.headers.get_all(header::AUTHORIZATION).iter();
-        let authorization = authorizations.next();
-        if authorizations.next().is_some() {
-            // Which one would count is a guess a proxy and Roster might make differently.
-            return Err(ApiError::InvalidSyntax(
-                "The request has more than one Authorization header; send exactly one.".into(),
-            ));
-        }
-        let token = authorization
+        // `one_authorization` has refused a request with several.
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 let (scheme, rest) = v.trim().split_once(' ')?;

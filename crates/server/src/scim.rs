@@ -487,9 +487,21 @@ pub async fn search_all(
     } else {
         &[Kind::User]
     };
+    // A filter that names attributes of one type only matches nothing in the other; one that
+    // fits neither (an unknown attribute, or `password`) is refused.
+    let mut fits = kinds.iter().filter(|&&kind| {
+        parsed
+            .as_ref()
+            .is_none_or(|f| f.validate(t.schema(kind)).is_ok())
+    });
+    if fits.next().is_none()
+        && let Some(f) = &parsed
+    {
+        f.validate(t.schema(Kind::User))
+            .map_err(roster_scim::Error::from)?;
+    }
     for &kind in kinds {
         let schema = t.schema(kind);
-        // A filter that names attributes of one type only matches nothing in the other.
         if parsed.as_ref().is_some_and(|f| f.validate(schema).is_err()) {
             continue;
         }

@@ -49,6 +49,7 @@ Phase 2, scenarios:
   patch       PATCH /Users/{id}: replace displayName and name.givenName
   list        GET /Users?startIndex=<random>&count=100
   add-member  PATCH /Groups/{big group}: add one user that is not yet a member
+  rename-group  PATCH /Groups/{big group}: replace displayName (Entra's rename); not run by default
 
 Errors are transport failures, timeouts (30s), non-2xx responses and wrong answers; \
 the first one per scenario is printed under the table. req/s and the p50/p99 \

@@ -52,6 +52,18 @@ pub fn add_members<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A PatchOp replacing a Group's displayName (a new name each time: names are unique).
+pub fn rename_group(run_id: &str, n: u64) -> Vec<u8> {
+    json!({
+        "schemas": [PATCH_OP],
+        "Operations": [
+            { "op": "replace", "path": "displayName", "value": format!("bench-{run_id}-big-{n}") },
+        ],
+    })
+    .to_string()
+    .into_bytes()
+}
+
 /// A two-operation PatchOp replacing a User's displayName and name.givenName.
 pub fn rename_user(n: u64) -> Vec<u8> {
     json!({

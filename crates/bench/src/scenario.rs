@@ -28,6 +28,8 @@ pub enum Scenario {
     List,
     /// PATCH /Groups/{big}: add one user that is not yet a member.
     AddMember,
+    /// PATCH /Groups/{big}: replace displayName, as Entra renames a group.
+    RenameGroup,
 }
 
 impl Scenario {
@@ -40,12 +42,16 @@ impl Scenario {
             Scenario::Patch => "patch",
             Scenario::List => "list",
             Scenario::AddMember => "add-member",
+            Scenario::RenameGroup => "rename-group",
         }
     }
 
     /// Whether the scenario picks from the seeded users.
     pub fn needs_users(self) -> bool {
-        !matches!(self, Scenario::Create | Scenario::AddMember)
+        !matches!(
+            self,
+            Scenario::Create | Scenario::AddMember | Scenario::RenameGroup
+        )
     }
 }
 
@@ -259,6 +265,15 @@ fn plan(target: &Target, scenario: Scenario, rng: &mut SmallRng) -> Option<Plann
                 check: Check::Status,
             }
         }
+        Scenario::RenameGroup => Planned {
+            method: Method::PATCH,
+            path: format!("/Groups/{}", target.data.group_id),
+            body: Some(payload::rename_group(
+                &target.run_id,
+                target.next_create.fetch_add(1, Ordering::Relaxed),
+            )),
+            check: Check::Status,
+        },
     };
     Some(planned)
 }

@@ -6,13 +6,13 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use roster_scim::patch::{PatchOpKind, PatchRequest};
+use roster_scim::patch::PatchRequest;
 use roster_scim::schema::{Registry, ResourceSchema};
 use roster_store::{
     ClientRecord, Kind, ListQuery, MemberRef, MembersChange, Page, Store, StoreError,
     StoredResource, Tenant, TenantId, TokenRecord,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
@@ -350,34 +350,30 @@ fn split_members(mut data: Value) -> Result<(Value, Vec<MemberRef>), DirectoryEr
     Ok((data, refs))
 }
 
-/// A member value (`{"value": id, "display": ...}`) as a member to add; keys without regard to
-/// case, since the fast path reads what the client sent. Without `value`, the id is read from
-/// a `$ref` (`https://…/Users/{id}`): the store then checks that it is the tenant's.
+/// A member value (`{"value": id, "display": ...}`, or a `$ref`) as a member to add.
 fn member_ref(m: &Value) -> Option<MemberRef> {
-    let obj = m.as_object()?;
-    let get = |key: &str| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .and_then(|(_, v)| v.as_str())
-    };
-    let id = match get("value") {
-        Some(id) => id.to_owned(),
-        None => id_of_ref(get("$ref")?)?,
-    };
-    Some(MemberRef {
-        id,
-        display: get("display").map(str::to_owned),
-    })
+    roster_scim::patch::MemberValue::from_json(m).map(member_of)
 }
 
-/// The id at the end of a resource URL (`…/Users/{id}` or `…/Groups/{id}`).
-fn id_of_ref(url: &str) -> Option<String> {
-    let path = url.split(['?', '#']).next()?.trim_end_matches('/');
-    let (rest, id) = path.rsplit_once('/')?;
-    let endpoint = rest.rsplit('/').next()?;
-    (!id.is_empty()
-        && (endpoint.eq_ignore_ascii_case("Users") || endpoint.eq_ignore_ascii_case("Groups")))
-    .then(|| id.to_owned())
+fn member_of(m: roster_scim::patch::MemberValue) -> MemberRef {
+    MemberRef {
+        id: m.id,
+        display: m.display,
+    }
+}
+
+/// The store's change for a change of members by id.
+fn members_change(delta: roster_scim::patch::MemberDelta) -> MembersChange {
+    use roster_scim::patch::MemberDelta;
+    match delta {
+        MemberDelta::Replace(list) => {
+            MembersChange::Replace(list.into_iter().map(member_of).collect())
+        }
+        MemberDelta::Change { add, remove } => MembersChange::Delta {
+            add: add.into_iter().map(member_of).collect(),
+            remove,
+        },
+    }
 }
 
 /// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
@@ -1214,8 +1210,16 @@ impl Directory {
         let request = PatchRequest::from_value(&body)?;
         let options = dialect.patch_options();
         let member_only = match kind {
-            Kind::Group => members_fast_path(&request, options.remove_unmatched),
+            Kind::Group => request
+                .member_delta(options.remove_unmatched)
+                .map(members_change),
             Kind::User => None,
+        };
+        // A group PATCH that does not touch `members` (Entra's rename) is applied to the group
+        // without them and writes no member row, whatever the group's size.
+        let with_members = match kind {
+            Kind::Group => request.touches_members(),
+            Kind::User => true,
         };
         if let Some(change) = member_only {
             // Read back (with its members or not), unless no body is sent.
@@ -1226,8 +1230,9 @@ impl Directory {
         }
         let mut unknown = HashSet::new();
         for _ in 0..WRITE_RETRIES {
-            // A group's members are patched; a user's groups are returned with it.
-            let current = self.get(tenant, kind, id, true).await?;
+            // A group's members are patched when the request touches them; a user's groups
+            // are returned with it.
+            let current = self.get(tenant, kind, id, with_members).await?;
             check_if_match(&current, if_match)?;
             let full = roster_store::memory_eval::scim_view(&current);
             let outcome = roster_scim::patch::apply_with(schema, &full, &request, &options)?;
@@ -1247,8 +1252,8 @@ impl Directory {
             roster_scim::limits::check(&data, &self.limits)?;
             members.retain(|m| !unknown.contains(&m.id));
             let change = match kind {
-                Kind::Group => MembersChange::Replace(members),
-                Kind::User => MembersChange::Keep,
+                Kind::Group if with_members => MembersChange::Replace(members),
+                Kind::Group | Kind::User => MembersChange::Keep,
             };
             let next = StoredResource {
                 version: current.version + 1,
@@ -1553,112 +1558,4 @@ fn check_if_match(current: &StoredResource, if_match: Option<i64>) -> Result<(),
 /// here, and lets every request be authenticated with one indexed lookup.
 pub fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
-}
-
-/// When every operation of a group PATCH changes only `members` by id, the change can be made
-/// as row inserts and deletes without reading the member list: adding one member to a group of
-/// 100,000 costs the same as to a group of two. Returns `None` when the general path is needed.
-fn members_fast_path(request: &PatchRequest, lenient_remove: bool) -> Option<MembersChange> {
-    use roster_scim::filter::{CompValue, CompareOp, Filter};
-    let mut replace: Option<Vec<MemberRef>> = None;
-    let mut add: Vec<MemberRef> = Vec::new();
-    let mut remove: Vec<String> = Vec::new();
-    let ids_of = |value: &Value| -> Option<Vec<MemberRef>> {
-        let items: Vec<&Value> = match value {
-            Value::Array(a) => a.iter().collect(),
-            Value::Object(_) => vec![value],
-            _ => return None,
-        };
-        items
-            .into_iter()
-            .map(|m| {
-                let obj: &Map<String, Value> = m.as_object()?;
-                // Anything beyond value/display/type/$ref needs the general path's checks.
-                if obj.keys().any(|k| {
-                    !["value", "display", "type", "$ref"]
-                        .iter()
-                        .any(|known| k.eq_ignore_ascii_case(known))
-                }) {
-                    return None;
-                }
-                member_ref(m)
-            })
-            .collect()
-    };
-    for op in &request.operations {
-        let path = op.path.as_ref()?;
-        if !path.attribute.attribute.eq_ignore_ascii_case("members")
-            || path.attribute.sub_attribute.is_some()
-            || path.sub_attribute.is_some()
-            || path
-                .attribute
-                .schema
-                .as_deref()
-                .is_some_and(|s| !s.eq_ignore_ascii_case(roster_scim::schema::GROUP_SCHEMA))
-        {
-            return None;
-        }
-        match (op.op, &path.filter, &op.value) {
-            (PatchOpKind::Add, None, Some(v)) => {
-                for member in ids_of(v)? {
-                    remove.retain(|r| r != &member.id);
-                    match &mut replace {
-                        Some(list) => {
-                            if !list.iter().any(|m| m.id == member.id) {
-                                list.push(member)
-                            }
-                        }
-                        None => add.push(member),
-                    }
-                }
-            }
-            (PatchOpKind::Replace, None, Some(v)) => {
-                replace = Some(ids_of(v)?);
-                add.clear();
-                remove.clear();
-            }
-            (PatchOpKind::Remove, None, None) => {
-                replace = Some(Vec::new());
-                add.clear();
-                remove.clear();
-            }
-            (
-                PatchOpKind::Remove,
-                Some(Filter::Compare {
-                    path: inner,
-                    op: CompareOp::Eq,
-                    value: CompValue::String(id),
-                }),
-                None,
-                // Removing by id without reading the members cannot tell whether the id was a
-                // member; RFC 7644 wants `noTarget` then, so only a lenient tenant takes this path.
-            ) if lenient_remove
-                && inner.attribute.eq_ignore_ascii_case("value")
-                && inner.sub_attribute.is_none()
-                && inner.schema.is_none() =>
-            {
-                remove_id(&mut replace, &mut add, &mut remove, id.clone());
-            }
-            _ => return None,
-        }
-    }
-    Some(match replace {
-        Some(list) => MembersChange::Replace(list),
-        None => MembersChange::Delta { add, remove },
-    })
-}
-
-fn remove_id(
-    replace: &mut Option<Vec<MemberRef>>,
-    add: &mut Vec<MemberRef>,
-    remove: &mut Vec<String>,
-    id: String,
-) {
-    match replace {
-        Some(list) => list.retain(|m| m.id != id),
-        None => {
-            add.retain(|a| a.id != id);
-            remove.push(id);
-        }
-    }
 }

@@ -595,3 +595,80 @@ proptest! {
         }
     }
 }
+
+/// What a request does to a group's members, read from the request alone: a rename touches
+/// none (a group of 100,000 members was read and rewritten whole for Entra's rename), and
+/// changes by id are a list of ids.
+#[test]
+fn member_changes_are_read_from_the_request() {
+    use roster_scim::patch::{MemberDelta, MemberValue};
+    let req = |ops: Value| {
+        PatchRequest::from_value(&json!({"schemas": [PATCH_OP_SCHEMA], "Operations": ops})).unwrap()
+    };
+    let m = |id: &str| MemberValue {
+        id: id.into(),
+        display: None,
+    };
+    let rename = req(json!([{"op": "replace", "path": "displayName", "value": "Sales"}]));
+    assert!(!rename.touches_members());
+    assert_eq!(
+        rename.member_delta(true),
+        None,
+        "a rename needs the general path"
+    );
+    let pathless = req(json!([{"op": "replace", "value": {"displayName": "Sales"}}]));
+    assert!(!pathless.touches_members());
+    for touching in [
+        json!([{"op": "replace", "value": {"displayName": "Sales", "members": []}}]),
+        json!([{"op": "add", "value": {"urn:ietf:params:scim:schemas:core:2.0:Group:members": [{"value": "a"}]}}]),
+        json!([{"op": "remove", "path": "members[display eq \"Ada\"]"}]),
+        json!([{"op": "replace", "path": "urn:ietf:params:scim:schemas:core:2.0:Group:members", "value": []}]),
+    ] {
+        assert!(req(touching.clone()).touches_members(), "{touching}");
+    }
+
+    let add = req(json!([
+        {"op": "add", "path": "members", "value": [{"value": "a", "display": "Ada"}, {"$ref": "https://x/scim/v2/t/Users/b"}]},
+        {"op": "remove", "path": "members[value eq \"c\"]"},
+    ]));
+    assert_eq!(
+        add.member_delta(true),
+        Some(MemberDelta::Change {
+            add: vec![
+                MemberValue {
+                    id: "a".into(),
+                    display: Some("Ada".into())
+                },
+                m("b")
+            ],
+            remove: vec!["c".into()],
+        })
+    );
+    assert_eq!(
+        add.member_delta(false),
+        None,
+        "removing by id without reading the members is lenient only"
+    );
+    let replace = req(json!([
+        {"op": "add", "path": "members", "value": [{"value": "a"}]},
+        {"op": "replace", "path": "members", "value": [{"value": "b"}]},
+        {"op": "add", "path": "members", "value": {"value": "c"}},
+    ]));
+    assert_eq!(
+        replace.member_delta(false),
+        Some(MemberDelta::Replace(vec![m("b"), m("c")]))
+    );
+    let cleared = req(json!([{"op": "remove", "path": "members"}]));
+    assert_eq!(
+        cleared.member_delta(false),
+        Some(MemberDelta::Replace(vec![]))
+    );
+    for general in [
+        json!([{"op": "add", "path": "members", "value": [{"value": "a", "extra": 1}]}]),
+        json!([{"op": "add", "path": "members", "value": [{"display": "no id"}]}]),
+        json!([{"op": "add", "path": "members.value", "value": "a"}]),
+        json!([{"op": "add", "path": "members", "value": [{"value": "a"}]}, {"op": "replace", "path": "displayName", "value": "x"}]),
+    ] {
+        assert_eq!(req(general.clone()).member_delta(true), None, "{general}");
+    }
+}

@@ -39,6 +39,8 @@
 //!   every value.
 //! - `remove` of an attribute that has no value is a no-op.
 
+mod members;
+
 use std::collections::HashSet;
 use std::fmt;
 
@@ -55,6 +57,8 @@ use crate::resource::{
 };
 use crate::schema::{Attribute, AttributeType, Location, Mutability, ResourceSchema, Schema};
 use crate::value::equals;
+
+pub use members::{MemberDelta, MemberValue};
 
 /// The URN of the PatchOp message (RFC 7644 §3.5.2).
 pub const PATCH_OP_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";

@@ -203,6 +203,18 @@ pub enum DirectoryError {
     /// A tenant setting that cannot be set so.
     #[error("{0}")]
     Setting(String),
+    /// A tenant's stored setting that cannot be read: the tenant is refused rather than run
+    /// on defaults.
+    #[error(
+        "tenant {tenant}: {error}; set it again (roster tenant set {tenant} {} VALUE)",
+        error.key.split(['.', '[']).next().unwrap_or("").replace('_', "-")
+    )]
+    UnreadableSetting {
+        /// The tenant's id.
+        tenant: String,
+        /// Which key and why.
+        error: settings::UnreadableSetting,
+    },
     /// A group member that is not a resource of the tenant.
     #[error("member {0} is not a user or group of this tenant")]
     UnknownMember(String),
@@ -640,7 +652,7 @@ impl Directory {
         let Some(tenant) = self.store.tenant(&client.tenant_id).await? else {
             return Ok(None);
         };
-        Ok(Some((client, self.context(tenant))))
+        Ok(Some((client, self.context(tenant)?)))
     }
 
     /// Issues an access token to an authenticated client, for its tenant, living as long as
@@ -691,7 +703,8 @@ impl Directory {
             .tenant(tenant)
             .await?
             .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
-        let mut settings = TenantSettings::of(&current);
+        let mut settings = TenantSettings::for_change(&current, "federation")
+            .map_err(|e| unreadable(&current, e))?;
         settings.federation = federation;
         self.save_settings(tenant, &settings).await?;
         Ok(settings)
@@ -970,7 +983,7 @@ impl Directory {
                 }
             });
         }
-        let ctx = Arc::new(self.context(grant.tenant));
+        let ctx = Arc::new(self.context(grant.tenant)?);
         self.tokens
             .put(hash, now, grant.token.expires_at, ctx.clone());
         Ok(Some(ctx))
@@ -989,7 +1002,7 @@ impl Directory {
         let Some(tenant) = self.store.tenant(id).await? else {
             return Ok(None);
         };
-        let ctx = Arc::new(self.context(tenant));
+        let ctx = Arc::new(self.context(tenant)?);
         self.contexts.put(id.clone(), now, None, ctx.clone());
         Ok(Some(ctx))
     }
@@ -999,19 +1012,20 @@ impl Directory {
         self.clock.now()
     }
 
-    /// The context of a tenant: its settings and schema registry.
-    pub fn context(&self, tenant: Tenant) -> TenantContext {
-        let settings = TenantSettings::of(&tenant);
+    /// The context of a tenant: its settings and schema registry; an error when a stored
+    /// setting cannot be read.
+    pub fn context(&self, tenant: Tenant) -> Result<TenantContext, DirectoryError> {
+        let settings = TenantSettings::of(&tenant).map_err(|error| unreadable(&tenant, error))?;
         let registry = if settings.user_attributes.is_empty() {
             self.registry.clone()
         } else {
             settings::shared_registry(&self.registries, &settings.user_attributes)
         };
-        TenantContext {
+        Ok(TenantContext {
             tenant,
             settings,
             registry,
-        }
+        })
     }
 
     /// Changes one setting of a tenant (see [`TenantSettings::set`]) and returns the new
@@ -1027,7 +1041,8 @@ impl Directory {
             .tenant(tenant)
             .await?
             .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
-        let mut settings = TenantSettings::of(&current);
+        let mut settings =
+            TenantSettings::for_change(&current, key).map_err(|e| unreadable(&current, e))?;
         settings
             .set(key, value)
             .map_err(|e| DirectoryError::Setting(e.0))?;
@@ -1537,6 +1552,13 @@ fn webhook_error(e: StoreError, id: &str) -> DirectoryError {
             id: id.to_owned(),
         },
         other => other.into(),
+    }
+}
+
+fn unreadable(tenant: &Tenant, error: settings::UnreadableSetting) -> DirectoryError {
+    DirectoryError::UnreadableSetting {
+        tenant: tenant.id.to_string(),
+        error,
     }
 }
 

@@ -221,6 +221,26 @@ impl Default for TenantSettings {
     }
 }
 
+/// A stored setting that cannot be read: which key, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the stored setting {key} cannot be read ({reason})")]
+pub struct UnreadableSetting {
+    /// The key, as stored (`access_token_minutes`, `federation.audience`).
+    pub key: String,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl UnreadableSetting {
+    /// Whether the unreadable key is `key` (or inside it), spelt as stored or as
+    /// `roster tenant set` spells it (`access-token-minutes`).
+    pub fn is_key(&self, key: &str) -> bool {
+        let key = key.replace('-', "_");
+        let top = self.key.split(['.', '[']).next().unwrap_or("");
+        !key.is_empty() && top == key
+    }
+}
+
 /// A setting an administrator tried to change that cannot be.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -237,10 +257,35 @@ fn parse_bool(key: &str, value: &str) -> Result<bool, SettingError> {
 }
 
 impl TenantSettings {
-    /// Reads settings stored with a tenant; unreadable settings fall back to the defaults
-    /// for the keys that cannot be read.
-    pub fn of(tenant: &Tenant) -> Self {
-        serde_json::from_value(tenant.settings.clone()).unwrap_or_default()
+    /// Reads the settings stored with a tenant. A key not stored has its default (a setting
+    /// newer than the tenant); a stored key that cannot be read is an error naming it, never
+    /// a default: one unreadable value must not turn provisioning back on or drop the trusted
+    /// issuer, nor be saved over by the next change.
+    pub fn of(tenant: &Tenant) -> Result<Self, UnreadableSetting> {
+        Self::from_stored(&tenant.settings)
+    }
+
+    fn from_stored(stored: &serde_json::Value) -> Result<Self, UnreadableSetting> {
+        serde_path_to_error::deserialize(stored).map_err(|e| UnreadableSetting {
+            key: e.path().to_string(),
+            reason: e.inner().to_string(),
+        })
+    }
+
+    /// The settings to change `key` from: those stored, or, when the stored value of `key`
+    /// itself is what cannot be read, those stored without it (so that setting it again is
+    /// the repair). Any other unreadable key is still an error.
+    pub fn for_change(tenant: &Tenant, key: &str) -> Result<Self, UnreadableSetting> {
+        match Self::of(tenant) {
+            Err(e) if e.is_key(key) => {
+                let mut stored = tenant.settings.clone();
+                if let Some(obj) = stored.as_object_mut() {
+                    obj.retain(|k, _| !e.is_key(k));
+                }
+                Self::from_stored(&stored)
+            }
+            other => other,
+        }
     }
 
     /// Changes one setting by name, as `roster tenant set` does:

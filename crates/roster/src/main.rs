@@ -674,7 +674,12 @@ fn print_issued(config: &Config, issued: &IssuedToken, as_json: bool) -> std::io
 }
 
 fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) -> Result<()> {
-    let settings = TenantSettings::of(tenant);
+    let settings = TenantSettings::of(tenant).map_err(|error| {
+        roster_directory::DirectoryError::UnreadableSetting {
+            tenant: tenant.id.to_string(),
+            error,
+        }
+    })?;
     let mut out = std::io::stdout().lock();
     if as_json {
         writeln!(
@@ -729,6 +734,16 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
             }
             None => writeln!(out, "trusted issuer    -")?,
         }
+        let unknown = match settings.unknown_members {
+            roster_directory::settings::UnknownMembers::Refuse => "refuse",
+            roster_directory::settings::UnknownMembers::Ignore => "ignore",
+        };
+        writeln!(out, "unknown-members   {unknown}")?;
+        let patch = match settings.patch_response {
+            roster_directory::settings::PatchResponse::Resource => "resource",
+            roster_directory::settings::PatchResponse::NoContent => "no-content",
+        };
+        writeln!(out, "patch-response    {patch}")?;
     }
     Ok(())
 }
@@ -974,7 +989,16 @@ async fn client_command(
             json,
         } => {
             let tenant = directory.find_tenant(&tenant).await?;
-            if federated && TenantSettings::of(&tenant).federation.is_none() {
+            let trusts = TenantSettings::of(&tenant)
+                .map_err(
+                    |error| roster_directory::DirectoryError::UnreadableSetting {
+                        tenant: tenant.id.to_string(),
+                        error,
+                    },
+                )?
+                .federation
+                .is_some();
+            if federated && !trusts {
                 bail!(
                     "{} trusts no token issuer yet: run roster tenant trust first",
                     tenant.name

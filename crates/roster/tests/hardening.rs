@@ -457,3 +457,58 @@ async fn two_authorization_headers_are_refused() {
         assert!(text.starts_with("HTTP/1.1 400"), "{path}: {text}");
     }
 }
+
+/// One unreadable stored setting reset every setting to its default (provisioning back on, the
+/// trusted issuer gone), and the next `tenant set` saved those defaults. Now the tenant is
+/// refused with an error naming the key, a change of another key is refused the same way, and
+/// setting the broken key again repairs it, keeping every other stored value.
+#[tokio::test]
+async fn an_unreadable_setting_fails_closed_and_names_its_key() {
+    let app = spawn_app().await;
+    let t = app.tenant("corrupt").await;
+    let id = roster_store::TenantId::new(&t.id);
+    app.directory
+        .set_setting(&id, "groups", "off")
+        .await
+        .expect("a setting");
+    app.directory
+        .store()
+        .set_tenant_settings(&id, &json!({"provisioning": "maybe", "groups": false}))
+        .await
+        .expect("stored");
+    // The token cache trusts a lookup for a second: a fresh token is looked up now.
+    let (_, token) = app
+        .directory
+        .issue_token(&id, &roster_directory::TokenOptions::default())
+        .await
+        .expect("token");
+    let t = support::TestTenant { token, ..t };
+    let r = app.get(&t, "/Users").await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("settings cannot be read"),
+        "{}",
+        r.body
+    );
+    let e = app
+        .directory
+        .set_setting(&id, "compatibility", "strict")
+        .await
+        .expect_err("refused");
+    assert!(e.to_string().contains("provisioning"), "{e}");
+    let repaired = app
+        .directory
+        .set_setting(&id, "provisioning", "on")
+        .await
+        .expect("setting the broken key again repairs it");
+    assert!(repaired.provisioning);
+    assert!(
+        !repaired.groups,
+        "the other stored values are kept, not defaults"
+    );
+    let r = app.get(&t, "/Users").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}

@@ -180,6 +180,14 @@ fn directory_error(e: DirectoryError) -> Response {
                 "The service is temporarily unavailable; retry later.",
             )
         }
+        DirectoryError::UnreadableSetting { tenant, error } => {
+            tracing::error!(%tenant, %error, "a tenant's settings cannot be read");
+            scim_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "This organisation's settings cannot be read; the operator has been told.",
+            )
+        }
         DirectoryError::Internal(cause) => {
             tracing::error!(%cause, "internal error");
             scim_error(

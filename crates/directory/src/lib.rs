@@ -1083,7 +1083,7 @@ impl Directory {
             Kind::Group => split_members(data)?,
             Kind::User => (data, Vec::new()),
         };
-        roster_scim::limits::check(&data, &self.limits)?;
+        roster_scim::limits::check(&data, None, &self.limits)?;
         let now = self.clock.now();
         let resource = StoredResource {
             id: self.secrets.resource_id(),
@@ -1179,7 +1179,7 @@ impl Directory {
                 Kind::Group => split_members(data)?,
                 Kind::User => (data, Vec::new()),
             };
-            roster_scim::limits::check(&data, &self.limits)?;
+            roster_scim::limits::check(&data, Some(&current.data), &self.limits)?;
             members.retain(|m| !unknown.contains(&m.id));
             let next = StoredResource {
                 version: current.version + 1,
@@ -1264,7 +1264,7 @@ impl Directory {
                 Kind::Group => split_members(data)?,
                 Kind::User => (data, Vec::new()),
             };
-            roster_scim::limits::check(&data, &self.limits)?;
+            roster_scim::limits::check(&data, Some(&current.data), &self.limits)?;
             members.retain(|m| !unknown.contains(&m.id));
             let change = match kind {
                 Kind::Group if with_members => MembersChange::Replace(members),

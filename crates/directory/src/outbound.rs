@@ -42,7 +42,16 @@ pub fn forbidden_address(ip: IpAddr) -> Option<&'static str> {
 }
 
 fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    if ip == Ipv4Addr::new(169, 254, 169, 254) || ip == Ipv4Addr::new(100, 100, 100, 200) {
+    // AWS, GCP and Azure (169.254.169.254), Alibaba (100.100.100.200), Oracle Cloud
+    // (192.0.0.192), Azure's WireServer (168.63.129.16).
+    if [
+        Ipv4Addr::new(169, 254, 169, 254),
+        Ipv4Addr::new(100, 100, 100, 200),
+        Ipv4Addr::new(192, 0, 0, 192),
+        Ipv4Addr::new(168, 63, 129, 16),
+    ]
+    .contains(&ip)
+    {
         Some("a cloud metadata service address")
     } else if ip.is_link_local() {
         Some("a link-local address (169.254.0.0/16, where cloud metadata services listen)")
@@ -58,8 +67,10 @@ fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    if ip == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254) {
-        Some("a cloud metadata service address (AWS, IPv6)")
+    if ip == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254)
+        || ip == Ipv6Addr::new(0xfd20, 0x00ce, 0, 0, 0, 0, 0, 0x0254)
+    {
+        Some("a cloud metadata service address (AWS or GCP, IPv6)")
     } else if ip.segments()[0] & 0xffc0 == 0xfe80 {
         Some("a link-local address (fe80::/10)")
     } else if ip.is_unspecified() {
@@ -180,6 +191,9 @@ mod tests {
             "fe80::1",
             "febf::1",
             "fd00:ec2::254",
+            "fd20:ce::254",
+            "192.0.0.192",
+            "168.63.129.16",
             "::ffff:169.254.169.254",
             "64:ff9b::a9fe:a9fe",
             "::",

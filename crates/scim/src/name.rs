@@ -36,6 +36,7 @@ pub fn check_name(path: &str, name: &str) -> Result<(), Error> {
             format!("must be at most {MAX_NAME_CHARS} characters long (it has {count})"),
         ));
     }
+    let mut previous = None;
     for (i, c) in name.chars().enumerate() {
         let what = match c.general_category() {
             GeneralCategory::Control => "control characters",
@@ -44,7 +45,11 @@ pub fn check_name(path: &str, name: &str) -> Result<(), Error> {
                 "line or paragraph separators"
             }
             _ if is_noncharacter(c) => "noncharacters",
-            _ => continue,
+            _ if is_invisible(c, previous) => "invisible characters",
+            _ => {
+                previous = Some(c);
+                continue;
+            }
         };
         return Err(Error::invalid_value(
             path,
@@ -80,7 +85,47 @@ pub fn check_name(path: &str, name: &str) -> Result<(), Error> {
             ),
         ));
     }
+    let key = crate::value::fold_case(name).len();
+    if key > MAX_NAME_KEY_BYTES {
+        return Err(Error::invalid_value(
+            path,
+            format!(
+                "is {key} bytes long once normalised (compatibility forms expand); at most \
+                 {MAX_NAME_KEY_BYTES} are accepted"
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The most bytes of a name's folded key (compatibility forms can expand one character to
+/// eighteen): the key is indexed, and PostgreSQL cannot index a key of more than about 2,700
+/// bytes.
+pub const MAX_NAME_KEY_BYTES: usize = 1024;
+
+/// Invisible characters that are not format characters: the rest of Unicode's
+/// Default_Ignorable_Code_Point (the combining grapheme joiner, Hangul fillers, Mongolian
+/// variation selectors, variation selectors, tag and reserved ranges) and the blank Braille
+/// pattern. A variation selector after a symbol (an emoji's presentation, `⭐️`) is kept.
+fn is_invisible(c: char, previous: Option<char>) -> bool {
+    let u = u32::from(c);
+    let selector = (0xFE00..=0xFE0F).contains(&u) || (0xE0100..=0xE01EF).contains(&u);
+    if selector {
+        return previous.is_none_or(|p| p.general_category() != GeneralCategory::OtherSymbol);
+    }
+    matches!(
+        u,
+        0x034F
+            | 0x115F..=0x1160
+            | 0x17B4..=0x17B5
+            | 0x180B..=0x180F
+            | 0x2065
+            | 0x2800
+            | 0x3164
+            | 0xFFA0
+            | 0xFFF0..=0xFFF8
+            | 0xE0000..=0xE0FFF
+    )
 }
 
 /// `U+200D`.
@@ -100,6 +145,30 @@ mod tests {
 
     fn reason(name: &str) -> Option<String> {
         check_name("userName", name).err().map(|e| e.to_string())
+    }
+
+    #[test]
+    fn invisible_characters_beyond_format_ones_are_refused() {
+        for bad in [
+            "ada\u{3164}",
+            "ada\u{FE0F}",
+            "ada\u{34F}",
+            "ada\u{2800}",
+            "\u{115F}ada",
+            "ada\u{FFA0}",
+            "ada\u{180B}",
+        ] {
+            let r = reason(bad).unwrap_or_default();
+            assert!(r.contains("invisible"), "{bad:?}: {r}");
+        }
+        assert_eq!(
+            reason("Launch \u{2B50}\u{FE0F} team"),
+            None,
+            "an emoji's presentation"
+        );
+        let expanding = "\u{FDFA}".repeat(100);
+        let r = reason(&expanding).unwrap_or_default();
+        assert!(r.contains("once normalised"), "{r}");
     }
 
     #[test]

@@ -423,7 +423,7 @@ impl FromRequestParts<AppState> for Tenant {
         let refused = |reason: &str| {
             let address = oauth::peer_address(&parts.extensions);
             tracing::info!(
-                tenant = %tenant.chars().take(200).collect::<String>(),
+                tenant = ?tenant.chars().take(200).collect::<String>(),
                 address = %address.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                 reason,
                 "SCIM authentication refused"

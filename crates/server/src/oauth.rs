@@ -350,7 +350,7 @@ pub async fn token(
                 .failed(&client_id, address, s.directory.now());
             tracing::info!(
                 tenant = tenant.as_deref().unwrap_or("-"),
-                client_id = %client_id.chars().take(MAX_KEY_BYTES).collect::<String>(),
+                client_id = ?client_id.chars().take(MAX_KEY_BYTES).collect::<String>(),
                 address = %address.map_or_else(|| "-".to_owned(), |a| a.to_string()),
                 reason = %reason,
                 limited = wait.is_some(),
@@ -473,7 +473,9 @@ async fn federated_client(
     let expires = claims
         .get("exp")
         .and_then(Value::as_f64)
-        .map(|exp| exp as i64 + crate::federation::LEEWAY_SECONDS as i64)
+        // Remembered one second past the last instant the verifier still accepts it (`exp`
+        // plus the leeway, to the whole second), so no replay slips into that second.
+        .map(|exp| exp.ceil() as i64 + crate::federation::LEEWAY_SECONDS as i64 + 1)
         .and_then(|exp| OffsetDateTime::from_unix_timestamp(exp).ok())
         .unwrap_or_else(|| s.directory.now() + time::Duration::days(1));
     match s

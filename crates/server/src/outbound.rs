@@ -77,7 +77,8 @@ impl Resolve for PolicyResolver {
 /// A client builder that follows the policy (unless the operator allowed link-local
 /// addresses for this URL).
 pub fn client_builder(allow_link_local: bool) -> reqwest::ClientBuilder {
-    let builder = reqwest::Client::builder();
+    // No proxy from the environment: a proxy would resolve names itself, past the policy.
+    let builder = reqwest::Client::builder().no_proxy();
     if allow_link_local {
         builder
     } else {

@@ -5,10 +5,12 @@
 //! connections exhausted the process's file descriptors, and `accept` then failed for every
 //! real client. Here each connection holds a permit of a semaphore sized below the descriptor
 //! limit (the loop stops accepting while none is left, so the kernel's backlog holds the
-//! rest), must send a request's head within `header_read_timeout`, and is closed after
-//! `idle_timeout` without a byte read or written. A request in progress is never cut by the
-//! idle timeout: the connection is asked to close once its response is sent, and only a
-//! response that cannot be written for another `idle_timeout` is abandoned.
+//! rest), and must send each request's head within `header_read_timeout`: from the
+//! connection's start, and on a kept-alive connection from the end of the previous response
+//! (hyper arms the timer whenever it waits for a head), so an idle kept-alive connection is
+//! closed after it. A connection in the middle of a request that moves no byte for
+//! `idle_timeout` (a stalled body or a response nobody reads) is asked to close once its
+//! response is sent, and dropped after another `idle_timeout`.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -31,10 +33,11 @@ use tower::ServiceExt;
 pub struct ServeLimits {
     /// The most connections open at once.
     pub max_connections: usize,
-    /// How long a client has to send a request's head, from the connection's start or from
-    /// its first byte on a kept-alive connection.
+    /// How long a client has to send a request's head, from the connection's start or, on a
+    /// kept-alive connection, from the end of the previous response.
     pub header_read_timeout: Duration,
-    /// How long a connection may go without a byte read or written before it is closed.
+    /// How long a connection may go without a byte read or written (in the middle of a
+    /// request) before it is asked to close, and then before it is dropped.
     pub idle_timeout: Duration,
 }
 

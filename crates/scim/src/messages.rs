@@ -639,20 +639,23 @@ impl BulkRequest {
         Self::from_json(&value, limits)
     }
 
-    /// Reads and checks a BulkRequest: its schema, `failOnErrors` (an integer of at least 1),
+    /// Reads and checks a BulkRequest: its schema, `failOnErrors` (an integer; 0 stops at the
+    /// first error, as 1 does),
     /// the number of operations, each operation's method, path, bulkId and data, that bulkIds
     /// are unique, and that every `bulkId:` reference names a POST of this request without a
     /// circle of references. Keys match without regard to case.
     pub fn from_json(body: &Value, limits: &BulkLimits) -> Result<Self, BulkRejection> {
         let fields = Fields::of(body, "BulkRequest")?;
         let schemas = fields.schemas(BULK_REQUEST)?;
+        // RFC 7644 §3.7.3 counts errors from 1 but does not forbid 0, which clients send to
+        // mean "stop at the first error": it is read as 1.
         let fail_on_errors = match fields.integer("failOnErrors")? {
             None => None,
-            Some(n) if n >= 1 => Some(n as u64),
+            Some(n) if n >= 0 => Some((n as u64).max(1)),
             Some(n) => {
                 return Err(Error::invalid_value(
                     "failOnErrors",
-                    format!("must be at least 1, not {n}"),
+                    format!("must be 0 or more, not {n}"),
                 )
                 .into());
             }

@@ -492,10 +492,6 @@ fn bulk_cases() -> Vec<BulkCase> {
         ),
         (json!([]), syntax),
         (
-            json!({"schemas": [BULK_REQUEST], "failOnErrors": 0, "Operations": []}),
-            invalid.clone(),
-        ),
-        (
             json!({"schemas": [BULK_REQUEST], "failOnErrors": -1, "Operations": []}),
             invalid.clone(),
         ),
@@ -585,6 +581,22 @@ fn bulk_cases() -> Vec<BulkCase> {
             invalid,
         ),
     ]
+}
+
+#[test]
+fn bulk_fail_on_errors_zero_stops_at_the_first_error() {
+    let limits = BulkLimits {
+        max_operations: 10,
+        max_payload_size: 1 << 20,
+    };
+    let r = BulkRequest::from_json(
+        &json!({"schemas": [BULK_REQUEST], "failOnErrors": 0, "Operations": []}),
+        &limits,
+    )
+    .unwrap();
+    assert_eq!(r.fail_on_errors, Some(1));
+    assert!(!r.should_stop(0));
+    assert!(r.should_stop(1));
 }
 
 #[test]

@@ -194,6 +194,14 @@ pub enum DirectoryError {
     /// No such tenant.
     #[error("tenant {0} not found")]
     TenantNotFound(String),
+    /// A tenant name that several tenants have.
+    #[error("{} tenants are named {name:?}; name one by its id: {}", ids.len(), ids.join(", "))]
+    AmbiguousTenant {
+        /// The name given.
+        name: String,
+        /// The ids of the tenants with that name.
+        ids: Vec<String>,
+    },
     /// A unique attribute's value is taken.
     #[error("{0} is already taken in this tenant")]
     Conflict(&'static str),
@@ -461,6 +469,12 @@ impl Directory {
 
     /// Creates a tenant and its first token.
     pub async fn create_tenant(&self, name: &str) -> Result<IssuedToken, DirectoryError> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(DirectoryError::Setting(
+                "a tenant needs a name (the customer organisation's, e.g. \"Contoso\")".into(),
+            ));
+        }
         let tenant = self.new_tenant(name);
         self.store.create_tenant(&tenant).await?;
         self.first_token(tenant).await
@@ -515,6 +529,17 @@ impl Directory {
             .filter(|t| t.name == id_or_name);
         match (by_name.next(), by_name.next()) {
             (Some(t), None) => Ok(t),
+            (Some(a), Some(b)) => {
+                let ids = [a, b]
+                    .into_iter()
+                    .chain(by_name)
+                    .map(|t| t.id.to_string())
+                    .collect();
+                Err(DirectoryError::AmbiguousTenant {
+                    name: id_or_name.to_owned(),
+                    ids,
+                })
+            }
             _ => Err(DirectoryError::TenantNotFound(id_or_name.to_owned())),
         }
     }

@@ -123,11 +123,15 @@ impl Federation {
     /// and the `tid` claim bound to it.
     pub fn entra(directory_id: &str, audience: &str) -> Result<Federation, SettingError> {
         let id = directory_id.trim();
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
-        {
+        // Entra's tokens carry the directory's GUID (`tid`, and in the issuer); a domain name
+        // or anything else would never match one.
+        let groups: Vec<&str> = id.split('-').collect();
+        let guid = groups.len() == 5
+            && groups
+                .iter()
+                .zip([8, 4, 4, 4, 12])
+                .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+        if !guid {
             return Err(SettingError(format!(
                 "{directory_id:?} is not a Microsoft Entra tenant id (a GUID such as \
                  72f988bf-86f1-41af-91ab-2d7cd011db47)"

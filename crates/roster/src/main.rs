@@ -437,9 +437,18 @@ impl Global {
             .unwrap_or_else(|| format!("http://{bound}"))
     }
 
-    async fn store(&self) -> Result<Arc<dyn Store>> {
+    async fn store(&self, may_create: bool) -> Result<Arc<dyn Store>> {
         let shown = redacted(&self.database);
         if self.database.starts_with("sqlite:") {
+            if !may_create
+                && let Some(path) = sqlite_file(&self.database)
+                && !std::path::Path::new(path).exists()
+            {
+                bail!(
+                    "there is no database at {path}: `roster serve` (or `roster tenant create`) \
+                     creates one; or point --database / ROSTER_DATABASE_URL at the existing one"
+                );
+            }
             let store = SqliteStore::open(&self.database)
                 .await
                 .with_context(|| format!("opening {shown}"))?;
@@ -459,9 +468,9 @@ impl Global {
         }
     }
 
-    async fn directory(&self) -> Result<Directory> {
+    async fn directory(&self, may_create: bool) -> Result<Directory> {
         Ok(Directory::new(
-            self.store().await?,
+            self.store(may_create).await?,
             Arc::new(Registry::core()),
             Arc::new(SystemClock),
             Arc::new(SystemSecrets),
@@ -589,6 +598,9 @@ async fn webhook(directory: &Directory, command: WebhookCommand) -> Result<()> {
             }
         }
         WebhookCommand::Attempts { id, limit, json } => {
+            if !directory.webhooks().await?.iter().any(|w| w.id == id) {
+                bail!("no webhook endpoint {id}: roster webhook list shows them");
+            }
             let attempts = directory.delivery_attempts(&id, limit).await?;
             if json {
                 let list: Vec<_> = attempts
@@ -749,7 +761,19 @@ fn show_tenant(config: &Config, tenant: &roster_store::Tenant, as_json: bool) ->
 }
 
 #[tokio::main]
-async fn main() -> Result<()> {
+async fn main() -> std::process::ExitCode {
+    // A user's mistake is one line naming its causes, never a backtrace (anyhow prints one
+    // for a returned error when RUST_BACKTRACE is set).
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
     // One TLS crypto provider for the process (webhook deliveries, PostgreSQL over TLS).
     let _ = rustls::crypto::ring::default_provider().install_default();
     tracing_subscriber::fmt()
@@ -762,7 +786,21 @@ async fn main() -> Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
-    let directory = cli.global.directory().await?;
+    // Only these create a database that does not exist yet; any other command on a
+    // mistyped path would otherwise create an empty one and report nothing.
+    let may_create = matches!(
+        cli.command,
+        Command::Serve | Command::Tenant(TenantCommand::Create { .. })
+    );
+    if let Some(url) = &cli.global.public_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        bail!(
+            "--public-url / ROSTER_PUBLIC_URL must start with https:// or http://, not {url:?} \
+             (for example https://roster.example.com)"
+        );
+    }
+    let directory = cli.global.directory(may_create).await?;
     // Commands other than serve print URLs for the configured listen address.
     let config = Config::new(&cli.global.public_url(cli.global.listen));
     match cli.command {
@@ -1181,6 +1219,16 @@ fn descriptor_limit() -> Option<u64> {
             None
         }
     }
+}
+
+/// The file of a `sqlite:` URL (`sqlite://roster.db`, `sqlite:///var/lib/roster.db?mode=rwc`),
+/// or `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or(rest);
+    (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
 /// Resolves on Ctrl-C or SIGTERM; requests in flight then finish before the server stops.

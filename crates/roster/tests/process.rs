@@ -358,3 +358,63 @@ async fn acknowledged_writes_survive_kill_9() {
         assert_eq!(r.status().as_u16(), 200, "user {user_id} lost");
     }
 }
+
+/// What a newcomer met: a mistyped database path made an empty database, a public URL without
+/// a scheme was taken, an unknown webhook's attempts printed nothing and exited 0, a domain
+/// for `--entra` was accepted, a name two tenants share was "not found", an empty name was a
+/// tenant, and a user error printed a backtrace under RUST_BACKTRACE.
+#[test]
+fn cli_mistakes_are_refused_with_one_clear_line() {
+    let (dir, db) = temp_db();
+    let run = |args: &[&str]| {
+        let out = roster(&db)
+            .env("RUST_BACKTRACE", "1")
+            .env("ROSTER_LOG", "off")
+            .args(args)
+            .output()
+            .expect("run roster");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run(&["tenant", "list"]);
+    assert!(!ok && err.contains("there is no database at"), "{err}");
+    assert!(
+        !dir.path().join("roster.db").exists(),
+        "a missing database is not created by tenant list"
+    );
+    assert!(!err.contains("Stack backtrace"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    let (ok, err) = run(&["tenant", "show", "Contoso"]);
+    assert!(
+        !ok && err.contains("2 tenants are named \"Contoso\""),
+        "{err}"
+    );
+    let (ok, err) = run(&["tenant", "create", "   "]);
+    assert!(!ok && err.contains("a tenant needs a name"), "{err}");
+    let (ok, err) = run(&["tenant", "list", "--public-url", "roster.example.com"]);
+    assert!(!ok && err.contains("must start with https://"), "{err}");
+    let (ok, err) = run(&["webhook", "attempts", "wh_nothing"]);
+    assert!(
+        !ok && err.contains("no webhook endpoint wh_nothing"),
+        "{err}"
+    );
+    let one = cli_json(&db, &["tenant", "create", "Fabrikam", "--json"]);
+    let (ok, err) = run(&[
+        "tenant",
+        "trust",
+        one["id"].as_str().unwrap(),
+        "--entra",
+        "contoso.onmicrosoft.com",
+        "--audience",
+        "api://roster",
+    ]);
+    assert!(
+        !ok && err.contains("is not a Microsoft Entra tenant id"),
+        "{err}"
+    );
+}

@@ -154,6 +154,9 @@ fn directory_error(e: DirectoryError) -> Response {
         DirectoryError::TenantNotFound(_) => {
             scim_error(StatusCode::NOT_FOUND, None, "Tenant not found")
         }
+        e @ DirectoryError::AmbiguousTenant { .. } => {
+            scim_error(StatusCode::BAD_REQUEST, None, &e.to_string())
+        }
         DirectoryError::Conflict(attr) => scim_error(
             StatusCode::CONFLICT,
             Some(ScimType::Uniqueness),

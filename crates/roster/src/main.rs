@@ -19,7 +19,12 @@ use serde_json::json;
 
 /// Roster: SCIM 2.0 provisioning for every customer organisation of your application.
 #[derive(Debug, Parser)]
-#[command(name = "roster", version, about)]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster: SCIM 2.0 provisioning for every customer organisation of your application: \
+             serve, tenants and their tokens, API keys, webhooks."
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -37,7 +42,7 @@ struct Global {
         global = true
     )]
     listen: SocketAddr,
-    /// The database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB
+    /// The database: sqlite://FILE (`serve` and `tenant create` create it if missing) or postgres://USER:PASSWORD@HOST/DB
     /// (shared by any number of Roster processes).
     #[arg(
         long = "database",
@@ -46,24 +51,6 @@ struct Global {
         global = true
     )]
     database: String,
-    /// Serves Prometheus metrics on this address instead of at /metrics on the main one.
-    #[arg(long, env = "ROSTER_METRICS_LISTEN", global = true)]
-    metrics_listen: Option<SocketAddr>,
-    /// How many days events are kept in the change log.
-    #[arg(
-        long,
-        env = "ROSTER_EVENT_RETENTION_DAYS",
-        default_value_t = 90,
-        global = true
-    )]
-    event_retention_days: u32,
-    /// How long a webhook receiver has to answer, in seconds (default 10).
-    #[arg(long, env = "ROSTER_WEBHOOK_TIMEOUT_SECONDS", global = true)]
-    webhook_timeout_seconds: Option<u64>,
-    /// How long a process keeps a webhook stream after claiming it, in seconds (default 30):
-    /// after a crash, another process resumes its deliveries once this has passed.
-    #[arg(long, env = "ROSTER_WEBHOOK_LEASE_SECONDS", global = true)]
-    webhook_lease_seconds: Option<u64>,
     /// The most connections to a PostgreSQL database this process opens.
     #[arg(
         long,
@@ -76,59 +63,52 @@ struct Global {
     /// Defaults to http:// and the listen address.
     #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
     public_url: Option<String>,
+}
+
+/// The options of `roster serve`.
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Serves Prometheus metrics on this address instead of at /metrics on the main one.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
+    /// How many days events are kept in the change log.
+    #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 90)]
+    event_retention_days: u32,
+    /// How long a webhook receiver has to answer, in seconds (default 10).
+    #[arg(long, env = "ROSTER_WEBHOOK_TIMEOUT_SECONDS")]
+    webhook_timeout_seconds: Option<u64>,
+    /// How long a process keeps a webhook stream after claiming it, in seconds (default 30):
+    /// after a crash, another process resumes its deliveries once this has passed.
+    #[arg(long, env = "ROSTER_WEBHOOK_LEASE_SECONDS")]
+    webhook_lease_seconds: Option<u64>,
     /// The most client connections open at once (lowered to fit the file descriptor limit).
-    #[arg(
-        long,
-        env = "ROSTER_MAX_CONNECTIONS",
-        default_value_t = 10_000,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 10_000)]
     max_connections: usize,
     /// Seconds a client has to send a request's head.
-    #[arg(
-        long,
-        env = "ROSTER_HEADER_READ_TIMEOUT_SECONDS",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
     header_read_timeout_seconds: u64,
     /// Seconds a connection may stay without traffic before it is closed.
-    #[arg(
-        long,
-        env = "ROSTER_IDLE_TIMEOUT_SECONDS",
-        default_value_t = 60,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     idle_timeout_seconds: u64,
     /// Seconds a request may take, its body included, before it is answered 503.
-    #[arg(
-        long,
-        env = "ROSTER_REQUEST_TIMEOUT_SECONDS",
-        default_value_t = 60,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
     request_timeout_seconds: u64,
     /// The most bytes of resources in one page of a list (a page is cut there).
-    #[arg(long, env = "ROSTER_MAX_PAGE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    #[arg(long, env = "ROSTER_MAX_PAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
     max_page_bytes: usize,
     /// The most values of one multi-valued attribute of a user or group (not a group's
     /// members).
-    #[arg(
-        long,
-        env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE",
-        default_value_t = 100,
-        global = true
-    )]
+    #[arg(long, env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE", default_value_t = 100)]
     max_values_per_attribute: usize,
     /// The most bytes of one user's or group's JSON (a group's members not counted).
-    #[arg(long, env = "ROSTER_MAX_RESOURCE_BYTES", default_value_t = 64 * 1024, global = true)]
+    #[arg(long, env = "ROSTER_MAX_RESOURCE_BYTES", default_value_t = 64 * 1024)]
     max_resource_bytes: usize,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Runs the SCIM service.
-    Serve,
+    Serve(ServeArgs),
     /// Manages tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
@@ -474,11 +454,7 @@ impl Global {
             Arc::new(Registry::core()),
             Arc::new(SystemClock),
             Arc::new(SystemSecrets),
-        )
-        .with_resource_limits(roster_scim::limits::ResourceLimits {
-            max_values: self.max_values_per_attribute.max(1),
-            max_bytes: self.max_resource_bytes.max(1024),
-        }))
+        ))
     }
 }
 
@@ -790,7 +766,7 @@ async fn run() -> Result<()> {
     // mistyped path would otherwise create an empty one and report nothing.
     let may_create = matches!(
         cli.command,
-        Command::Serve | Command::Tenant(TenantCommand::Create { .. })
+        Command::Serve(_) | Command::Tenant(TenantCommand::Create { .. })
     );
     if let Some(url) = &cli.global.public_url
         && !(url.starts_with("https://") || url.starts_with("http://"))
@@ -804,7 +780,7 @@ async fn run() -> Result<()> {
     // Commands other than serve print URLs for the configured listen address.
     let config = Config::new(&cli.global.public_url(cli.global.listen));
     match cli.command {
-        Command::Serve => serve(&cli.global, directory).await,
+        Command::Serve(args) => serve(&cli.global, &args, directory).await,
         Command::Tenant(TenantCommand::Create { name, json }) => {
             let issued = directory.create_tenant(&name).await?;
             print_issued(&config, &issued, json)?;
@@ -1110,7 +1086,11 @@ async fn client_command(
     }
 }
 
-async fn serve(global: &Global, directory: Directory) -> Result<()> {
+async fn serve(global: &Global, args: &ServeArgs, directory: Directory) -> Result<()> {
+    let directory = directory.with_resource_limits(roster_scim::limits::ResourceLimits {
+        max_values: args.max_values_per_attribute.max(1),
+        max_bytes: args.max_resource_bytes.max(1024),
+    });
     let listener = tokio::net::TcpListener::bind(global.listen)
         .await
         .with_context(|| format!("listening on {}", global.listen))?;
@@ -1119,16 +1099,16 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     if let Some(issued) = directory.create_first_tenant("default").await? {
         announce_first_tenant(&config, &issued);
     }
-    config.metrics_on_main = global.metrics_listen.is_none();
-    config.max_page_bytes = global.max_page_bytes.max(1);
-    config.request_timeout = Duration::from_secs(global.request_timeout_seconds.max(1));
+    config.metrics_on_main = args.metrics_listen.is_none();
+    config.max_page_bytes = args.max_page_bytes.max(1);
+    config.request_timeout = Duration::from_secs(args.request_timeout_seconds.max(1));
     config.serve = roster_server::ServeLimits {
         max_connections: roster_server::connection_cap(
-            global.max_connections.max(1),
+            args.max_connections.max(1),
             descriptor_limit(),
         ),
-        header_read_timeout: Duration::from_secs(global.header_read_timeout_seconds.max(1)),
-        idle_timeout: Duration::from_secs(global.idle_timeout_seconds.max(1)),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_seconds.max(1)),
+        idle_timeout: Duration::from_secs(args.idle_timeout_seconds.max(1)),
     };
     tracing::info!(
         listen = %bound,
@@ -1138,13 +1118,13 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     );
     roster_server::spawn_change_log_tasks(
         directory.clone(),
-        time::Duration::days(i64::from(global.event_retention_days.max(1))),
+        time::Duration::days(i64::from(args.event_retention_days.max(1))),
     );
     let mut webhooks = roster_server::webhooks::WebhookConfig::default();
-    if let Some(s) = global.webhook_timeout_seconds {
+    if let Some(s) = args.webhook_timeout_seconds {
         webhooks.timeout = Duration::from_secs(s.max(1));
     }
-    if let Some(s) = global.webhook_lease_seconds {
+    if let Some(s) = args.webhook_lease_seconds {
         webhooks.lease = Duration::from_secs(s.max(2));
     }
     // A lease must outlast a request and its record.
@@ -1152,7 +1132,7 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
     let limits = config.serve;
     let state = AppState::new(directory, config);
-    if let Some(address) = global.metrics_listen {
+    if let Some(address) = args.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("listening on {address} for metrics"))?;

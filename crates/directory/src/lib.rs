@@ -446,6 +446,16 @@ impl Directory {
         self.changes.notify_one();
     }
 
+    /// The clock every time of this directory comes from (the webhook worker reads it too).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.clock.clone()
+    }
+
+    /// The source of every secret, id and random number of this directory.
+    pub fn secrets(&self) -> Arc<dyn Secrets> {
+        self.secrets.clone()
+    }
+
     /// The store (for health checks).
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()

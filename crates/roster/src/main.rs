@@ -1078,7 +1078,7 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
         directory.clone(),
         time::Duration::days(i64::from(global.event_retention_days.max(1))),
     );
-    let mut webhooks = roster_server::webhooks::WebhookConfig::default();
+    let mut webhooks = roster_delivery::WebhookConfig::default();
     if let Some(s) = global.webhook_timeout_seconds {
         webhooks.timeout = Duration::from_secs(s.max(1));
     }
@@ -1087,7 +1087,7 @@ async fn serve(global: &Global, directory: Directory) -> Result<()> {
     }
     // A lease must outlast a request and its record.
     webhooks.lease = webhooks.lease.max(webhooks.timeout * 3);
-    roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
+    roster_delivery::spawn_webhook_worker(directory.clone(), webhooks);
     let limits = config.serve;
     let state = AppState::new(directory, config);
     if let Some(address) = global.metrics_listen {

@@ -49,6 +49,9 @@ pub trait Secrets: Send + Sync {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemSecrets;
 
+// The one use of the thread's generator; everything else asks a `Secrets` (`clippy.toml`
+// refuses `rand::rng` elsewhere).
+#[allow(clippy::disallowed_methods)]
 fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::rng().fill_bytes(&mut bytes);

@@ -6,7 +6,7 @@
 //!
 //! The check runs when an endpoint or an issuer is added (a literal address directly, a host
 //! name through the resolver), and again at every request through the HTTP clients' resolver
-//! (`roster_server::outbound`), so that a DNS answer changed after the check cannot reach the
+//! (`roster_delivery::outbound`), so that a DNS answer changed after the check cannot reach the
 //! metadata service either.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};

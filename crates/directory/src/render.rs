@@ -1,8 +1,20 @@
 //! Turns a stored resource into the SCIM JSON a client sees: `id`, `meta` with `location` and
-//! `version`, a group's `members` and a user's `groups`.
+//! `version`, a group's `members` and a user's `groups`; and an event as the events API and
+//! webhooks carry it.
 
-use roster_store::{GroupRef, Kind, StoredResource};
+use roster_store::{Event, GroupRef, Kind, StoredResource};
 use serde_json::{Map, Value, json};
+
+/// An event as the events API and webhooks carry it.
+pub fn event_json(e: &Event) -> Value {
+    json!({
+        "id": e.id,
+        "type": e.event_type,
+        "tenant_id": e.tenant_id.as_str(),
+        "occurred_at": roster_scim::value::format_datetime(e.occurred_at),
+        "data": e.data,
+    })
+}
 
 /// The endpoint of a kind, relative to a tenant's SCIM base URL.
 pub fn endpoint(kind: Kind) -> &'static str {

@@ -39,6 +39,9 @@ pub trait Secrets: Send + Sync {
     fn resource_id(&self) -> String;
     /// A new salt for a password hash.
     fn salt(&self) -> [u8; 16];
+    /// A random number for what must differ between processes and attempts but protects
+    /// nothing: a retry's jitter, a worker's lease name.
+    fn random_u64(&self) -> u64;
 }
 
 /// Secrets from the operating system's cryptographic generator (through `rand`'s thread-local
@@ -46,6 +49,9 @@ pub trait Secrets: Send + Sync {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemSecrets;
 
+// The one use of the thread's generator; everything else asks a `Secrets` (`clippy.toml`
+// refuses `rand::rng` elsewhere).
+#[allow(clippy::disallowed_methods)]
 fn random<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     rand::rng().fill_bytes(&mut bytes);
@@ -112,6 +118,10 @@ impl Secrets for SystemSecrets {
 
     fn salt(&self) -> [u8; 16] {
         random::<16>()
+    }
+
+    fn random_u64(&self) -> u64 {
+        u64::from_le_bytes(random::<8>())
     }
 }
 

@@ -1120,7 +1120,7 @@ async fn serve(global: &Global, args: &ServeArgs, directory: Directory) -> Resul
         directory.clone(),
         time::Duration::days(i64::from(args.event_retention_days.max(1))),
     );
-    let mut webhooks = roster_server::webhooks::WebhookConfig::default();
+    let mut webhooks = roster_delivery::WebhookConfig::default();
     if let Some(s) = args.webhook_timeout_seconds {
         webhooks.timeout = Duration::from_secs(s.max(1));
     }
@@ -1129,7 +1129,7 @@ async fn serve(global: &Global, args: &ServeArgs, directory: Directory) -> Resul
     }
     // A lease must outlast a request and its record.
     webhooks.lease = webhooks.lease.max(webhooks.timeout * 3);
-    roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
+    roster_delivery::spawn_webhook_worker(directory.clone(), webhooks);
     let limits = config.serve;
     let state = AppState::new(directory, config);
     if let Some(address) = args.metrics_listen {

@@ -516,7 +516,7 @@ fn rsa_key(kid: &str) -> (EncodingKey, Value) {
 }
 
 fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    roster_directory::Clock::now(&roster_directory::SystemClock).unix_timestamp()
 }
 
 fn sign(alg: Algorithm, kid: &str, key: &EncodingKey, claims: &Value) -> String {

@@ -274,7 +274,7 @@ fn sign(kid: &str, key: &EncodingKey, claims: &Value) -> String {
 }
 
 fn unix_now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    Clock::now(&roster_directory::SystemClock).unix_timestamp()
 }
 
 /// Serves `router` on a loopback port 0; returns its base URL.
@@ -568,7 +568,7 @@ async fn a_client_assertion_is_accepted_once() {
     );
     // Another process on the same database refuses the replay too (the store decides).
     let other = support::directory_on(&f.app.database_url).await;
-    let expires = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    let expires = Clock::now(&roster_directory::SystemClock) + time::Duration::minutes(10);
     assert!(
         !other
             .first_use_of_assertion(&f.issuer, "assertion-1", expires)

@@ -645,7 +645,8 @@ async fn two_processes_deliver_each_webhook_event_once_and_in_order() {
     let db = postgres_database().await;
     let acme = create_tenant(&db, "Acme");
     let (url, seen) = recording_receiver().await;
-    cli_json(&db, &["webhook", "add", &url, "--json"]);
+    let hook = cli_json(&db, &["webhook", "add", &url, "--json"]);
+    let hook = hook["id"].as_str().unwrap();
     let a = Server::start(&db);
     let b = Server::start(&db);
     let http = client();
@@ -673,8 +674,28 @@ async fn two_processes_deliver_each_webhook_event_once_and_in_order() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    // Give a second delivery, if any process were to make one, the time to arrive.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Each process records its attempts when it releases the stream: wait for all 200 to be
+    // recorded (both processes done with it) rather than for a fixed time. A second delivery
+    // of any event would show as one attempt or arrival too many.
+    let directory = support::directory_on(&db).await;
+    let attempts = loop {
+        let attempts = directory.delivery_attempts(hook, 1000).await.unwrap();
+        if attempts.len() >= names.len() {
+            break attempts;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} of {} attempts recorded",
+            attempts.len(),
+            names.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(attempts.len(), names.len(), "one attempt per event");
+    assert!(
+        attempts.iter().all(|a| a.status == Some(204)),
+        "{attempts:?}"
+    );
     let got: Vec<String> = seen
         .lock()
         .unwrap()

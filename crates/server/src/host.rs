@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use roster_directory::{DirectoryError, event_resource_json};
-use roster_store::{Event, Kind, TenantId};
+use roster_store::{Kind, TenantId};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -150,17 +150,6 @@ pub fn routes() -> Router<AppState> {
         .route("/tenants/{tenant}/groups/{group}/members", get(members))
 }
 
-/// An event as the API and webhooks carry it.
-pub(crate) fn event_json(e: &Event) -> Value {
-    json!({
-        "id": e.id,
-        "type": e.event_type,
-        "tenant_id": e.tenant_id.as_str(),
-        "occurred_at": roster_scim::value::format_datetime(e.occurred_at),
-        "data": e.data,
-    })
-}
-
 /// `GET /api/v1/events?after=CURSOR&limit=N[&tenant_id=T]`: the change log, oldest first.
 async fn events(
     _: HostApp,
@@ -176,7 +165,7 @@ async fn events(
         .await?;
     let next = events.last().map_or(after, |e| e.position);
     Ok(Json(json!({
-        "data": events.iter().map(event_json).collect::<Vec<_>>(),
+        "data": events.iter().map(roster_directory::render::event_json).collect::<Vec<_>>(),
         "next_cursor": next.to_string(),
     })))
 }

@@ -25,10 +25,18 @@ pub mod federation;
 mod host;
 mod metrics;
 mod oauth;
-pub mod outbound;
 mod scim;
 mod serve;
-pub mod webhooks;
+
+/// The outbound address policy at request time; it lives with webhook delivery, its first
+/// user, and the federator here uses it too.
+pub use roster_delivery::outbound;
+
+/// Webhook delivery moved to `roster_delivery`; these names stay for callers that still use
+/// the old path.
+pub mod webhooks {
+    pub use roster_delivery::{WebhookConfig, spawn_webhook_worker};
+}
 
 pub use error::ApiError;
 pub use metrics::Metrics;

@@ -2056,6 +2056,8 @@ fn bind_scalar<'q, O>(
 /// database name is replaced), with Roster's schema: what tests and benchmarks start from.
 /// Returns its URL.
 #[cfg(feature = "testing")]
+// A name that no other test run takes: test support, outside the directory's `Secrets`.
+#[allow(clippy::disallowed_methods)]
 pub async fn scratch_database(server_url: &str) -> Result<String, StoreError> {
     use rand::Rng;
     use sqlx::ConnectOptions;

@@ -60,7 +60,7 @@ async fn first_tenant_race() {
                 let tenant = conformance::tenant_record(
                     &format!("t-{i}"),
                     "default",
-                    time::OffsetDateTime::now_utc(),
+                    time::macros::datetime!(2026-01-01 00:00 UTC),
                 );
                 store.create_first_tenant(&tenant).await
             })

@@ -106,13 +106,13 @@ pub async fn postgres_database() -> String {
 
 /// Starts a server with the given limits tweak.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_app_full(tweak, roster_server::webhooks::WebhookConfig::default()).await
+    spawn_app_full(tweak, roster_delivery::WebhookConfig::default()).await
 }
 
 /// Starts a server with the given limits tweak and webhook delivery settings.
 pub async fn spawn_app_full(
     tweak: impl FnOnce(&mut Config),
-    webhooks: roster_server::webhooks::WebhookConfig,
+    webhooks: roster_delivery::WebhookConfig,
 ) -> TestApp {
     spawn_app_custom(tweak, webhooks, Arc::new(SystemClock), |_| {}).await
 }
@@ -121,7 +121,7 @@ pub async fn spawn_app_full(
 /// last change to the server's state (a federated-token verifier of the test's own).
 pub async fn spawn_app_custom(
     tweak: impl FnOnce(&mut Config),
-    webhooks: roster_server::webhooks::WebhookConfig,
+    webhooks: roster_delivery::WebhookConfig,
     clock: Arc<dyn Clock>,
     tweak_state: impl FnOnce(&mut AppState),
 ) -> TestApp {
@@ -157,7 +157,7 @@ pub async fn spawn_app_custom(
     let mut config = Config::new(&address);
     tweak(&mut config);
     roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
-    roster_server::webhooks::spawn_webhook_worker(directory.clone(), webhooks);
+    roster_delivery::spawn_webhook_worker(directory.clone(), webhooks);
     let mut state = AppState::new(directory.clone(), config);
     tweak_state(&mut state);
     let limits = state.config.serve;

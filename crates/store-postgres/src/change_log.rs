@@ -1,11 +1,13 @@
 //! [`ChangeLog`] on PostgreSQL: events appended with their changes and positioned by one
 //! sequencer at a time.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
 use roster_store::sql::epoch_millis;
 use roster_store::{ChangeLog, Event, NewEvent, StoreError, TenantId};
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 
 use crate::{PostgresStore, db_err};
@@ -166,13 +168,5 @@ pub(crate) async fn insert_events(
 const SEQUENCER_LOCK: i64 = 0x524f_5354_4552; // "ROSTER"
 
 fn event_from_row(row: &PgRow) -> Result<Event, StoreError> {
-    let data: String = row.try_get("data").map_err(db_err)?;
-    Ok(Event {
-        position: row.try_get("position").map_err(db_err)?,
-        id: row.try_get("id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
-        event_type: row.try_get("type").map_err(db_err)?,
-        occurred_at: row.try_get("occurred_at").map_err(db_err)?,
-        data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
-    })
+    decode::event(&Cols(row))
 }

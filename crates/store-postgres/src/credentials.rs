@@ -1,11 +1,15 @@
 //! [`CredentialStore`] on PostgreSQL: tokens, OAuth clients, used assertions and API keys.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::decode::CLIENT_COLUMNS;
+use roster_store::sql::decode::TOKEN_COLUMNS;
+use roster_store::sql::found;
 use roster_store::sql::{epoch_millis, numbered};
 use roster_store::{
     ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
 };
-use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
@@ -103,10 +107,7 @@ impl CredentialStore for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
@@ -284,62 +285,18 @@ impl CredentialStore for PostgresStore {
                 .execute(&mut *conn)
                 .await
                 .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 }
 
 fn api_key_from_row(row: &PgRow) -> Result<ApiKeyRecord, StoreError> {
-    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
-    Ok(ApiKeyRecord {
-        id: row.try_get("id").map_err(db_err)?,
-        name: row.try_get("name").map_err(db_err)?,
-        hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad API key hash".into()))?,
-        created_at: row.try_get("created_at").map_err(db_err)?,
-        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
-    })
+    decode::api_key(&Cols(row))
 }
-
-/// The columns [`token_from_row`] reads, from `tokens k`.
-const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
-     k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
-     k.revoked_at, k.client_id";
 
 fn token_from_row(row: &PgRow) -> Result<TokenRecord, StoreError> {
-    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
-    Ok(TokenRecord {
-        id: row.try_get("token_id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("token_tenant").map_err(db_err)?),
-        hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad token hash".into()))?,
-        created_at: row.try_get("token_created").map_err(db_err)?,
-        name: row.try_get("token_name").map_err(db_err)?,
-        last4: row.try_get("last4").map_err(db_err)?,
-        expires_at: row.try_get("expires_at").map_err(db_err)?,
-        last_used_at: row.try_get("last_used_at").map_err(db_err)?,
-        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
-        client_id: row.try_get("client_id").map_err(db_err)?,
-    })
+    decode::token(&Cols(row))
 }
 
-/// The columns [`client_from_row`] reads.
-const CLIENT_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, revoked_at";
-
 fn client_from_row(row: &PgRow) -> Result<ClientRecord, StoreError> {
-    let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
-    Ok(ClientRecord {
-        id: row.try_get("id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
-        name: row.try_get("name").map_err(db_err)?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad client secret hash".into()))?,
-        created_at: row.try_get("created_at").map_err(db_err)?,
-        revoked_at: row.try_get("revoked_at").map_err(db_err)?,
-    })
+    decode::client(&Cols(row))
 }

@@ -6,7 +6,8 @@ use roster_store::{Kind, StoreError};
 use sqlx::Row;
 use sqlx::postgres::PgPool;
 
-use crate::{db_err, stored_json};
+use crate::db_err;
+use roster_store::sql::decode::stored_json;
 
 /// Folds again, in one transaction, the keys (`resources.name_key`, `emails.value_key`) that
 /// an older `fold_case` wrote, when `key_fold` says they are older than this build's

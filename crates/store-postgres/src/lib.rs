@@ -17,11 +17,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use roster_store::sql::Bind;
+use roster_store::sql::decode::Columns;
 use roster_store::{Kind, StoreError, TenantId};
-use serde_json::Value;
 use sqlx::Postgres;
+use sqlx::Row;
 use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use time::OffsetDateTime;
 
 use crate::key_fold::refold_keys;
 
@@ -152,8 +155,25 @@ impl PostgresStore {
     }
 }
 
-fn stored_json(text: String) -> Result<Value, StoreError> {
-    serde_json::from_str(&text).map_err(|e| StoreError::Internal(format!("stored JSON: {e}")))
+/// A row, read column by column for the shared decoders (`roster_store::sql::decode`).
+pub(crate) struct Cols<'r>(&'r PgRow);
+
+impl Columns for Cols<'_> {
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
 }
 
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;

@@ -1,8 +1,10 @@
 //! A group's member rows: added with one `unnest` statement, removed, replaced, and read.
 
-use roster_store::{Kind, Member, MemberRef, MembersChange, StoreError, TenantId};
+use crate::Cols;
+use roster_store::sql::decode;
+use roster_store::{Member, MemberRef, MembersChange, StoreError, TenantId};
+use sqlx::PgConnection;
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
 
 use crate::db_err;
 
@@ -24,12 +26,7 @@ pub(crate) async fn members_of(
 }
 
 pub(crate) fn member_from_row(row: &PgRow) -> Result<Member, StoreError> {
-    let kind: String = row.try_get("kind").map_err(db_err)?;
-    Ok(Member {
-        id: row.try_get("id").map_err(db_err)?,
-        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
-        display: row.try_get("display").map_err(db_err)?,
-    })
+    decode::member(&Cols(row))
 }
 
 /// The members to add, one entry per id (PostgreSQL refuses to update one row twice in a

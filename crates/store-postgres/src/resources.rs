@@ -4,9 +4,10 @@
 use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use roster_scim::schema::ResourceSchema;
-use roster_store::sql::{
-    Sql, conflict_attribute, groups_from_json, indexed, name_key, numbered, sort_column, translate,
-};
+use roster_store::sql::list::ListPlan;
+use roster_store::sql::list::total_of_page;
+use roster_store::sql::list::without_unasked_relations;
+use roster_store::sql::{conflict_attribute, groups_from_json, indexed, name_key, numbered};
 use roster_store::{
     GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget,
     ResourceStore, StoreError, StoredResource, TenantId, memory_eval,
@@ -256,26 +257,11 @@ impl ResourceStore for PostgresStore {
         schema: &ResourceSchema,
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
-        let mut sql = Sql::default();
-        let (condition, exact) = match &query.filter {
-            None => (None, true),
-            Some(f) => match translate(f, kind, schema, &mut sql) {
-                Some(t) => (Some(t.sql), t.exact),
-                None => (None, false),
-            },
-        };
-        let where_clause = match &condition {
-            Some(c) => format!("r.tenant_id = ? AND r.kind = ? AND ({c})"),
-            None => "r.tenant_id = ? AND r.kind = ?".to_owned(),
-        };
-        let order = match &query.sort {
-            None => Some("r.seq".to_owned()),
-            Some(sort) => sort_column(sort, kind, schema),
-        };
+        let plan = ListPlan::new(kind, schema, query);
         let mut conn = self.conn().await?;
         let mut budget = PageBudget::of(query);
-        let mut page = match (exact, order) {
-            (true, Some(order)) => {
+        let page = match &plan.order {
+            Some(order) => {
                 let mut resources = Vec::new();
                 if query.limit > 0 {
                     // The page's keys first, then its rows: PostgreSQL computes the select
@@ -283,18 +269,17 @@ impl ResourceStore for PostgresStore {
                     // deep page would otherwise pay for every row before it.
                     let stmt = numbered(&format!(
                         "SELECT {} FROM resources r JOIN (
-                             SELECT r.seq AS page_seq FROM resources r WHERE {where_clause}
-                             ORDER BY {order}, r.seq LIMIT {} OFFSET {}
+                             SELECT r.seq AS page_seq FROM resources r WHERE {} {}
                          ) p ON p.page_seq = r.seq
                          ORDER BY {order}, r.seq",
                         columns(kind, query.with_relations),
-                        query.limit.min(i64::MAX as u64),
-                        query.offset.min(i64::MAX as u64)
+                        plan.where_clause,
+                        ListPlan::page_clause(order, query)
                     ));
                     // Rows are taken from the stream only while the page's budget lasts.
                     let mut rows = Vec::new();
                     {
-                        let mut stream = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
+                        let mut stream = bind_query(sqlx::query(&stmt), tenant, kind, &plan.binds)
                             .fetch(&mut *conn);
                         while let Some(row) = stream.try_next().await.map_err(db_err)? {
                             if !budget.admits(rows.len()) {
@@ -318,43 +303,18 @@ impl ResourceStore for PostgresStore {
                     }
                 }
                 let got = resources.len() as u64;
-                // A short page that starts inside the results ends them: its end is the total,
-                // and the lookups identity providers make (`userName eq`) need no count. A
-                // page cut by its byte budget tells nothing.
-                let total = if query.limit > 0
-                    && got < query.limit
-                    && !budget.cut
-                    && (got > 0 || query.offset == 0)
-                {
-                    query.offset + got
-                } else {
-                    // Without a filter the total is the sum of the counters kept beside the
-                    // rows; a count(*) of a large tenant would walk its index on every page.
-                    let count_stmt = match &condition {
-                        None => "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
-                                 WHERE tenant_id = $1 AND kind = $2"
-                            .to_owned(),
-                        Some(_) => numbered(&format!(
-                            "SELECT count(*) FROM resources r WHERE {where_clause}"
-                        )),
-                    };
-                    let n: i64 = bind_scalar(sqlx::query_scalar(&count_stmt), tenant, kind, {
-                        if condition.is_some() { &sql.binds } else { &[] }
-                    })
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                    u64::try_from(n).unwrap_or(0)
-                };
-                Page { total, resources }
+                match total_of_page(query.offset, query.limit, got, budget.cut) {
+                    Some(total) => Page { total, resources },
+                    None => Page {
+                        total: count(&mut conn, tenant, kind, &plan).await?,
+                        resources,
+                    },
+                }
             }
-            _ => {
+            None => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
-                let stmt = numbered(&format!(
-                    "SELECT {} FROM resources r WHERE {where_clause} ORDER BY r.seq",
-                    columns(kind, query.with_relations)
-                ));
-                let found = bind_query(sqlx::query(&stmt), tenant, kind, &sql.binds)
+                let stmt = numbered(&plan.narrow(columns(kind, query.with_relations)));
+                let found = bind_query(sqlx::query(&stmt), tenant, kind, &plan.binds)
                     .fetch_all(&mut *conn)
                     .await
                     .map_err(db_err)?;
@@ -369,13 +329,7 @@ impl ResourceStore for PostgresStore {
                 memory_eval::finish(rows, schema, query)
             }
         };
-        if !query.with_relations {
-            for r in &mut page.resources {
-                r.members = None;
-                r.groups = None;
-            }
-        }
-        Ok(page)
+        Ok(without_unasked_relations(page, query))
     }
 
     async fn groups_of(
@@ -663,4 +617,29 @@ impl PostgresStore {
         insert_events(&mut tx, tenant, after).await?;
         tx.commit().await.map_err(db_err)
     }
+}
+
+/// The total of a list whose page does not tell it: counted by the filter, or, without one,
+/// the sum of the counters kept beside the rows (a count(*) of a large tenant would walk its
+/// index on every page).
+async fn count(
+    conn: &mut PgConnection,
+    tenant: &TenantId,
+    kind: Kind,
+    plan: &ListPlan,
+) -> Result<u64, StoreError> {
+    let (count_stmt, binds) = match plan.count() {
+        Some(stmt) => (numbered(&stmt), plan.binds.as_slice()),
+        None => (
+            "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts
+                 WHERE tenant_id = $1 AND kind = $2"
+                .to_owned(),
+            &[][..],
+        ),
+    };
+    let n: i64 = bind_scalar(sqlx::query_scalar(&count_stmt), tenant, kind, binds)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }

@@ -1,9 +1,11 @@
 //! [`TenantStore`] on PostgreSQL: tenants and their settings.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::found;
 use roster_store::{StoreError, Tenant, TenantId, TenantStore};
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::{PostgresStore, db_err};
@@ -77,10 +79,7 @@ impl TenantStore for PostgresStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 }
 
@@ -88,12 +87,5 @@ impl TenantStore for PostgresStore {
 const FIRST_TENANT_LOCK: i64 = 0x524f_5354_4552_0001;
 
 pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, StoreError> {
-    let settings: String = row.try_get("settings").map_err(db_err)?;
-    Ok(Tenant {
-        id: TenantId::new(row.try_get::<String, _>("id").map_err(db_err)?),
-        name: row.try_get("name").map_err(db_err)?,
-        created_at: row.try_get("created_at").map_err(db_err)?,
-        settings: serde_json::from_str(&settings)
-            .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
-    })
+    decode::tenant(&Cols(row))
 }

@@ -1,14 +1,16 @@
 //! [`WebhookStore`] on PostgreSQL: webhook endpoints, their delivery streams, attempts and
 //! dead letters.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::found;
 use roster_store::sql::numbered;
 use roster_store::sql::webhooks as wh;
 use roster_store::{
     DeadLetter, DeliveryAttempt, StoreError, Stream, StreamUpdate, TenantId, WebhookRecord,
     WebhookStore, streams,
 };
-use sqlx::Row;
 use sqlx::postgres::PgRow;
 
 use crate::{PostgresStore, db_err};
@@ -49,10 +51,7 @@ impl WebhookStore for PostgresStore {
             .execute(&mut *conn)
             .await
             .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn rotate_webhook_secret(
@@ -72,10 +71,7 @@ impl WebhookStore for PostgresStore {
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn redeliver(
@@ -275,18 +271,7 @@ impl WebhookStore for PostgresStore {
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeadLetter {
-                    webhook_id: r.try_get("webhook_id").map_err(db_err)?,
-                    tenant_id: TenantId::new(r.try_get::<String, _>("tenant_id").map_err(db_err)?),
-                    event_id: r.try_get("event_id").map_err(db_err)?,
-                    position: r.try_get("position").map_err(db_err)?,
-                    at: r.try_get("at").map_err(db_err)?,
-                    error: r.try_get("error").map_err(db_err)?,
-                })
-            })
-            .collect()
+        rows.iter().map(|r| decode::dead_letter(&Cols(r))).collect()
     }
 
     async fn delivery_attempts(
@@ -295,45 +280,16 @@ impl WebhookStore for PostgresStore {
         limit: u64,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
         let mut conn = self.conn().await?;
-        let rows = sqlx::query(
-            "SELECT webhook_id, tenant_id, event_id, position, attempt, at, status, error,
-                    latency_ms FROM webhook_attempts WHERE webhook_id = $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(webhook_id)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                Ok(DeliveryAttempt {
-                    webhook_id: r.try_get("webhook_id").map_err(db_err)?,
-                    tenant_id: TenantId::new(r.try_get::<String, _>("tenant_id").map_err(db_err)?),
-                    event_id: r.try_get("event_id").map_err(db_err)?,
-                    position: r.try_get("position").map_err(db_err)?,
-                    attempt: r.try_get("attempt").map_err(db_err)?,
-                    at: r.try_get("at").map_err(db_err)?,
-                    status: r.try_get("status").map_err(db_err)?,
-                    error: r.try_get("error").map_err(db_err)?,
-                    latency_ms: r.try_get("latency_ms").map_err(db_err)?,
-                })
-            })
-            .collect()
+        let rows = sqlx::query(&numbered(wh::ATTEMPTS))
+            .bind(webhook_id)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode::attempt(&Cols(r))).collect()
     }
 }
 
 fn webhook_from_row(row: &PgRow) -> Result<WebhookRecord, StoreError> {
-    Ok(WebhookRecord {
-        id: row.try_get("id").map_err(db_err)?,
-        url: row.try_get("url").map_err(db_err)?,
-        tenant_id: row
-            .try_get::<Option<String>, _>("tenant_id")
-            .map_err(db_err)?
-            .map(TenantId::new),
-        secret: row.try_get("secret").map_err(db_err)?,
-        previous_secret: row.try_get("previous_secret").map_err(db_err)?,
-        previous_until: row.try_get("previous_until").map_err(db_err)?,
-        created_at: row.try_get("created_at").map_err(db_err)?,
-        allow_link_local: row.try_get("allow_link_local").map_err(db_err)?,
-    })
+    decode::webhook(&Cols(row))
 }

@@ -1,14 +1,15 @@
 //! [`ChangeLog`] on SQLite: the change log, written with each change by the writer.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
 use roster_store::sql::epoch_millis;
 use roster_store::{ChangeLog, Event, StoreError, TenantId};
 use rusqlite::params;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
-use crate::{SqliteStore, db_err, exec, parse_ts, ts};
+use crate::{SqliteStore, db_err, exec, ts};
 
 #[async_trait]
 impl ChangeLog for SqliteStore {
@@ -72,14 +73,5 @@ impl ChangeLog for SqliteStore {
 }
 
 fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
-    let occurred: String = row.try_get("occurred_at").map_err(db_err)?;
-    let data: String = row.try_get("data").map_err(db_err)?;
-    Ok(Event {
-        position: row.try_get("position").map_err(db_err)?,
-        id: row.try_get("id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
-        event_type: row.try_get("type").map_err(db_err)?,
-        occurred_at: parse_ts(&occurred)?,
-        data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
-    })
+    decode::event(&Cols(row))
 }

@@ -1,18 +1,22 @@
 //! [`CredentialStore`] on SQLite: tokens, OAuth clients, used assertions and API keys (cold
 //! reads on sqlx, writes through the writer).
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::decode::CLIENT_COLUMNS;
+use roster_store::sql::decode::TOKEN_COLUMNS;
 use roster_store::sql::epoch_millis;
+use roster_store::sql::found;
 use roster_store::{
     ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
 };
 use rusqlite::params;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
 use crate::tenants::tenant_from_row;
-use crate::{SqliteStore, db_err, exec, parse_ts, ts};
+use crate::{SqliteStore, db_err, exec, ts};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
@@ -104,10 +108,7 @@ impl CredentialStore for SqliteStore {
                        AND client_id IS NULL AND revoked_at IS NULL",
                     params![ts(at), tenant.as_str(), id],
                 )?;
-                if done == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done as u64)
             })
             .await
     }
@@ -289,74 +290,20 @@ impl CredentialStore for SqliteStore {
                     "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                     params![ts(at), id],
                 )?;
-                if done == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done as u64)
             })
             .await
     }
 }
 
-/// The columns [`token_from_row`] reads, from `tokens k`.
-const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
-     k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
-     k.revoked_at, k.client_id";
-
-fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-    row.try_get::<Option<String>, _>(column)
-        .map_err(db_err)?
-        .as_deref()
-        .map(parse_ts)
-        .transpose()
-}
-
 fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
-    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
-    Ok(TokenRecord {
-        id: row.try_get("token_id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("token_tenant").map_err(db_err)?),
-        hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad token hash".into()))?,
-        created_at: parse_ts(&row.try_get::<String, _>("token_created").map_err(db_err)?)?,
-        name: row.try_get("token_name").map_err(db_err)?,
-        last4: row.try_get("last4").map_err(db_err)?,
-        expires_at: opt_ts(row, "expires_at")?,
-        last_used_at: opt_ts(row, "last_used_at")?,
-        revoked_at: opt_ts(row, "revoked_at")?,
-        client_id: row.try_get("client_id").map_err(db_err)?,
-    })
+    decode::token(&Cols(row))
 }
-
-/// The columns [`client_from_row`] reads.
-const CLIENT_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, revoked_at";
 
 fn client_from_row(row: &SqliteRow) -> Result<ClientRecord, StoreError> {
-    let hash: Vec<u8> = row.try_get("secret_hash").map_err(db_err)?;
-    Ok(ClientRecord {
-        id: row.try_get("id").map_err(db_err)?,
-        tenant_id: TenantId::new(row.try_get::<String, _>("tenant_id").map_err(db_err)?),
-        name: row.try_get("name").map_err(db_err)?,
-        secret_hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad client secret hash".into()))?,
-        created_at: parse_ts(&row.try_get::<String, _>("created_at").map_err(db_err)?)?,
-        revoked_at: opt_ts(row, "revoked_at")?,
-    })
+    decode::client(&Cols(row))
 }
 
 fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord, StoreError> {
-    let created: String = row.try_get("created_at").map_err(db_err)?;
-    let revoked: Option<String> = row.try_get("revoked_at").map_err(db_err)?;
-    let hash: Vec<u8> = row.try_get("hash").map_err(db_err)?;
-    Ok(ApiKeyRecord {
-        id: row.try_get("id").map_err(db_err)?,
-        name: row.try_get("name").map_err(db_err)?,
-        hash: hash
-            .try_into()
-            .map_err(|_| StoreError::Internal("bad API key hash".into()))?,
-        created_at: parse_ts(&created)?,
-        revoked_at: revoked.as_deref().map(parse_ts).transpose()?,
-    })
+    decode::api_key(&Cols(row))
 }

@@ -11,8 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use roster_store::StoreError;
+use roster_store::sql::decode::Columns;
 use rusqlite::{Connection, OptionalExtension};
-use serde_json::Value;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -52,8 +54,27 @@ fn db_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-fn stored_json(text: String) -> Result<Value, StoreError> {
-    serde_json::from_str(&text).map_err(|e| StoreError::Internal(format!("stored JSON: {e}")))
+/// A row of the cold reads (sqlx), read column by column for the shared decoders
+/// (`roster_store::sql::decode`). Timestamps are fixed-width UTC text (see [`ts`]).
+pub(crate) struct Cols<'r>(&'r SqliteRow);
+
+impl Columns for Cols<'_> {
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
+        let text: Option<String> = self.0.try_get(column).map_err(db_err)?;
+        text.as_deref().map(parse_ts).transpose()
+    }
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.0.try_get(column).map_err(db_err)
+    }
 }
 
 /// A rusqlite error as the store reports it: a database another process holds past the busy

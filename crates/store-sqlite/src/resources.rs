@@ -1,9 +1,14 @@
 //! [`ResourceStore`] on SQLite: users, groups and members. Hot reads run on the read-only
 //! connections (`reads`), writes through the writer (`writer`).
 
+use crate::Cols;
 use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
-use roster_store::sql::{Indexed, Sql, conflict_attribute, indexed, sort_column, translate};
+use roster_store::sql::decode;
+use roster_store::sql::list::ListPlan;
+use roster_store::sql::list::total_of_page;
+use roster_store::sql::list::without_unasked_relations;
+use roster_store::sql::{Indexed, conflict_attribute, indexed};
 use roster_store::{
     GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget,
     ResourceStore, StoreError, StoredResource, TenantId, memory_eval,
@@ -253,46 +258,28 @@ impl ResourceStore for SqliteStore {
         schema: &ResourceSchema,
         query: &ListQuery,
     ) -> Result<Page, StoreError> {
-        let mut sql = Sql::default();
-        let (condition, exact) = match &query.filter {
-            None => (None, true),
-            Some(f) => match translate(f, kind, schema, &mut sql) {
-                Some(t) => (Some(t.sql), t.exact),
-                None => (None, false),
-            },
-        };
-        let where_clause = match &condition {
-            Some(c) => format!("r.tenant_id = ? AND r.kind = ? AND ({c})"),
-            None => "r.tenant_id = ? AND r.kind = ?".to_owned(),
-        };
-        let order = match &query.sort {
-            None => Some("r.seq".to_owned()),
-            Some(sort) => sort_column(sort, kind, schema),
-        };
+        let plan = ListPlan::new(kind, schema, query);
         let mut params = vec![
             SqlValue::Text(tenant.as_str().to_owned()),
             SqlValue::Text(kind.as_str().to_owned()),
         ];
-        params.extend(sql.binds.iter().map(reads::value));
+        params.extend(plan.binds.iter().map(reads::value));
         let with_members = query.with_relations && kind == Kind::Group;
-        let mut page = match (exact, order) {
-            (true, Some(order)) => {
+        let page = match &plan.order {
+            Some(order) => {
                 let (limit, offset) = (query.limit, query.offset);
                 let stmt = format!(
-                    "SELECT {} FROM resources r WHERE {where_clause}
-                     ORDER BY {order}, r.seq LIMIT {} OFFSET {}",
+                    "SELECT {} FROM resources r WHERE {} {}",
                     columns(kind, query.with_relations),
-                    limit.min(i64::MAX as u64),
-                    offset.min(i64::MAX as u64)
+                    plan.where_clause,
+                    ListPlan::page_clause(order, query)
                 );
-                // Without a filter the total is a counter kept beside the rows; a count(*)
-                // of a large tenant would walk its whole index on every page.
-                let count_stmt = match &condition {
-                    None => "SELECT coalesce((SELECT n FROM resource_counts r
+                // Without a filter the total is a counter kept beside the rows.
+                let count_stmt = plan.count().unwrap_or_else(|| {
+                    "SELECT coalesce((SELECT n FROM resource_counts r
                               WHERE r.tenant_id = ? AND r.kind = ?), 0)"
-                        .to_owned(),
-                    Some(_) => format!("SELECT count(*) FROM resources r WHERE {where_clause}"),
-                };
+                        .to_owned()
+                });
                 let mut budget = PageBudget::of(query);
                 let read = move |conn: &rusqlite::Connection| -> Result<Page, StoreError> {
                     let mut resources = Vec::new();
@@ -312,13 +299,9 @@ impl ResourceStore for SqliteStore {
                         resources.extend(rows.into_iter().map(|(_, r)| r));
                     }
                     let got = resources.len() as u64;
-                    // A short page that starts inside the results ends them: its end is the
-                    // total, and the lookups identity providers make (`userName eq`) need no
-                    // count. A page cut by its byte budget tells nothing.
-                    let total =
-                        if limit > 0 && got < limit && !budget.cut && (got > 0 || offset == 0) {
-                            offset + got
-                        } else {
+                    let total = match total_of_page(offset, limit, got, budget.cut) {
+                        Some(total) => total,
+                        None => {
                             let n: i64 = conn
                                 .prepare_cached(&count_stmt)
                                 .and_then(|mut q| {
@@ -328,7 +311,8 @@ impl ResourceStore for SqliteStore {
                                 })
                                 .map_err(lite_err)?;
                             u64::try_from(n).unwrap_or(0)
-                        };
+                        }
+                    };
                     Ok(Page { total, resources })
                 };
                 // A page of users is bounded by its LIMIT; a page of groups with their members,
@@ -339,12 +323,9 @@ impl ResourceStore for SqliteStore {
                     self.readers.now(read).await?
                 }
             }
-            _ => {
+            None => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
-                let stmt = format!(
-                    "SELECT {} FROM resources r WHERE {where_clause} ORDER BY r.seq",
-                    columns(kind, query.with_relations)
-                );
+                let stmt = plan.narrow(columns(kind, query.with_relations));
                 let needs_members = kind == Kind::Group;
                 let rows = self
                     .readers
@@ -362,13 +343,7 @@ impl ResourceStore for SqliteStore {
                 memory_eval::finish(rows, schema, query)
             }
         };
-        if !query.with_relations {
-            for r in &mut page.resources {
-                r.members = None;
-                r.groups = None;
-            }
-        }
-        Ok(page)
+        Ok(without_unasked_relations(page, query))
     }
 
     async fn groups_of(
@@ -530,12 +505,7 @@ impl Prepared {
 }
 
 fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
-    let kind: String = row.try_get("kind").map_err(db_err)?;
-    Ok(Member {
-        id: row.try_get("id").map_err(db_err)?,
-        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Internal(format!("bad kind {kind}")))?,
-        display: row.try_get("display").map_err(db_err)?,
-    })
+    decode::member(&Cols(row))
 }
 
 fn columns(kind: Kind, with_relations: bool) -> &'static str {

@@ -1,13 +1,15 @@
 //! [`TenantStore`] on SQLite: tenants and their settings.
 
+use crate::Cols;
 use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::found;
 use roster_store::{StoreError, Tenant, TenantId, TenantStore};
 use rusqlite::params;
 use serde_json::Value;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use crate::{SqliteStore, db_err, exec, parse_ts, ts};
+use crate::{SqliteStore, db_err, exec, ts};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
@@ -72,23 +74,12 @@ impl TenantStore for SqliteStore {
                     "UPDATE tenants SET settings = ? WHERE id = ?",
                     params![settings, id.as_str()],
                 )?;
-                if done == 0 {
-                    return Err(StoreError::NotFound);
-                }
-                Ok(())
+                found(done as u64)
             })
             .await
     }
 }
 
 pub(crate) fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
-    let created: String = row.try_get("created_at").map_err(db_err)?;
-    let settings: String = row.try_get("settings").map_err(db_err)?;
-    Ok(Tenant {
-        id: TenantId::new(row.try_get::<String, _>("id").map_err(db_err)?),
-        name: row.try_get("name").map_err(db_err)?,
-        created_at: parse_ts(&created)?,
-        settings: serde_json::from_str(&settings)
-            .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
-    })
+    decode::tenant(&Cols(row))
 }

@@ -15,7 +15,10 @@ use time::OffsetDateTime;
 
 use serde_json::Value;
 
-use crate::{Kind, StoredResource};
+use crate::{Kind, StoreError, StoredResource};
+
+pub mod decode;
+pub mod list;
 
 /// A bound parameter of a translated filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -463,6 +466,11 @@ pub mod webhooks {
             position, attempt, at, status, error, latency_ms)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+    /// An endpoint's latest attempts, newest first. Binds: webhook_id, limit.
+    pub const ATTEMPTS: &str =
+        "SELECT webhook_id, tenant_id, event_id, position, attempt, at, status, error,
+                    latency_ms FROM webhook_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?";
+
     /// Records a dead letter. Binds: webhook_id, tenant_id, event_id, position, at, error.
     pub const DEAD: &str = "INSERT INTO webhook_dead_letters (webhook_id, tenant_id, event_id,
             position, at, error) VALUES (?, ?, ?, ?, ?, ?)
@@ -473,6 +481,15 @@ pub mod webhooks {
             next_attempt_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (webhook_id, tenant_id) DO UPDATE SET delivered = excluded.delivered,
             attempts = 0, first_failed_at = NULL, next_attempt_at = excluded.next_attempt_at";
+}
+
+/// The rule of every write that names one row: a write that changed no row found none.
+pub fn found(changed: u64) -> Result<(), StoreError> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Rewrites `?` placeholders as `$1`, `$2`, … for PostgreSQL. The statements built here hold

@@ -2,6 +2,7 @@
 //! queue as pool statistics.
 
 use async_trait::async_trait;
+use roster_store::sql::{APPLIED_MIGRATION, schema_serves};
 use roster_store::{Health, PoolStats, StoreError};
 
 use crate::{MIGRATOR, SqliteStore, db_err};
@@ -9,29 +10,20 @@ use crate::{MIGRATOR, SqliteStore, db_err};
 #[async_trait]
 impl Health for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let applied: i64 = sqlx::query_scalar(
-            "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success",
+        let applied: i64 = sqlx::query_scalar(APPLIED_MIGRATION)
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        schema_serves(
+            applied,
+            MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
         )
-        .fetch_one(&self.reader)
-        .await
-        .map_err(db_err)?;
-        let latest = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        if applied < latest {
-            return Err(StoreError::Unavailable(format!(
-                "the database schema is at migration {applied}, this Roster needs {latest}"
-            )));
-        }
-        Ok(())
     }
 
+    /// The cold reads' pool, and the writes waiting for the writer.
     fn pool_stats(&self) -> PoolStats {
-        let size = self.reader.size();
-        let idle = u32::try_from(self.reader.num_idle()).unwrap_or(u32::MAX);
-        PoolStats {
-            max: self.reader.options().get_max_connections(),
-            in_use: size.saturating_sub(idle),
-            idle,
-            waiting: self.writer.queued(),
-        }
+        let pool = &self.reader;
+        let max = pool.options().get_max_connections();
+        PoolStats::of(max, pool.size(), pool.num_idle(), self.writer.queued())
     }
 }

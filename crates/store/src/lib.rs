@@ -506,3 +506,17 @@ pub struct PoolStats {
     /// Requests waiting for a connection (or, for a single-writer backend, for the writer).
     pub waiting: u64,
 }
+
+impl PoolStats {
+    /// The statistics of a pool of at most `max` connections, `size` of them open and `idle`
+    /// of those unused, with `waiting` requests.
+    pub fn of(max: u32, size: u32, idle: usize, waiting: u64) -> PoolStats {
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        PoolStats {
+            max,
+            in_use: size.saturating_sub(idle),
+            idle,
+            waiting,
+        }
+    }
+}

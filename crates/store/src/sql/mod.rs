@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::{Kind, StoreError, StoredResource};
 
 pub mod decode;
+pub mod key_fold;
 pub mod list;
 
 /// A bound parameter of a translated filter.
@@ -481,6 +482,21 @@ pub mod webhooks {
             next_attempt_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (webhook_id, tenant_id) DO UPDATE SET delivered = excluded.delivered,
             attempts = 0, first_failed_at = NULL, next_attempt_at = excluded.next_attempt_at";
+}
+
+/// Which migrations a database has applied: the latest, as sqlx's migrator records them.
+pub const APPLIED_MIGRATION: &str =
+    "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success";
+
+/// Whether a database at migration `applied` serves a build whose latest migration is
+/// `latest`: a database behind is unavailable (a newer one serves an older build).
+pub fn schema_serves(applied: i64, latest: i64) -> Result<(), StoreError> {
+    if applied < latest {
+        return Err(StoreError::Unavailable(format!(
+            "the database schema is at migration {applied}, this Roster needs {latest}"
+        )));
+    }
+    Ok(())
 }
 
 /// The rule of every write that names one row: a write that changed no row found none.

@@ -225,9 +225,7 @@ impl CredentialStore for PostgresStore {
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         sqlx::query(
             "UPDATE tokens SET revoked_at = $1 WHERE client_id = $2 AND revoked_at IS NULL",
         )

@@ -232,9 +232,7 @@ impl CredentialStore for SqliteStore {
                      WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
                     params![ts(at), tenant.as_str(), id],
                 )?;
-                if done == 0 {
-                    return Err(StoreError::NotFound);
-                }
+                found(done as u64)?;
                 exec(
                     tx,
                     "UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",

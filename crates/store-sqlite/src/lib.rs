@@ -2,8 +2,10 @@
 //! writer (`writer`) and the hot reads (`reads`) run through rusqlite where they are called; sqlx
 //! runs the migrations, the background checkpoints and the cold reads.
 //!
-//! SCIM filters become SQL in exactly one function, `roster_store::sql::translate`; what it cannot express is
-//! evaluated in memory by the protocol crate over the rows the SQL narrowed down.
+//! Each storage trait is implemented in a file of its own (`tenants`, `credentials`,
+//! `resources`, `change_log`, `webhooks`, `health`). SCIM filters become SQL in exactly one
+//! function, `roster_store::sql::translate`; what it cannot express is evaluated in memory by
+//! the protocol crate over the rows the SQL narrowed down.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -14,9 +16,9 @@ use roster_store::StoreError;
 use roster_store::sql::decode::Columns;
 use rusqlite::{Connection, OptionalExtension};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, SqliteConnection};
 use time::OffsetDateTime;

@@ -31,7 +31,8 @@ pub trait TenantStore: Send + Sync {
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError>;
 }
 
-/// Credentials: SCIM bearer tokens, OAuth clients and their used assertions, and the host application's API keys. Only hashes of secrets are kept.
+/// Credentials: SCIM bearer tokens, OAuth clients and their used assertions, and the host
+/// application's API keys. Only hashes of secrets are kept.
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
     /// Stores a token; with `revoke_others`, the tenant's other static tokens stop working in
@@ -94,7 +95,8 @@ pub trait CredentialStore: Send + Sync {
     async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 }
 
-/// Users and groups of a tenant, their members, and the pages the directory lists them in. Every method takes the tenant first.
+/// Users and groups of a tenant, their members, and the pages the directory lists them in.
+/// Every method takes the tenant first.
 #[async_trait]
 pub trait ResourceStore: Send + Sync {
     /// Inserts a resource (and a group's initial members), appending `events` to the change log

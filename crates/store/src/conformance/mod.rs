@@ -5,8 +5,9 @@
 //! Each `pub async fn` below takes a fresh, empty store and panics, saying what a user of the
 //! directory would see go wrong, when the backend misbehaves. The module owns no runtime; a
 //! backend's `tests/conformance.rs` instantiates the whole suite, one `#[tokio::test]` per
-//! function so that failures are reported apart, with [`conformance_tests!`](crate::conformance_tests)
-//! and an async constructor of an empty database:
+//! function so that failures are reported apart, with
+//! [`conformance_tests!`](crate::conformance_tests) and an async constructor of an empty
+//! database:
 //!
 //! ```text
 //! roster_store::conformance_tests!(fresh, |db| &db.store);

@@ -1,6 +1,7 @@
-//! Random filters and query shapes over the [`FilterFixture`] data, for a property test that
-//! calls [`FilterFixture::check_with_parts`] on each ([`random_filters_agree`], run by
-//! [`conformance_tests!`](crate::conformance_tests)).
+//! Random filters and query shapes over the [`FilterFixture`](super::FilterFixture) data, for
+//! a property test that calls
+//! [`FilterFixture::check_with_parts`](super::FilterFixture::check_with_parts) on each
+//! ([`random_filters_agree`], run by [`conformance_tests!`](crate::conformance_tests)).
 //!
 //! The grammar is small on purpose: the attributes of the fixture, every operator (including
 //! ones that do not apply), and for each attribute values taken from the data (in other cases,

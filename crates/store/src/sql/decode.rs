@@ -154,7 +154,7 @@ pub fn webhook(row: &impl Columns) -> Result<WebhookRecord, StoreError> {
     })
 }
 
-/// A dead letter: [`webhooks::DEAD_LETTERS`](super::webhooks::DEAD_LETTERS).
+/// A dead letter: `webhook_id, tenant_id, event_id, position, at, error`.
 pub fn dead_letter(row: &impl Columns) -> Result<DeadLetter, StoreError> {
     Ok(DeadLetter {
         webhook_id: row.text("webhook_id")?,

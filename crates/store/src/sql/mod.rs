@@ -15,7 +15,11 @@ use time::OffsetDateTime;
 
 use serde_json::Value;
 
-use crate::{Kind, StoredResource};
+use crate::{Kind, StoreError, StoredResource};
+
+pub mod decode;
+pub mod key_fold;
+pub mod list;
 
 /// A bound parameter of a translated filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -463,6 +467,11 @@ pub mod webhooks {
             position, attempt, at, status, error, latency_ms)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+    /// An endpoint's latest attempts, newest first. Binds: webhook_id, limit.
+    pub const ATTEMPTS: &str =
+        "SELECT webhook_id, tenant_id, event_id, position, attempt, at, status, error,
+                    latency_ms FROM webhook_attempts WHERE webhook_id = ? ORDER BY id DESC LIMIT ?";
+
     /// Records a dead letter. Binds: webhook_id, tenant_id, event_id, position, at, error.
     pub const DEAD: &str = "INSERT INTO webhook_dead_letters (webhook_id, tenant_id, event_id,
             position, at, error) VALUES (?, ?, ?, ?, ?, ?)
@@ -473,6 +482,30 @@ pub mod webhooks {
             next_attempt_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (webhook_id, tenant_id) DO UPDATE SET delivered = excluded.delivered,
             attempts = 0, first_failed_at = NULL, next_attempt_at = excluded.next_attempt_at";
+}
+
+/// Which migrations a database has applied: the latest, as sqlx's migrator records them.
+pub const APPLIED_MIGRATION: &str =
+    "SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success";
+
+/// Whether a database at migration `applied` serves a build whose latest migration is
+/// `latest`: a database behind is unavailable (a newer one serves an older build).
+pub fn schema_serves(applied: i64, latest: i64) -> Result<(), StoreError> {
+    if applied < latest {
+        return Err(StoreError::Unavailable(format!(
+            "the database schema is at migration {applied}, this Roster needs {latest}"
+        )));
+    }
+    Ok(())
+}
+
+/// The rule of every write that names one row: a write that changed no row found none.
+pub fn found(changed: u64) -> Result<(), StoreError> {
+    if changed == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Rewrites `?` placeholders as `$1`, `$2`, … for PostgreSQL. The statements built here hold

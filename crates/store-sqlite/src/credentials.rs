@@ -1,0 +1,307 @@
+//! [`CredentialStore`] on SQLite: tokens, OAuth clients, used assertions and API keys (cold
+//! reads on sqlx, writes through the writer).
+
+use crate::Cols;
+use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::decode::CLIENT_COLUMNS;
+use roster_store::sql::decode::TOKEN_COLUMNS;
+use roster_store::sql::epoch_millis;
+use roster_store::sql::found;
+use roster_store::{
+    ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
+};
+use rusqlite::params;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+
+use crate::tenants::tenant_from_row;
+use crate::{SqliteStore, db_err, exec, ts};
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.writer
+            .write(move |tx| {
+                let token = &token;
+                if revoke_others {
+                    exec(
+                        tx,
+                        "UPDATE tokens SET revoked_at = ?
+                         WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
+                        params![ts(token.created_at), token.tenant_id.as_str()],
+                    )?;
+                }
+                exec(
+                    tx,
+                    "INSERT INTO tokens
+                       (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    params![
+                        token.id,
+                        token.tenant_id.as_str(),
+                        &token.hash[..],
+                        ts(token.created_at),
+                        token.name,
+                        token.last4,
+                        token.expires_at.map(ts),
+                        token.client_id.as_deref(),
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn grant(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<Grant>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
+             JOIN tenants t ON t.id = k.tenant_id
+             WHERE k.hash = ? AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > ?)"
+        ))
+        .bind(&hash[..])
+        .bind(ts(now))
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref()
+            .map(|row| {
+                Ok(Grant {
+                    tenant: tenant_from_row(row)?,
+                    token: token_from_row(row)?,
+                })
+            })
+            .transpose()
+    }
+
+    async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens k
+             WHERE k.tenant_id = ? AND k.client_id IS NULL AND k.revoked_at IS NULL
+             ORDER BY k.created_at, k.id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE tokens SET revoked_at = ? WHERE tenant_id = ? AND id = ?
+                       AND client_id IS NULL AND revoked_at IS NULL",
+                    params![ts(at), tenant.as_str(), id],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+
+    async fn touch_token(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "UPDATE tokens SET last_used_at = ?
+                     WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)",
+                    params![ts(at), id, ts(at)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn purge_access_tokens(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "DELETE FROM tokens WHERE client_id IS NOT NULL
+                       AND (expires_at < ? OR revoked_at < ?)",
+                    params![ts(before), ts(before)],
+                )?;
+                Ok(done as u64)
+            })
+            .await
+    }
+
+    async fn remember_assertion(
+        &self,
+        issuer: &str,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let (issuer, jti) = (issuer.to_owned(), jti.to_owned());
+        let (expires_at, now) = (epoch_millis(expires_at), epoch_millis(now));
+        self.writer
+            .write(move |tx| {
+                let changed = exec(
+                    tx,
+                    roster_store::sql::assertions::REMEMBER,
+                    params![issuer, jti, expires_at, now],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+    }
+
+    async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = epoch_millis(before);
+        self.writer
+            .write(move |tx| {
+                let done = exec(tx, roster_store::sql::assertions::PURGE, params![before])?;
+                Ok(done as u64)
+            })
+            .await
+    }
+
+    async fn add_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
+        let client = client.clone();
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO oauth_clients (id, tenant_id, name, secret_hash, created_at)
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        client.id,
+                        client.tenant_id.as_str(),
+                        client.name,
+                        &client.secret_hash[..],
+                        ts(client.created_at),
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients
+             WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY created_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(client_from_row).collect()
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = ? AND revoked_at IS NULL"
+        ))
+        .bind(id)
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    async fn revoke_client(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE oauth_clients SET revoked_at = ?
+                     WHERE tenant_id = ? AND id = ? AND revoked_at IS NULL",
+                    params![ts(at), tenant.as_str(), id],
+                )?;
+                found(done as u64)?;
+                exec(
+                    tx,
+                    "UPDATE tokens SET revoked_at = ? WHERE client_id = ? AND revoked_at IS NULL",
+                    params![ts(at), id],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let key = key.clone();
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
+                    params![key.id, key.name, &key.hash[..], ts(key.created_at)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
+        )
+        .fetch_all(&self.reader)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(api_key_from_row).collect()
+    }
+
+    async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, hash, created_at, revoked_at FROM api_keys
+             WHERE hash = ? AND revoked_at IS NULL",
+        )
+        .bind(&hash[..])
+        .fetch_optional(&self.reader)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(api_key_from_row).transpose()
+    }
+
+    async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                    params![ts(at), id],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+}
+
+fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
+    decode::token(&Cols(row))
+}
+
+fn client_from_row(row: &SqliteRow) -> Result<ClientRecord, StoreError> {
+    decode::client(&Cols(row))
+}
+
+fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord, StoreError> {
+    decode::api_key(&Cols(row))
+}

@@ -1,0 +1,268 @@
+//! The change log: events written with their changes, read by position and purged.
+
+use super::*;
+
+fn new_event(id: &str, event_type: &str, n: i64) -> NewEvent {
+    NewEvent {
+        id: id.to_owned(),
+        event_type: event_type.to_owned(),
+        occurred_at: BASE + Duration::minutes(n),
+        data: json!({"n": n}),
+    }
+}
+
+/// Every event, after giving positions to the committed ones.
+async fn all_events(store: &dyn Store, tenant: Option<&TenantId>) -> Vec<Event> {
+    ok(store.sequence_events().await, "positioning events");
+    ok(
+        store.events(tenant, 0, EVERYTHING).await,
+        "reading the change log",
+    )
+}
+
+fn event_ids(events: &[Event]) -> Vec<&str> {
+    events.iter().map(|e| e.id.as_str()).collect()
+}
+
+/// The change log: events are written with their change or not at all, read back whole, in
+/// order, per tenant or all together, by pages from any position, and purged by age without
+/// their positions ever being reused.
+pub async fn change_log(store: &dyn Store) {
+    let t = new_tenant(store, "t-log").await;
+    let other = new_tenant(store, "t-log-other").await;
+    assert!(
+        all_events(store, None).await.is_empty(),
+        "a new log is empty"
+    );
+
+    let user = resource(
+        Kind::User,
+        "user-log",
+        json!({"schemas": [USER_SCHEMA], "userName": "log"}),
+        BASE,
+    );
+    ok(
+        store
+            .insert_recorded(&t, &user, &[], &[new_event("evt_1", "user.created", 1)])
+            .await,
+        "inserting a user with its event",
+    );
+    let events = all_events(store, None).await;
+    assert_eq!(
+        event_ids(&events),
+        ["evt_1"],
+        "the insert's event is in the log"
+    );
+    let e = &events[0];
+    assert_eq!(e.tenant_id, t, "an event names its tenant");
+    assert_eq!(e.event_type, "user.created");
+    assert_eq!(e.occurred_at, BASE + Duration::minutes(1));
+    assert_eq!(e.data, json!({"n": 1}));
+    assert!(
+        e.position > 0,
+        "positions start above 0, the cursor of an empty reader"
+    );
+
+    // Refused writes leave no event behind.
+    let dup = resource(
+        Kind::User,
+        "user-log-dup",
+        json!({"schemas": [USER_SCHEMA], "userName": "LOG"}),
+        BASE,
+    );
+    assert_err(
+        store
+            .insert_recorded(&t, &dup, &[], &[new_event("evt_dup", "user.created", 2)])
+            .await,
+        r#"Conflict("userName")"#,
+        "inserting a taken userName with an event",
+    );
+    let stale = next_version(&user, user.data.clone(), BASE);
+    ok(
+        store
+            .update_recorded(
+                &t,
+                &stale,
+                1,
+                &MembersChange::Keep,
+                &[new_event("evt_2", "user.updated", 2)],
+            )
+            .await,
+        "updating with an event",
+    );
+    assert_err(
+        store
+            .update_recorded(
+                &t,
+                &stale,
+                1,
+                &MembersChange::Keep,
+                &[new_event("evt_stale", "user.updated", 3)],
+            )
+            .await,
+        "VersionMismatch",
+        "a stale update with an event",
+    );
+    let group = resource(
+        Kind::Group,
+        "group-log",
+        json!({"schemas": [GROUP_SCHEMA], "displayName": "Log"}),
+        BASE,
+    );
+    ok(
+        store
+            .insert_recorded(
+                &t,
+                &group,
+                &[MemberRef::from("user-log")],
+                &[new_event("evt_3", "group.created", 3)],
+            )
+            .await,
+        "inserting a group with a member and its event",
+    );
+    assert_err(
+        store
+            .change_members_recorded(
+                &t,
+                "group-log",
+                &MembersChange::Delta {
+                    add: refs(&["user-nobody".to_owned()]),
+                    remove: vec![],
+                },
+                None,
+                BASE,
+                &[new_event("evt_unknown", "group.member_added", 4)],
+            )
+            .await,
+        r#"UnknownMember("user-nobody")"#,
+        "adding an unknown member with an event",
+    );
+    ok(
+        store
+            .change_members_recorded(
+                &t,
+                "group-log",
+                &MembersChange::Delta {
+                    add: vec![],
+                    remove: vec!["user-log".to_owned()],
+                },
+                None,
+                BASE,
+                &[new_event("evt_4", "group.member_removed", 4)],
+            )
+            .await,
+        "removing a member with its event",
+    );
+    ok(
+        store
+            .insert_recorded(
+                &other,
+                &resource(
+                    Kind::User,
+                    "user-other",
+                    json!({"schemas": [USER_SCHEMA], "userName": "other"}),
+                    BASE,
+                ),
+                &[],
+                &[new_event("evt_other", "user.created", 5)],
+            )
+            .await,
+        "another tenant's write",
+    );
+    assert_err(
+        store
+            .delete_recorded(
+                &t,
+                Kind::User,
+                "user-log",
+                Some(1),
+                &[new_event("evt_del_stale", "user.deleted", 6)],
+            )
+            .await,
+        "VersionMismatch",
+        "a stale delete with an event",
+    );
+    ok(
+        store
+            .delete_recorded(
+                &t,
+                Kind::User,
+                "user-log",
+                Some(2),
+                &[new_event("evt_5", "user.deleted", 6)],
+            )
+            .await,
+        "deleting with an event",
+    );
+
+    let events = all_events(store, None).await;
+    assert_eq!(
+        event_ids(&events),
+        ["evt_1", "evt_2", "evt_3", "evt_4", "evt_other", "evt_5"],
+        "every accepted write's event, in the order written, and none of a refused write"
+    );
+    assert!(
+        events.windows(2).all(|w| w[0].position < w[1].position),
+        "positions increase"
+    );
+    assert_eq!(
+        event_ids(&all_events(store, Some(&t)).await),
+        ["evt_1", "evt_2", "evt_3", "evt_4", "evt_5"],
+        "a tenant's events alone"
+    );
+    // Pages of two from the start rebuild the log exactly.
+    let mut paged = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = ok(store.events(None, after, 2).await, "a page of events");
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        paged.extend(page);
+    }
+    assert_eq!(
+        paged, events,
+        "paging with a cursor returns exactly the log"
+    );
+    let from_third = ok(
+        store.events(None, events[2].position, 100).await,
+        "events after one",
+    );
+    assert_eq!(
+        event_ids(&from_third),
+        ["evt_4", "evt_other", "evt_5"],
+        "reading from a cursor"
+    );
+
+    let last = events.last().map(|e| e.position).unwrap_or_default();
+    let purged = ok(
+        store.purge_events(BASE + Duration::minutes(100)).await,
+        "purging old events",
+    );
+    assert_eq!(purged, 6, "every event older than the cut is purged");
+    assert!(
+        all_events(store, None).await.is_empty(),
+        "the log is empty after the purge"
+    );
+    ok(
+        store
+            .insert_recorded(
+                &t,
+                &resource(
+                    Kind::User,
+                    "user-after",
+                    json!({"schemas": [USER_SCHEMA], "userName": "after"}),
+                    BASE,
+                ),
+                &[],
+                &[new_event("evt_6", "user.created", 200)],
+            )
+            .await,
+        "a write after the purge",
+    );
+    let events = all_events(store, None).await;
+    assert_eq!(event_ids(&events), ["evt_6"]);
+    assert!(
+        events[0].position > last,
+        "a position is never reused after a purge"
+    );
+}

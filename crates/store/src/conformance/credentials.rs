@@ -1,0 +1,393 @@
+//! Credentials: SCIM bearer tokens, OAuth clients, used client assertions and API keys.
+
+use super::*;
+
+/// API keys: stored by hash, found while live, revoked once, listed with their state.
+pub async fn api_keys(store: &dyn Store) {
+    let key = ApiKeyRecord {
+        id: "key-1".into(),
+        name: "reconciler".into(),
+        hash: [7; 32],
+        created_at: BASE,
+        revoked_at: None,
+    };
+    ok(store.add_api_key(&key).await, "adding an API key");
+    assert_eq!(
+        ok(store.api_key(&[7; 32]).await, "looking up a key"),
+        Some(key.clone()),
+        "a live key is found by its hash"
+    );
+    assert_eq!(
+        ok(store.api_key(&[8; 32]).await, "looking up a wrong key"),
+        None
+    );
+    ok(
+        store
+            .revoke_api_key("key-1", BASE + Duration::hours(1))
+            .await,
+        "revoking",
+    );
+    assert_eq!(
+        ok(store.api_key(&[7; 32]).await, "a revoked key"),
+        None,
+        "revoked keys are not found"
+    );
+    assert_err(
+        store.revoke_api_key("key-1", BASE).await,
+        "NotFound",
+        "revoking a revoked key",
+    );
+    let listed = ok(store.api_keys().await, "listing keys");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(BASE + Duration::hours(1)));
+}
+
+/// Tokens: a token resolves to its own tenant only, an unknown one to nothing, and issuing a
+/// token with `revoke_others` makes the tenant's earlier tokens stop working (and nobody
+/// else's).
+pub async fn tokens(store: &dyn Store) {
+    let a = new_tenant(store, "t-a").await;
+    let b = new_tenant(store, "t-b").await;
+    let token = |id: &str, tenant: &TenantId, byte: u8, minutes: i64| TokenRecord {
+        id: id.to_owned(),
+        tenant_id: tenant.clone(),
+        hash: [byte; 32],
+        created_at: BASE + Duration::minutes(minutes),
+        name: String::new(),
+        last4: String::new(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+        client_id: None,
+    };
+    let a1 = token("tok-a1", &a, 1, 1);
+    let a2 = token("tok-a2", &a, 2, 2);
+    let b1 = token("tok-b1", &b, 3, 3);
+    ok(
+        store.add_token(&a1, false).await,
+        "issuing a first token for tenant A",
+    );
+    ok(
+        store.add_token(&a2, false).await,
+        "issuing a second token for tenant A",
+    );
+    ok(
+        store.add_token(&b1, false).await,
+        "issuing a token for tenant B",
+    );
+    let resolve = |hash: [u8; 32]| async move {
+        ok(
+            store.grant(&hash, BASE).await,
+            "looking a token up by its hash",
+        )
+        .map(|g| g.tenant.id)
+    };
+    assert_eq!(
+        resolve(a1.hash).await,
+        Some(a.clone()),
+        "A's first token opens tenant A"
+    );
+    assert_eq!(
+        resolve(a2.hash).await,
+        Some(a.clone()),
+        "a second token without revoke_others leaves the first working and opens A"
+    );
+    assert_eq!(
+        resolve(b1.hash).await,
+        Some(b.clone()),
+        "B's token opens tenant B, not A"
+    );
+    assert_eq!(
+        resolve([9; 32]).await,
+        None,
+        "a token nobody issued opens nothing"
+    );
+
+    let a3 = token("tok-a3", &a, 4, 4);
+    ok(
+        store.add_token(&a3, true).await,
+        "rotating tenant A's token (revoke_others)",
+    );
+    assert_eq!(
+        resolve(a1.hash).await,
+        None,
+        "after rotation, A's first old token is refused"
+    );
+    assert_eq!(
+        resolve(a2.hash).await,
+        None,
+        "after rotation, A's second old token is refused"
+    );
+    assert_eq!(
+        resolve(a3.hash).await,
+        Some(a.clone()),
+        "the rotated-in token opens tenant A"
+    );
+    assert_eq!(
+        resolve(b1.hash).await,
+        Some(b.clone()),
+        "rotating tenant A's token must not revoke tenant B's"
+    );
+    let a4 = token("tok-a4", &a, 5, 5);
+    ok(
+        store.add_token(&a4, true).await,
+        "rotating tenant A's token again",
+    );
+    assert_eq!(
+        resolve(a3.hash).await,
+        None,
+        "a second rotation revokes the first rotated-in token"
+    );
+    assert_eq!(
+        resolve(a4.hash).await,
+        Some(a),
+        "the newest token opens tenant A"
+    );
+}
+
+/// Client assertions: the first use of an issuer's `jti` is accepted, a second refused until
+/// the record expires, the same `jti` of another issuer is another assertion, and expired
+/// records are purged.
+pub async fn used_assertions(store: &dyn Store) {
+    let remember = |issuer: &'static str, jti: &'static str, expires_in: i64, now: i64| async move {
+        ok(
+            store
+                .remember_assertion(
+                    issuer,
+                    jti,
+                    BASE + Duration::minutes(expires_in),
+                    BASE + Duration::minutes(now),
+                )
+                .await,
+            "remembering an assertion",
+        )
+    };
+    assert!(remember("https://a", "j1", 10, 0).await, "a first use");
+    assert!(
+        !remember("https://a", "j1", 10, 1).await,
+        "a second use of one assertion is a replay"
+    );
+    assert!(
+        remember("https://b", "j1", 10, 0).await,
+        "the same jti from another issuer is another assertion"
+    );
+    assert!(remember("https://a", "j2", 10, 0).await, "another jti");
+    assert!(
+        remember("https://a", "j1", 30, 11).await,
+        "an expired record no longer counts"
+    );
+    let purged = ok(
+        store.purge_assertions(BASE + Duration::minutes(12)).await,
+        "purging",
+    );
+    assert_eq!(
+        purged, 2,
+        "the records of https://b j1 and https://a j2 expired; https://a j1 was renewed"
+    );
+    assert!(
+        !remember("https://a", "j1", 30, 12).await,
+        "a renewed record is kept"
+    );
+}
+
+/// Token lifecycle: several named static tokens with expiry and last use, listing and
+/// revocation of one, and OAuth clients whose revocation ends their access tokens; expired
+/// access tokens are purged.
+pub async fn token_lifecycle(store: &dyn Store) {
+    let a = new_tenant(store, "t-life-a").await;
+    let b = new_tenant(store, "t-life-b").await;
+    let token =
+        |id: &str, tenant: &TenantId, byte: u8, expires: Option<i64>, client: Option<&str>| {
+            TokenRecord {
+                id: id.to_owned(),
+                tenant_id: tenant.clone(),
+                hash: [byte; 32],
+                created_at: BASE,
+                name: format!("name of {id}"),
+                last4: format!("{byte:04}"),
+                expires_at: expires.map(|m| BASE + Duration::minutes(m)),
+                last_used_at: None,
+                revoked_at: None,
+                client_id: client.map(str::to_owned),
+            }
+        };
+    let forever = token("life-1", &a, 11, None, None);
+    let hourly = token("life-2", &a, 12, Some(60), None);
+    let other = token("life-3", &b, 13, None, None);
+    for t in [&forever, &hourly, &other] {
+        ok(store.add_token(t, false).await, "issuing a static token");
+    }
+    let live = |hash: [u8; 32], minutes: i64| async move {
+        ok(
+            store.grant(&hash, BASE + Duration::minutes(minutes)).await,
+            "looking a token up",
+        )
+        .map(|g| (g.tenant.id, g.token.id))
+    };
+    assert_eq!(
+        live(hourly.hash, 59).await,
+        Some((a.clone(), "life-2".to_owned())),
+        "a token works before it expires, and the grant names the token"
+    );
+    assert_eq!(
+        live(hourly.hash, 60).await,
+        None,
+        "a token stops working at its expiry"
+    );
+    assert_eq!(
+        live(forever.hash, 100_000).await,
+        Some((a.clone(), "life-1".to_owned())),
+        "a token without expiry keeps working"
+    );
+    let listed = ok(store.tokens(&a).await, "listing tenant A's tokens");
+    assert_eq!(
+        listed,
+        vec![forever.clone(), hourly.clone()],
+        "a tenant lists its own static tokens, whole, and none of another tenant's"
+    );
+
+    ok(
+        store
+            .touch_token("life-1", BASE + Duration::minutes(5))
+            .await,
+        "recording a use",
+    );
+    ok(
+        store
+            .touch_token("life-1", BASE + Duration::minutes(2))
+            .await,
+        "recording an older use",
+    );
+    let listed = ok(store.tokens(&a).await, "listing after a use");
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(BASE + Duration::minutes(5)),
+        "last use is the latest recorded, never moved backwards"
+    );
+
+    assert!(
+        matches!(
+            store.revoke_token(&b, "life-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "tenant B cannot revoke tenant A's token"
+    );
+    ok(
+        store
+            .revoke_token(&a, "life-1", BASE + Duration::minutes(6))
+            .await,
+        "revoking one token",
+    );
+    assert_eq!(live(forever.hash, 7).await, None, "a revoked token stops");
+    assert!(
+        live(hourly.hash, 7).await.is_some(),
+        "revoking one token leaves the tenant's other token working"
+    );
+    assert!(
+        matches!(
+            store.revoke_token(&a, "life-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "revoking a revoked token is NotFound"
+    );
+    assert_eq!(
+        ok(store.tokens(&a).await, "listing after a revocation")
+            .into_iter()
+            .map(|t| t.id)
+            .collect::<Vec<_>>(),
+        vec!["life-2".to_owned()],
+        "a revoked token is no longer listed"
+    );
+
+    let client = ClientRecord {
+        id: "client-1".into(),
+        tenant_id: a.clone(),
+        name: "identity provider".into(),
+        secret_hash: [21; 32],
+        created_at: BASE,
+        revoked_at: None,
+    };
+    ok(store.add_client(&client).await, "adding an OAuth client");
+    assert_eq!(
+        ok(store.client("client-1").await, "reading a client"),
+        Some(client.clone())
+    );
+    assert_eq!(
+        ok(store.clients(&a).await, "listing clients"),
+        vec![client.clone()]
+    );
+    assert_eq!(
+        ok(store.clients(&b).await, "listing another tenant's clients"),
+        vec![],
+        "a tenant sees none of another tenant's clients"
+    );
+    let access = token("life-4", &a, 14, Some(60), Some("client-1"));
+    let stale = token("life-5", &a, 15, Some(1), Some("client-1"));
+    ok(
+        store.add_token(&access, false).await,
+        "issuing an access token",
+    );
+    ok(
+        store.add_token(&stale, false).await,
+        "issuing a short access token",
+    );
+    assert_eq!(
+        live(access.hash, 1).await,
+        Some((a.clone(), "life-4".to_owned())),
+        "an access token opens its client's tenant"
+    );
+    assert_eq!(
+        ok(store.tokens(&a).await, "listing static tokens").len(),
+        1,
+        "access tokens are not listed among static tokens"
+    );
+    let rotated = token("life-6", &a, 16, None, None);
+    ok(
+        store.add_token(&rotated, true).await,
+        "rotating the static tokens",
+    );
+    assert!(
+        live(access.hash, 1).await.is_some(),
+        "rotating static tokens leaves access tokens working"
+    );
+    assert_eq!(
+        ok(
+            store
+                .purge_access_tokens(BASE + Duration::minutes(30))
+                .await,
+            "purging expired access tokens",
+        ),
+        1,
+        "only the access token that expired before the cut-off is purged"
+    );
+    assert!(
+        matches!(
+            store.revoke_client(&b, "client-1", BASE).await,
+            Err(StoreError::NotFound)
+        ),
+        "tenant B cannot revoke tenant A's client"
+    );
+    ok(
+        store
+            .revoke_client(&a, "client-1", BASE + Duration::minutes(2))
+            .await,
+        "revoking the client",
+    );
+    assert_eq!(
+        live(access.hash, 3).await,
+        None,
+        "revoking a client ends its access tokens"
+    );
+    assert_eq!(
+        ok(store.client("client-1").await, "reading a revoked client"),
+        None
+    );
+    assert_eq!(
+        ok(store.clients(&a).await, "listing after revocation"),
+        vec![]
+    );
+    assert!(
+        live(rotated.hash, 3).await.is_some(),
+        "revoking a client leaves static tokens working"
+    );
+}

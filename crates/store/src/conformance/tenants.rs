@@ -1,0 +1,337 @@
+//! Tenants, the first tenant of a new database, and the isolation of one tenant's data from another's.
+
+use super::*;
+
+/// The first start's tenant: created only while no tenant exists. (Backends also race several
+/// handles on one database in their own tests; this suite has no runtime to spawn them on.)
+pub async fn first_tenant(store: &dyn Store) {
+    let first = tenant_record("t-first", "default", datetime!(2024-03-01 9:30 UTC));
+    let second = tenant_record("t-second", "default", datetime!(2024-03-01 9:31 UTC));
+    assert!(
+        ok(
+            store.create_first_tenant(&first).await,
+            "creating the first tenant of an empty database"
+        ),
+        "an empty database gets its first tenant"
+    );
+    assert!(
+        !ok(
+            store.create_first_tenant(&second).await,
+            "offering a first tenant to a database that has one"
+        ),
+        "a database with a tenant gets no other first tenant"
+    );
+    assert_eq!(
+        ok(store.tenants().await, "listing tenants"),
+        vec![first],
+        "only the first offer is stored"
+    );
+}
+
+/// Tenants: created, read back whole, listed oldest first whatever the order of creation.
+pub async fn tenants(store: &dyn Store) {
+    assert_eq!(
+        ok(
+            store.tenants().await,
+            "listing the tenants of an empty database"
+        ),
+        Vec::<Tenant>::new(),
+        "a fresh database has no tenants"
+    );
+    // Created out of age order, so that a backend listing in insertion order is caught.
+    let acme = tenant_record("t-acme", "Acme", datetime!(2024-03-01 9:30 UTC));
+    let initech = tenant_record("t-initech", "Initech", datetime!(2024-01-15 12:00 UTC));
+    // An offset other than UTC: the instant is what must survive.
+    let umbrella = tenant_record(
+        "t-umbrella",
+        "Umbrella",
+        datetime!(2024-02-01 10:00:00.25 +02:00),
+    );
+    for t in [&acme, &initech, &umbrella] {
+        ok(
+            store.create_tenant(t).await,
+            &format!("creating tenant {}", t.name),
+        );
+    }
+    assert_eq!(
+        ok(store.tenants().await, "listing tenants"),
+        vec![initech.clone(), umbrella.clone(), acme.clone()],
+        "tenants are listed oldest first, each as created"
+    );
+    assert_eq!(
+        ok(store.tenant(&umbrella.id).await, "reading a tenant"),
+        Some(umbrella.clone()),
+        "a tenant reads back as created (name, and creation instant to the microsecond)"
+    );
+    assert_eq!(
+        ok(
+            store.tenant(&TenantId::new("t-nobody")).await,
+            "reading a missing tenant"
+        ),
+        None,
+        "a tenant that was never created is not found"
+    );
+    let twin = tenant_record("t-acme", "Acme again", datetime!(2024-04-01 0:00 UTC));
+    assert!(
+        store.create_tenant(&twin).await.is_err(),
+        "creating a second tenant with an id already in use must fail"
+    );
+    assert_eq!(
+        ok(store.tenant(&acme.id).await, "reading a tenant"),
+        Some(acme),
+        "a refused duplicate tenant leaves the first one as it was"
+    );
+    assert_eq!(
+        ok(store.tenants().await, "listing tenants").len(),
+        3,
+        "a refused duplicate tenant is not listed"
+    );
+}
+
+/// Nothing of tenant A can be read, changed or referenced through tenant B.
+pub async fn tenant_isolation(store: &dyn Store) {
+    let a = new_tenant(store, "t-a").await;
+    let b = new_tenant(store, "t-b").await;
+    let a_ada = user_record("a-ada", "ada@contoso.com", BASE);
+    let a_eng = group_record("a-eng", "Engineering", BASE + Duration::minutes(1));
+    let b_carol = user_record("b-carol", "carol@contoso.com", BASE);
+    let b_ops = group_record("b-ops", "Operations", BASE + Duration::minutes(1));
+    ok(store.insert(&a, &a_ada, &[]).await, "inserting A's user");
+    ok(
+        store.insert(&a, &a_eng, &["a-ada".into()]).await,
+        "inserting A's group",
+    );
+    ok(store.insert(&b, &b_carol, &[]).await, "inserting B's user");
+    ok(
+        store.insert(&b, &b_ops, &["b-carol".into()]).await,
+        "inserting B's group",
+    );
+
+    // Reads.
+    assert_eq!(
+        get(store, &b, Kind::User, "a-ada").await,
+        None,
+        "B cannot read A's user"
+    );
+    assert_eq!(
+        ok(
+            store.get(&b, Kind::Group, "a-eng", true).await,
+            "reading A's group through B"
+        ),
+        None,
+        "B cannot read A's group"
+    );
+    assert_eq!(
+        ids(&list(store, &b, Kind::User, None, 0, EVERYTHING).await),
+        ["b-carol"],
+        "B's user list holds B's users only"
+    );
+    assert_eq!(
+        ids(&list(store, &b, Kind::Group, None, 0, EVERYTHING).await),
+        ["b-ops"],
+        "B's group list holds B's groups only"
+    );
+    let by_id = compare("id", CompareOp::Eq, "a-ada");
+    assert_eq!(
+        list(store, &b, Kind::User, Some(by_id), 0, EVERYTHING)
+            .await
+            .total,
+        0,
+        "B filtering on A's user id finds nothing"
+    );
+    let by_member = compare("members.value", CompareOp::Eq, "a-ada");
+    assert_eq!(
+        list(store, &b, Kind::Group, Some(by_member), 0, EVERYTHING)
+            .await
+            .total,
+        0,
+        "B filtering its groups on A's user as member finds nothing"
+    );
+    let by_name = compare("userName", CompareOp::Eq, "ada@contoso.com");
+    assert_eq!(
+        list(store, &b, Kind::User, Some(by_name), 0, EVERYTHING)
+            .await
+            .total,
+        0,
+        "B filtering on A's userName finds nothing"
+    );
+    assert_eq!(
+        ok(
+            store.groups_of(&b, &["a-ada".into()]).await,
+            "reading A's user's groups through B"
+        ),
+        vec![],
+        "B sees no group of A's user"
+    );
+
+    // Writes.
+    assert_err(
+        store
+            .update(
+                &b,
+                &next_version(&a_ada, user_data("mallory"), BASE),
+                1,
+                &MembersChange::Keep,
+            )
+            .await,
+        "NotFound",
+        "B updating A's user",
+    );
+    assert_err(
+        store
+            .update(
+                &b,
+                &next_version(&a_eng, group_data("Pwned"), BASE),
+                1,
+                &MembersChange::Replace(vec![]),
+            )
+            .await,
+        "NotFound",
+        "B updating A's group",
+    );
+    assert_err(
+        store.delete(&b, Kind::User, "a-ada", None).await,
+        "NotFound",
+        "B deleting A's user",
+    );
+    assert_err(
+        store.delete(&b, Kind::Group, "a-eng", Some(1)).await,
+        "NotFound",
+        "B deleting A's group",
+    );
+
+    // Membership across tenants.
+    let b_ops_v2 = next_version(&b_ops, b_ops.data.clone(), BASE + Duration::hours(1));
+    let add_ada = MembersChange::Delta {
+        add: vec!["a-ada".into()],
+        remove: vec![],
+    };
+    assert_err(
+        store.update(&b, &b_ops_v2, 1, &add_ada).await,
+        "UnknownMember(\"a-ada\")",
+        "B adding A's user to B's group",
+    );
+    assert_err(
+        store
+            .update(
+                &b,
+                &b_ops_v2,
+                1,
+                &MembersChange::Replace(vec!["a-ada".into()]),
+            )
+            .await,
+        "UnknownMember(\"a-ada\")",
+        "B replacing its group's members with A's user",
+    );
+    assert_err(
+        store
+            .update(
+                &b,
+                &b_ops_v2,
+                1,
+                &MembersChange::Replace(vec!["a-eng".into()]),
+            )
+            .await,
+        "UnknownMember(\"a-eng\")",
+        "B nesting A's group in B's group",
+    );
+    assert_err(
+        store
+            .insert(
+                &b,
+                &group_record("b-spies", "Spies", BASE),
+                &["a-ada".into()],
+            )
+            .await,
+        "UnknownMember(\"a-ada\")",
+        "B creating a group with A's user as member",
+    );
+    assert_eq!(
+        ok(
+            store.get(&b, Kind::Group, "b-spies", false).await,
+            "reading a refused group"
+        ),
+        None,
+        "a group refused for a foreign member is not stored"
+    );
+    assert_eq!(
+        get_group(store, &b, "b-ops").await.version,
+        1,
+        "refused membership changes do not bump the version"
+    );
+    assert_eq!(
+        member_ids(store, &b, "b-ops").await,
+        ["b-carol"],
+        "refused membership changes leave B's group as it was"
+    );
+    let remove_ada = MembersChange::Delta {
+        add: vec![],
+        remove: vec!["a-ada".into()],
+    };
+    ok(
+        store.update(&b, &b_ops_v2, 1, &remove_ada).await,
+        "B removing an id it does not have from its group is not an error",
+    );
+    assert_eq!(
+        member_ids(store, &b, "b-ops").await,
+        ["b-carol"],
+        "B's group keeps its member"
+    );
+
+    // A is untouched by all of the above.
+    assert_eq!(
+        get(store, &a, Kind::User, "a-ada").await,
+        Some(a_ada),
+        "A's user is unchanged"
+    );
+    assert_eq!(
+        get_group(store, &a, "a-eng").await.version,
+        1,
+        "A's group is unchanged"
+    );
+    assert_eq!(
+        member_ids(store, &a, "a-eng").await,
+        ["a-ada"],
+        "A's group keeps its member"
+    );
+    assert_eq!(
+        ok(
+            store.groups_of(&a, &["a-ada".into()]).await,
+            "reading groups"
+        ),
+        vec![(
+            "a-ada".to_owned(),
+            GroupRef {
+                id: "a-eng".into(),
+                display: "Engineering".into()
+            }
+        )],
+        "A's user is still in A's group"
+    );
+}
+
+/// Processes starting at once on an empty database: eight offers of a first tenant through
+/// handles of their own (given by the backend: each with its own writer, or its own pool, as
+/// separate processes have), exactly one tenant.
+pub async fn first_tenant_race(stores: Vec<Arc<dyn Store>>) {
+    let offers: Vec<_> = (0..8)
+        .map(|i| {
+            let store = stores[i % stores.len()].clone();
+            async move {
+                let tenant = tenant_record(&format!("t-{i}"), "default", BASE);
+                store.create_first_tenant(&tenant).await
+            }
+        })
+        .collect();
+    let mut created = 0;
+    for offer in futures_util::future::join_all(offers).await {
+        if ok(offer, "an offer of a first tenant") {
+            created += 1;
+        }
+    }
+    assert_eq!(
+        created, 1,
+        "exactly one of eight racing offers creates the tenant"
+    );
+    assert_eq!(ok(stores[0].tenants().await, "listing tenants").len(), 1);
+}

@@ -1,0 +1,182 @@
+//! Records decoded from a row's plain values, the same on every SQL backend: a backend says how
+//! to read one column of its rows as text, an integer, a flag, bytes or a time ([`Columns`]),
+//! and the record is assembled here, once.
+
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::{
+    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Kind, Member, StoreError,
+    Tenant, TenantId, TokenRecord, WebhookRecord,
+};
+
+/// One row of a backend, read column by column. A backend implements the nullable readers;
+/// the others fail on a null.
+pub trait Columns {
+    /// A text column.
+    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError>;
+    /// An integer column.
+    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    /// A timestamp column, however the backend stores it.
+    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError>;
+    /// A boolean column (an integer 0 or 1 on SQLite).
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    /// A bytes column.
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError>;
+
+    /// A text column that is never null.
+    fn text(&self, column: &str) -> Result<String, StoreError> {
+        self.opt_text(column)?.ok_or_else(|| null(column))
+    }
+    /// An integer column that is never null.
+    fn int(&self, column: &str) -> Result<i64, StoreError> {
+        self.opt_int(column)?.ok_or_else(|| null(column))
+    }
+    /// A timestamp column that is never null.
+    fn time(&self, column: &str) -> Result<OffsetDateTime, StoreError> {
+        self.opt_time(column)?.ok_or_else(|| null(column))
+    }
+}
+
+fn null(column: &str) -> StoreError {
+    StoreError::Internal(format!("{column} is null"))
+}
+
+/// A resource's stored JSON.
+pub fn stored_json(text: String) -> Result<Value, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Internal(format!("stored JSON: {e}")))
+}
+
+/// A stored kind.
+pub fn kind(text: &str) -> Result<Kind, StoreError> {
+    Kind::parse(text).ok_or_else(|| StoreError::Internal(format!("bad kind {text}")))
+}
+
+/// A SHA-256 hash column; `what` names it in the error.
+fn hash(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Internal(format!("bad {what} hash")))
+}
+
+/// A tenant: `id, name, created_at, settings`.
+pub fn tenant(row: &impl Columns) -> Result<Tenant, StoreError> {
+    let settings = row.text("settings")?;
+    Ok(Tenant {
+        id: TenantId::new(row.text("id")?),
+        name: row.text("name")?,
+        created_at: row.time("created_at")?,
+        settings: serde_json::from_str(&settings)
+            .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
+    })
+}
+
+/// The columns [`token`] reads, from `tokens k`.
+pub const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
+     k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
+     k.revoked_at, k.client_id";
+
+/// A token: [`TOKEN_COLUMNS`].
+pub fn token(row: &impl Columns) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.text("token_id")?,
+        tenant_id: TenantId::new(row.text("token_tenant")?),
+        hash: hash(row.bytes("hash")?, "token")?,
+        created_at: row.time("token_created")?,
+        name: row.text("token_name")?,
+        last4: row.text("last4")?,
+        expires_at: row.opt_time("expires_at")?,
+        last_used_at: row.opt_time("last_used_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+        client_id: row.opt_text("client_id")?,
+    })
+}
+
+/// The columns [`client`] reads.
+pub const CLIENT_COLUMNS: &str = "id, tenant_id, name, secret_hash, created_at, revoked_at";
+
+/// An OAuth client: [`CLIENT_COLUMNS`].
+pub fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
+    Ok(ClientRecord {
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        name: row.text("name")?,
+        secret_hash: hash(row.bytes("secret_hash")?, "client secret")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+/// An API key: `id, name, hash, created_at, revoked_at`.
+pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
+    Ok(ApiKeyRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        hash: hash(row.bytes("hash")?, "API key")?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+/// A member of a group: `id, kind, display`.
+pub fn member(row: &impl Columns) -> Result<Member, StoreError> {
+    Ok(Member {
+        id: row.text("id")?,
+        kind: kind(&row.text("kind")?)?,
+        display: row.opt_text("display")?,
+    })
+}
+
+/// An event of the change log: `position, id, tenant_id, type, occurred_at, data`.
+pub fn event(row: &impl Columns) -> Result<Event, StoreError> {
+    let data = row.text("data")?;
+    Ok(Event {
+        position: row.int("position")?,
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        event_type: row.text("type")?,
+        occurred_at: row.time("occurred_at")?,
+        data: serde_json::from_str(&data).map_err(|e| StoreError::Internal(e.to_string()))?,
+    })
+}
+
+/// A webhook: [`webhooks::COLUMNS`](super::webhooks::COLUMNS).
+pub fn webhook(row: &impl Columns) -> Result<WebhookRecord, StoreError> {
+    Ok(WebhookRecord {
+        id: row.text("id")?,
+        url: row.text("url")?,
+        tenant_id: row.opt_text("tenant_id")?.map(TenantId::new),
+        secret: row.text("secret")?,
+        previous_secret: row.opt_text("previous_secret")?,
+        previous_until: row.opt_int("previous_until")?,
+        created_at: row.int("created_at")?,
+        allow_link_local: row.flag("allow_link_local")?,
+    })
+}
+
+/// A dead letter: `webhook_id, tenant_id, event_id, position, at, error`.
+pub fn dead_letter(row: &impl Columns) -> Result<DeadLetter, StoreError> {
+    Ok(DeadLetter {
+        webhook_id: row.text("webhook_id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        event_id: row.text("event_id")?,
+        position: row.int("position")?,
+        at: row.int("at")?,
+        error: row.text("error")?,
+    })
+}
+
+/// A delivery attempt: [`webhooks::ATTEMPTS`](super::webhooks::ATTEMPTS).
+pub fn attempt(row: &impl Columns) -> Result<DeliveryAttempt, StoreError> {
+    Ok(DeliveryAttempt {
+        webhook_id: row.text("webhook_id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        event_id: row.text("event_id")?,
+        position: row.int("position")?,
+        attempt: row.int("attempt")?,
+        at: row.int("at")?,
+        status: row.opt_int("status")?,
+        error: row.opt_text("error")?,
+        latency_ms: row.int("latency_ms")?,
+    })
+}

@@ -512,3 +512,27 @@ async fn an_unreadable_setting_fails_closed_and_names_its_key() {
     let r = app.get(&t, "/Users").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+/// A user's `groups` made a page as large as its groups, whatever the budget: 5,000 groups of
+/// the same 1,000 users gave pages of 400 MB. A user's groups count against the budget now.
+#[tokio::test]
+async fn a_users_groups_count_against_the_page_budget() {
+    let app = spawn_app_with(|c| c.max_page_bytes = 2048).await;
+    let t = app.tenant("joiners").await;
+    let mut users = Vec::new();
+    for i in 0..3 {
+        users.push(app.create_user(&t, &format!("u{i}@contoso.example")).await);
+    }
+    let members: Vec<&str> = users.iter().map(String::as_str).collect();
+    for g in 0..40 {
+        app.create_group(&t, &format!("Group {g}"), &members).await;
+    }
+    let r = app.get(&t, "/Users?count=10").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["totalResults"], 3);
+    assert_eq!(r.body["itemsPerPage"], 1, "{}", r.body["itemsPerPage"]);
+    assert_eq!(
+        r.body["Resources"][0]["groups"].as_array().unwrap().len(),
+        40
+    );
+}

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use futures_util::TryStreamExt;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::list::ListPlan;
-use roster_store::sql::list::total_of_page;
 use roster_store::sql::list::without_unasked_relations;
+use roster_store::sql::list::{memory_needs_members, total_of_page};
 use roster_store::sql::{conflict_attribute, groups_from_json, indexed, name_key, numbered};
 use roster_store::{
     GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget,
@@ -287,7 +287,9 @@ impl ResourceStore for PostgresStore {
                             }
                             let data: &str = row.try_get("data").map_err(db_err)?;
                             budget.spend(data.len());
-                            rows.push(resource_from_row(&row)?);
+                            let (seq, r) = resource_from_row(&row)?;
+                            budget.spend_relations(&r);
+                            rows.push((seq, r));
                         }
                     }
                     for (seq, mut r) in rows {
@@ -319,9 +321,10 @@ impl ResourceStore for PostgresStore {
                     .await
                     .map_err(db_err)?;
                 let mut rows = Vec::with_capacity(found.len());
+                let needs_members = memory_needs_members(kind, query);
                 for row in found {
                     let (seq, mut r) = resource_from_row(&row)?;
-                    if kind == Kind::Group {
+                    if needs_members {
                         r.members = Some(members_of(&mut conn, seq).await?);
                     }
                     rows.push(r);

@@ -245,9 +245,7 @@ pub fn resources_within(
         budget.spend(bytes);
         let (seq, mut r) = resource(row).map_err(crate::lite_err)??;
         then(seq, &mut r)?;
-        if let Some(members) = &r.members {
-            budget.spend_members(members);
-        }
+        budget.spend_relations(&r);
         out.push((seq, r));
     }
     Ok(out)

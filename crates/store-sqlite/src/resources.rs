@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::decode;
 use roster_store::sql::list::ListPlan;
-use roster_store::sql::list::total_of_page;
 use roster_store::sql::list::without_unasked_relations;
+use roster_store::sql::list::{memory_needs_members, total_of_page};
 use roster_store::sql::{Indexed, conflict_attribute, indexed};
 use roster_store::{
     GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PageBudget,
@@ -326,7 +326,7 @@ impl ResourceStore for SqliteStore {
             None => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
                 let stmt = plan.narrow(columns(kind, query.with_relations));
-                let needs_members = kind == Kind::Group;
+                let needs_members = memory_needs_members(kind, query);
                 let rows = self
                     .readers
                     .blocking(move |conn| {

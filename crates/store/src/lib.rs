@@ -300,6 +300,26 @@ impl PageBudget {
             .sum();
         self.spend(bytes);
     }
+
+    /// Counts a user's groups (about their id and display name each): a user in thousands of
+    /// groups costs a page as much as a large resource.
+    pub fn spend_groups(&mut self, groups: &[GroupRef]) {
+        let bytes = groups
+            .iter()
+            .map(|g| g.id.len() + g.display.len() + 48)
+            .sum();
+        self.spend(bytes);
+    }
+
+    /// Counts what a resource carries beside its JSON: a group's members, a user's groups.
+    pub fn spend_relations(&mut self, resource: &StoredResource) {
+        if let Some(members) = &resource.members {
+            self.spend_members(members);
+        }
+        if let Some(groups) = &resource.groups {
+            self.spend_groups(groups);
+        }
+    }
 }
 
 /// One page of a list.

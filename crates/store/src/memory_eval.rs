@@ -79,8 +79,9 @@ pub fn finish(rows: Vec<StoredResource>, schema: &ResourceSchema, query: &ListQu
             break;
         }
         budget.spend(roster_scim::limits::json_len(&r.data));
-        if let Some(members) = &r.members {
-            budget.spend_members(members);
+        // Members read only to evaluate the filter are not sent, so not counted.
+        if query.with_relations {
+            budget.spend_relations(&r);
         }
         resources.push(r);
     }

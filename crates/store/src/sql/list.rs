@@ -84,6 +84,23 @@ impl ListPlan {
     }
 }
 
+/// Whether a list decided in memory must read each group's members: when they are asked for,
+/// or when the filter or sort may name them. Otherwise a filter the SQL cannot decide would
+/// read every member row of every group of the tenant only to drop them.
+pub fn memory_needs_members(kind: Kind, query: &ListQuery) -> bool {
+    let names_members = |text: String| text.to_ascii_lowercase().contains("members");
+    kind == Kind::Group
+        && (query.with_relations
+            || query
+                .filter
+                .as_ref()
+                .is_some_and(|f| names_members(f.to_string()))
+            || query
+                .sort
+                .as_ref()
+                .is_some_and(|s| names_members(s.path.to_string())))
+}
+
 /// The total a page of `got` resources tells by itself, asked for with `offset` and `limit`
 /// ([`ListQuery::offset`], [`ListQuery::limit`]): a short page that starts inside the results
 /// ends them, so its end is the total, and the lookups identity providers make (`userName eq`)

@@ -762,6 +762,15 @@ impl Directory {
             .await?)
     }
 
+    /// Whether the client assertion `jti` of `issuer` was already used at the token endpoint
+    /// (and is remembered still).
+    pub async fn assertion_used(&self, issuer: &str, jti: &str) -> Result<bool, DirectoryError> {
+        Ok(self
+            .store
+            .assertion_used(issuer, jti, self.clock.now())
+            .await?)
+    }
+
     /// Forgets used client assertions that have expired (their replay is refused by their
     /// expiry now).
     pub async fn purge_used_assertions(&self) -> Result<u64, DirectoryError> {

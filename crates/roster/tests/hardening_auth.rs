@@ -546,6 +546,28 @@ async fn a_client_assertion_is_accepted_once() {
             .contains("already used"),
         "{body}"
     );
+    // Nor does the used assertion open the SCIM endpoint as a bearer token, while a fresh
+    // federated token still does.
+    let bearer = |jwt: String| {
+        let app = &f.app;
+        let url = format!("{}/Users", f.tenant.base);
+        async move {
+            app.http
+                .get(url)
+                .bearer_auth(jwt)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        bearer(jwt.clone()).await,
+        401,
+        "a used assertion as a bearer token"
+    );
+    assert_eq!(bearer(f.token(json!({"jti": "bearer-1"}))).await, 200);
     // The jwt-bearer grant too.
     let grant = |jwt: &str| {
         format!(

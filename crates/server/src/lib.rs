@@ -498,12 +498,30 @@ async fn federated(
         .await?
         .ok_or_else(refused)?;
     let trust = ctx.settings.federation.as_ref().ok_or_else(refused)?;
-    match state.federator.verify(token, trust).await {
-        Ok(_) => Ok(ctx),
-        Err(e) => Err(ApiError::InvalidToken(format!(
-            "Federated token refused: {e}."
-        ))),
+    let claims = match state.federator.verify(token, trust).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            return Err(ApiError::InvalidToken(format!(
+                "Federated token refused: {e}."
+            )));
+        }
+    };
+    // A JWT already traded at the token endpoint as a client assertion does not open the
+    // SCIM endpoint either: its replay is refused everywhere.
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if let Some(id) = ["jti", "uti"]
+        .iter()
+        .find_map(|k| claims.get(*k).and_then(Value::as_str))
+        && state.directory.assertion_used(issuer, id).await?
+    {
+        return Err(ApiError::InvalidToken(
+            "Federated token refused: it was already used as a client assertion.".into(),
+        ));
     }
+    Ok(ctx)
 }
 
 impl Tenant {

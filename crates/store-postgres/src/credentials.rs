@@ -156,6 +156,23 @@ impl CredentialStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
+    async fn assertion_used(
+        &self,
+        issuer: &str,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = sqlx::query_scalar(&numbered(roster_store::sql::assertions::USED))
+            .bind(issuer)
+            .bind(jti)
+            .bind(epoch_millis(now))
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
     async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
         let done = sqlx::query(&numbered(roster_store::sql::assertions::PURGE))

@@ -163,6 +163,22 @@ impl CredentialStore for SqliteStore {
             .await
     }
 
+    async fn assertion_used(
+        &self,
+        issuer: &str,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(roster_store::sql::assertions::USED)
+            .bind(issuer)
+            .bind(jti)
+            .bind(epoch_millis(now))
+            .fetch_one(&self.reader)
+            .await
+            .map_err(db_err)?;
+        Ok(n > 0)
+    }
+
     async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let before = epoch_millis(before);
         self.writer

@@ -69,6 +69,14 @@ pub trait CredentialStore: Send + Sync {
         expires_at: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
+    /// Whether the client assertion `jti` of `issuer` was used and its record has not expired
+    /// at `now`: such a JWT is not accepted as a bearer token either.
+    async fn assertion_used(
+        &self,
+        issuer: &str,
+        jti: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
     /// Forgets client assertions that expired before `before`; returns how many.
     async fn purge_assertions(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// Stores an OAuth client.

@@ -172,6 +172,17 @@ pub async fn used_assertions(store: &dyn Store) {
         "the same jti from another issuer is another assertion"
     );
     assert!(remember("https://a", "j2", 10, 0).await, "another jti");
+    let used = |jti: &'static str, at: i64| async move {
+        ok(
+            store
+                .assertion_used("https://a", jti, BASE + Duration::minutes(at))
+                .await,
+            "asking whether an assertion was used",
+        )
+    };
+    assert!(used("j2", 5).await, "a remembered assertion is used");
+    assert!(!used("j2", 11).await, "an expired record is not");
+    assert!(!used("j9", 0).await, "an unknown one is not");
     assert!(
         remember("https://a", "j1", 30, 11).await,
         "an expired record no longer counts"

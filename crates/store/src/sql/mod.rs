@@ -403,6 +403,10 @@ pub mod assertions {
         ON CONFLICT (issuer, jti) DO UPDATE SET expires_at = excluded.expires_at
         WHERE used_assertions.expires_at < ?";
 
+    /// Whether an assertion's use is remembered and not expired. Binds: issuer, jti, now.
+    pub const USED: &str = "SELECT count(*) FROM used_assertions
+        WHERE issuer = ? AND jti = ? AND expires_at >= ?";
+
     /// Forgets assertions that expired. Binds: before.
     pub const PURGE: &str = "DELETE FROM used_assertions WHERE expires_at < ?";
 }

@@ -786,7 +786,11 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
         .as_array_mut()
         .expect("keys")
         .push(rotated_jwk);
-    let fresh = sign(Algorithm::ES256, "ec-2", &rotated, &good);
+    // (A token of its own: `good` was traded as a client assertion above, and a used
+    // assertion opens nothing more.)
+    let mut rotated_claims = good.clone();
+    rotated_claims["jti"] = json!("bearer-rotated");
+    let fresh = sign(Algorithm::ES256, "ec-2", &rotated, &rotated_claims);
     let r = app.get(&with_token(&a, &fresh), "/Users").await;
     assert_eq!(r.status, 200, "a rotated-in key is fetched: {}", r.body);
 

@@ -316,20 +316,27 @@ impl ResourceStore for PostgresStore {
             None => {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
                 let stmt = numbered(&plan.narrow(columns(kind, query.with_relations)));
-                let found = bind_query(sqlx::query(&stmt), tenant, kind, &plan.binds)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .map_err(db_err)?;
-                let mut rows = Vec::with_capacity(found.len());
+                // Rows are decided as they come from the stream: the page, not the tenant, is
+                // held. A group's members, when the filter needs them, are read on a second
+                // connection while the first streams.
                 let needs_members = memory_needs_members(kind, query);
-                for row in found {
+                let mut side = if needs_members {
+                    Some(self.conn().await?)
+                } else {
+                    None
+                };
+                let mut page = memory_eval::MemoryPage::new(schema, query);
+                let mut stream =
+                    bind_query(sqlx::query(&stmt), tenant, kind, &plan.binds).fetch(&mut *conn);
+                while let Some(row) = stream.try_next().await.map_err(db_err)? {
                     let (seq, mut r) = resource_from_row(&row)?;
-                    if needs_members {
-                        r.members = Some(members_of(&mut conn, seq).await?);
+                    if let Some(side) = side.as_mut() {
+                        r.members = Some(members_of(side, seq).await?);
                     }
-                    rows.push(r);
+                    page.push(r);
                 }
-                memory_eval::finish(rows, schema, query)
+                drop(stream);
+                page.finish()
             }
         };
         Ok(without_unasked_relations(page, query))

@@ -219,6 +219,24 @@ pub fn resources(
     resources_within(conn, stmt, params, &mut budget, |_, _| Ok(()))
 }
 
+/// Hands each resource a statement selects to `each`, as it is read, without collecting them.
+pub fn each_resource(
+    conn: &Connection,
+    stmt: &str,
+    params: &[SqlValue],
+    mut each: impl FnMut(i64, StoredResource) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut stmt = conn.prepare_cached(stmt).map_err(crate::lite_err)?;
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params))
+        .map_err(crate::lite_err)?;
+    while let Some(row) = rows.next().map_err(crate::lite_err)? {
+        let (seq, r) = resource(row).map_err(crate::lite_err)??;
+        each(seq, r)?;
+    }
+    Ok(())
+}
+
 /// The resources a statement selects, until `budget` is spent (at least one): each row's
 /// stored JSON counts, and what `then` adds (a group's members, read as the row is taken).
 pub fn resources_within(

@@ -327,20 +327,21 @@ impl ResourceStore for SqliteStore {
                 // The SQL narrows; the protocol crate decides, sorts and pages.
                 let stmt = plan.narrow(columns(kind, query.with_relations));
                 let needs_members = memory_needs_members(kind, query);
-                let rows = self
-                    .readers
+                // Rows are decided as they are read: the page, not the tenant, is held.
+                let (schema, query) = (schema.clone(), query.clone());
+                self.readers
                     .blocking(move |conn| {
-                        let mut rows = Vec::new();
-                        for (seq, mut r) in reads::resources(conn, &stmt, &params)? {
+                        let mut page = memory_eval::MemoryPage::new(&schema, &query);
+                        reads::each_resource(conn, &stmt, &params, |seq, mut r| {
                             if needs_members {
                                 r.members = Some(reads::members_of(conn, seq)?);
                             }
-                            rows.push(r);
-                        }
-                        Ok(rows)
+                            page.push(r);
+                            Ok(())
+                        })?;
+                        Ok(page.finish())
                     })
-                    .await?;
-                memory_eval::finish(rows, schema, query)
+                    .await?
             }
         };
         Ok(without_unasked_relations(page, query))

@@ -51,39 +51,162 @@ pub fn scim_view(resource: &StoredResource) -> Value {
 /// Filters, sorts and pages candidate rows in memory. `rows` must be a superset of the matching
 /// resources, in creation order.
 pub fn finish(rows: Vec<StoredResource>, schema: &ResourceSchema, query: &ListQuery) -> Page {
-    let mut matched: Vec<(StoredResource, Value)> = rows
-        .into_iter()
-        .map(|r| {
-            let view = scim_view(&r);
-            (r, view)
-        })
-        .filter(|(_, view)| {
-            query
-                .filter
-                .as_ref()
-                .is_none_or(|f| f.matches(view, schema))
-        })
-        .collect();
-    if let Some(sort) = &query.sort {
-        matched.sort_by(|a, b| sort.compare(schema, &a.1, &b.1));
+    let mut page = MemoryPage::new(schema, query);
+    for r in rows {
+        page.push(r);
     }
-    let total = matched.len() as u64;
-    let mut budget = crate::PageBudget::of(query);
-    let mut resources = Vec::new();
-    for (r, _) in matched
-        .into_iter()
-        .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
-    {
-        if !budget.admits(resources.len()) {
-            break;
+    page.finish()
+}
+
+/// A list decided in memory, fed one candidate row at a time as the backend reads them, so
+/// that what it holds is the page, not the tenant: a row that does not match is dropped at
+/// once; without a sort only the first `offset + limit` matches are kept; with one, the best
+/// `offset + limit` so far (pruned as they come, by a stable sort, so ties keep creation
+/// order). Only the total counts every match.
+pub struct MemoryPage<'a> {
+    schema: &'a ResourceSchema,
+    query: &'a ListQuery,
+    keep: usize,
+    total: u64,
+    matched: Vec<(StoredResource, Value)>,
+}
+
+impl<'a> MemoryPage<'a> {
+    /// An empty page for `query`.
+    pub fn new(schema: &'a ResourceSchema, query: &'a ListQuery) -> Self {
+        let keep = usize::try_from(query.offset.saturating_add(query.limit)).unwrap_or(usize::MAX);
+        MemoryPage {
+            schema,
+            query,
+            keep,
+            total: 0,
+            matched: Vec::new(),
         }
-        budget.spend(roster_scim::limits::json_len(&r.data));
-        // Members read only to evaluate the filter are not sent, so not counted.
-        if query.with_relations {
-            budget.spend_relations(&r);
-        }
-        resources.push(r);
     }
-    Page { total, resources }
+
+    /// Takes the next candidate row (rows come in creation order).
+    pub fn push(&mut self, r: StoredResource) {
+        let view = scim_view(&r);
+        if !self
+            .query
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&view, self.schema))
+        {
+            return;
+        }
+        self.total += 1;
+        match &self.query.sort {
+            None => {
+                if self.matched.len() < self.keep {
+                    self.matched.push((r, view));
+                }
+            }
+            Some(sort) => {
+                self.matched.push((r, view));
+                if self.matched.len() >= self.keep.saturating_mul(2).max(1024) {
+                    let schema = self.schema;
+                    self.matched
+                        .sort_by(|a, b| sort.compare(schema, &a.1, &b.1));
+                    self.matched.truncate(self.keep);
+                }
+            }
+        }
+    }
+
+    /// The page: sorted, offset, cut to `limit` and to the byte budget.
+    pub fn finish(mut self) -> Page {
+        if let Some(sort) = &self.query.sort {
+            let schema = self.schema;
+            self.matched
+                .sort_by(|a, b| sort.compare(schema, &a.1, &b.1));
+        }
+        let query = self.query;
+        let mut budget = crate::PageBudget::of(query);
+        let mut resources = Vec::new();
+        for (r, _) in self
+            .matched
+            .into_iter()
+            .skip(usize::try_from(query.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(query.limit).unwrap_or(usize::MAX))
+        {
+            if !budget.admits(resources.len()) {
+                break;
+            }
+            budget.spend(roster_scim::limits::json_len(&r.data));
+            // Members read only to evaluate the filter are not sent, so not counted.
+            if query.with_relations {
+                budget.spend_relations(&r);
+            }
+            resources.push(r);
+        }
+        Page {
+            total: self.total,
+            resources,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Kind;
+    use roster_scim::filter::Filter;
+    use roster_scim::sort::{SortBy, SortOrder};
+    use roster_scim::{AttrPath, Registry};
+    use time::OffsetDateTime;
+
+    fn user(i: usize) -> StoredResource {
+        // Many ties: 37 distinct titles over the rows, so the sort's stability matters.
+        StoredResource {
+            id: format!("u{i:05}"),
+            kind: Kind::User,
+            version: 1,
+            created: OffsetDateTime::UNIX_EPOCH,
+            last_modified: OffsetDateTime::UNIX_EPOCH,
+            data: json!({"userName": format!("user{i}"), "title": format!("t{}", (i * 7919) % 37)}),
+            members: None,
+            groups: None,
+        }
+    }
+
+    /// The page kept while streaming (pruned every so often) is the page of the whole sorted
+    /// list: same order, ties in creation order, same total.
+    #[test]
+    fn a_streamed_page_equals_the_page_of_the_whole_list() {
+        let registry = Registry::core();
+        let schema = registry.resource("User").expect("User");
+        for (offset, limit, order) in [
+            (0, 5, SortOrder::Ascending),
+            (10, 5, SortOrder::Descending),
+            (2990, 100, SortOrder::Ascending),
+            (0, 0, SortOrder::Ascending),
+        ] {
+            let mut query = ListQuery {
+                filter: Some(Filter::parse("title pr").expect("filter")),
+                sort: Some(SortBy {
+                    path: AttrPath::simple("title"),
+                    order,
+                }),
+                offset,
+                limit,
+                with_relations: false,
+                max_bytes: usize::MAX,
+            };
+            let streamed = finish((0..3000).map(user).collect(), schema, &query);
+            query.offset = 0;
+            query.limit = u64::MAX;
+            let whole = finish((0..3000).map(user).collect(), schema, &query);
+            let expected: Vec<&str> = whole
+                .resources
+                .iter()
+                .skip(offset as usize)
+                .take(limit as usize)
+                .map(|r| r.id.as_str())
+                .collect();
+            let got: Vec<&str> = streamed.resources.iter().map(|r| r.id.as_str()).collect();
+            assert_eq!(got, expected, "offset {offset}, limit {limit}, {order:?}");
+            assert_eq!(streamed.total, 3000);
+        }
+    }
 }

@@ -1,0 +1,397 @@
+//! The command line: every command, its arguments and its options (clap definitions).
+
+use std::net::SocketAddr;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+/// Roster: SCIM 2.0 provisioning for every customer organisation of your application.
+#[derive(Debug, Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "Roster: SCIM 2.0 provisioning for every customer organisation of your application: \
+             serve, tenants and their tokens, API keys, webhooks."
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The address to listen on.
+    #[arg(
+        long,
+        env = "ROSTER_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub(crate) listen: SocketAddr,
+    /// The database: sqlite://FILE (`serve` and `tenant create` create it if missing) or postgres://USER:PASSWORD@HOST/DB
+    /// (shared by any number of Roster processes).
+    #[arg(
+        long = "database",
+        env = "ROSTER_DATABASE_URL",
+        default_value = "sqlite://roster.db",
+        global = true
+    )]
+    pub(crate) database: String,
+    /// The most connections to a PostgreSQL database this process opens.
+    #[arg(
+        long,
+        env = "ROSTER_DATABASE_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub(crate) database_max_connections: u32,
+    /// The externally visible base URL, used in Provisioning URLs, Location and meta.location.
+    /// Defaults to http:// and the listen address.
+    #[arg(long, env = "ROSTER_PUBLIC_URL", global = true)]
+    pub(crate) public_url: Option<String>,
+}
+
+/// The options of `roster serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Serves Prometheus metrics on this address instead of at /metrics on the main one.
+    #[arg(long, env = "ROSTER_METRICS_LISTEN")]
+    pub(crate) metrics_listen: Option<SocketAddr>,
+    /// How many days events are kept in the change log.
+    #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 90)]
+    pub(crate) event_retention_days: u32,
+    /// How long a webhook receiver has to answer, in seconds (default 10).
+    #[arg(long, env = "ROSTER_WEBHOOK_TIMEOUT_SECONDS")]
+    pub(crate) webhook_timeout_seconds: Option<u64>,
+    /// How long a process keeps a webhook stream after claiming it, in seconds (default 30):
+    /// after a crash, another process resumes its deliveries once this has passed.
+    #[arg(long, env = "ROSTER_WEBHOOK_LEASE_SECONDS")]
+    pub(crate) webhook_lease_seconds: Option<u64>,
+    /// The most client connections open at once (lowered to fit the file descriptor limit).
+    #[arg(long, env = "ROSTER_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub(crate) max_connections: usize,
+    /// Seconds a client has to send a request's head.
+    #[arg(long, env = "ROSTER_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub(crate) header_read_timeout_seconds: u64,
+    /// Seconds a connection may stay without traffic before it is closed.
+    #[arg(long, env = "ROSTER_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub(crate) idle_timeout_seconds: u64,
+    /// Seconds a request may take, its body included, before it is answered 503.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    pub(crate) request_timeout_seconds: u64,
+    /// The most bytes of resources in one page of a list (a page is cut there).
+    #[arg(long, env = "ROSTER_MAX_PAGE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub(crate) max_page_bytes: usize,
+    /// The most values of one multi-valued attribute of a user or group (not a group's
+    /// members).
+    #[arg(long, env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE", default_value_t = 100)]
+    pub(crate) max_values_per_attribute: usize,
+    /// The most bytes of one user's or group's JSON (a group's members not counted).
+    #[arg(long, env = "ROSTER_MAX_RESOURCE_BYTES", default_value_t = 64 * 1024)]
+    pub(crate) max_resource_bytes: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Runs the SCIM service.
+    Serve(ServeArgs),
+    /// Manages tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Manages the host application's API keys (for /api/v1: events, tenants, users, groups).
+    #[command(subcommand)]
+    Apikey(ApiKeyCommand),
+    /// Manages webhook endpoints that receive every change, signed (Standard Webhooks).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WebhookCommand {
+    /// Adds an endpoint; events are POSTed to it signed with the printed secret.
+    Add {
+        /// The endpoint's URL (http:// or https://).
+        url: String,
+        /// Only this tenant's events (id or unique name); every tenant's without it.
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Prints one JSON object: {"id", "url", "tenant_id", "secret"}.
+        #[arg(long)]
+        json: bool,
+        /// Allows an endpoint on a link-local or cloud-metadata address (169.254.0.0/16,
+        /// fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
+    },
+    /// Lists endpoints (without their secrets).
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes an endpoint and its delivery state.
+    Remove {
+        /// The endpoint's id (wh_…).
+        id: String,
+    },
+    /// Gives an endpoint a new secret; the old one keeps signing beside it for the overlap.
+    Rotate {
+        /// The endpoint's id.
+        id: String,
+        /// Hours both secrets sign.
+        #[arg(long, default_value_t = 24)]
+        overlap_hours: u32,
+        /// Prints one JSON object: {"id", "secret"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delivers an endpoint's events again, from an event (of that event's tenant) on.
+    Redeliver {
+        /// The endpoint's id.
+        id: String,
+        /// The first event to deliver again (evt_…).
+        #[arg(long)]
+        from: String,
+    },
+    /// Lists events given up on after their last attempt.
+    DeadLetters {
+        /// Only this endpoint's.
+        id: Option<String>,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows an endpoint's latest delivery attempts.
+    Attempts {
+        /// The endpoint's id.
+        id: String,
+        /// How many.
+        #[arg(long, default_value_t = 20)]
+        limit: u64,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApiKeyCommand {
+    /// Creates an API key and prints it once (only its hash is stored).
+    Create {
+        /// What the key is for (e.g. the host application's name).
+        name: String,
+        /// Prints one JSON object: {"id", "name", "key"}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists API keys (never the keys themselves).
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an API key at once.
+    Revoke {
+        /// The key's id (key_…).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TenantCommand {
+    /// Creates a tenant and its first token.
+    Create {
+        /// The tenant's name (the customer organisation).
+        name: String,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists tenants.
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows a tenant and its settings.
+    Show {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes a setting: provisioning on|off, groups on|off, compatibility auto|strict,
+    /// user-attributes NAME[:TYPE][,...] (extra user attributes; TYPE string, boolean,
+    /// integer, decimal, dateTime or reference, with [] for several values),
+    /// access-token-minutes 60..360 (lifetime of OAuth access tokens), unknown-members
+    /// refuse|ignore (group members that name nothing), patch-response resource|no-content
+    /// (what a user PATCH answers).
+    Set {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The setting.
+        key: String,
+        /// Its new value.
+        value: String,
+    },
+    /// Issues a new static token for a tenant (the previous ones stop working unless
+    /// --keep-old), or lists or revokes its tokens.
+    Token(TokenArgs),
+    /// OAuth 2.0 clients of a tenant (client credentials grant).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Trusts an external issuer's signed tokens for a tenant (workload identity
+    /// federation): --entra DIRECTORY_ID for Microsoft Entra ID, or --issuer URL.
+    Trust {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// A Microsoft Entra ID directory (tenant) id: trusts its v2.0 and v1 issuers and
+        /// requires its `tid` claim.
+        #[arg(long, conflicts_with = "issuer", required_unless_present = "issuer")]
+        entra: Option<String>,
+        /// An issuer URL (repeat for several accepted `iss` values; the first is where its
+        /// OpenID configuration is read).
+        #[arg(long)]
+        issuer: Vec<String>,
+        /// The audience (`aud`) the tokens must be issued for.
+        #[arg(long)]
+        audience: String,
+        /// The subject (`sub`) the tokens must have.
+        #[arg(long)]
+        subject: Option<String>,
+        /// Another claim the tokens must have, as NAME=VALUE (repeatable).
+        #[arg(long = "claim", value_parser = parse_claim)]
+        claims: Vec<(String, String)>,
+        /// Where the issuer's signing keys are, if not in its OpenID configuration.
+        #[arg(long)]
+        jwks_uri: Option<String>,
+        /// Allows issuer and key URLs on a link-local or cloud-metadata address
+        /// (169.254.0.0/16, fe80::/10, metadata.google.internal, ...), refused by default.
+        #[arg(long)]
+        allow_link_local: bool,
+    },
+    /// Stops trusting any external issuer for a tenant.
+    Untrust {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub(crate) struct TokenArgs {
+    #[command(subcommand)]
+    pub(crate) action: Option<TokenCommand>,
+    /// The tenant's id (or its name, when unique).
+    #[arg(required = true)]
+    pub(crate) tenant: Option<String>,
+    /// Keeps the tenant's previous tokens working (a rotation without a gap: move the
+    /// identity provider to the new token, then revoke the old one).
+    #[arg(long)]
+    pub(crate) keep_old: bool,
+    /// A name for the token, to tell it apart later.
+    #[arg(long, default_value = "")]
+    pub(crate) name: String,
+    /// How long the token works: a number with s, m, h, d or w (90d); for ever if absent.
+    #[arg(long, value_parser = parse_duration)]
+    pub(crate) expires_in: Option<time::Duration>,
+    /// Prints one JSON object.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Lists a tenant's live static tokens (never the tokens themselves).
+    List {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes one static token: it stops working within a second on every process.
+    Revoke {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The token's id (tok_…, from `roster tenant token list`).
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClientCommand {
+    /// Creates an OAuth client; prints its client id, its secret (shown once) and the token
+    /// endpoint.
+    Create {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// A name for the client.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// A client that authenticates only with a JWT from the tenant's trusted issuer
+        /// (roster tenant trust): no secret is shown.
+        #[arg(long)]
+        federated: bool,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists a tenant's OAuth clients.
+    List {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an OAuth client and every access token issued to it.
+    Revoke {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The client id (rci_…).
+        id: String,
+    },
+}
+
+/// `90d`, `12h`, `30m`, `3600s`, `2w`.
+pub(crate) fn parse_duration(text: &str) -> Result<time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{text:?} needs a unit: s, m, h, d or w (as in 90d)"))?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number followed by s, m, h, d or w"))?;
+    let d = match unit {
+        "s" => time::Duration::seconds(n),
+        "m" => time::Duration::minutes(n),
+        "h" => time::Duration::hours(n),
+        "d" => time::Duration::days(n),
+        "w" => time::Duration::weeks(n),
+        _ => return Err(format!("{text:?}: the unit must be s, m, h, d or w")),
+    };
+    if d <= time::Duration::ZERO {
+        return Err("the lifetime must be positive".into());
+    }
+    Ok(d)
+}
+
+/// `NAME=VALUE`.
+pub(crate) fn parse_claim(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?} must be NAME=VALUE"))?;
+    if name.trim().is_empty() {
+        return Err(format!("{text:?} must be NAME=VALUE"));
+    }
+    Ok((name.trim().to_owned(), value.to_owned()))
+}
+
+pub(crate) fn time_text(t: Option<time::OffsetDateTime>) -> String {
+    t.map_or_else(|| "-".to_owned(), roster_scim::value::format_datetime)
+}

@@ -67,6 +67,9 @@ pub fn http_client() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
+        // The server closes a kept-alive connection idle for its header-read timeout (10 s);
+        // the client lets go first, so that no request races a closing connection.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .expect("an HTTP client")
 }

@@ -417,4 +417,13 @@ fn cli_mistakes_are_refused_with_one_clear_line() {
         !ok && err.contains("is not a Microsoft Entra tenant id"),
         "{err}"
     );
+    // An unreachable PostgreSQL says why, not the pool's "timed out"; never the password.
+    let out = roster("postgres://roster:s3cret@127.0.0.1:1/roster")
+        .env("ROSTER_LOG", "off")
+        .args(["tenant", "list"])
+        .output()
+        .expect("run roster");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("refused"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
 }

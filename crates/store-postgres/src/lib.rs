@@ -117,6 +117,26 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?
             .application_name("roster");
+        // One connection first, so that a database that cannot be reached says why (refused,
+        // unknown host, bad password) rather than the pool's "timed out".
+        {
+            use sqlx::ConnectOptions;
+            let first = tokio::time::timeout(pool.acquire_timeout, options.connect()).await;
+            match first {
+                Ok(Ok(conn)) => drop(conn),
+                Ok(Err(e)) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "connecting to the database: {e}"
+                    )));
+                }
+                Err(_) => {
+                    return Err(StoreError::Unavailable(format!(
+                        "connecting to the database: no answer within {} s",
+                        pool.acquire_timeout.as_secs()
+                    )));
+                }
+            }
+        }
         let pool = PgPoolOptions::new()
             .max_connections(pool.max_connections)
             .min_connections(0)

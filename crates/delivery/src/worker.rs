@@ -162,6 +162,7 @@ impl Worker {
         };
         let started = epoch_millis(self.clock.now());
         let mut update = StreamUpdate {
+            leased_delivered: stream.delivered,
             delivered: stream.delivered,
             attempts: stream.attempts,
             first_failed_at: stream.first_failed_at,

@@ -234,10 +234,14 @@ impl WebhookStore for PostgresStore {
             .map_err(db_err)?;
         }
         let held = sqlx::query(&numbered(wh::FINISH))
-            .bind(update.delivered)
+            .bind(update.leased_delivered)
             .bind(update.attempts)
+            .bind(update.leased_delivered)
             .bind(update.first_failed_at)
+            .bind(update.leased_delivered)
             .bind(update.next_attempt_at)
+            .bind(update.leased_delivered)
+            .bind(update.delivered)
             .bind(webhook_id)
             .bind(tenant.as_str())
             .bind(owner)

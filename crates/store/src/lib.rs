@@ -439,6 +439,9 @@ pub struct Stream {
 /// How a worker leaves a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamUpdate {
+    /// Where the stream stood when it was leased: if it stands elsewhere now, it was restarted
+    /// meanwhile (a redelivery), and the restart wins over this update.
+    pub leased_delivered: i64,
     /// The position of the last event delivered (or dead-lettered).
     pub delivered: i64,
     /// Failed attempts at the (new) head event.

@@ -266,3 +266,79 @@ pub async fn change_log(store: &dyn Store) {
         "a position is never reused after a purge"
     );
 }
+
+/// A redelivery asked for while a worker holds the stream's lease is not lost when that
+/// worker records its progress: the worker's progress is dropped instead (its deliveries are
+/// made again from the restart, at least once as always).
+pub async fn redelivery_during_a_lease(store: &dyn Store) {
+    let t = new_tenant(store, "t-redeliver").await;
+    // The endpoint first: it receives the events written after it was added.
+    let webhook = crate::WebhookRecord {
+        id: "wh_re".into(),
+        url: "https://receiver.example/hook".into(),
+        tenant_id: Some(t.clone()),
+        secret: "whsec_x".into(),
+        previous_secret: None,
+        previous_until: None,
+        created_at: 0,
+        allow_link_local: false,
+    };
+    ok(store.add_webhook(&webhook).await, "adding an endpoint");
+    for i in 0..3i64 {
+        let user = resource(
+            Kind::User,
+            &format!("user-re-{i}"),
+            json!({"schemas": [USER_SCHEMA], "userName": format!("re{i}")}),
+            BASE,
+        );
+        ok(
+            store
+                .insert_recorded(
+                    &t,
+                    &user,
+                    &[],
+                    &[new_event(&format!("evt_re{i}"), "user.created", i)],
+                )
+                .await,
+            "inserting a user with its event",
+        );
+    }
+    let events = all_events(store, Some(&t)).await;
+    let now = crate::sql::epoch_millis(BASE + Duration::days(1));
+    let streams = ok(
+        store.claim_streams("worker-a", now, now + 30_000, 16).await,
+        "claiming streams",
+    );
+    assert_eq!(streams.len(), 1, "one stream to deliver");
+    // While worker-a holds the lease, the operator asks for the second event again...
+    ok(
+        store.redeliver("wh_re", &events[1].id, now + 1).await,
+        "redelivering",
+    );
+    // ... and worker-a then records that it delivered all three.
+    let update = crate::StreamUpdate {
+        leased_delivered: streams[0].delivered,
+        delivered: events[2].position,
+        attempts: 0,
+        first_failed_at: None,
+        next_attempt_at: now + 2,
+        dead_letter: None,
+    };
+    ok(
+        store
+            .finish_stream("worker-a", "wh_re", &t, &update, &[])
+            .await,
+        "finishing the stream",
+    );
+    let again = ok(
+        store
+            .claim_streams("worker-b", now + 10, now + 30_000, 16)
+            .await,
+        "claiming again",
+    );
+    assert_eq!(again.len(), 1, "the redelivery is still due");
+    assert_eq!(
+        again[0].delivered, events[0].position,
+        "the stream restarts before the event asked for"
+    );
+}

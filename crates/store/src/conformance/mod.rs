@@ -61,7 +61,7 @@ mod resources;
 pub mod strategy;
 mod tenants;
 
-pub use change_log::change_log;
+pub use change_log::{change_log, redelivery_during_a_lease};
 pub use credentials::{api_keys, token_lifecycle, tokens, used_assertions};
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
@@ -89,7 +89,7 @@ macro_rules! conformance_tests {
             ping tenants first_tenant tokens used_assertions token_lifecycle
             update_from_previous change_log api_keys pages_after_a_key emails_follow_updates
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
-            filters_agree_with_evaluator
+            filters_agree_with_evaluator redelivery_during_a_lease
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

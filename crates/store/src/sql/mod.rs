@@ -459,10 +459,17 @@ pub mod webhooks {
         WHERE webhook_id = ? AND tenant_id = ? AND (lease_until IS NULL OR lease_until < ?)
         RETURNING delivered, attempts, first_failed_at";
 
-    /// Records progress and releases the lease, if still held. Binds: delivered, attempts,
-    /// first_failed_at, next_attempt_at, webhook_id, tenant_id, owner.
-    pub const FINISH: &str = "UPDATE webhook_streams SET delivered = ?, attempts = ?,
-            first_failed_at = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
+    /// Records progress and releases the lease, if still held; a stream restarted during the
+    /// lease (a redelivery: `delivered` is no longer where the lease found it) keeps the
+    /// restart and only its lease is released. Every expression reads the row as it was.
+    /// Binds: leased, attempts, leased, first_failed_at, leased, next_attempt_at, leased,
+    /// delivered, webhook_id, tenant_id, owner.
+    pub const FINISH: &str = "UPDATE webhook_streams SET
+            attempts = CASE WHEN delivered = ? THEN ? ELSE attempts END,
+            first_failed_at = CASE WHEN delivered = ? THEN ? ELSE first_failed_at END,
+            next_attempt_at = CASE WHEN delivered = ? THEN ? ELSE next_attempt_at END,
+            delivered = CASE WHEN delivered = ? THEN ? ELSE delivered END,
+            lease_owner = NULL, lease_until = NULL
         WHERE webhook_id = ? AND tenant_id = ? AND lease_owner = ?";
 
     /// Records an attempt. Binds: webhook_id, tenant_id, event_id, position, attempt, at,

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use roster_directory::{Federation, ShiftedClock, TokenOptions};
 use roster_server::federation::Federator;
 use roster_store::TenantId;
 use serde_json::{Value, json};
+use support::jwt::ec_key;
 use support::{TestApp, TestTenant, assert_scim_error, reply, spawn_app, spawn_app_custom};
 
 /// Requests an access token with HTTP Basic client authentication.
@@ -488,21 +488,6 @@ async fn start_issuer(keys: Value) -> Issuer {
         axum::serve(listener, router).await.expect("issuer");
     });
     Issuer { url, keys, fetches }
-}
-
-/// An ES256 key: its signing key for jsonwebtoken and its public JWK.
-fn ec_key(kid: &str) -> (EncodingKey, Value) {
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-        .expect("key pair");
-    let point = pair.public_key().as_ref();
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-    });
-    (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
 }
 
 /// The RS256 test key (a fixture: RSA keys are slow to generate) and its public JWK.

@@ -10,13 +10,11 @@ mod support;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
 use roster_directory::{Clock, Federation, ShiftedClock};
 use roster_store::TenantId;
 use serde_json::{Value, json};
+use support::jwt::ec_key;
 use support::{TestApp, spawn_app_custom};
 
 /// A server whose clock the test moves, served the way `roster serve` serves it
@@ -250,21 +248,6 @@ async fn tenant_trust_refuses_link_local_and_metadata_issuers_without_the_flag()
             .allow_link_local,
         "the flag is kept with the trust, so key fetches allow it too"
     );
-}
-
-/// An ES256 key: its signing key for jsonwebtoken and its public JWK.
-fn ec_key(kid: &str) -> (EncodingKey, Value) {
-    let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).expect("key");
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref(), &rng)
-        .expect("key pair");
-    let point = pair.public_key().as_ref();
-    let jwk = json!({
-        "kty": "EC", "crv": "P-256", "kid": kid, "use": "sig", "alg": "ES256",
-        "x": URL_SAFE_NO_PAD.encode(&point[1..33]),
-        "y": URL_SAFE_NO_PAD.encode(&point[33..65]),
-    });
-    (EncodingKey::from_ec_der(pkcs8.as_ref()), jwk)
 }
 
 fn sign(kid: &str, key: &EncodingKey, claims: &Value) -> String {

@@ -40,7 +40,7 @@ pub mod webhooks {
 
 pub use error::ApiError;
 pub use metrics::Metrics;
-pub use serve::{RESERVED_DESCRIPTORS, ServeLimits, connection_cap, serve};
+pub use serve::{AppService, RESERVED_DESCRIPTORS, ServeLimits, connection_cap, serve};
 
 /// The media type of every SCIM response.
 pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";

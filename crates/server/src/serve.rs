@@ -74,24 +74,40 @@ pub fn connection_cap(wanted: usize, nofile: Option<u64>) -> usize {
     wanted.min(room).max(1)
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; requests in flight then finish.
-/// Each request carries its peer's address as [`ConnectInfo`].
-pub async fn serve<S>(
-    listener: TcpListener,
-    app: S,
-    limits: ServeLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()>
-where
+/// What [`serve`] serves: a cloneable service of requests that never fails (errors are
+/// responses).
+pub trait AppService:
+    tower::Service<
+        Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S> AppService for S where
     S: tower::Service<
             Request,
             Response = axum::response::Response,
             Error = std::convert::Infallible,
+            Future: Send + 'static,
         > + Clone
         + Send
-        + 'static,
-    S::Future: Send + 'static,
+        + 'static
 {
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; requests in flight then finish.
+/// Each request carries its peer's address as [`ConnectInfo`].
+pub async fn serve<S: AppService>(
+    listener: TcpListener,
+    app: S,
+    limits: ServeLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -139,22 +155,13 @@ where
     Ok(())
 }
 
-async fn connection<S>(
+async fn connection<S: AppService>(
     stream: TcpStream,
     peer: SocketAddr,
     app: S,
     limits: ServeLimits,
     mut stop: watch::Receiver<bool>,
-) where
-    S: tower::Service<
-            Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-        > + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
+) {
     let start = Instant::now();
     let activity = Arc::new(AtomicU64::new(0));
     let io = TokioIo::new(Tracked {

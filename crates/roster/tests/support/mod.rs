@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+pub mod jwt;
 pub mod process;
 
 use reqwest::{Method, StatusCode};

@@ -453,3 +453,78 @@ pub(crate) async fn client_command(
         }
     }
 }
+
+/// `roster apikey …`: the host app's keys to the event feed and the read API.
+pub(crate) async fn apikey(directory: &Directory, command: ApiKeyCommand) -> Result<()> {
+    match command {
+        ApiKeyCommand::Create { name, json } => {
+            let (record, key) = directory.create_api_key(&name).await?;
+            if json {
+                println!(
+                    "{}",
+                    json!({"id": record.id, "name": record.name, "key": key})
+                );
+            } else {
+                println!("API key {} ({})", record.id, record.name);
+                println!("Key: {key}");
+                println!("(The key is shown once; only its hash is stored.)");
+            }
+            Ok(())
+        }
+        ApiKeyCommand::List { json } => {
+            let keys = directory.api_keys().await?;
+            let fmt = roster_scim::value::format_datetime;
+            if json {
+                let list: Vec<_> = keys
+                    .iter()
+                    .map(|k| {
+                        json!({
+                            "id": k.id,
+                            "name": k.name,
+                            "created_at": fmt(k.created_at),
+                            "revoked_at": k.revoked_at.map(fmt),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for k in keys {
+                    let state = k
+                        .revoked_at
+                        .map_or("live".to_owned(), |t| format!("revoked {}", fmt(t)));
+                    println!("{}  {}  {}  {state}", k.id, k.name, fmt(k.created_at));
+                }
+            }
+            Ok(())
+        }
+        ApiKeyCommand::Revoke { id } => {
+            directory.revoke_api_key(&id).await?;
+            println!("Revoked {id}.");
+            Ok(())
+        }
+    }
+}
+
+/// `roster tenant list`.
+pub(crate) async fn tenant_list(directory: &Directory, config: &Config, json: bool) -> Result<()> {
+    let tenants = directory.tenants().await?;
+    if json {
+        let list: Vec<_> = tenants
+            .iter()
+            .map(|t| {
+                json!({
+                    "id": t.id.as_str(),
+                    "name": t.name,
+                    "provisioning_url": config.tenant_base(&t.id),
+                    "created_at": roster_scim::value::format_datetime(t.created_at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(list));
+    } else {
+        for t in tenants {
+            println!("{}  {}  {}", t.id, t.name, config.tenant_base(&t.id));
+        }
+    }
+    Ok(())
+}

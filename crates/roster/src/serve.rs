@@ -9,6 +9,7 @@ use roster_server::{AppState, Config};
 
 use crate::cli::*;
 use crate::commands::*;
+use crate::startup::{Application, Workers};
 
 pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Directory) -> Result<()> {
     let directory = directory.with_resource_limits(roster_scim::limits::ResourceLimits {
@@ -40,10 +41,6 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
         max_connections = config.serve.max_connections,
         "roster is serving"
     );
-    roster_server::spawn_change_log_tasks(
-        directory.clone(),
-        time::Duration::days(i64::from(args.event_retention_days.max(1))),
-    );
     let mut webhooks = roster_delivery::WebhookConfig::default();
     if let Some(s) = args.webhook_timeout_seconds {
         webhooks.timeout = Duration::from_secs(s.max(1));
@@ -53,31 +50,18 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
     }
     // A lease must outlast a request and its record.
     webhooks.lease = webhooks.lease.max(webhooks.timeout * 3);
-    roster_delivery::spawn_webhook_worker(directory.clone(), webhooks);
-    let limits = config.serve;
-    let state = AppState::new(directory, config);
+    let workers = Workers {
+        event_retention: time::Duration::days(i64::from(args.event_retention_days.max(1))),
+        webhooks,
+    };
+    let mut app = Application::new(listener, AppState::new(directory, config), workers);
     if let Some(address) = args.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)
             .await
             .with_context(|| format!("listening on {address} for metrics"))?;
-        tracing::info!(listen = %metrics.local_addr()?, "serving metrics");
-        let app = roster_server::metrics_app(state.clone());
-        let metrics_limits = roster_server::ServeLimits {
-            max_connections: 64,
-            ..limits
-        };
-        tokio::spawn(async move {
-            if let Err(e) =
-                roster_server::serve(metrics, app, metrics_limits, std::future::pending()).await
-            {
-                tracing::error!(error = %e, "the metrics listener stopped");
-            }
-        });
+        app = app.with_metrics_listener(metrics);
     }
-    let app = roster_server::app(state);
-    roster_server::serve(listener, app, limits, shutdown_signal())
-        .await
-        .context("serving")?;
+    app.run(shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -44,14 +44,12 @@
 //! A failing step does not stop the replay: every step runs, so one run lists every difference;
 //! a step that needs a value an earlier failure did not capture is reported as not run.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use crate::support::{TestApp, TestTenant, spawn_app};
 use reqwest::Method;
 use serde_json::{Map, Value};
-use support::{TestApp, TestTenant, spawn_app};
 
 #[tokio::test]
 async fn entra_default() {
@@ -209,7 +207,7 @@ async fn run_step(
     if !step["body"].is_null() {
         request = request.body(step["body"].to_string());
     }
-    let reply = support::reply(request.send().await.expect("request")).await;
+    let reply = crate::support::reply(request.send().await.expect("request")).await;
 
     let expect = &step["expect"];
     // One status, or a list when the provider documents that it accepts any of them.

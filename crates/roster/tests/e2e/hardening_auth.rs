@@ -6,28 +6,20 @@
 //! valid for more than a day are refused; a client assertion is accepted once; refused
 //! authentications are logged with the tenant and the reason, never the secret.
 
-mod support;
-
 use std::sync::Arc;
 
+use crate::support::TestApp;
+use crate::support::jwt::ec_key;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use roster_directory::{Clock, Federation, ShiftedClock};
 use roster_store::TenantId;
 use serde_json::{Value, json};
-use support::jwt::ec_key;
-use support::{TestApp, spawn_app_custom};
 
 /// A server whose clock the test moves, served the way `roster serve` serves it
 /// (`roster_server::serve`): with each request's peer address in its extensions
 /// (`ConnectInfo`), so that limits per address apply.
 async fn spawn_app_with_peer_addresses(clock: Arc<dyn Clock>) -> TestApp {
-    spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        clock,
-        |_| {},
-    )
-    .await
+    TestApp::builder().clock(clock).start().await
 }
 
 /// Asks for an access token with HTTP Basic client authentication: the status, the
@@ -65,13 +57,10 @@ async fn client_of(app: &TestApp, tenant: &str) -> (String, String) {
 async fn wrong_secrets_for_a_client_id_no_longer_lock_out_its_correct_secret() {
     for app in [
         spawn_app_with_peer_addresses(Arc::new(ShiftedClock::default())).await,
-        spawn_app_custom(
-            |_| {},
-            roster_server::webhooks::WebhookConfig::default(),
-            Arc::new(ShiftedClock::default()),
-            |_| {},
-        )
-        .await,
+        TestApp::builder()
+            .clock(Arc::new(ShiftedClock::default()))
+            .start()
+            .await,
     ] {
         let (id, secret) = client_of(&app, "acme").await;
         for _ in 0..12 {
@@ -88,13 +77,7 @@ async fn wrong_secrets_for_a_client_id_no_longer_lock_out_its_correct_secret() {
 async fn wrong_secrets_are_limited_per_client_id_until_the_window_passes() {
     // Served without peer addresses: the limit per client id still applies.
     let clock = Arc::new(ShiftedClock::default());
-    let app = spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        clock.clone(),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder().clock(clock.clone()).start().await;
     let (id, secret) = client_of(&app, "acme").await;
     for n in 1..=10 {
         let (status, _, body) = token(&app, &id, "rcs_wrong").await;
@@ -148,7 +131,7 @@ async fn wrong_secrets_from_one_address_are_limited_across_client_ids() {
 
 /// Runs `roster` with `args` on the app's database: whether it succeeded, and its stderr.
 fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
-    let out = support::process::roster(&app.database_url)
+    let out = crate::support::process::roster(&app.database_url)
         .args(args)
         .output()
         .expect("run roster");
@@ -160,7 +143,7 @@ fn cli(app: &TestApp, args: &[&str]) -> (bool, String) {
 
 #[tokio::test]
 async fn webhook_add_refuses_link_local_and_metadata_addresses_without_the_flag() {
-    let app = support::spawn_app().await;
+    let app = crate::support::spawn_app().await;
     for url in [
         "http://169.254.169.254/latest/meta-data/",
         "http://[fe80::1]/hook",
@@ -202,7 +185,7 @@ async fn webhook_add_refuses_link_local_and_metadata_addresses_without_the_flag(
 
 #[tokio::test]
 async fn tenant_trust_refuses_link_local_and_metadata_issuers_without_the_flag() {
-    let app = support::spawn_app().await;
+    let app = crate::support::spawn_app().await;
     let t = app.tenant("acme").await;
     let trust = |issuer: &str, extra: &[&str]| {
         let mut args = vec![
@@ -319,7 +302,7 @@ async fn jwks_behind_a_redirect_is_not_trusted() {
         ))
         .await;
 
-    let app = support::spawn_app().await;
+    let app = crate::support::spawn_app().await;
     for issuer in [issuer, moved] {
         let t = app.tenant(&format!("t-{}", issuer.len())).await;
         app.directory
@@ -333,7 +316,7 @@ async fn jwks_behind_a_redirect_is_not_trusted() {
                     "iat": unix_now(), "exp": unix_now() + 600}),
         );
         let r = app
-            .get(&support::TestTenant { token, ..t.clone() }, "/Users")
+            .get(&crate::support::TestTenant { token, ..t.clone() }, "/Users")
             .await;
         assert_eq!(
             r.status, 401,
@@ -388,7 +371,7 @@ fn assertion_form(client_id: &str, jwt: &str) -> String {
 /// A server, a tenant trusting a local issuer, one of its clients, and the issuer's key.
 struct Federated {
     app: TestApp,
-    tenant: support::TestTenant,
+    tenant: crate::support::TestTenant,
     client_id: String,
     issuer: String,
     key: EncodingKey,
@@ -397,7 +380,7 @@ struct Federated {
 async fn federated() -> Federated {
     let (key, jwk) = ec_key("k1");
     let issuer = start_issuer(jwk).await;
-    let app = support::spawn_app().await;
+    let app = crate::support::spawn_app().await;
     let tenant = app.tenant("acme").await;
     app.directory
         .set_federation(&TenantId::new(tenant.id.clone()), Some(trusting(&issuer)))
@@ -436,7 +419,7 @@ impl Federated {
 
 #[tokio::test]
 async fn token_endpoint_refuses_scopes_roster_does_not_define_instead_of_echoing_them() {
-    let app = support::spawn_app().await;
+    let app = crate::support::spawn_app().await;
     let (id, secret) = client_of(&app, "acme").await;
     let form = |scope: &str| {
         format!("grant_type=client_credentials&client_id={id}&client_secret={secret}{scope}")
@@ -469,7 +452,7 @@ async fn federated_tokens_valid_for_centuries_are_refused() {
     let r = f
         .app
         .get(
-            &support::TestTenant {
+            &crate::support::TestTenant {
                 token: bearer,
                 ..f.tenant.clone()
             },
@@ -500,7 +483,7 @@ async fn federated_tokens_valid_for_centuries_are_refused() {
     let r = f
         .app
         .get(
-            &support::TestTenant {
+            &crate::support::TestTenant {
                 token: hour,
                 ..f.tenant.clone()
             },
@@ -572,7 +555,7 @@ async fn a_client_assertion_is_accepted_once() {
         "{body}"
     );
     // Another process on the same database refuses the replay too (the store decides).
-    let other = support::directory_on(&f.app.database_url).await;
+    let other = crate::support::directory_on(&f.app.database_url).await;
     let expires = Clock::now(&roster_directory::SystemClock) + time::Duration::minutes(10);
     assert!(
         !other
@@ -633,7 +616,7 @@ async fn refused_authentications_are_logged_with_the_tenant_and_reason_never_the
     let wrong_token = "rst_thisisnotthetoken0123456789";
     let r = app
         .get(
-            &support::TestTenant {
+            &crate::support::TestTenant {
                 token: wrong_token.into(),
                 ..t.clone()
             },

@@ -3,11 +3,9 @@
 //! invisible or control characters, white space at the ends, or 100,000 characters are
 //! refused. Over HTTP on loopback, as an identity provider would find it.
 
-mod support;
-
+use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 /// Percent-encodes a filter for a query string (every byte but the unreserved ones).
 fn filter_query(resource: &str, filter: &str) -> String {

@@ -3,13 +3,11 @@
 //! for ever, 500s for client errors, and smaller gaps at the edge. Each test is named after
 //! what broke.
 
-mod support;
-
 use std::time::Duration;
 
+use crate::support::{TestApp, assert_scim_error, patch_op, spawn_app, user};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{assert_scim_error, patch_op, spawn_app, spawn_app_with, user};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends raw bytes on a new connection to the app and returns what the server wrote before
@@ -26,7 +24,7 @@ async fn raw(address: &str, request: &[u8], wait: Duration) -> String {
 #[tokio::test]
 async fn invented_http_methods_do_not_grow_metrics() {
     let app = spawn_app().await;
-    let metrics = |app: &support::TestApp| {
+    let metrics = |app: &crate::support::TestApp| {
         let url = format!("{}/metrics", app.address);
         let http = app.http.clone();
         async move { http.get(url).send().await.unwrap().text().await.unwrap() }
@@ -126,7 +124,10 @@ async fn a_user_with_thousands_of_emails_is_refused_naming_the_limit() {
 
 #[tokio::test]
 async fn a_page_of_large_users_is_cut_to_its_byte_budget() {
-    let app = spawn_app_with(|c| c.max_page_bytes = 16 * 1024).await;
+    let app = TestApp::builder()
+        .config(|c| c.max_page_bytes = 16 * 1024)
+        .start()
+        .await;
     let t = app.tenant("pages").await;
     for i in 0..12 {
         let mut body = user(&format!("u{i}@fat.example"));
@@ -294,11 +295,13 @@ async fn a_member_given_only_as_a_ref_is_added_or_refused_never_dropped() {
 
 #[tokio::test]
 async fn idle_and_silent_connections_are_closed() {
-    let app = spawn_app_with(|c| {
-        c.serve.header_read_timeout = Duration::from_millis(300);
-        c.serve.idle_timeout = Duration::from_millis(600);
-    })
-    .await;
+    let app = TestApp::builder()
+        .config(|c| {
+            c.serve.header_read_timeout = Duration::from_millis(300);
+            c.serve.idle_timeout = Duration::from_millis(600);
+        })
+        .start()
+        .await;
     let addr = app.address.trim_start_matches("http://").to_owned();
     // A connection that sends nothing is closed by the header-read timeout.
     let mut silent = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -335,11 +338,13 @@ async fn idle_and_silent_connections_are_closed() {
 
 #[tokio::test]
 async fn connections_beyond_the_cap_wait_for_a_free_slot() {
-    let app = spawn_app_with(|c| {
-        c.serve.max_connections = 2;
-        c.serve.header_read_timeout = Duration::from_secs(60);
-    })
-    .await;
+    let app = TestApp::builder()
+        .config(|c| {
+            c.serve.max_connections = 2;
+            c.serve.header_read_timeout = Duration::from_secs(60);
+        })
+        .start()
+        .await;
     let addr = app.address.trim_start_matches("http://").to_owned();
     // Two silent connections hold both slots.
     let first = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -366,7 +371,10 @@ async fn connections_beyond_the_cap_wait_for_a_free_slot() {
 
 #[tokio::test]
 async fn a_slow_request_is_answered_503_at_the_request_timeout() {
-    let app = spawn_app_with(|c| c.request_timeout = Duration::from_millis(300)).await;
+    let app = TestApp::builder()
+        .config(|c| c.request_timeout = Duration::from_millis(300))
+        .start()
+        .await;
     let t = app.tenant("slow").await;
     let addr = app.address.trim_start_matches("http://").to_owned();
     let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
@@ -482,7 +490,7 @@ async fn an_unreadable_setting_fails_closed_and_names_its_key() {
         .issue_token(&id, &roster_directory::TokenOptions::default())
         .await
         .expect("token");
-    let t = support::TestTenant { token, ..t };
+    let t = crate::support::TestTenant { token, ..t };
     let r = app.get(&t, "/Users").await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
     assert!(
@@ -517,7 +525,10 @@ async fn an_unreadable_setting_fails_closed_and_names_its_key() {
 /// the same 1,000 users gave pages of 400 MB. A user's groups count against the budget now.
 #[tokio::test]
 async fn a_users_groups_count_against_the_page_budget() {
-    let app = spawn_app_with(|c| c.max_page_bytes = 2048).await;
+    let app = TestApp::builder()
+        .config(|c| c.max_page_bytes = 2048)
+        .start()
+        .await;
     let t = app.tenant("joiners").await;
     let mut users = Vec::new();
     for i in 0..3 {

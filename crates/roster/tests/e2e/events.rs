@@ -2,13 +2,11 @@
 //! log, read through `/api/v1/events` with an API key, page by page; and the plain-JSON read
 //! API. Runs on SQLite, and on PostgreSQL with `ROSTER_TEST_BACKEND=postgres`.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::*;
 
 /// GET on the host API with a key; returns status and JSON.
 async fn host_get(app: &TestApp, key: Option<&str>, path: &str) -> (StatusCode, Value) {

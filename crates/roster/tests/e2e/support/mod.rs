@@ -5,19 +5,15 @@
 //! database on the PostgreSQL server named by `ROSTER_TEST_POSTGRES_URL` (`scripts/test` runs
 //! the suites both ways).
 
-#![allow(dead_code)]
-
 use std::sync::Arc;
 
 pub mod jwt;
 pub mod process;
 
 use reqwest::{Method, StatusCode};
+use roster::startup::{self, Application, StoreOptions, Workers};
 use roster_directory::{Clock, Directory, SystemClock, SystemSecrets};
-use roster_scim::Registry;
 use roster_server::{AppState, Config};
-use roster_store::Store;
-use roster_store_sqlite::SqliteStore;
 use serde_json::{Value, json};
 
 /// A running server and what a test needs to talk to it.
@@ -108,110 +104,106 @@ pub async fn postgres_database() -> String {
         .unwrap_or_else(|e| panic!("creating a database on {server}: {e}"))
 }
 
-/// Starts a server with the given limits tweak.
-pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_app_full(tweak, roster_delivery::WebhookConfig::default()).await
-}
-
-/// Starts a server with the given limits tweak and webhook delivery settings.
-pub async fn spawn_app_full(
-    tweak: impl FnOnce(&mut Config),
-    webhooks: roster_delivery::WebhookConfig,
-) -> TestApp {
-    spawn_app_custom(tweak, webhooks, Arc::new(SystemClock), |_| {}).await
-}
-
-/// Starts a server with every knob: limits, webhook settings, the directory's clock, and a
-/// last change to the server's state (a federated-token verifier of the test's own).
-pub async fn spawn_app_custom(
-    tweak: impl FnOnce(&mut Config),
-    webhooks: roster_delivery::WebhookConfig,
+/// How a test's server differs from the default one: built with [`TestApp::builder`],
+/// started with [`TestAppBuilder::start`].
+#[must_use]
+pub struct TestAppBuilder {
+    config: Box<dyn FnOnce(&mut Config)>,
+    workers: Workers,
     clock: Arc<dyn Clock>,
-    tweak_state: impl FnOnce(&mut AppState),
-) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let (database_url, store): (String, Arc<dyn Store>) = match backend() {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}", dir.path().join("roster.db").display());
-            let store = SqliteStore::open(&url).await.expect("open store");
-            (url, Arc::new(store))
-        }
-        Backend::Postgres => {
-            let url = postgres_database().await;
-            let pool = roster_store_postgres::PoolConfig {
-                max_connections: 8,
-                ..Default::default()
-            };
-            let store = roster_store_postgres::PostgresStore::open(&url, pool)
-                .await
-                .expect("open store");
-            (url, Arc::new(store))
-        }
-    };
-    let directory = Directory::new(
-        store,
-        Arc::new(Registry::core()),
-        clock,
-        Arc::new(SystemSecrets),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let address = format!("http://{}", listener.local_addr().expect("addr"));
-    let mut config = Config::new(&address);
-    tweak(&mut config);
-    roster_server::spawn_change_log_tasks(directory.clone(), time::Duration::days(90));
-    roster_delivery::spawn_webhook_worker(directory.clone(), webhooks);
-    let mut state = AppState::new(directory.clone(), config);
-    tweak_state(&mut state);
-    let limits = state.config.serve;
-    let app = roster_server::app(state);
-    tokio::spawn(async move {
-        roster_server::serve(listener, app, limits, std::future::pending())
+    state: Box<dyn FnOnce(&mut AppState)>,
+}
+
+impl TestAppBuilder {
+    /// Changes the server's limits.
+    pub fn config(mut self, f: impl FnOnce(&mut Config) + 'static) -> Self {
+        self.config = Box::new(f);
+        self
+    }
+
+    /// Webhook delivery settings.
+    pub fn webhooks(mut self, webhooks: roster_delivery::WebhookConfig) -> Self {
+        self.workers.webhooks = webhooks;
+        self
+    }
+
+    /// The directory's clock (a `ShiftedClock` the test moves).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// A last change to the server's state (a federated-token verifier of the test's own).
+    pub fn state(mut self, f: impl FnOnce(&mut AppState) + 'static) -> Self {
+        self.state = Box::new(f);
+        self
+    }
+
+    /// Opens a fresh database and serves it on a loopback port 0, as `roster serve` does
+    /// (`roster::startup`).
+    pub async fn start(self) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = match backend() {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("roster.db").display()),
+            Backend::Postgres => postgres_database().await,
+        };
+        let options = StoreOptions {
+            may_create: true,
+            max_connections: 8,
+        };
+        let store = startup::open_store(&database_url, options)
             .await
-            .expect("serve");
-    });
-    TestApp {
-        address,
-        directory,
-        dir,
-        database_url,
-        http: http_client(),
+            .expect("open store");
+        let directory = startup::directory(store, self.clock, Arc::new(SystemSecrets));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("addr"));
+        let mut config = Config::new(&address);
+        (self.config)(&mut config);
+        let mut state = AppState::new(directory.clone(), config);
+        (self.state)(&mut state);
+        let app = Application::new(listener, state, self.workers);
+        tokio::spawn(async move { app.run(std::future::pending()).await.expect("serve") });
+        TestApp {
+            address,
+            directory,
+            dir,
+            database_url,
+            http: http_client(),
+        }
     }
 }
 
 /// A second directory on an app's database, as a `roster` command run beside the server
 /// would open it.
 pub async fn directory_on(database_url: &str) -> Directory {
-    let store: Arc<dyn Store> = if database_url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::open(database_url).await.expect("open store"))
-    } else {
-        Arc::new(
-            roster_store_postgres::PostgresStore::open(
-                database_url,
-                roster_store_postgres::PoolConfig {
-                    max_connections: 2,
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("open store"),
-        )
+    let options = StoreOptions {
+        may_create: false,
+        max_connections: 2,
     };
-    Directory::new(
-        store,
-        Arc::new(Registry::core()),
-        Arc::new(SystemClock),
-        Arc::new(SystemSecrets),
-    )
+    let store = startup::open_store(database_url, options)
+        .await
+        .expect("open store");
+    startup::directory(store, Arc::new(SystemClock), Arc::new(SystemSecrets))
 }
 
 /// Starts a server with the default limits.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|_| {}).await
+    TestApp::builder().start().await
 }
 
 impl TestApp {
+    /// A server to start, the default one unless the builder is told otherwise.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            config: Box::new(|_| {}),
+            workers: Workers::default(),
+            clock: Arc::new(SystemClock),
+            state: Box::new(|_| {}),
+        }
+    }
+
     /// Everything the database holds, as text: the SQLite files' bytes, or a PostgreSQL dump.
     pub fn stored_text(&self) -> String {
         match backend() {

@@ -5,16 +5,14 @@
 //! outage test starts and stops a PostgreSQL server of its own with `scripts/pg`. Without
 //! PostgreSQL these tests fail, saying why.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::postgres_database;
+use crate::support::process::{Server, cli_json};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::postgres_database;
-use support::process::{Server, cli_json};
 
 /// A tenant as the CLI printed it.
 struct CliTenant {
@@ -31,7 +29,7 @@ fn create_tenant(db: &str, name: &str) -> CliTenant {
 }
 
 fn client() -> reqwest::Client {
-    support::http_client()
+    crate::support::http_client()
 }
 
 /// Sends a SCIM request to one server (its address, the tenant id, the token); returns status, ETag and JSON body (Null when empty).
@@ -84,7 +82,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
     // the migration and finds it done.
     let starts: Vec<_> = (0..2)
         .map(|_| {
-            support::process::roster(&db)
+            crate::support::process::roster(&db)
                 .args(["tenant", "list", "--json"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
@@ -319,7 +317,7 @@ async fn two_processes_on_one_database_keep_every_guarantee() {
             "the access token works on {server}: {body}"
         );
     }
-    let out = support::process::roster(&db)
+    let out = crate::support::process::roster(&db)
         .args([
             "tenant",
             "client",
@@ -677,7 +675,7 @@ async fn two_processes_deliver_each_webhook_event_once_and_in_order() {
     // Each process records its attempts when it releases the stream: wait for all 200 to be
     // recorded (both processes done with it) rather than for a fixed time. A second delivery
     // of any event would show as one attempt or arrival too many.
-    let directory = support::directory_on(&db).await;
+    let directory = crate::support::directory_on(&db).await;
     let attempts = loop {
         let attempts = directory.delivery_attempts(hook, 1000).await.unwrap();
         if attempts.len() >= names.len() {

@@ -1,14 +1,12 @@
 //! Tests of the `roster` program as a user runs it: the CLI beside a running server, the
 //! first-start tenant, and durability of acknowledged writes across `kill -9`.
 
-mod support;
-
 use serde_json::json;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
+use crate::support::process::{Server, cli_json, roster};
 use serde_json::Value;
-use support::process::{Server, cli_json, roster};
 
 fn temp_db() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -20,7 +18,7 @@ fn temp_db() -> (tempfile::TempDir, String) {
 async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db);
-    let http = support::http_client();
+    let http = crate::support::http_client();
 
     let created = cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
     for key in ["id", "name", "provisioning_url", "token"] {
@@ -79,7 +77,7 @@ async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
 async fn cli_oauth_clients_and_token_lifecycle_work_on_a_running_server() {
     let (_dir, db) = temp_db();
     let server = Server::start(&db);
-    let http = support::http_client();
+    let http = crate::support::http_client();
     let created = cli_json(&db, &["tenant", "create", "Fabrikam", "--json"]);
     let id = created["id"].as_str().unwrap().to_owned();
     let first = created["token"].as_str().unwrap().to_owned();
@@ -258,7 +256,7 @@ async fn first_start_prints_no_token_to_a_log_and_says_how_to_issue_one() {
     let mut last_error = String::new();
     // The banner is printed before the server accepts; retry briefly until it does.
     for _ in 0..50 {
-        match support::http_client()
+        match crate::support::http_client()
             .get(format!("{url}/ServiceProviderConfig"))
             .bearer_auth(&token)
             .send()
@@ -321,7 +319,7 @@ async fn acknowledged_writes_survive_kill_9() {
     let id = tenant["id"].as_str().unwrap().to_owned();
     let token = tenant["token"].as_str().unwrap().to_owned();
     let server = Server::start(&db);
-    let http = support::http_client();
+    let http = crate::support::http_client();
     let base = format!("{}/scim/v2/{id}", server.address);
     let mut ids = Vec::new();
     for i in 0..20 {

@@ -4,12 +4,12 @@
 //! issuer (signature, issuer, audience, times, claims, unknown keys, `alg: none`, key
 //! rotation), and the authentication schemes `/ServiceProviderConfig` advertises.
 
-mod support;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::jwt::ec_key;
+use crate::support::{TestApp, TestTenant, assert_scim_error, reply, spawn_app};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -17,8 +17,6 @@ use roster_directory::{Federation, ShiftedClock, TokenOptions};
 use roster_server::federation::Federator;
 use roster_store::TenantId;
 use serde_json::{Value, json};
-use support::jwt::ec_key;
-use support::{TestApp, TestTenant, assert_scim_error, reply, spawn_app, spawn_app_custom};
 
 /// Requests an access token with HTTP Basic client authentication.
 async fn token_basic(
@@ -57,13 +55,7 @@ async fn token_form(app: &TestApp, form: &str) -> (u16, Value) {
 /// A server whose clock the test moves forward.
 async fn spawn_app_with_shifted_clock() -> (TestApp, Arc<ShiftedClock>) {
     let clock = Arc::new(ShiftedClock::default());
-    let app = spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        clock.clone(),
-        |_| {},
-    )
-    .await;
+    let app = TestApp::builder().clock(clock.clone()).start().await;
     (app, clock)
 }
 
@@ -78,7 +70,7 @@ fn tenant_id(t: &TestTenant) -> TenantId {
     TenantId::new(t.id.clone())
 }
 
-fn assert_invalid_token(r: &support::Reply) {
+fn assert_invalid_token(r: &crate::support::Reply) {
     assert_scim_error(r, 401, None);
     let challenge = r
         .header("www-authenticate")
@@ -119,7 +111,7 @@ async fn client_credentials_token_is_issued_used_expires_and_is_refused_elsewher
         .post(
             &with_token(&a, &access),
             "/Users",
-            support::user("ada@acme.test"),
+            crate::support::user("ada@acme.test"),
         )
         .await;
     assert_eq!(
@@ -255,7 +247,7 @@ async fn revoking_a_client_ends_its_tokens_at_once_here_and_within_a_second_else
 
     // Revoked through another directory on the same database, as `roster tenant client
     // revoke` does while the server runs: the server's one-second cache is all that delays it.
-    let other = support::directory_on(&app.database_url).await;
+    let other = crate::support::directory_on(&app.database_url).await;
     assert!(
         other
             .revoke_client(&tenant_id(&a), "rci_unknown")
@@ -417,7 +409,7 @@ async fn static_tokens_rotate_without_a_gap_expire_and_record_their_last_use() {
 async fn service_provider_config_lists_the_schemes_the_tenant_accepts() {
     let app = spawn_app().await;
     let a = app.tenant("acme").await;
-    let schemes = |r: &support::Reply| {
+    let schemes = |r: &crate::support::Reply| {
         r.body["authenticationSchemes"]
             .as_array()
             .expect("schemes")
@@ -515,16 +507,13 @@ async fn federated_tokens_are_verified_against_the_trusted_issuer() {
     let (rsa, rsa_jwk) = rsa_key("rsa-1");
     let (ec, ec_jwk) = ec_key("ec-1");
     let issuer = start_issuer(json!({"keys": [rsa_jwk, ec_jwk]})).await;
-    let app = spawn_app_custom(
-        |_| {},
-        roster_server::webhooks::WebhookConfig::default(),
-        Arc::new(roster_directory::SystemClock),
-        |state| {
+    let app = TestApp::builder()
+        .state(|state| {
             state.federator =
                 Arc::new(Federator::new().with_refetch_interval(Duration::from_millis(0)));
-        },
-    )
-    .await;
+        })
+        .start()
+        .await;
     let a = app.tenant("acme").await;
     let b = app.tenant("globex").await;
     app.directory

@@ -6,11 +6,11 @@
 //! moves past the backoff, and a test waits for the receiver's requests (a `Notify`), not for
 //! time to pass.
 
-mod support;
-
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::support::process::{Server, cli_json};
+use crate::support::*;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -22,8 +22,6 @@ use hmac::{Hmac, Mac};
 use roster_directory::ShiftedClock;
 use serde_json::Value;
 use sha2::Sha256;
-use support::process::{Server, cli_json};
-use support::*;
 
 /// A delivery as the receiver saw it.
 #[derive(Debug, Clone)]
@@ -171,7 +169,11 @@ async fn spawn_app_on_shifted_clock(
     config: roster_delivery::WebhookConfig,
 ) -> (TestApp, Arc<ShiftedClock>) {
     let clock = Arc::new(ShiftedClock::default());
-    let app = spawn_app_custom(|_| {}, config, clock.clone(), |_| {}).await;
+    let app = TestApp::builder()
+        .webhooks(config)
+        .clock(clock.clone())
+        .start()
+        .await;
     (app, clock)
 }
 
@@ -338,7 +340,7 @@ async fn nothing_is_lost_when_the_server_is_killed_mid_delivery() {
         ("ROSTER_WEBHOOK_TIMEOUT_SECONDS", "1"),
     ];
     let server = Server::start_with(&db, &env);
-    let http = support::http_client();
+    let http = crate::support::http_client();
     let mut acknowledged = 0;
     for i in 0..300 {
         let r = http

@@ -1,11 +1,9 @@
 //! End-to-end tests of the SCIM API over real HTTP on loopback: every endpoint, authentication,
 //! tenant isolation, uniqueness under concurrency, ETags, Bulk and pagination.
 
-mod support;
-
+use crate::support::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::*;
 
 #[tokio::test]
 async fn user_lifecycle_create_get_replace_patch_delete() {
@@ -489,7 +487,10 @@ async fn filters_sorting_and_projection_on_lists() {
 
 #[tokio::test]
 async fn pagination_edges() {
-    let app = spawn_app_with(|c| c.max_page_size = 5).await;
+    let app = TestApp::builder()
+        .config(|c| c.max_page_size = 5)
+        .start()
+        .await;
     let t = app.tenant("acme").await;
     for i in 0..7 {
         app.create_user(&t, &format!("u{i}@x.example")).await;
@@ -543,7 +544,10 @@ async fn pagination_edges() {
 
 #[tokio::test]
 async fn bulk_resolves_bulk_ids_and_enforces_limits() {
-    let app = spawn_app_with(|c| c.bulk_max_operations = 4).await;
+    let app = TestApp::builder()
+        .config(|c| c.bulk_max_operations = 4)
+        .start()
+        .await;
     let t = app.tenant("acme").await;
     let r = app
         .post(
@@ -627,7 +631,10 @@ async fn bulk_resolves_bulk_ids_and_enforces_limits() {
 
 #[tokio::test]
 async fn oversized_and_malformed_bodies() {
-    let app = spawn_app_with(|c| c.max_body_bytes = 4096).await;
+    let app = TestApp::builder()
+        .config(|c| c.max_body_bytes = 4096)
+        .start()
+        .await;
     let t = app.tenant("acme").await;
     let mut big = user("big@x.example");
     big["displayName"] = json!("x".repeat(5000));

@@ -1,0 +1,134 @@
+//! The `roster` program as a library: [`startup`] (open the store from its URL, build and run
+//! the application), which `main` and the end-to-end tests share, and the command line
+//! (`cli` for its definitions, `commands` and `serve` for what each command does).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use clap::Parser;
+use roster_directory::{Directory, Federation, SystemClock, SystemSecrets};
+use roster_server::Config;
+
+mod cli;
+mod commands;
+mod serve;
+pub mod startup;
+
+use cli::*;
+use commands::*;
+use serve::serve;
+use startup::StoreOptions;
+
+impl Global {
+    /// The public URL, defaulting to http:// and the address actually listened on (which
+    /// differs from `--listen` when it asks for port 0).
+    fn public_url(&self, bound: SocketAddr) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    async fn directory(&self, may_create: bool) -> Result<Directory> {
+        let options = StoreOptions {
+            may_create,
+            max_connections: self.database_max_connections,
+        };
+        let store = startup::open_store(&self.database, options).await?;
+        Ok(startup::directory(
+            store,
+            Arc::new(SystemClock),
+            Arc::new(SystemSecrets),
+        ))
+    }
+}
+
+/// Parses the command line and runs the command it names.
+pub async fn run() -> Result<()> {
+    let cli = Cli::parse();
+    // Only these create a database that does not exist yet; any other command on a
+    // mistyped path would otherwise create an empty one and report nothing.
+    let may_create = matches!(
+        cli.command,
+        Command::Serve(_) | Command::Tenant(TenantCommand::Create { .. })
+    );
+    if let Some(url) = &cli.global.public_url
+        && !(url.starts_with("https://") || url.starts_with("http://"))
+    {
+        bail!(
+            "--public-url / ROSTER_PUBLIC_URL must start with https:// or http://, not {url:?} \
+             (for example https://roster.example.com)"
+        );
+    }
+    let directory = cli.global.directory(may_create).await?;
+    // Commands other than serve print URLs for the configured listen address.
+    let config = Config::new(&cli.global.public_url(cli.global.listen));
+    match cli.command {
+        Command::Serve(args) => serve(&cli.global, &args, directory).await,
+        Command::Tenant(TenantCommand::Create { name, json }) => {
+            let issued = directory.create_tenant(&name).await?;
+            print_issued(&config, &issued, json)?;
+            Ok(())
+        }
+        Command::Webhook(command) => webhook(&directory, command).await,
+        Command::Apikey(command) => apikey(&directory, command).await,
+        Command::Tenant(TenantCommand::List { json }) => {
+            tenant_list(&directory, &config, json).await
+        }
+        Command::Tenant(TenantCommand::Show { tenant, json }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            show_tenant(&config, &tenant, json)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Set { tenant, key, value }) => {
+            let found = directory.find_tenant(&tenant).await?;
+            directory.set_setting(&found.id, &key, &value).await?;
+            let tenant = directory.find_tenant(found.id.as_str()).await?;
+            show_tenant(&config, &tenant, false)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Token(args)) => {
+            token_command(&directory, &config, args).await
+        }
+        Command::Tenant(TenantCommand::Client(command)) => {
+            client_command(&directory, &config, command).await
+        }
+        Command::Tenant(TenantCommand::Trust {
+            tenant,
+            entra,
+            issuer,
+            audience,
+            subject,
+            claims,
+            jwks_uri,
+            allow_link_local,
+        }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let mut trust = match entra {
+                Some(id) => Federation::entra(&id, &audience)?,
+                None => Federation {
+                    issuers: issuer,
+                    audience,
+                    subject: None,
+                    claims: Default::default(),
+                    jwks_uri: None,
+                    allow_link_local: false,
+                },
+            };
+            trust.subject = subject;
+            trust.jwks_uri = jwks_uri;
+            trust.allow_link_local = allow_link_local;
+            trust.claims.extend(claims);
+            directory.set_federation(&tenant.id, Some(trust)).await?;
+            let tenant = directory.find_tenant(tenant.id.as_str()).await?;
+            show_tenant(&config, &tenant, false)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Untrust { tenant }) => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory.set_federation(&tenant.id, None).await?;
+            println!("{} trusts no external issuer now.", tenant.name);
+            Ok(())
+        }
+    }
+}

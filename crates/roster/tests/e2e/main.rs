@@ -1,0 +1,17 @@
+//! Roster end to end, in one test binary: a server on a loopback port 0 over a fresh
+//! database (SQLite, or PostgreSQL with `ROSTER_TEST_BACKEND=postgres`), started through the
+//! same `roster::startup` as `roster serve` (see `crate::support::TestApp`), and the `roster`
+//! program itself as a child process (`process`, `postgres`).
+
+mod support;
+
+mod auth;
+mod events;
+mod hardening;
+mod hardening_auth;
+mod idp_corpus;
+mod lookalike_names;
+mod postgres;
+mod process;
+mod scim_api;
+mod webhooks;

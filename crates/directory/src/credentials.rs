@@ -70,17 +70,9 @@ impl Directory {
         kind: &'static str,
         id: &str,
     ) -> Result<(), DirectoryError> {
-        match done {
-            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
-                kind,
-                id: id.to_owned(),
-            }),
-            other => {
-                other?;
-                self.tokens.forget(tenant);
-                Ok(())
-            }
-        }
+        done.not_found_as(kind, id)?;
+        self.tokens.forget(tenant);
+        Ok(())
     }
 
     /// Creates an OAuth client for a tenant; returns its record and its secret, shown once
@@ -267,13 +259,10 @@ impl Directory {
 
     /// Revokes an API key at once, on every process.
     pub async fn revoke_api_key(&self, id: &str) -> Result<(), DirectoryError> {
-        match self.store.revoke_api_key(id, self.clock.now()).await {
-            Err(StoreError::NotFound) => Err(DirectoryError::NotFound {
-                kind: "API key",
-                id: id.to_owned(),
-            }),
-            other => Ok(other?),
-        }
+        self.store
+            .revoke_api_key(id, self.clock.now())
+            .await
+            .not_found_as("API key", id)
     }
 
     /// Whether an API key is live. Not cached: host-application calls are few, and a revoked

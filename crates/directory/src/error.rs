@@ -61,9 +61,37 @@ pub enum DirectoryError {
     Internal(String),
 }
 
+/// A store's answer about a thing the caller named: its `NotFound` becomes
+/// [`DirectoryError::NotFound`] naming that thing. Where the caller named nothing, `?` turns a
+/// `NotFound` into an internal error (see the `From` below), as it then means a bug.
+pub(crate) trait NotFoundAs<T> {
+    /// `NotFound` as "`kind` `id` not found"; any other error as `From` maps it.
+    fn not_found_as(self, kind: &'static str, id: &str) -> Result<T, DirectoryError>;
+}
+
+impl<T> NotFoundAs<T> for Result<T, StoreError> {
+    fn not_found_as(self, kind: &'static str, id: &str) -> Result<T, DirectoryError> {
+        self.map_err(|e| DirectoryError::about(e, kind, id))
+    }
+}
+
+impl DirectoryError {
+    /// A store's error about the `kind` named `id`: `NotFound` names it.
+    pub(crate) fn about(e: StoreError, kind: &'static str, id: &str) -> DirectoryError {
+        match e {
+            StoreError::NotFound => DirectoryError::NotFound {
+                kind,
+                id: id.to_owned(),
+            },
+            other => other.into(),
+        }
+    }
+}
+
 impl From<StoreError> for DirectoryError {
     fn from(e: StoreError) -> Self {
         match e {
+            // A thing the caller named is looked up with `not_found_as`.
             StoreError::NotFound => DirectoryError::Internal("unexpected not found".into()),
             StoreError::Conflict(a) => DirectoryError::Conflict(a),
             StoreError::VersionMismatch => DirectoryError::PreconditionFailed(String::new()),

@@ -2,7 +2,6 @@
 
 use roster_store::*;
 
-use crate::resources::*;
 use crate::*;
 
 impl Directory {
@@ -80,7 +79,7 @@ impl Directory {
         self.store
             .remove_webhook(id)
             .await
-            .map_err(|e| webhook_error(e, id))
+            .not_found_as("webhook", id)
     }
 
     /// Gives an endpoint a new secret; the old one keeps signing (beside it) for `overlap`.
@@ -94,7 +93,7 @@ impl Directory {
         self.store
             .rotate_webhook_secret(id, &secret, until)
             .await
-            .map_err(|e| webhook_error(e, id))?;
+            .not_found_as("webhook", id)?;
         Ok(secret)
     }
 
@@ -103,13 +102,7 @@ impl Directory {
         self.store
             .redeliver(webhook_id, event_id, epoch_millis(self.clock.now()))
             .await
-            .map_err(|e| match e {
-                StoreError::NotFound => DirectoryError::NotFound {
-                    kind: "webhook or event",
-                    id: format!("{webhook_id} / {event_id}"),
-                },
-                other => other.into(),
-            })?;
+            .not_found_as("webhook or event", &format!("{webhook_id} / {event_id}"))?;
         self.changed();
         Ok(())
     }
@@ -161,13 +154,9 @@ impl Directory {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, roster_store::Member)>, DirectoryError> {
-        match self
-            .store
+        self.store
             .members_after(tenant, group_id, after, limit)
             .await
-        {
-            Err(StoreError::NotFound) => Err(not_found(Kind::Group, group_id)),
-            other => Ok(other?),
-        }
+            .not_found_as(Kind::Group.as_str(), group_id)
     }
 }

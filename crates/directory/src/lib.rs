@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod password;
 pub mod render;
 mod resources;
+mod retry;
 mod tenants;
 pub use events::resource_json as event_resource_json;
 pub use roster_store::sql::epoch_millis;
@@ -31,6 +32,7 @@ pub use clock::{Clock, ShiftedClock, SystemClock};
 use context::Recent;
 pub use context::TenantContext;
 pub use error::DirectoryError;
+use error::NotFoundAs;
 pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
 pub use settings::{CustomAttribute, Federation, SettingError, TenantSettings};
 pub use tokens::{Secrets, SystemSecrets};
@@ -100,10 +102,6 @@ pub struct WriteOptions {
     /// version and lastModified, instead of reading it back.
     pub no_body: bool,
 }
-
-/// How many times a write is retried when another request changed the resource between the
-/// read and the write (only when the client sent no `If-Match`).
-const WRITE_RETRIES: usize = 32;
 
 /// Why a client's id and secret were refused (for the log; the client is told neither).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use roster_store::*;
 use serde_json::Value;
 
 use crate::context::*;
+use crate::retry::Attempts;
 use crate::*;
 
 impl Directory {
@@ -107,7 +108,9 @@ impl Directory {
         let schema = tenant.schema(kind);
         let body = &tenant.dialect().resource_body(schema, body, applied);
         let mut unknown = HashSet::new();
-        for _ in 0..WRITE_RETRIES {
+        let mut attempts = Attempts::new();
+        loop {
+            attempts.another()?;
             // A user's groups are returned with it; a group's members are read to tell which
             // members the replacement adds and removes.
             let current = self.get(tenant, kind, id, true).await?;
@@ -145,9 +148,6 @@ impl Directory {
                 return self.written(tenant, next, return_members).await;
             }
         }
-        Err(DirectoryError::Unavailable(
-            "the resource is changing too often".into(),
-        ))
     }
 
     /// Applies a PatchOp message to a resource.
@@ -190,7 +190,9 @@ impl Directory {
                 .await;
         }
         let mut unknown = HashSet::new();
-        for _ in 0..WRITE_RETRIES {
+        let mut attempts = Attempts::new();
+        loop {
+            attempts.another()?;
             // A group's members are patched when the request touches them; a user's groups
             // are returned with it.
             let current = self.get(tenant, kind, id, with_members).await?;
@@ -231,9 +233,6 @@ impl Directory {
                 return self.written(tenant, next, return_members).await;
             }
         }
-        Err(DirectoryError::Unavailable(
-            "the resource is changing too often".into(),
-        ))
     }
 
     /// Deletes a resource; a deleted user leaves every group.
@@ -244,7 +243,9 @@ impl Directory {
         id: &str,
         if_match: Option<i64>,
     ) -> Result<(), DirectoryError> {
-        for _ in 0..WRITE_RETRIES {
+        let mut attempts = Attempts::new();
+        loop {
+            attempts.another()?;
             // The last known state goes into the change log (a user with its groups, which it
             // leaves; a group without its members).
             let last = self.get(tenant, kind, id, kind == Kind::User).await?;
@@ -260,20 +261,13 @@ impl Directory {
                     self.changed();
                     return Ok(());
                 }
-                Err(StoreError::NotFound) => return Err(not_found(kind, id)),
                 // Changed since it was read: read it again, unless the client named a version.
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,
-                Err(StoreError::VersionMismatch) => {
-                    return Err(DirectoryError::PreconditionFailed(
-                        if_match.map(|v| v.to_string()).unwrap_or_default(),
-                    ));
+                Err(e) => {
+                    return Err(self.write_error(e, kind, id, if_match.unwrap_or_default()));
                 }
-                Err(e) => return Err(e.into()),
             }
         }
-        Err(DirectoryError::Unavailable(
-            "the resource is changing too often".into(),
-        ))
     }
 
     /// A group PATCH that only adds or removes members by id, applied as row changes. The
@@ -290,7 +284,9 @@ impl Directory {
     ) -> Result<StoredResource, DirectoryError> {
         let replacing = matches!(change, MembersChange::Replace(_));
         let mut unknown = HashSet::new();
-        for _ in 0..WRITE_RETRIES {
+        let mut attempts = Attempts::new();
+        loop {
+            attempts.another()?;
             let current = self.get(tenant, Kind::Group, id, replacing).await?;
             check_if_match(&current, if_match)?;
             let group = events::group_ref(&current);
@@ -352,9 +348,6 @@ impl Directory {
                 }
             }
         }
-        Err(DirectoryError::Unavailable(
-            "the resource is changing too often".into(),
-        ))
     }
 
     /// The events of a replace or general PATCH from `current` to `next`.
@@ -458,9 +451,8 @@ impl Directory {
         version: i64,
     ) -> DirectoryError {
         match e {
-            StoreError::NotFound => not_found(kind, id),
             StoreError::VersionMismatch => DirectoryError::PreconditionFailed(version.to_string()),
-            other => other.into(),
+            other => DirectoryError::about(other, kind.as_str(), id),
         }
     }
 }
@@ -549,16 +541,6 @@ pub(crate) fn member_diff(
         if !new.contains(m.id.as_str()) {
             log.member(false, group, &m.id, Some(m.kind));
         }
-    }
-}
-
-pub(crate) fn webhook_error(e: StoreError, id: &str) -> DirectoryError {
-    match e {
-        StoreError::NotFound => DirectoryError::NotFound {
-            kind: "webhook",
-            id: id.to_owned(),
-        },
-        other => other.into(),
     }
 }
 

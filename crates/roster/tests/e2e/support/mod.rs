@@ -381,3 +381,26 @@ pub fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
         "error content type"
     );
 }
+
+/// Asks `ask` again until its answer is `wanted`, for what another process sees only once its
+/// one-second caches expire (there is no signal to wait for across processes, and a child
+/// process's clock cannot be moved). How long that takes exactly is tested where the clock can
+/// be moved (`crates/directory/tests/use_cases`); here a minute only guards against a hang.
+pub async fn eventually<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    wanted: T,
+    mut ask: impl AsyncFnMut() -> T,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let got = ask().await;
+        if got == wanted {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still {got:?} after a minute"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

@@ -11,19 +11,7 @@ use crate::{Fixture, user};
 #[tokio::test]
 async fn each_change_is_one_event_in_order() {
     let f = Fixture::new().await;
-    let (tenant, _) = f.tenant("Contoso").await;
-    let ctx = f.context(&tenant).await;
-    let created = f
-        .directory
-        .create(
-            &ctx,
-            Kind::User,
-            &user("ada@contoso.example"),
-            false,
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (tenant, ctx, created) = f.tenant_with_user("ada@contoso.example").await;
     let deactivate = json!({
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
         "Operations": [{"op": "replace", "path": "active", "value": false}]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use roster_directory::{Directory, ShiftedClock, SystemSecrets, TenantContext};
 use roster_scim::Registry;
-use roster_store::TenantId;
+use roster_store::{Kind, StoredResource, TenantId};
 use roster_store_sqlite::SqliteStore;
 
 /// A directory over a fresh SQLite database, its clock, and the database's folder (kept
@@ -47,6 +47,21 @@ impl Fixture {
     pub(crate) async fn tenant(&self, name: &str) -> (TenantId, String) {
         let issued = self.directory.create_tenant(name).await.expect("a tenant");
         (issued.tenant.id, issued.token)
+    }
+
+    /// A new tenant, its context, and a user created in it.
+    pub(crate) async fn tenant_with_user(
+        &self,
+        user_name: &str,
+    ) -> (TenantId, Arc<TenantContext>, StoredResource) {
+        let (tenant, _) = self.tenant("Contoso").await;
+        let ctx = self.context(&tenant).await;
+        let created = self
+            .directory
+            .create(&ctx, Kind::User, &user(user_name), false, &mut Vec::new())
+            .await
+            .expect("creating a user");
+        (tenant, ctx, created)
     }
 
     /// The tenant's context, as a request authenticated for it gets it.

@@ -18,19 +18,7 @@ fn rename(name: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_patches_without_if_match_all_land_one_after_the_other() {
     let f = Fixture::new().await;
-    let (tenant, _) = f.tenant("Contoso").await;
-    let ctx = f.context(&tenant).await;
-    let created = f
-        .directory
-        .create(
-            &ctx,
-            Kind::User,
-            &user("ada@contoso.example"),
-            false,
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (_, ctx, created) = f.tenant_with_user("ada@contoso.example").await;
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let (directory, ctx, id) = (f.directory.clone(), ctx.clone(), created.id.clone());
@@ -62,19 +50,7 @@ async fn concurrent_patches_without_if_match_all_land_one_after_the_other() {
 #[tokio::test]
 async fn a_stale_if_match_is_refused_and_changes_nothing() {
     let f = Fixture::new().await;
-    let (tenant, _) = f.tenant("Contoso").await;
-    let ctx = f.context(&tenant).await;
-    let created = f
-        .directory
-        .create(
-            &ctx,
-            Kind::User,
-            &user("ada@contoso.example"),
-            false,
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (_, ctx, created) = f.tenant_with_user("ada@contoso.example").await;
     let options = WriteOptions {
         if_match: Some(1),
         ..WriteOptions::default()
@@ -123,19 +99,7 @@ async fn a_stale_if_match_is_refused_and_changes_nothing() {
 #[tokio::test]
 async fn times_come_from_the_directory_clock() {
     let f = Fixture::new().await;
-    let (tenant, _) = f.tenant("Contoso").await;
-    let ctx = f.context(&tenant).await;
-    let created = f
-        .directory
-        .create(
-            &ctx,
-            Kind::User,
-            &user("ada@contoso.example"),
-            false,
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+    let (_, ctx, created) = f.tenant_with_user("ada@contoso.example").await;
     f.clock.advance(Duration::days(10));
     let patched = f
         .directory

@@ -67,6 +67,12 @@ impl Secrets for LowJitter {
     fn random_u64(&self) -> u64 {
         0
     }
+    fn key(&self) -> [u8; 32] {
+        SystemSecrets.key()
+    }
+    fn nonce(&self) -> [u8; 24] {
+        SystemSecrets.nonce()
+    }
 }
 
 /// Answers each request with the next scripted outcome (204 when the script is spent) and

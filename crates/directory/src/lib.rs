@@ -22,6 +22,7 @@ pub mod password;
 pub mod render;
 mod resources;
 mod retry;
+pub mod sealing;
 mod tenants;
 pub use events::resource_json as event_resource_json;
 pub use roster_store::sql::epoch_millis;

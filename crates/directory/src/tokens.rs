@@ -42,6 +42,10 @@ pub trait Secrets: Send + Sync {
     /// A random number for what must differ between processes and attempts but protects
     /// nothing: a retry's jitter, a worker's lease name.
     fn random_u64(&self) -> u64;
+    /// 256 random bits: a new server key, a session id, a setup link's secret.
+    fn key(&self) -> [u8; 32];
+    /// A new 192-bit nonce for sealing a secret (see [`crate::sealing`]).
+    fn nonce(&self) -> [u8; 24];
 }
 
 /// Secrets from the operating system's cryptographic generator (through `rand`'s thread-local
@@ -122,6 +126,14 @@ impl Secrets for SystemSecrets {
 
     fn random_u64(&self) -> u64 {
         u64::from_le_bytes(random::<8>())
+    }
+
+    fn key(&self) -> [u8; 32] {
+        random::<32>()
+    }
+
+    fn nonce(&self) -> [u8; 24] {
+        random::<24>()
     }
 }
 

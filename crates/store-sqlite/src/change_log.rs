@@ -1,15 +1,14 @@
 //! [`ChangeLog`] on SQLite: the change log, written with each change by the writer.
 
-use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::epoch_millis;
 use roster_store::{ChangeLog, Event, StoreError, TenantId};
 use rusqlite::params;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
-use crate::{SqliteStore, db_err, exec, ts};
+use crate::cold::all;
+use crate::{SqliteStore, exec, ts};
 
 #[async_trait]
 impl ChangeLog for SqliteStore {
@@ -20,25 +19,24 @@ impl ChangeLog for SqliteStore {
         limit: u64,
     ) -> Result<Vec<Event>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = match tenant {
-            Some(t) => sqlx::query(
-                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
-                 WHERE tenant_id = ? AND position > ? ORDER BY position LIMIT ?",
-            )
-            .bind(t.as_str())
-            .bind(after)
-            .bind(limit),
-            None => sqlx::query(
-                "SELECT position, id, tenant_id, type, occurred_at, data FROM events
-                 WHERE position > ? ORDER BY position LIMIT ?",
-            )
-            .bind(after)
-            .bind(limit),
-        }
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(event_from_row).collect()
+        self.readers
+            .now(|conn| match tenant {
+                Some(t) => all(
+                    conn,
+                    "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                     WHERE tenant_id = ? AND position > ? ORDER BY position LIMIT ?",
+                    params![t.as_str(), after, limit],
+                    |r| decode::event(r),
+                ),
+                None => all(
+                    conn,
+                    "SELECT position, id, tenant_id, type, occurred_at, data FROM events
+                     WHERE position > ? ORDER BY position LIMIT ?",
+                    params![after, limit],
+                    |r| decode::event(r),
+                ),
+            })
+            .await
     }
 
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
@@ -70,8 +68,4 @@ impl ChangeLog for SqliteStore {
             })
             .await
     }
-}
-
-fn event_from_row(row: &SqliteRow) -> Result<Event, StoreError> {
-    decode::event(&Cols(row))
 }

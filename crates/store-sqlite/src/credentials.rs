@@ -1,7 +1,6 @@
 //! [`CredentialStore`] on SQLite: tokens, OAuth clients, used assertions and API keys (cold
-//! reads on sqlx, writes through the writer).
+//! reads on the readers, writes through the writer).
 
-use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::decode::CLIENT_COLUMNS;
@@ -12,11 +11,10 @@ use roster_store::{
     ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
 };
 use rusqlite::params;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
-use crate::tenants::tenant_from_row;
-use crate::{SqliteStore, db_err, exec, ts};
+use crate::cold::{all, first, scalar};
+use crate::{SqliteStore, exec, ts};
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
@@ -59,38 +57,33 @@ impl CredentialStore for SqliteStore {
         hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError> {
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
              JOIN tenants t ON t.id = k.tenant_id
              WHERE k.hash = ? AND k.revoked_at IS NULL
                AND (k.expires_at IS NULL OR k.expires_at > ?)"
-        ))
-        .bind(&hash[..])
-        .bind(ts(now))
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
-        row.as_ref()
-            .map(|row| {
-                Ok(Grant {
-                    tenant: tenant_from_row(row)?,
-                    token: token_from_row(row)?,
+        );
+        self.readers
+            .now(|conn| {
+                first(conn, &sql, params![&hash[..], ts(now)], |r| {
+                    Ok(Grant {
+                        tenant: decode::tenant(r)?,
+                        token: decode::token(r)?,
+                    })
                 })
             })
-            .transpose()
+            .await
     }
 
     async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens k
              WHERE k.tenant_id = ? AND k.client_id IS NULL AND k.revoked_at IS NULL
              ORDER BY k.created_at, k.id"
-        ))
-        .bind(tenant.as_str())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(token_from_row).collect()
+        );
+        self.readers
+            .now(|conn| all(conn, &sql, params![tenant.as_str()], |r| decode::token(r)))
+            .await
     }
 
     async fn revoke_token(
@@ -169,13 +162,11 @@ impl CredentialStore for SqliteStore {
         jti: &str,
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query_scalar(roster_store::sql::assertions::USED)
-            .bind(issuer)
-            .bind(jti)
-            .bind(epoch_millis(now))
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let used = roster_store::sql::assertions::USED;
+        let n: i64 = self
+            .readers
+            .now(|conn| scalar(conn, used, params![issuer, jti, epoch_millis(now)]))
+            .await?;
         Ok(n > 0)
     }
 
@@ -211,26 +202,22 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn clients(&self, tenant: &TenantId) -> Result<Vec<ClientRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {CLIENT_COLUMNS} FROM oauth_clients
              WHERE tenant_id = ? AND revoked_at IS NULL ORDER BY created_at, id"
-        ))
-        .bind(tenant.as_str())
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(client_from_row).collect()
+        );
+        self.readers
+            .now(|conn| all(conn, &sql, params![tenant.as_str()], |r| decode::client(r)))
+            .await
     }
 
     async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError> {
-        let row = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE id = ? AND revoked_at IS NULL"
-        ))
-        .bind(id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(client_from_row).transpose()
+        );
+        self.readers
+            .now(|conn| first(conn, &sql, params![id], |r| decode::client(r)))
+            .await
     }
 
     async fn revoke_client(
@@ -274,25 +261,31 @@ impl CredentialStore for SqliteStore {
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(api_key_from_row).collect()
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT id, name, hash, created_at, revoked_at FROM api_keys
+                     ORDER BY created_at, id",
+                    [],
+                    |r| decode::api_key(r),
+                )
+            })
+            .await
     }
 
     async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, name, hash, created_at, revoked_at FROM api_keys
-             WHERE hash = ? AND revoked_at IS NULL",
-        )
-        .bind(&hash[..])
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
-        row.as_ref().map(api_key_from_row).transpose()
+        self.readers
+            .now(|conn| {
+                first(
+                    conn,
+                    "SELECT id, name, hash, created_at, revoked_at FROM api_keys
+                     WHERE hash = ? AND revoked_at IS NULL",
+                    params![&hash[..]],
+                    |r| decode::api_key(r),
+                )
+            })
+            .await
     }
 
     async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
@@ -308,16 +301,4 @@ impl CredentialStore for SqliteStore {
             })
             .await
     }
-}
-
-fn token_from_row(row: &SqliteRow) -> Result<TokenRecord, StoreError> {
-    decode::token(&Cols(row))
-}
-
-fn client_from_row(row: &SqliteRow) -> Result<ClientRecord, StoreError> {
-    decode::client(&Cols(row))
-}
-
-fn api_key_from_row(row: &SqliteRow) -> Result<ApiKeyRecord, StoreError> {
-    decode::api_key(&Cols(row))
 }

@@ -1,29 +1,26 @@
-//! [`Health`] on SQLite: whether the file answers at this build's schema, and the writer's
-//! queue as pool statistics.
+//! [`Health`] on SQLite: whether the file answers at this build's schema, and the readers'
+//! connections and the writer's queue as pool statistics.
 
 use async_trait::async_trait;
 use roster_store::sql::{APPLIED_MIGRATION, schema_serves};
 use roster_store::{Health, PoolStats, StoreError};
 
-use crate::{MIGRATOR, SqliteStore, db_err};
+use crate::cold::scalar;
+use crate::{SqliteStore, migrate};
 
 #[async_trait]
 impl Health for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
-        let applied: i64 = sqlx::query_scalar(APPLIED_MIGRATION)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db_err)?;
-        schema_serves(
-            applied,
-            MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0),
-        )
+        let applied: i64 = self
+            .readers
+            .now(|conn| scalar(conn, APPLIED_MIGRATION, []))
+            .await?;
+        schema_serves(applied, migrate::latest())
     }
 
-    /// The cold reads' pool, and the writes waiting for the writer.
+    /// The readers' connections, and the writes waiting for the writer.
     fn pool_stats(&self) -> PoolStats {
-        let pool = &self.reader;
-        let max = pool.options().get_max_connections();
-        PoolStats::of(max, pool.size(), pool.num_idle(), self.writer.queued())
+        let (max, open, idle) = self.readers.stats();
+        PoolStats::of(max, open, idle, self.writer.queued())
     }
 }

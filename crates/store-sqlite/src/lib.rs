@@ -1,82 +1,45 @@
-//! The SQLite storage backend: one file, WAL mode, one writer thread and a few readers. The
-//! writer (`writer`) and the hot reads (`reads`) run through rusqlite where they are called; sqlx
-//! runs the migrations, the background checkpoints and the cold reads.
+//! The SQLite storage backend: one file, WAL mode, one writer thread and a few readers, all on
+//! rusqlite: the writer (`writer`) runs every write, the migrations (`migrate`) and the key fold
+//! (`key_fold`); the readers (`reads`) run the hot reads and the cold ones (`cold`) where they
+//! are called; a background task copies the WAL back into the file (`checkpoints`). Every
+//! connection is opened by `connect`, with the settings of its role.
 //!
 //! Each storage trait is implemented in a file of its own (`tenants`, `credentials`,
 //! `resources`, `change_log`, `webhooks`, `health`). SCIM filters become SQL in exactly one
 //! function, `roster_store::sql::translate`; what it cannot express is evaluated in memory by
 //! the protocol crate over the rows the SQL narrowed down.
 
-use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use roster_store::StoreError;
-use roster_store::sql::decode::Columns;
 use rusqlite::{Connection, OptionalExtension};
-use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{ConnectOptions, SqliteConnection};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::connect::{Role, connect};
 use crate::key_fold::refold_keys;
 
 mod change_log;
+mod cold;
+mod connect;
 mod credentials;
 mod health;
 mod key_fold;
+mod migrate;
 mod reads;
 mod resources;
 mod tenants;
 mod webhooks;
 mod writer;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: writer::Writer,
-    reader: SqlitePool,
-    /// The hot reads' connections (see `reads`).
+    /// The reads' connections (see `reads`).
     readers: reads::Readers,
-}
-
-fn db_err(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-            StoreError::Unavailable(e.to_string())
-        }
-        _ => StoreError::Internal(e.to_string()),
-    }
-}
-
-/// A row of the cold reads (sqlx), read column by column for the shared decoders
-/// (`roster_store::sql::decode`). Timestamps are fixed-width UTC text (see [`ts`]).
-pub(crate) struct Cols<'r>(&'r SqliteRow);
-
-impl Columns for Cols<'_> {
-    fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
-        let text: Option<String> = self.0.try_get(column).map_err(db_err)?;
-        text.as_deref().map(parse_ts).transpose()
-    }
-    fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
-        self.0.try_get(column).map_err(db_err)
-    }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
-        self.0.try_get(column).map_err(db_err)
-    }
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
-        self.0.try_get(column).map_err(db_err)
-    }
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
-        self.0.try_get(column).map_err(db_err)
-    }
 }
 
 /// A rusqlite error as the store reports it: a database another process holds past the busy
@@ -121,60 +84,22 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite://roster.db`) and brings its
     /// schema up to date.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode keeps every committed transaction across a crash of the
-            // process (the WAL is written before COMMIT returns); only a power loss can lose
-            // the last transactions, which FULL would guard against at a large cost.
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-8000")
-            .pragma("temp_store", "memory")
-            // Checkpoints copy the WAL back into the database and sync it, in a task of their
-            // own, off the writer's path (see `checkpoints`); the WAL file is cut back to 64 MB
-            // whenever it starts over.
-            .pragma("journal_size_limit", "67108864")
-            // LIKE must honour case: caseExact columns (id, externalId) are compared as they
-            // are, and case-insensitive ones are stored and queried lower-cased.
-            .pragma("case_sensitive_like", "ON");
-        let mut conn = options.connect().await.map_err(db_err)?;
-        MIGRATOR
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migrating the database: {e}")))?;
-        refold_keys(&mut conn).await?;
-        let restart_wanted = Arc::new(AtomicBool::new(false));
-        let writer = writer::Writer::start(
-            writer::connect(options.get_filename())?,
-            restart_wanted.clone(),
-        )?;
-        // The migrating connection stays on as the checkpointer.
-        tokio::spawn(checkpoints(conn, restart_wanted));
-        // The cold reads (tokens, tenants, the change log, webhooks): two connections with a
-        // small page cache; the hot ones have connections of their own (`reads`).
-        let reader = SqlitePoolOptions::new()
-            .max_connections(2)
-            // A SQLite connection is a file handle that does not go stale: pinging it before
-            // each use would cost a round trip to its worker thread on every read.
-            .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(
-                options
-                    .clone()
-                    .read_only(true)
-                    .pragma("cache_size", "-2000"),
-            )
-            .await
-            .map_err(db_err)?;
-        let readers = reads::Readers::open(options.get_filename())?;
-        Ok(SqliteStore {
-            writer,
-            reader,
-            readers,
+        let path = connect::file_of(url)?.to_owned();
+        let migrating = path.clone();
+        let conn = tokio::task::spawn_blocking(move || {
+            let conn = connect(&migrating, Role::Writer)?;
+            migrate::run(&conn, migrate::MIGRATIONS)?;
+            Ok::<_, StoreError>(conn)
         })
+        .await
+        .map_err(|e| StoreError::Internal(format!("migrating the database stopped: {e}")))??;
+        let conn = refold_keys(conn).await?;
+        let restart_wanted = Arc::new(AtomicBool::new(false));
+        let writer = writer::Writer::start(conn, restart_wanted.clone())?;
+        let checkpointer = connect(&path, Role::Checkpointer)?;
+        tokio::spawn(checkpoints(checkpointer, restart_wanted));
+        let readers = reads::Readers::open(&path)?;
+        Ok(SqliteStore { writer, readers })
     }
 }
 
@@ -194,28 +119,41 @@ const WAL_FRAMES_LIMIT: i64 = 16_384;
 /// a `RESTART` checkpoint between two batches: with no write in progress that checkpoint
 /// copies the few pages left and the log starts over, bounded. Ends when the checkpoint
 /// connection fails (the process is going away).
-async fn checkpoints(mut conn: SqliteConnection, restart_wanted: Arc<AtomicBool>) {
+async fn checkpoints(conn: Connection, restart_wanted: Arc<AtomicBool>) {
+    let conn = Arc::new(Mutex::new(conn));
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        // (busy, frames in the WAL, frames copied into the database)
-        let passive = || sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)");
-        let frames = match passive().fetch_one(&mut conn).await {
-            Ok((_, frames, _)) => frames,
+        let (conn, restart_wanted) = (conn.clone(), restart_wanted.clone());
+        let pass = tokio::task::spawn_blocking(move || {
+            let conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            checkpoint_pass(&conn, &restart_wanted)
+        })
+        .await;
+        match pass {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "checkpoints stopped");
+                return;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "checkpoints stopped");
                 return;
             }
-        };
-        if frames > WAL_FRAMES_LIMIT {
-            if let Err(e) = passive().fetch_one(&mut conn).await {
-                tracing::warn!(error = %e, "checkpoints stopped");
-                return;
-            }
-            restart_wanted.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// One pass of [`checkpoints`], on a blocking thread (it syncs the file).
+fn checkpoint_pass(conn: &Connection, restart_wanted: &AtomicBool) -> rusqlite::Result<()> {
+    // Answers (busy, frames in the WAL, frames copied into the database).
+    let passive = || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+    if passive()? > WAL_FRAMES_LIMIT {
+        passive()?;
+        restart_wanted.store(true, Ordering::Relaxed);
+    }
+    Ok(())
 }
 
 const RESOURCE_COLUMNS: &str = "r.seq, r.id, r.kind, r.version, r.created, r.last_modified, r.data";

@@ -1,10 +1,10 @@
 //! The hot reads (a resource by id, a page of a list, a group's members, users' groups) run on
 //! connections of their own, on the calling thread.
 //!
-//! sqlx runs each SQLite connection on a thread of its own and every statement is a round trip
-//! to it: two thread wakeups, and a channel message per row. A lookup by id costs SQLite a few
-//! microseconds; the round trip cost more than the lookup, and the kernel's share of the server's
-//! time was half. Here a read waits for one of four permits, takes an idle connection (or opens
+//! (Before, sqlx ran each SQLite connection on a thread of its own and every statement was a round
+//! trip to it: two thread wakeups, and a channel message per row. A lookup by id costs SQLite a
+//! few microseconds; the round trip cost more than the lookup, and the kernel's share of the
+//! server's time was half.) Here a read waits for one of four permits, takes an idle connection (or opens
 //! one), runs its statement where it is called, and gives the connection back.
 //!
 //! Reads that are bounded (a user by id, a page under `LIMIT` near the start) run on the
@@ -13,21 +13,20 @@
 //! narrows) run on tokio's blocking threads, so that they never hold up the runtime's workers.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use roster_store::sql::{Bind, groups_from_json};
 use roster_store::{Kind, Member, StoreError, StoredResource};
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, Row};
 use tokio::sync::{Semaphore, SemaphorePermit};
+
+use crate::connect::{Role, connect};
 
 /// The most connections open at once: each holds up to 8 MB of page cache, and two workers
 /// and a few blocking reads keep four busy.
 const MAX_CONNECTIONS: usize = 4;
-
-/// Prepared statements kept per connection (list statements vary with the filter).
-const STATEMENT_CACHE: usize = 64;
 
 /// Read-only connections to the database file, shared by the store's clones.
 #[derive(Debug, Clone)]
@@ -39,6 +38,8 @@ pub struct Readers {
 struct Inner {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// How many connections are open (none is ever closed: each is given back).
+    open: AtomicUsize,
     /// One permit per connection that may be open; a read holds one while it runs.
     permits: Semaphore,
 }
@@ -51,6 +52,7 @@ impl Readers {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
+                open: AtomicUsize::new(0),
                 permits: Semaphore::new(MAX_CONNECTIONS),
             }),
         };
@@ -60,22 +62,21 @@ impl Readers {
     }
 
     fn connect(&self) -> Result<Connection, StoreError> {
-        let conn = Connection::open_with_flags(
-            &self.inner.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| StoreError::Unavailable(format!("opening the database: {e}")))?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(crate::lite_err)?;
-        // LIKE honours case, as on the writer (see the crate root); a 2 MB page cache (see the
-        // module comment in ARCHITECTURE.md: the OS holds the file).
-        conn.execute_batch(
-            "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
-             PRAGMA temp_store = memory;",
-        )
-        .map_err(crate::lite_err)?;
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let conn = connect(&self.inner.path, Role::Reader)?;
+        self.inner.open.fetch_add(1, Ordering::Relaxed);
         Ok(conn)
+    }
+
+    /// The pool's figures: the most connections, those open, those idle.
+    pub fn stats(&self) -> (u32, u32, usize) {
+        let idle = self
+            .inner
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len();
+        let open = u32::try_from(self.inner.open.load(Ordering::Relaxed)).unwrap_or(u32::MAX);
+        (MAX_CONNECTIONS as u32, open, idle)
     }
 
     fn take(&self) -> Result<Connection, StoreError> {

@@ -1,7 +1,6 @@
 //! [`ResourceStore`] on SQLite: users, groups and members. Hot reads run on the read-only
 //! connections (`reads`), writes through the writer (`writer`).
 
-use crate::Cols;
 use async_trait::async_trait;
 use roster_scim::schema::ResourceSchema;
 use roster_store::sql::decode;
@@ -15,14 +14,14 @@ use roster_store::{
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params};
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 
+use crate::cold::{all, first};
 use crate::{
-    RESOURCE_COLUMNS, RESOURCE_COLUMNS_WITH_GROUPS, SqliteStore, db_err, exec, is_unique_violation,
+    RESOURCE_COLUMNS, RESOURCE_COLUMNS_WITH_GROUPS, SqliteStore, exec, is_unique_violation,
     lite_err, query_opt, reads, ts, writer,
 };
+use roster_store::sql::decode::Columns as _;
 
 #[async_trait]
 impl ResourceStore for SqliteStore {
@@ -393,19 +392,20 @@ impl ResourceStore for SqliteStore {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, StoredResource)>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {} FROM resources r WHERE r.tenant_id = ? AND r.kind = ? AND r.seq > ?
              ORDER BY r.seq LIMIT ?",
             columns(kind, true)
-        ))
-        .bind(tenant.as_str())
-        .bind(kind.as_str())
-        .bind(after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(resource_from_row).collect()
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (tenant, kind) = (tenant.as_str().to_owned(), kind.as_str());
+        self.readers
+            .blocking(move |conn| {
+                all(conn, &sql, params![tenant, kind, after, limit], |r| {
+                    reads::resource(r.0).map_err(lite_err)?
+                })
+            })
+            .await
     }
 
     async fn members_after(
@@ -415,31 +415,26 @@ impl ResourceStore for SqliteStore {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, Member)>, StoreError> {
-        let group: Option<i64> = sqlx::query_scalar(
-            "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
-        )
-        .bind(tenant.as_str())
-        .bind(group_id)
-        .fetch_optional(&self.reader)
-        .await
-        .map_err(db_err)?;
-        let Some(group) = group else {
-            return Err(StoreError::NotFound);
-        };
-        let rows = sqlx::query(
-            "SELECT m.seq, m.id, m.kind, coalesce(x.display, m.display) AS display
-             FROM members x JOIN resources m ON m.seq = x.member_seq
-             WHERE x.group_seq = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
-        )
-        .bind(group)
-        .bind(after)
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("seq").map_err(db_err)?, member_from_row(row)?)))
-            .collect()
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.readers
+            .now(|conn| {
+                let group: Option<i64> = first(
+                    conn,
+                    "SELECT seq FROM resources WHERE tenant_id = ? AND id = ? AND kind = 'Group'",
+                    params![tenant.as_str(), group_id],
+                    |r| r.int("seq"),
+                )?;
+                let group = group.ok_or(StoreError::NotFound)?;
+                all(
+                    conn,
+                    "SELECT m.seq, m.id, m.kind, coalesce(x.display, m.display) AS display
+                     FROM members x JOIN resources m ON m.seq = x.member_seq
+                     WHERE x.group_seq = ? AND m.seq > ? ORDER BY m.seq LIMIT ?",
+                    params![group, after, limit],
+                    |r| Ok((r.int("seq")?, decode::member(r)?)),
+                )
+            })
+            .await
     }
 }
 
@@ -505,33 +500,12 @@ impl Prepared {
     }
 }
 
-fn member_from_row(row: &SqliteRow) -> Result<Member, StoreError> {
-    decode::member(&Cols(row))
-}
-
 fn columns(kind: Kind, with_relations: bool) -> &'static str {
     if with_relations && kind == Kind::User {
         RESOURCE_COLUMNS_WITH_GROUPS
     } else {
         RESOURCE_COLUMNS
     }
-}
-
-fn resource_from_row(row: &SqliteRow) -> Result<(i64, StoredResource), StoreError> {
-    let text = |column: &str| row.try_get::<String, _>(column).map_err(db_err);
-    reads::build(
-        row.try_get("seq").map_err(db_err)?,
-        text("id")?,
-        &text("kind")?,
-        row.try_get("version").map_err(db_err)?,
-        &text("created")?,
-        &text("last_modified")?,
-        &text("data")?,
-        // Present only when the statement asked for a user's groups.
-        row.try_get::<Option<String>, _>("groups_json")
-            .ok()
-            .flatten(),
-    )
 }
 
 /// Inserts the member rows of a group, refusing ids that are not resources of the tenant.

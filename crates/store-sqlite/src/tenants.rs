@@ -1,15 +1,14 @@
 //! [`TenantStore`] on SQLite: tenants and their settings.
 
-use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::found;
 use roster_store::{StoreError, Tenant, TenantId, TenantStore};
 use rusqlite::params;
 use serde_json::Value;
-use sqlx::sqlite::SqliteRow;
 
-use crate::{SqliteStore, db_err, exec, ts};
+use crate::cold::{all, first};
+use crate::{SqliteStore, exec, ts};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
@@ -47,22 +46,29 @@ impl TenantStore for SqliteStore {
     }
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",
-        )
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(tenant_from_row).collect()
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",
+                    [],
+                    |r| decode::tenant(r),
+                )
+            })
+            .await
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at, settings FROM tenants WHERE id = ?")
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
+        self.readers
+            .now(|conn| {
+                first(
+                    conn,
+                    "SELECT id, name, created_at, settings FROM tenants WHERE id = ?",
+                    params![id.as_str()],
+                    |r| decode::tenant(r),
+                )
+            })
             .await
-            .map_err(db_err)?;
-        row.as_ref().map(tenant_from_row).transpose()
     }
 
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
@@ -78,8 +84,4 @@ impl TenantStore for SqliteStore {
             })
             .await
     }
-}
-
-pub(crate) fn tenant_from_row(row: &SqliteRow) -> Result<Tenant, StoreError> {
-    decode::tenant(&Cols(row))
 }

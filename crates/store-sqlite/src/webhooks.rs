@@ -1,7 +1,6 @@
 //! [`WebhookStore`] on SQLite: webhook endpoints, their delivery streams, attempts and dead
 //! letters.
 
-use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::found;
@@ -11,9 +10,9 @@ use roster_store::{
     WebhookStore, streams,
 };
 use rusqlite::params;
-use sqlx::sqlite::SqliteRow;
 
-use crate::{SqliteStore, db_err, exec, lite_err, query_opt};
+use crate::cold::{all, scalar};
+use crate::{SqliteStore, exec, lite_err, query_opt};
 
 #[async_trait]
 impl WebhookStore for SqliteStore {
@@ -39,14 +38,13 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
+        let sql = format!(
             "SELECT {} FROM webhooks ORDER BY created_at, id",
             wh::COLUMNS
-        ))
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(webhook_from_row).collect()
+        );
+        self.readers
+            .now(|conn| all(conn, &sql, [], |r| decode::webhook(r)))
+            .await
     }
 
     async fn remove_webhook(&self, id: &str) -> Result<(), StoreError> {
@@ -128,12 +126,10 @@ impl WebhookStore for SqliteStore {
         lease_until: i64,
         limit: u64,
     ) -> Result<Vec<Stream>, StoreError> {
-        let work: bool = sqlx::query_scalar(wh::ANY_WORK)
-            .bind(now)
-            .bind(now)
-            .fetch_one(&self.reader)
-            .await
-            .map_err(db_err)?;
+        let work: bool = self
+            .readers
+            .now(|conn| scalar(conn, wh::ANY_WORK, params![now, now]))
+            .await?;
         if !work {
             return Ok(Vec::new());
         }
@@ -244,16 +240,18 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn dead_letters(&self, webhook_id: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT webhook_id, tenant_id, event_id, position, at, error FROM webhook_dead_letters
-             WHERE ? IS NULL OR webhook_id = ? ORDER BY at, position",
-        )
-        .bind(webhook_id)
-        .bind(webhook_id)
-        .fetch_all(&self.reader)
-        .await
-        .map_err(db_err)?;
-        rows.iter().map(|r| decode::dead_letter(&Cols(r))).collect()
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT webhook_id, tenant_id, event_id, position, at, error
+                     FROM webhook_dead_letters
+                     WHERE ? IS NULL OR webhook_id = ? ORDER BY at, position",
+                    params![webhook_id, webhook_id],
+                    |r| decode::dead_letter(r),
+                )
+            })
+            .await
     }
 
     async fn delivery_attempts(
@@ -261,16 +259,13 @@ impl WebhookStore for SqliteStore {
         webhook_id: &str,
         limit: u64,
     ) -> Result<Vec<DeliveryAttempt>, StoreError> {
-        let rows = sqlx::query(wh::ATTEMPTS)
-            .bind(webhook_id)
-            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
-            .fetch_all(&self.reader)
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.readers
+            .now(|conn| {
+                all(conn, wh::ATTEMPTS, params![webhook_id, limit], |r| {
+                    decode::attempt(r)
+                })
+            })
             .await
-            .map_err(db_err)?;
-        rows.iter().map(|r| decode::attempt(&Cols(r))).collect()
     }
-}
-
-fn webhook_from_row(row: &SqliteRow) -> Result<WebhookRecord, StoreError> {
-    decode::webhook(&Cols(row))
 }

@@ -106,31 +106,6 @@ impl Writer {
     }
 }
 
-/// Opens the writer's connection to the database at `path`, which exists, has its schema and
-/// is in WAL mode.
-pub fn connect(path: &std::path::Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)
-        .map_err(|e| StoreError::Unavailable(format!("opening the database: {e}")))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(crate::lite_err)?;
-    // NORMAL in WAL mode keeps every committed transaction across a crash of the process (the
-    // WAL is written before COMMIT returns); only a power loss can lose the last transactions,
-    // which FULL would guard against at a large cost. The writer never checkpoints inside a
-    // commit: `checkpoints` in the crate root does, and the WAL file is cut back to 64 MB
-    // whenever it starts over. LIKE honours case (see the crate root).
-    conn.execute_batch(
-        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000;
-         PRAGMA temp_store = memory; PRAGMA case_sensitive_like = ON;
-         PRAGMA wal_autocheckpoint = 0;",
-    )
-    .map_err(crate::lite_err)?;
-    // Answers with the limit as a row.
-    conn.query_row("PRAGMA journal_size_limit = 67108864", [], |_| Ok(()))
-        .map_err(crate::lite_err)?;
-    conn.set_prepared_statement_cache_capacity(64);
-    Ok(conn)
-}
-
 fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
     conn.execute_batch(sql).map_err(crate::lite_err)
 }
@@ -299,15 +274,15 @@ fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::connect::{Role, connect};
     use std::future::Future;
 
     fn writer(dir: &tempfile::TempDir) -> Writer {
         let path = dir.path().join("w.db");
-        let conn = Connection::open(&path).expect("open");
-        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE);")
+        let conn = connect(&path, Role::Writer).expect("connect");
+        conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE);")
             .expect("schema");
-        drop(conn);
-        Writer::start(connect(&path).expect("connect"), Arc::default()).expect("start")
+        Writer::start(conn, Arc::default()).expect("start")
     }
 
     fn insert(v: i64) -> impl Fn(&Connection) -> Result<(), StoreError> + Send + Sync + 'static {

@@ -2,7 +2,6 @@
 //! function on a database file of its own, and random filters checked against the evaluator;
 //! then what is SQLite's own: two handles on one file, and keys of an older fold.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use roster_store::Kind;
@@ -49,44 +48,31 @@ async fn first_tenant_race() {
 /// so look-alike spellings find rows created before the compatibility fold (issue 14.7).
 #[tokio::test]
 async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
-    use sqlx::{ConnectOptions, Connection};
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let file = dir.path().join("t.db");
+    let url = format!("sqlite://{}", file.display());
     let store = SqliteStore::open(&url).await.expect("opening the store");
     let rows = conformance::refold_seed(&store).await;
     drop(store);
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-        .expect("the URL")
-        .connect()
-        .await
-        .expect("connecting");
+    let conn = rusqlite::Connection::open(&file).expect("connecting");
     for r in &rows {
-        sqlx::query("UPDATE resources SET data = ?, name_key = ? WHERE tenant_id = ? AND id = ?")
-            .bind(&r.data)
-            .bind(&r.name_key)
-            .bind(r.tenant.as_str())
-            .bind(&r.id)
-            .execute(&mut conn)
-            .await
-            .expect("writing the first fold's name key");
+        conn.execute(
+            "UPDATE resources SET data = ?, name_key = ? WHERE tenant_id = ? AND id = ?",
+            rusqlite::params![r.data, r.name_key, r.tenant.as_str(), r.id],
+        )
+        .expect("writing the first fold's name key");
         if let Some(key) = &r.email_key {
-            sqlx::query(
+            conn.execute(
                 "UPDATE emails SET value_key = ? WHERE resource_seq =
                    (SELECT seq FROM resources WHERE tenant_id = ? AND id = ?)",
+                rusqlite::params![key, r.tenant.as_str(), r.id],
             )
-            .bind(key)
-            .bind(r.tenant.as_str())
-            .bind(&r.id)
-            .execute(&mut conn)
-            .await
             .expect("writing the first fold's e-mail key");
         }
     }
-    sqlx::query("UPDATE key_fold SET version = 1")
-        .execute(&mut conn)
-        .await
+    conn.execute("UPDATE key_fold SET version = 1", [])
         .expect("resetting the fold version");
-    conn.close().await.expect("closing");
+    drop(conn);
     let store = SqliteStore::open(&url).await.expect("reopening the store");
     conformance::refold_check(&store, &rows).await;
     // Folded once: a second start finds nothing to do and changes nothing.
@@ -101,4 +87,63 @@ async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
         .expect("reading")
         .expect("u-jose is there");
     assert_eq!(jose.version, 1);
+}
+
+/// A database that sqlx's migrator created and migrated (Roster before the SQLite backend ran
+/// on one driver: a tenant, a token, a user in a group) opens in place: its history is adopted
+/// as it is, and what it holds reads back.
+#[tokio::test]
+async fn a_database_sqlx_migrated_opens_in_place() {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let file = dir.path().join("old.db");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/sqlx-migrated-11.db"
+    );
+    std::fs::copy(fixture, &file).expect("copying the fixture");
+    let history = |file: &std::path::Path| -> Vec<(i64, String, Vec<u8>)> {
+        let conn = rusqlite::Connection::open(file).expect("connecting");
+        let mut q = conn
+            .prepare("SELECT version, description, checksum FROM _sqlx_migrations ORDER BY 1")
+            .expect("the history");
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("reading the history")
+            .collect::<Result<_, _>>()
+            .expect("reading the history")
+    };
+    let before = history(&file);
+    assert_eq!(before.len(), 11);
+
+    let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
+        .await
+        .expect("opening the database sqlx migrated");
+    store.ping().await.expect("the schema serves this build");
+    let tenants = store.tenants().await.expect("the tenants");
+    assert_eq!(tenants.len(), 1);
+    assert_eq!(tenants[0].name, "Contoso Ltd");
+    let tenant = &tenants[0].id;
+    assert_eq!(store.tokens(tenant).await.expect("the tokens").len(), 1);
+    let users = store
+        .resources_after(tenant, Kind::User, 0, 10)
+        .await
+        .expect("the users");
+    assert_eq!(users.len(), 1);
+    let (_, ada) = &users[0];
+    assert_eq!(ada.data["userName"], "Ada@Contoso.com");
+    let groups = store
+        .resources_after(tenant, Kind::Group, 0, 10)
+        .await
+        .expect("the groups");
+    let members = store
+        .members_after(tenant, &groups[0].1.id, 0, 10)
+        .await
+        .expect("the members");
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].1.id, ada.id);
+    drop(store);
+    assert_eq!(
+        history(&file),
+        before,
+        "the history is adopted, not rewritten"
+    );
 }

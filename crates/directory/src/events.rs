@@ -17,8 +17,11 @@
 //! - Deleting a user also gives a `group.member_removed` for each group it was in.
 //! - A write that changes nothing visible still gives its event (the identity provider did
 //!   send it), with an empty `changed`.
+//! - Deleting a tenant gives one `tenant.deleted` (`data.tenant`: `id`, `name`; `data.removed`:
+//!   how many users, groups, tokens and OAuth clients went with it), and no event per user:
+//!   the host application removes the organisation as a whole.
 
-use roster_store::{Kind, NewEvent, StoredResource};
+use roster_store::{Kind, NewEvent, StoredResource, Tenant};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -90,6 +93,13 @@ impl<'a> Recorder<'a> {
             occurred_at: self.at,
             data,
         });
+    }
+
+    /// A tenant was deleted, with what it held.
+    pub(crate) fn tenant_deleted(&mut self, tenant: &Tenant, removed: Value) {
+        let data =
+            json!({"tenant": {"id": tenant.id.as_str(), "name": tenant.name}, "removed": removed});
+        self.push("tenant.deleted", data);
     }
 
     /// A resource was created.

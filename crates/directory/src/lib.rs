@@ -36,6 +36,7 @@ pub use error::DirectoryError;
 use error::NotFoundAs;
 pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
 pub use settings::{CustomAttribute, Federation, SettingError, TenantSettings};
+pub use tenants::holdings_json;
 pub use tokens::{Secrets, SystemSecrets};
 
 /// A tenant together with a freshly issued token (shown once).

@@ -6,19 +6,14 @@ use roster_store::*;
 use time::OffsetDateTime;
 
 use crate::context::*;
+use crate::events::Recorder;
 use crate::resources::*;
 use crate::*;
 
 impl Directory {
     /// Creates a tenant and its first token.
     pub async fn create_tenant(&self, name: &str) -> Result<IssuedToken, DirectoryError> {
-        let name = name.trim();
-        if name.is_empty() {
-            return Err(DirectoryError::Setting(
-                "a tenant needs a name (the customer organisation's, e.g. \"Contoso\")".into(),
-            ));
-        }
-        let tenant = self.new_tenant(name);
+        let tenant = self.new_tenant(tenant_name(name)?);
         self.store.create_tenant(&tenant).await?;
         self.first_token(tenant).await
     }
@@ -37,6 +32,7 @@ impl Directory {
     }
 
     pub(crate) fn new_tenant(&self, name: &str) -> Tenant {
+        let name = name.trim();
         Tenant {
             id: TenantId::new(self.secrets.tenant_id()),
             name: name.to_owned(),
@@ -52,6 +48,53 @@ impl Directory {
         };
         let (_, token) = self.issue_token(&tenant.id, &options).await?;
         Ok(IssuedToken { tenant, token })
+    }
+
+    /// Renames a tenant (the name is trimmed; an empty one is refused).
+    pub async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), DirectoryError> {
+        let name = tenant_name(name)?;
+        self.store
+            .rename_tenant(tenant, name)
+            .await
+            .not_found_as("tenant", tenant.as_str())?;
+        self.contexts.forget(tenant);
+        Ok(())
+    }
+
+    /// What a tenant holds: what deleting it would remove (for a confirmation).
+    pub async fn tenant_holdings(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<TenantHoldings, DirectoryError> {
+        self.store
+            .tenant_holdings(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))
+    }
+
+    /// Deletes a tenant and everything it holds, with a `tenant.deleted` event; what it
+    /// removed. Its tokens stop working at once in this process, within the token cache's
+    /// second in others (the tenant is gone from the database at once).
+    pub async fn delete_tenant(&self, tenant: &TenantId) -> Result<TenantHoldings, DirectoryError> {
+        let current = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
+        let holdings = self.tenant_holdings(tenant).await?;
+        // The event says what the transaction is about to remove; the deletion's own count
+        // is what is returned (a write in between can only have been refused: the tenant row
+        // is locked, or the writer is the only one).
+        let mut recorder = Recorder::new(self.secrets.as_ref(), self.clock.now());
+        recorder.tenant_deleted(&current, holdings_json(&holdings));
+        let removed = self
+            .store
+            .delete_tenant(tenant, &recorder.events)
+            .await
+            .not_found_as("tenant", tenant.as_str())?;
+        self.tokens.forget(tenant);
+        self.contexts.forget(tenant);
+        Ok(removed)
     }
 
     /// Every tenant.
@@ -204,4 +247,30 @@ impl Directory {
         self.contexts.forget(tenant);
         Ok(())
     }
+}
+
+/// A tenant's name as given, trimmed; refused when empty or longer than 200 characters.
+fn tenant_name(name: &str) -> Result<&str, DirectoryError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(DirectoryError::Setting(
+            "a tenant needs a name (the customer organisation's, e.g. \"Contoso\")".into(),
+        ));
+    }
+    if name.chars().count() > 200 {
+        return Err(DirectoryError::Setting(
+            "a tenant's name has at most 200 characters".into(),
+        ));
+    }
+    Ok(name)
+}
+
+/// What a tenant holds, as the `tenant.deleted` event and the API say it.
+pub fn holdings_json(removed: &TenantHoldings) -> serde_json::Value {
+    serde_json::json!({
+        "users": removed.users,
+        "groups": removed.groups,
+        "tokens": removed.tokens,
+        "oauth_clients": removed.oauth_clients,
+    })
 }

@@ -223,6 +223,25 @@ pub(crate) enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Renames a tenant.
+    Rename {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Its new name.
+        name: String,
+    },
+    /// Deletes a tenant and everything it holds (users, groups, tokens, OAuth clients);
+    /// without --yes, only says what would be deleted.
+    Delete {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Deletes for real.
+        #[arg(long)]
+        yes: bool,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Changes a setting: provisioning on|off, groups on|off, compatibility auto|strict,
     /// user-attributes NAME[:TYPE][,...] (extra user attributes; TYPE string, boolean,
     /// integer, decimal, dateTime or reference, with [] for several values),

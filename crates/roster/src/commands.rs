@@ -223,11 +223,6 @@ pub(crate) fn show_tenant(
         )?;
     } else {
         let onoff = |b: bool| if b { "on" } else { "off" };
-        writeln!(out, "Tenant:           {} ({})", tenant.name, tenant.id)?;
-        writeln!(out, "Provisioning URL: {}", config.tenant_base(&tenant.id))?;
-        writeln!(out, "provisioning      {}", onoff(settings.provisioning))?;
-        writeln!(out, "groups            {}", onoff(settings.groups))?;
-        writeln!(out, "compatibility     {}", settings.compatibility.as_str())?;
         let attributes: Vec<String> = settings
             .user_attributes
             .iter()
@@ -240,38 +235,47 @@ pub(crate) fn show_tenant(
                 )
             })
             .collect();
-        writeln!(out, "user-attributes   {}", attributes.join(","))?;
-        writeln!(
-            out,
-            "access-token-minutes {}",
-            settings.access_token_minutes
-        )?;
-        match &settings.federation {
-            Some(f) => {
-                writeln!(out, "trusted issuer    {}", f.issuers.join(" "))?;
-                writeln!(out, "  audience        {}", f.audience)?;
-                if let Some(sub) = &f.subject {
-                    writeln!(out, "  subject         {sub}")?;
-                }
-                for (k, v) in &f.claims {
-                    writeln!(out, "  claim           {k}={v}")?;
-                }
-                if f.allow_link_local {
-                    writeln!(out, "  link-local      allowed (--allow-link-local)")?;
-                }
-            }
-            None => writeln!(out, "trusted issuer    -")?,
-        }
         let unknown = match settings.unknown_members {
             roster_directory::settings::UnknownMembers::Refuse => "refuse",
             roster_directory::settings::UnknownMembers::Ignore => "ignore",
         };
-        writeln!(out, "unknown-members   {unknown}")?;
         let patch = match settings.patch_response {
             roster_directory::settings::PatchResponse::Resource => "resource",
             roster_directory::settings::PatchResponse::NoContent => "no-content",
         };
-        writeln!(out, "patch-response    {patch}")?;
+        let mut lines = vec![
+            ("Tenant:", format!("{} ({})", tenant.name, tenant.id)),
+            ("Provisioning URL:", config.tenant_base(&tenant.id)),
+            ("provisioning", onoff(settings.provisioning).to_owned()),
+            ("groups", onoff(settings.groups).to_owned()),
+            ("compatibility", settings.compatibility.as_str().to_owned()),
+            ("user-attributes", attributes.join(",")),
+            (
+                "access-token-minutes",
+                settings.access_token_minutes.to_string(),
+            ),
+        ];
+        match &settings.federation {
+            Some(f) => {
+                lines.push(("trusted issuer", f.issuers.join(" ")));
+                lines.push(("  audience", f.audience.clone()));
+                if let Some(sub) = &f.subject {
+                    lines.push(("  subject", sub.clone()));
+                }
+                for (k, v) in &f.claims {
+                    lines.push(("  claim", format!("{k}={v}")));
+                }
+                if f.allow_link_local {
+                    lines.push(("  link-local", "allowed (--allow-link-local)".into()));
+                }
+            }
+            None => lines.push(("trusted issuer", "-".into())),
+        }
+        lines.push(("unknown-members", unknown.into()));
+        lines.push(("patch-response", patch.into()));
+        for (label, value) in lines {
+            writeln!(out, "{label:<21} {value}")?;
+        }
     }
     Ok(())
 }
@@ -525,6 +529,50 @@ pub(crate) async fn tenant_list(directory: &Directory, config: &Config, json: bo
         for t in tenants {
             println!("{}  {}  {}", t.id, t.name, config.tenant_base(&t.id));
         }
+    }
+    Ok(())
+}
+
+/// `tenant delete`: says what the tenant holds, and deletes it with `--yes`.
+pub(crate) async fn tenant_delete(
+    directory: &Directory,
+    tenant: &str,
+    yes: bool,
+    json: bool,
+) -> Result<()> {
+    let tenant = directory.find_tenant(tenant).await?;
+    let held = directory.tenant_holdings(&tenant.id).await?;
+    let what = format!(
+        "{} users, {} groups, {} tokens, {} OAuth clients",
+        held.users, held.groups, held.tokens, held.oauth_clients
+    );
+    if !yes {
+        bail!(
+            "this deletes tenant {} ({}) and everything it holds: {what}; its identity \
+             provider can no longer provision. Run it again with --yes to delete.",
+            tenant.name,
+            tenant.id
+        );
+    }
+    let removed = directory.delete_tenant(&tenant.id).await?;
+    if json {
+        let out = serde_json::json!({
+            "id": tenant.id.as_str(),
+            "name": tenant.name,
+            "deleted": true,
+            "removed": roster_directory::holdings_json(&removed),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "Deleted tenant {} ({}): {} users, {} groups, {} tokens, {} OAuth clients.",
+            tenant.name,
+            tenant.id,
+            removed.users,
+            removed.groups,
+            removed.tokens,
+            removed.oauth_clients
+        );
     }
     Ok(())
 }

@@ -80,6 +80,16 @@ pub async fn run() -> Result<()> {
             show_tenant(&config, &tenant, json)?;
             Ok(())
         }
+        Command::Tenant(TenantCommand::Rename { tenant, name }) => {
+            let found = directory.find_tenant(&tenant).await?;
+            directory.rename_tenant(&found.id, &name).await?;
+            let tenant = directory.find_tenant(found.id.as_str()).await?;
+            show_tenant(&config, &tenant, false)?;
+            Ok(())
+        }
+        Command::Tenant(TenantCommand::Delete { tenant, yes, json }) => {
+            tenant_delete(&directory, &tenant, yes, json).await
+        }
         Command::Tenant(TenantCommand::Set { tenant, key, value }) => {
             let found = directory.find_tenant(&tenant).await?;
             directory.set_setting(&found.id, &key, &value).await?;

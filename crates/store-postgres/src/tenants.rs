@@ -4,10 +4,12 @@ use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::found;
-use roster_store::{StoreError, Tenant, TenantId, TenantStore};
+use roster_store::sql::tenants;
+use roster_store::{NewEvent, StoreError, Tenant, TenantHoldings, TenantId, TenantStore};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 
+use crate::change_log::insert_events;
 use crate::{PostgresStore, db_err};
 
 #[async_trait]
@@ -80,6 +82,61 @@ impl TenantStore for PostgresStore {
             .await
             .map_err(db_err)?;
         found(done.rows_affected())
+    }
+
+    async fn tenant_holdings(&self, id: &TenantId) -> Result<Option<TenantHoldings>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(tenants::HOLDINGS)
+            .bind(id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(|row| tenants::holdings(&Cols(row)))
+            .transpose()
+    }
+
+    async fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("UPDATE tenants SET name = $1 WHERE id = $2")
+            .bind(name)
+            .bind(id.as_str())
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        found(done.rows_affected())
+    }
+
+    async fn delete_tenant(
+        &self,
+        id: &TenantId,
+        events: &[NewEvent],
+    ) -> Result<TenantHoldings, StoreError> {
+        let mut tx = self.begin().await?;
+        // The row lock keeps a concurrent write to the tenant from slipping between the count
+        // and the delete.
+        sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        let row = sqlx::query(tenants::HOLDINGS)
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_err)?
+            .ok_or(StoreError::NotFound)?;
+        let held = tenants::holdings(&Cols(&row))?;
+        for statement in tenants::DELETE {
+            sqlx::query(statement)
+                .bind(id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        insert_events(&mut tx, id, events).await?;
+        tx.commit().await.map_err(db_err)?;
+        Ok(held)
     }
 }
 

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::found;
-use roster_store::{StoreError, Tenant, TenantId, TenantStore};
+use roster_store::sql::tenants;
+use roster_store::{NewEvent, StoreError, Tenant, TenantHoldings, TenantId, TenantStore};
 use rusqlite::params;
 use serde_json::Value;
 
 use crate::cold::{all, first};
-use crate::{SqliteStore, exec, ts};
+use crate::{SqliteStore, exec, ts, writer};
 
 #[async_trait]
 impl TenantStore for SqliteStore {
@@ -82,6 +83,54 @@ impl TenantStore for SqliteStore {
                 )?;
                 found(done as u64)
             })
+            .await
+    }
+
+    async fn tenant_holdings(&self, id: &TenantId) -> Result<Option<TenantHoldings>, StoreError> {
+        self.readers
+            .now(|conn| {
+                first(conn, tenants::HOLDINGS, params![id.as_str()], |r| {
+                    tenants::holdings(r)
+                })
+            })
+            .await
+    }
+
+    async fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<(), StoreError> {
+        let (id, name) = (id.clone(), name.to_owned());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE tenants SET name = ? WHERE id = ?",
+                    params![name, id.as_str()],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+
+    async fn delete_tenant(
+        &self,
+        id: &TenantId,
+        events: &[NewEvent],
+    ) -> Result<TenantHoldings, StoreError> {
+        let events = writer::event_rows(id, events);
+        let id = id.clone();
+        self.writer
+            .write_recorded(
+                move |tx| {
+                    let held = first(tx, tenants::HOLDINGS, params![id.as_str()], |r| {
+                        tenants::holdings(r)
+                    })?
+                    .ok_or(StoreError::NotFound)?;
+                    for statement in tenants::DELETE {
+                        exec(tx, statement, params![id.as_str()])?;
+                    }
+                    Ok(held)
+                },
+                events,
+            )
             .await
     }
 }

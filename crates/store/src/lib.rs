@@ -62,6 +62,19 @@ pub struct Tenant {
     pub settings: Value,
 }
 
+/// What a tenant holds (and what deleting it removes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TenantHoldings {
+    /// Users.
+    pub users: u64,
+    /// Groups (their memberships with them).
+    pub groups: u64,
+    /// Static tokens that still worked.
+    pub tokens: u64,
+    /// OAuth clients that were not revoked.
+    pub oauth_clients: u64,
+}
+
 /// A stored bearer token: only its SHA-256 hash is kept. Static tokens are issued by an
 /// administrator; access tokens are issued by the token endpoint to an OAuth client and
 /// carry its id.

@@ -12,7 +12,8 @@ use time::OffsetDateTime;
 use crate::{
     ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
     ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, StoreError,
-    StoredResource, Stream, StreamUpdate, Tenant, TenantId, TokenRecord, WebhookRecord,
+    StoredResource, Stream, StreamUpdate, Tenant, TenantHoldings, TenantId, TokenRecord,
+    WebhookRecord,
 };
 
 /// Tenants: the customer organisations and their settings.
@@ -29,6 +30,19 @@ pub trait TenantStore: Send + Sync {
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
     /// Replaces a tenant's settings; `NotFound` if there is no such tenant.
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError>;
+    /// What a tenant holds, or `None` if there is no such tenant.
+    async fn tenant_holdings(&self, id: &TenantId) -> Result<Option<TenantHoldings>, StoreError>;
+    /// Renames a tenant; `NotFound` if there is no such tenant.
+    async fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<(), StoreError>;
+    /// Deletes a tenant and everything it holds (users, groups, memberships, tokens, OAuth
+    /// clients) in one transaction that also appends `events` to the change log, and says what
+    /// it removed; `NotFound` if there is no such tenant. The change log's earlier events of
+    /// the tenant stay until their retention ends (a host app may still be reading them).
+    async fn delete_tenant(
+        &self,
+        id: &TenantId,
+        events: &[NewEvent],
+    ) -> Result<TenantHoldings, StoreError>;
 }
 
 /// Credentials: SCIM bearer tokens, OAuth clients and their used assertions, and the host

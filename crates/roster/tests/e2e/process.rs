@@ -71,6 +71,83 @@ async fn cli_tenants_and_tokens_work_on_a_running_server_at_once() {
     drop(server);
 }
 
+/// `tenant rename` and `tenant delete` beside a running server: a delete without `--yes` says
+/// what it would remove and removes nothing; with it, the tenant's users and token are gone,
+/// its SCIM URL answers 401, and the change log says `tenant.deleted` with the counts.
+#[tokio::test]
+async fn cli_renames_and_deletes_a_tenant_saying_what_goes() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db);
+    let http = crate::support::http_client();
+    let created = cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let base = format!("{}/scim/v2/{id}", server.address);
+    for name in ["ada@contoso.com", "bob@contoso.com"] {
+        let created = http
+            .post(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                          "userName": name}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+    }
+    let other = cli_json(&db, &["tenant", "create", "Fabrikam", "--json"]);
+
+    let renamed = roster(&db)
+        .args(["tenant", "rename", &id, "Contoso Ltd"])
+        .output()
+        .unwrap();
+    assert!(renamed.status.success());
+    assert!(String::from_utf8_lossy(&renamed.stdout).contains("Contoso Ltd"));
+
+    let asked = roster(&db)
+        .args(["tenant", "delete", "Contoso Ltd"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&asked.stderr);
+    assert!(!asked.status.success(), "{said}");
+    assert!(
+        said.contains("2 users, 0 groups, 1 tokens") && said.contains("--yes"),
+        "{said}"
+    );
+    let users = http
+        .get(format!("{base}/Users"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(users.status(), 200, "nothing is deleted without --yes");
+
+    let deleted = cli_json(&db, &["tenant", "delete", "Contoso Ltd", "--yes", "--json"]);
+    assert_eq!(
+        deleted["removed"],
+        json!({"users": 2, "groups": 0, "tokens": 1, "oauth_clients": 0})
+    );
+    eventually("the deleted tenant's token", 401, async || {
+        http.get(format!("{base}/Users"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    })
+    .await;
+    let list = cli_json(&db, &["tenant", "list", "--json"]);
+    let ids: Vec<&Value> = list.as_array().unwrap().iter().map(|t| &t["id"]).collect();
+    assert!(!ids.contains(&&json!(id)), "the tenant is gone: {list}");
+    assert!(
+        ids.contains(&&other["id"]),
+        "the other tenant stays: {list}"
+    );
+    drop(server);
+}
+
 #[tokio::test]
 async fn cli_oauth_clients_and_token_lifecycle_work_on_a_running_server() {
     let (_dir, db) = temp_db();

@@ -70,7 +70,7 @@ pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };
-pub use tenants::{first_tenant, first_tenant_race, tenant_isolation, tenants};
+pub use tenants::{first_tenant, first_tenant_race, tenant_isolation, tenant_removal, tenants};
 
 /// Instantiates the whole suite in a backend's `tests/conformance.rs`: one `#[tokio::test]`
 /// per suite function, each on a fresh database from `$fresh` (an async function of no
@@ -89,7 +89,7 @@ macro_rules! conformance_tests {
             ping tenants first_tenant tokens used_assertions token_lifecycle
             update_from_previous change_log api_keys pages_after_a_key emails_follow_updates
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
-            filters_agree_with_evaluator redelivery_during_a_lease
+            filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

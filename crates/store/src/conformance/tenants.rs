@@ -1,6 +1,7 @@
 //! Tenants, the first tenant of a new database, and the isolation of one tenant's data from another's.
 
 use super::*;
+use crate::TenantHoldings;
 
 /// The first start's tenant: created only while no tenant exists. (Backends also race several
 /// handles on one database in their own tests; this suite has no runtime to spawn them on.)
@@ -334,4 +335,108 @@ pub async fn first_tenant_race(stores: Vec<Arc<dyn Store>>) {
         "exactly one of eight racing offers creates the tenant"
     );
     assert_eq!(ok(stores[0].tenants().await, "listing tenants").len(), 1);
+}
+
+/// Renaming a tenant, and deleting one: everything it holds goes in one transaction with its
+/// event, what was removed is counted, and another tenant keeps all of its own.
+pub async fn tenant_removal(store: &dyn Store) {
+    let a = new_tenant(store, "t-gone").await;
+    let b = new_tenant(store, "t-kept").await;
+    ok(store.rename_tenant(&a, "Gone Ltd").await, "renaming");
+    let renamed = ok(store.tenant(&a).await, "reading the renamed tenant");
+    assert_eq!(renamed.map(|t| t.name), Some("Gone Ltd".to_owned()));
+    assert_err(
+        store.rename_tenant(&TenantId::new("t-nobody"), "x").await,
+        "NotFound",
+        "renaming a tenant that does not exist",
+    );
+    for (t, prefix) in [(&a, "a"), (&b, "b")] {
+        for i in 0..3 {
+            let user = user_record(&format!("{prefix}-u{i}"), &format!("u{i}@x.com"), BASE);
+            ok(store.insert(t, &user, &[]).await, "inserting a user");
+        }
+        let group = group_record(&format!("{prefix}-g"), "Sales", BASE);
+        let members = [format!("{prefix}-u0"), format!("{prefix}-u1")];
+        let members: Vec<MemberRef> = members.iter().map(|m| m.as_str().into()).collect();
+        ok(store.insert(t, &group, &members).await, "inserting a group");
+        let token = TokenRecord {
+            id: format!("tok-{prefix}"),
+            tenant_id: t.clone(),
+            hash: [if prefix == "a" { 71 } else { 72 }; 32],
+            created_at: BASE,
+            name: String::new(),
+            last4: String::new(),
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            client_id: None,
+        };
+        ok(store.add_token(&token, false).await, "adding a token");
+    }
+    let client = ClientRecord {
+        id: "client-gone".into(),
+        tenant_id: a.clone(),
+        name: "identity provider".into(),
+        secret_hash: [73; 32],
+        created_at: BASE,
+        revoked_at: None,
+    };
+    ok(store.add_client(&client).await, "adding an OAuth client");
+    let event = NewEvent {
+        id: "evt_tenant_deleted".into(),
+        event_type: "tenant.deleted".into(),
+        occurred_at: BASE,
+        data: json!({"id": "t-gone"}),
+    };
+    assert_eq!(
+        ok(store.tenant_holdings(&a).await, "what a holds"),
+        Some(TenantHoldings {
+            users: 3,
+            groups: 1,
+            tokens: 1,
+            oauth_clients: 1
+        })
+    );
+    let removed = ok(
+        store.delete_tenant(&a, std::slice::from_ref(&event)).await,
+        "deleting a tenant",
+    );
+    assert_eq!(
+        removed,
+        TenantHoldings {
+            users: 3,
+            groups: 1,
+            tokens: 1,
+            oauth_clients: 1
+        },
+        "the removal counts what the tenant held"
+    );
+    assert_eq!(ok(store.tenant(&a).await, "reading a deleted tenant"), None);
+    assert_eq!(
+        ok(store.tenant_holdings(&a).await, "what a holds now"),
+        None
+    );
+    assert_eq!(get(store, &a, Kind::User, "a-u0").await, None);
+    assert_eq!(
+        ok(store.grant(&[71; 32], BASE).await, "a token").map(|_| ()),
+        None
+    );
+    assert_eq!(ok(store.client("client-gone").await, "a client"), None);
+    assert_err(
+        store.delete_tenant(&a, &[]).await,
+        "NotFound",
+        "deleting a tenant twice",
+    );
+    // The other tenant keeps everything, counts included.
+    assert_eq!(members(store, &b, "b-g").await.len(), 2);
+    assert!(ok(store.grant(&[72; 32], BASE).await, "b's token").is_some());
+    let page = list(store, &b, Kind::User, None, 0, EVERYTHING).await;
+    assert_eq!(page.total, 3, "b's count is untouched");
+    // The deletion's event is in the change log.
+    ok(store.sequence_events().await, "positioning events");
+    let events = ok(store.events(Some(&a), 0, EVERYTHING).await, "a's events");
+    assert_eq!(
+        events.last().map(|e| e.event_type.as_str()),
+        Some("tenant.deleted")
+    );
 }

@@ -393,6 +393,43 @@ pub fn epoch_millis(t: OffsetDateTime) -> i64 {
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
+pub mod tenants {
+    //! Deleting a tenant. The statements number their one parameter (`$1`, the tenant's id),
+    //! which SQLite reads as PostgreSQL does.
+
+    use crate::sql::decode::Columns;
+    use crate::{StoreError, TenantHoldings};
+
+    /// What a tenant holds, or no row if there is no such tenant.
+    pub const HOLDINGS: &str = "SELECT
+        (SELECT count(*) FROM resources WHERE tenant_id = $1 AND kind = 'User') AS users,
+        (SELECT count(*) FROM resources WHERE tenant_id = $1 AND kind = 'Group') AS groups,
+        (SELECT count(*) FROM tokens WHERE tenant_id = $1 AND client_id IS NULL
+            AND revoked_at IS NULL) AS tokens,
+        (SELECT count(*) FROM oauth_clients WHERE tenant_id = $1 AND revoked_at IS NULL)
+            AS oauth_clients
+        FROM tenants WHERE id = $1";
+
+    /// Reads a row of [`HOLDINGS`].
+    pub fn holdings(row: &impl Columns) -> Result<TenantHoldings, StoreError> {
+        let count = |column| row.int(column).map(|n| u64::try_from(n).unwrap_or(0));
+        Ok(TenantHoldings {
+            users: count("users")?,
+            groups: count("groups")?,
+            tokens: count("tokens")?,
+            oauth_clients: count("oauth_clients")?,
+        })
+    }
+
+    /// The statements that delete a tenant, in order: its resources first (their memberships
+    /// and e-mail keys go with them, and the count triggers run while the tenant is still
+    /// there), then the tenant, whose tokens, clients and counts go with it.
+    pub const DELETE: [&str; 2] = [
+        "DELETE FROM resources WHERE tenant_id = $1",
+        "DELETE FROM tenants WHERE id = $1",
+    ];
+}
+
 /// Client assertions already used (their replay is refused), the same on every SQL backend
 /// (times are epoch milliseconds).
 pub mod assertions {

@@ -21,6 +21,7 @@ impl Directory {
         let mut record = self.token_record(tenant, &token, now);
         record.name = options.name.clone();
         record.expires_at = options.expires_in.map(|d| now + d);
+        self.seal_token(&mut record, &token);
         self.store.add_token(&record, !options.keep_old).await?;
         if !options.keep_old {
             self.tokens.forget(tenant);
@@ -46,6 +47,7 @@ impl Directory {
             last_used_at: None,
             revoked_at: None,
             client_id: None,
+            sealed: None,
         }
     }
 
@@ -239,7 +241,19 @@ impl Directory {
     pub async fn create_api_key(
         &self,
         name: &str,
+        scopes: &[crate::Scope],
     ) -> Result<(roster_store::ApiKeyRecord, String), DirectoryError> {
+        let scopes = if scopes.is_empty() {
+            &crate::Scope::DEFAULT[..]
+        } else {
+            scopes
+        };
+        let mut names: Vec<String> = Vec::new();
+        for scope in scopes {
+            if !names.iter().any(|n| n == scope.as_str()) {
+                names.push(scope.as_str().to_owned());
+            }
+        }
         let key = self.secrets.api_key();
         let record = roster_store::ApiKeyRecord {
             id: format!("key_{}", self.secrets.resource_id().replace('-', "")),
@@ -247,6 +261,7 @@ impl Directory {
             hash: hash_token(&key),
             created_at: self.clock.now(),
             revoked_at: None,
+            scopes: names,
         };
         self.store.add_api_key(&record).await?;
         Ok((record, key))
@@ -267,10 +282,13 @@ impl Directory {
 
     /// Whether an API key is live. Not cached: host-application calls are few, and a revoked
     /// key stops working at once.
-    pub async fn authenticate_api_key(&self, key: &str) -> Result<bool, DirectoryError> {
+    pub async fn authenticate_api_key(
+        &self,
+        key: &str,
+    ) -> Result<Option<roster_store::ApiKeyRecord>, DirectoryError> {
         if !key.starts_with(tokens::API_KEY_PREFIX) || key.len() > 200 {
-            return Ok(false);
+            return Ok(None);
         }
-        Ok(self.store.api_key(&hash_token(key)).await?.is_some())
+        Ok(self.store.api_key(&hash_token(key)).await?)
     }
 }

@@ -53,6 +53,18 @@ pub enum DirectoryError {
     /// A group member that is not a resource of the tenant.
     #[error("member {0} is not a user or group of this tenant")]
     UnknownMember(String),
+    /// A sealed value that cannot be shown or opened, or server keys that do not fit the
+    /// database.
+    #[error("{0}")]
+    Sealing(String),
+    /// A value that must be unique among tenants (a slug, an external id) is taken.
+    #[error("{what} {value:?} is already used by another tenant")]
+    TenantTaken {
+        /// What: `external_id`, `slug`.
+        what: &'static str,
+        /// The value.
+        value: String,
+    },
     /// The database is unreachable.
     #[error("the database is unavailable: {0}")]
     Unavailable(String),

@@ -17,6 +17,8 @@ mod credentials;
 mod error;
 mod events;
 mod feed;
+mod keys;
+mod onboarding;
 pub mod outbound;
 pub mod password;
 pub mod render;
@@ -34,6 +36,8 @@ use context::Recent;
 pub use context::TenantContext;
 pub use error::DirectoryError;
 use error::NotFoundAs;
+pub use keys::Scope;
+pub use onboarding::{NewTenant, PortalLinkIssued, TenantChange, TenantRef};
 pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
 pub use settings::{CustomAttribute, Federation, SettingError, TenantSettings};
 pub use tenants::holdings_json;
@@ -127,6 +131,9 @@ pub struct Directory {
     changes: Arc<tokio::sync::Notify>,
     recorded: Arc<tokio::sync::Notify>,
     limits: roster_scim::limits::ResourceLimits,
+    /// The server keys, when this process has them: tokens are then sealed, so that they can
+    /// be shown again.
+    keyring: Option<Arc<sealing::Keyring>>,
 }
 
 /// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
@@ -164,7 +171,14 @@ impl Directory {
             changes: Arc::default(),
             recorded: Arc::default(),
             limits: roster_scim::limits::ResourceLimits::DEFAULT,
+            keyring: None,
         }
+    }
+
+    /// The same directory with the server keys.
+    pub fn with_keyring(mut self, keyring: sealing::Keyring) -> Self {
+        self.keyring = Some(Arc::new(keyring));
+        self
     }
 
     /// The same directory with other bounds on what one resource may hold.

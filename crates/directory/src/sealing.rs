@@ -159,6 +159,78 @@ impl ServerKey {
     }
 }
 
+/// The keys a process holds: the current one seals; it and the previous ones (during a
+/// rotation) open.
+#[derive(Debug, Clone)]
+pub struct Keyring {
+    current: ServerKey,
+    previous: Vec<ServerKey>,
+}
+
+impl Keyring {
+    /// A ring of one key.
+    pub fn new(current: ServerKey) -> Keyring {
+        Keyring {
+            current,
+            previous: Vec::new(),
+        }
+    }
+
+    /// Keys as `ROSTER_SECRET_KEY` gives them: the current key, then any previous ones,
+    /// separated by commas.
+    pub fn parse(text: &str) -> Result<Keyring, BadKey> {
+        let mut keys = text
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(ServerKey::parse);
+        let current = keys
+            .next()
+            .ok_or_else(|| BadKey("no key is given".into()))??;
+        Ok(Keyring {
+            current,
+            previous: keys.collect::<Result<_, _>>()?,
+        })
+    }
+
+    /// The ring as `ROSTER_SECRET_KEY` gives it.
+    pub fn to_text(&self) -> String {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(ServerKey::to_text)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The key that seals.
+    pub fn current(&self) -> &ServerKey {
+        &self.current
+    }
+
+    /// The ids of every key of the ring, the current one first.
+    pub fn ids(&self) -> Vec<String> {
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .map(ServerKey::id)
+            .collect()
+    }
+
+    /// Seals with the current key.
+    pub fn seal(&self, secrets: &dyn Secrets, context: &str, secret: &[u8]) -> Vec<u8> {
+        self.current.seal(secrets, context, secret)
+    }
+
+    /// Opens a value sealed with any key of the ring.
+    pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>, SealError> {
+        let by = ServerKey::sealed_with(sealed).ok_or(SealError::Damaged)?;
+        std::iter::once(&self.current)
+            .chain(&self.previous)
+            .find(|k| k.id() == by)
+            .unwrap_or(&self.current)
+            .open(context, sealed)
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -167,6 +239,26 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::SystemSecrets;
+
+    #[test]
+    fn a_ring_opens_what_its_previous_keys_sealed_and_seals_with_the_current_one() {
+        let secrets = SystemSecrets;
+        let old = ServerKey::generate(&secrets);
+        let new = ServerKey::generate(&secrets);
+        let sealed_before = old.seal(&secrets, "token:t", b"rst_1");
+        let ring = Keyring::parse(&format!("{}, {}", new.to_text(), old.to_text())).unwrap();
+        assert_eq!(ring.ids(), [new.id(), old.id()]);
+        assert_eq!(ring.open("token:t", &sealed_before).unwrap(), b"rst_1");
+        let sealed_now = ring.seal(&secrets, "token:t", b"rst_2");
+        assert_eq!(ServerKey::sealed_with(&sealed_now), Some(new.id()));
+        let alone = Keyring::new(new.clone());
+        assert!(matches!(
+            alone.open("token:t", &sealed_before),
+            Err(SealError::OtherKey { .. })
+        ));
+        assert!(Keyring::parse("").is_err());
+        assert!(Keyring::parse("not-a-key").is_err());
+    }
 
     #[test]
     fn a_sealed_secret_opens_only_with_its_key_and_context() {

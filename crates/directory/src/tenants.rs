@@ -13,8 +13,11 @@ use crate::*;
 impl Directory {
     /// Creates a tenant and its first token.
     pub async fn create_tenant(&self, name: &str) -> Result<IssuedToken, DirectoryError> {
-        let tenant = self.new_tenant(tenant_name(name)?);
-        self.store.create_tenant(&tenant).await?;
+        let new = crate::NewTenant {
+            name: name.to_owned(),
+            ..Default::default()
+        };
+        let tenant = self.create_tenant_with(&new).await?;
         self.first_token(tenant).await
     }
 
@@ -33,15 +36,20 @@ impl Directory {
 
     pub(crate) fn new_tenant(&self, name: &str) -> Tenant {
         let name = name.trim();
+        let id = self.secrets.tenant_id();
         Tenant {
-            id: TenantId::new(self.secrets.tenant_id()),
+            slug: id.clone(),
+            id: TenantId::new(id),
             name: name.to_owned(),
             created_at: self.clock.now(),
             settings: serde_json::json!({}),
+            external_id: None,
+            plan: Plan::named(Plan::DEFAULT),
         }
     }
 
-    pub(crate) async fn first_token(&self, tenant: Tenant) -> Result<IssuedToken, DirectoryError> {
+    /// Issues a new tenant's first token.
+    pub async fn first_token(&self, tenant: Tenant) -> Result<IssuedToken, DirectoryError> {
         let options = TokenOptions {
             name: "first token".into(),
             ..TokenOptions::default()
@@ -52,12 +60,11 @@ impl Directory {
 
     /// Renames a tenant (the name is trimmed; an empty one is refused).
     pub async fn rename_tenant(&self, tenant: &TenantId, name: &str) -> Result<(), DirectoryError> {
-        let name = tenant_name(name)?;
-        self.store
-            .rename_tenant(tenant, name)
-            .await
-            .not_found_as("tenant", tenant.as_str())?;
-        self.contexts.forget(tenant);
+        let change = crate::TenantChange {
+            name: Some(name.to_owned()),
+            ..Default::default()
+        };
+        self.change_tenant(tenant, &change).await?;
         Ok(())
     }
 
@@ -234,6 +241,27 @@ impl Directory {
         Ok(settings)
     }
 
+    /// Changes several settings at once, all or none (each as [`TenantSettings::set`]).
+    pub async fn set_settings(
+        &self,
+        tenant: &TenantId,
+        changes: &[(String, String)],
+    ) -> Result<TenantSettings, DirectoryError> {
+        let current = self
+            .store
+            .tenant(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::TenantNotFound(tenant.to_string()))?;
+        let mut settings = TenantSettings::of(&current).map_err(|e| unreadable(&current, e))?;
+        for (key, value) in changes {
+            settings
+                .set(key, value)
+                .map_err(|e| DirectoryError::Setting(e.0))?;
+        }
+        self.save_settings(tenant, &settings).await?;
+        Ok(settings)
+    }
+
     pub(crate) async fn save_settings(
         &self,
         tenant: &TenantId,
@@ -250,7 +278,7 @@ impl Directory {
 }
 
 /// A tenant's name as given, trimmed; refused when empty or longer than 200 characters.
-fn tenant_name(name: &str) -> Result<&str, DirectoryError> {
+pub(crate) fn tenant_name(name: &str) -> Result<&str, DirectoryError> {
     let name = name.trim();
     if name.is_empty() {
         return Err(DirectoryError::Setting(

@@ -106,6 +106,43 @@ pub(crate) enum Command {
     /// Manages webhook endpoints that receive every change, signed (Standard Webhooks).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Manages plans: what the tenants on each may use (provisioning, SSO).
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Manages the server key that seals the secrets Roster shows again (ROSTER_SECRET_KEY,
+    /// or a key file beside a SQLite database).
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum PlanCommand {
+    /// Lists the plans.
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Creates or changes a plan.
+    Set {
+        /// The plan's name (lowercase letters, digits and -).
+        name: String,
+        /// Whether its tenants may provision over SCIM.
+        #[arg(long, value_parser = ["on", "off"])]
+        provisioning: String,
+        /// Whether its tenants may sign on through their identity provider.
+        #[arg(long, value_parser = ["on", "off"])]
+        sso: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeyCommand {
+    /// Prints a new server key (for ROSTER_SECRET_KEY); stores it nowhere.
+    Generate,
+    /// Seals every stored secret again with the current key: with a key file, a new key is
+    /// made and replaces it; with ROSTER_SECRET_KEY=NEW,OLD, secrets move to NEW.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +219,10 @@ pub(crate) enum ApiKeyCommand {
     Create {
         /// What the key is for (e.g. the host application's name).
         name: String,
+        /// What it may do: events:read, directory:read, tenants:write (repeat for several;
+        /// events:read and directory:read when absent).
+        #[arg(long = "scope", value_parser = ["events:read", "directory:read", "tenants:write"])]
+        scopes: Vec<String>,
         /// Prints one JSON object: {"id", "name", "key"}.
         #[arg(long)]
         json: bool,
@@ -205,6 +246,12 @@ pub(crate) enum TenantCommand {
     Create {
         /// The tenant's name (the customer organisation).
         name: String,
+        /// The host application's own id for the organisation (unique).
+        #[arg(long)]
+        external_id: Option<String>,
+        /// The tenant's plan (roster plan list); enterprise when absent.
+        #[arg(long)]
+        plan: Option<String>,
         /// Prints one JSON object.
         #[arg(long)]
         json: bool,
@@ -220,6 +267,18 @@ pub(crate) enum TenantCommand {
         /// The tenant's id (or its name, when unique).
         tenant: String,
         /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prints a one-time setup link that opens the tenant's Provisioning & SSO page, for its
+    /// administrator.
+    PortalLink {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// How long the link works: a number with m, h or d (7d when absent; at most 30d).
+        #[arg(long, value_parser = parse_duration)]
+        expires_in: Option<time::Duration>,
+        /// Prints one JSON object: {"id", "url", "expires_at"}.
         #[arg(long)]
         json: bool,
     },

@@ -461,15 +461,21 @@ pub(crate) async fn client_command(
 /// `roster apikey …`: the host app's keys to the event feed and the read API.
 pub(crate) async fn apikey(directory: &Directory, command: ApiKeyCommand) -> Result<()> {
     match command {
-        ApiKeyCommand::Create { name, json } => {
-            let (record, key) = directory.create_api_key(&name).await?;
+        ApiKeyCommand::Create { name, scopes, json } => {
+            let scopes = scopes
+                .iter()
+                .map(|s| Scope::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (record, key) = directory.create_api_key(&name, &scopes).await?;
             if json {
                 println!(
                     "{}",
-                    json!({"id": record.id, "name": record.name, "key": key})
+                    json!({"id": record.id, "name": record.name, "key": key,
+                           "scopes": record.scopes})
                 );
             } else {
                 println!("API key {} ({})", record.id, record.name);
+                println!("Scopes: {}", record.scopes.join(" "));
                 println!("Key: {key}");
                 println!("(The key is shown once; only its hash is stored.)");
             }
@@ -485,6 +491,7 @@ pub(crate) async fn apikey(directory: &Directory, command: ApiKeyCommand) -> Res
                         json!({
                             "id": k.id,
                             "name": k.name,
+                            "scopes": k.scopes,
                             "created_at": fmt(k.created_at),
                             "revoked_at": k.revoked_at.map(fmt),
                         })
@@ -496,7 +503,13 @@ pub(crate) async fn apikey(directory: &Directory, command: ApiKeyCommand) -> Res
                     let state = k
                         .revoked_at
                         .map_or("live".to_owned(), |t| format!("revoked {}", fmt(t)));
-                    println!("{}  {}  {}  {state}", k.id, k.name, fmt(k.created_at));
+                    println!(
+                        "{}  {}  {}  {}  {state}",
+                        k.id,
+                        k.name,
+                        k.scopes.join(" "),
+                        fmt(k.created_at)
+                    );
                 }
             }
             Ok(())
@@ -573,6 +586,73 @@ pub(crate) async fn tenant_delete(
             removed.tokens,
             removed.oauth_clients
         );
+    }
+    Ok(())
+}
+
+/// `roster plan list|set`.
+pub(crate) async fn plan(directory: &Directory, command: PlanCommand) -> Result<()> {
+    match command {
+        PlanCommand::List { json } => {
+            let plans = directory.plans().await?;
+            if json {
+                let list: Vec<_> = plans
+                    .iter()
+                    .map(|p| json!({"name": p.name, "provisioning": p.provisioning, "sso": p.sso}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                let onoff = |b: bool| if b { "on" } else { "off" };
+                for p in plans {
+                    println!(
+                        "{:<16} provisioning {:<3}  sso {}",
+                        p.name,
+                        onoff(p.provisioning),
+                        onoff(p.sso)
+                    );
+                }
+            }
+        }
+        PlanCommand::Set {
+            name,
+            provisioning,
+            sso,
+        } => {
+            let plan = roster_store::Plan {
+                name: name.clone(),
+                provisioning: provisioning == "on",
+                sso: sso == "on",
+            };
+            directory.set_plan(&plan).await?;
+            println!("Plan {name}: provisioning {provisioning}, sso {sso}.");
+        }
+    }
+    Ok(())
+}
+
+/// `roster tenant portal-link`.
+pub(crate) async fn portal_link(
+    directory: &Directory,
+    config: &Config,
+    tenant: &str,
+    expires_in: Option<time::Duration>,
+    json: bool,
+) -> Result<()> {
+    let tenant = directory.find_tenant(tenant).await?;
+    let issued = directory.create_portal_link(&tenant.id, expires_in).await?;
+    let url = format!("{}/portal/open/{}", config.public_url, issued.secret);
+    let expires = roster_scim::value::format_datetime(issued.link.expires_at);
+    if json {
+        println!(
+            "{}",
+            json!({"id": issued.link.id, "url": url, "expires_at": expires})
+        );
+    } else {
+        println!(
+            "Setup link for {} (opens once, until {expires}):",
+            tenant.name
+        );
+        println!("{url}");
     }
     Ok(())
 }

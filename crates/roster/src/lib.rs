@@ -12,6 +12,7 @@ use roster_server::Config;
 
 mod cli;
 mod commands;
+mod keys;
 mod serve;
 pub mod startup;
 
@@ -29,17 +30,20 @@ impl Global {
             .unwrap_or_else(|| format!("http://{bound}"))
     }
 
-    async fn directory(&self, may_create: bool) -> Result<Directory> {
+    /// The directory over the database, with the server keys when this process has them
+    /// (and where they come from).
+    async fn directory(&self, may_create: bool) -> Result<(Directory, keys::KeySource)> {
         let options = StoreOptions {
             may_create,
             max_connections: self.database_max_connections,
         };
         let store = startup::open_store(&self.database, options).await?;
-        Ok(startup::directory(
-            store,
-            Arc::new(SystemClock),
-            Arc::new(SystemSecrets),
-        ))
+        let (ring, source) = keys::load(&self.database, may_create, &SystemSecrets)?;
+        let directory = startup::directory(store, Arc::new(SystemClock), Arc::new(SystemSecrets));
+        Ok(match ring {
+            Some(ring) => (directory.with_keyring(ring), source),
+            None => (directory, source),
+        })
     }
 }
 
@@ -60,16 +64,57 @@ pub async fn run() -> Result<()> {
              (for example https://roster.example.com)"
         );
     }
-    let directory = cli.global.directory(may_create).await?;
+    if let Command::Key(KeyCommand::Generate) = cli.command {
+        keys::generate(&SystemSecrets);
+        return Ok(());
+    }
+    let (directory, key_source) = cli.global.directory(may_create).await?;
     // Commands other than serve print URLs for the configured listen address.
     let config = Config::new(&cli.global.public_url(cli.global.listen));
     match cli.command {
-        Command::Serve(args) => serve(&cli.global, &args, directory).await,
-        Command::Tenant(TenantCommand::Create { name, json }) => {
-            let issued = directory.create_tenant(&name).await?;
+        Command::Serve(args) => {
+            if matches!(key_source, keys::KeySource::Missing) {
+                bail!(
+                    "roster serve on PostgreSQL needs the server key that seals the tokens it \
+                     can show again, the same on every process: run `roster key generate` and \
+                     set {} to what it prints",
+                    keys::KEY_VARIABLE
+                );
+            }
+            directory.check_keys().await?;
+            serve(&cli.global, &args, directory).await
+        }
+        Command::Key(KeyCommand::Rotate) => {
+            let (ring, source) = keys::load(&cli.global.database, false, &SystemSecrets)?;
+            keys::rotate(directory, source, ring, &SystemSecrets).await
+        }
+        Command::Key(KeyCommand::Generate) => Ok(()),
+        Command::Plan(command) => plan(&directory, command).await,
+        Command::Tenant(TenantCommand::Create {
+            name,
+            external_id,
+            plan,
+            json,
+        }) => {
+            let issued = if external_id.is_some() || plan.is_some() {
+                let new = roster_directory::NewTenant {
+                    name,
+                    external_id,
+                    plan,
+                };
+                let tenant = directory.create_tenant_with(&new).await?;
+                directory.first_token(tenant).await?
+            } else {
+                directory.create_tenant(&name).await?
+            };
             print_issued(&config, &issued, json)?;
             Ok(())
         }
+        Command::Tenant(TenantCommand::PortalLink {
+            tenant,
+            expires_in,
+            json,
+        }) => portal_link(&directory, &config, &tenant, expires_in, json).await,
         Command::Webhook(command) => webhook(&directory, command).await,
         Command::Apikey(command) => apikey(&directory, command).await,
         Command::Tenant(TenantCommand::List { json }) => {
@@ -92,7 +137,26 @@ pub async fn run() -> Result<()> {
         }
         Command::Tenant(TenantCommand::Set { tenant, key, value }) => {
             let found = directory.find_tenant(&tenant).await?;
-            directory.set_setting(&found.id, &key, &value).await?;
+            match key.as_str() {
+                "plan" | "external-id" => {
+                    let value = (!value.is_empty()).then_some(value);
+                    let change = if key == "plan" {
+                        roster_directory::TenantChange {
+                            plan: Some(value.unwrap_or_default()),
+                            ..Default::default()
+                        }
+                    } else {
+                        roster_directory::TenantChange {
+                            external_id: Some(value),
+                            ..Default::default()
+                        }
+                    };
+                    directory.change_tenant(&found.id, &change).await?;
+                }
+                _ => {
+                    directory.set_setting(&found.id, &key, &value).await?;
+                }
+            }
             let tenant = directory.find_tenant(found.id.as_str()).await?;
             show_tenant(&config, &tenant, false)?;
             Ok(())

@@ -170,6 +170,20 @@ fn directory_error(e: DirectoryError) -> Response {
         DirectoryError::Setting(d) => {
             scim_error(StatusCode::BAD_REQUEST, Some(ScimType::InvalidValue), &d)
         }
+        // Neither arises from a SCIM request; mapped for completeness.
+        taken @ DirectoryError::TenantTaken { .. } => scim_error(
+            StatusCode::CONFLICT,
+            Some(ScimType::Uniqueness),
+            &taken.to_string(),
+        ),
+        DirectoryError::Sealing(cause) => {
+            tracing::error!(%cause, "a sealed value cannot be opened");
+            scim_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                "An internal error occurred.",
+            )
+        }
         DirectoryError::UnknownMember(id) => scim_error(
             StatusCode::BAD_REQUEST,
             Some(ScimType::InvalidValue),

@@ -466,6 +466,13 @@ impl FromRequestParts<AppState> for Tenant {
                 }
             }
         };
+        if !ctx.tenant.plan.provisioning {
+            return Err(ApiError::Forbidden(format!(
+                "Provisioning is not part of this organisation's plan ({}). The organisation's \
+                 owner can ask for a plan that includes it.",
+                ctx.tenant.plan.name
+            )));
+        }
         if !ctx.settings.provisioning {
             return Err(ApiError::Forbidden(
                 "Provisioning is turned off for this organisation. Its administrator can turn \

@@ -3,17 +3,18 @@
 use crate::Cols;
 use async_trait::async_trait;
 use roster_store::sql::decode;
-use roster_store::sql::decode::CLIENT_COLUMNS;
-use roster_store::sql::decode::TOKEN_COLUMNS;
+use roster_store::sql::decode::{
+    API_KEY_COLUMNS, CLIENT_COLUMNS, PORTAL_LINK_COLUMNS, TENANT_COLUMNS, TOKEN_COLUMNS,
+};
 use roster_store::sql::found;
 use roster_store::sql::{epoch_millis, numbered};
 use roster_store::{
-    ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
+    ApiKeyRecord, ClientRecord, CredentialStore, Grant, PortalLink, StoreError, TenantId,
+    TokenRecord,
 };
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 
-use crate::tenants::tenant_from_row;
 use crate::{PostgresStore, db_err};
 
 #[async_trait]
@@ -32,8 +33,9 @@ impl CredentialStore for PostgresStore {
             .map_err(db_err)?;
         }
         sqlx::query(
-            "INSERT INTO tokens (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO tokens (id, tenant_id, hash, created_at, name, last4, expires_at, client_id,
+               sealed)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&token.id)
         .bind(token.tenant_id.as_str())
@@ -43,6 +45,7 @@ impl CredentialStore for PostgresStore {
         .bind(&token.last4)
         .bind(token.expires_at)
         .bind(token.client_id.as_deref())
+        .bind(token.sealed.as_deref())
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -56,8 +59,8 @@ impl CredentialStore for PostgresStore {
     ) -> Result<Option<Grant>, StoreError> {
         let mut conn = self.conn().await?;
         let row = sqlx::query(&format!(
-            "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
-             JOIN tenants t ON t.id = k.tenant_id
+            "SELECT {TENANT_COLUMNS}, {TOKEN_COLUMNS} FROM tokens k
+             JOIN tenants t ON t.id = k.tenant_id LEFT JOIN plans p ON p.name = t.plan
              WHERE k.hash = $1 AND k.revoked_at IS NULL
                AND (k.expires_at IS NULL OR k.expires_at > $2)"
         ))
@@ -69,7 +72,7 @@ impl CredentialStore for PostgresStore {
         row.as_ref()
             .map(|row| {
                 Ok(Grant {
-                    tenant: tenant_from_row(row)?,
+                    tenant: decode::tenant(&Cols(row))?,
                     token: token_from_row(row)?,
                 })
             })
@@ -256,22 +259,25 @@ impl CredentialStore for PostgresStore {
 
     async fn add_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        sqlx::query("INSERT INTO api_keys (id, name, hash, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(&key.id)
-            .bind(&key.name)
-            .bind(&key.hash[..])
-            .bind(key.created_at)
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO api_keys (id, name, hash, created_at, scopes) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.id)
+        .bind(&key.name)
+        .bind(&key.hash[..])
+        .bind(key.created_at)
+        .bind(key.scopes.join(" "))
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
     async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
         let mut conn = self.conn().await?;
-        let rows = sqlx::query(
-            "SELECT id, name, hash, created_at, revoked_at FROM api_keys ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"
+        ))
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -280,10 +286,9 @@ impl CredentialStore for PostgresStore {
 
     async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError> {
         let mut conn = self.conn().await?;
-        let row = sqlx::query(
-            "SELECT id, name, hash, created_at, revoked_at FROM api_keys
-             WHERE hash = $1 AND revoked_at IS NULL",
-        )
+        let row = sqlx::query(&format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
+        ))
         .bind(&hash[..])
         .fetch_optional(&mut *conn)
         .await
@@ -301,6 +306,147 @@ impl CredentialStore for PostgresStore {
                 .await
                 .map_err(db_err)?;
         found(done.rows_affected())
+    }
+
+    async fn add_portal_link(&self, link: &PortalLink) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO portal_links (id, tenant_id, hash, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&link.id)
+        .bind(link.tenant_id.as_str())
+        .bind(&link.hash[..])
+        .bind(link.created_at)
+        .bind(link.expires_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn portal_links(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<PortalLink>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {PORTAL_LINK_COLUMNS} FROM portal_links WHERE tenant_id = $1
+               AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > $2
+             ORDER BY created_at DESC, id"
+        ))
+        .bind(tenant.as_str())
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter().map(|r| decode::portal_link(&Cols(r))).collect()
+    }
+
+    async fn open_portal_link(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<PortalLink>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "UPDATE portal_links SET opened_at = $1 WHERE hash = $2 AND opened_at IS NULL
+               AND revoked_at IS NULL AND expires_at > $1
+             RETURNING {PORTAL_LINK_COLUMNS}"
+        ))
+        .bind(now)
+        .bind(&hash[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref()
+            .map(|r| decode::portal_link(&Cols(r)))
+            .transpose()
+    }
+
+    async fn revoke_portal_link(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query(
+            "UPDATE portal_links SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3
+               AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(at)
+        .bind(tenant.as_str())
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        found(done.rows_affected())
+    }
+
+    async fn sealing_keys(&self) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query_scalar("SELECT key_id FROM sealing_keys ORDER BY key_id")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn record_sealing_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO sealing_keys (key_id, first_used) VALUES ($1, $2)
+             ON CONFLICT (key_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn sealed_tokens(&self) -> Result<Vec<(TenantId, String, Vec<u8>)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT tenant_id, id, sealed FROM tokens WHERE sealed IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(rows
+            .into_iter()
+            .map(|(t, id, sealed)| (TenantId::new(t), id, sealed))
+            .collect())
+    }
+
+    async fn reseal_tokens(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        key_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        for (id, value) in sealed {
+            sqlx::query("UPDATE tokens SET sealed = $1 WHERE id = $2")
+                .bind(value)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+        }
+        sqlx::query("DELETE FROM sealing_keys")
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        sqlx::query("INSERT INTO sealing_keys (key_id, first_used) VALUES ($1, $2)")
+            .bind(key_id)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 }
 

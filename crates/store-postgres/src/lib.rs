@@ -185,13 +185,13 @@ impl Columns for Cols<'_> {
     fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         self.0.try_get(column).map_err(db_err)
     }
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.0.try_get(column).map_err(db_err)
     }
     fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError> {
         self.0.try_get(column).map_err(db_err)
     }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError> {
         self.0.try_get(column).map_err(db_err)
     }
 }

@@ -2,10 +2,12 @@
 
 use crate::Cols;
 use async_trait::async_trait;
-use roster_store::sql::decode;
+use roster_store::sql::decode::{self, TENANT_COLUMNS, TENANTS};
 use roster_store::sql::found;
 use roster_store::sql::tenants;
-use roster_store::{NewEvent, StoreError, Tenant, TenantHoldings, TenantId, TenantStore};
+use roster_store::{
+    NewEvent, Plan, StoreError, Tenant, TenantColumn, TenantHoldings, TenantId, TenantStore,
+};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 
@@ -16,14 +18,20 @@ use crate::{PostgresStore, db_err};
 impl TenantStore for PostgresStore {
     async fn create_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        sqlx::query("INSERT INTO tenants (id, name, created_at, settings) VALUES ($1, $2, $3, $4)")
-            .bind(tenant.id.as_str())
-            .bind(&tenant.name)
-            .bind(tenant.created_at)
-            .bind(tenant.settings.to_string())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, created_at, settings, slug, external_id, plan)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tenant.id.as_str())
+        .bind(&tenant.name)
+        .bind(tenant.created_at)
+        .bind(tenant.settings.to_string())
+        .bind(&tenant.slug)
+        .bind(&tenant.external_id)
+        .bind(&tenant.plan.name)
+        .execute(&mut *conn)
+        .await
+        .map_err(tenant_err)?;
         Ok(())
     }
 
@@ -38,13 +46,16 @@ impl TenantStore for PostgresStore {
             .await
             .map_err(db_err)?;
         let done = sqlx::query(
-            "INSERT INTO tenants (id, name, created_at, settings)
-             SELECT $1, $2, $3, $4 WHERE NOT EXISTS (SELECT 1 FROM tenants)",
+            "INSERT INTO tenants (id, name, created_at, settings, slug, external_id, plan)
+             SELECT $1, $2, $3, $4, $5, $6, $7 WHERE NOT EXISTS (SELECT 1 FROM tenants)",
         )
         .bind(tenant.id.as_str())
         .bind(&tenant.name)
         .bind(tenant.created_at)
         .bind(tenant.settings.to_string())
+        .bind(&tenant.slug)
+        .bind(&tenant.external_id)
+        .bind(&tenant.plan.name)
         .execute(&mut *tx)
         .await
         .map_err(db_err)?;
@@ -54,9 +65,9 @@ impl TenantStore for PostgresStore {
 
     async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
         let mut conn = self.conn().await?;
-        let rows = sqlx::query(
-            "SELECT id, name, created_at, settings FROM tenants ORDER BY created_at, id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM {TENANTS} ORDER BY t.created_at, t.id"
+        ))
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
@@ -65,12 +76,70 @@ impl TenantStore for PostgresStore {
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
         let mut conn = self.conn().await?;
-        let row = sqlx::query("SELECT id, name, created_at, settings FROM tenants WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&mut *conn)
+        let row = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM {TENANTS} WHERE t.id = $1"
+        ))
+        .bind(id.as_str())
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn tenant_where(
+        &self,
+        column: TenantColumn,
+        value: &str,
+    ) -> Result<Option<Tenant>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TENANT_COLUMNS} FROM {TENANTS} WHERE t.{} = $1",
+            column.as_str()
+        ))
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(tenant_from_row).transpose()
+    }
+
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done =
+            sqlx::query("UPDATE tenants SET name = $1, external_id = $2, plan = $3 WHERE id = $4")
+                .bind(&tenant.name)
+                .bind(&tenant.external_id)
+                .bind(&tenant.plan.name)
+                .bind(tenant.id.as_str())
+                .execute(&mut *conn)
+                .await
+                .map_err(tenant_err)?;
+        found(done.rows_affected())
+    }
+
+    async fn plans(&self) -> Result<Vec<Plan>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query("SELECT name, provisioning, sso FROM plans ORDER BY name")
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_err)?;
-        row.as_ref().map(tenant_from_row).transpose()
+        rows.iter().map(|r| decode::plan(&Cols(r))).collect()
+    }
+
+    async fn set_plan(&self, plan: &Plan) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO plans (name, provisioning, sso) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET provisioning = excluded.provisioning,
+               sso = excluded.sso",
+        )
+        .bind(&plan.name)
+        .bind(plan.provisioning)
+        .bind(plan.sso)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
     }
 
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError> {
@@ -94,17 +163,6 @@ impl TenantStore for PostgresStore {
         row.as_ref()
             .map(|row| tenants::holdings(&Cols(row)))
             .transpose()
-    }
-
-    async fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        let done = sqlx::query("UPDATE tenants SET name = $1 WHERE id = $2")
-            .bind(name)
-            .bind(id.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
-        found(done.rows_affected())
     }
 
     async fn delete_tenant(
@@ -145,4 +203,17 @@ const FIRST_TENANT_LOCK: i64 = 0x524f_5354_4552_0001;
 
 pub(crate) fn tenant_from_row(row: &PgRow) -> Result<Tenant, StoreError> {
     decode::tenant(&Cols(row))
+}
+
+/// A write of a tenant row: a unique index's refusal is `Conflict` with its column.
+fn tenant_err(e: sqlx::Error) -> StoreError {
+    let column = match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => match d.constraint() {
+            Some("tenants_slug") => "slug",
+            Some("tenants_external_id") => "external_id",
+            _ => "id",
+        },
+        _ => return db_err(e),
+    };
+    StoreError::Conflict(column)
 }

@@ -21,13 +21,13 @@ impl Columns for Cols<'_, '_> {
     fn opt_text(&self, column: &str) -> Result<Option<String>, StoreError> {
         self.0.get(column).map_err(lite_err)
     }
-    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError> {
         self.0.get(column).map_err(lite_err)
     }
     fn opt_int(&self, column: &str) -> Result<Option<i64>, StoreError> {
         self.0.get(column).map_err(lite_err)
     }
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.0.get(column).map_err(lite_err)
     }
 }

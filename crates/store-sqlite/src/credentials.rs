@@ -3,18 +3,21 @@
 
 use async_trait::async_trait;
 use roster_store::sql::decode;
-use roster_store::sql::decode::CLIENT_COLUMNS;
-use roster_store::sql::decode::TOKEN_COLUMNS;
+use roster_store::sql::decode::{
+    API_KEY_COLUMNS, CLIENT_COLUMNS, PORTAL_LINK_COLUMNS, TENANT_COLUMNS, TOKEN_COLUMNS,
+};
 use roster_store::sql::epoch_millis;
 use roster_store::sql::found;
 use roster_store::{
-    ApiKeyRecord, ClientRecord, CredentialStore, Grant, StoreError, TenantId, TokenRecord,
+    ApiKeyRecord, ClientRecord, CredentialStore, Grant, PortalLink, StoreError, TenantId,
+    TokenRecord,
 };
 use rusqlite::params;
 use time::OffsetDateTime;
 
 use crate::cold::{all, first, scalar};
 use crate::{SqliteStore, exec, ts};
+use roster_store::sql::decode::Columns as _;
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
@@ -33,9 +36,9 @@ impl CredentialStore for SqliteStore {
                 }
                 exec(
                     tx,
-                    "INSERT INTO tokens
-                       (id, tenant_id, hash, created_at, name, last4, expires_at, client_id)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO tokens (id, tenant_id, hash, created_at, name, last4, expires_at,
+                       client_id, sealed)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params![
                         token.id,
                         token.tenant_id.as_str(),
@@ -45,6 +48,7 @@ impl CredentialStore for SqliteStore {
                         token.last4,
                         token.expires_at.map(ts),
                         token.client_id.as_deref(),
+                        token.sealed.as_deref(),
                     ],
                 )?;
                 Ok(())
@@ -58,8 +62,8 @@ impl CredentialStore for SqliteStore {
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError> {
         let sql = format!(
-            "SELECT t.id, t.name, t.created_at, t.settings, {TOKEN_COLUMNS} FROM tokens k
-             JOIN tenants t ON t.id = k.tenant_id
+            "SELECT {TENANT_COLUMNS}, {TOKEN_COLUMNS} FROM tokens k
+             JOIN tenants t ON t.id = k.tenant_id LEFT JOIN plans p ON p.name = t.plan
              WHERE k.hash = ? AND k.revoked_at IS NULL
                AND (k.expires_at IS NULL OR k.expires_at > ?)"
         );
@@ -252,8 +256,15 @@ impl CredentialStore for SqliteStore {
             .write(move |tx| {
                 exec(
                     tx,
-                    "INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)",
-                    params![key.id, key.name, &key.hash[..], ts(key.created_at)],
+                    "INSERT INTO api_keys (id, name, hash, created_at, scopes)
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        key.id,
+                        key.name,
+                        &key.hash[..],
+                        ts(key.created_at),
+                        key.scopes.join(" ")
+                    ],
                 )?;
                 Ok(())
             })
@@ -265,8 +276,7 @@ impl CredentialStore for SqliteStore {
             .now(|conn| {
                 all(
                     conn,
-                    "SELECT id, name, hash, created_at, revoked_at FROM api_keys
-                     ORDER BY created_at, id",
+                    &format!("SELECT {API_KEY_COLUMNS} FROM api_keys ORDER BY created_at, id"),
                     [],
                     |r| decode::api_key(r),
                 )
@@ -279,8 +289,10 @@ impl CredentialStore for SqliteStore {
             .now(|conn| {
                 first(
                     conn,
-                    "SELECT id, name, hash, created_at, revoked_at FROM api_keys
-                     WHERE hash = ? AND revoked_at IS NULL",
+                    &format!(
+                        "SELECT {API_KEY_COLUMNS} FROM api_keys
+                         WHERE hash = ? AND revoked_at IS NULL"
+                    ),
                     params![&hash[..]],
                     |r| decode::api_key(r),
                 )
@@ -298,6 +310,158 @@ impl CredentialStore for SqliteStore {
                     params![ts(at), id],
                 )?;
                 found(done as u64)
+            })
+            .await
+    }
+
+    async fn add_portal_link(&self, link: &PortalLink) -> Result<(), StoreError> {
+        let l = link.clone();
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO portal_links (id, tenant_id, hash, created_at, expires_at)
+                     VALUES (?, ?, ?, ?, ?)",
+                    params![
+                        l.id,
+                        l.tenant_id.as_str(),
+                        &l.hash[..],
+                        ts(l.created_at),
+                        ts(l.expires_at)
+                    ],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn portal_links(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<PortalLink>, StoreError> {
+        let sql = format!(
+            "SELECT {PORTAL_LINK_COLUMNS} FROM portal_links WHERE tenant_id = ?
+               AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+             ORDER BY created_at DESC, id"
+        );
+        self.readers
+            .now(|conn| {
+                all(conn, &sql, params![tenant.as_str(), ts(now)], |r| {
+                    decode::portal_link(r)
+                })
+            })
+            .await
+    }
+
+    async fn open_portal_link(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<PortalLink>, StoreError> {
+        let hash = *hash;
+        let sql = format!(
+            "UPDATE portal_links SET opened_at = ?1 WHERE hash = ?2 AND opened_at IS NULL
+               AND revoked_at IS NULL AND expires_at > ?1
+             RETURNING {PORTAL_LINK_COLUMNS}"
+        );
+        self.writer
+            .write(move |tx| {
+                first(tx, &sql, params![ts(now), &hash[..]], |r| {
+                    decode::portal_link(r)
+                })
+            })
+            .await
+    }
+
+    async fn revoke_portal_link(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, id) = (tenant.clone(), id.to_owned());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE portal_links SET revoked_at = ?1 WHERE tenant_id = ?2 AND id = ?3
+                       AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > ?1",
+                    params![ts(at), tenant.as_str(), id],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+
+    async fn sealing_keys(&self) -> Result<Vec<String>, StoreError> {
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT key_id FROM sealing_keys ORDER BY key_id",
+                    [],
+                    |r| r.text("key_id"),
+                )
+            })
+            .await
+    }
+
+    async fn record_sealing_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "INSERT INTO sealing_keys (key_id, first_used) VALUES (?, ?)
+                     ON CONFLICT (key_id) DO NOTHING",
+                    params![id, ts(at)],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn sealed_tokens(&self) -> Result<Vec<(TenantId, String, Vec<u8>)>, StoreError> {
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT tenant_id, id, sealed FROM tokens WHERE sealed IS NOT NULL
+                     ORDER BY id",
+                    [],
+                    |r| {
+                        let tenant = TenantId::new(r.text("tenant_id")?);
+                        Ok((tenant, r.text("id")?, r.bytes("sealed")?))
+                    },
+                )
+            })
+            .await
+    }
+
+    async fn reseal_tokens(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        key_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (sealed, key_id) = (sealed.to_vec(), key_id.to_owned());
+        self.writer
+            .write(move |tx| {
+                for (id, value) in &sealed {
+                    exec(
+                        tx,
+                        "UPDATE tokens SET sealed = ? WHERE id = ?",
+                        params![value, id],
+                    )?;
+                }
+                exec(tx, "DELETE FROM sealing_keys", [])?;
+                exec(
+                    tx,
+                    "INSERT INTO sealing_keys (key_id, first_used) VALUES (?, ?)",
+                    params![key_id, ts(at)],
+                )?;
+                Ok(())
             })
             .await
     }

@@ -60,6 +60,76 @@ pub struct Tenant {
     pub created_at: OffsetDateTime,
     /// The tenant's settings, a JSON object whose shape the directory owns.
     pub settings: Value,
+    /// A short name unique among tenants, for URLs a person reads.
+    pub slug: String,
+    /// The host application's own id for the organisation, unique when given.
+    pub external_id: Option<String>,
+    /// The tenant's plan: its name is stored with the tenant; what it includes is read from
+    /// the plan (a plan that no longer exists includes nothing).
+    pub plan: Plan,
+}
+
+/// A tenant's column other than its id that names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantColumn {
+    /// The slug.
+    Slug,
+    /// The host application's id.
+    ExternalId,
+}
+
+impl TenantColumn {
+    /// The column's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantColumn::Slug => "slug",
+            TenantColumn::ExternalId => "external_id",
+        }
+    }
+}
+
+/// A plan: what the tenants on it may use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Its name (`enterprise`, `professional`, or one the operator made).
+    pub name: String,
+    /// Whether its tenants may provision over SCIM.
+    pub provisioning: bool,
+    /// Whether its tenants may sign on through their identity provider.
+    pub sso: bool,
+}
+
+impl Plan {
+    /// The plan of a new tenant when none is named, which includes everything.
+    pub const DEFAULT: &str = "enterprise";
+
+    /// The plan named `name` as far as a write is concerned (what it includes is read back).
+    pub fn named(name: &str) -> Plan {
+        Plan {
+            name: name.to_owned(),
+            provisioning: false,
+            sso: false,
+        }
+    }
+}
+
+/// A one-time link that lets a customer's administrator open the tenant's page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortalLink {
+    /// Its id (not secret; the API revokes by it).
+    pub id: String,
+    /// The tenant it opens.
+    pub tenant_id: TenantId,
+    /// SHA-256 of the secret the link carries.
+    pub hash: [u8; 32],
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    /// When it stops working if not opened.
+    pub expires_at: OffsetDateTime,
+    /// When it was opened (it opens once).
+    pub opened_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
 }
 
 /// What a tenant holds (and what deleting it removes).
@@ -100,6 +170,9 @@ pub struct TokenRecord {
     pub revoked_at: Option<OffsetDateTime>,
     /// The OAuth client an access token was issued to; `None` for a static token.
     pub client_id: Option<String>,
+    /// The token sealed with the server key, so that it can be shown again; `None` for
+    /// access tokens and for static tokens issued before tokens were sealed.
+    pub sealed: Option<Vec<u8>>,
 }
 
 /// A live token and the tenant it grants access to.
@@ -410,6 +483,8 @@ pub struct ApiKeyRecord {
     pub created_at: OffsetDateTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<OffsetDateTime>,
+    /// What it may do (`events:read`, `directory:read`, `tenants:write`).
+    pub scopes: Vec<String>,
 }
 
 /// A webhook endpoint of the host application. Times are milliseconds since the Unix epoch.

@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 
 use crate::{
     ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
-    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, PoolStats, StoreError,
-    StoredResource, Stream, StreamUpdate, Tenant, TenantHoldings, TenantId, TokenRecord,
-    WebhookRecord,
+    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, Plan, PoolStats, PortalLink,
+    StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantColumn, TenantHoldings,
+    TenantId, TokenRecord, WebhookRecord,
 };
 
 /// Tenants: the customer organisations and their settings.
@@ -32,8 +32,20 @@ pub trait TenantStore: Send + Sync {
     async fn set_tenant_settings(&self, id: &TenantId, settings: &Value) -> Result<(), StoreError>;
     /// What a tenant holds, or `None` if there is no such tenant.
     async fn tenant_holdings(&self, id: &TenantId) -> Result<Option<TenantHoldings>, StoreError>;
-    /// Renames a tenant; `NotFound` if there is no such tenant.
-    async fn rename_tenant(&self, id: &TenantId, name: &str) -> Result<(), StoreError>;
+    /// The tenant whose slug or external id (`column`) is `value`.
+    async fn tenant_where(
+        &self,
+        column: TenantColumn,
+        value: &str,
+    ) -> Result<Option<Tenant>, StoreError>;
+    /// Writes a tenant's name, external id and plan name (its id, slug, creation and settings
+    /// stay); `NotFound` if there is no such tenant, `Conflict("external_id")` if another
+    /// tenant has its external id.
+    async fn update_tenant(&self, tenant: &Tenant) -> Result<(), StoreError>;
+    /// Every plan, by name.
+    async fn plans(&self) -> Result<Vec<Plan>, StoreError>;
+    /// Creates or changes a plan.
+    async fn set_plan(&self, plan: &Plan) -> Result<(), StoreError>;
     /// Deletes a tenant and everything it holds (users, groups, memberships, tokens, OAuth
     /// clients) in one transaction that also appends `events` to the change log, and says what
     /// it removed; `NotFound` if there is no such tenant. The change log's earlier events of
@@ -115,6 +127,45 @@ pub trait CredentialStore: Send + Sync {
     async fn api_key(&self, hash: &[u8; 32]) -> Result<Option<ApiKeyRecord>, StoreError>;
     /// Revokes an API key; `NotFound` if there is no such live key.
     async fn revoke_api_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Stores a setup link.
+    async fn add_portal_link(&self, link: &PortalLink) -> Result<(), StoreError>;
+    /// A tenant's setup links that can still be opened at `now`, newest first.
+    async fn portal_links(
+        &self,
+        tenant: &TenantId,
+        now: OffsetDateTime,
+    ) -> Result<Vec<PortalLink>, StoreError>;
+    /// Opens the setup link with this hash if it can be opened at `now` (not opened, revoked
+    /// or expired), marking it opened in the same statement: of two opening at once, one gets
+    /// it.
+    async fn open_portal_link(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<PortalLink>, StoreError>;
+    /// Revokes one of a tenant's setup links that can still be opened; `NotFound` if none.
+    async fn revoke_portal_link(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The ids of the server keys that sealed values stored here.
+    async fn sealing_keys(&self) -> Result<Vec<String>, StoreError>;
+    /// Records that the key `id` sealed a value (once per key).
+    async fn record_sealing_key(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Every sealed token: its tenant, id and sealed value.
+    async fn sealed_tokens(&self) -> Result<Vec<(TenantId, String, Vec<u8>)>, StoreError>;
+    /// Replaces sealed values (a key rotation): each token's, in one transaction that also
+    /// makes `key_id` the only key on record.
+    async fn reseal_tokens(
+        &self,
+        sealed: &[(String, Vec<u8>)],
+        key_id: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
 }
 
 /// Users and groups of a tenant, their members, and the pages the directory lists them in.

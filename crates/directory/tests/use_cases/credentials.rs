@@ -158,8 +158,18 @@ async fn revoking_what_does_not_exist_names_it() {
 #[tokio::test]
 async fn a_revoked_api_key_stops_at_once() {
     let f = Fixture::new().await;
-    let (record, key) = f.directory.create_api_key("host app").await.unwrap();
-    assert!(f.directory.authenticate_api_key(&key).await.unwrap());
+    let (record, key) = f.directory.create_api_key("host app", &[]).await.unwrap();
+    let found = f.directory.authenticate_api_key(&key).await.unwrap();
+    assert_eq!(
+        found.map(|k| k.scopes),
+        Some(vec!["events:read".to_owned(), "directory:read".to_owned()])
+    );
     f.directory.revoke_api_key(&record.id).await.unwrap();
-    assert!(!f.directory.authenticate_api_key(&key).await.unwrap());
+    assert!(
+        f.directory
+            .authenticate_api_key(&key)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

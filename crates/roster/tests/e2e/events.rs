@@ -75,7 +75,11 @@ async fn every_scim_change_is_an_event_in_order() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
     let other = app.tenant("globex").await;
-    let (_, key) = app.directory.create_api_key("host").await.expect("API key");
+    let (_, key) = app
+        .directory
+        .create_api_key("host", &[])
+        .await
+        .expect("API key");
 
     // Neither no key nor a tenant's SCIM token opens the host API.
     let (status, _) = host_get(&app, None, "/events").await;
@@ -225,7 +229,7 @@ async fn the_read_api_pages_tenants_users_groups_and_members() {
     app.tenant("globex").await;
     let (_, key) = app
         .directory
-        .create_api_key("reconciler")
+        .create_api_key("reconciler", &[])
         .await
         .expect("API key");
     let mut ids = Vec::new();

@@ -14,4 +14,5 @@ mod lookalike_names;
 mod postgres;
 mod process;
 mod scim_api;
+mod tenant_api;
 mod webhooks;

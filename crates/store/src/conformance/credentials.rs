@@ -10,6 +10,7 @@ pub async fn api_keys(store: &dyn Store) {
         hash: [7; 32],
         created_at: BASE,
         revoked_at: None,
+        scopes: vec!["events:read".into(), "tenants:write".into()],
     };
     ok(store.add_api_key(&key).await, "adding an API key");
     assert_eq!(
@@ -59,6 +60,7 @@ pub async fn tokens(store: &dyn Store) {
         last_used_at: None,
         revoked_at: None,
         client_id: None,
+        sealed: None,
     };
     let a1 = token("tok-a1", &a, 1, 1);
     let a2 = token("tok-a2", &a, 2, 2);
@@ -220,6 +222,7 @@ pub async fn token_lifecycle(store: &dyn Store) {
                 last_used_at: None,
                 revoked_at: None,
                 client_id: client.map(str::to_owned),
+                sealed: None,
             }
         };
     let forever = token("life-1", &a, 11, None, None);
@@ -401,4 +404,121 @@ pub async fn token_lifecycle(store: &dyn Store) {
         live(rotated.hash, 3).await.is_some(),
         "revoking a client leaves static tokens working"
     );
+}
+
+/// Setup links: stored by hash, opened once (of two opening at once, one gets it), never after
+/// they expire or are revoked; a tenant lists the ones still to open.
+pub async fn portal_links(store: &dyn Store) {
+    let a = new_tenant(store, "t-a").await;
+    let b = new_tenant(store, "t-b").await;
+    let link = |id: &str, tenant: &TenantId, byte: u8, days: i64| PortalLink {
+        id: id.to_owned(),
+        tenant_id: tenant.clone(),
+        hash: [byte; 32],
+        created_at: BASE,
+        expires_at: BASE + Duration::days(days),
+        opened_at: None,
+        revoked_at: None,
+    };
+    let first = link("pl-1", &a, 31, 7);
+    let second = link("pl-2", &a, 32, 7);
+    let short = link("pl-3", &a, 33, 1);
+    for l in [&first, &second, &short] {
+        ok(store.add_portal_link(l).await, "adding a setup link");
+    }
+    let now = BASE + Duration::hours(30);
+    let open = ok(store.portal_links(&a, now).await, "a's links");
+    let ids: Vec<&str> = open.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids, ["pl-1", "pl-2"], "an expired link is not listed");
+    assert!(ok(store.portal_links(&b, now).await, "b's links").is_empty());
+    assert_eq!(
+        ok(
+            store.open_portal_link(&[33; 32], now).await,
+            "an expired link"
+        ),
+        None
+    );
+    let opened = ok(store.open_portal_link(&[31; 32], now).await, "opening");
+    assert_eq!(
+        opened.map(|l| (l.id, l.tenant_id)),
+        Some(("pl-1".into(), a.clone()))
+    );
+    assert_eq!(
+        ok(
+            store.open_portal_link(&[31; 32], now).await,
+            "opening again"
+        ),
+        None,
+        "a link opens once"
+    );
+    assert_err(
+        store.revoke_portal_link(&b, "pl-2", now).await,
+        "NotFound",
+        "revoking a's link as b",
+    );
+    ok(store.revoke_portal_link(&a, "pl-2", now).await, "revoking");
+    assert_eq!(
+        ok(
+            store.open_portal_link(&[32; 32], now).await,
+            "a revoked link"
+        ),
+        None
+    );
+    assert!(ok(store.portal_links(&a, now).await, "a's links").is_empty());
+}
+
+/// Sealed tokens: kept with the token, read back with it, replaced in one transaction by a
+/// key rotation, which leaves the new key as the only one on record.
+pub async fn sealed_tokens(store: &dyn Store) {
+    let a = new_tenant(store, "t-a").await;
+    let token = |id: &str, byte: u8, sealed: Option<Vec<u8>>| TokenRecord {
+        id: id.to_owned(),
+        tenant_id: a.clone(),
+        hash: [byte; 32],
+        created_at: BASE + Duration::minutes(i64::from(byte)),
+        name: String::new(),
+        last4: "abcd".into(),
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+        client_id: None,
+        sealed,
+    };
+    ok(
+        store.add_token(&token("tok-old", 41, None), false).await,
+        "an unsealed token",
+    );
+    ok(
+        store
+            .add_token(&token("tok-new", 42, Some(vec![1, 2, 3])), false)
+            .await,
+        "a sealed token",
+    );
+    ok(
+        store.record_sealing_key("key-a", BASE).await,
+        "recording a key",
+    );
+    ok(
+        store.record_sealing_key("key-a", BASE).await,
+        "recording it again",
+    );
+    assert_eq!(ok(store.sealing_keys().await, "the keys"), ["key-a"]);
+    let listed = ok(store.tokens(&a).await, "a's tokens");
+    let sealed: Vec<Option<Vec<u8>>> = listed.iter().map(|t| t.sealed.clone()).collect();
+    assert_eq!(sealed, [None, Some(vec![1, 2, 3])]);
+    assert_eq!(
+        ok(store.sealed_tokens().await, "the sealed tokens"),
+        [(a.clone(), "tok-new".to_owned(), vec![1, 2, 3])]
+    );
+    ok(
+        store
+            .reseal_tokens(&[("tok-new".to_owned(), vec![9, 9])], "key-b", BASE)
+            .await,
+        "resealing",
+    );
+    assert_eq!(
+        ok(store.sealed_tokens().await, "the sealed tokens"),
+        [(a.clone(), "tok-new".to_owned(), vec![9, 9])]
+    );
+    assert_eq!(ok(store.sealing_keys().await, "the keys"), ["key-b"]);
 }

@@ -48,7 +48,8 @@ use async_trait::async_trait;
 use crate::prelude::*;
 use crate::{
     ApiKeyRecord, ClientRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange,
-    NewEvent, Page, StoreError, StoredResource, Tenant, TenantId, TokenRecord, memory_eval,
+    NewEvent, Page, Plan, PortalLink, StoreError, StoredResource, Tenant, TenantColumn, TenantId,
+    TokenRecord, memory_eval,
 };
 
 mod change_log;
@@ -62,7 +63,9 @@ pub mod strategy;
 mod tenants;
 
 pub use change_log::{change_log, redelivery_during_a_lease};
-pub use credentials::{api_keys, token_lifecycle, tokens, used_assertions};
+pub use credentials::{
+    api_keys, portal_links, sealed_tokens, token_lifecycle, tokens, used_assertions,
+};
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
 pub use membership::membership;
@@ -70,7 +73,9 @@ pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };
-pub use tenants::{first_tenant, first_tenant_race, tenant_isolation, tenant_removal, tenants};
+pub use tenants::{
+    first_tenant, first_tenant_race, plans, tenant_isolation, tenant_names, tenant_removal, tenants,
+};
 
 /// Instantiates the whole suite in a backend's `tests/conformance.rs`: one `#[tokio::test]`
 /// per suite function, each on a fresh database from `$fresh` (an async function of no
@@ -90,6 +95,7 @@ macro_rules! conformance_tests {
             update_from_previous change_log api_keys pages_after_a_key emails_follow_updates
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
+            tenant_names plans portal_links sealed_tokens
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and
@@ -217,6 +223,13 @@ pub fn tenant_record(id: &str, name: &str, created_at: OffsetDateTime) -> Tenant
         name: name.to_owned(),
         created_at,
         settings: serde_json::json!({}),
+        slug: id.to_owned(),
+        external_id: None,
+        plan: Plan {
+            name: Plan::DEFAULT.to_owned(),
+            provisioning: true,
+            sso: true,
+        },
     }
 }
 

@@ -342,11 +342,13 @@ pub async fn first_tenant_race(stores: Vec<Arc<dyn Store>>) {
 pub async fn tenant_removal(store: &dyn Store) {
     let a = new_tenant(store, "t-gone").await;
     let b = new_tenant(store, "t-kept").await;
-    ok(store.rename_tenant(&a, "Gone Ltd").await, "renaming");
-    let renamed = ok(store.tenant(&a).await, "reading the renamed tenant");
-    assert_eq!(renamed.map(|t| t.name), Some("Gone Ltd".to_owned()));
+    let mut renamed = tenant_record("t-gone", "Gone Ltd", BASE);
+    ok(store.update_tenant(&renamed).await, "renaming");
+    let read = ok(store.tenant(&a).await, "reading the renamed tenant");
+    assert_eq!(read.map(|t| t.name), Some("Gone Ltd".to_owned()));
+    renamed.id = TenantId::new("t-nobody");
     assert_err(
-        store.rename_tenant(&TenantId::new("t-nobody"), "x").await,
+        store.update_tenant(&renamed).await,
         "NotFound",
         "renaming a tenant that does not exist",
     );
@@ -370,6 +372,7 @@ pub async fn tenant_removal(store: &dyn Store) {
             last_used_at: None,
             revoked_at: None,
             client_id: None,
+            sealed: None,
         };
         ok(store.add_token(&token, false).await, "adding a token");
     }
@@ -439,4 +442,109 @@ pub async fn tenant_removal(store: &dyn Store) {
         events.last().map(|e| e.event_type.as_str()),
         Some("tenant.deleted")
     );
+}
+
+/// Slugs and external ids: each unique among tenants, each finding its tenant; a tenant's
+/// external id and plan change, and what its plan includes is read with it.
+pub async fn tenant_names(store: &dyn Store) {
+    let mut acme = tenant_record("t-acme", "Acme", BASE);
+    acme.slug = "acme".into();
+    acme.external_id = Some("org_1".into());
+    ok(store.create_tenant(&acme).await, "creating acme");
+    let mut same_slug = tenant_record("t-acme2", "Acme", BASE);
+    same_slug.slug = "acme".into();
+    assert_err(
+        store.create_tenant(&same_slug).await,
+        "Conflict(\"slug\")",
+        "a second tenant with a slug in use",
+    );
+    let mut same_external = tenant_record("t-acme3", "Acme", BASE);
+    same_external.external_id = Some("org_1".into());
+    assert_err(
+        store.create_tenant(&same_external).await,
+        "Conflict(\"external_id\")",
+        "a second tenant with an external id in use",
+    );
+    let found = |column, value: &'static str| store.tenant_where(column, value);
+    assert_eq!(
+        ok(found(TenantColumn::Slug, "acme").await, "by slug"),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        ok(
+            found(TenantColumn::ExternalId, "org_1").await,
+            "by external id"
+        ),
+        Some(acme.clone())
+    );
+    assert_eq!(
+        ok(
+            found(TenantColumn::ExternalId, "ORG_1").await,
+            "by another case"
+        ),
+        None,
+        "external ids are exact"
+    );
+    let other = new_tenant(store, "t-other").await;
+    let mut taken = tenant_record(other.as_str(), "Other", BASE);
+    taken.external_id = Some("org_1".into());
+    assert_err(
+        store.update_tenant(&taken).await,
+        "Conflict(\"external_id\")",
+        "taking another tenant's external id",
+    );
+    acme.external_id = None;
+    acme.plan = Plan::named("professional");
+    ok(store.update_tenant(&acme).await, "changing the plan");
+    let read = ok(store.tenant(&acme.id).await, "reading").expect("acme");
+    assert_eq!(
+        read.plan,
+        Plan {
+            name: "professional".into(),
+            provisioning: false,
+            sso: false
+        }
+    );
+    assert_eq!(read.external_id, None);
+    acme.plan = Plan::named("gone");
+    ok(
+        store.update_tenant(&acme).await,
+        "a plan that does not exist",
+    );
+    let read = ok(store.tenant(&acme.id).await, "reading").expect("acme");
+    assert!(
+        !read.plan.provisioning && !read.plan.sso,
+        "an unknown plan includes nothing"
+    );
+}
+
+/// Plans: the two a database starts with, and one the operator makes and changes.
+pub async fn plans(store: &dyn Store) {
+    let plans = ok(store.plans().await, "the plans");
+    assert_eq!(
+        plans,
+        [
+            Plan {
+                name: "enterprise".into(),
+                provisioning: true,
+                sso: true
+            },
+            Plan {
+                name: "professional".into(),
+                provisioning: false,
+                sso: false
+            },
+        ]
+    );
+    let mut basic = Plan {
+        name: "basic".into(),
+        provisioning: true,
+        sso: false,
+    };
+    ok(store.set_plan(&basic).await, "adding a plan");
+    basic.sso = true;
+    ok(store.set_plan(&basic).await, "changing it");
+    let plans = ok(store.plans().await, "the plans");
+    assert_eq!(plans[0], basic);
+    assert_eq!(plans.len(), 3);
 }

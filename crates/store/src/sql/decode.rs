@@ -6,8 +6,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Kind, Member, StoreError,
-    Tenant, TenantId, TokenRecord, WebhookRecord,
+    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Kind, Member, Plan, PortalLink,
+    StoreError, Tenant, TenantId, TokenRecord, WebhookRecord,
 };
 
 /// One row of a backend, read column by column. A backend implements the nullable readers;
@@ -20,9 +20,18 @@ pub trait Columns {
     /// A timestamp column, however the backend stores it.
     fn opt_time(&self, column: &str) -> Result<Option<OffsetDateTime>, StoreError>;
     /// A boolean column (an integer 0 or 1 on SQLite).
-    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+    fn opt_flag(&self, column: &str) -> Result<Option<bool>, StoreError>;
     /// A bytes column.
-    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError>;
+    fn opt_bytes(&self, column: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// A boolean column that is never null.
+    fn flag(&self, column: &str) -> Result<bool, StoreError> {
+        self.opt_flag(column)?.ok_or_else(|| null(column))
+    }
+    /// A bytes column that is never null.
+    fn bytes(&self, column: &str) -> Result<Vec<u8>, StoreError> {
+        self.opt_bytes(column)?.ok_or_else(|| null(column))
+    }
 
     /// A text column that is never null.
     fn text(&self, column: &str) -> Result<String, StoreError> {
@@ -59,22 +68,64 @@ fn hash(bytes: Vec<u8>, what: &str) -> Result<[u8; 32], StoreError> {
         .map_err(|_| StoreError::Internal(format!("bad {what} hash")))
 }
 
-/// A tenant: `id, name, created_at, settings`.
+/// The columns [`tenant`] reads, from [`TENANTS`].
+pub const TENANT_COLUMNS: &str = "t.id, t.name, t.created_at, t.settings, t.slug, t.external_id, \
+     t.plan, p.provisioning AS plan_provisioning, p.sso AS plan_sso";
+
+/// Tenants with their plans (`tenants t`, `plans p`); a plan that no longer exists reads as
+/// one that includes nothing.
+pub const TENANTS: &str = "tenants t LEFT JOIN plans p ON p.name = t.plan";
+
+/// A tenant: [`TENANT_COLUMNS`].
 pub fn tenant(row: &impl Columns) -> Result<Tenant, StoreError> {
     let settings = row.text("settings")?;
+    let id = row.text("id")?;
     Ok(Tenant {
-        id: TenantId::new(row.text("id")?),
+        slug: row.opt_text("slug")?.unwrap_or_else(|| id.clone()),
+        id: TenantId::new(id),
         name: row.text("name")?,
         created_at: row.time("created_at")?,
         settings: serde_json::from_str(&settings)
             .map_err(|e| StoreError::Internal(format!("bad tenant settings: {e}")))?,
+        external_id: row.opt_text("external_id")?,
+        plan: Plan {
+            name: row.text("plan")?,
+            provisioning: row.opt_flag("plan_provisioning")?.unwrap_or(false),
+            sso: row.opt_flag("plan_sso")?.unwrap_or(false),
+        },
+    })
+}
+
+/// A plan: `name, provisioning, sso`.
+pub fn plan(row: &impl Columns) -> Result<Plan, StoreError> {
+    Ok(Plan {
+        name: row.text("name")?,
+        provisioning: row.flag("provisioning")?,
+        sso: row.flag("sso")?,
+    })
+}
+
+/// The columns [`portal_link`] reads.
+pub const PORTAL_LINK_COLUMNS: &str =
+    "id, tenant_id, hash, created_at, expires_at, opened_at, revoked_at";
+
+/// A setup link: [`PORTAL_LINK_COLUMNS`].
+pub fn portal_link(row: &impl Columns) -> Result<PortalLink, StoreError> {
+    Ok(PortalLink {
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        hash: hash(row.bytes("hash")?, "setup link")?,
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
+        opened_at: row.opt_time("opened_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
     })
 }
 
 /// The columns [`token`] reads, from `tokens k`.
 pub const TOKEN_COLUMNS: &str = "k.id AS token_id, k.tenant_id AS token_tenant, k.hash, \
      k.created_at AS token_created, k.name AS token_name, k.last4, k.expires_at, k.last_used_at, \
-     k.revoked_at, k.client_id";
+     k.revoked_at, k.client_id, k.sealed";
 
 /// A token: [`TOKEN_COLUMNS`].
 pub fn token(row: &impl Columns) -> Result<TokenRecord, StoreError> {
@@ -89,6 +140,7 @@ pub fn token(row: &impl Columns) -> Result<TokenRecord, StoreError> {
         last_used_at: row.opt_time("last_used_at")?,
         revoked_at: row.opt_time("revoked_at")?,
         client_id: row.opt_text("client_id")?,
+        sealed: row.opt_bytes("sealed")?,
     })
 }
 
@@ -107,7 +159,10 @@ pub fn client(row: &impl Columns) -> Result<ClientRecord, StoreError> {
     })
 }
 
-/// An API key: `id, name, hash, created_at, revoked_at`.
+/// The columns [`api_key`] reads.
+pub const API_KEY_COLUMNS: &str = "id, name, hash, created_at, revoked_at, scopes";
+
+/// An API key: [`API_KEY_COLUMNS`].
 pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
     Ok(ApiKeyRecord {
         id: row.text("id")?,
@@ -115,6 +170,11 @@ pub fn api_key(row: &impl Columns) -> Result<ApiKeyRecord, StoreError> {
         hash: hash(row.bytes("hash")?, "API key")?,
         created_at: row.time("created_at")?,
         revoked_at: row.opt_time("revoked_at")?,
+        scopes: row
+            .text("scopes")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
     })
 }
 

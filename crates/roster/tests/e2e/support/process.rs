@@ -11,9 +11,18 @@ pub fn roster(db: &str) -> Command {
     c.env("ROSTER_DATABASE_URL", db)
         .env("ROSTER_LISTEN", "127.0.0.1:0")
         .env_remove("ROSTER_PUBLIC_URL")
+        .env_remove("ROSTER_SECRET_KEY")
         .env("ROSTER_LOG", "info");
+    // Processes sharing a PostgreSQL database share a server key; on SQLite each database
+    // gets the key file beside it.
+    if db.starts_with("postgres") {
+        c.env("ROSTER_SECRET_KEY", TEST_SERVER_KEY);
+    }
     c
 }
+
+/// The server key of the tests' PostgreSQL processes (32 bytes of 7).
+pub const TEST_SERVER_KEY: &str = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
 
 /// Runs a CLI command that prints JSON, and parses it.
 pub fn cli_json(db: &str, args: &[&str]) -> Value {

@@ -5,6 +5,7 @@
 mod credentials;
 mod feed;
 mod resources;
+mod sealing;
 
 use std::sync::Arc;
 

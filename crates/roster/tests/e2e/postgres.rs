@@ -712,3 +712,22 @@ async fn two_processes_deliver_each_webhook_event_once_and_in_order() {
         "each event delivered once, in order, whichever process recorded it"
     );
 }
+
+/// Processes on one PostgreSQL database must share a server key: `roster serve` without one
+/// refuses to start and says how to make it; with it, it starts.
+#[tokio::test]
+async fn serve_on_postgres_without_a_server_key_says_how_to_make_one() {
+    let db = postgres_database().await;
+    let out = crate::support::process::roster(&db)
+        .env_remove("ROSTER_SECRET_KEY")
+        .env("ROSTER_LOG", "off")
+        .arg("serve")
+        .output()
+        .expect("run roster");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("roster key generate") && err.contains("ROSTER_SECRET_KEY"),
+        "{err}"
+    );
+}

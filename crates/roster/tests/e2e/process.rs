@@ -148,6 +148,55 @@ async fn cli_renames_and_deletes_a_tenant_saying_what_goes() {
     drop(server);
 }
 
+/// On SQLite, the server key lives in a file beside the database, readable by its owner only;
+/// `roster key rotate` replaces it and keeps every sealed token readable; a damaged key file
+/// stops every command rather than being replaced.
+#[test]
+fn the_server_key_file_is_private_and_rotates() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, db) = temp_db();
+    cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    let file = dir.path().join("roster.db.key");
+    let mode = std::fs::metadata(&file)
+        .expect("the key file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let before = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(before.trim().len(), 44, "one base64 key");
+
+    let rotated = roster(&db).args(["key", "rotate"]).output().unwrap();
+    let said = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    assert!(said.contains("Sealed 1 tokens again"), "{said}");
+    let after = std::fs::read_to_string(&file).unwrap();
+    assert_ne!(before, after);
+    assert_eq!(after.trim().len(), 44, "the new key alone");
+    // Serving with the new key passes the start-up check.
+    let server = Server::start(&db);
+    drop(server);
+
+    std::fs::write(&file, "not a key\n").unwrap();
+    let out = roster(&db).args(["tenant", "list"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("server key file"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        "not a key\n",
+        "left as it was"
+    );
+
+    let generated = roster(&db).args(["key", "generate"]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&generated.stdout).trim().len(), 44);
+}
+
 #[tokio::test]
 async fn cli_oauth_clients_and_token_lifecycle_work_on_a_running_server() {
     let (_dir, db) = temp_db();

@@ -154,7 +154,11 @@ impl TestAppBuilder {
         let store = startup::open_store(&database_url, options)
             .await
             .expect("open store");
-        let directory = startup::directory(store, self.clock, Arc::new(SystemSecrets));
+        // A server key, as `roster serve` always has one: tokens are sealed.
+        let key = roster_directory::sealing::ServerKey::generate(&SystemSecrets);
+        let directory = startup::directory(store, self.clock, Arc::new(SystemSecrets))
+            .with_keyring(roster_directory::sealing::Keyring::new(key));
+        directory.check_keys().await.expect("the server key fits");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -29,6 +29,7 @@ use time::OffsetDateTime;
 use crate::key_fold::refold_keys;
 
 mod change_log;
+mod console;
 mod credentials;
 mod health;
 mod key_fold;

@@ -24,6 +24,7 @@ use crate::key_fold::refold_keys;
 mod change_log;
 mod cold;
 mod connect;
+mod console;
 mod credentials;
 mod health;
 mod key_fold;

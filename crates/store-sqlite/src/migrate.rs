@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     10 => "0010_used_assertions.sql",
     11 => "0011_key_fold.sql",
     12 => "0012_tenant_api.sql",
+    13 => "0013_console.sql",
 ];
 
 /// The latest migration of this build.

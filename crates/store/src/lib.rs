@@ -16,14 +16,16 @@ pub mod sql;
 mod traits;
 
 pub use traits::{
-    ChangeLog, CredentialStore, Health, ResourceStore, Store, TenantStore, WebhookStore,
+    ChangeLog, ConsoleStore, CredentialStore, Health, ResourceStore, Store, TenantStore,
+    WebhookStore,
 };
 
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
     pub use crate::traits::{
-        ChangeLog, CredentialStore, Health, ResourceStore, Store, TenantStore, WebhookStore,
+        ChangeLog, ConsoleStore, CredentialStore, Health, ResourceStore, Store, TenantStore,
+        WebhookStore,
     };
 }
 
@@ -111,6 +113,36 @@ impl Plan {
             sso: false,
         }
     }
+}
+
+/// Someone who runs Roster: signs in to the console with an e-mail and a password.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operator {
+    /// Its id.
+    pub id: String,
+    /// The e-mail it signs in with (stored lower-cased).
+    pub email: String,
+    /// The argon2id hash of its password (PHC string).
+    pub password_hash: String,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+}
+
+/// A console session: an operator's (every tenant) or a tenant administrator's (one tenant).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsoleSession {
+    /// SHA-256 of the session cookie's secret.
+    pub hash: [u8; 32],
+    /// The operator, for an operator's session.
+    pub operator_id: Option<String>,
+    /// The one tenant an administrator's session may open.
+    pub tenant_id: Option<TenantId>,
+    /// The token every form of the session carries.
+    pub csrf: String,
+    /// When it began.
+    pub created_at: OffsetDateTime,
+    /// When it ends.
+    pub expires_at: OffsetDateTime,
 }
 
 /// A one-time link that lets a customer's administrator open the tenant's page.

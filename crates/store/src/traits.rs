@@ -10,10 +10,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Grant, GroupRef, Kind,
-    ListQuery, Member, MemberRef, MembersChange, NewEvent, Page, Plan, PoolStats, PortalLink,
-    StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantColumn, TenantHoldings,
-    TenantId, TokenRecord, WebhookRecord,
+    ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Grant,
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Operator, Page, Plan,
+    PoolStats, PortalLink, StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantColumn,
+    TenantHoldings, TenantId, TokenRecord, WebhookRecord,
 };
 
 /// Tenants: the customer organisations and their settings.
@@ -359,11 +359,64 @@ pub trait Health: Send + Sync {
 /// A storage backend: every concern's trait. Implemented by every type that implements them
 /// all, so a backend implements the six traits and is a `Store`.
 pub trait Store:
-    TenantStore + CredentialStore + ResourceStore + ChangeLog + WebhookStore + Health
+    TenantStore + CredentialStore + ResourceStore + ChangeLog + WebhookStore + ConsoleStore + Health
 {
 }
 
 impl<T> Store for T where
-    T: TenantStore + CredentialStore + ResourceStore + ChangeLog + WebhookStore + Health + ?Sized
+    T: TenantStore
+        + CredentialStore
+        + ResourceStore
+        + ChangeLog
+        + WebhookStore
+        + ConsoleStore
+        + Health
+        + ?Sized
 {
+}
+
+/// The console's operators, the links that create them, and console sessions.
+#[async_trait]
+pub trait ConsoleStore: Send + Sync {
+    /// Stores an operator; `Conflict("email")` if another has its e-mail.
+    async fn add_operator(&self, operator: &Operator) -> Result<(), StoreError>;
+    /// The operator with this (lower-cased) e-mail.
+    async fn operator_by_email(&self, email: &str) -> Result<Option<Operator>, StoreError>;
+    /// The operator with this id.
+    async fn operator(&self, id: &str) -> Result<Option<Operator>, StoreError>;
+    /// How many operators there are.
+    async fn operator_count(&self) -> Result<u64, StoreError>;
+    /// Stores a link that creates an operator.
+    async fn add_operator_invite(
+        &self,
+        hash: &[u8; 32],
+        created_at: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// Whether the link with this hash can be used at `now` (not used, not expired).
+    async fn operator_invite_live(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+    /// Uses the link and stores the operator it creates, in one transaction; `false` (and no
+    /// operator) if the link was used or expired meanwhile.
+    async fn use_operator_invite(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+        operator: &Operator,
+    ) -> Result<bool, StoreError>;
+    /// Stores a session.
+    async fn add_session(&self, session: &ConsoleSession) -> Result<(), StoreError>;
+    /// The session with this hash, if it has not ended at `now`.
+    async fn session(
+        &self,
+        hash: &[u8; 32],
+        now: OffsetDateTime,
+    ) -> Result<Option<ConsoleSession>, StoreError>;
+    /// Ends a session.
+    async fn end_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
+    /// Deletes sessions and invites that ended before `before`; how many.
+    async fn purge_sessions(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -522,3 +522,105 @@ pub async fn sealed_tokens(store: &dyn Store) {
     );
     assert_eq!(ok(store.sealing_keys().await, "the keys"), ["key-b"]);
 }
+
+/// Console operators, the one-time links that create them, and sessions: an e-mail is one
+/// operator's, a link creates one operator once and never after it expires, a session is found
+/// until it ends, and ends with its tenant.
+pub async fn console(store: &dyn Store) {
+    let ada = Operator {
+        id: "op-1".into(),
+        email: "ada@example.com".into(),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
+        created_at: BASE,
+    };
+    assert_eq!(ok(store.operator_count().await, "counting"), 0);
+    ok(
+        store
+            .add_operator_invite(&[51; 32], BASE, BASE + Duration::minutes(30))
+            .await,
+        "an invite",
+    );
+    assert!(ok(
+        store.operator_invite_live(&[51; 32], BASE).await,
+        "live"
+    ));
+    assert!(!ok(
+        store
+            .operator_invite_live(&[51; 32], BASE + Duration::hours(1))
+            .await,
+        "expired"
+    ));
+    assert!(ok(
+        store.use_operator_invite(&[51; 32], BASE, &ada).await,
+        "using it"
+    ));
+    let mut bob = ada.clone();
+    bob.id = "op-2".into();
+    bob.email = "bob@example.com".into();
+    assert!(
+        !ok(
+            store.use_operator_invite(&[51; 32], BASE, &bob).await,
+            "using it again"
+        ),
+        "an invite creates one operator"
+    );
+    assert_eq!(ok(store.operator_count().await, "counting"), 1);
+    assert_err(
+        store.add_operator(&ada).await,
+        "Conflict(\"email\")",
+        "the same e-mail",
+    );
+    assert_eq!(
+        ok(
+            store.operator_by_email("ada@example.com").await,
+            "by e-mail"
+        ),
+        Some(ada.clone())
+    );
+    assert_eq!(ok(store.operator("op-1").await, "by id"), Some(ada.clone()));
+
+    let t = new_tenant(store, "t-console").await;
+    let session = |byte: u8, operator: Option<&str>, tenant: Option<&TenantId>| ConsoleSession {
+        hash: [byte; 32],
+        operator_id: operator.map(str::to_owned),
+        tenant_id: tenant.cloned(),
+        csrf: format!("csrf-{byte}"),
+        created_at: BASE,
+        expires_at: BASE + Duration::hours(8),
+    };
+    let operator_session = session(61, Some("op-1"), None);
+    let admin_session = session(62, None, Some(&t));
+    for s in [&operator_session, &admin_session] {
+        ok(store.add_session(s).await, "a session");
+    }
+    assert_eq!(
+        ok(
+            store.session(&[61; 32], BASE).await,
+            "the operator's session"
+        ),
+        Some(operator_session.clone())
+    );
+    assert_eq!(
+        ok(
+            store.session(&[62; 32], BASE + Duration::hours(8)).await,
+            "an ended session"
+        ),
+        None
+    );
+    ok(store.end_session(&[61; 32]).await, "signing out");
+    assert_eq!(ok(store.session(&[61; 32], BASE).await, "signed out"), None);
+    ok(store.delete_tenant(&t, &[]).await, "deleting the tenant");
+    assert_eq!(
+        ok(
+            store.session(&[62; 32], BASE).await,
+            "the deleted tenant's session"
+        ),
+        None
+    );
+    assert!(
+        ok(
+            store.purge_sessions(BASE + Duration::days(1)).await,
+            "purging"
+        ) >= 1
+    );
+}

@@ -47,9 +47,9 @@ use async_trait::async_trait;
 
 use crate::prelude::*;
 use crate::{
-    ApiKeyRecord, ClientRecord, Event, GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange,
-    NewEvent, Page, Plan, PortalLink, StoreError, StoredResource, Tenant, TenantColumn, TenantId,
-    TokenRecord, memory_eval,
+    ApiKeyRecord, ClientRecord, ConsoleSession, Event, GroupRef, Kind, ListQuery, Member,
+    MemberRef, MembersChange, NewEvent, Operator, Page, Plan, PortalLink, StoreError,
+    StoredResource, Tenant, TenantColumn, TenantId, TokenRecord, memory_eval,
 };
 
 mod change_log;
@@ -64,7 +64,7 @@ mod tenants;
 
 pub use change_log::{change_log, redelivery_during_a_lease};
 pub use credentials::{
-    api_keys, portal_links, sealed_tokens, token_lifecycle, tokens, used_assertions,
+    api_keys, console, portal_links, sealed_tokens, token_lifecycle, tokens, used_assertions,
 };
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
@@ -95,7 +95,7 @@ macro_rules! conformance_tests {
             update_from_previous change_log api_keys pages_after_a_key emails_follow_updates
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
-            tenant_names plans portal_links sealed_tokens
+            tenant_names plans portal_links sealed_tokens console
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

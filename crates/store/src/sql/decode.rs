@@ -6,8 +6,8 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKeyRecord, ClientRecord, DeadLetter, DeliveryAttempt, Event, Kind, Member, Plan, PortalLink,
-    StoreError, Tenant, TenantId, TokenRecord, WebhookRecord,
+    ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Kind, Member,
+    Operator, Plan, PortalLink, StoreError, Tenant, TenantId, TokenRecord, WebhookRecord,
 };
 
 /// One row of a backend, read column by column. A backend implements the nullable readers;
@@ -102,6 +102,34 @@ pub fn plan(row: &impl Columns) -> Result<Plan, StoreError> {
         name: row.text("name")?,
         provisioning: row.flag("provisioning")?,
         sso: row.flag("sso")?,
+    })
+}
+
+/// The columns [`operator`] reads.
+pub const OPERATOR_COLUMNS: &str = "id, email, password_hash, created_at";
+
+/// An operator: [`OPERATOR_COLUMNS`].
+pub fn operator(row: &impl Columns) -> Result<Operator, StoreError> {
+    Ok(Operator {
+        id: row.text("id")?,
+        email: row.text("email")?,
+        password_hash: row.text("password_hash")?,
+        created_at: row.time("created_at")?,
+    })
+}
+
+/// The columns [`session`] reads.
+pub const SESSION_COLUMNS: &str = "hash, operator_id, tenant_id, csrf, created_at, expires_at";
+
+/// A console session: [`SESSION_COLUMNS`].
+pub fn session(row: &impl Columns) -> Result<ConsoleSession, StoreError> {
+    Ok(ConsoleSession {
+        hash: hash(row.bytes("hash")?, "session")?,
+        operator_id: row.opt_text("operator_id")?,
+        tenant_id: row.opt_text("tenant_id")?.map(TenantId::new),
+        csrf: row.text("csrf")?,
+        created_at: row.time("created_at")?,
+        expires_at: row.time("expires_at")?,
     })
 }
 

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 mod clock;
+pub mod console;
 mod context;
 mod credentials;
 mod error;

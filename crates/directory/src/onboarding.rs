@@ -179,6 +179,14 @@ impl Directory {
         })
     }
 
+    /// The tenant with this slug.
+    pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>, DirectoryError> {
+        if slug.len() > 64 {
+            return Ok(None);
+        }
+        Ok(self.store.tenant_where(TenantColumn::Slug, slug).await?)
+    }
+
     /// Changes a tenant's name, external id or plan; the tenant as it is now.
     pub async fn change_tenant(
         &self,

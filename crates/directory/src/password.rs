@@ -21,6 +21,26 @@ async fn hash(password: String, salt: [u8; 16]) -> Result<String, DirectoryError
     .map_err(|e| DirectoryError::Internal(format!("hashing task: {e}")))?
 }
 
+/// An operator's password hashed with argon2id (PHC form), off the async workers.
+pub async fn hash_password(password: &str, salt: [u8; 16]) -> Result<String, DirectoryError> {
+    hash(password.to_owned(), salt).await
+}
+
+/// Whether `password` matches the argon2id `phc` hash, checked off the async workers.
+pub async fn verify_password(password: &str, phc: &str) -> Result<bool, DirectoryError> {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    tokio::task::spawn_blocking(move || {
+        use argon2::password_hash::{PasswordHash, PasswordVerifier};
+        let parsed = PasswordHash::new(&phc)
+            .map_err(|e| DirectoryError::Internal(format!("a stored password hash: {e}")))?;
+        Ok(argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok())
+    })
+    .await
+    .map_err(|e| DirectoryError::Internal(format!("checking a password: {e}")))?
+}
+
 /// Makes `data`'s password (if any) a hash: a cleartext value is hashed; the stored hash
 /// `previous` is kept when the client sent the same value back or no password at all on a
 /// replace (`keep_when_absent`), since a client cannot read a password to repeat it.

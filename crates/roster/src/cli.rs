@@ -106,6 +106,9 @@ pub(crate) enum Command {
     /// Manages webhook endpoints that receive every change, signed (Standard Webhooks).
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Manages the operators who sign in to the console.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
     /// Manages plans: what the tenants on each may use (provisioning, SSO).
     #[command(subcommand)]
     Plan(PlanCommand),
@@ -113,6 +116,15 @@ pub(crate) enum Command {
     /// or a key file beside a SQLite database).
     #[command(subcommand)]
     Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum OperatorCommand {
+    /// Prints a one-time link (30 minutes) that creates an operator with this e-mail.
+    Create {
+        /// The operator's e-mail.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,6 +90,15 @@ pub async fn run() -> Result<()> {
         }
         Command::Key(KeyCommand::Generate) => Ok(()),
         Command::Plan(command) => plan(&directory, command).await,
+        Command::Operator(OperatorCommand::Create { email }) => {
+            let secret = directory.operator_invite().await?;
+            let email: String = form_urlencoded::byte_serialize(email.as_bytes()).collect();
+            println!(
+                "Open this link within 30 minutes to create the operator (it works once):\n{}/console/setup/{secret}?email={email}",
+                config.public_url
+            );
+            Ok(())
+        }
         Command::Tenant(TenantCommand::Create {
             name,
             external_id,

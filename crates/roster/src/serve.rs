@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use roster_directory::*;
-use roster_server::{AppState, Config};
+use roster_server::Config;
 
 use crate::cli::*;
 use crate::commands::*;
-use crate::startup::{Application, Workers};
+use crate::startup::{Application, Workers, app_state};
 
 pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Directory) -> Result<()> {
     let directory = directory.with_resource_limits(roster_scim::limits::ResourceLimits {
@@ -23,6 +23,9 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
     let mut config = Config::new(&global.public_url(bound));
     if let Some(issued) = directory.create_first_tenant("default").await? {
         announce_first_tenant(&config, &issued);
+    }
+    if directory.operator_count().await? == 0 {
+        announce_operator_setup(&config, &directory).await?;
     }
     config.metrics_on_main = args.metrics_listen.is_none();
     config.max_page_bytes = args.max_page_bytes.max(1);
@@ -54,7 +57,7 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
         event_retention: time::Duration::days(i64::from(args.event_retention_days.max(1))),
         webhooks,
     };
-    let mut app = Application::new(listener, AppState::new(directory, config), workers);
+    let mut app = Application::new(listener, app_state(directory, config), workers);
     if let Some(address) = args.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)
             .await
@@ -95,6 +98,28 @@ pub(crate) fn announce_first_tenant(config: &Config, issued: &IssuedToken) {
         config.tenant_base(&tenant.id),
         tenant.id
     );
+}
+
+/// With no operator yet, a one-time link that creates the first one (30 minutes), on a
+/// terminal only, for the same reason as the first tenant's token; elsewhere the command that
+/// makes one.
+async fn announce_operator_setup(config: &Config, directory: &Directory) -> Result<()> {
+    use std::io::IsTerminal;
+    let mut out = std::io::stdout().lock();
+    if out.is_terminal() {
+        let secret = directory.operator_invite().await?;
+        let _ = writeln!(
+            out,
+            "No operator yet. Create the first one within 30 minutes at:\n{}/console/setup/{secret}",
+            config.public_url
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "No operator yet: make a link that creates one with `roster operator create EMAIL`."
+        );
+    }
+    Ok(())
 }
 
 /// The process's file descriptor limit, raised to its hard limit first (the soft limit is

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use roster_delivery::WebhookConfig;
 use roster_directory::{Clock, Directory, Secrets};
 use roster_scim::Registry;
-use roster_server::{AppState, ServeLimits};
+use roster_server::{AppState, Config, ServeLimits};
 use roster_store::Store;
 use roster_store_postgres::{PoolConfig, PostgresStore};
 use roster_store_sqlite::SqliteStore;
@@ -106,6 +106,15 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// What the HTTP server serves: the SCIM and host APIs over `directory`, and the pages (the
+/// console and tenants' Provisioning & SSO pages).
+pub fn app_state(directory: Directory, config: Config) -> AppState {
+    let pages = roster_console::router(directory.clone(), &config.public_url);
+    let mut state = AppState::new(directory, config);
+    state.pages = Some(pages);
+    state
 }
 
 /// The running parts of Roster beside its HTTP server.

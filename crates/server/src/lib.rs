@@ -109,6 +109,9 @@ pub struct AppState {
     pub federator: Arc<federation::Federator>,
     /// Failed client authentications at the token endpoint.
     pub oauth_failures: Arc<oauth::FailureLimiter>,
+    /// The pages (the console and tenants' Provisioning & SSO pages, `crates/console`),
+    /// served under `/console` and `/portal` when given.
+    pub pages: Option<Router>,
 }
 
 impl AppState {
@@ -120,6 +123,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             federator: Arc::new(federation::Federator::new()),
             oauth_failures: Arc::default(),
+            pages: None,
         }
     }
 }
@@ -162,6 +166,9 @@ pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "expired access tokens deleted"),
                 Err(e) => tracing::warn!(error = %e, "purging access tokens failed; retrying"),
+            }
+            if let Err(e) = directory.purge_sessions().await {
+                tracing::warn!(error = %e, "purging ended console sessions failed; retrying");
             }
             if let Err(e) = directory.purge_used_assertions().await {
                 tracing::warn!(error = %e, "purging used client assertions failed; retrying");
@@ -219,10 +226,13 @@ pub fn app(state: AppState) -> App {
     if state.config.metrics_on_main {
         router = router.route("/metrics", get(metrics::metrics));
     }
+    // The pages have routes of their own; they are reached through the fallback, so that their
+    // path parameters are theirs alone.
+    let pages = state.pages.clone();
     let router = router
         .nest("/scim/v2/{tenant}", scim)
         .nest("/api/v1", host::routes())
-        .fallback(not_found)
+        .fallback(move |req: Request| pages_or_not_found(pages.clone(), req))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
                 timed(request_timeout, req, next)
@@ -376,6 +386,20 @@ fn canonical_path(mut req: Request) -> Request {
         }
     }
     req
+}
+
+/// A page under `/console` or `/portal` when there are pages; else 404.
+async fn pages_or_not_found(pages: Option<Router>, req: Request) -> Response {
+    let path = req.uri().path();
+    let is_page =
+        path == "/console" || path.starts_with("/console/") || path.starts_with("/portal/");
+    match pages {
+        Some(pages) if is_page => match tower::ServiceExt::oneshot(pages, req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        _ => not_found().await.into_response(),
+    }
 }
 
 async fn not_found() -> ApiError {

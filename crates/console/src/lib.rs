@@ -1,0 +1,121 @@
+//! The pages: each tenant's **Provisioning & SSO** page (`/portal/{slug}`), which a customer's
+//! administrator opens with a one-time setup link, and the operator's **console**
+//! (`/console`): first operator, sign-in, tenants.
+//!
+//! Server-rendered HTML (askama, escaped by default) that works without JavaScript; one small
+//! script adds copy buttons. Sessions live in the database (any process serves any request):
+//! the cookie holds a random secret, the database its SHA-256. Every form carries the
+//! session's CSRF token; sign-in and first-operator forms, before any session, a token bound
+//! to a cookie of their own. Every page of a tenant checks that the session may open that
+//! tenant, and answers 404 otherwise, as for a tenant that does not exist.
+//!
+//! What is pure (which values an identity provider wants, how times and tokens read, the
+//! sign-in limiter) is in `view` and `limiter`; the handlers are in `portal` and `operators`.
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use roster_directory::Directory;
+
+mod assets;
+mod limiter;
+mod operators;
+mod pages;
+mod portal;
+mod session;
+pub mod view;
+
+pub use limiter::Limiter;
+
+/// What every page handler shares.
+#[derive(Clone)]
+pub struct ConsoleState {
+    directory: Directory,
+    /// The externally visible base URL (`https://roster.example.com`).
+    public_url: String,
+    /// Whether cookies are `Secure` and `__Host-` prefixed (the public URL is https).
+    secure: bool,
+    /// Failed sign-ins per account and per address.
+    limiter: Arc<Mutex<Limiter>>,
+}
+
+/// The pages over a directory, for a server whose public URL is `public_url`.
+pub fn router(directory: Directory, public_url: &str) -> Router {
+    let state = ConsoleState {
+        directory,
+        public_url: public_url.trim_end_matches('/').to_owned(),
+        secure: public_url.starts_with("https://"),
+        limiter: Arc::default(),
+    };
+    Router::new()
+        .route("/console", get(operators::tenants))
+        .route("/console/assets/{name}", get(assets::serve))
+        .route(
+            "/console/setup/{secret}",
+            get(operators::setup_form).post(operators::setup),
+        )
+        .route(
+            "/console/login",
+            get(operators::login_form).post(operators::login),
+        )
+        .route("/console/logout", post(operators::logout))
+        .route("/console/tenants", post(operators::create_tenant))
+        .route(
+            "/console/tenants/{slug}/setup-link",
+            post(operators::setup_link),
+        )
+        .route(
+            "/console/tenants/{slug}/delete",
+            get(operators::delete_form).post(operators::delete),
+        )
+        .route("/portal/open/{secret}", get(portal::open))
+        .route("/portal/{slug}", get(portal::page))
+        .route("/portal/{slug}/tokens", post(portal::generate))
+        .route("/portal/{slug}/tokens/{id}/reveal", post(portal::reveal))
+        .route("/portal/{slug}/tokens/{id}/revoke", post(portal::revoke))
+        .route("/portal/{slug}/settings", post(portal::settings))
+        .fallback(|| async { pages::not_found() })
+        .with_state(state)
+}
+
+/// The headers every page carries: no script or style but Roster's own, no framing, no
+/// referrer (a setup link's secret is in its URL), never cached.
+fn page_headers(headers: &mut HeaderMap) {
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// A rendered page with its status and the page headers.
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, Html(body)).into_response();
+    page_headers(response.headers_mut());
+    response
+}
+
+/// A redirect after a form (303: the browser follows it with GET).
+fn see_other(to: &str) -> Response {
+    let mut response = (
+        StatusCode::SEE_OTHER,
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/console")),
+        )],
+    )
+        .into_response();
+    page_headers(response.headers_mut());
+    response
+}

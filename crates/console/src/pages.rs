@@ -1,0 +1,225 @@
+//! The templates (`templates/`) and what each is given.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use roster_directory::TenantSettings;
+use roster_directory::settings::{PatchResponse, UnknownMembers};
+
+use crate::assets::{css_url, js_url};
+use crate::html;
+use crate::session::Viewer;
+use crate::view::{Paste, TokenRow};
+
+/// What every page has around its content.
+pub struct Chrome {
+    /// The stylesheet's URL.
+    pub css: String,
+    /// The script's URL.
+    pub js: String,
+    /// Who is signed in, as the header says it.
+    pub who: Option<String>,
+    /// The session's CSRF token, for the sign-out form.
+    pub csrf: Option<String>,
+    /// Whether the viewer is an operator (the header links to the tenants).
+    pub operator: bool,
+}
+
+impl Chrome {
+    /// The chrome of a page seen by `viewer`.
+    pub fn of(viewer: Option<&Viewer>) -> Chrome {
+        Chrome {
+            css: css_url(),
+            js: js_url(),
+            who: viewer.map(|v| match &v.operator {
+                Some(o) => o.email.clone(),
+                None => "Administrator".to_owned(),
+            }),
+            csrf: viewer.map(|v| v.session.csrf.clone()),
+            operator: viewer.is_some_and(|v| v.operator.is_some()),
+        }
+    }
+}
+
+/// A page that says one thing.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct Message {
+    pub chrome: Chrome,
+    pub title: String,
+    pub text: String,
+    pub link: Option<(String, String)>,
+}
+
+/// Renders a template, or says that it could not.
+pub fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(body) => html(status, body),
+        Err(e) => {
+            tracing::error!(error = %e, "a page could not be rendered");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "<!doctype html><title>Error</title><p>An internal error occurred.</p>".into(),
+            )
+        }
+    }
+}
+
+/// A page that says one thing, with a status.
+pub fn message(status: StatusCode, viewer: Option<&Viewer>, title: &str, text: &str) -> Response {
+    render(
+        status,
+        &Message {
+            chrome: Chrome::of(viewer),
+            title: title.to_owned(),
+            text: text.to_owned(),
+            link: None,
+        },
+    )
+}
+
+/// The answer for a page that does not exist or that the viewer may not open: the same, so
+/// that an address names no tenant it may not see.
+pub fn not_found() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        None,
+        "Page not found",
+        "This page does not exist, or your session does not open it. If you came from a setup \
+         link, it may have expired or been used already: ask for a new one.",
+    )
+}
+
+/// A tenant's settings as the form shows them.
+pub struct SettingsForm {
+    pub provisioning: bool,
+    pub groups: bool,
+    pub compatibility: String,
+    pub patch_response: String,
+    pub unknown_members: String,
+    pub access_token_minutes: u32,
+    pub user_attributes: String,
+}
+
+impl SettingsForm {
+    /// The form of `settings`.
+    pub fn of(settings: &TenantSettings) -> SettingsForm {
+        SettingsForm {
+            provisioning: settings.provisioning,
+            groups: settings.groups,
+            compatibility: settings.compatibility.as_str().to_owned(),
+            patch_response: match settings.patch_response {
+                PatchResponse::Resource => "resource",
+                PatchResponse::NoContent => "no-content",
+            }
+            .to_owned(),
+            unknown_members: match settings.unknown_members {
+                UnknownMembers::Refuse => "refuse",
+                UnknownMembers::Ignore => "ignore",
+            }
+            .to_owned(),
+            access_token_minutes: settings.access_token_minutes,
+            user_attributes: settings
+                .user_attributes
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}:{}{}",
+                        a.name,
+                        a.ty,
+                        if a.multi_valued { "[]" } else { "" }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    }
+}
+
+/// A token shown once (just made) or again (the eye).
+pub struct Shown {
+    pub heading: String,
+    pub token: String,
+}
+
+/// The Provisioning & SSO page.
+#[derive(Template)]
+#[template(path = "portal.html")]
+pub struct Portal {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub plan: String,
+    pub provisioning_included: bool,
+    pub provisioning_url: String,
+    pub token_endpoint: String,
+    pub tokens: Vec<TokenRow>,
+    pub shown: Option<Shown>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub paste: Vec<Paste>,
+    pub settings: SettingsForm,
+    pub lifetimes: Vec<(&'static str, &'static str)>,
+    pub csrf: String,
+}
+
+/// The sign-in page.
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct Login {
+    pub chrome: Chrome,
+    pub form_token: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+/// The page that creates an operator.
+#[derive(Template)]
+#[template(path = "setup.html")]
+pub struct Setup {
+    pub chrome: Chrome,
+    pub secret: String,
+    pub form_token: String,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+/// A tenant as a row of the console's list.
+pub struct TenantRow {
+    pub name: String,
+    pub slug: String,
+    pub plan: String,
+    pub users: u64,
+    pub groups: u64,
+}
+
+/// The console's tenant list.
+#[derive(Template)]
+#[template(path = "tenants.html")]
+pub struct Tenants {
+    pub chrome: Chrome,
+    pub rows: Vec<TenantRow>,
+    pub q: String,
+    pub page: usize,
+    pub pages: usize,
+    pub total: usize,
+    pub plans: Vec<String>,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub link: Option<(String, String)>,
+}
+
+/// The confirmation before a tenant is deleted.
+#[derive(Template)]
+#[template(path = "delete.html")]
+pub struct Delete {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub users: u64,
+    pub groups: u64,
+    pub tokens: u64,
+    pub oauth_clients: u64,
+    pub csrf: String,
+}

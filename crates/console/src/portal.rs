@@ -1,0 +1,353 @@
+//! A tenant's Provisioning & SSO page: opened by a setup link (a session for that tenant) or
+//! by an operator; its token (generate, show again, rotate, revoke) and its settings.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
+use roster_directory::console::SessionFor;
+use roster_directory::{TenantSettings, TokenOptions};
+use roster_store::Tenant;
+use serde::Deserialize;
+
+use crate::pages::{Chrome, Portal, SettingsForm, Shown, message, not_found, render};
+use crate::session::{Viewer, cookie_name, set_cookie, viewer};
+use crate::view::{LIFETIMES, PASTE, lifetime, token_rows};
+use crate::{ConsoleState, see_other};
+
+/// `GET /portal/open/{secret}`: a setup link. Opens once: starts a session for its tenant and
+/// goes to the tenant's page.
+pub async fn open(State(state): State<ConsoleState>, Path(secret): Path<String>) -> Response {
+    let tenant = match state.directory.open_portal_link(&secret).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                None,
+                "This link cannot be opened",
+                "A setup link opens once, within the time it was made for. This one has been \
+                 used, has expired or was withdrawn: ask for a new one.",
+            );
+        }
+        Err(e) => return failed(&e),
+    };
+    match state
+        .directory
+        .start_session(SessionFor::Tenant(tenant.id.clone()))
+        .await
+    {
+        Ok((secret, session)) => {
+            let age = (session.expires_at - session.created_at).whole_seconds();
+            let mut response = see_other(&format!("/portal/{}", tenant.slug));
+            response.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(cookie_name(state.secure), &secret, state.secure, age),
+            );
+            response
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// A directory failure as a page (logged; nothing internal shown).
+pub fn failed(e: &roster_directory::DirectoryError) -> Response {
+    tracing::error!(error = %e, "a page failed");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        None,
+        "Something went wrong",
+        "The page could not be shown. Try again in a moment.",
+    )
+}
+
+/// The tenant of a page and its viewer, if the viewer may open it; else the 404 page.
+async fn access(
+    state: &ConsoleState,
+    headers: &HeaderMap,
+    slug: &str,
+) -> Result<(Tenant, Viewer), Response> {
+    let Some(viewer) = viewer(state, headers).await else {
+        return Err(not_found());
+    };
+    match state.directory.tenant_by_slug(slug).await {
+        Ok(Some(tenant)) if viewer.may_open(&tenant) => Ok((tenant, viewer)),
+        Ok(_) => Err(not_found()),
+        Err(e) => Err(failed(&e)),
+    }
+}
+
+/// What a page shows besides the tenant's state.
+#[derive(Default)]
+struct Extra {
+    shown: Option<Shown>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+async fn show(state: &ConsoleState, tenant: &Tenant, viewer: &Viewer, extra: Extra) -> Response {
+    let settings = match TenantSettings::of(tenant) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(tenant = %tenant.id, error = %e, "a tenant's settings cannot be read");
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(viewer),
+                "Settings cannot be read",
+                "This organisation's settings cannot be read; the operator has been told.",
+            );
+        }
+    };
+    let tokens = match state.directory.tokens(&tenant.id).await {
+        Ok(t) => t,
+        Err(e) => return failed(&e),
+    };
+    let now = state.directory.clock().now();
+    let page = Portal {
+        chrome: Chrome::of(Some(viewer)),
+        tenant_name: tenant.name.clone(),
+        slug: tenant.slug.clone(),
+        plan: tenant.plan.name.clone(),
+        provisioning_included: tenant.plan.provisioning,
+        provisioning_url: format!("{}/scim/v2/{}", state.public_url, tenant.id),
+        token_endpoint: format!("{}/oauth/token", state.public_url),
+        tokens: token_rows(&tokens, now),
+        shown: extra.shown,
+        notice: extra.notice,
+        error: extra.error,
+        paste: PASTE.to_vec(),
+        settings: SettingsForm::of(&settings),
+        lifetimes: LIFETIMES.to_vec(),
+        csrf: viewer.session.csrf.clone(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// What a page was redirected with after a form (`?done=`).
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+/// `GET /portal/{slug}`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    Query(done): Query<Done>,
+    headers: HeaderMap,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let notice = match done.done.as_deref() {
+        Some("settings") => Some("Settings saved.".to_owned()),
+        Some("revoked") => Some("The token is revoked: it no longer works.".to_owned()),
+        _ => None,
+    };
+    show(
+        &state,
+        &tenant,
+        &viewer,
+        Extra {
+            notice,
+            ..Extra::default()
+        },
+    )
+    .await
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct Plain {
+    csrf: String,
+}
+
+/// The token form.
+#[derive(Debug, Deserialize)]
+pub struct Generate {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    lifetime: String,
+    #[serde(default)]
+    mode: String,
+}
+
+fn forbidden() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        None,
+        "The form has expired",
+        "Reload the page and try again.",
+    )
+}
+
+/// `POST /portal/{slug}/tokens`: a new token, shown on the answer (never in a URL). The
+/// first is generated; later ones rotate: the current ones keep working until revoked.
+pub async fn generate(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Generate>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    if !tenant.plan.provisioning {
+        return show(&state, &tenant, &viewer, Extra::default()).await;
+    }
+    let expires_in = match lifetime(&form.lifetime) {
+        Ok(l) => l,
+        Err(e) => {
+            let extra = Extra {
+                error: Some(e),
+                ..Extra::default()
+            };
+            return show(&state, &tenant, &viewer, extra).await;
+        }
+    };
+    let options = TokenOptions {
+        name: form.name.trim().chars().take(100).collect(),
+        expires_in,
+        keep_old: true,
+    };
+    match state.directory.issue_token(&tenant.id, &options).await {
+        Ok((_, token)) => {
+            let heading = if form.mode == "rotate" {
+                "A new token: paste it into your identity provider, then revoke the old one."
+            } else {
+                "Your token: paste it into your identity provider."
+            };
+            let shown = Shown {
+                heading: heading.to_owned(),
+                token,
+            };
+            show(
+                &state,
+                &tenant,
+                &viewer,
+                Extra {
+                    shown: Some(shown),
+                    ..Extra::default()
+                },
+            )
+            .await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /portal/{slug}/tokens/{id}/reveal`: the eye icon.
+pub async fn reveal(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<Plain>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let extra = match state.directory.reveal_token(&tenant.id, &id).await {
+        Ok(token) => Extra {
+            shown: Some(Shown {
+                heading: "The token, shown again.".to_owned(),
+                token,
+            }),
+            ..Extra::default()
+        },
+        Err(roster_directory::DirectoryError::NotFound { .. }) => return not_found(),
+        Err(roster_directory::DirectoryError::Sealing(why)) => Extra {
+            error: Some(format!("This token cannot be shown again: {why}.")),
+            ..Extra::default()
+        },
+        Err(e) => return failed(&e),
+    };
+    show(&state, &tenant, &viewer, extra).await
+}
+
+/// `POST /portal/{slug}/tokens/{id}/revoke`.
+pub async fn revoke(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<Plain>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    match state.directory.revoke_token(&tenant.id, &id).await {
+        Ok(()) => see_other(&format!("/portal/{}?done=revoked", tenant.slug)),
+        Err(roster_directory::DirectoryError::NotFound { .. }) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
+
+/// The settings form: checkboxes are absent when off.
+#[derive(Debug, Deserialize)]
+pub struct Settings {
+    csrf: String,
+    #[serde(default)]
+    provisioning: Option<String>,
+    #[serde(default)]
+    groups: Option<String>,
+    compatibility: String,
+    #[serde(rename = "patch-response")]
+    patch_response: String,
+    #[serde(rename = "unknown-members")]
+    unknown_members: String,
+    #[serde(rename = "access-token-minutes")]
+    access_token_minutes: String,
+    #[serde(rename = "user-attributes", default)]
+    user_attributes: String,
+}
+
+/// `POST /portal/{slug}/settings`: all of them change, or none (the page says why).
+pub async fn settings(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<Settings>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let onoff = |v: &Option<String>| if v.is_some() { "on" } else { "off" }.to_owned();
+    let changes = vec![
+        ("provisioning".to_owned(), onoff(&form.provisioning)),
+        ("groups".to_owned(), onoff(&form.groups)),
+        ("compatibility".to_owned(), form.compatibility),
+        ("patch-response".to_owned(), form.patch_response),
+        ("unknown-members".to_owned(), form.unknown_members),
+        ("access-token-minutes".to_owned(), form.access_token_minutes),
+        ("user-attributes".to_owned(), form.user_attributes),
+    ];
+    match state.directory.set_settings(&tenant.id, &changes).await {
+        Ok(_) => see_other(&format!("/portal/{}?done=settings", tenant.slug)),
+        Err(roster_directory::DirectoryError::Setting(why)) => {
+            let extra = Extra {
+                error: Some(format!("Nothing was saved: {why}.")),
+                ..Extra::default()
+            };
+            show(&state, &tenant, &viewer, extra).await
+        }
+        Err(e) => failed(&e),
+    }
+}

@@ -1,0 +1,188 @@
+//! What the pages show, computed without I/O: the values each identity provider asks for, in
+//! its own words; times; a tenant's tokens as rows; the choices of the forms.
+
+use roster_store::TokenRecord;
+use time::{Duration, OffsetDateTime};
+
+/// Where an identity provider wants the Provisioning URL and the token, in its words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paste {
+    /// The identity provider.
+    pub provider: &'static str,
+    /// Its field for the Provisioning URL.
+    pub url_field: &'static str,
+    /// Its field for the token.
+    pub token_field: &'static str,
+    /// What else to choose there.
+    pub note: &'static str,
+}
+
+/// Microsoft Entra ID, Okta and OneLogin, as their setup pages name things.
+pub const PASTE: [Paste; 3] = [
+    Paste {
+        provider: "Microsoft Entra ID",
+        url_field: "Tenant URL",
+        token_field: "Secret Token",
+        note: "Provisioning → Provisioning Mode: Automatic → Admin Credentials; then Test Connection.",
+    },
+    Paste {
+        provider: "Okta",
+        url_field: "SCIM connector base URL (Base URL)",
+        token_field: "API Token",
+        note: "Authentication Mode: HTTP Header (Authorization: Bearer); unique identifier field: userName.",
+    },
+    Paste {
+        provider: "OneLogin",
+        url_field: "SCIM Base URL",
+        token_field: "SCIM Bearer Token",
+        note: "Configuration → API Connection → Enable.",
+    },
+];
+
+/// A time as the pages show it: `2026-12-03 17:04 UTC`.
+pub fn when(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// A token as a row of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    /// Its id (for the forms).
+    pub id: String,
+    /// Its name, or a dash.
+    pub name: String,
+    /// Its last four characters.
+    pub last4: String,
+    /// When it was made.
+    pub created: String,
+    /// When it stops working, or "never".
+    pub expires: String,
+    /// When it was last used, or "never".
+    pub last_used: String,
+    /// Whether it can be shown again (it was sealed).
+    pub revealable: bool,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+/// A tenant's tokens as rows, newest first.
+pub fn token_rows(tokens: &[TokenRecord], now: OffsetDateTime) -> Vec<TokenRow> {
+    let mut rows: Vec<TokenRow> = tokens
+        .iter()
+        .map(|t| TokenRow {
+            id: t.id.clone(),
+            name: if t.name.is_empty() {
+                "—".to_owned()
+            } else {
+                t.name.clone()
+            },
+            last4: t.last4.clone(),
+            created: when(t.created_at),
+            expires: t.expires_at.map_or("never".to_owned(), when),
+            last_used: t.last_used_at.map_or("never".to_owned(), when),
+            revealable: t.sealed.is_some(),
+            expired: t.expires_at.is_some_and(|e| e <= now),
+        })
+        .collect();
+    rows.reverse();
+    rows
+}
+
+/// The lifetimes a new token can be given: `never`, or a number of days from the list.
+pub const LIFETIMES: [(&str, &str); 4] = [
+    ("never", "Never expires"),
+    ("30", "30 days"),
+    ("90", "90 days"),
+    ("365", "1 year"),
+];
+
+/// The lifetime a form chose.
+pub fn lifetime(choice: &str) -> Result<Option<Duration>, String> {
+    match choice {
+        "never" | "" => Ok(None),
+        "30" | "90" | "365" => Ok(Some(Duration::days(choice.parse().unwrap_or(0)))),
+        other => Err(format!("{other:?} is not a lifetime on offer")),
+    }
+}
+
+/// How many of `total` a page shows and where it starts: pages of `size` from `page` (1 on).
+pub fn page_window(total: usize, page: usize, size: usize) -> (usize, usize, usize) {
+    let pages = total.div_ceil(size).max(1);
+    let page = page.clamp(1, pages);
+    (
+        (page - 1) * size,
+        size.min(total.saturating_sub((page - 1) * size)),
+        pages,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_store::TenantId;
+    use time::macros::datetime;
+
+    fn token(id: &str, sealed: bool, expires: Option<OffsetDateTime>) -> TokenRecord {
+        TokenRecord {
+            id: id.into(),
+            tenant_id: TenantId::new("t"),
+            hash: [0; 32],
+            created_at: datetime!(2026-12-03 17:04:59 UTC),
+            name: String::new(),
+            last4: "wxyz".into(),
+            expires_at: expires,
+            last_used_at: None,
+            revoked_at: None,
+            client_id: None,
+            sealed: sealed.then(Vec::new),
+        }
+    }
+
+    #[test]
+    fn tokens_read_newest_first_with_what_can_be_done() {
+        let now = datetime!(2026-12-10 0:00 UTC);
+        let rows = token_rows(
+            &[
+                token("old", false, Some(datetime!(2026-12-09 0:00 UTC))),
+                token("new", true, None),
+            ],
+            now,
+        );
+        assert_eq!(rows[0].id, "new");
+        assert!(rows[0].revealable && !rows[0].expired);
+        assert_eq!(rows[0].expires, "never");
+        assert_eq!(rows[0].created, "2026-12-03 17:04 UTC");
+        assert_eq!(rows[0].name, "—");
+        assert!(!rows[1].revealable && rows[1].expired);
+    }
+
+    #[test]
+    fn lifetimes_and_pages() {
+        assert_eq!(lifetime("never"), Ok(None));
+        assert_eq!(lifetime("90"), Ok(Some(Duration::days(90))));
+        assert!(lifetime("7").is_err());
+        assert_eq!(page_window(0, 1, 50), (0, 0, 1));
+        assert_eq!(page_window(120, 3, 50), (100, 20, 3));
+        assert_eq!(page_window(120, 9, 50), (100, 20, 3));
+    }
+
+    #[test]
+    fn every_provider_names_both_fields() {
+        for p in PASTE {
+            assert!(
+                !p.url_field.is_empty() && !p.token_field.is_empty(),
+                "{p:?}"
+            );
+        }
+        assert_eq!(PASTE[0].url_field, "Tenant URL");
+        assert_eq!(PASTE[0].token_field, "Secret Token");
+    }
+}

@@ -141,9 +141,7 @@ async fn a_database_sqlx_migrated_opens_in_place() {
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].1.id, ada.id);
     drop(store);
-    assert_eq!(
-        history(&file),
-        before,
-        "the history is adopted, not rewritten"
-    );
+    let after = history(&file);
+    assert_eq!(after[..11], before, "the history is adopted, not rewritten");
+    assert!(after.len() > 11, "and the later migrations are applied");
 }

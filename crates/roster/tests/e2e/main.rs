@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod console;
 mod events;
 mod hardening;
 mod hardening_auth;

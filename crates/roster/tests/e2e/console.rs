@@ -1,0 +1,259 @@
+//! The pages in headless Chromium: a customer's administrator opens a setup link and manages
+//! the token and settings (and cannot open another tenant's page); an operator is created
+//! through a one-time link, signs in, and manages tenants. Every page is screenshotted under
+//! `target/screenshots/`.
+
+use reqwest::StatusCode;
+use roster_directory::{NewTenant, TenantChange};
+use roster_store::{Tenant, TenantId};
+
+use crate::support::browser::Browser;
+use crate::support::{TestApp, spawn_app};
+
+async fn tenant(app: &TestApp, name: &str) -> Tenant {
+    app.directory
+        .create_tenant_with(&NewTenant {
+            name: name.into(),
+            ..NewTenant::default()
+        })
+        .await
+        .expect("a tenant")
+}
+
+async fn setup_link(app: &TestApp, tenant: &TenantId) -> String {
+    let issued = app
+        .directory
+        .create_portal_link(tenant, None)
+        .await
+        .expect("a setup link");
+    format!("{}/portal/open/{}", app.address, issued.secret)
+}
+
+/// The status of `GET {path}` on the tenant's SCIM URL with `token`.
+async fn scim(app: &TestApp, tenant: &TenantId, path: &str, token: &str) -> StatusCode {
+    app.http
+        .get(format!("{}/scim/v2/{tenant}{path}", app.address))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("a SCIM request")
+        .status()
+}
+
+#[tokio::test]
+async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
+    let app = spawn_app().await;
+    let contoso = tenant(&app, "Contoso Ltd").await;
+    let other = tenant(&app, "Fabrikam").await;
+    let link = setup_link(&app, &contoso.id).await;
+    let b = Browser::start(1280, 900).await;
+
+    b.goto(&link).await;
+    assert!(b.text().await.contains("There is no token yet"));
+    assert_eq!(
+        b.value("prov-url").await,
+        format!("{}/scim/v2/{}", app.address, contoso.id)
+    );
+    b.screenshot("portal-1-opened").await;
+
+    // The link opens once: a second browser gets nothing.
+    let second = Browser::start(1280, 900).await;
+    second.goto(&link).await;
+    assert!(second.text().await.contains("This link cannot be opened"));
+    second.screenshot("portal-link-used").await;
+    drop(second);
+
+    b.fill("token-name", "Entra production").await;
+    b.click("form[action$='/tokens'] button[type=submit]").await;
+    let first = b.value("token").await;
+    assert!(first.starts_with("rst_"), "{first}");
+    b.screenshot("portal-2-token-generated").await;
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &first).await,
+        StatusCode::OK
+    );
+
+    // The eye shows it again.
+    b.goto(&format!("{}/portal/{}", app.address, contoso.slug))
+        .await;
+    assert!(b.text().await.contains("Entra production"));
+    b.click("form[action$='/reveal'] button").await;
+    assert_eq!(b.value("token").await, first);
+    b.screenshot("portal-3-token-shown-again").await;
+
+    // Rotate: both work; revoke the old one: it stops.
+    b.click("form[action$='/tokens'] button[type=submit]").await;
+    let second = b.value("token").await;
+    assert_ne!(second, first);
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &first).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &second).await,
+        StatusCode::OK
+    );
+    let old_last4 = &first[first.len() - 4..];
+    b.click(&format!(
+        "button[aria-label='Revoke the token ending in {old_last4}']"
+    ))
+    .await;
+    assert!(b.text().await.contains("The token is revoked"));
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &first).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &second).await,
+        StatusCode::OK
+    );
+    b.screenshot("portal-4-rotated-and-revoked").await;
+
+    // Groups off: the SCIM /Groups endpoint answers 403.
+    b.tick("#s-groups").await;
+    b.click("form[action$='/settings'] button[type=submit]")
+        .await;
+    assert!(b.text().await.contains("Settings saved"));
+    assert_eq!(
+        scim(&app, &contoso.id, "/Groups", &second).await,
+        StatusCode::FORBIDDEN
+    );
+    // A bad value saves nothing and says why (the browser itself refuses a lifetime out of
+    // range, so the server is tried with an attribute type it does not know).
+    b.fill("s-attributes", "badge:colour").await;
+    b.click("form[action$='/settings'] button[type=submit]")
+        .await;
+    let said = b.text().await;
+    assert!(said.contains("Nothing was saved"), "{said}");
+    assert_eq!(
+        scim(&app, &contoso.id, "/Groups", &second).await,
+        StatusCode::FORBIDDEN,
+        "the refused form changed nothing"
+    );
+    b.screenshot("portal-5-settings-refused").await;
+
+    // Another tenant's page, by editing the address: 404, as if it did not exist.
+    b.goto(&format!("{}/portal/{}", app.address, other.slug))
+        .await;
+    assert!(b.text().await.contains("Page not found"));
+    let direct = app
+        .http
+        .get(format!("{}/portal/{}", app.address, other.slug))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), StatusCode::NOT_FOUND);
+
+    // A plan without provisioning: the page says so, with no token button; SCIM refuses.
+    let change = TenantChange {
+        plan: Some("professional".into()),
+        ..TenantChange::default()
+    };
+    app.directory
+        .change_tenant(&contoso.id, &change)
+        .await
+        .expect("changing the plan");
+    b.goto(&format!("{}/portal/{}", app.address, contoso.slug))
+        .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Provisioning is not part of your plan"),
+        "{text}"
+    );
+    assert!(!text.contains("Generate token") && !text.contains("Rotate"));
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &second).await,
+        StatusCode::FORBIDDEN
+    );
+    b.screenshot("portal-6-plan-without-provisioning").await;
+
+    // On a phone.
+    let phone = Browser::start(390, 844).await;
+    let link = setup_link(&app, &other.id).await;
+    phone.goto(&link).await;
+    phone.screenshot("portal-7-phone").await;
+    assert!(phone.text().await.contains("Provisioning URL"));
+}
+
+#[tokio::test]
+async fn an_operator_is_created_signs_in_and_manages_tenants() {
+    let app = spawn_app().await;
+    let secret = app.directory.operator_invite().await.expect("an invite");
+    let b = Browser::start(1280, 900).await;
+
+    b.goto(&format!("{}/console", app.address)).await;
+    assert!(b.text().await.contains("Sign in to the console"));
+
+    b.goto(&format!("{}/console/setup/{secret}", app.address))
+        .await;
+    b.screenshot("console-1-setup").await;
+    b.fill("email", "ops@example.com").await;
+    b.fill("password", "correct horse battery").await;
+    b.fill("confirm", "correct horse battery").await;
+    b.click("button[type=submit]").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Tenants") && text.contains("ops@example.com"),
+        "{text}"
+    );
+
+    // The link worked once.
+    b.goto(&format!("{}/console/setup/{secret}", app.address))
+        .await;
+    assert!(b.text().await.contains("This link cannot be used"));
+
+    b.goto(&format!("{}/console", app.address)).await;
+    b.fill("new-name", "Northwind Traders").await;
+    b.click("form[action='/console/tenants'] button[type=submit]")
+        .await;
+    assert!(
+        b.text()
+            .await
+            .contains("Created Northwind Traders (northwind-traders)")
+    );
+    b.click("button[aria-label='Setup link for Northwind Traders']")
+        .await;
+    let link = b.value("setup-link").await;
+    assert!(link.contains("/portal/open/rpl_"), "{link}");
+    b.screenshot("console-2-tenants-with-setup-link").await;
+
+    // Operators open any tenant's page.
+    b.click("a[href='/portal/northwind-traders']").await;
+    assert!(b.text().await.contains("Provisioning & SSO"));
+
+    // Delete: what goes is said first; a wrong slug deletes nothing.
+    b.goto(&format!(
+        "{}/console/tenants/northwind-traders/delete",
+        app.address
+    ))
+    .await;
+    let text = b.text().await;
+    assert!(
+        text.contains("0 users") && text.contains("0 tokens"),
+        "{text}"
+    );
+    b.screenshot("console-3-delete-confirmation").await;
+    b.fill("confirm", "northwind").await;
+    b.click("button.danger").await;
+    assert!(b.text().await.contains("was not deleted"));
+    b.goto(&format!(
+        "{}/console/tenants/northwind-traders/delete",
+        app.address
+    ))
+    .await;
+    b.fill("confirm", "northwind-traders").await;
+    b.click("button.danger").await;
+    assert!(b.text().await.contains("Deleted Northwind Traders"));
+
+    // Sign out; a wrong password is refused; the right one signs in.
+    b.click("header button[type=submit]").await;
+    assert!(b.text().await.contains("Sign in to the console"));
+    b.fill("email", "ops@example.com").await;
+    b.fill("password", "wrong password here").await;
+    b.click("main button[type=submit]").await;
+    assert!(b.text().await.contains("is not right"));
+    b.screenshot("console-4-sign-in-refused").await;
+    b.fill("password", "correct horse battery").await;
+    b.click("main button[type=submit]").await;
+    assert!(b.text().await.contains("Tenants"));
+}

@@ -24,6 +24,7 @@ mod assets;
 mod limiter;
 mod operators;
 mod pages;
+mod people;
 mod portal;
 mod session;
 pub mod view;
@@ -77,6 +78,10 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/tokens/{id}/reveal", post(portal::reveal))
         .route("/portal/{slug}/tokens/{id}/revoke", post(portal::revoke))
         .route("/portal/{slug}/settings", post(portal::settings))
+        .route("/portal/{slug}/users", get(people::users))
+        .route("/portal/{slug}/users/{id}", get(people::user))
+        .route("/portal/{slug}/groups", get(people::groups))
+        .route("/portal/{slug}/groups/{id}", get(people::group))
         .fallback(|| async { pages::not_found() })
         .with_state(state)
 }

@@ -223,3 +223,69 @@ pub struct Delete {
     pub oauth_clients: u64,
     pub csrf: String,
 }
+
+/// A user or group as a row of a list.
+pub struct PersonRow {
+    pub id: String,
+    pub name: String,
+    pub detail: String,
+    pub active: bool,
+    pub changed: String,
+}
+
+/// A tenant's users or groups.
+#[derive(Template)]
+#[template(path = "people.html")]
+pub struct People {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub users: bool,
+    pub q: String,
+    pub rows: Vec<PersonRow>,
+    pub total: u64,
+    pub page: u64,
+    pub pages: u64,
+    pub error: Option<String>,
+}
+
+/// One user.
+#[derive(Template)]
+#[template(path = "user.html")]
+pub struct User {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub id: String,
+    pub user_name: String,
+    pub active: bool,
+    pub created: String,
+    pub changed: String,
+    pub version: i64,
+    pub attributes: Vec<(String, String)>,
+    pub groups: Vec<(String, String)>,
+}
+
+/// A member of a group as a row.
+pub struct MemberRow {
+    pub user: bool,
+    pub id: String,
+    pub display: String,
+}
+
+/// One group and a page of its members.
+#[derive(Template)]
+#[template(path = "group.html")]
+pub struct Group {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub id: String,
+    pub display_name: String,
+    pub created: String,
+    pub changed: String,
+    pub attributes: Vec<(String, String)>,
+    pub members: Vec<MemberRow>,
+    pub first_page: bool,
+    pub next: Option<i64>,
+}

@@ -61,7 +61,7 @@ pub fn failed(e: &roster_directory::DirectoryError) -> Response {
 }
 
 /// The tenant of a page and its viewer, if the viewer may open it; else the 404 page.
-async fn access(
+pub async fn access(
     state: &ConsoleState,
     headers: &HeaderMap,
     slug: &str,

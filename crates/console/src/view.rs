@@ -186,3 +186,110 @@ mod tests {
         assert_eq!(PASTE[0].token_field, "Secret Token");
     }
 }
+
+/// The filter a search box asks for: empty is none; text that reads as a SCIM filter (it has
+/// an operator such as ` eq ` or ` sw `, or ends in ` pr`) is taken as one; anything else is
+/// a prefix of the userName, the primary e-mail or an exact externalId (a user), or of the
+/// displayName (a group).
+pub fn search_filter(q: &str, kind: roster_store::Kind) -> Result<Option<String>, String> {
+    let q = q.trim();
+    if q.is_empty() {
+        return Ok(None);
+    }
+    if q.chars().count() > 500 {
+        return Err("A search has at most 500 characters.".into());
+    }
+    let lower = q.to_lowercase();
+    let operators = [
+        " eq ", " ne ", " co ", " sw ", " ew ", " gt ", " ge ", " lt ", " le ",
+    ];
+    if operators.iter().any(|op| lower.contains(op)) || lower.ends_with(" pr") {
+        return Ok(Some(q.to_owned()));
+    }
+    let quoted = q.replace('\\', "\\\\").replace('"', "\\\"");
+    Ok(Some(match kind {
+        roster_store::Kind::User => format!(
+            "userName sw \"{quoted}\" or emails.value sw \"{quoted}\" or externalId eq \"{quoted}\""
+        ),
+        roster_store::Kind::Group => format!("displayName sw \"{quoted}\""),
+    }))
+}
+
+/// A resource's attributes as rows of name and value, nested ones by their path
+/// (`name.givenName`, `emails[0].value`), without the password (never shown) or `schemas`.
+pub fn attribute_rows(data: &serde_json::Value) -> Vec<(String, String)> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o {
+                    let key = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    walk(&key, v, out);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, v) in items.iter().enumerate() {
+                    walk(&format!("{prefix}[{i}]"), v, out);
+                }
+            }
+            serde_json::Value::String(s) => out.push((prefix.to_owned(), s.clone())),
+            serde_json::Value::Null => {}
+            other => out.push((prefix.to_owned(), other.to_string())),
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(o) = data.as_object() {
+        for (k, v) in o {
+            if k == "password" || k == "schemas" {
+                continue;
+            }
+            walk(k, v, &mut out);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::*;
+    use roster_store::Kind;
+
+    #[test]
+    fn a_search_is_a_filter_or_a_prefix() {
+        assert_eq!(search_filter("  ", Kind::User), Ok(None));
+        assert_eq!(
+            search_filter("title eq \"CEO\"", Kind::User),
+            Ok(Some("title eq \"CEO\"".into()))
+        );
+        assert_eq!(
+            search_filter("ada", Kind::Group),
+            Ok(Some("displayName sw \"ada\"".into()))
+        );
+        let user = search_filter("a\"b", Kind::User).unwrap().unwrap();
+        assert!(user.starts_with("userName sw \"a\\\"b\""), "{user}");
+        assert!(search_filter(&"x".repeat(501), Kind::User).is_err());
+    }
+
+    #[test]
+    fn attributes_flatten_without_the_password() {
+        let rows = attribute_rows(&serde_json::json!({
+            "schemas": ["x"], "userName": "ada", "password": "$argon2id$...",
+            "name": {"givenName": "Ada"}, "emails": [{"value": "a@x.com", "primary": true}],
+            "active": true
+        }));
+        let keys: Vec<&str> = rows.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "userName",
+                "name.givenName",
+                "emails[0].value",
+                "emails[0].primary",
+                "active"
+            ]
+        );
+    }
+}

@@ -73,6 +73,57 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         StatusCode::OK
     );
 
+    // What the identity provider provisioned, on the page: searchable, read-only.
+    let base = format!("{}/scim/v2/{}", app.address, contoso.id);
+    let ada: serde_json::Value = app
+        .http
+        .post(format!("{base}/Users"))
+        .bearer_auth(&first)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "ada@contoso.com", "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"value": "ada@contoso.com", "primary": true}], "active": true,
+            "password": "s3cret-never-shown"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created = app
+        .http
+        .post(format!("{base}/Groups"))
+        .bearer_auth(&first)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Sales", "members": [{"value": ada["id"]}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let page = format!("{}/portal/{}", app.address, contoso.slug);
+    b.goto(&format!("{page}/users?q=ADA")).await;
+    assert!(b.text().await.contains("1 user."));
+    b.screenshot("portal-people-1-users").await;
+    b.click("a[href*='/users/']").await;
+    let text = b.text().await;
+    assert!(
+        text.contains("name.givenName") && text.contains("Sales"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("s3cret") && !text.contains("argon2"),
+        "{text}"
+    );
+    b.screenshot("portal-people-2-user").await;
+    b.click("a[href*='/groups/']").await;
+    assert!(b.text().await.contains("ada@contoso.com"));
+    b.screenshot("portal-people-3-group").await;
+    b.goto(&format!("{page}/users?q=active+eq+false")).await;
+    assert!(b.text().await.contains("0 users."));
+    b.goto(&format!("{page}/users?q=userName+eq+%22ada%22+and")).await;
+    assert!(b.text().await.contains("The search cannot be read"));
+
     // The eye shows it again.
     b.goto(&format!("{}/portal/{}", app.address, contoso.slug))
         .await;

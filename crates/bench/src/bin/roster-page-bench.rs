@@ -1,5 +1,6 @@
 //! Measures how fast the pages render: a tenant's Provisioning & SSO page (opened with a
-//! setup link) and, given an operator's credentials, the console's tenant list.
+//! setup link), its users (the first page, and a search) and groups, and, given an
+//! operator's credentials, the console's tenant list.
 //!
 //! ```text
 //! roster tenant portal-link TENANT --json        # {"url": ...}

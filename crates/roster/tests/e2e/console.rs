@@ -61,7 +61,7 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     second.goto(&link).await;
     assert!(second.text().await.contains("This link cannot be opened"));
     second.screenshot("portal-link-used").await;
-    drop(second);
+    second.close().await;
 
     b.fill("token-name", "Entra production").await;
     b.click("form[action$='/tokens'] button[type=submit]").await;
@@ -121,7 +121,8 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     b.screenshot("portal-people-3-group").await;
     b.goto(&format!("{page}/users?q=active+eq+false")).await;
     assert!(b.text().await.contains("0 users."));
-    b.goto(&format!("{page}/users?q=userName+eq+%22ada%22+and")).await;
+    b.goto(&format!("{page}/users?q=userName+eq+%22ada%22+and"))
+        .await;
     assert!(b.text().await.contains("The search cannot be read"));
 
     // The eye shows it again.
@@ -224,6 +225,8 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     phone.goto(&link).await;
     phone.screenshot("portal-7-phone").await;
     assert!(phone.text().await.contains("Provisioning URL"));
+    phone.close().await;
+    b.close().await;
 }
 
 #[tokio::test]
@@ -307,4 +310,5 @@ async fn an_operator_is_created_signs_in_and_manages_tenants() {
     b.fill("password", "correct horse battery").await;
     b.click("main button[type=submit]").await;
     assert!(b.text().await.contains("Tenants"));
+    b.close().await;
 }

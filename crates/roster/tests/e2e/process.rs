@@ -3,6 +3,7 @@
 
 use serde_json::json;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use crate::support::eventually;
@@ -413,6 +414,8 @@ async fn first_start_on_a_terminal_prints_the_token() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
+        // A group of its own, so that the server `script` starts ends with it.
+        .process_group(0)
         .spawn()
         .expect("spawn script (util-linux)");
     let stdout = child.stdout.take().unwrap();
@@ -427,9 +430,23 @@ async fn first_start_on_a_terminal_prints_the_token() {
     }
     let token = token.expect("the token is printed on a terminal");
     assert!(token.starts_with("rst_"), "{token}");
-    let _ = child.kill();
+    // With no operator yet, the link that creates the first one follows.
+    let mut setup = None;
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("/console/setup/roi_") {
+            setup = Some(line[at..].trim().to_owned());
+            break;
+        }
+    }
+    assert!(
+        setup.is_some(),
+        "the first operator's link is printed on a terminal"
+    );
+    // `script` leaves its child behind when killed alone: the whole group goes.
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
     let _ = child.wait();
-    // `script` leaves its child behind when killed; the child ends with its terminal.
 }
 
 #[tokio::test]

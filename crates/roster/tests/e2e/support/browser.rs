@@ -2,6 +2,7 @@
 //! on a loopback port, with fantoccini. `scripts/test` installs both; a missing one fails the
 //! test with what to install.
 
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -17,8 +18,13 @@ pub struct Browser {
 }
 
 impl Drop for Browser {
+    /// Ends chromedriver and every process it started (its process group): a failed test
+    /// leaves no browser behind. A test that ends well closes the session first ([`close`]).
+    ///
+    /// [`close`]: Browser::close
     fn drop(&mut self) {
-        let _ = self.driver.kill();
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.driver.wait();
     }
 }
@@ -37,6 +43,7 @@ impl Browser {
         let port = free_port();
         let driver = Command::new("chromedriver")
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -65,6 +72,11 @@ impl Browser {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("chromedriver did not open a session on {url}: {last}");
+    }
+
+    /// Ends the browser session (Chromium quits), then chromedriver.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
     }
 
     /// Opens `url`.

@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use roster_directory::Directory;
 
 mod assets;
+mod integrations;
 mod limiter;
 mod operators;
 mod pages;
@@ -63,6 +64,28 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
             get(operators::login_form).post(operators::login),
         )
         .route("/console/logout", post(operators::logout))
+        .route(
+            "/console/keys",
+            get(integrations::keys).post(integrations::create_key),
+        )
+        .route("/console/keys/{id}/revoke", post(integrations::revoke_key))
+        .route(
+            "/console/webhooks",
+            get(integrations::webhooks).post(integrations::create_webhook),
+        )
+        .route("/console/webhooks/{id}", get(integrations::webhook))
+        .route(
+            "/console/webhooks/{id}/rotate",
+            post(integrations::rotate_webhook),
+        )
+        .route(
+            "/console/webhooks/{id}/remove",
+            post(integrations::remove_webhook),
+        )
+        .route(
+            "/console/plans",
+            get(integrations::plans).post(integrations::set_plan),
+        )
         .route("/console/tenants", post(operators::create_tenant))
         .route(
             "/console/tenants/{slug}/setup-link",
@@ -78,6 +101,11 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/tokens/{id}/reveal", post(portal::reveal))
         .route("/portal/{slug}/tokens/{id}/revoke", post(portal::revoke))
         .route("/portal/{slug}/settings", post(portal::settings))
+        .route("/portal/{slug}/clients", post(portal::create_client))
+        .route(
+            "/portal/{slug}/clients/{id}/revoke",
+            post(portal::revoke_client),
+        )
         .route("/portal/{slug}/users", get(people::users))
         .route("/portal/{slug}/users/{id}", get(people::user))
         .route("/portal/{slug}/groups", get(people::groups))

@@ -230,7 +230,7 @@ pub async fn login(
 /// A form that only carries the CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct Plain {
-    csrf: String,
+    pub csrf: String,
 }
 
 /// `POST /console/logout`: ends the session (an operator's or an administrator's).
@@ -260,7 +260,7 @@ pub async fn logout(
 }
 
 /// An operator's session, or the sign-in page.
-async fn operator(state: &ConsoleState, headers: &HeaderMap) -> Result<Viewer, Response> {
+pub async fn operator(state: &ConsoleState, headers: &HeaderMap) -> Result<Viewer, Response> {
     match viewer(state, headers).await {
         Some(v) if v.operator.is_some() => Ok(v),
         Some(_) => Err(not_found()),
@@ -304,7 +304,16 @@ async fn list(state: &ConsoleState, v: &Viewer, q: &str, page: usize, said: Said
             Ok(h) => h,
             Err(e) => return failed(&e),
         };
+        let last_request = match state.directory.tokens(&t.id).await {
+            Ok(tokens) => tokens
+                .iter()
+                .filter_map(|k| k.last_used_at)
+                .max()
+                .map_or("never".to_owned(), crate::view::when),
+            Err(e) => return failed(&e),
+        };
         rows.push(TenantRow {
+            last_request,
             name: t.name.clone(),
             slug: t.slug.clone(),
             plan: t.plan.name.clone(),

@@ -142,10 +142,19 @@ pub struct Shown {
     pub token: String,
 }
 
+/// An OAuth client as a row.
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+}
+
 /// The Provisioning & SSO page.
 #[derive(Template)]
 #[template(path = "portal.html")]
 pub struct Portal {
+    pub clients: Vec<ClientRow>,
+    pub new_client: Option<(String, String)>,
     pub chrome: Chrome,
     pub tenant_name: String,
     pub slug: String,
@@ -186,6 +195,7 @@ pub struct Setup {
 
 /// A tenant as a row of the console's list.
 pub struct TenantRow {
+    pub last_request: String,
     pub name: String,
     pub slug: String,
     pub plan: String,
@@ -288,4 +298,72 @@ pub struct Group {
     pub members: Vec<MemberRow>,
     pub first_page: bool,
     pub next: Option<i64>,
+}
+
+/// An API key as a row.
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub scopes: String,
+    pub created: String,
+    pub revoked: Option<String>,
+}
+
+/// The API keys page.
+#[derive(Template)]
+#[template(path = "keys.html")]
+pub struct Keys {
+    pub chrome: Chrome,
+    pub rows: Vec<KeyRow>,
+    pub new_key: Option<String>,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+/// A webhook endpoint as a row.
+pub struct WebhookRow {
+    pub id: String,
+    pub url: String,
+    pub tenant: Option<String>,
+    pub created: String,
+}
+
+/// The webhooks page.
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+pub struct Webhooks {
+    pub chrome: Chrome,
+    pub rows: Vec<WebhookRow>,
+    pub secret: Option<(String, String)>,
+    pub error: Option<String>,
+    pub csrf: String,
+}
+
+/// A delivery attempt or a dead letter as a row.
+pub struct AttemptRow {
+    pub at: String,
+    pub event: String,
+    pub attempt: i64,
+    pub outcome: String,
+}
+
+/// One webhook endpoint's deliveries.
+#[derive(Template)]
+#[template(path = "webhook.html")]
+pub struct WebhookPage {
+    pub chrome: Chrome,
+    pub id: String,
+    pub url: String,
+    pub attempts: Vec<AttemptRow>,
+    pub dead: Vec<AttemptRow>,
+}
+
+/// The plans page.
+#[derive(Template)]
+#[template(path = "plans.html")]
+pub struct Plans {
+    pub chrome: Chrome,
+    pub plans: Vec<roster_store::Plan>,
+    pub error: Option<String>,
+    pub csrf: String,
 }

@@ -10,7 +10,7 @@ use roster_directory::{TenantSettings, TokenOptions};
 use roster_store::Tenant;
 use serde::Deserialize;
 
-use crate::pages::{Chrome, Portal, SettingsForm, Shown, message, not_found, render};
+use crate::pages::{Chrome, ClientRow, Portal, SettingsForm, Shown, message, not_found, render};
 use crate::session::{Viewer, cookie_name, set_cookie, viewer};
 use crate::view::{LIFETIMES, PASTE, lifetime, token_rows};
 use crate::{ConsoleState, see_other};
@@ -79,6 +79,7 @@ pub async fn access(
 /// What a page shows besides the tenant's state.
 #[derive(Default)]
 struct Extra {
+    new_client: Option<(String, String)>,
     shown: Option<Shown>,
     notice: Option<String>,
     error: Option<String>,
@@ -101,8 +102,21 @@ async fn show(state: &ConsoleState, tenant: &Tenant, viewer: &Viewer, extra: Ext
         Ok(t) => t,
         Err(e) => return failed(&e),
     };
+    let clients = match state.directory.clients(&tenant.id).await {
+        Ok(c) => c,
+        Err(e) => return failed(&e),
+    };
     let now = state.directory.clock().now();
     let page = Portal {
+        clients: clients
+            .iter()
+            .map(|c| ClientRow {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                created: crate::view::when(c.created_at),
+            })
+            .collect(),
+        new_client: extra.new_client,
         chrome: Chrome::of(Some(viewer)),
         tenant_name: tenant.name.clone(),
         slug: tenant.slug.clone(),
@@ -143,6 +157,9 @@ pub async fn page(
     let notice = match done.done.as_deref() {
         Some("settings") => Some("Settings saved.".to_owned()),
         Some("revoked") => Some("The token is revoked: it no longer works.".to_owned()),
+        Some("client-revoked") => {
+            Some("The OAuth client is revoked, with its access tokens.".to_owned())
+        }
         _ => None,
     };
     show(
@@ -348,6 +365,70 @@ pub async fn settings(
             };
             show(&state, &tenant, &viewer, extra).await
         }
+        Err(e) => failed(&e),
+    }
+}
+
+/// The OAuth client form.
+#[derive(Debug, Deserialize)]
+pub struct NewClient {
+    csrf: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /portal/{slug}/clients`: a client for Entra's gallery mode; its secret shown once.
+pub async fn create_client(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<NewClient>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    if !tenant.plan.provisioning {
+        return show(&state, &tenant, &viewer, Extra::default()).await;
+    }
+    let name: String = form.name.trim().chars().take(100).collect();
+    let name = if name.is_empty() {
+        "identity provider".to_owned()
+    } else {
+        name
+    };
+    match state.directory.create_client(&tenant.id, &name).await {
+        Ok((client, secret)) => {
+            let extra = Extra {
+                new_client: Some((client.id, secret)),
+                ..Extra::default()
+            };
+            show(&state, &tenant, &viewer, extra).await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// `POST /portal/{slug}/clients/{id}/revoke`: the client and its access tokens stop.
+pub async fn revoke_client(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<Plain>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    match state.directory.revoke_client(&tenant.id, &id).await {
+        Ok(()) => see_other(&format!("/portal/{}?done=client-revoked", tenant.slug)),
+        Err(roster_directory::DirectoryError::NotFound { .. }) => not_found(),
         Err(e) => failed(&e),
     }
 }

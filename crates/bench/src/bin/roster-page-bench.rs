@@ -128,6 +128,7 @@ async fn time_page(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
@@ -153,15 +154,23 @@ async fn main() -> anyhow::Result<()> {
     println!("| page | requests | errors | req/s | p50 ms | p99 ms | max ms |");
     println!("|---|--:|--:|--:|--:|--:|--:|");
     let portal = format!("{base}{page}");
-    time_page(
-        &http,
-        &portal,
-        &cookie,
-        "Provisioning URL",
-        args.requests,
-        args.concurrency,
-    )
-    .await?;
+    let pages = [
+        (portal.clone(), "Provisioning URL"),
+        (format!("{portal}/users"), "users."),
+        (format!("{portal}/users?q=bench"), "users."),
+        (format!("{portal}/groups"), "group"),
+    ];
+    for (url, expect) in pages {
+        time_page(
+            &http,
+            &url,
+            &cookie,
+            expect,
+            args.requests,
+            args.concurrency,
+        )
+        .await?;
+    }
 
     if let (Some(email), Some(password)) = (&args.email, &args.password) {
         let form = http.get(format!("{base}/console/login")).send().await?;

@@ -125,6 +125,49 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .await;
     assert!(b.text().await.contains("The search cannot be read"));
 
+    // An OAuth client for Entra's gallery mode: its secret shown once; the token endpoint
+    // gives an access token that opens the SCIM URL; revoked, it stops.
+    b.goto(&format!("{}/portal/{}", app.address, contoso.slug))
+        .await;
+    b.fill("client-name", "Entra").await;
+    b.click("form[action$='/clients'] button[type=submit]")
+        .await;
+    let (client_id, client_secret) = (b.value("client-id").await, b.value("client-secret").await);
+    assert!(client_id.starts_with("rci_") && client_secret.starts_with("rcs_"));
+    b.screenshot("portal-oauth-client").await;
+    let granted: serde_json::Value = app
+        .http
+        .post(format!("{}/oauth/token", app.address))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "client_credentials")
+                .append_pair("client_id", &client_id)
+                .append_pair("client_secret", &client_secret)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = granted["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned();
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &access).await,
+        StatusCode::OK
+    );
+    b.click("button[aria-label='Revoke the client Entra']")
+        .await;
+    assert!(b.text().await.contains("The OAuth client is revoked"));
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &access).await,
+        StatusCode::UNAUTHORIZED
+    );
+
     // The eye shows it again.
     b.goto(&format!("{}/portal/{}", app.address, contoso.slug))
         .await;
@@ -310,5 +353,62 @@ async fn an_operator_is_created_signs_in_and_manages_tenants() {
     b.fill("password", "correct horse battery").await;
     b.click("main button[type=submit]").await;
     assert!(b.text().await.contains("Tenants"));
+
+    // API keys: one for the tenant API, shown once, works, then revoked.
+    b.click("a[href='/console/keys']").await;
+    b.fill("key-name", "host app").await;
+    b.tick("#scope-tenants").await;
+    b.click("form[action='/console/keys'] button[type=submit]")
+        .await;
+    let key = b.value("new-key").await;
+    assert!(key.starts_with("rsk_"), "{key}");
+    b.screenshot("console-5-api-key").await;
+    let create = |key: String| {
+        let (http, url) = (app.http.clone(), format!("{}/api/v1/tenants", app.address));
+        async move {
+            http.post(url)
+                .bearer_auth(key)
+                .json(&serde_json::json!({"name": "Via the API"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(create(key.clone()).await, StatusCode::CREATED);
+    b.click("button[aria-label='Revoke the key host app']")
+        .await;
+    assert!(b.text().await.contains("revoked"));
+    assert_eq!(create(key).await, StatusCode::UNAUTHORIZED);
+
+    // Webhooks: added (secret shown once), its deliveries page, rotated, removed.
+    b.click("a[href='/console/webhooks']").await;
+    b.fill("hook-url", "http://127.0.0.1:9/hook").await;
+    b.click("form[action='/console/webhooks'] button[type=submit]")
+        .await;
+    let secret = b.value("new-secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    b.screenshot("console-6-webhooks").await;
+    b.click("a[href^='/console/webhooks/wh_']").await;
+    assert!(b.text().await.contains("Dead letters"));
+    b.click("a[href='/console/webhooks']").await;
+    b.click("button[aria-label='Rotate the secret of http://127.0.0.1:9/hook']")
+        .await;
+    assert_ne!(b.value("new-secret").await, secret);
+    b.click("button[aria-label='Remove http://127.0.0.1:9/hook']")
+        .await;
+    assert!(!b.text().await.contains("127.0.0.1:9/hook"));
+
+    // Plans: one made here is offered for new tenants.
+    b.click("a[href='/console/plans']").await;
+    b.fill("plan-name", "basic").await;
+    b.tick("#plan-provisioning").await;
+    b.click("form[action='/console/plans'] button[type=submit]")
+        .await;
+    let text = b.text().await;
+    assert!(text.contains("basic"), "{text}");
+    b.screenshot("console-7-plans").await;
+    b.goto(&format!("{}/console", app.address)).await;
+    assert!(b.text().await.contains("Via the API"));
     b.close().await;
 }

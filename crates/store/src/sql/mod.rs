@@ -400,10 +400,16 @@ pub mod tenants {
     use crate::sql::decode::Columns;
     use crate::{StoreError, TenantHoldings};
 
-    /// What a tenant holds, or no row if there is no such tenant.
+    /// What a tenant holds, or no row if there is no such tenant. Users and groups are read
+    /// from the counts the triggers keep (`resource_counts`), not counted: a tenant of 100,000
+    /// users costs what an empty one does.
     pub const HOLDINGS: &str = "SELECT
-        (SELECT count(*) FROM resources WHERE tenant_id = $1 AND kind = 'User') AS users,
-        (SELECT count(*) FROM resources WHERE tenant_id = $1 AND kind = 'Group') AS groups,
+        (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM resource_counts
+            WHERE tenant_id = $1 AND kind = 'User')
+            AS users,
+        (SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM resource_counts
+            WHERE tenant_id = $1 AND kind = 'Group')
+            AS groups,
         (SELECT count(*) FROM tokens WHERE tenant_id = $1 AND client_id IS NULL
             AND revoked_at IS NULL) AS tokens,
         (SELECT count(*) FROM oauth_clients WHERE tenant_id = $1 AND revoked_at IS NULL)

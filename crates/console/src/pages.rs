@@ -247,6 +247,8 @@ pub struct PersonRow {
 #[derive(Template)]
 #[template(path = "people.html")]
 pub struct People {
+    /// Whether the total is a lower bound (the count stopped).
+    pub at_least: bool,
     pub chrome: Chrome,
     pub tenant_name: String,
     pub slug: String,

@@ -19,6 +19,9 @@ use crate::view::{attribute_rows, search_filter, when};
 const PAGE: u64 = 50;
 /// Members per page of a group.
 const MEMBERS: u64 = 100;
+/// A search counts its matches up to this many: a search that matches most of a large
+/// tenant shows "10,000 or more" rather than walk every match on every page.
+const COUNT_AT_MOST: u64 = 10_000;
 
 /// A list's query.
 #[derive(Debug, Deserialize)]
@@ -65,6 +68,7 @@ async fn list(
     let page = search.page.unwrap_or(1).max(1);
     let refused = |why: String| {
         let page = People {
+            at_least: false,
             chrome: Chrome::of(Some(viewer)),
             tenant_name: tenant.name.clone(),
             slug: tenant.slug.clone(),
@@ -93,6 +97,7 @@ async fn list(
         limit: PAGE,
         with_relations: false,
         max_bytes: 4 * 1024 * 1024,
+        count_at_most: Some(COUNT_AT_MOST),
     };
     let found = match state.directory.list(&ctx, kind, &query).await {
         Ok(p) => p,
@@ -120,6 +125,7 @@ async fn list(
         .collect();
     let pages = found.total.div_ceil(PAGE).max(1);
     let page = People {
+        at_least: found.total >= COUNT_AT_MOST,
         chrome: Chrome::of(Some(viewer)),
         tenant_name: tenant.name.clone(),
         slug: tenant.slug.clone(),

@@ -162,6 +162,7 @@ async fn list(
         limit: params.count,
         with_relations: needs_relations(kind, schema, &projection),
         max_bytes: state.config.max_page_bytes,
+        count_at_most: None,
     };
     let page = state.directory.list(tenant, kind, &query).await?;
     let resources = render_all(state, tenant, kind, &page.resources, &projection).await?;
@@ -518,6 +519,7 @@ pub async fn search_all(
             limit,
             with_relations: needs_relations(kind, schema, &projection),
             max_bytes: s.config.max_page_bytes.saturating_sub(spent),
+            count_at_most: None,
         };
         let page = s.directory.list(&t, kind, &query).await?;
         let available = page.total.saturating_sub(skip).min(limit);

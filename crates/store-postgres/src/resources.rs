@@ -308,7 +308,7 @@ impl ResourceStore for PostgresStore {
                 match total_of_page(query.offset, query.limit, got, budget.cut) {
                     Some(total) => Page { total, resources },
                     None => Page {
-                        total: count(&mut conn, tenant, kind, &plan).await?,
+                        total: count(&mut conn, tenant, kind, &plan, query.count_at_most).await?,
                         resources,
                     },
                 }
@@ -637,8 +637,9 @@ async fn count(
     tenant: &TenantId,
     kind: Kind,
     plan: &ListPlan,
+    at_most: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let (count_stmt, binds) = match plan.count() {
+    let (count_stmt, binds) = match plan.count(at_most) {
         Some(stmt) => (numbered(&stmt), plan.binds.as_slice()),
         None => (
             "SELECT coalesce(sum(n), 0)::bigint FROM resource_counts

@@ -274,7 +274,7 @@ impl ResourceStore for SqliteStore {
                     ListPlan::page_clause(order, query)
                 );
                 // Without a filter the total is a counter kept beside the rows.
-                let count_stmt = plan.count().unwrap_or_else(|| {
+                let count_stmt = plan.count(query.count_at_most).unwrap_or_else(|| {
                     "SELECT coalesce((SELECT n FROM resource_counts r
                               WHERE r.tenant_id = ? AND r.kind = ?), 0)"
                         .to_owned()

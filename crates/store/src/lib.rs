@@ -370,6 +370,10 @@ pub struct ListQuery {
     /// members) reach it, the page ends, though `limit` is not reached. A page holds at least
     /// one resource whatever its size. `usize::MAX` for no budget.
     pub max_bytes: usize,
+    /// For a filtered list, count matches only up to this many (`total` is then at most it):
+    /// the pages show "10,000 or more" rather than walk every match. `None`, as SCIM needs,
+    /// counts them all.
+    pub count_at_most: Option<u64>,
 }
 
 /// What a page has cost so far, against its byte budget ([`ListQuery::max_bytes`]).

@@ -192,6 +192,7 @@ mod tests {
                 limit,
                 with_relations: false,
                 max_bytes: usize::MAX,
+                count_at_most: None,
             };
             let streamed = finish((0..3000).map(user).collect(), schema, &query);
             query.offset = 0;

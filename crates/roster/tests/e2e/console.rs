@@ -134,6 +134,7 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .await;
     let (client_id, client_secret) = (b.value("client-id").await, b.value("client-secret").await);
     assert!(client_id.starts_with("rci_") && client_secret.starts_with("rcs_"));
+    b.reveal("client-secret").await;
     b.screenshot("portal-oauth-client").await;
     let granted: serde_json::Value = app
         .http
@@ -225,6 +226,7 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         StatusCode::FORBIDDEN,
         "the refused form changed nothing"
     );
+    b.reveal("settings-heading").await;
     b.screenshot("portal-5-settings-refused").await;
 
     // Another tenant's page, by editing the address: 404, as if it did not exist.

@@ -656,6 +656,7 @@ impl FilterFixture {
             limit: shape.limit,
             with_relations: shape.with_relations,
             max_bytes: usize::MAX,
+            count_at_most: None,
         };
         let page = store
             .list(&self.tenant, kind, schema, &query)

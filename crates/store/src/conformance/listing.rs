@@ -65,6 +65,7 @@ pub async fn listing(store: &dyn Store) {
         limit: EVERYTHING,
         with_relations: false,
         max_bytes: usize::MAX,
+        count_at_most: None,
     };
     let alphabetical = ["u2", "u1", "u0", "u3", "u4", "u5", "u6"];
     let page = list_query(store, &t, Kind::User, &by_name(SortOrder::Ascending)).await;
@@ -117,6 +118,23 @@ pub async fn listing(store: &dyn Store) {
         "an updated user keeps its place in creation order, a deleted one is gone"
     );
 
+    // A filtered list may count its matches only up to a bound (the pages do; SCIM does not).
+    let capped = ListQuery {
+        filter: Some(compare("userName", CompareOp::Ne, "nobody")),
+        sort: None,
+        offset: 0,
+        limit: 2,
+        with_relations: false,
+        max_bytes: usize::MAX,
+        count_at_most: Some(3),
+    };
+    let page = list_query(store, &t, Kind::User, &capped).await;
+    assert_eq!(page.resources.len(), 2);
+    assert_eq!(
+        page.total, 3,
+        "six match; a capped count stops at its bound"
+    );
+
     // Groups, with and without members.
     let mut query = ListQuery {
         filter: None,
@@ -125,6 +143,7 @@ pub async fn listing(store: &dyn Store) {
         limit: EVERYTHING,
         with_relations: false,
         max_bytes: usize::MAX,
+        count_at_most: None,
     };
     let page = list_query(store, &t, Kind::Group, &query).await;
     assert_eq!(
@@ -185,6 +204,7 @@ async fn page_budget(store: &dyn Store, t: &TenantId) {
                 limit: EVERYTHING,
                 with_relations: false,
                 max_bytes: usize::MAX,
+                count_at_most: None,
             };
             let whole = list_query(store, t, Kind::User, &query).await;
             let sizes: Vec<usize> = whole
@@ -224,6 +244,7 @@ async fn page_budget(store: &dyn Store, t: &TenantId) {
         limit: EVERYTHING,
         with_relations: true,
         max_bytes: 1,
+        count_at_most: None,
     };
     let page = list_query(store, t, Kind::Group, &query).await;
     assert_eq!(

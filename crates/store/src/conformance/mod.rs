@@ -366,6 +366,7 @@ async fn assert_members_listed_as_read(store: &dyn Store, t: &TenantId) {
         limit: EVERYTHING,
         with_relations: true,
         max_bytes: usize::MAX,
+        count_at_most: None,
     };
     for listed in list_query(store, t, Kind::Group, &query).await.resources {
         let read = get_group(store, t, &listed.id).await;
@@ -392,6 +393,7 @@ async fn list(
         limit,
         with_relations: false,
         max_bytes: usize::MAX,
+        count_at_most: None,
     };
     list_query(store, t, kind, &query).await
 }

@@ -74,12 +74,17 @@ impl ListPlan {
     /// The statement that counts a filtered list; `None` without a filter, where the backend
     /// reads its counters instead (a `count(*)` of a large tenant would walk its whole index
     /// on every page).
-    pub fn count(&self) -> Option<String> {
-        self.condition.as_ref().map(|_| {
-            format!(
+    /// With `at_most`, the count stops there (`SELECT count(*)` of a `LIMIT`ed subquery).
+    pub fn count(&self, at_most: Option<u64>) -> Option<String> {
+        self.condition.as_ref().map(|_| match at_most {
+            None => format!(
                 "SELECT count(*) FROM resources r WHERE {}",
                 self.where_clause
-            )
+            ),
+            Some(cap) => format!(
+                "SELECT count(*) FROM (SELECT 1 FROM resources r WHERE {} LIMIT {cap}) AS capped",
+                self.where_clause
+            ),
         })
     }
 }

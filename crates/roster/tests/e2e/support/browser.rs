@@ -169,6 +169,15 @@ impl Browser {
         panic!("the page did not load");
     }
 
+    /// Scrolls the element with this id to the middle of the window.
+    pub async fn reveal(&self, id: &str) {
+        let script = format!("document.getElementById('{id}').scrollIntoView({{block: 'center'}})");
+        self.client
+            .execute(&script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("scrolling to #{id}: {e}"));
+    }
+
     /// Writes a screenshot to `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("a screenshot");

@@ -96,11 +96,11 @@ async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
 async fn a_database_sqlx_migrated_opens_in_place() {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
     let file = dir.path().join("old.db");
-    let fixture = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sqlx-migrated-11.db"
-    );
-    std::fs::copy(fixture, &file).expect("copying the fixture");
+    let dump = include_str!("fixtures/sqlx-migrated-11.sql");
+    rusqlite::Connection::open(&file)
+        .expect("creating the old database")
+        .execute_batch(dump)
+        .expect("loading the fixture");
     let history = |file: &std::path::Path| -> Vec<(i64, String, Vec<u8>)> {
         let conn = rusqlite::Connection::open(file).expect("connecting");
         let mut q = conn

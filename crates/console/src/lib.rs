@@ -20,6 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use roster_directory::Directory;
 
+mod account;
 mod assets;
 mod integrations;
 mod limiter;
@@ -64,6 +65,9 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
             get(operators::login_form).post(operators::login),
         )
         .route("/console/logout", post(operators::logout))
+        .route("/console/account", get(account::show))
+        .route("/console/account/two-step", post(account::enable))
+        .route("/console/account/two-step/off", post(account::disable))
         .route(
             "/console/keys",
             get(integrations::keys).post(integrations::create_key),

@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::Response;
 use roster_directory::console::SessionFor;
-use roster_directory::{DirectoryError, NewTenant};
+use roster_directory::{DirectoryError, NewTenant, SignIn};
 use serde::Deserialize;
 
 use crate::pages::{Chrome, Delete, Login, Setup, TenantRow, Tenants, message, not_found, render};
@@ -106,6 +106,9 @@ pub struct Credentials {
     password: String,
     #[serde(default)]
     confirm: Option<String>,
+    /// A TOTP code, for an operator with two-step sign-in.
+    #[serde(default)]
+    code: String,
 }
 
 /// `POST /console/setup/{secret}`: creates the operator, once, and signs it in.
@@ -163,6 +166,7 @@ pub async fn login_form(State(state): State<ConsoleState>, headers: HeaderMap) -
         form_token: token,
         email: String::new(),
         error: None,
+        code_needed: false,
     };
     with_cookie(render(StatusCode::OK, &page), cookie)
 }
@@ -188,16 +192,25 @@ pub async fn login(
         .lock()
         .map(|l| l.blocked(&keys, now))
         .unwrap_or(true);
+    let mut code_needed = false;
     let outcome = if blocked {
         Err("Too many failed sign-ins: wait 15 minutes and try again.")
     } else {
-        match state.directory.sign_in(&form.email, &form.password).await {
-            Ok(Some(operator)) => Ok(operator),
-            Ok(None) => {
+        match state
+            .directory
+            .sign_in(&form.email, &form.password, &form.code)
+            .await
+        {
+            Ok(SignIn::Operator(operator)) => Ok(operator),
+            Ok(SignIn::CodeNeeded) => {
+                code_needed = true;
+                Err("")
+            }
+            Ok(SignIn::Refused) => {
                 if let Ok(mut l) = state.limiter.lock() {
                     l.failed(&keys, now);
                 }
-                Err("The e-mail or the password is not right.")
+                Err("The e-mail, the password or the code is not right.")
             }
             Err(e) => return failed(&e),
         }
@@ -215,7 +228,8 @@ pub async fn login(
                 chrome: Chrome::of(None),
                 form_token: token,
                 email: form.email,
-                error: Some(why.to_owned()),
+                error: (!code_needed).then(|| why.to_owned()),
+                code_needed,
             };
             let status = if blocked {
                 StatusCode::TOO_MANY_REQUESTS

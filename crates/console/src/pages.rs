@@ -169,6 +169,24 @@ pub struct Portal {
     pub paste: Vec<Paste>,
     pub settings: SettingsForm,
     pub lifetimes: Vec<(&'static str, &'static str)>,
+    /// On a rotation, when the current tokens stop working.
+    pub grace: Vec<(&'static str, &'static str)>,
+    pub csrf: String,
+}
+
+/// The operator's account: two-step sign-in.
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct Account {
+    pub chrome: Chrome,
+    pub email: String,
+    pub enabled: bool,
+    /// A new secret being set up.
+    pub setup: Option<roster_directory::totp::Enrolment>,
+    /// Its QR code (SVG).
+    pub qr: Option<String>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
     pub csrf: String,
 }
 
@@ -180,6 +198,8 @@ pub struct Login {
     pub form_token: String,
     pub email: String,
     pub error: Option<String>,
+    /// The e-mail and password were right and a code is needed.
+    pub code_needed: bool,
 }
 
 /// The page that creates an operator.

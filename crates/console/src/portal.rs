@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::pages::{Chrome, ClientRow, Portal, SettingsForm, Shown, message, not_found, render};
 use crate::session::{Viewer, cookie_name, set_cookie, viewer};
-use crate::view::{LIFETIMES, PASTE, lifetime, token_rows};
+use crate::view::{GRACE, LIFETIMES, PASTE, grace, lifetime, token_rows};
 use crate::{ConsoleState, see_other};
 
 /// `GET /portal/open/{secret}`: a setup link. Opens once: starts a session for its tenant and
@@ -131,6 +131,7 @@ async fn show(state: &ConsoleState, tenant: &Tenant, viewer: &Viewer, extra: Ext
         paste: PASTE.to_vec(),
         settings: SettingsForm::of(&settings),
         lifetimes: LIFETIMES.to_vec(),
+        grace: GRACE.to_vec(),
         csrf: viewer.session.csrf.clone(),
     };
     render(StatusCode::OK, &page)
@@ -190,6 +191,9 @@ pub struct Generate {
     lifetime: String,
     #[serde(default)]
     mode: String,
+    /// On a rotation: when the current tokens stop working.
+    #[serde(default)]
+    old: String,
 }
 
 fn forbidden() -> Response {
@@ -229,17 +233,32 @@ pub async fn generate(
             return show(&state, &tenant, &viewer, extra).await;
         }
     };
+    let (keep_old, old_expire_in) = match grace(&form.old) {
+        Ok(g) => g,
+        Err(e) => {
+            let extra = Extra {
+                error: Some(e),
+                ..Extra::default()
+            };
+            return show(&state, &tenant, &viewer, extra).await;
+        }
+    };
     let options = TokenOptions {
         name: form.name.trim().chars().take(100).collect(),
         expires_in,
-        keep_old: true,
+        keep_old,
+        old_expire_in,
     };
     match state.directory.issue_token(&tenant.id, &options).await {
         Ok((_, token)) => {
-            let heading = if form.mode == "rotate" {
-                "A new token: paste it into your identity provider, then revoke the old one."
-            } else {
+            let heading = if form.mode != "rotate" {
                 "Your token: paste it into your identity provider."
+            } else if !keep_old {
+                "A new token: paste it into your identity provider now; the old ones no longer work."
+            } else if old_expire_in.is_some() {
+                "A new token: paste it into your identity provider before the old ones expire."
+            } else {
+                "A new token: paste it into your identity provider, then revoke the old one."
             };
             let shown = Shown {
                 heading: heading.to_owned(),

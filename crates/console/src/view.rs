@@ -113,6 +113,27 @@ pub fn lifetime(choice: &str) -> Result<Option<Duration>, String> {
     }
 }
 
+/// How long the current tokens keep working after a rotation (the form's choices).
+pub const GRACE: [(&str, &str); 5] = [
+    ("revoke", "When I revoke them"),
+    ("1h", "In 1 hour"),
+    ("24h", "In 24 hours"),
+    ("7d", "In 7 days"),
+    ("now", "Now"),
+];
+
+/// What a rotation does to the current tokens: `Ok((keep_old, old_expire_in))`.
+pub fn grace(choice: &str) -> Result<(bool, Option<Duration>), String> {
+    match choice {
+        "revoke" | "" => Ok((true, None)),
+        "1h" => Ok((true, Some(Duration::hours(1)))),
+        "24h" => Ok((true, Some(Duration::hours(24)))),
+        "7d" => Ok((true, Some(Duration::days(7)))),
+        "now" => Ok((false, None)),
+        other => Err(format!("{other:?} is not a choice on offer")),
+    }
+}
+
 /// How many of `total` a page shows and where it starts: pages of `size` from `page` (1 on).
 pub fn page_window(total: usize, page: usize, size: usize) -> (usize, usize, usize) {
     let pages = total.div_ceil(size).max(1);
@@ -169,6 +190,13 @@ mod tests {
         assert_eq!(lifetime("never"), Ok(None));
         assert_eq!(lifetime("90"), Ok(Some(Duration::days(90))));
         assert!(lifetime("7").is_err());
+        assert_eq!(grace("revoke"), Ok((true, None)));
+        assert_eq!(grace("24h"), Ok((true, Some(Duration::hours(24)))));
+        assert_eq!(grace("now"), Ok((false, None)));
+        assert!(grace("2h").is_err());
+        for (value, _) in GRACE {
+            assert!(grace(value).is_ok(), "{value}");
+        }
         assert_eq!(page_window(0, 1, 50), (0, 0, 1));
         assert_eq!(page_window(120, 3, 50), (100, 20, 3));
         assert_eq!(page_window(120, 9, 50), (100, 20, 3));

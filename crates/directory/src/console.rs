@@ -29,7 +29,7 @@ pub enum SessionFor {
 const DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$\
                      AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-fn email(text: &str) -> Result<String, DirectoryError> {
+pub(crate) fn email(text: &str) -> Result<String, DirectoryError> {
     let e = text.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@')
@@ -85,6 +85,8 @@ impl Directory {
             email: email(address)?,
             password_hash: hash_password(password(pass)?, self.secrets.salt()).await?,
             created_at: self.clock.now(),
+            totp_sealed: None,
+            totp_step: 0,
         };
         match self
             .store
@@ -106,8 +108,9 @@ impl Directory {
         Ok(self.store.operator_count().await?)
     }
 
-    /// The operator an e-mail and password sign in, if they match.
-    pub async fn sign_in(
+    /// The operator an e-mail and password sign in, if they match (see
+    /// [`Directory::sign_in`] for the second step).
+    pub(crate) async fn password_matches(
         &self,
         address: &str,
         pass: &str,

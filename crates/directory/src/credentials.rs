@@ -10,7 +10,8 @@ use crate::*;
 
 impl Directory {
     /// Issues a new static token for a tenant; unless `options.keep_old`, its other static
-    /// tokens stop working. Returns the record and the token, shown once.
+    /// tokens stop working, and with `options.old_expire_in` they stop after that time.
+    /// Returns the record and the token, shown once.
     pub async fn issue_token(
         &self,
         tenant: &TenantId,
@@ -22,8 +23,13 @@ impl Directory {
         record.name = options.name.clone();
         record.expires_at = options.expires_in.map(|d| now + d);
         self.seal_token(&mut record, &token);
-        self.store.add_token(&record, !options.keep_old).await?;
-        if !options.keep_old {
+        let others = match (options.keep_old, options.old_expire_in) {
+            (false, _) => OtherTokens::Revoke,
+            (true, None) => OtherTokens::Keep,
+            (true, Some(d)) => OtherTokens::ExpireBy(now + d),
+        };
+        self.store.add_token(&record, others).await?;
+        if others != OtherTokens::Keep {
             self.tokens.forget(tenant);
         }
         Ok((record, token))
@@ -160,7 +166,7 @@ impl Directory {
         let mut record = self.token_record(&client.tenant_id, &token, now);
         record.expires_at = Some(now + time::Duration::seconds(lifetime));
         record.client_id = Some(client.id.clone());
-        self.store.add_token(&record, false).await?;
+        self.store.add_token(&record, OtherTokens::Keep).await?;
         Ok(AccessToken {
             token,
             expires_in: lifetime,

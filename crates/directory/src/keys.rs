@@ -125,8 +125,8 @@ impl Directory {
         Ok(())
     }
 
-    /// Seals every sealed token again with the current key, which then is the only one on
-    /// record (`roster key rotate`); how many were sealed again.
+    /// Seals every sealed token and operator TOTP secret again with the current key, which
+    /// then is the only one on record (`roster key rotate`); how many were sealed again.
     pub async fn reseal(&self) -> Result<usize, DirectoryError> {
         let ring: &Keyring = self
             .keyring
@@ -144,9 +144,12 @@ impl Directory {
             })?;
             resealed.push((id, ring.seal(self.secrets.as_ref(), &context, &clear)));
         }
+        // The operators' secrets first: until the tokens' rotation below records the new key
+        // alone, the old one stays on record, so a rotation cut short can be run again.
+        let operators = self.reseal_totp(ring).await?;
         self.store
             .reseal_tokens(&resealed, &ring.current().id(), self.clock.now())
             .await?;
-        Ok(resealed.len())
+        Ok(resealed.len() + operators)
     }
 }

@@ -27,6 +27,8 @@ mod resources;
 mod retry;
 pub mod sealing;
 mod tenants;
+pub mod totp;
+mod two_step;
 pub use events::resource_json as event_resource_json;
 pub use roster_store::sql::epoch_millis;
 pub mod settings;
@@ -43,6 +45,7 @@ pub use roster_scim::dialect::{Compatibility, Dialect, Normalization};
 pub use settings::{CustomAttribute, Federation, SettingError, TenantSettings};
 pub use tenants::holdings_json;
 pub use tokens::{Secrets, SystemSecrets};
+pub use two_step::SignIn;
 
 /// A tenant together with a freshly issued token (shown once).
 #[derive(Debug, Clone)]
@@ -63,6 +66,9 @@ pub struct TokenOptions {
     pub expires_in: Option<time::Duration>,
     /// Whether the tenant's other static tokens keep working (a rotation without a gap).
     pub keep_old: bool,
+    /// With `keep_old`, how long the others keep working at most (until they are revoked
+    /// when `None`).
+    pub old_expire_in: Option<time::Duration>,
 }
 
 /// An access token issued by the client credentials grant, shown once.

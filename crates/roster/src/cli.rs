@@ -125,6 +125,12 @@ pub(crate) enum OperatorCommand {
         /// The operator's e-mail.
         email: String,
     },
+    /// Turns an operator's two-step sign-in off (a lost phone); the operator sets it up again
+    /// from the console's Account page.
+    ResetTwoStep {
+        /// The operator's e-mail.
+        email: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -382,6 +388,10 @@ pub(crate) struct TokenArgs {
     /// identity provider to the new token, then revoke the old one).
     #[arg(long)]
     pub(crate) keep_old: bool,
+    /// With --keep-old, the previous tokens stop working after this long (1h, 7d) instead of
+    /// when they are revoked.
+    #[arg(long, value_parser = parse_duration, requires = "keep_old")]
+    pub(crate) old_expires_in: Option<time::Duration>,
     /// A name for the token, to tell it apart later.
     #[arg(long, default_value = "")]
     pub(crate) name: String,

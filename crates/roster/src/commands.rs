@@ -337,6 +337,7 @@ pub(crate) async fn token_command(
                 name: args.name,
                 expires_in: args.expires_in,
                 keep_old: args.keep_old,
+                old_expire_in: args.old_expires_in,
             };
             let (record, token) = directory.issue_token(&tenant.id, &options).await?;
             let issued = IssuedToken { tenant, token };

@@ -99,6 +99,14 @@ pub async fn run() -> Result<()> {
             );
             Ok(())
         }
+        Command::Operator(OperatorCommand::ResetTwoStep { email }) => {
+            directory.reset_totp(&email).await?;
+            println!(
+                "Two-step sign-in is off for {email}: it signs in with its password, and can \
+                 set two-step sign-in up again on the console's Account page."
+            );
+            Ok(())
+        }
         Command::Tenant(TenantCommand::Create {
             name,
             external_id,

@@ -1,6 +1,7 @@
 //! [`ConsoleStore`] on PostgreSQL: operators, their invitations, console sessions.
 
 use async_trait::async_trait;
+use roster_store::sql::decode::Columns as _;
 use roster_store::sql::decode::{self, OPERATOR_COLUMNS, SESSION_COLUMNS};
 use roster_store::{ConsoleSession, ConsoleStore, Operator, StoreError};
 use sqlx::PgConnection;
@@ -66,6 +67,45 @@ impl ConsoleStore for PostgresStore {
             .await
             .map_err(db_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn set_operator_totp(&self, id: &str, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("UPDATE operators SET totp_sealed = $1 WHERE id = $2")
+            .bind(sealed)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        roster_store::sql::found(done.rows_affected())
+    }
+
+    async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool, StoreError> {
+        let mut conn = self.conn().await?;
+        let done =
+            sqlx::query("UPDATE operators SET totp_step = $1 WHERE id = $2 AND totp_step < $1")
+                .bind(step)
+                .bind(id)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sealed_operator_totps(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut conn = self.conn().await?;
+        let rows = sqlx::query(
+            "SELECT id, totp_sealed FROM operators WHERE totp_sealed IS NOT NULL ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let c = Cols(r);
+                Ok((c.text("id")?, c.bytes("totp_sealed")?))
+            })
+            .collect()
     }
 
     async fn add_operator_invite(

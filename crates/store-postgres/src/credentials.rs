@@ -9,8 +9,8 @@ use roster_store::sql::decode::{
 use roster_store::sql::found;
 use roster_store::sql::{epoch_millis, numbered};
 use roster_store::{
-    ApiKeyRecord, ClientRecord, CredentialStore, Grant, PortalLink, StoreError, TenantId,
-    TokenRecord,
+    ApiKeyRecord, ClientRecord, CredentialStore, Grant, OtherTokens, PortalLink, StoreError,
+    TenantId, TokenRecord,
 };
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
@@ -19,18 +19,29 @@ use crate::{PostgresStore, db_err};
 
 #[async_trait]
 impl CredentialStore for PostgresStore {
-    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
+    async fn add_token(&self, token: &TokenRecord, others: OtherTokens) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        if revoke_others {
-            sqlx::query(
+        let (sql, at) = match others {
+            OtherTokens::Keep => ("", token.created_at),
+            OtherTokens::Revoke => (
                 "UPDATE tokens SET revoked_at = $1
                  WHERE tenant_id = $2 AND revoked_at IS NULL AND client_id IS NULL",
-            )
-            .bind(token.created_at)
-            .bind(token.tenant_id.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+                token.created_at,
+            ),
+            OtherTokens::ExpireBy(at) => (
+                "UPDATE tokens SET expires_at = $1
+                 WHERE tenant_id = $2 AND revoked_at IS NULL AND client_id IS NULL
+                   AND (expires_at IS NULL OR expires_at > $1)",
+                at,
+            ),
+        };
+        if !sql.is_empty() {
+            sqlx::query(sql)
+                .bind(at)
+                .bind(token.tenant_id.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
         }
         sqlx::query(
             "INSERT INTO tokens (id, tenant_id, hash, created_at, name, last4, expires_at, client_id,

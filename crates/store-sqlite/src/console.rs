@@ -54,6 +54,48 @@ impl ConsoleStore for SqliteStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn set_operator_totp(&self, id: &str, sealed: Option<&[u8]>) -> Result<(), StoreError> {
+        let (id, sealed) = (id.to_owned(), sealed.map(<[u8]>::to_vec));
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE operators SET totp_sealed = ? WHERE id = ?",
+                    params![sealed, id],
+                )?;
+                roster_store::sql::found(done as u64)
+            })
+            .await
+    }
+
+    async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool, StoreError> {
+        let id = id.to_owned();
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE operators SET totp_step = ? WHERE id = ? AND totp_step < ?",
+                    params![step, id, step],
+                )?;
+                Ok(done == 1)
+            })
+            .await
+    }
+
+    async fn sealed_operator_totps(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        self.readers
+            .now(|conn| {
+                crate::cold::all(
+                    conn,
+                    "SELECT id, totp_sealed FROM operators WHERE totp_sealed IS NOT NULL
+                     ORDER BY id",
+                    [],
+                    |r| Ok((r.text("id")?, r.bytes("totp_sealed")?)),
+                )
+            })
+            .await
+    }
+
     async fn add_operator_invite(
         &self,
         hash: &[u8; 32],

@@ -9,8 +9,8 @@ use roster_store::sql::decode::{
 use roster_store::sql::epoch_millis;
 use roster_store::sql::found;
 use roster_store::{
-    ApiKeyRecord, ClientRecord, CredentialStore, Grant, PortalLink, StoreError, TenantId,
-    TokenRecord,
+    ApiKeyRecord, ClientRecord, CredentialStore, Grant, OtherTokens, PortalLink, StoreError,
+    TenantId, TokenRecord,
 };
 use rusqlite::params;
 use time::OffsetDateTime;
@@ -21,18 +21,30 @@ use roster_store::sql::decode::Columns as _;
 
 #[async_trait]
 impl CredentialStore for SqliteStore {
-    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError> {
+    async fn add_token(&self, token: &TokenRecord, others: OtherTokens) -> Result<(), StoreError> {
         let token = token.clone();
         self.writer
             .write(move |tx| {
                 let token = &token;
-                if revoke_others {
-                    exec(
-                        tx,
-                        "UPDATE tokens SET revoked_at = ?
-                         WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
-                        params![ts(token.created_at), token.tenant_id.as_str()],
-                    )?;
+                match others {
+                    OtherTokens::Keep => {}
+                    OtherTokens::Revoke => {
+                        exec(
+                            tx,
+                            "UPDATE tokens SET revoked_at = ?
+                             WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL",
+                            params![ts(token.created_at), token.tenant_id.as_str()],
+                        )?;
+                    }
+                    OtherTokens::ExpireBy(at) => {
+                        exec(
+                            tx,
+                            "UPDATE tokens SET expires_at = ?
+                             WHERE tenant_id = ? AND revoked_at IS NULL AND client_id IS NULL
+                               AND (expires_at IS NULL OR expires_at > ?)",
+                            params![ts(at), token.tenant_id.as_str(), ts(at)],
+                        )?;
+                    }
                 }
                 exec(
                     tx,

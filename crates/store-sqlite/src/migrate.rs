@@ -52,6 +52,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     11 => "0011_key_fold.sql",
     12 => "0012_tenant_api.sql",
     13 => "0013_console.sql",
+    14 => "0014_operator_totp.sql",
 ];
 
 /// The latest migration of this build.

@@ -126,6 +126,10 @@ pub struct Operator {
     pub password_hash: String,
     /// When it was created.
     pub created_at: OffsetDateTime,
+    /// Its TOTP secret (RFC 6238) sealed with the server key, when it signs in in two steps.
+    pub totp_sealed: Option<Vec<u8>>,
+    /// The last TOTP time step a code was accepted for (0 before any).
+    pub totp_step: i64,
 }
 
 /// A console session: an operator's (every tenant) or a tenant administrator's (one tenant).
@@ -205,6 +209,17 @@ pub struct TokenRecord {
     /// The token sealed with the server key, so that it can be shown again; `None` for
     /// access tokens and for static tokens issued before tokens were sealed.
     pub sealed: Option<Vec<u8>>,
+}
+
+/// What issuing a static token does to the tenant's other live static tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtherTokens {
+    /// They keep working as they were (a rotation without a gap).
+    Keep,
+    /// They stop working now: revoked at the new token's creation.
+    Revoke,
+    /// They stop working at this time at the latest (an earlier expiry stays).
+    ExpireBy(OffsetDateTime),
 }
 
 /// A live token and the tenant it grants access to.

@@ -11,9 +11,9 @@ use time::OffsetDateTime;
 
 use crate::{
     ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Grant,
-    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Operator, Page, Plan,
-    PoolStats, PortalLink, StoreError, StoredResource, Stream, StreamUpdate, Tenant, TenantColumn,
-    TenantHoldings, TenantId, TokenRecord, WebhookRecord,
+    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Operator, OtherTokens,
+    Page, Plan, PoolStats, PortalLink, StoreError, StoredResource, Stream, StreamUpdate, Tenant,
+    TenantColumn, TenantHoldings, TenantId, TokenRecord, WebhookRecord,
 };
 
 /// Tenants: the customer organisations and their settings.
@@ -61,9 +61,9 @@ pub trait TenantStore: Send + Sync {
 /// application's API keys. Only hashes of secrets are kept.
 #[async_trait]
 pub trait CredentialStore: Send + Sync {
-    /// Stores a token; with `revoke_others`, the tenant's other static tokens stop working in
-    /// the same transaction.
-    async fn add_token(&self, token: &TokenRecord, revoke_others: bool) -> Result<(), StoreError>;
+    /// Stores a token and, in the same transaction, does to the tenant's other live static
+    /// tokens what `others` says.
+    async fn add_token(&self, token: &TokenRecord, others: OtherTokens) -> Result<(), StoreError>;
     /// The token with this hash and its tenant, if the token is live at `now`: not revoked and
     /// not expired.
     async fn grant(
@@ -386,6 +386,15 @@ pub trait ConsoleStore: Send + Sync {
     async fn operator(&self, id: &str) -> Result<Option<Operator>, StoreError>;
     /// How many operators there are.
     async fn operator_count(&self) -> Result<u64, StoreError>;
+    /// Sets (or with `None` clears) an operator's sealed TOTP secret; `NotFound` if there is
+    /// no such operator.
+    async fn set_operator_totp(&self, id: &str, sealed: Option<&[u8]>) -> Result<(), StoreError>;
+    /// Records that a TOTP code of time step `step` was accepted for the operator: `true` if
+    /// `step` is later than every step accepted before (decided by the database, so a code is
+    /// accepted once even by two processes at the same moment), `false` otherwise.
+    async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool, StoreError>;
+    /// Every operator's sealed TOTP secret, by operator id (to seal them again).
+    async fn sealed_operator_totps(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
     /// Stores a link that creates an operator.
     async fn add_operator_invite(
         &self,

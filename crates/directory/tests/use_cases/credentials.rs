@@ -11,6 +11,7 @@ fn expiring_in(d: Duration) -> TokenOptions {
         name: "ci".into(),
         expires_in: Some(d),
         keep_old: true,
+        old_expire_in: None,
     }
 }
 
@@ -63,6 +64,35 @@ async fn a_new_token_without_keep_old_ends_the_others() {
         .unwrap();
     assert!(f.directory.authenticate(&first).await.unwrap().is_none());
     assert!(f.directory.authenticate(&second).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_rotation_with_a_grace_period_ends_the_old_tokens_when_it_ends() {
+    let f = Fixture::new().await;
+    let (tenant, first) = f.tenant("Contoso").await;
+    assert!(f.directory.authenticate(&first).await.unwrap().is_some());
+    let options = TokenOptions {
+        name: "rotated".into(),
+        expires_in: None,
+        keep_old: true,
+        old_expire_in: Some(Duration::hours(1)),
+    };
+    let (_, second) = f.directory.issue_token(&tenant, &options).await.unwrap();
+    f.clock.advance(Duration::minutes(59));
+    assert!(
+        f.directory.authenticate(&first).await.unwrap().is_some(),
+        "the old token works during the grace period"
+    );
+    f.clock.advance(Duration::minutes(1));
+    assert!(
+        f.directory.authenticate(&first).await.unwrap().is_none(),
+        "and stops when it ends, although it was cached a minute ago"
+    );
+    f.clock.advance(Duration::days(365));
+    assert!(
+        f.directory.authenticate(&second).await.unwrap().is_some(),
+        "the new token has no expiry"
+    );
 }
 
 #[tokio::test]

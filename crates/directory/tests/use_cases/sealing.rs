@@ -1,9 +1,10 @@
 //! Tokens sealed with the server key: shown again with the key that sealed them, never with
 //! another; a process whose keys do not fit the database is refused at start; a rotation
-//! moves every sealed token to the new key.
+//! moves every sealed token and operator TOTP secret to the new key.
 
 use roster_directory::sealing::{Keyring, ServerKey};
-use roster_directory::{DirectoryError, SystemSecrets, TokenOptions};
+use roster_directory::totp;
+use roster_directory::{Clock as _, Directory, DirectoryError, SystemSecrets, TokenOptions};
 
 use crate::Fixture;
 
@@ -76,16 +77,44 @@ async fn a_rotation_moves_every_sealed_token_to_the_new_key() {
         .issue_token(&tenant, &TokenOptions::default())
         .await
         .unwrap();
+    // An operator with two-step sign-in: its TOTP secret is sealed too.
+    let invite = before.operator_invite().await.unwrap();
+    let operator = before
+        .create_operator(&invite, "ops@example.com", "correct horse battery")
+        .await
+        .unwrap()
+        .unwrap();
+    let enrolment = before.new_totp(&operator).unwrap();
+    let key = totp::decode(&enrolment.secret).unwrap();
+    let unix = |d: &Directory| u64::try_from(d.clock().now().unix_timestamp()).unwrap();
+    let code = totp::code_at(&key, unix(&before)).unwrap();
+    assert!(
+        before
+            .enable_totp(&operator, &enrolment.secret, &code)
+            .await
+            .unwrap()
+    );
     let new = ServerKey::generate(&SystemSecrets);
     let both = Keyring::parse(&format!("{},{}", new.to_text(), old.to_text())).unwrap();
     let during = f.directory.clone().with_keyring(both);
     during.check_keys().await.unwrap();
-    assert_eq!(during.reseal().await.unwrap(), 1);
+    assert_eq!(
+        during.reseal().await.unwrap(),
+        2,
+        "the token and the TOTP secret"
+    );
     let after = f.directory.clone().with_keyring(Keyring::new(new));
     after.check_keys().await.unwrap();
     assert_eq!(
         after.reveal_token(&tenant, &record.id).await.unwrap(),
         token
+    );
+    f.clock.advance(time::Duration::seconds(30));
+    let operator = after.operator(&operator.id).await.unwrap().unwrap();
+    let code = totp::code_at(&key, unix(&after)).unwrap();
+    assert!(
+        after.check_totp(&operator, &code).await.unwrap(),
+        "the new key alone opens the operator's secret"
     );
     // The old key alone no longer fits.
     assert!(before.check_keys().await.is_err());

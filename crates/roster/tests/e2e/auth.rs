@@ -363,6 +363,7 @@ async fn static_tokens_rotate_without_a_gap_expire_and_record_their_last_use() {
                 name: "a week".into(),
                 expires_in: Some(time::Duration::days(7)),
                 keep_old: true,
+                old_expire_in: None,
             },
         )
         .await

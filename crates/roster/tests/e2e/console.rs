@@ -3,8 +3,10 @@
 //! through a one-time link, signs in, and manages tenants. Every page is screenshotted under
 //! `target/screenshots/`.
 
+use std::sync::Arc;
+
 use reqwest::StatusCode;
-use roster_directory::{NewTenant, TenantChange};
+use roster_directory::{NewTenant, ShiftedClock, TenantChange};
 use roster_store::{Tenant, TenantId};
 
 use crate::support::browser::Browser;
@@ -42,7 +44,8 @@ async fn scim(app: &TestApp, tenant: &TenantId, path: &str, token: &str) -> Stat
 
 #[tokio::test]
 async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
-    let app = spawn_app().await;
+    let clock = Arc::new(ShiftedClock::default());
+    let app = TestApp::builder().clock(clock.clone()).start().await;
     let contoso = tenant(&app, "Contoso Ltd").await;
     let other = tenant(&app, "Fabrikam").await;
     let link = setup_link(&app, &contoso.id).await;
@@ -205,13 +208,37 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     );
     b.screenshot("portal-4-rotated-and-revoked").await;
 
+    // Rotate with a grace period: the current token works for an hour more, then stops.
+    b.choose("token-old", "1h").await;
+    b.click("form[action$='/tokens'] button[type=submit]").await;
+    assert!(b.text().await.contains("before the old ones expire"));
+    let third = b.value("token").await;
+    for token in [&second, &third] {
+        assert_eq!(
+            scim(&app, &contoso.id, "/Users", token).await,
+            StatusCode::OK
+        );
+    }
+    b.reveal("tokens-heading").await;
+    b.screenshot("portal-4b-rotated-with-grace").await;
+    clock.advance(time::Duration::hours(1));
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &second).await,
+        StatusCode::UNAUTHORIZED,
+        "the grace period is over"
+    );
+    assert_eq!(
+        scim(&app, &contoso.id, "/Users", &third).await,
+        StatusCode::OK
+    );
+
     // Groups off: the SCIM /Groups endpoint answers 403.
     b.tick("#s-groups").await;
     b.click("form[action$='/settings'] button[type=submit]")
         .await;
     assert!(b.text().await.contains("Settings saved"));
     assert_eq!(
-        scim(&app, &contoso.id, "/Groups", &second).await,
+        scim(&app, &contoso.id, "/Groups", &third).await,
         StatusCode::FORBIDDEN
     );
     // A bad value saves nothing and says why (the browser itself refuses a lifetime out of
@@ -222,7 +249,7 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     let said = b.text().await;
     assert!(said.contains("Nothing was saved"), "{said}");
     assert_eq!(
-        scim(&app, &contoso.id, "/Groups", &second).await,
+        scim(&app, &contoso.id, "/Groups", &third).await,
         StatusCode::FORBIDDEN,
         "the refused form changed nothing"
     );
@@ -259,7 +286,7 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     );
     assert!(!text.contains("Generate token") && !text.contains("Rotate"));
     assert_eq!(
-        scim(&app, &contoso.id, "/Users", &second).await,
+        scim(&app, &contoso.id, "/Users", &third).await,
         StatusCode::FORBIDDEN
     );
     b.screenshot("portal-6-plan-without-provisioning").await;
@@ -412,5 +439,83 @@ async fn an_operator_is_created_signs_in_and_manages_tenants() {
     b.screenshot("console-7-plans").await;
     b.goto(&format!("{}/console", app.address)).await;
     assert!(b.text().await.contains("Via the API"));
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_operator_turns_two_step_sign_in_on_and_then_signs_in_with_a_code() {
+    use roster_directory::Clock as _;
+    use roster_directory::totp::{code_at, decode};
+
+    let clock = Arc::new(ShiftedClock::default());
+    let app = TestApp::builder().clock(clock.clone()).start().await;
+    let invite = app.directory.operator_invite().await.expect("an invite");
+    app.directory
+        .create_operator(&invite, "ops@example.com", "correct horse battery")
+        .await
+        .expect("creating")
+        .expect("the invite works");
+    let now = || u64::try_from(clock.now().unix_timestamp()).expect("after 1970");
+    let b = Browser::start(1280, 900).await;
+    let login = format!("{}/console/login", app.address);
+
+    b.goto(&login).await;
+    b.fill("email", "ops@example.com").await;
+    b.fill("password", "correct horse battery").await;
+    b.click("main button[type=submit]").await;
+    b.click("a[href='/console/account']").await;
+    assert!(b.text().await.contains("Off."));
+    b.click("a[href='/console/account?setup=1']").await;
+    let secret = b.value("totp-secret").await;
+    let key = decode(&secret).expect("a base32 secret");
+    assert_eq!(key.len(), 20, "160 bits");
+    b.screenshot("console-8-two-step-setup").await;
+
+    // A code of another time is refused and the same secret offered again; the right one
+    // turns it on.
+    let stale = code_at(&key, now() + 3_600).unwrap();
+    b.fill("on-code", &stale).await;
+    b.click("form[action='/console/account/two-step'] button")
+        .await;
+    assert!(b.text().await.contains("That code is not right"));
+    assert_eq!(b.value("totp-secret").await, secret);
+    let first = code_at(&key, now()).unwrap();
+    b.fill("on-code", &first).await;
+    b.click("form[action='/console/account/two-step'] button")
+        .await;
+    assert!(b.text().await.contains("Two-step sign-in is on"));
+
+    // Signing in now asks for a code; the code already used is refused; the next one works.
+    b.click("header button[type=submit]").await;
+    b.fill("email", "ops@example.com").await;
+    b.fill("password", "correct horse battery").await;
+    b.click("main button[type=submit]").await;
+    assert!(b.text().await.contains("Enter the six-digit code"));
+    b.screenshot("console-9-sign-in-code").await;
+    b.fill("password", "correct horse battery").await;
+    b.fill("code", &first).await;
+    b.click("main button[type=submit]").await;
+    assert!(
+        b.text().await.contains("is not right"),
+        "a code is accepted once"
+    );
+    clock.advance(time::Duration::seconds(30));
+    b.fill("password", "correct horse battery").await;
+    b.fill("code", &code_at(&key, now()).unwrap()).await;
+    b.click("main button[type=submit]").await;
+    assert!(b.text().await.contains("Tenants"));
+
+    // Turned off with a current code: the password alone signs in again.
+    b.click("a[href='/console/account']").await;
+    clock.advance(time::Duration::seconds(30));
+    b.fill("off-code", &code_at(&key, now()).unwrap()).await;
+    b.click("form[action='/console/account/two-step/off'] button")
+        .await;
+    assert!(b.text().await.contains("Two-step sign-in is off"));
+    b.click("header button[type=submit]").await;
+    b.fill("email", "ops@example.com").await;
+    b.fill("password", "correct horse battery").await;
+    b.click("main button[type=submit]").await;
+    assert!(b.text().await.contains("Tenants"));
     b.close().await;
 }

@@ -44,8 +44,9 @@ pub async fn api_keys(store: &dyn Store) {
 }
 
 /// Tokens: a token resolves to its own tenant only, an unknown one to nothing, and issuing a
-/// token with `revoke_others` makes the tenant's earlier tokens stop working (and nobody
-/// else's).
+/// token with [`OtherTokens::Revoke`] makes the tenant's earlier tokens stop working (and
+/// nobody else's); with [`OtherTokens::ExpireBy`] they stop at that time (never later than
+/// an expiry they had).
 pub async fn tokens(store: &dyn Store) {
     let a = new_tenant(store, "t-a").await;
     let b = new_tenant(store, "t-b").await;
@@ -66,15 +67,15 @@ pub async fn tokens(store: &dyn Store) {
     let a2 = token("tok-a2", &a, 2, 2);
     let b1 = token("tok-b1", &b, 3, 3);
     ok(
-        store.add_token(&a1, false).await,
+        store.add_token(&a1, OtherTokens::Keep).await,
         "issuing a first token for tenant A",
     );
     ok(
-        store.add_token(&a2, false).await,
+        store.add_token(&a2, OtherTokens::Keep).await,
         "issuing a second token for tenant A",
     );
     ok(
-        store.add_token(&b1, false).await,
+        store.add_token(&b1, OtherTokens::Keep).await,
         "issuing a token for tenant B",
     );
     let resolve = |hash: [u8; 32]| async move {
@@ -107,7 +108,7 @@ pub async fn tokens(store: &dyn Store) {
 
     let a3 = token("tok-a3", &a, 4, 4);
     ok(
-        store.add_token(&a3, true).await,
+        store.add_token(&a3, OtherTokens::Revoke).await,
         "rotating tenant A's token (revoke_others)",
     );
     assert_eq!(
@@ -132,7 +133,7 @@ pub async fn tokens(store: &dyn Store) {
     );
     let a4 = token("tok-a4", &a, 5, 5);
     ok(
-        store.add_token(&a4, true).await,
+        store.add_token(&a4, OtherTokens::Revoke).await,
         "rotating tenant A's token again",
     );
     assert_eq!(
@@ -142,9 +143,68 @@ pub async fn tokens(store: &dyn Store) {
     );
     assert_eq!(
         resolve(a4.hash).await,
-        Some(a),
+        Some(a.clone()),
         "the newest token opens tenant A"
     );
+
+    // A rotation with a grace period: the others work until the chosen time, then stop.
+    let a5 = token("tok-a5", &a, 6, 6);
+    let until = BASE + Duration::hours(1);
+    ok(
+        store.add_token(&a5, OtherTokens::ExpireBy(until)).await,
+        "rotating tenant A's token with a grace period",
+    );
+    let at = |hash: [u8; 32], minutes: i64| async move {
+        ok(
+            store.grant(&hash, BASE + Duration::minutes(minutes)).await,
+            "looking a token up at a time",
+        )
+        .map(|g| g.token.id)
+    };
+    assert_eq!(
+        at(a4.hash, 59).await.as_deref(),
+        Some("tok-a4"),
+        "the old token works until the grace period ends"
+    );
+    assert_eq!(at(a4.hash, 60).await, None, "and stops when it ends");
+    assert_eq!(
+        at(a5.hash, 600).await.as_deref(),
+        Some("tok-a5"),
+        "the new token keeps no expiry of the old ones"
+    );
+    assert_eq!(
+        at(b1.hash, 600).await.as_deref(),
+        Some("tok-b1"),
+        "another tenant's token is untouched"
+    );
+    let listed = ok(store.tokens(&a).await, "listing after the rotation");
+    let a4_listed = listed
+        .iter()
+        .find(|t| t.id == "tok-a4")
+        .expect("tok-a4 listed");
+    assert_eq!(
+        a4_listed.expires_at,
+        Some(until),
+        "the old token shows its expiry"
+    );
+    let a6 = token("tok-a6", &a, 7, 7);
+    ok(
+        store
+            .add_token(&a6, OtherTokens::ExpireBy(BASE + Duration::days(1)))
+            .await,
+        "rotating again with a later grace period",
+    );
+    assert_eq!(
+        at(a4.hash, 60).await,
+        None,
+        "a later grace period never lengthens an earlier expiry"
+    );
+    assert_eq!(
+        at(a5.hash, 60 * 23).await.as_deref(),
+        Some("tok-a5"),
+        "the token rotated out second works until its own grace period ends"
+    );
+    assert_eq!(at(a5.hash, 60 * 24).await, None);
 }
 
 /// Client assertions: the first use of an issuer's `jti` is accepted, a second refused until
@@ -229,7 +289,10 @@ pub async fn token_lifecycle(store: &dyn Store) {
     let hourly = token("life-2", &a, 12, Some(60), None);
     let other = token("life-3", &b, 13, None, None);
     for t in [&forever, &hourly, &other] {
-        ok(store.add_token(t, false).await, "issuing a static token");
+        ok(
+            store.add_token(t, OtherTokens::Keep).await,
+            "issuing a static token",
+        );
     }
     let live = |hash: [u8; 32], minutes: i64| async move {
         ok(
@@ -338,11 +401,11 @@ pub async fn token_lifecycle(store: &dyn Store) {
     let access = token("life-4", &a, 14, Some(60), Some("client-1"));
     let stale = token("life-5", &a, 15, Some(1), Some("client-1"));
     ok(
-        store.add_token(&access, false).await,
+        store.add_token(&access, OtherTokens::Keep).await,
         "issuing an access token",
     );
     ok(
-        store.add_token(&stale, false).await,
+        store.add_token(&stale, OtherTokens::Keep).await,
         "issuing a short access token",
     );
     assert_eq!(
@@ -357,7 +420,7 @@ pub async fn token_lifecycle(store: &dyn Store) {
     );
     let rotated = token("life-6", &a, 16, None, None);
     ok(
-        store.add_token(&rotated, true).await,
+        store.add_token(&rotated, OtherTokens::Revoke).await,
         "rotating the static tokens",
     );
     assert!(
@@ -485,12 +548,17 @@ pub async fn sealed_tokens(store: &dyn Store) {
         sealed,
     };
     ok(
-        store.add_token(&token("tok-old", 41, None), false).await,
+        store
+            .add_token(&token("tok-old", 41, None), OtherTokens::Keep)
+            .await,
         "an unsealed token",
     );
     ok(
         store
-            .add_token(&token("tok-new", 42, Some(vec![1, 2, 3])), false)
+            .add_token(
+                &token("tok-new", 42, Some(vec![1, 2, 3])),
+                OtherTokens::Keep,
+            )
             .await,
         "a sealed token",
     );
@@ -532,6 +600,8 @@ pub async fn console(store: &dyn Store) {
         email: "ada@example.com".into(),
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$x$y".into(),
         created_at: BASE,
+        totp_sealed: None,
+        totp_step: 0,
     };
     assert_eq!(ok(store.operator_count().await, "counting"), 0);
     ok(
@@ -578,6 +648,42 @@ pub async fn console(store: &dyn Store) {
         Some(ada.clone())
     );
     assert_eq!(ok(store.operator("op-1").await, "by id"), Some(ada.clone()));
+
+    // Two-step sign-in: a sealed secret set and cleared; each time step accepted once.
+    ok(
+        store.set_operator_totp("op-1", Some(&[7, 7, 7])).await,
+        "turning TOTP on",
+    );
+    let with_totp = ok(store.operator("op-1").await, "by id").expect("op-1");
+    assert_eq!(with_totp.totp_sealed.as_deref(), Some(&[7u8, 7, 7][..]));
+    assert_eq!(
+        ok(store.sealed_operator_totps().await, "the sealed secrets"),
+        [("op-1".to_owned(), vec![7, 7, 7])]
+    );
+    assert!(ok(store.use_totp_step("op-1", 100).await, "a first code"));
+    assert!(
+        !ok(store.use_totp_step("op-1", 100).await, "the same code"),
+        "a code is accepted once"
+    );
+    assert!(
+        !ok(store.use_totp_step("op-1", 99).await, "an older code"),
+        "a code older than an accepted one is refused"
+    );
+    assert!(ok(store.use_totp_step("op-1", 101).await, "the next code"));
+    assert!(!ok(store.use_totp_step("op-x", 500).await, "nobody's code"));
+    assert_err(
+        store.set_operator_totp("op-x", None).await,
+        "NotFound",
+        "an unknown operator",
+    );
+    ok(
+        store.set_operator_totp("op-1", None).await,
+        "turning TOTP off",
+    );
+    let without = ok(store.operator("op-1").await, "by id").expect("op-1");
+    assert_eq!(without.totp_sealed, None);
+    assert_eq!(without.totp_step, 101, "the accepted steps are remembered");
+    assert!(ok(store.sealed_operator_totps().await, "none sealed").is_empty());
 
     let t = new_tenant(store, "t-console").await;
     let session = |byte: u8, operator: Option<&str>, tenant: Option<&TenantId>| ConsoleSession {

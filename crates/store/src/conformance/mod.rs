@@ -48,7 +48,7 @@ use async_trait::async_trait;
 use crate::prelude::*;
 use crate::{
     ApiKeyRecord, ClientRecord, ConsoleSession, Event, GroupRef, Kind, ListQuery, Member,
-    MemberRef, MembersChange, NewEvent, Operator, Page, Plan, PortalLink, StoreError,
+    MemberRef, MembersChange, NewEvent, Operator, OtherTokens, Page, Plan, PortalLink, StoreError,
     StoredResource, Tenant, TenantColumn, TenantId, TokenRecord, memory_eval,
 };
 

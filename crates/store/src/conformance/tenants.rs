@@ -374,7 +374,10 @@ pub async fn tenant_removal(store: &dyn Store) {
             client_id: None,
             sealed: None,
         };
-        ok(store.add_token(&token, false).await, "adding a token");
+        ok(
+            store.add_token(&token, OtherTokens::Keep).await,
+            "adding a token",
+        );
     }
     let client = ClientRecord {
         id: "client-gone".into(),

@@ -106,7 +106,7 @@ pub fn plan(row: &impl Columns) -> Result<Plan, StoreError> {
 }
 
 /// The columns [`operator`] reads.
-pub const OPERATOR_COLUMNS: &str = "id, email, password_hash, created_at";
+pub const OPERATOR_COLUMNS: &str = "id, email, password_hash, created_at, totp_sealed, totp_step";
 
 /// An operator: [`OPERATOR_COLUMNS`].
 pub fn operator(row: &impl Columns) -> Result<Operator, StoreError> {
@@ -115,6 +115,8 @@ pub fn operator(row: &impl Columns) -> Result<Operator, StoreError> {
         email: row.text("email")?,
         password_hash: row.text("password_hash")?,
         created_at: row.time("created_at")?,
+        totp_sealed: row.opt_bytes("totp_sealed")?,
+        totp_step: row.int("totp_step")?,
     })
 }
 

@@ -136,6 +136,17 @@ impl Browser {
         self.loaded(old).await;
     }
 
+    /// Picks the option with this value in the select with this id.
+    pub async fn choose(&self, id: &str, value: &str) {
+        self.client
+            .find(Locator::Id(id))
+            .await
+            .unwrap_or_else(|e| panic!("#{id}: {e}"))
+            .select_by_value(value)
+            .await
+            .unwrap_or_else(|e| panic!("choosing {value} in #{id}: {e}"));
+    }
+
     /// Clicks what `css` finds first without leaving the page (a checkbox).
     pub async fn tick(&self, css: &str) {
         self.client

@@ -6,7 +6,7 @@ use axum::response::Response;
 use roster_directory::TenantSettings;
 use roster_directory::settings::{PatchResponse, UnknownMembers};
 
-use crate::assets::{css_url, js_url};
+use crate::assets::{css_url, htmx_url, js_url};
 use crate::html;
 use crate::session::Viewer;
 use crate::view::{Paste, TokenRow};
@@ -17,6 +17,8 @@ pub struct Chrome {
     pub css: String,
     /// The script's URL.
     pub js: String,
+    /// htmx's URL.
+    pub htmx: String,
     /// Who is signed in, as the header says it.
     pub who: Option<String>,
     /// The session's CSRF token, for the sign-out form.
@@ -31,6 +33,7 @@ impl Chrome {
         Chrome {
             css: css_url(),
             js: js_url(),
+            htmx: htmx_url(),
             who: viewer.map(|v| match &v.operator {
                 Some(o) => o.email.clone(),
                 None => "Administrator".to_owned(),

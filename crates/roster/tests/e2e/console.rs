@@ -93,6 +93,17 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .json()
         .await
         .unwrap();
+    let grace = app
+        .http
+        .post(format!("{base}/Users"))
+        .bearer_auth(&first)
+        .json(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "grace@contoso.com", "active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grace.status(), StatusCode::CREATED);
     let created = app
         .http
         .post(format!("{base}/Groups"))
@@ -105,6 +116,16 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let page = format!("{}/portal/{}", app.address, contoso.slug);
+    // Without a script the search is a form; with it (htmx) the list follows the typing, in
+    // place (the page is not loaded again) and the address says what it shows.
+    b.goto(&format!("{page}/users")).await;
+    assert!(b.text().await.contains("2 users."), "{}", b.text().await);
+    b.script("window.notReloaded = true").await;
+    b.fill("q", "ADA").await;
+    b.wait_for_text("1 user.").await;
+    assert_eq!(b.script("return window.notReloaded === true").await, true);
+    let address = b.script("return location.search").await;
+    assert_eq!(address, "?q=ADA", "the address follows the search");
     b.goto(&format!("{page}/users?q=ADA")).await;
     assert!(b.text().await.contains("1 user."));
     b.screenshot("portal-people-1-users").await;

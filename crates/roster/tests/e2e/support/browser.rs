@@ -136,6 +136,26 @@ impl Browser {
         self.loaded(old).await;
     }
 
+    /// Runs a script in the page and returns what it returns.
+    pub async fn script(&self, js: &str) -> serde_json::Value {
+        self.client
+            .execute(js, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("running {js}: {e}"))
+    }
+
+    /// Waits (up to 10 s, looking every 25 ms) until the page's text contains `needle`, as it
+    /// does once a script has changed the page.
+    pub async fn wait_for_text(&self, needle: &str) {
+        for _ in 0..400 {
+            if self.text().await.contains(needle) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the page never said {needle:?}: {}", self.text().await);
+    }
+
     /// Picks the option with this value in the select with this id.
     pub async fn choose(&self, id: &str, value: &str) {
         self.client

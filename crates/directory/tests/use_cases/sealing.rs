@@ -4,7 +4,7 @@
 
 use roster_directory::sealing::{Keyring, ServerKey};
 use roster_directory::totp;
-use roster_directory::{Clock as _, Directory, DirectoryError, SystemSecrets, TokenOptions};
+use roster_directory::{Directory, DirectoryError, SystemSecrets, TokenOptions};
 
 use crate::Fixture;
 

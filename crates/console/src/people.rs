@@ -13,7 +13,7 @@ use crate::ConsoleState;
 use crate::pages::{Chrome, Group, MemberRow, People, PersonRow, User, message, not_found, render};
 use crate::portal::{access, failed};
 use crate::session::Viewer;
-use crate::view::{attribute_rows, search_filter, when};
+use crate::view::{attribute_rows, search_filter, search_order, when};
 
 /// Rows per page of a list.
 const PAGE: u64 = 50;
@@ -90,9 +90,15 @@ async fn list(
         },
         Err(why) => return refused(why),
     };
+    let sort = search_order(&search.q, kind)
+        .and_then(|name| roster_scim::path::AttrPath::parse(name).ok())
+        .map(|path| roster_scim::sort::SortBy {
+            path,
+            order: roster_scim::sort::SortOrder::Ascending,
+        });
     let query = ListQuery {
         filter,
-        sort: None,
+        sort,
         offset: (page - 1) * PAGE,
         limit: PAGE,
         with_relations: false,

@@ -215,6 +215,28 @@ mod tests {
     }
 }
 
+fn reads_as_filter(q: &str) -> bool {
+    let lower = q.to_lowercase();
+    let operators = [
+        " eq ", " ne ", " co ", " sw ", " ew ", " gt ", " ge ", " lt ", " le ",
+    ];
+    operators.iter().any(|op| lower.contains(op)) || lower.ends_with(" pr")
+}
+
+/// The attribute a search's results are ordered by: a prefix of a name lists the names in
+/// order, read along the name's index (ordered by creation, a prefix that most names share
+/// would sort them all for one page); a SCIM filter, or no search, lists in creation order.
+pub fn search_order(q: &str, kind: roster_store::Kind) -> Option<&'static str> {
+    let q = q.trim();
+    if q.is_empty() || reads_as_filter(q) {
+        return None;
+    }
+    Some(match kind {
+        roster_store::Kind::User => "userName",
+        roster_store::Kind::Group => "displayName",
+    })
+}
+
 /// The filter a search box asks for: empty is none; text that reads as a SCIM filter (it has
 /// an operator such as ` eq ` or ` sw `, or ends in ` pr`) is taken as one; anything else is
 /// a prefix of the userName (a user) or of the displayName (a group): one index range each
@@ -227,11 +249,7 @@ pub fn search_filter(q: &str, kind: roster_store::Kind) -> Result<Option<String>
     if q.chars().count() > 500 {
         return Err("A search has at most 500 characters.".into());
     }
-    let lower = q.to_lowercase();
-    let operators = [
-        " eq ", " ne ", " co ", " sw ", " ew ", " gt ", " ge ", " lt ", " le ",
-    ];
-    if operators.iter().any(|op| lower.contains(op)) || lower.ends_with(" pr") {
+    if reads_as_filter(q) {
         return Ok(Some(q.to_owned()));
     }
     let quoted = q.replace('\\', "\\\\").replace('"', "\\\"");
@@ -297,6 +315,10 @@ mod search_tests {
         let user = search_filter("a\"b", Kind::User).unwrap().unwrap();
         assert_eq!(user, "userName sw \"a\\\"b\"");
         assert!(search_filter(&"x".repeat(501), Kind::User).is_err());
+        assert_eq!(search_order("ada", Kind::User), Some("userName"));
+        assert_eq!(search_order("ada", Kind::Group), Some("displayName"));
+        assert_eq!(search_order("active eq false", Kind::User), None);
+        assert_eq!(search_order(" ", Kind::User), None);
     }
 
     #[test]

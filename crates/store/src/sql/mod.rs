@@ -302,7 +302,15 @@ fn compare(col: Column, op: CompareOp, value: &CompValue, sql: &mut Sql) -> Opti
 /// when ascending, and descending reverses the whole order.
 pub fn sort_column(sort: &SortBy, kind: Kind, schema: &ResourceSchema) -> Option<String> {
     let c = match column(&sort.path, kind, schema)? {
-        Column::Exact(c) | Column::Folded(c) | Column::Time(c) | Column::Bool(c) => c,
+        // Never NULL: the index's order is the answer's (a NULL-first term would make the
+        // database sort every row a filter admits, for one page).
+        Column::Folded(c) | Column::Time(c) => {
+            return Some(match sort.order {
+                SortOrder::Ascending => format!("{c} ASC"),
+                SortOrder::Descending => format!("{c} DESC"),
+            });
+        }
+        Column::Exact(c) | Column::Bool(c) => c,
         Column::Email | Column::Member => return None,
     };
     Some(match sort.order {

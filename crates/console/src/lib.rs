@@ -22,8 +22,10 @@ use roster_directory::Directory;
 
 mod account;
 mod assets;
+mod health;
 mod integrations;
 mod limiter;
+mod logs;
 mod operators;
 mod pages;
 mod people;
@@ -110,6 +112,9 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
             "/portal/{slug}/clients/{id}/revoke",
             post(portal::revoke_client),
         )
+        .route("/portal/{slug}/logs", get(logs::list))
+        .route("/portal/{slug}/logs/export", get(logs::export))
+        .route("/portal/{slug}/logs/{seq}", get(logs::entry))
         .route("/portal/{slug}/users", get(people::users))
         .route("/portal/{slug}/users/{id}", get(people::user))
         .route("/portal/{slug}/groups", get(people::groups))

@@ -62,6 +62,9 @@ pub(crate) struct ServeArgs {
     /// How many days events are kept in the change log.
     #[arg(long, env = "ROSTER_EVENT_RETENTION_DAYS", default_value_t = 90)]
     pub(crate) event_retention_days: u32,
+    /// How many days the provisioning log keeps a request; 0 turns the log off.
+    #[arg(long, env = "ROSTER_PROVISIONING_LOG_DAYS", default_value_t = 30)]
+    pub(crate) provisioning_log_days: u32,
     /// How long a webhook receiver has to answer, in seconds (default 10).
     #[arg(long, env = "ROSTER_WEBHOOK_TIMEOUT_SECONDS")]
     pub(crate) webhook_timeout_seconds: Option<u64>,

@@ -56,8 +56,13 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
     let workers = Workers {
         event_retention: time::Duration::days(i64::from(args.event_retention_days.max(1))),
         webhooks,
+        log_retention: time::Duration::days(i64::from(args.provisioning_log_days.max(1))),
     };
-    let mut app = Application::new(listener, app_state(directory, config), workers);
+    let mut state = app_state(directory, config);
+    if args.provisioning_log_days == 0 {
+        state.recorder = None;
+    }
+    let mut app = Application::new(listener, state, workers);
     if let Some(address) = args.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)
             .await

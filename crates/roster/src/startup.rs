@@ -114,7 +114,7 @@ pub fn app_state(directory: Directory, config: Config) -> AppState {
     let pages = roster_console::router(directory.clone(), &config.public_url);
     let mut state = AppState::new(directory, config);
     state.pages = Some(pages);
-    state
+    state.with_provisioning_log()
 }
 
 /// The running parts of Roster beside its HTTP server.
@@ -124,11 +124,14 @@ pub struct Workers {
     pub event_retention: time::Duration,
     /// How webhooks are delivered.
     pub webhooks: WebhookConfig,
+    /// How long the provisioning log keeps an entry.
+    pub log_retention: time::Duration,
 }
 
 impl Default for Workers {
     fn default() -> Self {
         Workers {
+            log_retention: time::Duration::days(30),
             event_retention: time::Duration::days(90),
             webhooks: WebhookConfig::default(),
         }
@@ -168,7 +171,11 @@ impl Application {
     /// Starts the workers and serves until `shutdown` resolves; requests in flight finish.
     pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
         let directory = self.state.directory.clone();
-        roster_server::spawn_change_log_tasks(directory.clone(), self.workers.event_retention);
+        roster_server::spawn_change_log_tasks(
+            directory.clone(),
+            self.workers.event_retention,
+            self.workers.log_retention,
+        );
         roster_delivery::spawn_webhook_worker(directory, self.workers.webhooks);
         let limits = self.state.config.serve;
         if let Some(metrics) = self.metrics {

@@ -25,6 +25,7 @@ pub mod federation;
 mod host;
 mod metrics;
 mod oauth;
+pub mod provlog;
 mod scim;
 mod serve;
 
@@ -112,6 +113,8 @@ pub struct AppState {
     /// The pages (the console and tenants' Provisioning & SSO pages, `crates/console`),
     /// served under `/console` and `/portal` when given.
     pub pages: Option<Router>,
+    /// The provisioning log's queue, when the log is on.
+    pub recorder: Option<provlog::recorder::Recorder>,
 }
 
 impl AppState {
@@ -124,15 +127,32 @@ impl AppState {
             federator: Arc::new(federation::Federator::new()),
             oauth_failures: Arc::default(),
             pages: None,
+            recorder: None,
         }
+    }
+
+    /// Turns the provisioning log on: starts its writer over the directory.
+    pub fn with_provisioning_log(mut self) -> Self {
+        let (written, dropped) = self.metrics.provisioning_log_counters();
+        self.recorder = Some(provlog::recorder::Recorder::start(
+            self.directory.clone(),
+            written,
+            dropped,
+        ));
+        self
     }
 }
 
 /// The change log's upkeep, for `roster serve`: gives positions to newly committed events as
 /// soon as this process records one and every 20 ms for other processes' (a no-op on SQLite),
 /// and deletes events older than `retention` every hour. Failures (the database away) are
-/// logged and retried on the next round.
-pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
+/// logged and retried on the next round. The provisioning log's entries older than
+/// `log_retention` go in the same hourly round.
+pub fn spawn_change_log_tasks(
+    directory: Directory,
+    retention: time::Duration,
+    log_retention: time::Duration,
+) {
     let sequencer = directory.clone();
     tokio::spawn(async move {
         let recorded = sequencer.recorded();
@@ -172,6 +192,16 @@ pub fn spawn_change_log_tasks(directory: Directory, retention: time::Duration) {
             }
             if let Err(e) = directory.purge_used_assertions().await {
                 tracing::warn!(error = %e, "purging used client assertions failed; retrying");
+            }
+            match directory.purge_log(log_retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(
+                    purged = n,
+                    "provisioning log entries past their retention deleted"
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging the provisioning log failed; retrying")
+                }
             }
         }
     });
@@ -241,6 +271,10 @@ pub fn app(state: AppState) -> App {
         .layer(axum::middleware::from_fn_with_state(
             state.metrics.clone(),
             metrics::track,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            provlog::record,
         ))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)
@@ -439,8 +473,14 @@ impl FromRequestParts<AppState> for Tenant {
             .find(|(k, _)| *k == "tenant")
             .map(|(_, v)| v.to_owned())
             .ok_or_else(|| ApiError::NotFound("No such endpoint.".into()))?;
+        let slot = parts.extensions.get::<provlog::LogSlot>().cloned();
+        let note = |f: &dyn Fn(&mut provlog::Noted)| {
+            if let Some(slot) = &slot {
+                slot.note(|n| f(n));
+            }
+        };
         // `one_authorization` has refused a request with several.
-        let token = parts
+        let Some(token) = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
@@ -449,7 +489,10 @@ impl FromRequestParts<AppState> for Tenant {
                 scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
             })
             .filter(|t| !t.is_empty())
-            .ok_or(ApiError::Unauthorized)?;
+        else {
+            note(&|n| n.refusal = Some(roster_provlog::Refusal::NoCredential));
+            return Err(ApiError::Unauthorized);
+        };
         // A refusal is logged with the tenant of the URL, the reason and the peer's address,
         // never with the token.
         let refused = |reason: &str| {
@@ -467,6 +510,9 @@ impl FromRequestParts<AppState> for Tenant {
                 Err(e) => {
                     if let ApiError::InvalidToken(detail) = &e {
                         refused(detail);
+                        note(&|n| {
+                            n.refusal = Some(roster_provlog::Refusal::Federated(detail.clone()));
+                        });
                     }
                     return Err(e);
                 }
@@ -482,6 +528,8 @@ impl FromRequestParts<AppState> for Tenant {
                     } else {
                         "an unknown, expired or revoked token"
                     });
+                    let hash = roster_directory::hash_token(token);
+                    note(&|n| n.refused_token = Some(hash));
                     return Err(ApiError::InvalidToken(
                         "The bearer token is not valid here: it is unknown, expired or revoked, \
                          or belongs to another organisation."
@@ -490,6 +538,8 @@ impl FromRequestParts<AppState> for Tenant {
                 }
             }
         };
+        let credential = credential_label(token);
+        note(&|n| n.credential.clone_from(&credential));
         if !ctx.tenant.plan.provisioning {
             return Err(ApiError::Forbidden(format!(
                 "Provisioning is not part of this organisation's plan ({}). The organisation's \
@@ -506,6 +556,23 @@ impl FromRequestParts<AppState> for Tenant {
         }
         Ok(Tenant(ctx))
     }
+}
+
+/// How the log names the credential a request carried, never the secret: its kind and its
+/// last four characters.
+fn credential_label(token: &str) -> String {
+    let kind = if federation::looks_like_jwt(token) {
+        return "a token from the trusted issuer".to_owned();
+    } else if token.starts_with("rst_") {
+        "Secret Token"
+    } else if token.starts_with("rat_") {
+        "access token"
+    } else {
+        "token"
+    };
+    let chars: Vec<char> = token.chars().collect();
+    let last4: String = chars[chars.len().saturating_sub(4)..].iter().collect();
+    format!("{kind} …{last4}")
 }
 
 /// The tenant of the URL, when `token` is a JWT its trusted issuer signed.

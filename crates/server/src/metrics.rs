@@ -55,6 +55,8 @@ pub struct Metrics {
     pool_max: Gauge,
     pool_waiting: Gauge,
     change_log_backlog: Gauge,
+    log_written: Counter,
+    log_dropped: Counter,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -112,7 +114,21 @@ impl Metrics {
             "Events committed but not yet given a position in the change log (PostgreSQL)",
             change_log_backlog.clone(),
         );
+        let log_written = Counter::default();
+        registry.register(
+            "provisioning_log_written",
+            "Requests written to the provisioning log",
+            log_written.clone(),
+        );
+        let log_dropped = Counter::default();
+        registry.register(
+            "provisioning_log_dropped",
+            "Requests not written to the provisioning log (its queue full, or a write failed)",
+            log_dropped.clone(),
+        );
         Metrics {
+            log_written,
+            log_dropped,
             change_log_backlog,
             registry,
             requests,
@@ -121,6 +137,11 @@ impl Metrics {
             pool_max,
             pool_waiting,
         }
+    }
+
+    /// The counters of entries written to and dropped from the provisioning log.
+    pub fn provisioning_log_counters(&self) -> (Counter, Counter) {
+        (self.log_written.clone(), self.log_dropped.clone())
     }
 
     fn observe(&self, method: &'static str, route: &str, status: u16, seconds: f64) {

@@ -319,8 +319,15 @@ pub async fn token(
         },
         Proof::Assertion(jwt) => federated_client(&s, &client_id, &jwt).await,
     };
+    let slot = extensions.get::<crate::provlog::LogSlot>();
     match issued {
         Ok(issued) => {
+            if let Some(slot) = slot {
+                slot.note(|n| {
+                    n.tenant = Some(issued.tenant.clone());
+                    n.credential = format!("OAuth client {}", issued.client_id);
+                });
+            }
             tracing::info!(tenant = %issued.tenant, client_id = %issued.client_id, "access token issued");
             let mut body = json!({
                 "access_token": issued.token,
@@ -345,6 +352,16 @@ pub async fn token(
             tenant,
             response,
         }) => {
+            // The log of the client's tenant shows the refusal (an unknown client has none).
+            if let (Some(slot), Some(t)) = (slot, &tenant) {
+                slot.note(|n| {
+                    n.tenant = Some(roster_store::TenantId::new(t));
+                    n.credential = format!(
+                        "OAuth client {}",
+                        client_id.chars().take(64).collect::<String>()
+                    );
+                });
+            }
             let wait = s
                 .oauth_failures
                 .failed(&client_id, address, s.directory.now());

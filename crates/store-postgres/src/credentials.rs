@@ -90,6 +90,18 @@ impl CredentialStore for PostgresStore {
             .transpose()
     }
 
+    async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens k WHERE k.hash = $1"
+        ))
+        .bind(&hash[..])
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
     async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
         let mut conn = self.conn().await?;
         let rows = sqlx::query(&format!(

@@ -34,6 +34,7 @@ mod credentials;
 mod health;
 mod key_fold;
 mod members;
+mod provisioning_log;
 mod resources;
 mod tenants;
 mod webhooks;
@@ -202,17 +203,22 @@ type PgScalar<'q, O> = sqlx::query::QueryScalar<'q, Postgres, O, sqlx::postgres:
 
 /// Binds the tenant, the kind and a translated filter's parameters, in placeholder order.
 fn bind_query<'q>(
-    mut q: PgQuery<'q>,
+    q: PgQuery<'q>,
     tenant: &'q TenantId,
     kind: Kind,
     binds: &'q [Bind],
 ) -> PgQuery<'q> {
-    q = q.bind(tenant.as_str()).bind(kind.as_str());
+    bind_values(q.bind(tenant.as_str()).bind(kind.as_str()), binds)
+}
+
+/// Binds parameters, in placeholder order.
+fn bind_values<'q>(mut q: PgQuery<'q>, binds: &'q [Bind]) -> PgQuery<'q> {
     for b in binds {
         q = match b {
             Bind::Text(s) => q.bind(s.as_str()),
             Bind::Bool(v) => q.bind(*v),
             Bind::Time(t) => q.bind(*t),
+            Bind::Int(n) => q.bind(*n),
         };
     }
     q
@@ -230,6 +236,7 @@ fn bind_scalar<'q, O>(
             Bind::Text(s) => q.bind(s.as_str()),
             Bind::Bool(v) => q.bind(*v),
             Bind::Time(t) => q.bind(*t),
+            Bind::Int(n) => q.bind(*n),
         };
     }
     q

@@ -91,6 +91,13 @@ impl CredentialStore for SqliteStore {
             .await
     }
 
+    async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens k WHERE k.hash = ?");
+        self.readers
+            .now(|conn| first(conn, &sql, params![&hash[..]], |r| decode::token(r)))
+            .await
+    }
+
     async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens k

@@ -5,9 +5,9 @@
 //! connection is opened by `connect`, with the settings of its role.
 //!
 //! Each storage trait is implemented in a file of its own (`tenants`, `credentials`,
-//! `resources`, `change_log`, `webhooks`, `health`). SCIM filters become SQL in exactly one
-//! function, `roster_store::sql::translate`; what it cannot express is evaluated in memory by
-//! the protocol crate over the rows the SQL narrowed down.
+//! `resources`, `change_log`, `webhooks`, `console`, `provisioning_log`, `health`). SCIM
+//! filters become SQL in exactly one function, `roster_store::sql::translate`; what it cannot
+//! express is evaluated in memory by the protocol crate over the rows the SQL narrowed down.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -29,6 +29,7 @@ mod credentials;
 mod health;
 mod key_fold;
 mod migrate;
+mod provisioning_log;
 mod reads;
 mod resources;
 mod tenants;

@@ -53,6 +53,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     12 => "0012_tenant_api.sql",
     13 => "0013_console.sql",
     14 => "0014_operator_totp.sql",
+    15 => "0015_provisioning_log.sql",
 ];
 
 /// The latest migration of this build.

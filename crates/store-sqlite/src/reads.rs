@@ -152,6 +152,7 @@ pub fn value(b: &Bind) -> SqlValue {
         Bind::Text(s) => SqlValue::Text(s.clone()),
         Bind::Bool(v) => SqlValue::Integer(i64::from(*v)),
         Bind::Time(t) => SqlValue::Text(crate::ts(*t)),
+        Bind::Int(n) => SqlValue::Integer(*n),
     }
 }
 

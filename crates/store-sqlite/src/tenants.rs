@@ -193,6 +193,10 @@ impl TenantStore for SqliteStore {
         id: &TenantId,
         events: &[NewEvent],
     ) -> Result<TenantHoldings, StoreError> {
+        // The tenant's provisioning log first, in chunks between other writes: the cascade of
+        // a busy tenant's log would hold the writer for seconds. Whatever is appended
+        // meanwhile goes with the tenant.
+        self.delete_tenant_log(id).await?;
         let events = writer::event_rows(id, events);
         let id = id.clone();
         self.writer

@@ -11,21 +11,24 @@ use time::OffsetDateTime;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod log;
 pub mod memory_eval;
 pub mod sql;
 mod traits;
 
+pub use log::{LogCounts, LogEntry, LogQuery, Outcome};
+
 pub use traits::{
-    ChangeLog, ConsoleStore, CredentialStore, Health, ResourceStore, Store, TenantStore,
-    WebhookStore,
+    ChangeLog, ConsoleStore, CredentialStore, Health, ProvisioningLog, ResourceStore, Store,
+    TenantStore, WebhookStore,
 };
 
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
     pub use crate::traits::{
-        ChangeLog, ConsoleStore, CredentialStore, Health, ResourceStore, Store, TenantStore,
-        WebhookStore,
+        ChangeLog, ConsoleStore, CredentialStore, Health, ProvisioningLog, ResourceStore, Store,
+        TenantStore, WebhookStore,
     };
 }
 

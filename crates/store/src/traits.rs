@@ -11,9 +11,10 @@ use time::OffsetDateTime;
 
 use crate::{
     ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Grant,
-    GroupRef, Kind, ListQuery, Member, MemberRef, MembersChange, NewEvent, Operator, OtherTokens,
-    Page, Plan, PoolStats, PortalLink, StoreError, StoredResource, Stream, StreamUpdate, Tenant,
-    TenantColumn, TenantHoldings, TenantId, TokenRecord, WebhookRecord,
+    GroupRef, Kind, ListQuery, LogCounts, LogEntry, LogQuery, Member, MemberRef, MembersChange,
+    NewEvent, Operator, OtherTokens, Page, Plan, PoolStats, PortalLink, StoreError, StoredResource,
+    Stream, StreamUpdate, Tenant, TenantColumn, TenantHoldings, TenantId, TokenRecord,
+    WebhookRecord,
 };
 
 /// Tenants: the customer organisations and their settings.
@@ -71,6 +72,9 @@ pub trait CredentialStore: Send + Sync {
         hash: &[u8; 32],
         now: OffsetDateTime,
     ) -> Result<Option<Grant>, StoreError>;
+    /// The token with this hash whatever its state (revoked, expired, an access token), to
+    /// tell an administrator why it was refused; `None` if no token has this hash.
+    async fn token_by_hash(&self, hash: &[u8; 32]) -> Result<Option<TokenRecord>, StoreError>;
     /// A tenant's static tokens that are not revoked (expired ones included), oldest first.
     async fn tokens(&self, tenant: &TenantId) -> Result<Vec<TokenRecord>, StoreError>;
     /// Revokes one of a tenant's static tokens; `NotFound` if it has no such live token.
@@ -359,7 +363,14 @@ pub trait Health: Send + Sync {
 /// A storage backend: every concern's trait. Implemented by every type that implements them
 /// all, so a backend implements the six traits and is a `Store`.
 pub trait Store:
-    TenantStore + CredentialStore + ResourceStore + ChangeLog + WebhookStore + ConsoleStore + Health
+    TenantStore
+    + CredentialStore
+    + ResourceStore
+    + ChangeLog
+    + WebhookStore
+    + ConsoleStore
+    + ProvisioningLog
+    + Health
 {
 }
 
@@ -370,6 +381,7 @@ impl<T> Store for T where
         + ChangeLog
         + WebhookStore
         + ConsoleStore
+        + ProvisioningLog
         + Health
         + ?Sized
 {
@@ -428,4 +440,30 @@ pub trait ConsoleStore: Send + Sync {
     async fn end_session(&self, hash: &[u8; 32]) -> Result<(), StoreError>;
     /// Deletes sessions and invites that ended before `before`; how many.
     async fn purge_sessions(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// The provisioning log: every request an identity provider sent to a tenant, what Roster did
+/// and why anything was refused. Written in batches off the request path; a tenant deleted
+/// takes its log with it.
+#[async_trait]
+pub trait ProvisioningLog: Send + Sync {
+    /// Stores entries (their `seq` is ignored: each gets the next one), in one transaction.
+    async fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
+    /// A page of a tenant's log: newest first below `query.before`, or oldest first above
+    /// `query.after`; filtered as `query` says; at most `query.limit` entries.
+    async fn log_page(
+        &self,
+        tenant: &TenantId,
+        query: &LogQuery,
+    ) -> Result<Vec<LogEntry>, StoreError>;
+    /// One entry of a tenant's log.
+    async fn log_entry(&self, tenant: &TenantId, seq: i64) -> Result<Option<LogEntry>, StoreError>;
+    /// How many of a tenant's requests arrived at or after `since`, and how they ended.
+    async fn log_counts(
+        &self,
+        tenant: &TenantId,
+        since: OffsetDateTime,
+    ) -> Result<LogCounts, StoreError>;
+    /// Deletes every tenant's entries that arrived before `before`; how many.
+    async fn purge_log(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

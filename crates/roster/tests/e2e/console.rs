@@ -310,6 +310,32 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         scim(&app, &contoso.id, "/Users", &third).await,
         StatusCode::FORBIDDEN
     );
+
+    // The provisioning log: what the identity provider's requests did, the refusals explained.
+    let logs = format!("{}/portal/{}/logs", app.address, contoso.slug);
+    let mut text = String::new();
+    for _ in 0..400 {
+        b.goto(&logs).await;
+        text = b.text().await;
+        if text.contains("not part of this organisation") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(text.contains("Last 24 hours"), "{text}");
+    assert!(text.contains("Created user ada@contoso.com"), "{text}");
+    assert!(text.contains("refused (401)"), "{text}");
+    b.screenshot("portal-8-provisioning-log").await;
+    b.goto(&format!("{logs}?outcome=refused")).await;
+    let filtered = b.text().await;
+    assert!(
+        !filtered.contains("Created user ada@contoso.com"),
+        "{filtered}"
+    );
+    b.click("#results tbody a").await;
+    let detail = b.text().await;
+    assert!(detail.contains("What to do:"), "{detail}");
+    b.screenshot("portal-9-log-entry").await;
     b.screenshot("portal-6-plan-without-provisioning").await;
 
     // On a phone.

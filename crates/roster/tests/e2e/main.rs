@@ -14,6 +14,7 @@ mod idp_corpus;
 mod lookalike_names;
 mod postgres;
 mod process;
+mod provisioning_log;
 mod scim_api;
 mod tenant_api;
 mod webhooks;

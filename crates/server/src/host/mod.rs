@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
+mod logs;
 mod reads;
 mod tenants;
 
@@ -213,6 +214,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tenants/{tenant}/groups/{group}/members",
             get(reads::members),
+        )
+        .route(
+            "/tenants/{tenant}/provisioning-logs",
+            get(logs::provisioning_logs),
         )
         .route("/plans", get(tenants::plans))
 }

@@ -591,6 +591,58 @@ pub async fn sealed_tokens(store: &dyn Store) {
     assert_eq!(ok(store.sealing_keys().await, "the keys"), ["key-b"]);
 }
 
+/// A token is found by its hash whatever its state, so that an administrator can be told why
+/// it was refused: revoked (and when), expired, an access token; an unknown hash is not found.
+pub async fn token_by_hash(store: &dyn Store) {
+    let a = new_tenant(store, "t-hash").await;
+    let token = |id: &str, byte: u8, expires: Option<i64>, client: Option<&str>| TokenRecord {
+        id: id.to_owned(),
+        tenant_id: a.clone(),
+        hash: [byte; 32],
+        created_at: BASE,
+        name: format!("name of {id}"),
+        last4: "wxyz".into(),
+        expires_at: expires.map(|m| BASE + Duration::minutes(m)),
+        last_used_at: None,
+        revoked_at: None,
+        client_id: client.map(str::to_owned),
+        sealed: None,
+    };
+    let client = ClientRecord {
+        id: "client-hash".into(),
+        tenant_id: a.clone(),
+        name: "identity provider".into(),
+        secret_hash: [50; 32],
+        created_at: BASE,
+        revoked_at: None,
+    };
+    ok(store.add_client(&client).await, "adding an OAuth client");
+    let revoked = token("hash-1", 51, None, None);
+    let expired = token("hash-2", 52, Some(1), None);
+    let access = token("hash-3", 53, Some(60), Some("client-hash"));
+    for t in [&revoked, &expired, &access] {
+        ok(store.add_token(t, OtherTokens::Keep).await, "issuing");
+    }
+    let revoked_at = BASE + Duration::minutes(5);
+    ok(
+        store.revoke_token(&a, "hash-1", revoked_at).await,
+        "revoking",
+    );
+    let found =
+        |hash: [u8; 32]| async move { ok(store.token_by_hash(&hash).await, "a lookup by hash") };
+    assert_eq!(
+        found(revoked.hash).await,
+        Some(TokenRecord {
+            revoked_at: Some(revoked_at),
+            ..revoked.clone()
+        }),
+        "a revoked token is found, with when it was revoked"
+    );
+    assert_eq!(found(expired.hash).await, Some(expired), "an expired token");
+    assert_eq!(found(access.hash).await, Some(access), "an access token");
+    assert_eq!(found([59; 32]).await, None, "an unknown hash is not found");
+}
+
 /// Console operators, the one-time links that create them, and sessions: an e-mail is one
 /// operator's, a link creates one operator once and never after it expires, a session is found
 /// until it ends, and ends with its tenant.

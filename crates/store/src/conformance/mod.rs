@@ -15,10 +15,11 @@
 //!
 //! The suite, by concern: [`ping`]; [`tenants`](tenants()), [`first_tenant`] and
 //! [`tenant_isolation`]; credentials ([`tokens`], [`token_lifecycle`], [`used_assertions`],
-//! [`api_keys`]); resources ([`user_lifecycle`], [`group_lifecycle`],
+//! [`api_keys`], [`token_by_hash`]); resources ([`user_lifecycle`], [`group_lifecycle`],
 //! [`update_from_previous`], [`emails_follow_updates`], [`pages_after_a_key`]);
 //! [`name_uniqueness`]; [`membership`](membership()); [`listing`](listing()); the
-//! [`change_log`](change_log()); and [`filters_agree_with_evaluator`].
+//! [`change_log`](change_log()); the provisioning log ([`provisioning_log`](provisioning_log()),
+//! [`provisioning_log_upkeep`]); and [`filters_agree_with_evaluator`].
 //!
 //! The last one is the heart of it. A backend turns part of a SCIM filter into its own query
 //! language and leaves the rest to [`memory_eval`]; [`FilterFixture`] seeds a directory and
@@ -58,18 +59,21 @@ mod filters;
 mod listing;
 mod membership;
 mod names;
+mod provisioning_log;
 mod resources;
 pub mod strategy;
 mod tenants;
 
 pub use change_log::{change_log, redelivery_during_a_lease};
 pub use credentials::{
-    api_keys, console, portal_links, sealed_tokens, token_lifecycle, tokens, used_assertions,
+    api_keys, console, portal_links, sealed_tokens, token_by_hash, token_lifecycle, tokens,
+    used_assertions,
 };
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
+pub use provisioning_log::{provisioning_log, provisioning_log_upkeep};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };
@@ -95,7 +99,8 @@ macro_rules! conformance_tests {
             update_from_previous change_log api_keys pages_after_a_key emails_follow_updates
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
-            tenant_names plans portal_links sealed_tokens console
+            tenant_names plans portal_links sealed_tokens console token_by_hash
+            provisioning_log provisioning_log_upkeep
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

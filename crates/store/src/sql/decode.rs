@@ -6,8 +6,9 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::{
-    ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Kind, Member,
-    Operator, Plan, PortalLink, StoreError, Tenant, TenantId, TokenRecord, WebhookRecord,
+    ApiKeyRecord, ClientRecord, ConsoleSession, DeadLetter, DeliveryAttempt, Event, Kind,
+    LogCounts, LogEntry, Member, Operator, Outcome, Plan, PortalLink, StoreError, Tenant, TenantId,
+    TokenRecord, WebhookRecord,
 };
 
 /// One row of a backend, read column by column. A backend implements the nullable readers;
@@ -268,5 +269,61 @@ pub fn attempt(row: &impl Columns) -> Result<DeliveryAttempt, StoreError> {
         status: row.opt_int("status")?,
         error: row.opt_text("error")?,
         latency_ms: row.int("latency_ms")?,
+    })
+}
+
+/// The columns [`log_entry`] reads, from `provisioning_log`.
+pub const LOG_COLUMNS: &str = "seq, tenant_id, at, request_id, duration_ms, method, path, query, \
+     status, scim_type, outcome, client, user_agent, credential, action, resource_type, \
+     resource_id, resource_name, summary, explanation, hint, normalizations, request_body, \
+     response_body";
+
+/// An entry of the provisioning log: [`LOG_COLUMNS`]. A stored outcome or status this build
+/// does not know is an error that names it: stored data is never guessed at.
+pub fn log_entry(row: &impl Columns) -> Result<LogEntry, StoreError> {
+    let outcome = row.text("outcome")?;
+    let status = row.int("status")?;
+    Ok(LogEntry {
+        seq: row.int("seq")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        at: row.time("at")?,
+        request_id: row.text("request_id")?,
+        duration_ms: row.int("duration_ms")?,
+        method: row.text("method")?,
+        path: row.text("path")?,
+        query: row.text("query")?,
+        status: u16::try_from(status)
+            .map_err(|_| StoreError::Internal(format!("bad logged status {status}")))?,
+        scim_type: row.opt_text("scim_type")?,
+        outcome: Outcome::parse(&outcome)
+            .ok_or_else(|| StoreError::Internal(format!("bad logged outcome {outcome:?}")))?,
+        client: row.text("client")?,
+        user_agent: row.text("user_agent")?,
+        credential: row.text("credential")?,
+        action: row.text("action")?,
+        resource_type: row.text("resource_type")?,
+        resource_id: row.text("resource_id")?,
+        resource_name: row.text("resource_name")?,
+        summary: row.text("summary")?,
+        explanation: row.text("explanation")?,
+        hint: row.text("hint")?,
+        normalizations: row
+            .text("normalizations")?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        request_body: row.text("request_body")?,
+        response_body: row.text("response_body")?,
+    })
+}
+
+/// The counts of the health summary: `total, refused, failed`
+/// ([`provisioning_log::COUNTS`](super::provisioning_log::COUNTS)).
+pub fn log_counts(row: &impl Columns) -> Result<LogCounts, StoreError> {
+    let count = |column| row.int(column).map(|n| u64::try_from(n).unwrap_or(0));
+    Ok(LogCounts {
+        total: count("total")?,
+        refused: count("refused")?,
+        failed: count("failed")?,
     })
 }

@@ -20,6 +20,7 @@ use crate::{Kind, StoreError, StoredResource};
 pub mod decode;
 pub mod key_fold;
 pub mod list;
+pub mod provisioning_log;
 
 /// A bound parameter of a translated filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +31,8 @@ pub enum Bind {
     Bool(bool),
     /// A point in time (a `meta.created` or `meta.lastModified` bound).
     Time(OffsetDateTime),
+    /// An integer (a cursor, a limit).
+    Int(i64),
 }
 
 /// The parameters a translation binds, in the order of its placeholders.

@@ -1,0 +1,317 @@
+//! A tenant's provisioning log on its page: a health summary, the requests newest first,
+//! filterable by time, outcome, action, user or group and client; an entry with its
+//! explanation, normalisations and both bodies; the filtered rows as JSON Lines.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use roster_store::{LogEntry, LogQuery, Outcome, Tenant};
+use serde::Deserialize;
+use time::Duration;
+
+use crate::ConsoleState;
+use crate::health::{Health, client_name, health};
+use crate::pages::{Chrome, not_found, render};
+use crate::portal::{access, failed};
+use crate::view::when;
+
+/// Entries per page.
+const PAGE: u32 = 50;
+/// The most entries one export holds.
+const EXPORT_MAX: usize = 10_000;
+
+/// The filters, as the form sends them.
+#[derive(Debug, Default, Deserialize)]
+pub struct Filters {
+    #[serde(default)]
+    window: String,
+    #[serde(default)]
+    outcome: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    client: String,
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+/// The windows on offer.
+pub const WINDOWS: [(&str, &str); 5] = [
+    ("", "Any time"),
+    ("1h", "Last hour"),
+    ("24h", "Last 24 hours"),
+    ("7d", "Last 7 days"),
+    ("30d", "Last 30 days"),
+];
+/// The outcomes on offer.
+pub const OUTCOMES: [(&str, &str); 4] = [
+    ("", "Any outcome"),
+    ("succeeded", "Succeeded"),
+    ("refused", "Refused"),
+    ("failed", "Failed"),
+];
+/// The actions on offer.
+pub const ACTIONS: [(&str, &str); 11] = [
+    ("", "Any action"),
+    ("create", "Create"),
+    ("update", "Update (PATCH)"),
+    ("replace", "Replace (PUT)"),
+    ("delete", "Delete"),
+    ("get", "Read one"),
+    ("list", "List or look up"),
+    ("search", "Search"),
+    ("bulk", "Bulk"),
+    ("token", "Token"),
+    ("discovery", "Configuration"),
+];
+/// The clients on offer.
+pub const CLIENTS: [(&str, &str); 5] = [
+    ("", "Any client"),
+    ("entra", "Microsoft Entra ID"),
+    ("okta", "Okta"),
+    ("onelogin", "OneLogin"),
+    ("other", "Other"),
+];
+
+fn offered(choices: &[(&str, &str)], v: &str) -> Option<String> {
+    (!v.is_empty() && choices.iter().any(|(k, _)| *k == v)).then(|| v.to_owned())
+}
+
+impl Filters {
+    fn query(&self, now: time::OffsetDateTime, limit: u32) -> LogQuery {
+        let window = match self.window.as_str() {
+            "1h" => Some(Duration::hours(1)),
+            "24h" => Some(Duration::hours(24)),
+            "7d" => Some(Duration::days(7)),
+            "30d" => Some(Duration::days(30)),
+            _ => None,
+        };
+        let q = self.q.trim();
+        LogQuery {
+            before: self.before,
+            after: None,
+            limit,
+            outcome: Outcome::parse(&self.outcome),
+            action: offered(&ACTIONS, &self.action),
+            resource: (!q.is_empty()).then(|| q.chars().take(500).collect()),
+            client: offered(&CLIENTS, &self.client),
+            since: window.map(|w| now - w),
+            until: None,
+        }
+    }
+
+    /// The filters as a query string (for the next page's and the export's links).
+    fn link(&self) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .append_pair("window", &self.window)
+            .append_pair("outcome", &self.outcome)
+            .append_pair("action", &self.action)
+            .append_pair("q", &self.q)
+            .append_pair("client", &self.client)
+            .finish()
+    }
+}
+
+/// A row of the list.
+pub struct Row {
+    pub seq: i64,
+    pub when: String,
+    pub outcome: &'static str,
+    pub status: u16,
+    pub client: String,
+    pub summary: String,
+    pub explanation: String,
+}
+
+fn row(e: &LogEntry) -> Row {
+    Row {
+        seq: e.seq,
+        when: when(e.at),
+        outcome: e.outcome.as_str(),
+        status: e.status,
+        client: client_name(&e.client).to_owned(),
+        summary: e.summary.clone(),
+        explanation: e.explanation.clone(),
+    }
+}
+
+/// The log's page.
+#[derive(Template)]
+#[template(path = "logs.html")]
+pub struct LogPage {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub health: Health,
+    pub last_when: String,
+    pub quiet_minutes: i64,
+    pub rows: Vec<Row>,
+    pub next: Option<i64>,
+    pub link: String,
+    pub f: Filters,
+    pub windows: Vec<(&'static str, &'static str)>,
+    pub outcomes: Vec<(&'static str, &'static str)>,
+    pub actions: Vec<(&'static str, &'static str)>,
+    pub clients: Vec<(&'static str, &'static str)>,
+}
+
+/// One entry.
+#[derive(Template)]
+#[template(path = "log_entry.html")]
+pub struct EntryPage {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub e: LogEntry,
+    pub when: String,
+    pub client: String,
+    pub outcome: &'static str,
+}
+
+async fn summary(state: &ConsoleState, tenant: &Tenant) -> Result<Health, Response> {
+    let d = &state.directory;
+    let newest = d
+        .log_page(
+            &tenant.id,
+            &LogQuery {
+                limit: crate::health::RECENT as u32,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .map_err(|e| failed(&e))?;
+    let hour = d
+        .log_counts(&tenant.id, Duration::hours(1))
+        .await
+        .map_err(|e| failed(&e))?;
+    let day = d
+        .log_counts(&tenant.id, Duration::hours(24))
+        .await
+        .map_err(|e| failed(&e))?;
+    Ok(health(&newest, hour, day, d.clock().now()))
+}
+
+/// `GET /portal/{slug}/logs`.
+pub async fn list(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let health = match summary(&state, &tenant).await {
+        Ok(h) => h,
+        Err(r) => return r,
+    };
+    let now = state.directory.clock().now();
+    let page = match state
+        .directory
+        .log_page(&tenant.id, &f.query(now, PAGE))
+        .await
+    {
+        Ok(p) => p,
+        Err(e) => return failed(&e),
+    };
+    let next = (page.len() == PAGE as usize)
+        .then(|| page.last().map(|e| e.seq))
+        .flatten();
+    let page = LogPage {
+        chrome: Chrome::of(Some(&viewer)),
+        tenant_name: tenant.name.clone(),
+        slug: tenant.slug.clone(),
+        last_when: health.last.as_ref().map(|l| when(l.0)).unwrap_or_default(),
+        quiet_minutes: health.quiet_for.map_or(0, |d| d.whole_minutes()),
+        health,
+        rows: page.iter().map(row).collect(),
+        next,
+        link: f.link(),
+        f,
+        windows: WINDOWS.to_vec(),
+        outcomes: OUTCOMES.to_vec(),
+        actions: ACTIONS.to_vec(),
+        clients: CLIENTS.to_vec(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `GET /portal/{slug}/logs/{seq}`.
+pub async fn entry(
+    State(state): State<ConsoleState>,
+    Path((slug, seq)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Ok(seq) = seq.parse::<i64>() else {
+        return not_found();
+    };
+    let e = match state.directory.log_entry(&tenant.id, seq).await {
+        Ok(Some(e)) => e,
+        Ok(None) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let page = EntryPage {
+        chrome: Chrome::of(Some(&viewer)),
+        tenant_name: tenant.name.clone(),
+        slug: tenant.slug.clone(),
+        when: when(e.at),
+        client: client_name(&e.client).to_owned(),
+        outcome: e.outcome.as_str(),
+        e,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `GET /portal/{slug}/logs/export`: the filtered entries as JSON Lines, newest first (at most
+/// [`EXPORT_MAX`]).
+pub async fn export(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Query(f): Query<Filters>,
+) -> Response {
+    let (tenant, _) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let now = state.directory.clock().now();
+    let mut q = f.query(now, roster_directory::provisioning_log::LOG_PAGE_MAX);
+    let mut out = String::new();
+    let mut n = 0;
+    while n < EXPORT_MAX {
+        let page = match state.directory.log_page(&tenant.id, &q).await {
+            Ok(p) => p,
+            Err(e) => return failed(&e),
+        };
+        for e in &page {
+            out.push_str(&roster_provlog::entry_json(e).to_string());
+            out.push('\n');
+        }
+        n += page.len();
+        match page.last() {
+            Some(last) if page.len() == q.limit as usize => q.before = Some(last.seq),
+            _ => break,
+        }
+    }
+    let mut response = out.into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jsonl; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"provisioning-log-{}.jsonl\"",
+        tenant.slug
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    response
+}

@@ -1,0 +1,169 @@
+//! The provisioning log's pure part. The HTTP edge sees a request to a tenant's SCIM URL or
+//! token endpoint and its answer ([`Seen`]); [`entry`] turns that into the stored
+//! [`LogEntry`]: what Roster did in words, which identity provider sent it, and for a
+//! refusal an explanation and a hint an administrator acts on. Bodies are redacted
+//! (passwords, anything that looks like a secret) and cut at [`BODY_LIMIT`] with a marker.
+//!
+//! Nothing here does I/O or reads a clock: the recorder (in `roster-server`) calls [`entry`]
+//! off the request's path and writes the entries in batches.
+
+mod client;
+mod describe;
+mod explain;
+mod json_scan;
+mod redact;
+#[cfg(test)]
+mod testing;
+mod view;
+
+use roster_store::{LogEntry, Outcome, TenantId};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::view::{Endpoint, View};
+
+/// How much of each body is kept (and captured by the edge).
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+/// Why the edge refused a request's credential, as only the edge knows it (the answer itself
+/// says the same generic words for all of them, so that a token reveals nothing to a caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No `Authorization: Bearer …` header.
+    NoCredential,
+    /// No token anywhere has this value (mistyped, or never issued).
+    UnknownToken,
+    /// The tenant's token expired at this time.
+    ExpiredToken(OffsetDateTime),
+    /// The tenant's token was revoked (or replaced by a rotation) at this time.
+    RevokedToken(OffsetDateTime),
+    /// A live token of another tenant (the administrator pasted another organisation's).
+    OtherTenant,
+    /// An OAuth access token that expired at this time.
+    ExpiredAccessToken(OffsetDateTime),
+    /// A JWT from a trusted issuer, refused for this reason (the answer's detail).
+    Federated(String),
+}
+
+/// Everything the edge saw of one request and its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    /// The tenant of the URL.
+    pub tenant: TenantId,
+    /// When the request arrived.
+    pub at: OffsetDateTime,
+    /// The `x-request-id` answered.
+    pub request_id: String,
+    /// How long the answer took.
+    pub duration_ms: i64,
+    /// The HTTP method.
+    pub method: String,
+    /// The path below the tenant's SCIM base URL (`/Users`, `/Users/{id}`, `/Groups/{id}`,
+    /// `/Bulk`, `/Schemas`, …), or `/oauth/token` for the token endpoint.
+    pub path: String,
+    /// The query string without `?` (as sent: Entra encodes spaces as `+`).
+    pub query: String,
+    /// The status answered.
+    pub status: u16,
+    /// The `User-Agent` header (empty when absent).
+    pub user_agent: String,
+    /// The credential the edge accepted, never the secret (`token "Entra" …q9Zc`); empty
+    /// when none was.
+    pub credential: String,
+    /// Why the credential was refused, when it was.
+    pub refusal: Option<Refusal>,
+    /// The normalisations the dialect applied (`x-roster-normalizations`).
+    pub normalizations: Vec<String>,
+    /// The request body's first [`BODY_LIMIT`] bytes (and one more when it was longer).
+    pub request_body: Vec<u8>,
+    /// The response body's first [`BODY_LIMIT`] bytes (and one more when it was longer).
+    pub response_body: Vec<u8>,
+}
+
+/// The longest User-Agent kept, in characters.
+const USER_AGENT_LIMIT: usize = 256;
+
+/// The log entry of what the edge saw: what the request did in words, which identity
+/// provider sent it, for a refusal or failure why and what to do, and both bodies redacted
+/// and cut. `seq` is 0 until the entry is stored.
+pub fn entry(seen: Seen) -> LogEntry {
+    let v = View::new(&seen);
+    let d = describe::describe(&v);
+    let explained = explain::explain(&v, &d);
+    let outcome = match seen.status {
+        500.. => Outcome::Failed,
+        400..=499 => Outcome::Refused,
+        _ => Outcome::Succeeded,
+    };
+    let summary = match (&explained, outcome) {
+        (Some(e), Outcome::Failed) => format!("Failed: {}", e.short),
+        (Some(e), _) => format!("Refused: {}", e.short),
+        (None, _) => d.summary.clone(),
+    };
+    let (explanation, hint) = explained.map_or_else(Default::default, |e| (e.explanation, e.hint));
+    let scim_type = v.answer("scimType").map(str::to_owned);
+    let client = v.client.as_str().to_owned();
+    let form = v.endpoint == Endpoint::Token;
+    let request_body = redact::stored_body(&seen.request_body, form);
+    let response_body = redact::stored_body(&seen.response_body, false);
+    LogEntry {
+        seq: 0,
+        tenant_id: seen.tenant,
+        at: seen.at,
+        request_id: seen.request_id,
+        duration_ms: seen.duration_ms,
+        method: seen.method,
+        path: seen.path,
+        query: seen.query,
+        status: seen.status,
+        scim_type,
+        outcome,
+        client,
+        user_agent: seen.user_agent.chars().take(USER_AGENT_LIMIT).collect(),
+        credential: seen.credential,
+        action: d.action.to_owned(),
+        resource_type: d
+            .kind
+            .map(|k| k.resource_type().to_owned())
+            .unwrap_or_default(),
+        resource_id: d.id,
+        resource_name: d.name,
+        summary,
+        explanation,
+        hint,
+        normalizations: seen.normalizations,
+        request_body,
+        response_body,
+    }
+}
+
+/// An entry as the tenant API (`/api/v1/tenants/{id}/provisioning-logs`) and the page's
+/// JSON Lines export give it: one shape for both.
+pub fn entry_json(e: &LogEntry) -> Value {
+    json!({
+        "cursor": e.seq.to_string(),
+        "time": roster_scim::value::format_datetime(e.at),
+        "request_id": e.request_id,
+        "duration_ms": e.duration_ms,
+        "method": e.method,
+        "path": e.path,
+        "query": e.query,
+        "status": e.status,
+        "scim_type": e.scim_type,
+        "outcome": e.outcome.as_str(),
+        "client": e.client,
+        "user_agent": e.user_agent,
+        "credential": e.credential,
+        "action": e.action,
+        "resource": {"type": e.resource_type, "id": e.resource_id, "name": e.resource_name},
+        "summary": e.summary,
+        "explanation": e.explanation,
+        "hint": e.hint,
+        "normalizations": e.normalizations,
+        "request_body": e.request_body,
+        "response_body": e.response_body,
+    })
+}
+
+#[cfg(test)]
+mod tests;

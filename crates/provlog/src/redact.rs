@@ -1,0 +1,383 @@
+//! Bodies as the log stores them: text (invalid UTF-8 replaced), with every secret replaced
+//! by `[redacted]`, then cut at [`BODY_LIMIT`] bytes with a marker.
+//!
+//! What counts as a secret: the value of a `password` attribute at any depth (and the `value`
+//! of a PATCH operation whose `path` is `password`); the value of the OAuth fields
+//! `client_secret`, `client_assertion`, `assertion`, `access_token`, `refresh_token` and
+//! `id_token`, as JSON keys or form fields; and anything shaped like a credential wherever it
+//! appears: Roster's own tokens (`rst_`, `rat_`, `rcs_`, `rsk_`, `rpl_`, `roi_` and what
+//! follows), a JWT (base64url starting `eyJ`, the encoding of `{"`), and what follows
+//! `Bearer `. Keys are compared without case, after unescaping.
+//!
+//! Bodies are scanned, not parsed, so a body cut in the middle (or one that was never valid
+//! JSON, the reason it was refused) is redacted all the same, and what is kept is the text
+//! the client sent, not a re-serialisation of it.
+
+use crate::BODY_LIMIT;
+use crate::json_scan::{Token, string_value, tokens};
+
+/// What replaces a secret.
+pub(crate) const REDACTED: &str = "[redacted]";
+
+/// Keys whose values are secrets (compared in lower case).
+const SECRET_KEYS: [&str; 7] = [
+    "password",
+    "client_secret",
+    "client_assertion",
+    "assertion",
+    "access_token",
+    "refresh_token",
+    "id_token",
+];
+
+/// The prefixes of Roster's own secrets: Secret Tokens, access tokens, client secrets, and
+/// the other one-time secrets it issues. A client id (`rci_`) is not a secret.
+const SECRET_PREFIXES: [&str; 6] = ["rst_", "rat_", "rcs_", "rsk_", "rpl_", "roi_"];
+
+/// How many characters after a prefix make a secret (Roster's are 43), unless the text ends
+/// there (a cut secret is still a secret).
+const MIN_SECRET_TAIL: usize = 16;
+
+/// `body` as stored: redacted, then cut at [`BODY_LIMIT`] bytes with a marker. `form` says
+/// the body is `application/x-www-form-urlencoded` (the token endpoint's request).
+pub(crate) fn stored_body(body: &[u8], form: bool) -> String {
+    let text = String::from_utf8_lossy(body);
+    let redacted = redact(&text, form);
+    cut(&redacted, body.len())
+}
+
+/// `text` with its secrets replaced.
+pub(crate) fn redact(text: &str, form: bool) -> String {
+    let trimmed = text.trim_start();
+    let spans = if !form && (trimmed.starts_with('{') || trimmed.starts_with('[')) {
+        json_spans(text)
+    } else if form || looks_like_form(text) {
+        let mut spans = form_spans(text);
+        spans.extend(secret_spans(text, 0, text.len(), true));
+        spans
+    } else {
+        secret_spans(text, 0, text.len(), true)
+    };
+    apply(text, spans)
+}
+
+/// A replacement: the bytes `start..end` become `with`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: usize,
+    end: usize,
+    with: &'static str,
+}
+
+/// `text` with `spans` replaced; of overlapping spans, the one that starts first (and of
+/// those, the longest) wins.
+fn apply(text: &str, mut spans: Vec<Span>) -> String {
+    spans.sort_by_key(|s| (s.start, std::cmp::Reverse(s.end)));
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for s in spans {
+        if s.start < at {
+            continue;
+        }
+        out.push_str(&text[at..s.start]);
+        out.push_str(s.with);
+        at = s.end;
+    }
+    out.push_str(&text[at..]);
+    out
+}
+
+/// Whether `text` is shaped like `a=b&c=d`.
+fn looks_like_form(text: &str) -> bool {
+    let text = text.trim_end();
+    !text.is_empty()
+        && text.contains('=')
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '{' || c == '"')
+}
+
+/// The values of secret form fields.
+fn form_spans(text: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for pair in text.split('&') {
+        if let Some((key, value)) = pair.split_once('=') {
+            let name = form_urlencoded::parse(key.as_bytes())
+                .next()
+                .map(|(k, _)| k.to_lowercase())
+                .unwrap_or_default();
+            if is_secret_key(&name) && !value.is_empty() {
+                let start = at + key.len() + 1;
+                spans.push(Span {
+                    start,
+                    end: at + pair.len(),
+                    with: REDACTED,
+                });
+            }
+        }
+        at += pair.len() + 1;
+    }
+    spans
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.rsplit(':').next().unwrap_or(key);
+    SECRET_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k))
+}
+
+/// Whether a PATCH `path` names the password (`password`, or with its schema's URN).
+fn is_password_path(path: &str) -> bool {
+    let base = path.rsplit(':').next().unwrap_or(path);
+    base.trim().eq_ignore_ascii_case("password")
+}
+
+/// One open object or array of a JSON text being scanned.
+#[derive(Debug, Default)]
+struct Frame {
+    object: bool,
+    /// Its first byte.
+    start: usize,
+    /// Every value inside is a secret (the value of a secret key).
+    secret: bool,
+    /// The key this container is the value of, in its parent object.
+    key_in_parent: Option<String>,
+    /// The current key, after it was read and until the next `,`.
+    key: Option<String>,
+    /// Whether a `:` came after the current key.
+    after_colon: bool,
+    /// This object is a PATCH operation on the password.
+    password_op: bool,
+    /// The span of its `value`, once read.
+    value: Option<(usize, usize)>,
+}
+
+/// The secrets of a JSON text, which may be cut or malformed.
+fn json_spans(text: &str) -> Vec<Span> {
+    let whole = |(start, end): (usize, usize)| Span {
+        start,
+        end,
+        with: "\"[redacted]\"",
+    };
+    let mut spans = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    for tok in tokens(text) {
+        match tok {
+            Token::Punct {
+                c: c @ (b'{' | b'['),
+                at,
+            } => {
+                let (key, secret) = match stack.last() {
+                    Some(f) if f.object => (
+                        f.key.clone(),
+                        f.secret || f.key.as_deref().is_some_and(is_secret_key),
+                    ),
+                    Some(f) => (None, f.secret),
+                    None => (None, false),
+                };
+                stack.push(Frame {
+                    object: c == b'{',
+                    start: at,
+                    secret,
+                    key_in_parent: key,
+                    ..Frame::default()
+                });
+            }
+            Token::Punct { c: b'}' | b']', at } => {
+                let Some(f) = stack.pop() else { continue };
+                if f.password_op
+                    && let Some(v) = f.value
+                {
+                    spans.push(whole(v));
+                }
+                if let Some(parent) = stack.last_mut()
+                    && f.key_in_parent.as_deref() == Some("value")
+                {
+                    parent.value = Some((f.start, at + 1));
+                }
+            }
+            Token::Punct { c: b':', .. } => {
+                if let Some(f) = stack.last_mut() {
+                    f.after_colon = true;
+                }
+            }
+            Token::Punct { c: b',', .. } => {
+                if let Some(f) = stack.last_mut() {
+                    f.key = None;
+                    f.after_colon = false;
+                }
+            }
+            Token::Punct { .. } => {}
+            Token::Str { .. } | Token::Lit { .. } => {
+                let Some(f) = stack.last_mut() else {
+                    spans.extend(token_secrets(text, tok));
+                    continue;
+                };
+                if f.object && !f.after_colon {
+                    f.key = string_value(text, tok).map(|k| k.to_lowercase());
+                    continue;
+                }
+                let key = if f.object { f.key.as_deref() } else { None };
+                if f.secret || key.is_some_and(is_secret_key) {
+                    spans.push(whole(tok.span()));
+                    continue;
+                }
+                spans.extend(token_secrets(text, tok));
+                match key {
+                    Some("path")
+                        if string_value(text, tok).is_some_and(|p| is_password_path(&p)) =>
+                    {
+                        f.password_op = true;
+                    }
+                    Some("value") => f.value = Some(tok.span()),
+                    _ => {}
+                }
+            }
+        }
+    }
+    // The text ended inside these: an operation on the password whose value was read, or is
+    // the container still open above it, loses it up to the end.
+    for (i, f) in stack.iter().enumerate() {
+        if !f.password_op {
+            continue;
+        }
+        if let Some(v) = f.value {
+            spans.push(whole(v));
+        } else if let Some(inner) = stack.get(i + 1)
+            && inner.key_in_parent.as_deref() == Some("value")
+        {
+            spans.push(whole((inner.start, text.len())));
+        }
+    }
+    spans
+}
+
+/// The credential-shaped parts of one token's text (a string's content).
+fn token_secrets(text: &str, tok: Token) -> Vec<Span> {
+    match tok {
+        Token::Str { start, end, closed } => {
+            let inner_end = if closed { end - 1 } else { end };
+            secret_spans(text, start + 1, inner_end.max(start + 1), !closed)
+        }
+        Token::Lit { start, end } => secret_spans(text, start, end, end == text.len()),
+        Token::Punct { .. } => Vec::new(),
+    }
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+fn is_base64url(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+/// The credential-shaped runs in `text[from..to]`; `at_end` says the text ends at `to` (the
+/// body was cut there), so a short run reaching it may be the beginning of a secret.
+fn secret_spans(text: &str, from: usize, to: usize, at_end: bool) -> Vec<Span> {
+    let b = text.as_bytes();
+    let mut spans = Vec::new();
+    let long_enough =
+        |start: usize, end: usize, min: usize| end - start >= min || (at_end && end == to);
+    let mut i = from;
+    while i < to {
+        if i > from && is_word(b[i - 1]) {
+            i += 1;
+            continue;
+        }
+        let rest = &b[i..to];
+        if let Some(p) = SECRET_PREFIXES
+            .iter()
+            .find(|p| rest.starts_with(p.as_bytes()))
+        {
+            let tail = i + p.len();
+            let mut j = tail;
+            while j < to && is_base64url(b[j]) {
+                j += 1;
+            }
+            if j > tail && long_enough(tail, j, MIN_SECRET_TAIL) {
+                spans.push(Span {
+                    start: i,
+                    end: j,
+                    with: REDACTED,
+                });
+                i = j;
+                continue;
+            }
+        }
+        if rest.starts_with(b"eyJ") {
+            let mut j = i;
+            while j < to && (is_base64url(b[j]) || b[j] == b'.') {
+                j += 1;
+            }
+            if long_enough(i, j, 16) {
+                spans.push(Span {
+                    start: i,
+                    end: j,
+                    with: REDACTED,
+                });
+                i = j;
+                continue;
+            }
+        }
+        if rest.len() > 7 && rest[..7].eq_ignore_ascii_case(b"bearer ") {
+            let mut j = i + 7;
+            while j < to && b[j] == b' ' {
+                j += 1;
+            }
+            let start = j;
+            while j < to && !matches!(b[j], b' ' | b'"' | b'\\' | b'\'' | b',' | b'\n') {
+                j += 1;
+            }
+            if j > start {
+                spans.push(Span {
+                    start,
+                    end: j,
+                    with: REDACTED,
+                });
+                i = j;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    spans
+}
+
+/// `text` cut at [`BODY_LIMIT`] bytes (on a character boundary) with a marker; `received` is
+/// how many bytes the edge passed: one more than the limit means the body was longer and its
+/// size is unknown.
+fn cut(text: &str, received: usize) -> String {
+    if text.len() <= BODY_LIMIT && received <= BODY_LIMIT {
+        return text.to_owned();
+    }
+    let mut end = BODY_LIMIT.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let marker = if received > BODY_LIMIT + 1 {
+        format!("… [cut: {} bytes in all]", thousands(received))
+    } else if received == BODY_LIMIT + 1 {
+        format!("… [cut at {} KiB]", BODY_LIMIT / 1024)
+    } else {
+        // Redaction made a body within the limit longer than it.
+        format!("… [cut: {} bytes in all]", thousands(received))
+    };
+    format!("{}{marker}", &text[..end])
+}
+
+/// `n` with a comma between each group of three digits.
+pub(crate) fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,186 @@
+//! Secrets redacted in whole, cut and malformed bodies, and the cut's marker.
+
+use super::*;
+
+fn json(text: &str) -> String {
+    redact(text, false)
+}
+
+#[test]
+fn a_password_is_redacted_at_any_depth_in_any_case() {
+    assert_eq!(
+        json(r#"{"userName":"ada","password":"Sup3r-secret"}"#),
+        r#"{"userName":"ada","password":"[redacted]"}"#
+    );
+    assert_eq!(
+        json(r#"{"a":[{"b":{"PassWord":"x1"}}],"Password" : 12345}"#),
+        r#"{"a":[{"b":{"PassWord":"[redacted]"}}],"Password" : "[redacted]"}"#
+    );
+    // An escaped key is the same key.
+    assert_eq!(
+        json(r#"{"pass\u0077ord":"x"}"#),
+        r#"{"pass\u0077ord":"[redacted]"}"#
+    );
+    // A password given as an object loses every value inside.
+    assert_eq!(
+        json(r#"{"password":{"value":"x","n":[1,"y"]}}"#),
+        r#"{"password":{"value":"[redacted]","n":["[redacted]","[redacted]"]}}"#
+    );
+}
+
+#[test]
+fn a_patch_of_the_password_loses_its_value_whichever_comes_first() {
+    let patch = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"Replace","path":"password","value":"N3w-secret"},{"value":"Also-secret","op":"replace","path":"urn:ietf:params:scim:schemas:core:2.0:User:password"},{"op":"replace","path":"title","value":"Engineer"}]}"#;
+    let out = json(patch);
+    assert!(
+        !out.contains("N3w-secret") && !out.contains("Also-secret"),
+        "{out}"
+    );
+    assert!(out.contains(r#""value":"Engineer""#), "{out}");
+    assert_eq!(out.matches(REDACTED).count(), 2, "{out}");
+    // Without a path, the password is a key of the value.
+    assert_eq!(
+        json(r#"{"Operations":[{"op":"replace","value":{"password":"p","active":true}}]}"#),
+        r#"{"Operations":[{"op":"replace","value":{"password":"[redacted]","active":true}}]}"#
+    );
+}
+
+#[test]
+fn a_cut_body_is_redacted_up_to_its_end() {
+    // Cut inside the password's value.
+    assert_eq!(
+        json(r#"{"userName":"ada","password":"Sup3r-sec"#),
+        r#"{"userName":"ada","password":"[redacted]""#
+    );
+    // Cut inside a PATCH value whose path came first.
+    assert_eq!(
+        json(r#"{"Operations":[{"op":"replace","path":"password","value":"N3w-se"#),
+        r#"{"Operations":[{"op":"replace","path":"password","value":"[redacted]""#
+    );
+    // Cut inside a token.
+    assert_eq!(json(r#"{"detail":"rst_abc"#), r#"{"detail":"[redacted]"#);
+}
+
+#[test]
+fn a_body_that_is_not_json_is_redacted_by_shape() {
+    let text = r#"{"userName": "ada", "password": "x" "oops" rst_AAAAAAAAAAAAAAAAAAAAAAAAAAAA"#;
+    let out = json(text);
+    assert!(
+        !out.contains(r#""x""#) && !out.contains("rst_AAAA"),
+        "{out}"
+    );
+    assert_eq!(
+        redact("Authorization: Bearer abc.def-ghi here", false),
+        "Authorization: Bearer [redacted] here"
+    );
+}
+
+#[test]
+fn tokens_are_redacted_wherever_they_appear() {
+    let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2xvZ2luIn0.c2lnbmF0dXJl";
+    let text = format!(
+        r#"{{"note":"old token rst_pgtXHn5aGwcTrvPiu2qr5jtOWQebSDVcLpZJAoL9JbY, jwt {jwt}","rci":"rci_dfa00e3d0adddc65a8d725a1f92a7205"}}"#
+    );
+    let out = json(&text);
+    assert_eq!(
+        out,
+        r#"{"note":"old token [redacted], jwt [redacted]","rci":"rci_dfa00e3d0adddc65a8d725a1f92a7205"}"#
+    );
+    // Names that merely contain a prefix are kept.
+    assert_eq!(
+        json(r#"{"userName":"first_name@x.com","title":"rat_catcher"}"#),
+        r#"{"userName":"first_name@x.com","title":"rat_catcher"}"#
+    );
+}
+
+#[test]
+fn oauth_fields_are_redacted_in_forms_and_json() {
+    let form = "grant_type=client_credentials&client_id=rci_dfa00e3d0adddc65a8d725a1f92a7205&client_secret=rcs_z96QvoG4vaiUsHKwfdmocQnTjQw5PWsbCLirLQPq74A&scope=scim";
+    assert_eq!(
+        redact(form, true),
+        "grant_type=client_credentials&client_id=rci_dfa00e3d0adddc65a8d725a1f92a7205&client_secret=[redacted]&scope=scim"
+    );
+    let assertion = "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=abc.def.ghi&client_id=rci_1";
+    assert_eq!(
+        redact(assertion, true),
+        "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=[redacted]&client_id=rci_1"
+    );
+    assert_eq!(
+        redact(
+            "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=x.y.z",
+            true
+        ),
+        "grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion=[redacted]"
+    );
+    // A form sent where JSON was expected is recognised by its shape.
+    assert_eq!(
+        redact("userName=ada&password=hunter2", false),
+        "userName=ada&password=[redacted]"
+    );
+    assert_eq!(
+        json(
+            r#"{"access_token":"rat_NfhsjlY5J5exK7VjX-UGUVfOBFTjBL4r-WfFcwRxpcw","token_type":"Bearer","expires_in":3600,"refresh_token":"r"}"#
+        ),
+        r#"{"access_token":"[redacted]","token_type":"Bearer","expires_in":3600,"refresh_token":"[redacted]"}"#
+    );
+}
+
+#[test]
+fn invalid_utf8_is_replaced() {
+    assert_eq!(
+        stored_body(b"{\"a\":\"\xff\"}", false),
+        "{\"a\":\"\u{fffd}\"}"
+    );
+}
+
+#[test]
+fn a_long_body_is_cut_on_a_character_boundary_with_a_marker() {
+    // As the edge passes it: the limit and one byte more.
+    let mut body = "é".repeat(BODY_LIMIT).into_bytes();
+    body.truncate(BODY_LIMIT + 1);
+    let out = stored_body(&body, false);
+    assert!(
+        out.ends_with("… [cut at 16 KiB]"),
+        "{}",
+        &out[out.len() - 40..]
+    );
+    let kept = out.trim_end_matches("… [cut at 16 KiB]");
+    assert_eq!(kept.len(), BODY_LIMIT);
+    assert!(kept.chars().all(|c| c == 'é'));
+
+    // Given whole, its size is known.
+    let whole = vec![b'a'; 123_456];
+    let out = stored_body(&whole, false);
+    assert!(
+        out.ends_with("… [cut: 123,456 bytes in all]"),
+        "{}",
+        &out[BODY_LIMIT..]
+    );
+
+    // Within the limit, nothing is added.
+    assert_eq!(stored_body(b"{}", false), "{}");
+    assert_eq!(
+        stored_body(&vec![b'a'; BODY_LIMIT], false).len(),
+        BODY_LIMIT
+    );
+}
+
+#[test]
+fn a_cut_password_near_the_limit_is_not_kept() {
+    let mut body = format!(
+        r#"{{"displayName":"{}","password":"#,
+        "x".repeat(BODY_LIMIT - 40)
+    );
+    body.push_str(r#""Sup3r-secret-pass-that-runs-past-the-limit"}"#);
+    let bytes = &body.as_bytes()[..BODY_LIMIT + 1];
+    let out = stored_body(bytes, false);
+    assert!(!out.contains("Sup3r"), "{}", &out[out.len() - 80..]);
+}
+
+#[test]
+fn thousands_are_grouped() {
+    assert_eq!(thousands(0), "0");
+    assert_eq!(thousands(999), "999");
+    assert_eq!(thousands(1000), "1,000");
+    assert_eq!(thousands(1_048_576), "1,048,576");
+}

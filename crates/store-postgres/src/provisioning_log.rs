@@ -1,0 +1,155 @@
+//! [`ProvisioningLog`] on PostgreSQL: a batch appended by one statement over arrays (one round
+//! trip, whatever its size), pages and entries read by the statements shared with SQLite
+//! (`roster_store::sql::provisioning_log`), the purge in chunks.
+
+use std::sync::LazyLock;
+
+use async_trait::async_trait;
+use roster_store::sql::decode;
+use roster_store::sql::numbered;
+use roster_store::sql::provisioning_log::{
+    self as log, INSERT_COLUMNS, PURGE, PURGE_CHUNK, TimeFilters,
+};
+use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
+use time::OffsetDateTime;
+
+use crate::{Cols, PostgresStore, bind_values, db_err};
+
+/// The array type a batch binds for a column of [`INSERT_COLUMNS`].
+fn array_type(column: &str) -> &'static str {
+    match column {
+        "at" => "timestamptz[]",
+        "duration_ms" | "status" => "int8[]",
+        _ => "text[]",
+    }
+}
+
+/// Stores a batch, one array per column, in the batch's order; the entries of a tenant that is
+/// gone are dropped as its deletion would have dropped them, rather than failing the batch
+/// (and every other tenant's entries in it) on the foreign key.
+static INSERT: LazyLock<String> = LazyLock::new(|| {
+    let arrays: Vec<String> = INSERT_COLUMNS
+        .split(',')
+        .enumerate()
+        .map(|(i, column)| format!("${}::{}", i + 1, array_type(column.trim())))
+        .collect();
+    format!(
+        "INSERT INTO provisioning_log ({INSERT_COLUMNS})
+         SELECT {INSERT_COLUMNS} FROM unnest({}) WITH ORDINALITY AS v ({INSERT_COLUMNS}, n)
+         WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)
+         ORDER BY n",
+        arrays.join(", ")
+    )
+});
+
+/// One text column of a batch.
+fn texts<'a>(entries: &'a [LogEntry], f: impl Fn(&'a LogEntry) -> &'a str) -> Vec<&'a str> {
+    entries.iter().map(f).collect()
+}
+
+#[async_trait]
+impl ProvisioningLog for PostgresStore {
+    async fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let e = entries;
+        let q = sqlx::query(&INSERT)
+            .bind(texts(e, |e| e.tenant_id.as_str()))
+            .bind(e.iter().map(|e| e.at).collect::<Vec<_>>())
+            .bind(texts(e, |e| &e.request_id))
+            .bind(e.iter().map(|e| e.duration_ms).collect::<Vec<_>>())
+            .bind(texts(e, |e| &e.method))
+            .bind(texts(e, |e| &e.path))
+            .bind(texts(e, |e| &e.query))
+            .bind(e.iter().map(|e| i64::from(e.status)).collect::<Vec<_>>())
+            .bind(e.iter().map(|e| e.scim_type.as_deref()).collect::<Vec<_>>())
+            .bind(texts(e, |e| e.outcome.as_str()))
+            .bind(texts(e, |e| &e.client))
+            .bind(texts(e, |e| &e.user_agent))
+            .bind(texts(e, |e| &e.credential))
+            .bind(texts(e, |e| &e.action))
+            .bind(texts(e, |e| &e.resource_type))
+            .bind(texts(e, |e| &e.resource_id))
+            .bind(texts(e, |e| &e.resource_name))
+            .bind(
+                e.iter()
+                    .map(|e| log::resource_key(&e.resource_name))
+                    .collect::<Vec<_>>(),
+            )
+            .bind(texts(e, |e| &e.summary))
+            .bind(texts(e, |e| &e.explanation))
+            .bind(texts(e, |e| &e.hint))
+            .bind(e.iter().map(log::normalizations).collect::<Vec<_>>())
+            .bind(texts(e, |e| &e.request_body))
+            .bind(texts(e, |e| &e.response_body));
+        let mut conn = self.conn().await?;
+        q.execute(&mut *conn).await.map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn log_page(
+        &self,
+        tenant: &TenantId,
+        query: &LogQuery,
+    ) -> Result<Vec<LogEntry>, StoreError> {
+        let (sql, binds) = log::page(tenant, query, TimeFilters::Planned);
+        let sql = numbered(&sql);
+        let mut conn = self.conn().await?;
+        let rows = bind_values(sqlx::query(&sql), &binds)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        rows.iter().map(|r| decode::log_entry(&Cols(r))).collect()
+    }
+
+    async fn log_entry(&self, tenant: &TenantId, seq: i64) -> Result<Option<LogEntry>, StoreError> {
+        let sql = numbered(&log::entry());
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&sql)
+            .bind(tenant.as_str())
+            .bind(seq)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        row.as_ref()
+            .map(|r| decode::log_entry(&Cols(r)))
+            .transpose()
+    }
+
+    async fn log_counts(
+        &self,
+        tenant: &TenantId,
+        since: OffsetDateTime,
+    ) -> Result<LogCounts, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = sqlx::query(&numbered(log::COUNTS))
+            .bind(tenant.as_str())
+            .bind(since)
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        decode::log_counts(&Cols(&row))
+    }
+
+    async fn purge_log(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        // Chunk by chunk, each its own short transaction, as on SQLite: no purge holds a
+        // million rows' locks and WAL in one commit.
+        let sql = numbered(PURGE);
+        let mut purged = 0;
+        loop {
+            let mut conn = self.conn().await?;
+            let deleted = sqlx::query(&sql)
+                .bind(before)
+                .bind(PURGE_CHUNK)
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?
+                .rows_affected();
+            purged += deleted;
+            if deleted < PURGE_CHUNK as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@ use crate::TenantId;
 /// How a logged request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
-    /// 2xx, and 404 for a lookup that found nothing (an answer, not a failure).
+    /// 2xx (a list or filter that finds nothing is a 200: it succeeded).
     Succeeded,
     /// 4xx: the request was refused; the row says why and what to do.
     Refused,

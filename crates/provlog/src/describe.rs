@@ -419,16 +419,7 @@ fn bulk(v: &View<'_>) -> Description {
 }
 
 fn token(v: &View<'_>) -> Description {
-    let client = v
-        .form_field("client_id")
-        .map(str::to_owned)
-        .or_else(|| {
-            v.seen
-                .credential
-                .strip_prefix("OAuth client ")
-                .map(str::to_owned)
-        })
-        .unwrap_or_default();
+    let client = v.client_id().unwrap_or_default();
     let mut summary = if client.is_empty() {
         "Issued an access token".to_owned()
     } else {

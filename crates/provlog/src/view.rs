@@ -182,6 +182,14 @@ impl<'a> View<'a> {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The OAuth client of a token request: its form's `client_id`, else the one the edge
+    /// accepted.
+    pub(crate) fn client_id(&self) -> Option<String> {
+        self.form_field("client_id")
+            .or_else(|| self.seen.credential.strip_prefix("OAuth client "))
+            .map(str::to_owned)
+    }
+
     /// The response's string member `key` (`detail`, `scimType`, `error`, ...).
     pub(crate) fn answer(&self, key: &str) -> Option<&str> {
         self.response.as_ref()?.get(key)?.as_str()

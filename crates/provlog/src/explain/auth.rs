@@ -234,16 +234,7 @@ pub(super) fn forbidden(v: &View<'_>) -> Explained {
 /// An error of the token endpoint (RFC 6749 §5.2: `error`, `error_description`).
 pub(super) fn token_endpoint(v: &View<'_>) -> Explained {
     let idp = v.client.name();
-    let client = v
-        .form_field("client_id")
-        .map(str::to_owned)
-        .or_else(|| {
-            v.seen
-                .credential
-                .strip_prefix("OAuth client ")
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| "(no client id)".to_owned());
+    let client = v.client_id().unwrap_or_else(|| "(no client id)".to_owned());
     let error = v.answer("error").unwrap_or("");
     let description = v.answer("error_description").unwrap_or("");
     let new_client = "A lost secret cannot be shown again: ask the operator for a new client \

@@ -2,6 +2,7 @@
 //! JSON (a cut body closed into JSON), the identity provider. [`crate::describe`] and
 //! [`crate::explain`] read this, never the raw bytes.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::Client;
@@ -159,7 +160,11 @@ impl<'a> View<'a> {
                 .collect(),
             request: json(&seen.request_body),
             request_cut: seen.request_body.len() > BODY_LIMIT,
-            response: json(&seen.response_body),
+            response: if (200..300).contains(&seen.status) {
+                skim(&seen.response_body).or_else(|| json(&seen.response_body))
+            } else {
+                json(&seen.response_body)
+            },
             form,
             endpoint,
             seen,
@@ -235,6 +240,88 @@ impl<'a> View<'a> {
             .and_then(Value::as_array)
             .map_or(&[], Vec::as_slice)
     }
+}
+
+/// What describing a successful answer reads of it: a resource's id and name, a list's total
+/// and its resources' ids and names, a Bulk answer's statuses, a token's lifetime. Roster
+/// wrote the answer, so its attribute names are the canonical ones.
+#[derive(Deserialize)]
+struct Skim {
+    id: Option<Value>,
+    #[serde(rename = "userName")]
+    user_name: Option<Value>,
+    #[serde(rename = "displayName")]
+    display_name: Option<Value>,
+    #[serde(rename = "totalResults")]
+    total_results: Option<Value>,
+    #[serde(rename = "Resources")]
+    resources: Option<Vec<SkimmedResource>>,
+    #[serde(rename = "Operations")]
+    operations: Option<Vec<SkimmedOperation>>,
+    expires_in: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct SkimmedResource {
+    id: Option<Value>,
+    #[serde(rename = "userName")]
+    user_name: Option<Value>,
+    #[serde(rename = "displayName")]
+    display_name: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct SkimmedOperation {
+    status: Option<Value>,
+}
+
+/// The members of `fields` that are present, as an object.
+fn object<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
+            .collect(),
+    )
+}
+
+/// A successful answer as JSON with only what [`Skim`] reads (the rest is skipped, not
+/// built: a list's resources are most of a page's bytes), or `None` when it is not a whole
+/// JSON object.
+fn skim(body: &[u8]) -> Option<Value> {
+    if body.is_empty() || body.len() > BODY_LIMIT {
+        return None;
+    }
+    let s: Skim = serde_json::from_slice(body).ok()?;
+    let resources = s.resources.map(|r| {
+        Value::Array(
+            r.into_iter()
+                .map(|r| {
+                    object([
+                        ("id", r.id),
+                        ("userName", r.user_name),
+                        ("displayName", r.display_name),
+                    ])
+                })
+                .collect(),
+        )
+    });
+    let operations = s.operations.map(|o| {
+        Value::Array(
+            o.into_iter()
+                .map(|o| object([("status", o.status)]))
+                .collect(),
+        )
+    });
+    Some(object([
+        ("id", s.id),
+        ("userName", s.user_name),
+        ("displayName", s.display_name),
+        ("totalResults", s.total_results),
+        ("Resources", resources),
+        ("Operations", operations),
+        ("expires_in", s.expires_in),
+    ]))
 }
 
 /// `body` as JSON: parsed whole, or for a cut or malformed one, closed after its last

@@ -1,7 +1,13 @@
 //! The one place a connection to the database file is opened, and the settings each kind of
 //! connection runs with.
+//!
+//! The provisioning log lives in a second file beside the database (`roster.db-log` for
+//! `roster.db`), attached to every connection as the schema `provlog`. Its writes then never
+//! touch the main file: a commit there would make every reader drop its page cache and would
+//! fill the main WAL, and the log is written all the time (a store that only serves reads
+//! still writes its log). Unqualified names resolve to it, so the log's SQL names no schema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use roster_store::StoreError;
@@ -16,6 +22,9 @@ pub enum Role {
     Reader,
     /// The connection that copies the WAL into the database in the background.
     Checkpointer,
+    /// The one connection that writes the provisioning log: its file is this connection's
+    /// main database, and the main file is not attached (a transaction would lock both).
+    LogWriter,
 }
 
 /// How long a statement waits for a lock another process holds before the database is
@@ -37,8 +46,126 @@ const STATEMENT_CACHE: usize = 64;
 /// the crate root), and the WAL file is cut back to 64 MB whenever it starts over. Readers have
 /// a 2 MB page cache (the OS holds the file), the writer 8 MB.
 pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
+    if role == Role::LogWriter {
+        let file = log_file(path);
+        let conn = open(&file, role)?;
+        conn.execute_batch(&log_schema(""))
+            .map_err(crate::lite_err)?;
+        return Ok(conn);
+    }
+    let conn = open(path, role)?;
+    attach_log(&conn, path, role)?;
+    Ok(conn)
+}
+
+/// The provisioning log's file for the database at `path`: its name with `-log` appended.
+pub fn log_file(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push("-log");
+    PathBuf::from(name)
+}
+
+/// The provisioning log's schema, created in its file when missing (a new database, or a log
+/// file an operator removed: the log starts over). `seq` is AUTOINCREMENT so that it never
+/// goes back, even when the newest rows are deleted (a purge that empties the log, a tenant
+/// deleted): readers keep it as their cursor. The columns the filters read come before the
+/// bodies, so that checking a row's outcome or action never reads the overflow pages a long
+/// body takes. There is no foreign key to `tenants` (another file): an entry is only appended
+/// while its tenant exists, and a tenant's deletion deletes its entries.
+const LOG_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS {schema}provisioning_log (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id      TEXT NOT NULL,
+    at             TEXT NOT NULL,
+    outcome        TEXT NOT NULL CHECK (outcome IN ('succeeded', 'refused', 'failed')),
+    action         TEXT NOT NULL,
+    client         TEXT NOT NULL,
+    resource_key   TEXT NOT NULL,
+    resource_id    TEXT NOT NULL,
+    request_id     TEXT NOT NULL,
+    duration_ms    INTEGER NOT NULL,
+    method         TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    query          TEXT NOT NULL,
+    status         INTEGER NOT NULL,
+    scim_type      TEXT,
+    user_agent     TEXT NOT NULL,
+    credential     TEXT NOT NULL,
+    resource_type  TEXT NOT NULL,
+    resource_name  TEXT NOT NULL,
+    summary        TEXT NOT NULL,
+    explanation    TEXT NOT NULL,
+    hint           TEXT NOT NULL,
+    normalizations TEXT NOT NULL,
+    request_body   TEXT NOT NULL,
+    response_body  TEXT NOT NULL
+);
+-- A tenant's log newest first, page by page; and the tenant's rows when it is deleted.
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant ON provisioning_log (tenant_id, seq);
+-- The entries about one resource, by its (lower-cased) name or its id, in order.
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_resource_key
+    ON provisioning_log (tenant_id, resource_key, seq);
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_resource_id
+    ON provisioning_log (tenant_id, resource_id, seq);
+-- The health summary's counts since a time, and the first `seq` of a time window (where a
+-- page's walk ends), from the index alone (its rowid is `seq`).
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
+    ON provisioning_log (tenant_id, at, outcome);
+-- The purge of every tenant's old entries.
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_at ON provisioning_log (at);
+";
+
+/// [`LOG_SCHEMA`] in `schema` (`provlog.`, or empty where the log's file is the main one).
+fn log_schema(schema: &str) -> String {
+    LOG_SCHEMA.replace("{schema}", schema)
+}
+
+/// Attaches the provisioning log's file as `provlog`: the writer creates it (in WAL mode, with
+/// the main file's durability) and its schema, for the migrations, and detaches it once they
+/// ran (see `SqliteStore::open`); readers open it read-only, as they open the main file.
+fn attach_log(conn: &Connection, path: &Path, role: Role) -> Result<(), StoreError> {
+    let file = log_file(path);
+    let name = file.to_str().ok_or_else(|| {
+        StoreError::Unavailable(format!("the path {} is not UTF-8", file.display()))
+    })?;
+    conn.execute("ATTACH DATABASE ?1 AS provlog", [name])
+        .map_err(|e| {
+            StoreError::Unavailable(format!("opening the provisioning log {name}: {e}"))
+        })?;
+    match role {
+        Role::Writer => {
+            let mode: String = conn
+                .query_row("PRAGMA provlog.journal_mode = WAL", [], |r| r.get(0))
+                .map_err(crate::lite_err)?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(StoreError::Unavailable(format!(
+                    "the provisioning log {name} cannot be put in WAL mode (it stays {mode})"
+                )));
+            }
+            conn.query_row("PRAGMA provlog.journal_size_limit = 67108864", [], |_| {
+                Ok(())
+            })
+            .map_err(crate::lite_err)?;
+            conn.execute_batch(
+                "PRAGMA provlog.synchronous = NORMAL; PRAGMA provlog.cache_size = -16000;",
+            )
+            .map_err(crate::lite_err)?;
+            conn.execute_batch(&log_schema("provlog."))
+                .map_err(crate::lite_err)
+        }
+        Role::Reader | Role::LogWriter => Ok(()),
+        Role::Checkpointer => conn
+            .execute_batch("PRAGMA provlog.synchronous = NORMAL;")
+            .map_err(crate::lite_err),
+    }
+}
+
+/// Opens the main file for `role`, with its settings.
+fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
     let flags = match role {
-        Role::Writer => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        Role::Writer | Role::LogWriter => {
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE
+        }
         Role::Reader => OpenFlags::SQLITE_OPEN_READ_ONLY,
         Role::Checkpointer => OpenFlags::SQLITE_OPEN_READ_WRITE,
     } | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -47,7 +174,7 @@ pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
     })?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(crate::lite_err)?;
     let settings = match role {
-        Role::Writer => {
+        Role::Writer | Role::LogWriter => {
             // Answers with the mode as a row; kept in the file from then on.
             let mode: String = conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
@@ -60,13 +187,19 @@ pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
             }
             conn.query_row("PRAGMA journal_size_limit = 67108864", [], |_| Ok(()))
                 .map_err(crate::lite_err)?;
-            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000;
-             PRAGMA temp_store = memory; PRAGMA case_sensitive_like = ON;
-             PRAGMA wal_autocheckpoint = 0;"
+            if role == Role::LogWriter {
+                "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -16000;
+                 PRAGMA temp_store = memory; PRAGMA case_sensitive_like = ON;
+                 PRAGMA wal_autocheckpoint = 0;"
+            } else {
+                "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -8000;
+                 PRAGMA temp_store = memory; PRAGMA case_sensitive_like = ON;
+                 PRAGMA wal_autocheckpoint = 0;"
+            }
         }
         Role::Reader => {
             "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
-             PRAGMA temp_store = memory;"
+             PRAGMA temp_store = memory; PRAGMA mmap_size = 1073741824;"
         }
         Role::Checkpointer => "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -500;",
     };

@@ -1,4 +1,4 @@
-//! The SQLite storage backend: one file, WAL mode, one writer thread and a few readers, all on
+//! The SQLite storage backend: one file (and the provisioning log's beside it), WAL mode, one writer thread and a few readers, all on
 //! rusqlite: the writer (`writer`) runs every write, the migrations (`migrate`) and the key fold
 //! (`key_fold`); the readers (`reads`) run the hot reads and the cold ones (`cold`) where they
 //! are called; a background task copies the WAL back into the file (`checkpoints`). Every
@@ -40,6 +40,9 @@ mod writer;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: writer::Writer,
+    /// The provisioning log's writer, on its own file (see `connect`): the log's batches
+    /// never wait for, nor hold up, the directory's writes.
+    log_writer: writer::Writer,
     /// The reads' connections (see `reads`).
     readers: reads::Readers,
 }
@@ -88,20 +91,35 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let path = connect::file_of(url)?.to_owned();
         let migrating = path.clone();
-        let conn = tokio::task::spawn_blocking(move || {
+        let (conn, log_conn) = tokio::task::spawn_blocking(move || {
             let conn = connect(&migrating, Role::Writer)?;
             migrate::run(&conn, migrate::MIGRATIONS)?;
-            Ok::<_, StoreError>(conn)
+            // The migrations may move entries into the log's file; from now on only its own
+            // writer writes there (one transaction on both files would lock both).
+            conn.execute_batch("DETACH DATABASE provlog")
+                .map_err(lite_err)?;
+            let log_conn = connect(&migrating, Role::LogWriter)?;
+            Ok::<_, StoreError>((conn, log_conn))
         })
         .await
         .map_err(|e| StoreError::Internal(format!("migrating the database stopped: {e}")))??;
         let conn = refold_keys(conn).await?;
         let restart_wanted = Arc::new(AtomicBool::new(false));
+        let log_restart_wanted = Arc::new(AtomicBool::new(false));
         let writer = writer::Writer::start(conn, restart_wanted.clone())?;
+        let log_writer =
+            writer::Writer::start_named(log_conn, log_restart_wanted.clone(), "roster-sqlite-log")?;
         let checkpointer = connect(&path, Role::Checkpointer)?;
-        tokio::spawn(checkpoints(checkpointer, restart_wanted));
+        tokio::spawn(checkpoints(
+            checkpointer,
+            [("main", restart_wanted), ("provlog", log_restart_wanted)],
+        ));
         let readers = reads::Readers::open(&path)?;
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            log_writer,
+            readers,
+        })
     }
 }
 
@@ -121,16 +139,18 @@ const WAL_FRAMES_LIMIT: i64 = 16_384;
 /// a `RESTART` checkpoint between two batches: with no write in progress that checkpoint
 /// copies the few pages left and the log starts over, bounded. Ends when the checkpoint
 /// connection fails (the process is going away).
-async fn checkpoints(conn: Connection, restart_wanted: Arc<AtomicBool>) {
+async fn checkpoints(conn: Connection, files: [(&'static str, Arc<AtomicBool>); 2]) {
     let conn = Arc::new(Mutex::new(conn));
     let mut tick = tokio::time::interval(Duration::from_secs(2));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let (conn, restart_wanted) = (conn.clone(), restart_wanted.clone());
+        let (conn, files) = (conn.clone(), files.clone());
         let pass = tokio::task::spawn_blocking(move || {
             let conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            checkpoint_pass(&conn, &restart_wanted)
+            files.iter().try_for_each(|(schema, restart_wanted)| {
+                checkpoint_pass(&conn, schema, restart_wanted)
+            })
         })
         .await;
         match pass {
@@ -147,10 +167,16 @@ async fn checkpoints(conn: Connection, restart_wanted: Arc<AtomicBool>) {
     }
 }
 
-/// One pass of [`checkpoints`], on a blocking thread (it syncs the file).
-fn checkpoint_pass(conn: &Connection, restart_wanted: &AtomicBool) -> rusqlite::Result<()> {
+/// One pass of [`checkpoints`] over the file attached as `schema`, on a blocking thread (it
+/// syncs the file); past the limit, that file's writer is asked to start its WAL over.
+fn checkpoint_pass(
+    conn: &Connection,
+    schema: &str,
+    restart_wanted: &AtomicBool,
+) -> rusqlite::Result<()> {
     // Answers (busy, frames in the WAL, frames copied into the database).
-    let passive = || conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1));
+    let sql = format!("PRAGMA {schema}.wal_checkpoint(PASSIVE)");
+    let passive = || conn.query_row(&sql, [], |r| r.get::<_, i64>(1));
     if passive()? > WAL_FRAMES_LIMIT {
         passive()?;
         restart_wanted.store(true, Ordering::Relaxed);

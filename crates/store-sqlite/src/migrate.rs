@@ -54,6 +54,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     13 => "0013_console.sql",
     14 => "0014_operator_totp.sql",
     15 => "0015_provisioning_log.sql",
+    16 => "0016_provisioning_log_file.sql",
 ];
 
 /// The latest migration of this build.
@@ -237,5 +238,60 @@ mod tests {
         assert!(e.contains("differs"), "{e}");
         let e = run(&conn, &MIGRATIONS[..10]).unwrap_err().to_string();
         assert!(e.contains("does not know"), "{e}");
+    }
+
+    /// The log written before it had a file of its own moves there with its `seq`s, and the
+    /// main file keeps no table of it.
+    #[test]
+    fn the_provisioning_log_moves_to_its_own_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let conn = connect(&path, Role::Writer).unwrap();
+        run(&conn, &MIGRATIONS[..15]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO tenants (id, name, created_at) VALUES ('t1', 'Contoso', '2026-12-01T00:00:00.000000Z');
+             INSERT INTO main.provisioning_log (seq, tenant_id, at, outcome, action, client,
+               resource_key, resource_id, request_id, duration_ms, method, path, query, status,
+               user_agent, credential, resource_type, resource_name, summary, explanation, hint,
+               normalizations, request_body, response_body)
+             VALUES (41, 't1', '2026-12-01T00:00:00.000000Z', 'succeeded', 'create', 'entra',
+               'ada@contoso.com', 'u1', 'r1', 3, 'POST', '/Users', '', 201, 'ua', 'token',
+               'User', 'ada@contoso.com', 'Created user ada@contoso.com', '', '', '', '{}', '{}');",
+        )
+        .unwrap();
+        assert_eq!(run(&conn, MIGRATIONS).unwrap(), vec![16]);
+        let moved: (i64, String) = conn
+            .query_row(
+                "SELECT seq, summary FROM provlog.provisioning_log",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(moved, (41, "Created user ada@contoso.com".to_owned()));
+        let left: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM main.sqlite_master WHERE name LIKE 'provisioning_log%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "the main file keeps no table or index of the log");
+        // The next entry follows the moved ones.
+        conn.execute_batch(
+            "INSERT INTO provisioning_log (tenant_id, at, outcome, action, client, resource_key,
+               resource_id, request_id, duration_ms, method, path, query, status, user_agent,
+               credential, resource_type, resource_name, summary, explanation, hint,
+               normalizations, request_body, response_body)
+             SELECT tenant_id, at, outcome, action, client, resource_key, resource_id,
+               request_id, duration_ms, method, path, query, status, user_agent, credential,
+               resource_type, resource_name, summary, explanation, hint, normalizations,
+               request_body, response_body FROM provisioning_log;",
+        )
+        .unwrap();
+        let last: i64 = conn
+            .query_row("SELECT max(seq) FROM provisioning_log", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(last, 42);
+        assert!(crate::connect::log_file(&path).exists());
     }
 }

@@ -9,26 +9,23 @@ use roster_store::sql::provisioning_log::{
     self as log, INSERT_ARITY, INSERT_COLUMNS, PURGE, PURGE_CHUNK, PURGE_TENANT, TimeFilters,
 };
 use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 use std::sync::{Arc, LazyLock};
 use time::OffsetDateTime;
 
 use crate::cold::{Cols, first};
 use crate::{SqliteStore, exec, lite_err, reads, ts};
 
-/// Stores one entry, unless its tenant is gone: an entry of a tenant deleted while its batch
-/// waited is dropped as the tenant's deletion would have dropped it, rather than failing the
-/// batch (and every other tenant's entries in it) on the foreign key.
+/// Stores one entry.
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let values: Vec<String> = (1..=INSERT_ARITY).map(|n| format!("?{n}")).collect();
     format!(
-        "INSERT INTO provisioning_log ({INSERT_COLUMNS}) SELECT {}
-         WHERE EXISTS (SELECT 1 FROM tenants WHERE id = ?1)",
+        "INSERT INTO provisioning_log ({INSERT_COLUMNS}) VALUES ({})",
         values.join(", ")
     )
 });
 
-/// Appends `entries` on the writer's connection, inside its transaction.
+/// Appends `entries` on the log writer's connection, inside its transaction.
 fn append(tx: &rusqlite::Connection, entries: &[LogEntry]) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(&INSERT).map_err(lite_err)?;
     for e in entries {
@@ -67,13 +64,41 @@ fn append(tx: &rusqlite::Connection, entries: &[LogEntry]) -> Result<(), StoreEr
 #[async_trait]
 impl ProvisioningLog for SqliteStore {
     async fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+        // Only the entries of tenants that exist: a tenant deleted while its entries waited
+        // loses them, as its deletion would have (a deletion between this look and the write
+        // leaves a few, which the hourly purge deletes: see `log_orphans`).
+        let mut tenants: Vec<String> = entries
+            .iter()
+            .map(|e| e.tenant_id.as_str().to_owned())
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let gone: Vec<String> = self
+            .readers
+            .blocking(move |conn| {
+                let mut exists = conn
+                    .prepare_cached("SELECT 1 FROM tenants WHERE id = ?")
+                    .map_err(lite_err)?;
+                let mut gone = Vec::new();
+                for t in tenants {
+                    if !exists.exists([&t]).map_err(lite_err)? {
+                        gone.push(t);
+                    }
+                }
+                Ok(gone)
+            })
+            .await?;
+        // The log writer may run its job again (when another write of its group fails), so
+        // the entries are shared, not moved.
+        let entries: Arc<[LogEntry]> = entries
+            .iter()
+            .filter(|e| !gone.iter().any(|g| g == e.tenant_id.as_str()))
+            .cloned()
+            .collect();
         if entries.is_empty() {
             return Ok(());
         }
-        // The writer may run its job again (when another write of its group fails), so the
-        // entries are shared, not moved.
-        let entries: Arc<[LogEntry]> = entries.into();
-        self.writer.write(move |tx| append(tx, &entries)).await
+        self.log_writer.write(move |tx| append(tx, &entries)).await
     }
 
     async fn log_page(
@@ -131,14 +156,48 @@ impl ProvisioningLog for SqliteStore {
     }
 
     async fn purge_log(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        self.delete_in_chunks(PURGE, ts(before)).await
+        let mut deleted = self.delete_in_chunks(PURGE, ts(before)).await?;
+        for gone in self.log_orphans().await? {
+            deleted += self.delete_tenant_log(&gone).await?;
+        }
+        Ok(deleted)
     }
 }
 
+/// The next tenant id in the log after one (an index seek per tenant, not a walk of the log).
+const NEXT_LOGGED_TENANT: &str =
+    "SELECT tenant_id FROM provisioning_log WHERE tenant_id > ? ORDER BY tenant_id LIMIT 1";
+
 impl SqliteStore {
-    /// Deletes a tenant's log, chunk by chunk, before the tenant goes (see `delete_tenant`).
+    /// Deletes a tenant's log, chunk by chunk, once the tenant is gone (see `delete_tenant`).
     pub(crate) async fn delete_tenant_log(&self, tenant: &TenantId) -> Result<u64, StoreError> {
         self.delete_in_chunks(PURGE_TENANT, tenant.as_str().to_owned())
+            .await
+    }
+
+    /// The tenants whose entries are in the log but who are gone: a deletion that stopped
+    /// before its log was (the log is in a file of its own, see `connect`).
+    async fn log_orphans(&self) -> Result<Vec<TenantId>, StoreError> {
+        self.readers
+            .blocking(|conn| {
+                let mut next = conn.prepare_cached(NEXT_LOGGED_TENANT).map_err(lite_err)?;
+                let mut exists = conn
+                    .prepare_cached("SELECT 1 FROM tenants WHERE id = ?")
+                    .map_err(lite_err)?;
+                let mut gone = Vec::new();
+                let mut after = String::new();
+                while let Some(id) = next
+                    .query_row([&after], |r| r.get::<_, String>(0))
+                    .optional()
+                    .map_err(lite_err)?
+                {
+                    if !exists.exists([&id]).map_err(lite_err)? {
+                        gone.push(TenantId::new(&id));
+                    }
+                    after = id;
+                }
+                Ok(gone)
+            })
             .await
     }
 
@@ -151,7 +210,7 @@ impl SqliteStore {
         loop {
             let value = value.clone();
             let chunk = self
-                .writer
+                .log_writer
                 .write(move |tx| exec(tx, sql, params![&*value, PURGE_CHUNK]))
                 .await?;
             deleted += chunk as u64;

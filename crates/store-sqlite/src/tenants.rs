@@ -193,13 +193,10 @@ impl TenantStore for SqliteStore {
         id: &TenantId,
         events: &[NewEvent],
     ) -> Result<TenantHoldings, StoreError> {
-        // The tenant's provisioning log first, in chunks between other writes: the cascade of
-        // a busy tenant's log would hold the writer for seconds. Whatever is appended
-        // meanwhile goes with the tenant.
-        self.delete_tenant_log(id).await?;
         let events = writer::event_rows(id, events);
-        let id = id.clone();
-        self.writer
+        let (id, log_id) = (id.clone(), id.clone());
+        let held = self
+            .writer
             .write_recorded(
                 move |tx| {
                     let held = first(tx, tenants::HOLDINGS, params![id.as_str()], |r| {
@@ -213,6 +210,14 @@ impl TenantStore for SqliteStore {
                 },
                 events,
             )
-            .await
+            .await?;
+        // Then its provisioning log (in its own file), in chunks between other writes: a busy
+        // tenant's log in one statement would hold the writer for seconds. Should the process
+        // stop before it is done, the hourly purge deletes the entries of tenants that are
+        // gone. An entry is only appended while its tenant exists, so none comes after.
+        if let Err(e) = self.delete_tenant_log(&log_id).await {
+            tracing::warn!(error = %e, tenant = %log_id, "deleting a deleted tenant's provisioning log stopped; the hourly purge finishes it");
+        }
+        Ok(held)
     }
 }

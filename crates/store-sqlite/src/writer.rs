@@ -59,9 +59,18 @@ impl Writer {
     /// `restart_wanted` is set, the thread lets the WAL start over between two batches (see
     /// `checkpoints` in the crate root).
     pub fn start(conn: Connection, restart_wanted: Arc<AtomicBool>) -> Result<Writer, StoreError> {
+        Writer::start_named(conn, restart_wanted, "roster-sqlite-writer")
+    }
+
+    /// [`Writer::start`], with the thread named `name`.
+    pub fn start_named(
+        conn: Connection,
+        restart_wanted: Arc<AtomicBool>,
+        name: &str,
+    ) -> Result<Writer, StoreError> {
         let (queue, jobs) = flume::bounded(1024);
         std::thread::Builder::new()
-            .name("roster-sqlite-writer".into())
+            .name(name.into())
             .spawn(move || run(conn, jobs, restart_wanted))
             .map_err(|e| StoreError::Unavailable(format!("starting the database writer: {e}")))?;
         Ok(Writer { queue })

@@ -145,3 +145,72 @@ async fn a_database_sqlx_migrated_opens_in_place() {
     assert_eq!(after[..11], before, "the history is adopted, not rewritten");
     assert!(after.len() > 11, "and the later migrations are applied");
 }
+
+/// The log is in a file of its own, so a tenant's deletion that stopped between the tenant and
+/// its log leaves entries behind: the next purge deletes them, and no other tenant's.
+#[tokio::test]
+async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
+    use roster_store::{LogEntry, LogQuery, Outcome, TenantId};
+    let db = fresh().await;
+    let at = time::macros::datetime!(2026-12-01 9:00 UTC);
+    let entry = |tenant: &str| LogEntry {
+        seq: 0,
+        tenant_id: TenantId::new(tenant),
+        at,
+        request_id: "r".into(),
+        duration_ms: 1,
+        method: "GET".into(),
+        path: "/Users".into(),
+        query: String::new(),
+        status: 200,
+        scim_type: None,
+        outcome: Outcome::Succeeded,
+        client: "entra".into(),
+        user_agent: String::new(),
+        credential: String::new(),
+        action: "list".into(),
+        resource_type: "User".into(),
+        resource_id: String::new(),
+        resource_name: String::new(),
+        summary: "Listed users".into(),
+        explanation: String::new(),
+        hint: String::new(),
+        normalizations: Vec::new(),
+        request_body: String::new(),
+        response_body: String::new(),
+    };
+    for id in ["t-kept", "t-gone"] {
+        let record = conformance::tenant_record(id, id, at);
+        db.store.create_tenant(&record).await.expect("a tenant");
+    }
+    let entries: Vec<LogEntry> = (0..3)
+        .flat_map(|_| [entry("t-kept"), entry("t-gone")])
+        .collect();
+    db.store.append_log(&entries).await.expect("appending");
+    // The tenant goes, its log stays (as when the process stops in between).
+    let file = db._dir.path().join("t.db");
+    rusqlite::Connection::open(&file)
+        .expect("connecting")
+        .execute_batch("PRAGMA foreign_keys = ON; DELETE FROM tenants WHERE id = 't-gone';")
+        .expect("deleting the tenant alone");
+
+    let purged = db.store.purge_log(at - time::Duration::days(1)).await;
+    assert_eq!(
+        purged.expect("purging"),
+        3,
+        "the gone tenant's three entries"
+    );
+    let page = |t: &str| {
+        let t = TenantId::new(t);
+        let store = &db.store;
+        async move {
+            let query = LogQuery {
+                limit: 50,
+                ..LogQuery::default()
+            };
+            store.log_page(&t, &query).await.expect("a page").len()
+        }
+    };
+    assert_eq!(page("t-kept").await, 3);
+    assert_eq!(page("t-gone").await, 0);
+}

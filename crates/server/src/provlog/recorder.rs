@@ -1,19 +1,34 @@
-//! The log's writer: requests seen at the edge wait in a bounded queue and are written in
-//! batches by one task, off every request's path. When the queue is full a request is not
-//! logged (counted in `/metrics`), and SCIM never waits for the log.
+//! The log's writer: requests seen at the edge wait in a bounded queue, are turned into entries
+//! off the runtime's workers, and are written in large batches by one task, off every
+//! request's path. When the queue is full a request is not logged (counted in `/metrics`), and
+//! SCIM never waits for the log.
+//!
+//! Requests are held for up to [`FLUSH_AFTER`] (the issue allows losing the last second of the
+//! log in a crash) so that one transaction carries many of them: what a commit costs (the
+//! last leaf page of the table and of each index, their WAL frames) is paid once per batch,
+//! not once per handful of requests.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use roster_directory::{Directory, TokenRefusal};
 use roster_provlog::{Refusal, Seen};
 use roster_store::{LogEntry, TenantId};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-/// How many requests may wait to be written.
+/// How many requests may wait to be turned into entries.
 pub const QUEUE: usize = 1024;
-/// The most entries one write holds.
-pub const BATCH: usize = 256;
+/// How long requests gather in the queue between two takes.
+const PACE: Duration = Duration::from_millis(10);
+/// The most entries one write holds: more are written in writes of this size, one after the
+/// other, so that the database's writer serves SCIM's writes between them.
+pub const BATCH: usize = 512;
+/// The most requests held before they are written, whatever their age.
+const HOLD: usize = 4 * BATCH;
+/// How long an entry may wait to be written.
+pub const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
 /// A request seen, with what only the writer resolves (a refused token's reason).
 #[derive(Debug)]
@@ -35,7 +50,15 @@ impl Recorder {
     /// Starts the writer over `directory`; `written` and `dropped` count entries.
     pub fn start(directory: Directory, written: Counter, dropped: Counter) -> Recorder {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(write(directory, rx, written, dropped.clone()));
+        let (describer, work) = std::sync::mpsc::channel::<Describe>();
+        let started = std::thread::Builder::new()
+            .name("roster-provlog".into())
+            .spawn(move || describe(&work));
+        if let Err(e) = started {
+            // Without its thread the log records nothing: every request is counted dropped.
+            tracing::error!(error = %e, "starting the provisioning log's describer failed");
+        }
+        tokio::spawn(write(directory, describer, rx, written, dropped.clone()));
         Recorder { tx, dropped }
     }
 
@@ -47,20 +70,77 @@ impl Recorder {
     }
 }
 
+/// Requests to describe, and where their entries go.
+type Describe = (Vec<Seen>, oneshot::Sender<Vec<LogEntry>>);
+
+/// The describer thread: turns what the edge saw into entries (parsing, describing,
+/// explaining, redacting: the log's CPU work) until the writer task ends.
+fn describe(work: &std::sync::mpsc::Receiver<Describe>) {
+    for (seen, reply) in work {
+        let _ = reply.send(seen.into_iter().map(roster_provlog::entry).collect());
+    }
+}
+
+/// The writer task: takes what the edge queued and writes it when the oldest request has
+/// waited [`FLUSH_AFTER`], when [`HOLD`] are held, or when the queue closes. Between two takes
+/// it lets requests gather for [`PACE`] (one wake-up then, not one per request). A flush
+/// (describing the requests, then writing them) runs beside the next takes; one at a time.
 async fn write(
     directory: Directory,
+    describer: std::sync::mpsc::Sender<Describe>,
     mut rx: mpsc::Receiver<Pending>,
     written: Counter,
     dropped: Counter,
 ) {
-    let mut batch = Vec::with_capacity(BATCH);
-    while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let entries = entries(&directory, batch.drain(..)).await;
-        if entries.is_empty() {
-            continue;
+    let mut held: Vec<Pending> = Vec::with_capacity(HOLD);
+    let mut due: Option<Instant> = None;
+    let mut flushing: Option<tokio::task::JoinHandle<()>> = None;
+    loop {
+        let room = HOLD - held.len();
+        let open = tokio::select! {
+            n = rx.recv_many(&mut held, room) => n > 0,
+            () = sleep_until(due) => true,
+        };
+        let now = Instant::now();
+        if !held.is_empty() {
+            due.get_or_insert(now + FLUSH_AFTER);
         }
-        let n = entries.len() as u64;
-        match directory.append_log(&entries).await {
+        if !open || due.is_some_and(|d| d <= now) || held.len() >= HOLD {
+            if let Some(previous) = flushing.take() {
+                let _ = previous.await;
+            }
+            let batch = std::mem::replace(&mut held, Vec::with_capacity(HOLD));
+            due = None;
+            let job = flush(
+                directory.clone(),
+                describer.clone(),
+                batch,
+                written.clone(),
+                dropped.clone(),
+            );
+            if !open {
+                job.await;
+                return;
+            }
+            flushing = Some(tokio::spawn(job));
+        } else if let Some(d) = due {
+            tokio::time::sleep_until(d.min(now + PACE)).await;
+        }
+    }
+}
+
+/// Describes `batch` and writes its entries, [`BATCH`] to a write.
+async fn flush(
+    directory: Directory,
+    describer: std::sync::mpsc::Sender<Describe>,
+    batch: Vec<Pending>,
+    written: Counter,
+    dropped: Counter,
+) {
+    let entries = entries(&directory, &describer, batch).await;
+    for chunk in entries.chunks(BATCH) {
+        let n = chunk.len() as u64;
+        match directory.append_log(chunk).await {
             Ok(()) => {
                 written.inc_by(n);
             }
@@ -72,11 +152,24 @@ async fn write(
     }
 }
 
+/// Sleeps until `due`, or for ever when nothing is held.
+async fn sleep_until(due: Option<Instant>) {
+    match due {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The entries of a batch: only those of tenants that exist (a URL may name any), with each
-/// refused token's reason looked up.
-async fn entries(directory: &Directory, batch: impl Iterator<Item = Pending>) -> Vec<LogEntry> {
+/// refused token's reason looked up. The entries themselves are worked out by the describer
+/// thread, so that the runtime's workers serve requests meanwhile.
+async fn entries(
+    directory: &Directory,
+    describer: &std::sync::mpsc::Sender<Describe>,
+    batch: Vec<Pending>,
+) -> Vec<LogEntry> {
     let mut known: HashMap<TenantId, bool> = HashMap::new();
-    let mut out = Vec::new();
+    let mut seen = Vec::with_capacity(batch.len());
     for mut p in batch {
         let tenant = p.seen.tenant.clone();
         let exists = match known.get(&tenant) {
@@ -101,7 +194,18 @@ async fn entries(directory: &Directory, batch: impl Iterator<Item = Pending>) ->
                 Ok(TokenRefusal::Unknown) | Err(_) => Refusal::UnknownToken,
             });
         }
-        out.push(roster_provlog::entry(p.seen));
+        seen.push(p.seen);
     }
-    out
+    if seen.is_empty() {
+        return Vec::new();
+    }
+    let n = seen.len();
+    let (reply, answer) = oneshot::channel();
+    if describer.send((seen, reply)).is_err() {
+        return Vec::new();
+    }
+    answer.await.unwrap_or_else(|_| {
+        tracing::warn!(entries = n, "the provisioning log's describer stopped");
+        Vec::new()
+    })
 }

@@ -19,7 +19,8 @@
 //!       "status": 201  or  [200, 204] where the provider documents that it accepts either,
 //!       "body": {"/active": true},
 //!       "state": {"/userName": "x", "/password": "absent"}  or  "absent",
-//!       "state_of": "/Users/{{userId}}"
+//!       "state_of": "/Users/{{userId}}",
+//!       "log": {"/summary": "Created user x", "/outcome": "succeeded"}
 //!     }
 //!   }]
 //! }
@@ -38,8 +39,14 @@
 //! A check maps a JSON pointer to an expected value, compared by [`matches`]: `"absent"`
 //! (missing, null or an empty array), `"present"` (anything else), `{"$len": n}`,
 //! `{"$contains": x}` and `{"$excludes": x}` (an array element that matches `x`, or none),
+//! `{"$text": s}` and `{"$lacks": s}` (a string that holds `s`, or one that does not),
 //! `{"$all": [m, ...]}` (every matcher), an object (its listed members match), or any other JSON
 //! value (equal).
+//!
+//! Every step's request is then found in the tenant's provisioning log, in order, with its
+//! method, path, query and status, the client its User-Agent names, an action and a summary,
+//! and an explanation and a hint when it was refused; `expect.log` checks more of the entry, as
+//! the tenant API gives it (`/summary`, `/action`, `/resource/name`, `/request_body`, ...).
 //!
 //! A failing step does not stop the replay: every step runs, so one run lists every difference;
 //! a step that needs a value an earlier failure did not capture is reported as not run.
@@ -126,6 +133,7 @@ async fn replay(file: &str) {
     let mut vars = BTreeMap::new();
     vars.insert("tenantId".to_owned(), tenant.id.clone());
     let mut failures = Vec::new();
+    let mut sent = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         let name = step["name"].as_str().unwrap_or("(unnamed)");
         let label = format!("{file} step {} \"{name}\"", i + 1);
@@ -142,11 +150,24 @@ async fn replay(file: &str) {
         if !step["body"].is_null() {
             default_headers.insert(CONTENT_TYPE_KEY.to_owned(), content_type.clone());
         }
-        let problems = run_step(&app, &tenant, &default_headers, &step, &mut vars, &label).await;
+        // Tagged, so that the log's entries of the steps are told from the state checks' GETs.
+        let mut headers = default_headers.clone();
+        headers.insert("x-request-id".to_owned(), format!("corpus-step-{}", i + 1));
+        let (problems, status) = run_step(&app, &tenant, &headers, &step, &mut vars, &label).await;
+        sent.push(Sent {
+            label: label.clone(),
+            method: step["method"].as_str().unwrap_or("GET").to_owned(),
+            path: step["path"].as_str().unwrap_or_default().to_owned(),
+            query: query_of(&step, &label),
+            status,
+            log: step["expect"]["log"].clone(),
+        });
         if !problems.is_empty() {
             failures.push(format!("{label}:\n  {}", problems.join("\n  ")));
         }
     }
+    let client = client_of(default_headers.get("User-Agent").map_or("", String::as_str));
+    failures.extend(check_log(&app, &tenant, &sent, client).await);
     assert!(
         failures.is_empty(),
         "{} of {} steps of {file} ({}) differ from what a correct server does:\n\n{}\n",
@@ -165,28 +186,14 @@ async fn run_step(
     step: &Value,
     vars: &mut BTreeMap<String, String>,
     label: &str,
-) -> Vec<String> {
+) -> (Vec<String>, u16) {
     let method_name = step["method"].as_str().unwrap_or("GET");
     let method = Method::from_bytes(method_name.as_bytes())
         .unwrap_or_else(|_| panic!("{label}: bad method {method_name}"));
     let path = step["path"]
         .as_str()
         .unwrap_or_else(|| panic!("{label}: no path"));
-    let query = match &step["query"] {
-        Value::Null => String::new(),
-        Value::String(raw) => raw.clone(),
-        Value::Object(pairs) => pairs
-            .iter()
-            .map(|(k, v)| {
-                let v = v
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{label}: query {k} is not a string"));
-                format!("{}={}", percent_encode(k), percent_encode(v))
-            })
-            .collect::<Vec<_>>()
-            .join("&"),
-        other => panic!("{label}: query must be a string or an object, not {other}"),
-    };
+    let query = query_of(step, label);
     let url = if query.is_empty() {
         format!("{}{path}", tenant.base)
     } else {
@@ -255,6 +262,121 @@ async fn run_step(
     }
     if !expect["state"].is_null() {
         problems.extend(check_state(app, tenant, step, &reply.body, label).await);
+    }
+    (problems, reply.status.as_u16())
+}
+
+/// A step's query string as sent: a string as written, an object percent-encoded as Okta
+/// does.
+fn query_of(step: &Value, label: &str) -> String {
+    match &step["query"] {
+        Value::Null => String::new(),
+        Value::String(raw) => raw.clone(),
+        Value::Object(pairs) => pairs
+            .iter()
+            .map(|(k, v)| {
+                let v = v
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{label}: query {k} is not a string"));
+                format!("{}={}", percent_encode(k), percent_encode(v))
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+        other => panic!("{label}: query must be a string or an object, not {other}"),
+    }
+}
+
+/// A request a step sent, and what its log entry should say.
+struct Sent {
+    label: String,
+    method: String,
+    path: String,
+    query: String,
+    status: u16,
+    /// `expect.log`: matchers on the entry as the tenant API gives it.
+    log: Value,
+}
+
+/// The client the log names for a User-Agent (the corpus's Entra and OneLogin files send none,
+/// as their sources show none).
+fn client_of(agent: &str) -> &'static str {
+    let a = agent.to_ascii_lowercase();
+    if a.contains("okta") {
+        "okta"
+    } else if a.contains("onelogin") {
+        "onelogin"
+    } else if a.contains("azure") || a.contains("entra") {
+        "entra"
+    } else {
+        "other"
+    }
+}
+
+/// Checks that the provisioning log holds one entry per request sent, in order, each with
+/// the request's method, path, query and status, the client, an action and a summary in
+/// words, an explanation and a hint for every refusal, and what `expect.log` lists.
+async fn check_log(app: &TestApp, tenant: &TestTenant, sent: &[Sent], client: &str) -> Vec<String> {
+    let id = roster_store::TenantId::new(&tenant.id);
+    let query = roster_store::LogQuery {
+        limit: 200,
+        ..roster_store::LogQuery::default()
+    };
+    let page = async || {
+        app.directory
+            .log_page(&id, &query)
+            .await
+            .expect("the provisioning log")
+    };
+    let steps = async || {
+        let mut entries = page().await;
+        entries.retain(|e| e.request_id.starts_with("corpus-step-"));
+        entries.reverse();
+        entries
+    };
+    crate::support::eventually("one log entry per request", sent.len(), async || {
+        steps().await.len()
+    })
+    .await;
+    let entries = steps().await;
+    let mut problems = Vec::new();
+    for (s, e) in sent.iter().zip(&entries) {
+        let json = roster_provlog::entry_json(e);
+        let mut wrong = Vec::new();
+        let line = (
+            e.method.as_str(),
+            e.path.as_str(),
+            e.query.as_str(),
+            e.status,
+        );
+        let want = (
+            s.method.as_str(),
+            s.path.as_str(),
+            s.query.as_str(),
+            s.status,
+        );
+        if line != want {
+            wrong.push(format!("its entry is for {line:?}, not {want:?}"));
+        }
+        if e.client != client {
+            wrong.push(format!("client {:?}, expected {client:?}", e.client));
+        }
+        if e.action.is_empty() || e.summary.is_empty() {
+            wrong.push("no action or summary".to_owned());
+        }
+        if s.status >= 400 && (e.explanation.is_empty() || e.hint.is_empty()) {
+            wrong.push("a refusal without an explanation and a hint".to_owned());
+        }
+        for (pointer, expected) in object(&s.log, &s.label, "expect.log") {
+            wrong.extend(check(&json, pointer, expected));
+        }
+        if !wrong.is_empty() {
+            problems.push(format!(
+                "{} (log): {}; entry: {}",
+                s.label,
+                wrong.join("; "),
+                brief(&json)
+            ));
+        }
     }
     problems
 }
@@ -356,6 +478,12 @@ fn matches(actual: Option<&Value>, expected: &Value) -> bool {
                 "$len" => arg.as_u64() == Some(items.len() as u64),
                 "$contains" => items.iter().any(|i| matches(Some(i), arg)),
                 "$excludes" => !items.iter().any(|i| matches(Some(i), arg)),
+                "$text" => actual
+                    .and_then(Value::as_str)
+                    .is_some_and(|text| text.contains(arg.as_str().expect("$text takes a string"))),
+                "$lacks" => actual.and_then(Value::as_str).is_some_and(|text| {
+                    !text.contains(arg.as_str().expect("$lacks takes a string"))
+                }),
                 other => panic!("unknown matcher {other}"),
             }
         }

@@ -78,6 +78,34 @@ pub struct Seen {
     pub request_body: Vec<u8>,
     /// The response body's first [`BODY_LIMIT`] bytes (and one more when it was longer).
     pub response_body: Vec<u8>,
+    /// For a name already taken (409), who holds it, as the writer found it afterwards.
+    pub holder: Option<Holder>,
+}
+
+/// The resource that holds a name a request wanted (see [`taken_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// Its id.
+    pub id: String,
+    /// Its name as stored (the request's may differ in case or Unicode form).
+    pub name: String,
+    /// Its `externalId`, if it has one.
+    pub external_id: Option<String>,
+    /// Whether it is deactivated (a user with `active: false`).
+    pub inactive: bool,
+}
+
+/// A name a refused request wanted and another resource has: for a `409` on `/Users` or
+/// `/Groups`, whether it is a user's, and the `userName` or `displayName` asked for. The
+/// writer looks its holder up, so that the explanation names it.
+pub fn taken_name(seen: &Seen) -> Option<(bool, String)> {
+    if seen.status != 409 {
+        return None;
+    }
+    let v = View::new(seen);
+    let kind = v.kind()?;
+    let name = v.request_str(kind.name_attribute())?;
+    Some((kind == view::Kind::User, name.to_owned()))
 }
 
 /// The longest User-Agent kept, in characters.

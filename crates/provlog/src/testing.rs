@@ -38,6 +38,7 @@ pub(crate) fn req(method: &str, path: &str) -> Req {
         normalizations: Vec::new(),
         request_body: Vec::new(),
         response_body: Vec::new(),
+        holder: None,
     })
 }
 
@@ -81,6 +82,12 @@ impl Req {
     /// The credential the edge accepted (or the token endpoint named).
     pub(crate) fn credential(mut self, credential: &str) -> Req {
         self.0.credential = credential.into();
+        self
+    }
+
+    /// The writer found the name it wanted held so.
+    pub(crate) fn held_by(mut self, holder: crate::Holder) -> Req {
+        self.0.holder = Some(holder);
         self
     }
 

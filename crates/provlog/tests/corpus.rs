@@ -203,6 +203,7 @@ fn corpus_entries() -> Vec<(String, String, LogEntry)> {
                 response_body: response
                     .map(|r| r.to_string().into_bytes())
                     .unwrap_or_default(),
+                holder: None,
             };
             let e = entry(seen);
             assert_eq!(e.client, expected_client(&provider), "{name}: {agent}");

@@ -49,10 +49,12 @@ pub(super) fn conflict(v: &View<'_>, d: &Description) -> Explained {
         return Explained::new(
             format!("userName {name} already taken"),
             format!(
-                "userName {name} is already taken by another user of this organisation, and \
+                "userName {name} is already taken by {} of this organisation, and \
                  {attempt}. Roster compares userNames without case and Unicode compatibility \
                  forms (ADA@contoso.com and ada@contoso.com are the same name), so the other \
-                 user may be spelt differently."
+                 user may be spelt differently.{}",
+                holder_phrase(v, "user", "another user"),
+                deactivated_holder(v),
             ),
             hint,
         );
@@ -73,8 +75,9 @@ pub(super) fn conflict(v: &View<'_>, d: &Description) -> Explained {
         return Explained::new(
             format!("group name {name} already taken"),
             format!(
-                "A group named {name} already exists in this organisation (group names are \
-                 compared without case), and {idp} tried to {}.",
+                "A group named {name} already exists in this organisation ({}; group names \
+                 are compared without case), and {idp} tried to {}.",
+                holder_phrase(v, "group", "another group"),
                 if creating {
                     "create another with that name"
                 } else {
@@ -85,6 +88,32 @@ pub(super) fn conflict(v: &View<'_>, d: &Description) -> Explained {
         );
     }
     generic(v)
+}
+
+/// Who holds the name, as the writer found it: `user 2819c223… (Ada@Contoso.com, externalId
+/// 42)`, or `otherwise` when it was not found (gone since, or the store was away).
+fn holder_phrase(v: &View<'_>, noun: &str, otherwise: &str) -> String {
+    let Some(h) = &v.seen.holder else {
+        return otherwise.to_owned();
+    };
+    let external = h
+        .external_id
+        .as_deref()
+        .map(|x| format!(", externalId {x}"))
+        .unwrap_or_default();
+    format!("{noun} {} ({}{external})", h.id, h.name)
+}
+
+/// A sentence on a deactivated holder, or nothing.
+fn deactivated_holder(v: &View<'_>) -> &'static str {
+    match &v.seen.holder {
+        Some(h) if h.inactive => {
+            " That user is deactivated: it may be the same person, deprovisioned earlier, whom \
+             the identity provider no longer finds (an identity provider that looks users up \
+             only among active ones creates them again)."
+        }
+        _ => "",
+    }
 }
 
 /// A 412: `If-Match` named a version that is no longer current.

@@ -136,6 +136,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             normalizations,
             request_body: asked.take(),
             response_body: kept.take(),
+            holder: None,
         };
         recorder.submit(Pending {
             seen,

@@ -9,12 +9,13 @@
 //! not once per handful of requests.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
-use roster_directory::{Directory, TokenRefusal};
-use roster_provlog::{Refusal, Seen};
-use roster_store::{LogEntry, TenantId};
+use roster_directory::{Directory, TenantContext, TokenRefusal};
+use roster_provlog::{Holder, Refusal, Seen};
+use roster_store::{Kind, ListQuery, LogEntry, TenantId};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
@@ -161,28 +162,28 @@ async fn sleep_until(due: Option<Instant>) {
 }
 
 /// The entries of a batch: only those of tenants that exist (a URL may name any), with each
-/// refused token's reason looked up. The entries themselves are worked out by the describer
+/// refused token's reason and each taken name's holder looked up. The entries themselves are worked out by the describer
 /// thread, so that the runtime's workers serve requests meanwhile.
 async fn entries(
     directory: &Directory,
     describer: &std::sync::mpsc::Sender<Describe>,
     batch: Vec<Pending>,
 ) -> Vec<LogEntry> {
-    let mut known: HashMap<TenantId, bool> = HashMap::new();
+    let mut known: HashMap<TenantId, Option<Arc<TenantContext>>> = HashMap::new();
     let mut seen = Vec::with_capacity(batch.len());
     for mut p in batch {
         let tenant = p.seen.tenant.clone();
-        let exists = match known.get(&tenant) {
-            Some(e) => *e,
+        let ctx = match known.get(&tenant) {
+            Some(c) => c.clone(),
             None => {
-                let e = matches!(directory.tenant_context(&tenant).await, Ok(Some(_)));
-                known.insert(tenant.clone(), e);
-                e
+                let c = directory.tenant_context(&tenant).await.ok().flatten();
+                known.insert(tenant.clone(), c.clone());
+                c
             }
         };
-        if !exists {
+        let Some(ctx) = ctx else {
             continue;
-        }
+        };
         if let Some(hash) = p.refused_token
             && p.seen.refusal.is_none()
         {
@@ -193,6 +194,9 @@ async fn entries(
                 Ok(TokenRefusal::OtherTenant) => Refusal::OtherTenant,
                 Ok(TokenRefusal::Unknown) | Err(_) => Refusal::UnknownToken,
             });
+        }
+        if let Some((user, name)) = roster_provlog::taken_name(&p.seen) {
+            p.seen.holder = holder(directory, &ctx, user, &name).await;
         }
         seen.push(p.seen);
     }
@@ -207,5 +211,39 @@ async fn entries(
     answer.await.unwrap_or_else(|_| {
         tracing::warn!(entries = n, "the provisioning log's describer stopped");
         Vec::new()
+    })
+}
+
+/// The user (or group) whose `userName` (or `displayName`) is `name`, as it is now.
+async fn holder(
+    directory: &Directory,
+    ctx: &TenantContext,
+    user: bool,
+    name: &str,
+) -> Option<Holder> {
+    let (kind, attr) = if user {
+        (Kind::User, "userName")
+    } else {
+        (Kind::Group, "displayName")
+    };
+    let text = format!("{attr} eq {}", serde_json::Value::from(name));
+    let filter = ctx.dialect().filter(&text, &mut Vec::new()).ok()?;
+    let query = ListQuery {
+        filter: Some(filter),
+        sort: None,
+        offset: 0,
+        limit: 1,
+        with_relations: false,
+        max_bytes: 1 << 20,
+        count_at_most: Some(1),
+    };
+    let page = directory.list(ctx, kind, &query).await.ok()?;
+    let found = page.resources.first()?;
+    let text = |key: &str| found.data.get(key).and_then(serde_json::Value::as_str);
+    Some(Holder {
+        id: found.id.clone(),
+        name: text(attr).unwrap_or(name).to_owned(),
+        external_id: text("externalId").map(str::to_owned),
+        inactive: found.data.get("active") == Some(&serde_json::Value::Bool(false)),
     })
 }

@@ -42,6 +42,74 @@ fn username_taken_when_entra_creates() {
     );
 }
 
+/// The writer looked the name up: the explanation names the user who holds it, and says
+/// when that user is deactivated (the same person, deprovisioned, is the usual story).
+#[test]
+fn username_taken_names_its_holder() {
+    let held = |inactive| crate::Holder {
+        id: "2819c223-7f76-453a-919d-413861904646".into(),
+        name: "Ada@Contoso.com".into(),
+        external_id: Some("701984".into()),
+        inactive,
+    };
+    let ada = json!({"schemas": [USER], "userName": "ada@contoso.com"});
+    let e = refused(
+        create_user(ENTRA, ada.clone()).held_by(held(false)),
+        409,
+        Some("uniqueness"),
+        TAKEN,
+    );
+    check(
+        &e,
+        "Refused: userName ada@contoso.com already taken",
+        &[
+            "taken by user 2819c223-7f76-453a-919d-413861904646 (Ada@Contoso.com, externalId 701984)",
+        ],
+        &["Matching precedence"],
+    );
+    assert!(!e.explanation.contains("deactivated"), "{e:#?}");
+    let e = refused(
+        create_user(OKTA, ada).held_by(held(true)),
+        409,
+        Some("uniqueness"),
+        TAKEN,
+    );
+    check(
+        &e,
+        "Refused: userName ada@contoso.com already taken",
+        &["That user is deactivated"],
+        &[],
+    );
+    // What the writer is asked to look up.
+    let seen = create_user(
+        OKTA,
+        json!({"schemas": [USER], "userName": "ada@contoso.com"}),
+    )
+    .answer(409, &error(409, Some("uniqueness"), TAKEN))
+    .seen();
+    assert_eq!(
+        crate::taken_name(&seen),
+        Some((true, "ada@contoso.com".to_owned()))
+    );
+    let group = req("POST", "/Groups")
+        .json(json!({"schemas": [GROUP], "displayName": "Sales"}))
+        .answer(
+            409,
+            &error(
+                409,
+                Some("uniqueness"),
+                "displayName is already in use in this tenant.",
+            ),
+        )
+        .seen();
+    assert_eq!(crate::taken_name(&group), Some((false, "Sales".to_owned())));
+    let created = req("POST", "/Groups")
+        .json(json!({"schemas": [GROUP], "displayName": "Sales"}))
+        .answer(201, "{}")
+        .seen();
+    assert_eq!(crate::taken_name(&created), None);
+}
+
 #[test]
 fn username_taken_when_okta_creates() {
     let e = refused(

@@ -235,14 +235,15 @@ impl Directory {
         }
     }
 
-    /// Deletes a resource; a deleted user leaves every group.
+    /// Deletes a resource; a deleted user leaves every group. Answers the resource as it was
+    /// last (what the provisioning log names it by).
     pub async fn delete(
         &self,
         tenant: &TenantContext,
         kind: Kind,
         id: &str,
         if_match: Option<i64>,
-    ) -> Result<(), DirectoryError> {
+    ) -> Result<StoredResource, DirectoryError> {
         let mut attempts = Attempts::new();
         loop {
             attempts.another()?;
@@ -259,7 +260,7 @@ impl Directory {
             {
                 Ok(()) => {
                     self.changed();
-                    return Ok(());
+                    return Ok(last);
                 }
                 // Changed since it was read: read it again, unless the client named a version.
                 Err(StoreError::VersionMismatch) if if_match.is_none() => continue,

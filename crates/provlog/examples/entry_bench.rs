@@ -42,6 +42,7 @@ fn seen(method: &str, path: &str, query: &str, status: u16, req: String, resp: S
         normalizations: Vec::new(),
         request_body: req.into_bytes(),
         response_body: resp.into_bytes(),
+        subject: None,
         holder: None,
     }
 }

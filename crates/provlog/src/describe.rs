@@ -35,13 +35,16 @@ pub(crate) fn describe(v: &View<'_>) -> Description {
         (Endpoint::Resource(k, id), "GET") => read(v, *k, id),
         (Endpoint::Resource(k, id), "PUT") => replace(v, *k, id),
         (Endpoint::Resource(k, id), "PATCH") => update(v, *k, id),
-        (Endpoint::Resource(k, id), "DELETE") => Description {
-            action: "delete",
-            kind: Some(*k),
-            id: id.clone(),
-            name: String::new(),
-            summary: format!("Deleted {} {id}", k.noun()),
-        },
+        (Endpoint::Resource(k, id), "DELETE") => {
+            let name = v.seen.subject.clone().unwrap_or_default();
+            Description {
+                action: "delete",
+                kind: Some(*k),
+                id: id.clone(),
+                summary: format!("Deleted {}", subject(*k, &name, id)),
+                name,
+            }
+        }
         (Endpoint::Search(k), "POST") => {
             let filter = v
                 .request
@@ -89,7 +92,9 @@ fn name_in(v: &View<'_>, kind: Kind, request_first: bool) -> String {
     let attr = kind.name_attribute();
     let (a, b) = (v.request_str(attr), v.response_str(attr));
     let name = if request_first { a.or(b) } else { b.or(a) };
-    name.unwrap_or_default().to_owned()
+    name.or(v.seen.subject.as_deref())
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn create(v: &View<'_>, kind: Kind) -> Description {
@@ -170,6 +175,7 @@ fn update(v: &View<'_>, kind: Kind, id: &str) -> Description {
         .response_str(kind.name_attribute())
         .map(str::to_owned)
         .or_else(|| c.renamed.clone())
+        .or_else(|| v.seen.subject.clone())
         .unwrap_or_default();
     let this = subject(kind, &name, id);
     let shown = if name.is_empty() { id } else { &name };

@@ -78,6 +78,9 @@ pub struct Seen {
     pub request_body: Vec<u8>,
     /// The response body's first [`BODY_LIMIT`] bytes (and one more when it was longer).
     pub response_body: Vec<u8>,
+    /// The name of the resource a PATCH or DELETE changed, as the handler knew it after the
+    /// change (the answer to a group PATCH and to a DELETE has no body to read it from).
+    pub subject: Option<String>,
     /// For a name already taken (409), who holds it, as the writer found it afterwards.
     pub holder: Option<Holder>,
 }

@@ -38,6 +38,7 @@ pub(crate) fn req(method: &str, path: &str) -> Req {
         normalizations: Vec::new(),
         request_body: Vec::new(),
         response_body: Vec::new(),
+        subject: None,
         holder: None,
     })
 }
@@ -82,6 +83,12 @@ impl Req {
     /// The credential the edge accepted (or the token endpoint named).
     pub(crate) fn credential(mut self, credential: &str) -> Req {
         self.0.credential = credential.into();
+        self
+    }
+
+    /// The handler named the resource it changed so.
+    pub(crate) fn subject(mut self, name: &str) -> Req {
+        self.0.subject = Some(name.into());
         self
     }
 

@@ -203,6 +203,7 @@ fn corpus_entries() -> Vec<(String, String, LogEntry)> {
                 response_body: response
                     .map(|r| r.to_string().into_bytes())
                     .unwrap_or_default(),
+                subject: None,
                 holder: None,
             };
             let e = entry(seen);

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use roster_directory::render;
@@ -11,6 +12,8 @@ use roster_scim::messages::{ListQuery as ScimQuery, ListResponse, SearchRequest}
 use roster_scim::projection::Projection;
 use roster_scim::schema::ResourceSchema;
 use roster_store::{GroupRef, Kind, ListQuery, StoredResource};
+
+use crate::provlog::LogSlot;
 use serde_json::Value;
 
 use crate::{ApiError, AppState, ScimJson, ScimResponse, Tenant};
@@ -293,7 +296,7 @@ async fn patch(
     body: &Value,
     pairs: &[(String, String)],
     headers: &HeaderMap,
-) -> Result<ScimResponse, ApiError> {
+) -> Result<(ScimResponse, StoredResource), ApiError> {
     let schema = tenant.schema(kind);
     let mut applied = Vec::new();
     let params = query_of(state, tenant, pairs, &mut applied)?;
@@ -319,17 +322,19 @@ async fn patch(
         )
         .await?;
     if quiet {
-        return Ok(ScimResponse {
+        let response = ScimResponse {
             status: StatusCode::NO_CONTENT,
             body: None,
             etag: Some(render::etag(resource.version)),
             location: None,
             normalizations: Vec::new(),
         }
-        .noting(applied));
+        .noting(applied);
+        return Ok((response, resource));
     }
     let out = render_one(state, tenant, kind, &resource, &projection).await?;
-    Ok(resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied))
+    let response = resource_response(state, tenant, StatusCode::OK, out, &resource).noting(applied);
+    Ok((response, resource))
 }
 
 async fn delete(
@@ -338,11 +343,13 @@ async fn delete(
     kind: Kind,
     id: &str,
     headers: &HeaderMap,
+    slot: Option<Extension<LogSlot>>,
 ) -> Result<ScimResponse, ApiError> {
-    state
+    let last = state
         .directory
         .delete(tenant, kind, id, if_match(headers))
         .await?;
+    note_subject(slot, kind, &last);
     Ok(ScimResponse {
         status: StatusCode::NO_CONTENT,
         body: None,
@@ -350,6 +357,20 @@ async fn delete(
         location: None,
         normalizations: Vec::new(),
     })
+}
+
+/// Tells the provisioning log the name of the resource a request changed, which a PATCH
+/// answered with 204 and a DELETE do not say.
+fn note_subject(slot: Option<Extension<LogSlot>>, kind: Kind, resource: &StoredResource) {
+    let attr = match kind {
+        Kind::User => "userName",
+        Kind::Group => "displayName",
+    };
+    if let (Some(Extension(slot)), Some(name)) =
+        (slot, resource.data.get(attr).and_then(Value::as_str))
+    {
+        slot.note(|n| n.subject = Some(name.to_owned()));
+    }
 }
 
 macro_rules! resource_handlers {
@@ -424,11 +445,14 @@ macro_rules! resource_handlers {
             Path((_, id)): Path<(String, String)>,
             Query(q): Params,
             headers: HeaderMap,
+            slot: Option<Extension<LogSlot>>,
             ScimJson(body): ScimJson,
         ) -> Result<ScimResponse, ApiError> {
             t.ensure($kind)?;
             let t = t.0;
-            patch(&s, &t, $kind, &id, &body, &q, &headers).await
+            let (response, changed) = patch(&s, &t, $kind, &id, &body, &q, &headers).await?;
+            note_subject(slot, $kind, &changed);
+            Ok(response)
         }
 
         /// DELETE one resource.
@@ -437,10 +461,11 @@ macro_rules! resource_handlers {
             t: Tenant,
             Path((_, id)): Path<(String, String)>,
             headers: HeaderMap,
+            slot: Option<Extension<LogSlot>>,
         ) -> Result<ScimResponse, ApiError> {
             t.ensure($kind)?;
             let t = t.0;
-            delete(&s, &t, $kind, &id, &headers).await
+            delete(&s, &t, $kind, &id, &headers, slot).await
         }
     };
 }

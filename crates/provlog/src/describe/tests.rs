@@ -308,3 +308,30 @@ fn eq_filters_are_read_quoted_or_not() {
     assert_eq!(simple_eq(r#"userName eq "a" or userName eq "b""#), None);
     assert_eq!(simple_eq(r#"userName sw "a""#), None);
 }
+
+/// A group PATCH answered 204 and a DELETE carry no name: the handler's (`Seen::subject`)
+/// names the resource, as an administrator knows it.
+#[test]
+fn a_resource_is_named_by_the_handler_when_the_answer_does_not() {
+    let d = described(
+        req("PATCH", &format!("/Groups/{SALES}"))
+            .ua(ENTRA)
+            .json(patch(json!([
+                {"op": "Add", "path": "members", "value": [{"value": "a"}, {"value": "b"}, {"value": "c"}]},
+                {"op": "Remove", "path": "members", "value": [{"value": "d"}]}
+            ])))
+            .answer(204, "")
+            .subject("Sales"),
+    );
+    assert_eq!(d.summary, "Added 3 members to Sales, removed 1");
+    assert_eq!((d.id.as_str(), d.name.as_str()), (SALES, "Sales"));
+    let d = described(
+        req("DELETE", &format!("/Users/{ADA}"))
+            .answer(204, "")
+            .subject("ada@contoso.com"),
+    );
+    assert_eq!(d.summary, "Deleted user ada@contoso.com");
+    assert_eq!(d.name, "ada@contoso.com");
+    let d = described(req("DELETE", &format!("/Users/{ADA}")).answer(404, ""));
+    assert_eq!(d.summary, format!("Deleted user {ADA}"));
+}

@@ -37,6 +37,8 @@ pub struct Noted {
     pub refused_token: Option<[u8; 32]>,
     /// Why a credential was refused, when the handler knows.
     pub refusal: Option<Refusal>,
+    /// The name of the resource the request changed, when the answer does not say it.
+    pub subject: Option<String>,
 }
 
 impl LogSlot {
@@ -136,6 +138,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
             normalizations,
             request_body: asked.take(),
             response_body: kept.take(),
+            subject: noted.subject,
             holder: None,
         };
         recorder.submit(Pending {

@@ -125,7 +125,7 @@ async fn main() {
     let rows: u64 = args.next().map_or(1_000_000, |n| n.parse().expect("ROWS"));
     let dir = args.next().map_or_else(std::env::temp_dir, Into::into);
     let file = dir.join("provisioning_log_bench.db");
-    for suffix in ["", "-wal", "-shm"] {
+    for suffix in ["", "-wal", "-shm", "-log", "-log-wal", "-log-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
     }
     let store = SqliteStore::open(&format!("sqlite://{}", file.display()))
@@ -260,10 +260,12 @@ async fn main() {
 
     drop(store);
     tokio::time::sleep(StdDuration::from_millis(500)).await;
-    let conn = rusqlite::Connection::open(&file).expect("opening the file");
+    // The log is in its own file beside the database (`-log`).
+    let log_file = std::path::PathBuf::from(format!("{}-log", file.display()));
+    let conn = rusqlite::Connection::open(&log_file).expect("opening the log's file");
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
         .expect("a checkpoint");
-    let bytes = std::fs::metadata(&file).expect("the file").len();
+    let bytes = std::fs::metadata(&log_file).expect("the log's file").len();
     println!(
         "file: {bytes} bytes, {:.0} bytes an entry",
         bytes as f64 / rows as f64

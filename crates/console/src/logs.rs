@@ -34,8 +34,33 @@ pub struct Filters {
     q: String,
     #[serde(default)]
     client: String,
+    /// The start of a range of its own (UTC, as a `datetime-local` field sends it); it takes
+    /// the place of the window.
+    #[serde(default)]
+    from: String,
+    /// The end of that range (UTC).
+    #[serde(default)]
+    to: String,
     #[serde(default)]
     before: Option<i64>,
+}
+
+/// A `datetime-local` field's value (`2026-12-04T09:30`, seconds optional) as a UTC time;
+/// `Ok(None)` when empty, `Err` with what to type when it cannot be read.
+fn utc_time(field: &str, value: &str) -> Result<Option<time::OffsetDateTime>, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let minutes = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let seconds =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    time::PrimitiveDateTime::parse(value, minutes)
+        .or_else(|_| time::PrimitiveDateTime::parse(value, seconds))
+        .map(|t| Some(t.assume_utc()))
+        .map_err(|_| {
+            format!("{field} is not a date and time (such as 2026-12-04T09:30, in UTC); it was left out.")
+        })
 }
 
 /// The windows on offer.
@@ -81,7 +106,8 @@ fn offered(choices: &[(&str, &str)], v: &str) -> Option<String> {
 }
 
 impl Filters {
-    fn query(&self, now: time::OffsetDateTime, limit: u32) -> LogQuery {
+    /// The store's query, and what the filters could not read (shown above the list).
+    fn query(&self, now: time::OffsetDateTime, limit: u32) -> (LogQuery, Vec<String>) {
         let window = match self.window.as_str() {
             "1h" => Some(Duration::hours(1)),
             "24h" => Some(Duration::hours(24)),
@@ -89,8 +115,21 @@ impl Filters {
             "30d" => Some(Duration::days(30)),
             _ => None,
         };
+        let mut unread = Vec::new();
+        let mut read = |field: &str, value: &str| {
+            utc_time(field, value).unwrap_or_else(|why| {
+                unread.push(why);
+                None
+            })
+        };
+        let (from, to) = (read("From", &self.from), read("To", &self.to));
+        let (since, until) = if from.is_some() || to.is_some() {
+            (from, to)
+        } else {
+            (window.map(|w| now - w), None)
+        };
         let q = self.q.trim();
-        LogQuery {
+        let query = LogQuery {
             before: self.before,
             after: None,
             limit,
@@ -98,9 +137,10 @@ impl Filters {
             action: offered(&ACTIONS, &self.action),
             resource: (!q.is_empty()).then(|| q.chars().take(500).collect()),
             client: offered(&CLIENTS, &self.client),
-            since: window.map(|w| now - w),
-            until: None,
-        }
+            since,
+            until,
+        };
+        (query, unread)
     }
 
     /// The filters as a query string (for the next page's and the export's links).
@@ -111,6 +151,8 @@ impl Filters {
             .append_pair("action", &self.action)
             .append_pair("q", &self.q)
             .append_pair("client", &self.client)
+            .append_pair("from", &self.from)
+            .append_pair("to", &self.to)
             .finish()
     }
 }
@@ -151,6 +193,8 @@ pub struct LogPage {
     pub rows: Vec<Row>,
     pub next: Option<i64>,
     pub link: String,
+    /// What the filters could not read, said above the list.
+    pub unread: Vec<String>,
     pub f: Filters,
     pub windows: Vec<(&'static str, &'static str)>,
     pub outcomes: Vec<(&'static str, &'static str)>,
@@ -210,11 +254,8 @@ pub async fn list(
         Err(r) => return r,
     };
     let now = state.directory.clock().now();
-    let page = match state
-        .directory
-        .log_page(&tenant.id, &f.query(now, PAGE))
-        .await
-    {
+    let (query, unread) = f.query(now, PAGE);
+    let page = match state.directory.log_page(&tenant.id, &query).await {
         Ok(p) => p,
         Err(e) => return failed(&e),
     };
@@ -231,6 +272,7 @@ pub async fn list(
         rows: page.iter().map(row).collect(),
         next,
         link: f.link(),
+        unread,
         f,
         windows: WINDOWS.to_vec(),
         outcomes: OUTCOMES.to_vec(),
@@ -283,7 +325,11 @@ pub async fn export(
         Err(r) => return r,
     };
     let now = state.directory.clock().now();
-    let mut q = f.query(now, roster_directory::provisioning_log::LOG_PAGE_MAX);
+    let (mut q, unread) = f.query(now, roster_directory::provisioning_log::LOG_PAGE_MAX);
+    if !unread.is_empty() {
+        // An export of other rows than asked for would mislead: refused, saying why.
+        return (StatusCode::BAD_REQUEST, unread.join(" ")).into_response();
+    }
     let mut out = String::new();
     let mut n = 0;
     while n < EXPORT_MAX {

@@ -332,6 +332,40 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         !filtered.contains("Created user ada@contoso.com"),
         "{filtered}"
     );
+    // A time range of one's own: one that ends before the requests shows none, one around
+    // them shows them, and a time that cannot be read is said, not silently dropped.
+    let now = app.directory.clock().now();
+    let minute = |t: time::OffsetDateTime| {
+        format!(
+            "{:04}-{:02}-{:02}T{:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
+    };
+    let hour = time::Duration::hours(1);
+    b.goto(&format!("{logs}?to={}", minute(now - hour))).await;
+    let before = b.text().await;
+    assert!(before.contains("No request matches"), "{before}");
+    b.goto(&format!(
+        "{logs}?from={}&to={}",
+        minute(now - hour),
+        minute(now + hour)
+    ))
+    .await;
+    let around = b.text().await;
+    assert!(around.contains("Created user ada@contoso.com"), "{around}");
+    assert_eq!(b.value("from").await, minute(now - hour));
+    b.goto(&format!("{logs}?from=yesterday")).await;
+    let unread = b.text().await;
+    assert!(
+        unread.contains("From is not a date and time")
+            && unread.contains("Created user ada@contoso.com"),
+        "{unread}"
+    );
+    b.goto(&format!("{logs}?outcome=refused")).await;
     b.click("#results tbody a").await;
     let detail = b.text().await;
     assert!(detail.contains("What to do:"), "{detail}");

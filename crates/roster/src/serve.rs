@@ -58,10 +58,7 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
         webhooks,
         log_retention: time::Duration::days(i64::from(args.provisioning_log_days.max(1))),
     };
-    let mut state = app_state(directory, config);
-    if args.provisioning_log_days == 0 {
-        state.recorder = None;
-    }
+    let state = app_state(directory, config, args.provisioning_log_days > 0);
     let mut app = Application::new(listener, state, workers);
     if let Some(address) = args.metrics_listen {
         let metrics = tokio::net::TcpListener::bind(address)

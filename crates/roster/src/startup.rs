@@ -109,12 +109,17 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
 }
 
 /// What the HTTP server serves: the SCIM and host APIs over `directory`, and the pages (the
-/// console and tenants' Provisioning & SSO pages).
-pub fn app_state(directory: Directory, config: Config) -> AppState {
+/// console and tenants' Provisioning & SSO pages); with the provisioning log's writer when
+/// `provisioning_log` (`--provisioning-log-days 0` turns it off).
+pub fn app_state(directory: Directory, config: Config, provisioning_log: bool) -> AppState {
     let pages = roster_console::router(directory.clone(), &config.public_url);
     let mut state = AppState::new(directory, config);
     state.pages = Some(pages);
-    state.with_provisioning_log()
+    if provisioning_log {
+        state.with_provisioning_log()
+    } else {
+        state
+    }
 }
 
 /// The running parts of Roster beside its HTTP server.

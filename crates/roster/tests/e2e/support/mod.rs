@@ -166,7 +166,7 @@ impl TestAppBuilder {
         let address = format!("http://{}", listener.local_addr().expect("addr"));
         let mut config = Config::new(&address);
         (self.config)(&mut config);
-        let mut state = startup::app_state(directory.clone(), config);
+        let mut state = startup::app_state(directory.clone(), config, true);
         (self.state)(&mut state);
         let app = Application::new(listener, state, self.workers);
         tokio::spawn(async move { app.run(std::future::pending()).await.expect("serve") });

@@ -152,39 +152,24 @@ async fn a_database_sqlx_migrated_opens_in_place() {
 async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
     use roster_store::{LogEntry, LogQuery, Outcome, TenantId};
     let db = fresh().await;
-    let at = time::macros::datetime!(2026-12-01 9:00 UTC);
-    let entry = |tenant: &str| LogEntry {
-        seq: 0,
-        tenant_id: TenantId::new(tenant),
-        at,
-        request_id: "r".into(),
-        duration_ms: 1,
-        method: "GET".into(),
-        path: "/Users".into(),
-        query: String::new(),
-        status: 200,
-        scim_type: None,
-        outcome: Outcome::Succeeded,
-        client: "entra".into(),
-        user_agent: String::new(),
-        credential: String::new(),
-        action: "list".into(),
-        resource_type: "User".into(),
-        resource_id: String::new(),
-        resource_name: String::new(),
-        summary: "Listed users".into(),
-        explanation: String::new(),
-        hint: String::new(),
-        normalizations: Vec::new(),
-        request_body: String::new(),
-        response_body: String::new(),
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let entry = |tenant: &str, minute: i64| {
+        let tenant = TenantId::new(tenant);
+        conformance::log_entry(
+            &tenant,
+            minute,
+            "get",
+            Outcome::Succeeded,
+            ("u1", "ada"),
+            "entra",
+        )
     };
     for id in ["t-kept", "t-gone"] {
         let record = conformance::tenant_record(id, id, at);
         db.store.create_tenant(&record).await.expect("a tenant");
     }
     let entries: Vec<LogEntry> = (0..3)
-        .flat_map(|_| [entry("t-kept"), entry("t-gone")])
+        .flat_map(|m| [entry("t-kept", m), entry("t-gone", m)])
         .collect();
     db.store.append_log(&entries).await.expect("appending");
     // The tenant goes, its log stays (as when the process stops in between).

@@ -73,7 +73,7 @@ pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group
 pub use listing::listing;
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
-pub use provisioning_log::{provisioning_log, provisioning_log_upkeep};
+pub use provisioning_log::{entry as log_entry, provisioning_log, provisioning_log_upkeep};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };

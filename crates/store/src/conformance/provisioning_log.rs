@@ -5,8 +5,8 @@ use super::*;
 use crate::{LogCounts, LogEntry, LogQuery, Outcome};
 
 /// An entry of `tenant`, `minute` minutes (and as many milliseconds and microseconds, so that
-/// times round-trip to the microsecond) after [`BASE`], about `resource` (`(id, name)`).
-fn entry(
+/// times round-trip to the microsecond) after January 1, 2024, about `resource` (`(id, name)`).
+pub fn entry(
     tenant: &TenantId,
     minute: i64,
     action: &str,

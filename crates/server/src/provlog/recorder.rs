@@ -78,7 +78,18 @@ type Describe = (Vec<Seen>, oneshot::Sender<Vec<LogEntry>>);
 /// explaining, redacting: the log's CPU work) until the writer task ends.
 fn describe(work: &std::sync::mpsc::Receiver<Describe>) {
     for (seen, reply) in work {
-        let _ = reply.send(seen.into_iter().map(roster_provlog::entry).collect());
+        let entries = seen
+            .into_iter()
+            .filter_map(|s| {
+                // A request that makes the description panic (a bug) loses its own entry, not
+                // the thread and every entry after it.
+                let id = s.request_id.clone();
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| roster_provlog::entry(s)))
+                    .map_err(|_| tracing::error!(request_id = %id, "describing a request for the provisioning log panicked"))
+                    .ok()
+            })
+            .collect();
+        let _ = reply.send(entries);
     }
 }
 
@@ -138,7 +149,17 @@ async fn flush(
     written: Counter,
     dropped: Counter,
 ) {
-    let entries = entries(&directory, &describer, batch).await;
+    let entries = match entries(&directory, &describer, batch).await {
+        Ok(entries) => entries,
+        Err(lost) => {
+            dropped.inc_by(lost);
+            tracing::warn!(
+                entries = lost,
+                "the provisioning log's describer has stopped"
+            );
+            return;
+        }
+    };
     for chunk in entries.chunks(BATCH) {
         let n = chunk.len() as u64;
         match directory.append_log(chunk).await {
@@ -162,13 +183,14 @@ async fn sleep_until(due: Option<Instant>) {
 }
 
 /// The entries of a batch: only those of tenants that exist (a URL may name any), with each
-/// refused token's reason and each taken name's holder looked up. The entries themselves are worked out by the describer
+/// refused token's reason and each taken name's holder looked up; `Err` with how many were
+/// lost when the describer thread is gone (it never started, or a bug stopped it). The entries themselves are worked out by the describer
 /// thread, so that the runtime's workers serve requests meanwhile.
 async fn entries(
     directory: &Directory,
     describer: &std::sync::mpsc::Sender<Describe>,
     batch: Vec<Pending>,
-) -> Vec<LogEntry> {
+) -> Result<Vec<LogEntry>, u64> {
     let mut known: HashMap<TenantId, Option<Arc<TenantContext>>> = HashMap::new();
     let mut seen = Vec::with_capacity(batch.len());
     for mut p in batch {
@@ -201,17 +223,14 @@ async fn entries(
         seen.push(p.seen);
     }
     if seen.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    let n = seen.len();
+    let n = seen.len() as u64;
     let (reply, answer) = oneshot::channel();
     if describer.send((seen, reply)).is_err() {
-        return Vec::new();
+        return Err(n);
     }
-    answer.await.unwrap_or_else(|_| {
-        tracing::warn!(entries = n, "the provisioning log's describer stopped");
-        Vec::new()
-    })
+    answer.await.map_err(|_| n)
 }
 
 /// The user (or group) whose `userName` (or `displayName`) is `name`, as it is now.

@@ -231,10 +231,7 @@ pub fn search_order(q: &str, kind: roster_store::Kind) -> Option<&'static str> {
     if q.is_empty() || reads_as_filter(q) {
         return None;
     }
-    Some(match kind {
-        roster_store::Kind::User => "userName",
-        roster_store::Kind::Group => "displayName",
-    })
+    Some(kind.name_attribute())
 }
 
 /// The filter a search box asks for: empty is none; text that reads as a SCIM filter (it has

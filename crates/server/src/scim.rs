@@ -362,10 +362,7 @@ async fn delete(
 /// Tells the provisioning log the name of the resource a request changed, which a PATCH
 /// answered with 204 and a DELETE do not say.
 fn note_subject(slot: Option<Extension<LogSlot>>, kind: Kind, resource: &StoredResource) {
-    let attr = match kind {
-        Kind::User => "userName",
-        Kind::Group => "displayName",
-    };
+    let attr = kind.name_attribute();
     if let (Some(Extension(slot)), Some(name)) =
         (slot, resource.data.get(attr).and_then(Value::as_str))
     {

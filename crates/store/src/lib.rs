@@ -270,6 +270,15 @@ impl Kind {
         }
     }
 
+    /// The attribute that names a resource of this kind, unique within a tenant: `userName`
+    /// or `displayName`.
+    pub fn name_attribute(self) -> &'static str {
+        match self {
+            Kind::User => "userName",
+            Kind::Group => "displayName",
+        }
+    }
+
     /// Parses a stored kind.
     pub fn parse(s: &str) -> Option<Kind> {
         match s {

@@ -240,11 +240,8 @@ async fn holder(
     user: bool,
     name: &str,
 ) -> Option<Holder> {
-    let (kind, attr) = if user {
-        (Kind::User, "userName")
-    } else {
-        (Kind::Group, "displayName")
-    };
+    let kind = if user { Kind::User } else { Kind::Group };
+    let attr = kind.name_attribute();
     let text = format!("{attr} eq {}", serde_json::Value::from(name));
     let filter = ctx.dialect().filter(&text, &mut Vec::new()).ok()?;
     let query = ListQuery {

@@ -379,10 +379,7 @@ pub fn email_keys(data: &Value) -> Vec<String> {
 
 /// The attribute a uniqueness conflict of a kind is about.
 pub fn conflict_attribute(kind: Kind) -> &'static str {
-    match kind {
-        Kind::User => "userName",
-        Kind::Group => "displayName",
-    }
+    kind.name_attribute()
 }
 
 /// A user's groups as the backends' `groups_json` column holds them: a JSON array of

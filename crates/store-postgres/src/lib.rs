@@ -36,6 +36,7 @@ mod key_fold;
 mod members;
 mod provisioning_log;
 mod resources;
+mod sso;
 mod tenants;
 mod webhooks;
 

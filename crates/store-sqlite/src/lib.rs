@@ -32,6 +32,7 @@ mod migrate;
 mod provisioning_log;
 mod reads;
 mod resources;
+mod sso;
 mod tenants;
 mod webhooks;
 mod writer;

@@ -55,6 +55,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     14 => "0014_operator_totp.sql",
     15 => "0015_provisioning_log.sql",
     16 => "0016_provisioning_log_file.sql",
+    17 => "0017_sso.sql",
 ];
 
 /// The latest migration of this build.

@@ -14,9 +14,11 @@ pub mod conformance;
 mod log;
 pub mod memory_eval;
 pub mod sql;
+mod sso;
 mod traits;
 
 pub use log::{LogCounts, LogEntry, LogQuery, Outcome};
+pub use sso::{HostAppRecord, SigningKeyRecord, SsoConnectionRecord, SsoStore};
 
 pub use traits::{
     ChangeLog, ConsoleStore, CredentialStore, Health, ProvisioningLog, ResourceStore, Store,
@@ -26,6 +28,7 @@ pub use traits::{
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
+    pub use crate::sso::SsoStore;
     pub use crate::traits::{
         ChangeLog, ConsoleStore, CredentialStore, Health, ProvisioningLog, ResourceStore, Store,
         TenantStore, WebhookStore,

@@ -370,6 +370,7 @@ pub trait Store:
     + WebhookStore
     + ConsoleStore
     + ProvisioningLog
+    + crate::SsoStore
     + Health
 {
 }
@@ -382,6 +383,7 @@ impl<T> Store for T where
         + WebhookStore
         + ConsoleStore
         + ProvisioningLog
+        + crate::SsoStore
         + Health
         + ?Sized
 {

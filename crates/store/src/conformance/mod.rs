@@ -61,6 +61,7 @@ mod membership;
 mod names;
 mod provisioning_log;
 mod resources;
+mod sso;
 pub mod strategy;
 mod tenants;
 
@@ -71,6 +72,7 @@ pub use credentials::{
 };
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
+pub use sso::{host_apps_and_keys, sso_connections};
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
 pub use provisioning_log::{entry as log_entry, provisioning_log, provisioning_log_upkeep};
@@ -100,7 +102,7 @@ macro_rules! conformance_tests {
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
             tenant_names plans portal_links sealed_tokens console token_by_hash
-            provisioning_log provisioning_log_upkeep
+            provisioning_log provisioning_log_upkeep sso_connections host_apps_and_keys
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

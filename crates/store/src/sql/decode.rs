@@ -327,3 +327,56 @@ pub fn log_counts(row: &impl Columns) -> Result<LogCounts, StoreError> {
         failed: count("failed")?,
     })
 }
+
+/// The columns [`sso_connection`] reads.
+pub const SSO_CONNECTION_COLUMNS: &str =
+    "id, tenant_id, name, protocol, settings, sealed, is_default, created_at, updated_at";
+
+/// A connection: [`SSO_CONNECTION_COLUMNS`].
+pub fn sso_connection(row: &impl Columns) -> Result<crate::SsoConnectionRecord, StoreError> {
+    Ok(crate::SsoConnectionRecord {
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        name: row.text("name")?,
+        protocol: row.text("protocol")?,
+        settings: serde_json::from_str(&row.text("settings")?)
+            .map_err(|e| StoreError::Internal(format!("bad connection settings: {e}")))?,
+        sealed: row.bytes("sealed")?,
+        is_default: row.flag("is_default")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// The columns [`host_app`] reads.
+pub const HOST_APP_COLUMNS: &str =
+    "id, name, secret_hash, redirect_uris, created_at, revoked_at";
+
+/// A host application: [`HOST_APP_COLUMNS`].
+pub fn host_app(row: &impl Columns) -> Result<crate::HostAppRecord, StoreError> {
+    Ok(crate::HostAppRecord {
+        id: row.text("id")?,
+        name: row.text("name")?,
+        secret_hash: hash(row.bytes("secret_hash")?, "host application")?,
+        redirect_uris: serde_json::from_str(&row.text("redirect_uris")?)
+            .map_err(|e| StoreError::Internal(format!("bad redirect URIs: {e}")))?,
+        created_at: row.time("created_at")?,
+        revoked_at: row.opt_time("revoked_at")?,
+    })
+}
+
+/// The columns [`signing_key`] reads.
+pub const SIGNING_KEY_COLUMNS: &str = "kid, sealed, public_jwk, created_at, signs_from, retired_at";
+
+/// A signing key: [`SIGNING_KEY_COLUMNS`].
+pub fn signing_key(row: &impl Columns) -> Result<crate::SigningKeyRecord, StoreError> {
+    Ok(crate::SigningKeyRecord {
+        kid: row.text("kid")?,
+        sealed: row.bytes("sealed")?,
+        public_jwk: serde_json::from_str(&row.text("public_jwk")?)
+            .map_err(|e| StoreError::Internal(format!("bad public key: {e}")))?,
+        created_at: row.time("created_at")?,
+        signs_from: row.time("signs_from")?,
+        retired_at: row.opt_time("retired_at")?,
+    })
+}

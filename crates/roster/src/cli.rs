@@ -119,6 +119,95 @@ pub(crate) enum Command {
     /// or a key file beside a SQLite database).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manages tenants' single sign-on connections to their identity providers.
+    #[command(subcommand)]
+    Sso(SsoCommand),
+    /// Manages the host applications that receive signed-in users (OpenID Connect clients).
+    #[command(subcommand)]
+    App(AppCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SsoCommand {
+    /// Adds a SAML connection to a tenant, from its identity provider's metadata; prints the
+    /// values to paste into the identity provider.
+    AddSaml {
+        /// The tenant (id, name, or external_id:VALUE).
+        tenant: String,
+        /// The connection's name in sign-on URLs (letters, digits, dashes).
+        #[arg(long)]
+        name: String,
+        /// The identity provider: entra, okta, onelogin, google or generic (its defaults).
+        #[arg(long, default_value = "generic")]
+        preset: String,
+        /// The identity provider's metadata XML: a file, or - for standard input.
+        #[arg(long)]
+        metadata: std::path::PathBuf,
+        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails
+        /// (the preset's by default: externalId for entra, userName otherwise).
+        #[arg(long = "match")]
+        match_on: Option<String>,
+        /// The claim that carries it: nameid, or an attribute's name (the preset's by default).
+        #[arg(long)]
+        claim: Option<String>,
+        /// Whether sign-ins started by the identity provider (its dashboard tile) are accepted.
+        #[arg(long, value_parser = ["on", "off"])]
+        idp_initiated: Option<String>,
+        /// Makes it the tenant's default connection (its sign-on URL without a name).
+        #[arg(long)]
+        default: bool,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists a tenant's connections.
+    List {
+        /// The tenant.
+        tenant: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Removes a connection.
+    Remove {
+        /// The tenant.
+        tenant: String,
+        /// The connection's name or id.
+        connection: String,
+    },
+    /// Rotates the key ID tokens are signed with: the new key is published now and signs in
+    /// an hour; the old one stays published until its last tokens have expired.
+    RotateKey,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AppCommand {
+    /// Registers a host application; prints its client id and secret (shown once).
+    Create {
+        /// The application's name.
+        name: String,
+        /// Where codes may be sent (repeat for several); compared exactly.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// Where a sign-in that did not start at the application sends the user (OpenID
+        /// Connect's initiate_login_uri).
+        #[arg(long)]
+        login_uri: Option<String>,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists the applications.
+    List {
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revokes an application.
+    Revoke {
+        /// Its client id.
+        client_id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,7 @@ mod cli;
 mod commands;
 mod keys;
 mod serve;
+mod sso_commands;
 pub mod startup;
 
 use cli::*;
@@ -90,6 +91,8 @@ pub async fn run() -> Result<()> {
         }
         Command::Key(KeyCommand::Generate) => Ok(()),
         Command::Plan(command) => plan(&directory, command).await,
+        Command::Sso(command) => sso_commands::sso(&directory, &config, command).await,
+        Command::App(command) => sso_commands::app(&directory, &config, command).await,
         Command::Operator(OperatorCommand::Create { email }) => {
             let secret = directory.operator_invite().await?;
             let email: String = form_urlencoded::byte_serialize(email.as_bytes()).collect();

@@ -136,6 +136,9 @@ pub struct Shared {
     pub pages: Option<Router>,
     /// The provisioning log's queue, when the log is on.
     pub recorder: Option<provlog::recorder::Recorder>,
+    /// Sign-in (`crates/signin`): the sign-on URLs, SAML, and the OpenID provider for the host
+    /// application, when given.
+    pub signin: Option<roster_signin::SignIn>,
 }
 
 impl AppState {
@@ -149,6 +152,7 @@ impl AppState {
             oauth_failures: Arc::default(),
             pages: None,
             recorder: None,
+            signin: None,
         }))
     }
 
@@ -280,10 +284,11 @@ pub fn app(state: AppState) -> App {
     // The pages have routes of their own; they are reached through the fallback, so that their
     // path parameters are theirs alone.
     let pages = state.pages.clone();
+    let signin = state.signin.as_ref().map(|s| s.router());
     let router = router
         .nest("/scim/v2/{tenant}", scim)
         .nest("/api/v1", host::routes())
-        .fallback(move |req: Request| pages_or_not_found(pages.clone(), req))
+        .fallback(move |req: Request| pages_or_not_found(pages.clone(), signin.clone(), req))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
                 timed(request_timeout, req, next)
@@ -443,9 +448,20 @@ fn canonical_path(mut req: Request) -> Request {
     req
 }
 
-/// A page under `/console` or `/portal` when there are pages; else 404.
-async fn pages_or_not_found(pages: Option<Router>, req: Request) -> Response {
+/// A page under `/console` or `/portal` when there are pages, a sign-in route when sign-in is
+/// on; else 404.
+async fn pages_or_not_found(
+    pages: Option<Router>,
+    signin: Option<Router>,
+    req: Request,
+) -> Response {
     let path = req.uri().path();
+    if let Some(signin) = signin.filter(|_| roster_signin::SignIn::serves(path)) {
+        return match tower::ServiceExt::oneshot(signin, req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+    }
     let is_page =
         path == "/console" || path.starts_with("/console/") || path.starts_with("/portal/");
     match pages {

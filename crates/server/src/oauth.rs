@@ -283,6 +283,12 @@ pub async fn token(
             return invalid_request("grant_type is missing: send grant_type=client_credentials.");
         }
         Some(g @ ("client_credentials" | JWT_BEARER_GRANT)) => g.to_owned(),
+        Some("authorization_code") if s.signin.is_some() => {
+            if let Some(signin) = &s.signin {
+                return roster_signin::token(signin, &form, &headers).await;
+            }
+            return invalid_request("authorization_code is not served here.");
+        }
         Some(other) => {
             return oauth_error(
                 StatusCode::BAD_REQUEST,

@@ -54,3 +54,45 @@ pub fn generate(subject: &str, serial: u64, now: OffsetDateTime) -> Result<KeyPa
         private_key_der: key.private_key_to_pkcs8()?,
     })
 }
+
+/// An RSA 2048 key for signing ID tokens (PKCS#8 DER, to be sealed), drawn from OpenSSL's
+/// generator.
+pub fn token_key() -> Result<Vec<u8>, KeyError> {
+    Ok(PKey::from_rsa(Rsa::generate(2048)?)?.private_key_to_pkcs8()?)
+}
+
+/// The key (PKCS#8 DER) as PKCS#1 DER, as JWT libraries load an RSA key.
+pub fn to_pkcs1_der(private_key_der: &[u8]) -> Result<Vec<u8>, KeyError> {
+    Ok(PKey::private_key_from_der(private_key_der)?
+        .rsa()?
+        .private_key_to_der()?)
+}
+
+/// The public half of an RSA key as a JWK (RFC 7517) with its `kid`, for the JWKS.
+pub fn public_jwk(private_key_der: &[u8], kid: &str) -> Result<serde_json::Value, KeyError> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let rsa = PKey::private_key_from_der(private_key_der)?.rsa()?;
+    Ok(serde_json::json!({
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": kid,
+        "n": URL_SAFE_NO_PAD.encode(rsa.n().to_vec()),
+        "e": URL_SAFE_NO_PAD.encode(rsa.e().to_vec()),
+    }))
+}
+
+impl KeyPair {
+    /// The certificate as PEM.
+    pub fn certificate_pem(&self) -> Result<String, KeyError> {
+        let pem = openssl::x509::X509::from_der(&self.certificate_der)?.to_pem()?;
+        Ok(String::from_utf8_lossy(&pem).into_owned())
+    }
+
+    /// The private key as PKCS#8 PEM.
+    pub fn private_key_pem(&self) -> Result<String, KeyError> {
+        let pem = PKey::private_key_from_der(&self.private_key_der)?.private_key_to_pem_pkcs8()?;
+        Ok(String::from_utf8_lossy(&pem).into_owned())
+    }
+}

@@ -9,6 +9,7 @@
 
 pub mod keys;
 pub mod saml;
+pub mod sign_in;
 pub mod testing;
 
 pub use saml::{Asserted, IdpMetadata, Refusal, ServiceProvider};

@@ -19,6 +19,7 @@ CREATE TABLE host_apps (
     name          TEXT NOT NULL,
     secret_hash   BYTEA NOT NULL UNIQUE,
     redirect_uris TEXT NOT NULL,
+    login_uri     TEXT,
     created_at TIMESTAMPTZ NOT NULL,
     revoked_at TIMESTAMPTZ
 );

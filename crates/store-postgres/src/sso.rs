@@ -6,7 +6,7 @@ use roster_store::sql::decode::{
 };
 use roster_store::sql::found;
 use roster_store::{
-    HostAppRecord, SigningKeyRecord, SsoConnectionRecord, SsoStore, StoreError, TenantId,
+    HostAppRecord, NewEvent, SigningKeyRecord, SsoConnectionRecord, SsoStore, StoreError, TenantId,
 };
 use time::OffsetDateTime;
 
@@ -151,13 +151,14 @@ impl SsoStore for PostgresStore {
     async fn add_host_app(&self, a: &HostAppRecord) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         sqlx::query(
-            "INSERT INTO host_apps (id, name, secret_hash, redirect_uris, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO host_apps (id, name, secret_hash, redirect_uris, login_uri, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&a.id)
         .bind(&a.name)
         .bind(&a.secret_hash[..])
         .bind(json_text(&a.redirect_uris)?)
+        .bind(&a.login_uri)
         .bind(a.created_at)
         .execute(&mut *conn)
         .await
@@ -190,13 +191,14 @@ impl SsoStore for PostgresStore {
 
     async fn revoke_host_app(&self, id: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        let done =
-            sqlx::query("UPDATE host_apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-                .bind(at)
-                .bind(id)
-                .execute(&mut *conn)
-                .await
-                .map_err(db_err)?;
+        let done = sqlx::query(
+            "UPDATE host_apps SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(at)
+        .bind(id)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
         found(done.rows_affected())
     }
 
@@ -217,10 +219,7 @@ impl SsoStore for PostgresStore {
         Ok(())
     }
 
-    async fn signing_keys(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    async fn signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let mut conn = self.conn().await?;
         let rows = sqlx::query(&format!(
             "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys
@@ -242,5 +241,15 @@ impl SsoStore for PostgresStore {
             .await
             .map_err(db_err)?;
         found(done.rows_affected())
+    }
+
+    async fn record_events(
+        &self,
+        tenant: &TenantId,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        crate::change_log::insert_events(&mut tx, tenant, events).await?;
+        tx.commit().await.map_err(db_err)
     }
 }

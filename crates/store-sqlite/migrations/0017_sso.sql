@@ -19,6 +19,7 @@ CREATE TABLE host_apps (
     name          TEXT NOT NULL,
     secret_hash   BLOB NOT NULL UNIQUE,
     redirect_uris TEXT NOT NULL,
+    login_uri     TEXT,
     created_at    TEXT NOT NULL,
     revoked_at    TEXT
 );

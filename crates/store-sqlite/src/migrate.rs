@@ -260,7 +260,7 @@ mod tests {
                'User', 'ada@contoso.com', 'Created user ada@contoso.com', '', '', '', '{}', '{}');",
         )
         .unwrap();
-        assert_eq!(run(&conn, MIGRATIONS).unwrap(), vec![16]);
+        assert_eq!(run(&conn, &MIGRATIONS[..16]).unwrap(), vec![16]);
         let moved: (i64, String) = conn
             .query_row(
                 "SELECT seq, summary FROM provlog.provisioning_log",

@@ -6,13 +6,13 @@ use roster_store::sql::decode::{
 };
 use roster_store::sql::found;
 use roster_store::{
-    HostAppRecord, SigningKeyRecord, SsoConnectionRecord, SsoStore, StoreError, TenantId,
+    HostAppRecord, NewEvent, SigningKeyRecord, SsoConnectionRecord, SsoStore, StoreError, TenantId,
 };
 use rusqlite::params;
 use time::OffsetDateTime;
 
 use crate::cold::{all, first};
-use crate::{SqliteStore, exec, is_unique_violation, lite_err, ts};
+use crate::{SqliteStore, exec, is_unique_violation, lite_err, ts, writer};
 
 fn settings_text(c: &SsoConnectionRecord) -> Result<String, StoreError> {
     serde_json::to_string(&c.settings).map_err(|e| StoreError::Internal(e.to_string()))
@@ -150,9 +150,16 @@ impl SsoStore for SqliteStore {
             .write(move |tx| {
                 exec(
                     tx,
-                    "INSERT INTO host_apps (id, name, secret_hash, redirect_uris, created_at)
-                     VALUES (?, ?, ?, ?, ?)",
-                    params![a.id, a.name, &a.secret_hash[..], uris, ts(a.created_at)],
+                    "INSERT INTO host_apps (id, name, secret_hash, redirect_uris, login_uri,
+                       created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    params![
+                        a.id,
+                        a.name,
+                        &a.secret_hash[..],
+                        uris,
+                        a.login_uri,
+                        ts(a.created_at)
+                    ],
                 )?;
                 Ok(())
             })
@@ -189,8 +196,8 @@ impl SsoStore for SqliteStore {
 
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError> {
         let k = key.clone();
-        let jwk =
-            serde_json::to_string(&k.public_jwk).map_err(|e| StoreError::Internal(e.to_string()))?;
+        let jwk = serde_json::to_string(&k.public_jwk)
+            .map_err(|e| StoreError::Internal(e.to_string()))?;
         self.writer
             .write(move |tx| {
                 exec(
@@ -204,10 +211,7 @@ impl SsoStore for SqliteStore {
             .await
     }
 
-    async fn signing_keys(
-        &self,
-        now: OffsetDateTime,
-    ) -> Result<Vec<SigningKeyRecord>, StoreError> {
+    async fn signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKeyRecord>, StoreError> {
         let sql = format!(
             "SELECT {SIGNING_KEY_COLUMNS} FROM signing_keys
              WHERE retired_at IS NULL OR retired_at > ? ORDER BY created_at DESC, kid DESC"
@@ -229,5 +233,14 @@ impl SsoStore for SqliteStore {
                 found(done as u64)
             })
             .await
+    }
+
+    async fn record_events(
+        &self,
+        tenant: &TenantId,
+        events: &[NewEvent],
+    ) -> Result<(), StoreError> {
+        let rows = writer::event_rows(tenant, events);
+        self.writer.write_recorded(|_| Ok(()), rows).await
     }
 }

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{StoreError, TenantId};
+use crate::{NewEvent, StoreError, TenantId};
 
 /// One tenant's connection to its identity provider.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,9 @@ pub struct HostAppRecord {
     pub secret_hash: [u8; 32],
     /// Where codes may be sent, compared exactly.
     pub redirect_uris: Vec<String>,
+    /// Where a sign-in that did not start at the application sends the user (OpenID
+    /// Connect's `initiate_login_uri`): the application then asks Roster for the user.
+    pub login_uri: Option<String>,
     /// When it was registered.
     pub created_at: OffsetDateTime,
     /// When it was revoked.
@@ -102,8 +105,12 @@ pub trait SsoStore: Send + Sync {
     /// Adds a signing key.
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
     /// Every signing key not retired at `now`, newest first.
-    async fn signing_keys(&self, now: OffsetDateTime)
-    -> Result<Vec<SigningKeyRecord>, StoreError>;
+    async fn signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKeyRecord>, StoreError>;
     /// Sets when a key stops being published.
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Appends events that change no resource (a sign-in, a refused sign-in) to the tenant's
+    /// change log.
+    async fn record_events(&self, tenant: &TenantId, events: &[NewEvent])
+    -> Result<(), StoreError>;
 }

@@ -16,5 +16,6 @@ mod postgres;
 mod process;
 mod provisioning_log;
 mod scim_api;
+mod sso;
 mod tenant_api;
 mod webhooks;

@@ -16,7 +16,7 @@ mod response;
 pub use metadata::{IdpMetadata, MetadataError};
 pub use refusal::{Refusal, Vendor};
 pub use request::{SignInRequest, request};
-pub use response::{Asserted, Expected, check_response};
+pub use response::{Asserted, Expected, check_response, verify_response};
 
 /// The clock skew allowed between Roster and the identity provider, either way.
 pub const SKEW: time::Duration = time::Duration::minutes(2);

@@ -46,6 +46,8 @@ pub struct Asserted {
     pub expires_at: OffsetDateTime,
     /// The identity provider's session, for logging out later.
     pub session_index: Option<String>,
+    /// How the person authenticated (the `AuthnContextClassRef`).
+    pub authn_context: Option<String>,
 }
 
 impl Asserted {
@@ -71,13 +73,40 @@ impl Asserted {
     }
 }
 
-/// Checks a posted `SAMLResponse` (base64) for `sp` from `idp`. The caller then refuses a
-/// replay (`Asserted::assertion_id` seen before) and matches the user.
+/// Checks a posted `SAMLResponse` (base64) for `sp` from `idp` entirely: [`verify_response`],
+/// then [`Asserted::answers`]. (A caller that keeps used assertions refuses a replay between
+/// the two, so that a response posted twice is called a replay, not an answer to nothing.)
 pub fn check_response(
     sp: &ServiceProvider,
     idp: &IdpMetadata,
     posted: &str,
     expected: Expected<'_>,
+) -> Result<Asserted, Refusal> {
+    let asserted = verify_response(sp, idp, posted, expected.now)?;
+    asserted.answers(expected)?;
+    Ok(asserted)
+}
+
+impl Asserted {
+    /// Whether it answers the request this browser started (`expected.request_id`), or is a
+    /// sign-in the identity provider started where the connection accepts those.
+    pub fn answers(&self, expected: Expected<'_>) -> Result<(), Refusal> {
+        match (&self.in_response_to, expected.request_id) {
+            (Some(got), Some(want)) if got == want => Ok(()),
+            (Some(got), _) => Err(Refusal::UnknownRequest { got: got.clone() }),
+            (None, _) if expected.idp_initiated => Ok(()),
+            (None, _) => Err(Refusal::Unsolicited),
+        }
+    }
+}
+
+/// Checks a posted `SAMLResponse`'s signature and every condition but which request it
+/// answers, at `now`.
+pub fn verify_response(
+    sp: &ServiceProvider,
+    idp: &IdpMetadata,
+    posted: &str,
+    now: OffsetDateTime,
 ) -> Result<Asserted, Refusal> {
     if posted.len() > MAX_RESPONSE_BYTES {
         return Err(Refusal::TooLarge(posted.len()));
@@ -119,7 +148,7 @@ pub fn check_response(
     }
 
     let assertion = verified_assertion(sp, idp, &xml, &outer)?;
-    conditions(sp, idp, &assertion, expected)
+    conditions(sp, idp, &assertion, now)
 }
 
 /// samael: every signature verifies with the connection's certificates, only the signed part
@@ -235,14 +264,13 @@ fn audiences(assertion: Option<&Assertion>) -> String {
 }
 
 /// What Roster checks itself on the signed assertion: audience present and ours, every time
-/// limit against `now` with [`SKEW`], and which request it answers.
+/// limit against `now` with [`SKEW`].
 fn conditions(
     sp: &ServiceProvider,
     idp: &IdpMetadata,
     assertion: &Assertion,
-    expected: Expected<'_>,
+    now: OffsetDateTime,
 ) -> Result<Asserted, Refusal> {
-    let now = expected.now;
     let issuer = assertion.issuer.value.clone().unwrap_or_default();
     if issuer != idp.entity_id {
         return Err(Refusal::Issuer {
@@ -305,14 +333,6 @@ fn conditions(
         return Err(Refusal::Expired(ends));
     }
     let in_response_to = confirmation.in_response_to.clone();
-    match (&in_response_to, expected.request_id) {
-        (Some(got), Some(want)) if got == want => {}
-        (Some(got), _) => {
-            return Err(Refusal::UnknownRequest { got: got.clone() });
-        }
-        (None, _) if expected.idp_initiated => {}
-        (None, _) => return Err(Refusal::Unsolicited),
-    }
     let subject = assertion.subject.as_ref();
     let name_id = subject.and_then(|s| s.name_id.as_ref());
     let attributes = assertion
@@ -339,5 +359,10 @@ fn conditions(
             .iter()
             .flatten()
             .find_map(|s| s.session_index.clone()),
+        authn_context: assertion
+            .authn_statements
+            .iter()
+            .flatten()
+            .find_map(|s| s.authn_context.as_ref()?.value.as_ref()?.value.clone()),
     })
 }

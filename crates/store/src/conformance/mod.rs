@@ -72,13 +72,13 @@ pub use credentials::{
 };
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
 pub use listing::listing;
-pub use sso::{host_apps_and_keys, sso_connections};
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
 pub use provisioning_log::{entry as log_entry, provisioning_log, provisioning_log_upkeep};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };
+pub use sso::{host_apps_and_keys, sso_connections};
 pub use tenants::{
     first_tenant, first_tenant_race, plans, tenant_isolation, tenant_names, tenant_removal, tenants,
 };

@@ -23,7 +23,10 @@ pub async fn sso_connections(store: &dyn Store) {
     let a = new_tenant(store, "t-a").await;
     let b = new_tenant(store, "t-b").await;
     let first = connection(&a, "c-1", "entra", true);
-    ok(store.add_sso_connection(&first).await, "adding a connection");
+    ok(
+        store.add_sso_connection(&first).await,
+        "adding a connection",
+    );
     ok(
         store
             .add_sso_connection(&connection(&b, "c-2", "entra", true))
@@ -98,12 +101,21 @@ pub async fn host_apps_and_keys(store: &dyn Store) {
         name: "Host".into(),
         secret_hash: [5; 32],
         redirect_uris: vec!["https://app.test/cb".into()],
+        login_uri: Some("https://app.test/login".into()),
         created_at: BASE,
         revoked_at: None,
     };
     ok(store.add_host_app(&app).await, "registering");
-    assert_eq!(ok(store.host_app("app-1").await, "by id"), Some(app.clone()));
-    ok(store.revoke_host_app("app-1", BASE + Duration::hours(1)).await, "revoking");
+    assert_eq!(
+        ok(store.host_app("app-1").await, "by id"),
+        Some(app.clone())
+    );
+    ok(
+        store
+            .revoke_host_app("app-1", BASE + Duration::hours(1))
+            .await,
+        "revoking",
+    );
     assert_err(
         store.revoke_host_app("app-1", BASE).await,
         "NotFound",
@@ -124,7 +136,10 @@ pub async fn host_apps_and_keys(store: &dyn Store) {
     ok(store.add_signing_key(&key("k1", 0)).await, "a key");
     ok(store.add_signing_key(&key("k2", 10)).await, "a newer key");
     let kids = |keys: Vec<SigningKeyRecord>| keys.into_iter().map(|k| k.kid).collect::<Vec<_>>();
-    assert_eq!(kids(ok(store.signing_keys(BASE).await, "keys")), ["k2", "k1"]);
+    assert_eq!(
+        kids(ok(store.signing_keys(BASE).await, "keys")),
+        ["k2", "k1"]
+    );
     ok(
         store
             .retire_signing_key("k1", BASE + Duration::hours(2))
@@ -132,12 +147,18 @@ pub async fn host_apps_and_keys(store: &dyn Store) {
         "retiring",
     );
     assert_eq!(
-        kids(ok(store.signing_keys(BASE + Duration::hours(1)).await, "before")),
+        kids(ok(
+            store.signing_keys(BASE + Duration::hours(1)).await,
+            "before"
+        )),
         ["k2", "k1"],
         "published until it retires"
     );
     assert_eq!(
-        kids(ok(store.signing_keys(BASE + Duration::hours(2)).await, "after")),
+        kids(ok(
+            store.signing_keys(BASE + Duration::hours(2)).await,
+            "after"
+        )),
         ["k2"]
     );
 }

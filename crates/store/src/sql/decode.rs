@@ -350,7 +350,7 @@ pub fn sso_connection(row: &impl Columns) -> Result<crate::SsoConnectionRecord, 
 
 /// The columns [`host_app`] reads.
 pub const HOST_APP_COLUMNS: &str =
-    "id, name, secret_hash, redirect_uris, created_at, revoked_at";
+    "id, name, secret_hash, redirect_uris, login_uri, created_at, revoked_at";
 
 /// A host application: [`HOST_APP_COLUMNS`].
 pub fn host_app(row: &impl Columns) -> Result<crate::HostAppRecord, StoreError> {
@@ -360,6 +360,7 @@ pub fn host_app(row: &impl Columns) -> Result<crate::HostAppRecord, StoreError> 
         secret_hash: hash(row.bytes("secret_hash")?, "host application")?,
         redirect_uris: serde_json::from_str(&row.text("redirect_uris")?)
             .map_err(|e| StoreError::Internal(format!("bad redirect URIs: {e}")))?,
+        login_uri: row.opt_text("login_uri")?,
         created_at: row.time("created_at")?,
         revoked_at: row.opt_time("revoked_at")?,
     })

@@ -10,6 +10,8 @@ use std::sync::Arc;
 pub mod browser;
 pub mod jwt;
 pub mod process;
+pub mod relying_party;
+pub mod saml_idp;
 
 use reqwest::{Method, StatusCode};
 use roster::startup::{self, Application, StoreOptions, Workers};

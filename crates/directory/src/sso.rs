@@ -1,0 +1,496 @@
+//! Single sign-on's use cases: a tenant's connections to its identity providers (made, read,
+//! removed; their keys sealed), the provisioned user a sign-in names, assertions used once, and
+//! the events of sign-ins. The protocol checks are `roster-sso`'s; the HTTP flow is the edge's.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use roster_scim::filter::Filter;
+use roster_sso::saml::{IdpMetadata, ServiceProvider, Vendor};
+use roster_store::{Kind, ListQuery, NewEvent, SsoConnectionRecord, StoredResource, TenantId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::context::TenantContext;
+use crate::{Directory, DirectoryError};
+
+/// The identity provider a connection is for: its defaults and the names in its hints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Microsoft Entra ID: the user's object id, provisioned as `externalId`, is the key, and
+    /// sign-ins from the *My Apps* tile are accepted.
+    Entra,
+    /// Okta: the e-mail (the NameID) is the username.
+    Okta,
+    /// OneLogin: the NameID is the username.
+    OneLogin,
+    /// Google Workspace: the NameID (primary e-mail) is the username.
+    Google,
+    /// Any other SAML identity provider: the NameID is the username.
+    Generic,
+}
+
+/// Entra's object id claim in SAML.
+pub const ENTRA_OBJECT_ID: &str = "http://schemas.microsoft.com/identity/claims/objectidentifier";
+
+impl Preset {
+    /// Every preset, for listings.
+    pub const ALL: [Preset; 5] = [
+        Preset::Entra,
+        Preset::Okta,
+        Preset::OneLogin,
+        Preset::Google,
+        Preset::Generic,
+    ];
+
+    /// Its name in settings and commands.
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Entra => "entra",
+            Preset::Okta => "okta",
+            Preset::OneLogin => "onelogin",
+            Preset::Google => "google",
+            Preset::Generic => "generic",
+        }
+    }
+
+    /// The identity provider's own name, for pages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Preset::Entra => "Microsoft Entra ID",
+            Preset::Okta => "Okta",
+            Preset::OneLogin => "OneLogin",
+            Preset::Google => "Google Workspace",
+            Preset::Generic => "Another SAML identity provider",
+        }
+    }
+
+    /// Parses a preset's name.
+    pub fn parse(text: &str) -> Result<Preset, DirectoryError> {
+        Preset::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(text.trim()))
+            .ok_or_else(|| {
+                DirectoryError::Setting(format!(
+                    "unknown identity provider preset {text:?}: one of {}",
+                    Preset::ALL.map(Preset::name).join(", ")
+                ))
+            })
+    }
+
+    /// The names its refusals' hints use.
+    pub fn vendor(self) -> Vendor {
+        match self {
+            Preset::Entra => Vendor::Entra,
+            Preset::Okta => Vendor::Okta,
+            Preset::OneLogin => Vendor::OneLogin,
+            Preset::Google => Vendor::Google,
+            Preset::Generic => Vendor::Generic,
+        }
+    }
+
+    /// The user key it matches on unless told otherwise.
+    pub fn user_key(self) -> UserKey {
+        match self {
+            Preset::Entra => UserKey {
+                claim: ENTRA_OBJECT_ID.to_owned(),
+                attribute: Matched::ExternalId,
+            },
+            _ => UserKey {
+                claim: UserKey::NAME_ID.to_owned(),
+                attribute: Matched::UserName,
+            },
+        }
+    }
+
+    /// Whether sign-ins the identity provider starts are accepted unless told otherwise.
+    pub fn idp_initiated(self) -> bool {
+        matches!(self, Preset::Entra | Preset::Okta | Preset::OneLogin)
+    }
+}
+
+/// The provisioned attribute a sign-in's key is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Matched {
+    /// `userName` (case-insensitive, as SCIM compares it).
+    #[serde(rename = "userName")]
+    UserName,
+    /// `externalId` (exact).
+    #[serde(rename = "externalId")]
+    ExternalId,
+    /// Any of the user's `emails` (case-insensitive).
+    #[serde(rename = "emails")]
+    Email,
+}
+
+impl Matched {
+    /// Its SCIM attribute.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Matched::UserName => "userName",
+            Matched::ExternalId => "externalId",
+            Matched::Email => "emails",
+        }
+    }
+
+    /// Parses an attribute's name.
+    pub fn parse(text: &str) -> Result<Matched, DirectoryError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "username" => Ok(Matched::UserName),
+            "externalid" => Ok(Matched::ExternalId),
+            "email" | "emails" => Ok(Matched::Email),
+            _ => Err(DirectoryError::Setting(format!(
+                "a sign-in can be matched on userName, externalId or emails, not {text:?}"
+            ))),
+        }
+    }
+}
+
+/// Which claim of a sign-in names the user, and which provisioned attribute it must equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserKey {
+    /// `nameid`, or an attribute's (claim's) name.
+    pub claim: String,
+    /// The provisioned attribute.
+    pub attribute: Matched,
+}
+
+impl UserKey {
+    /// The claim that means the SAML NameID.
+    pub const NAME_ID: &'static str = "nameid";
+}
+
+/// A SAML connection's settings, as stored (read back strictly: an unknown field or a missing
+/// one fails closed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlSettings {
+    /// The identity provider's metadata, as pasted or fetched.
+    pub metadata: String,
+    /// Roster's certificate for this connection (DER, base64); its key is sealed.
+    pub certificate: String,
+    /// Which claim names the user.
+    pub user_key: UserKey,
+    /// Whether sign-ins the identity provider starts are accepted.
+    pub idp_initiated: bool,
+}
+
+/// A tenant's connection to its identity provider.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// Its id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its name in sign-on URLs.
+    pub name: String,
+    /// Its preset.
+    pub preset: Preset,
+    /// Whether the tenant's sign-on URL starts it.
+    pub is_default: bool,
+    /// SAML's settings.
+    pub saml: SamlSettings,
+    /// The identity provider, as its metadata says.
+    pub idp: IdpMetadata,
+    /// When it was made.
+    pub created_at: OffsetDateTime,
+    sealed: Vec<u8>,
+}
+
+/// Stored settings: the preset beside the protocol's own.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Stored {
+    preset: Preset,
+    saml: SamlSettings,
+}
+
+/// A SAML connection to make.
+#[derive(Debug, Clone)]
+pub struct NewSamlConnection {
+    /// Its name (letters, digits and dashes).
+    pub name: String,
+    /// Its preset.
+    pub preset: Preset,
+    /// The identity provider's metadata.
+    pub metadata: String,
+    /// Which claim names the user (the preset's when absent).
+    pub user_key: Option<UserKey>,
+    /// Whether sign-ins the identity provider starts are accepted (the preset's when absent).
+    pub idp_initiated: Option<bool>,
+    /// Whether the tenant's sign-on URL starts it.
+    pub is_default: bool,
+}
+
+fn sealing_context(tenant: &TenantId, id: &str) -> String {
+    format!("sso:{tenant}:{id}")
+}
+
+/// What a connection may be named: it is part of a URL.
+fn check_name(name: &str) -> Result<String, DirectoryError> {
+    let name = name.trim().to_ascii_lowercase();
+    let fine = (1..=40).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if fine {
+        Ok(name)
+    } else {
+        Err(DirectoryError::Setting(format!(
+            "a connection's name is 1 to 40 letters, digits and dashes, not {name:?}"
+        )))
+    }
+}
+
+impl Connection {
+    fn from_record(record: SsoConnectionRecord) -> Result<Connection, DirectoryError> {
+        let unreadable = |why: String| {
+            DirectoryError::Internal(format!(
+                "SSO connection {} of tenant {}: {why}",
+                record.id, record.tenant_id
+            ))
+        };
+        if record.protocol != "saml" {
+            return Err(unreadable(format!(
+                "unknown protocol {:?}",
+                record.protocol
+            )));
+        }
+        let stored: Stored = serde_json::from_value(record.settings.clone())
+            .map_err(|e| unreadable(format!("its settings do not read: {e}")))?;
+        let idp = IdpMetadata::parse(&stored.saml.metadata)
+            .map_err(|e| unreadable(format!("its metadata does not read: {e}")))?;
+        Ok(Connection {
+            id: record.id,
+            tenant: record.tenant_id,
+            name: record.name,
+            preset: stored.preset,
+            is_default: record.is_default,
+            saml: stored.saml,
+            idp,
+            created_at: record.created_at,
+            sealed: record.sealed,
+        })
+    }
+}
+
+impl Directory {
+    /// Makes a SAML connection for `tenant`: reads the identity provider's metadata (refusing
+    /// it without a signing certificate), makes the connection's key and certificate, seals the
+    /// key with the server key.
+    pub async fn add_saml_connection(
+        &self,
+        tenant: &TenantId,
+        new: NewSamlConnection,
+    ) -> Result<Connection, DirectoryError> {
+        let ring = self.keyring.clone().ok_or_else(|| {
+            DirectoryError::Sealing(
+                "single sign-on needs the server key (ROSTER_SECRET_KEY) to seal the connection's key"
+                    .into(),
+            )
+        })?;
+        self.find_tenant(tenant.as_str()).await?;
+        let name = check_name(&new.name)?;
+        IdpMetadata::parse(&new.metadata).map_err(|e| {
+            DirectoryError::Setting(format!("the identity provider's metadata: {e}"))
+        })?;
+        let now = self.clock.now();
+        let id = self.secrets.resource_id();
+        let serial = self.secrets.random_u64();
+        let subject = format!("roster {name}");
+        let pair =
+            tokio::task::spawn_blocking(move || roster_sso::keys::generate(&subject, serial, now))
+                .await
+                .map_err(|e| DirectoryError::Internal(e.to_string()))?
+                .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        let stored = Stored {
+            preset: new.preset,
+            saml: SamlSettings {
+                metadata: new.metadata,
+                certificate: STANDARD.encode(&pair.certificate_der),
+                user_key: new.user_key.unwrap_or_else(|| new.preset.user_key()),
+                idp_initiated: new.idp_initiated.unwrap_or(new.preset.idp_initiated()),
+            },
+        };
+        let sealed = ring.seal(
+            self.secrets.as_ref(),
+            &sealing_context(tenant, &id),
+            &pair.private_key_der,
+        );
+        let record = SsoConnectionRecord {
+            id,
+            tenant_id: tenant.clone(),
+            name,
+            protocol: "saml".to_owned(),
+            settings: serde_json::to_value(&stored)
+                .map_err(|e| DirectoryError::Internal(e.to_string()))?,
+            sealed,
+            is_default: new.is_default,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store
+            .add_sso_connection(&record)
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::Conflict(_) => DirectoryError::Setting(format!(
+                    "the tenant already has a connection named {:?}",
+                    record.name
+                )),
+                other => other.into(),
+            })?;
+        Connection::from_record(record)
+    }
+
+    /// A tenant's connections, by name.
+    pub async fn sso_connections(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<Connection>, DirectoryError> {
+        self.store
+            .sso_connections(tenant)
+            .await?
+            .into_iter()
+            .map(Connection::from_record)
+            .collect()
+    }
+
+    /// One of a tenant's connections, by id or name; with no name, its default one (or its
+    /// only one).
+    pub async fn sso_connection(
+        &self,
+        tenant: &TenantId,
+        id_or_name: Option<&str>,
+    ) -> Result<Connection, DirectoryError> {
+        let not_found = |what: &str| DirectoryError::NotFound {
+            kind: "SSO connection",
+            id: what.to_owned(),
+        };
+        match id_or_name {
+            Some(name) => self
+                .store
+                .sso_connection(tenant, name)
+                .await?
+                .map(Connection::from_record)
+                .transpose()?
+                .ok_or_else(|| not_found(name)),
+            None => {
+                let all = self.sso_connections(tenant).await?;
+                let only = all.len() == 1;
+                all.into_iter()
+                    .find(|c| c.is_default || only)
+                    .ok_or_else(|| not_found("(the default)"))
+            }
+        }
+    }
+
+    /// Removes a connection.
+    pub async fn remove_sso_connection(
+        &self,
+        tenant: &TenantId,
+        id_or_name: &str,
+    ) -> Result<(), DirectoryError> {
+        let connection = self.sso_connection(tenant, Some(id_or_name)).await?;
+        Ok(self
+            .store
+            .remove_sso_connection(tenant, &connection.id)
+            .await?)
+    }
+
+    /// Roster as the service provider of `connection`, at `entity_id` and `acs_url` (the edge
+    /// knows its public URL): the connection's key unsealed.
+    pub fn saml_service_provider(
+        &self,
+        connection: &Connection,
+        entity_id: String,
+        acs_url: String,
+    ) -> Result<ServiceProvider, DirectoryError> {
+        let ring = self.keyring.as_ref().ok_or_else(|| {
+            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
+        })?;
+        let key = ring
+            .open(
+                &sealing_context(&connection.tenant, &connection.id),
+                &connection.sealed,
+            )
+            .map_err(|e| DirectoryError::Sealing(format!("the connection's key: {e}")))?;
+        let certificate_der = STANDARD
+            .decode(&connection.saml.certificate)
+            .map_err(|e| DirectoryError::Internal(format!("the connection's certificate: {e}")))?;
+        Ok(ServiceProvider {
+            entity_id,
+            acs_url,
+            certificate_der,
+            private_key_der: key,
+        })
+    }
+
+    /// The provisioned user whose `key.attribute` is `value`, if exactly one is. Two users
+    /// with the same key (e-mails are not unique) match nobody rather than the first.
+    pub async fn user_for_sign_in(
+        &self,
+        tenant: &TenantContext,
+        key: &UserKey,
+        value: &str,
+    ) -> Result<Option<StoredResource>, DirectoryError> {
+        let literal =
+            serde_json::to_string(value).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        let filter = Filter::parse(&format!("{} eq {literal}", key.attribute.attribute()))
+            .map_err(|e| DirectoryError::Internal(format!("the sign-in's filter: {e}")))?;
+        let query = ListQuery {
+            filter: Some(filter),
+            sort: None,
+            offset: 0,
+            limit: 2,
+            with_relations: true,
+            max_bytes: usize::MAX,
+            count_at_most: Some(2),
+        };
+        let page = self.list(tenant, Kind::User, &query).await?;
+        let mut found = page.resources.into_iter();
+        match (found.next(), found.next()) {
+            (Some(user), None) => Ok(Some(user)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Appends a sign-in's event (`user.signed_in`, `sso.failed`) to the tenant's change log.
+    pub async fn record_sign_in_event(
+        &self,
+        tenant: &TenantId,
+        event_type: &str,
+        data: Value,
+    ) -> Result<(), DirectoryError> {
+        let event = NewEvent {
+            id: format!("evt_{}", self.secrets.resource_id().replace('-', "")),
+            event_type: event_type.to_owned(),
+            occurred_at: self.clock.now(),
+            data,
+        };
+        self.store.record_events(tenant, &[event]).await?;
+        self.changed();
+        Ok(())
+    }
+}
+
+impl Directory {
+    /// Seals `clear` under `context` with the server key: what a sign-in keeps in the browser
+    /// (a cookie, a code) can be neither read nor changed there.
+    pub fn seal_value(&self, context: &str, clear: &[u8]) -> Result<Vec<u8>, DirectoryError> {
+        let ring = self.keyring.as_ref().ok_or_else(|| {
+            DirectoryError::Sealing(
+                "single sign-on needs the server key (ROSTER_SECRET_KEY)".into(),
+            )
+        })?;
+        Ok(ring.seal(self.secrets.as_ref(), context, clear))
+    }
+
+    /// Opens what [`Directory::seal_value`] sealed under `context`; `None` when it does not
+    /// open (changed, sealed for another context, or with a key this process lacks).
+    pub fn open_value(&self, context: &str, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.keyring.as_ref()?.open(context, sealed).ok()
+    }
+}

@@ -1,0 +1,214 @@
+//! `roster sso …` and `roster app …`: tenants' sign-in connections and the host applications
+//! that receive signed-in users.
+
+use std::io::Read as _;
+
+use anyhow::{Context as _, Result};
+use roster_directory::Directory;
+use roster_directory::sso::{Connection, Matched, NewSamlConnection, Preset, UserKey};
+use roster_server::Config;
+use roster_signin::SignIn;
+use serde_json::{Value, json};
+
+use crate::cli::{AppCommand, SsoCommand};
+
+fn connection_json(signin: &SignIn, slug: &str, c: &Connection) -> Value {
+    json!({
+        "id": c.id,
+        "name": c.name,
+        "protocol": "saml",
+        "preset": c.preset.name(),
+        "default": c.is_default,
+        "sign_on_url": signin.sign_on_url(slug, Some(&c.name)),
+        "entity_id": signin.entity_id(c.tenant.as_str(), &c.id),
+        "acs_url": signin.acs_url(c.tenant.as_str(), &c.id),
+        "metadata_url": signin.entity_id(c.tenant.as_str(), &c.id),
+        "idp_entity_id": c.idp.entity_id,
+        "user_key": {"claim": c.saml.user_key.claim, "match": c.saml.user_key.attribute.attribute()},
+        "idp_initiated": c.saml.idp_initiated,
+    })
+}
+
+fn read_metadata(path: &std::path::Path) -> Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the metadata from standard input")?;
+        Ok(text)
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading the metadata from {}", path.display()))
+    }
+}
+
+/// `roster sso …`.
+pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoCommand) -> Result<()> {
+    let signin = SignIn::new(directory.clone(), &config.public_url);
+    match command {
+        SsoCommand::AddSaml {
+            tenant,
+            name,
+            preset,
+            metadata,
+            match_on,
+            claim,
+            idp_initiated,
+            default,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let preset = Preset::parse(&preset)?;
+            let user_key = match (match_on, claim) {
+                (None, None) => None,
+                (m, c) => {
+                    let base = preset.user_key();
+                    Some(UserKey {
+                        claim: c.unwrap_or(base.claim),
+                        attribute: match m {
+                            Some(m) => Matched::parse(&m)?,
+                            None => base.attribute,
+                        },
+                    })
+                }
+            };
+            let connection = directory
+                .add_saml_connection(
+                    &tenant.id,
+                    NewSamlConnection {
+                        name,
+                        preset,
+                        metadata: read_metadata(&metadata)?,
+                        user_key,
+                        idp_initiated: idp_initiated.map(|v| v == "on"),
+                        is_default: default,
+                    },
+                )
+                .await?;
+            let shown = connection_json(&signin, &tenant.slug, &connection);
+            if json {
+                println!("{shown}");
+            } else {
+                println!("Connection {} added to {}.", connection.name, tenant.name);
+                println!("Paste into {}:", preset.title());
+                println!(
+                    "  Identifier (Entity ID):  {}",
+                    shown["entity_id"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "  Reply URL (ACS URL):     {}",
+                    shown["acs_url"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "  Sign-on URL:             {}",
+                    shown["sign_on_url"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "  Roster's metadata:       {}",
+                    shown["metadata_url"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        SsoCommand::List { tenant, json } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let connections = directory.sso_connections(&tenant.id).await?;
+            if json {
+                let list: Vec<Value> = connections
+                    .iter()
+                    .map(|c| connection_json(&signin, &tenant.slug, c))
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else {
+                for c in &connections {
+                    println!(
+                        "{:<20} {:<9} {}{}",
+                        c.name,
+                        c.preset.name(),
+                        signin.sign_on_url(&tenant.slug, Some(&c.name)),
+                        if c.is_default { "  (default)" } else { "" }
+                    );
+                }
+            }
+        }
+        SsoCommand::Remove { tenant, connection } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory
+                .remove_sso_connection(&tenant.id, &connection)
+                .await?;
+            println!("Connection {connection} removed from {}.", tenant.name);
+        }
+        SsoCommand::RotateKey => {
+            let kid = directory.rotate_signing_key().await?;
+            println!(
+                "Key {kid} is published now and signs ID tokens in an hour; the previous key stays published until its tokens have expired."
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `roster app …`.
+pub(crate) async fn app(directory: &Directory, config: &Config, command: AppCommand) -> Result<()> {
+    match command {
+        AppCommand::Create {
+            name,
+            redirect_uris,
+            login_uri,
+            json,
+        } => {
+            let made = directory
+                .create_host_app(&name, &redirect_uris, login_uri.as_deref())
+                .await?;
+            let issuer = config.public_url.trim_end_matches('/');
+            if json {
+                println!(
+                    "{}",
+                    json!({
+                        "client_id": made.app.id,
+                        "client_secret": made.client_secret,
+                        "name": made.app.name,
+                        "redirect_uris": made.app.redirect_uris,
+                        "login_uri": made.app.login_uri,
+                        "issuer": issuer,
+                    })
+                );
+            } else {
+                println!("Application {} registered.", made.app.name);
+                println!("  Issuer:         {issuer}");
+                println!("  Client id:      {}", made.app.id);
+                println!("  Client secret:  {} (shown once)", made.client_secret);
+            }
+        }
+        AppCommand::List { json } => {
+            let apps = directory.host_apps().await?;
+            if json {
+                let list: Vec<Value> = apps
+                    .iter()
+                    .map(|a| {
+                        json!({"client_id": a.id, "name": a.name, "redirect_uris": a.redirect_uris,
+                               "login_uri": a.login_uri, "revoked": a.revoked_at.is_some()})
+                    })
+                    .collect();
+                println!("{}", Value::Array(list));
+            } else {
+                for a in apps {
+                    println!(
+                        "{:<40} {}{}",
+                        a.id,
+                        a.name,
+                        if a.revoked_at.is_some() {
+                            " (revoked)"
+                        } else {
+                            ""
+                        }
+                    );
+                }
+            }
+        }
+        AppCommand::Revoke { client_id } => {
+            directory.revoke_host_app(&client_id).await?;
+            println!("Application {client_id} revoked.");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! Single sign-on end to end: a real SAML identity provider (SimpleSAMLphp) signs provisioned
+//! users in, and a host application written with a standard OpenID Connect library
+//! (`openidconnect`) receives them; refusals show a page that says why, a trace in the
+//! provisioning log, and an `sso.failed` event.
+
+use std::time::{Duration, Instant};
+
+use roster_directory::sso::{NewSamlConnection, Preset};
+use roster_signin::SignIn;
+use roster_store::{LogQuery, TenantId};
+use serde_json::{Value, json};
+
+use crate::support::relying_party::RelyingParty;
+use crate::support::saml_idp::{Browser, SamlIdp};
+use crate::support::{TestApp, TestTenant, patch_op};
+
+const CALLBACK: &str = "http://127.0.0.1:9/host/callback";
+
+struct World {
+    app: TestApp,
+    tenant: TestTenant,
+    slug: String,
+    idp: SamlIdp,
+    rp: RelyingParty,
+    alice: String,
+    client_id: String,
+    client_secret: String,
+}
+
+/// A tenant with alice and bob provisioned (alice in a group), a SAML connection to
+/// SimpleSAMLphp, and a registered host application.
+async fn world() -> World {
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Contoso").await;
+    let alice = app.create_user(&tenant, "alice@example.org").await;
+    app.create_user(&tenant, "bob@example.org").await;
+    app.create_group(&tenant, "Sales", &[&alice]).await;
+    let tenant_id = TenantId::new(&tenant.id);
+    let slug = app
+        .directory
+        .find_tenant(&tenant.id)
+        .await
+        .expect("the tenant")
+        .slug;
+    let idp = SamlIdp::start().await;
+    let connection = app
+        .directory
+        .add_saml_connection(
+            &tenant_id,
+            NewSamlConnection {
+                name: "simplesaml".into(),
+                preset: Preset::Generic,
+                metadata: idp.metadata().await,
+                user_key: None,
+                idp_initiated: Some(false),
+                is_default: true,
+            },
+        )
+        .await
+        .expect("the connection");
+    let signin = SignIn::new(app.directory.clone(), &app.address);
+    idp.trust(&[(
+        signin.entity_id(&tenant.id, &connection.id),
+        signin.acs_url(&tenant.id, &connection.id),
+    )]);
+    let registered = app
+        .directory
+        .create_host_app("Host", &[CALLBACK.to_owned()], None)
+        .await
+        .expect("the application");
+    let rp = RelyingParty::discover(
+        &app.address,
+        &registered.app.id,
+        &registered.client_secret,
+        CALLBACK,
+    )
+    .await;
+    World {
+        app,
+        tenant,
+        slug,
+        idp,
+        rp,
+        alice,
+        client_id: registered.app.id,
+        client_secret: registered.client_secret,
+    }
+}
+
+impl World {
+    fn sign_on_url(&self) -> String {
+        format!("{}/auth/request-access/{}", self.app.address, self.slug)
+    }
+
+    /// The tenant's sign-in traces, newest first.
+    async fn traces(&self) -> Vec<roster_store::LogEntry> {
+        let query = LogQuery {
+            limit: 50,
+            action: Some("sign-in".into()),
+            ..LogQuery::default()
+        };
+        self.app
+            .directory
+            .log_page(&TenantId::new(&self.tenant.id), &query)
+            .await
+            .expect("the log")
+    }
+
+    /// The tenant's events of `kind`, waiting for the sequencer on PostgreSQL.
+    async fn events(&self, kind: &str) -> Vec<Value> {
+        let tenant = TenantId::new(&self.tenant.id);
+        let started = Instant::now();
+        loop {
+            self.app
+                .directory
+                .sequence_events()
+                .await
+                .expect("sequencing");
+            let found: Vec<Value> = self
+                .app
+                .directory
+                .events(Some(&tenant), 0, 1000)
+                .await
+                .expect("events")
+                .into_iter()
+                .filter(|e| e.event_type == kind)
+                .map(|e| e.data)
+                .collect();
+            if !found.is_empty() || started.elapsed() > Duration::from_secs(5) {
+                return found;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_user_signs_in_through_saml_and_the_host_app_receives_them() {
+    let w = world().await;
+    let browser = Browser::new();
+    let started = w.rp.start(&[("organization", &w.slug)]);
+    let login = browser.walk(&started.url, Some(CALLBACK)).await;
+    assert_eq!(
+        login.status, 200,
+        "SimpleSAMLphp's login form: {}",
+        login.body
+    );
+    assert!(login.url.starts_with(&w.idp.base), "{}", login.url);
+    let back = browser
+        .log_in(&login, "alice", "alicepass", Some(CALLBACK))
+        .await;
+    let location = back.location.unwrap_or_else(|| {
+        panic!(
+            "no redirect to the application: {} {}",
+            back.status, back.body
+        )
+    });
+    let received =
+        w.rp.finish(started, &location)
+            .await
+            .expect("the host app's sign-in");
+    assert_eq!(received.subject, w.alice, "sub is Roster's user id");
+    assert_eq!(received.email.as_deref(), Some("alice@example.org"));
+    let claims = &received.claims;
+    assert_eq!(claims["org_id"], json!(w.tenant.id));
+    assert_eq!(claims["org_name"], json!("Contoso"));
+    assert_eq!(claims["groups"], json!(["Sales"]));
+    assert_eq!(claims["idp"], json!("simplesaml"));
+    assert_eq!(claims["preferred_username"], json!("alice@example.org"));
+    assert_eq!(claims["email_verified"], json!(false));
+
+    // userinfo answers for the access token, from the directory as it is now.
+    let info: Value = crate::support::http_client()
+        .get(format!("{}/oauth/userinfo", w.app.address))
+        .bearer_auth(&received.access_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], json!(w.alice));
+    assert_eq!(info["org_name"], json!("Contoso"));
+
+    // The same browser signs in again without the identity provider: Roster's session.
+    let again = w.rp.start(&[]);
+    let landed = browser.walk(&again.url, Some(CALLBACK)).await;
+    let location = landed.location.expect("straight back to the application");
+    let second =
+        w.rp.finish(again, &location)
+            .await
+            .expect("a second sign-in");
+    assert_eq!(second.subject, w.alice);
+
+    // The trace and the event.
+    let traces = w.traces().await;
+    let trace = traces.first().expect("a trace");
+    assert_eq!(
+        trace.summary,
+        "Signed in alice@example.org through simplesaml"
+    );
+    assert!(
+        trace.response_body.contains("signature verified"),
+        "{}",
+        trace.response_body
+    );
+    assert!(
+        trace
+            .response_body
+            .contains("matched user alice@example.org")
+    );
+    let events = w.events("user.signed_in").await;
+    assert_eq!(events[0]["user"]["id"], json!(w.alice));
+}
+
+#[tokio::test]
+async fn refusals_say_why_on_the_page_in_the_log_and_in_an_event() {
+    let w = world().await;
+    // carol is not provisioned.
+    let browser = Browser::new();
+    let login = browser.walk(&w.sign_on_url(), None).await;
+    let refused = browser.log_in(&login, "carol", "carolpass", None).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused
+            .body
+            .contains("no user provisioned to this organisation has userName"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("Assign the user to the application"));
+
+    // bob is deactivated through SCIM a moment before.
+    let patched = w
+        .app
+        .patch(
+            &w.tenant,
+            &format!("/Users/{}", user_id(&w, "bob@example.org").await),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    let browser = Browser::new();
+    let login = browser.walk(&w.sign_on_url(), None).await;
+    let refused = browser.log_in(&login, "bob", "bobpass", None).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body.contains("is deactivated"), "{}", refused.body);
+
+    // A response posted twice: the second is a replay.
+    let browser = Browser::new();
+    let (acs, response) = browser
+        .answer_for(&w.sign_on_url(), "alice", "alicepass")
+        .await;
+    let first = browser.post_saml(&acs, &response, "", None).await;
+    assert_eq!(
+        first.status, 200,
+        "signed in, no application waiting: {}",
+        first.body
+    );
+    assert!(first.body.contains("alice@example.org"));
+    let replayed = browser.post_saml(&acs, &response, "", None).await;
+    assert_eq!(replayed.status, 403);
+    assert!(
+        replayed.body.contains("was already used"),
+        "{}",
+        replayed.body
+    );
+
+    // The same response with its NameID changed: the signature no longer verifies.
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let browser = Browser::new();
+    let (acs, response) = browser
+        .answer_for(&w.sign_on_url(), "alice", "alicepass")
+        .await;
+    let xml = String::from_utf8(engine.decode(&response).unwrap()).unwrap();
+    let forged = engine.encode(xml.replace("alice@example.org", "bob@example.org"));
+    let tampered = browser.post_saml(&acs, &forged, "", None).await;
+    assert_eq!(tampered.status, 403);
+    assert!(
+        tampered.body.contains("signature does not verify"),
+        "{}",
+        tampered.body
+    );
+
+    // A response this browser did not ask for (another browser's, posted here).
+    let other = Browser::new();
+    let (acs, response) = other
+        .answer_for(&w.sign_on_url(), "alice", "alicepass")
+        .await;
+    let unsolicited = Browser::new().post_saml(&acs, &response, "", None).await;
+    assert_eq!(unsolicited.status, 403);
+    assert!(
+        unsolicited
+            .body
+            .contains("which this browser did not start"),
+        "{}",
+        unsolicited.body
+    );
+
+    let traces = w.traces().await;
+    let refusals: Vec<&str> = traces
+        .iter()
+        .filter(|t| t.outcome == roster_store::Outcome::Refused)
+        .map(|t| t.explanation.as_str())
+        .collect();
+    assert_eq!(refusals.len(), 5, "{refusals:?}");
+    assert!(
+        traces
+            .iter()
+            .all(|t| !t.hint.is_empty() || t.outcome == roster_store::Outcome::Succeeded)
+    );
+    let failed = w.events("sso.failed").await;
+    assert_eq!(failed.len(), 5, "{failed:?}");
+}
+
+async fn user_id(w: &World, user_name: &str) -> String {
+    let found = w
+        .app
+        .get(
+            &w.tenant,
+            &format!("/Users?filter=userName%20eq%20%22{user_name}%22"),
+        )
+        .await;
+    found.body["Resources"][0]["id"]
+        .as_str()
+        .expect("the user")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn codes_are_used_once_and_only_with_their_verifier() {
+    let w = world().await;
+    let browser = Browser::new();
+    let started = w.rp.start(&[("organization", &w.slug)]);
+    let login = browser.walk(&started.url, Some(CALLBACK)).await;
+    let back = browser
+        .log_in(&login, "alice", "alicepass", Some(CALLBACK))
+        .await;
+    let location = url::Url::parse(&back.location.expect("a callback")).unwrap();
+    let code = location
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("a code");
+    let exchange = |verifier: String, secret: String| {
+        let form = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code.clone()),
+            ("redirect_uri".to_owned(), CALLBACK.to_owned()),
+            ("code_verifier".to_owned(), verifier),
+            ("client_id".to_owned(), w.client_id.clone()),
+            ("client_secret".to_owned(), secret),
+        ];
+        let url = format!("{}/oauth/token", w.app.address);
+        async move {
+            let r = crate::support::http_client()
+                .post(url)
+                .form(&form)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    // A wrong secret, then a wrong verifier: both refused, and neither uses the code up.
+    let (status, body) = exchange("x".repeat(50), "rcs_wrong".into()).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (401, json!("invalid_client"))
+    );
+    let (status, body) = exchange("x".repeat(50), w.client_secret.clone()).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (400, json!("invalid_grant"))
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("code_verifier"),
+        "{body}"
+    );
+    // The library exchanges it (with the right verifier and secret) once.
+    let received =
+        w.rp.finish(started, location.as_str())
+            .await
+            .expect("exchanged");
+    assert_eq!(received.subject, w.alice);
+    // A second exchange of the same code is refused.
+    let replay = w.rp.start(&[]);
+    let err = w.rp.finish(replay, location.as_str()).await.err();
+    assert!(err.is_some(), "a code is used once");
+}

@@ -1,0 +1,111 @@
+//! Sign-in over HTTP. A tenant's users reach their identity provider through the tenant's
+//! sign-on URL (`/auth/request-access/{slug}`), come back to the connection's assertion
+//! consumer (`/auth/saml/{tenant}/{connection}/acs`), are matched to the user the identity
+//! provider provisioned, and are handed to the host application through OpenID Connect, with
+//! Roster as its provider (`/oauth/authorize`, the token endpoint's `authorization_code`
+//! grant, `/oauth/userinfo`, `/oauth/jwks`, `/.well-known/openid-configuration`).
+//!
+//! The protocol checks are `roster-sso`'s and the use cases `roster-directory`'s; this crate
+//! is their HTTP flow: what is kept between requests (sealed cookies, sealed codes), the pages
+//! a person sees, and the trace of each attempt, written to the tenant's provisioning log.
+
+mod claims;
+mod pages;
+mod provider;
+mod saml;
+mod state;
+mod trace;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+use roster_directory::Directory;
+
+pub use provider::token;
+
+/// The sign-in flows of one server.
+#[derive(Clone)]
+pub struct SignIn(Arc<Inner>);
+
+struct Inner {
+    directory: Directory,
+    /// The public base URL, without a trailing slash: the issuer, and every URL handed out.
+    public: String,
+    /// Whether cookies are `Secure` (the public URL is https).
+    secure: bool,
+}
+
+impl SignIn {
+    /// Sign-in for `directory`, reached at `public_url`.
+    pub fn new(directory: Directory, public_url: &str) -> SignIn {
+        let public = public_url.trim_end_matches('/').to_owned();
+        let secure = public.starts_with("https://");
+        SignIn(Arc::new(Inner {
+            directory,
+            public,
+            secure,
+        }))
+    }
+
+    /// Whether `path` is one of sign-in's (the server hands those requests to [`SignIn::router`]).
+    pub fn serves(path: &str) -> bool {
+        path.starts_with("/auth/")
+            || matches!(
+                path,
+                "/.well-known/openid-configuration"
+                    | "/oauth/authorize"
+                    | "/oauth/userinfo"
+                    | "/oauth/jwks"
+            )
+    }
+
+    /// The routes.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(provider::configuration),
+            )
+            .route("/oauth/jwks", get(provider::jwks))
+            .route("/oauth/authorize", get(provider::authorize))
+            .route(
+                "/oauth/userinfo",
+                get(provider::userinfo).post(provider::userinfo),
+            )
+            .route("/auth/request-access/{slug}", get(saml::request_access))
+            .route(
+                "/auth/request-access/{slug}/{connection}",
+                get(saml::request_access_to),
+            )
+            .route("/auth/saml/{tenant}/{connection}", get(saml::metadata))
+            .route("/auth/saml/{tenant}/{connection}/acs", post(saml::acs))
+            .with_state(self.clone())
+    }
+
+    fn directory(&self) -> &Directory {
+        &self.0.directory
+    }
+
+    fn public(&self) -> &str {
+        &self.0.public
+    }
+
+    /// The entity id of a connection (its metadata is served there).
+    pub fn entity_id(&self, tenant: &str, connection: &str) -> String {
+        format!("{}/auth/saml/{tenant}/{connection}", self.public())
+    }
+
+    /// The ACS URL of a connection.
+    pub fn acs_url(&self, tenant: &str, connection: &str) -> String {
+        format!("{}/acs", self.entity_id(tenant, connection))
+    }
+
+    /// A tenant's sign-on URL (what an administrator pastes as Entra's *Sign-on URL*).
+    pub fn sign_on_url(&self, slug: &str, connection: Option<&str>) -> String {
+        match connection {
+            Some(c) => format!("{}/auth/request-access/{slug}/{c}", self.public()),
+            None => format!("{}/auth/request-access/{slug}", self.public()),
+        }
+    }
+}

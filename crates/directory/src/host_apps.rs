@@ -193,6 +193,44 @@ impl Directory {
         Ok(kid)
     }
 
+    /// Seals every SSO connection's key and every ID-token key again with the ring's current
+    /// key (part of `roster key rotate`); how many.
+    pub(crate) async fn reseal_sign_in(
+        &self,
+        ring: &crate::sealing::Keyring,
+    ) -> Result<usize, DirectoryError> {
+        let mut count = 0;
+        let open = |context: &str, sealed: &[u8], what: &str| {
+            ring.open(context, sealed).map_err(|e| {
+                DirectoryError::Sealing(format!(
+                    "{what} cannot be opened ({e}); give the old key after the new one \
+                     (ROSTER_SECRET_KEY=NEW,OLD)"
+                ))
+            })
+        };
+        for key in self.store.signing_keys(OffsetDateTime::UNIX_EPOCH).await? {
+            let context = key_context(&key.kid);
+            let clear = open(&context, &key.sealed, &format!("ID-token key {}", key.kid))?;
+            let again = ring.seal(self.secrets.as_ref(), &context, &clear);
+            self.store.reseal_signing_key(&key.kid, &again).await?;
+            count += 1;
+        }
+        for tenant in self.store.tenants().await? {
+            for mut connection in self.store.sso_connections(&tenant.id).await? {
+                let context = crate::sso::sealing_context(&tenant.id, &connection.id);
+                let clear = open(
+                    &context,
+                    &connection.sealed,
+                    &format!("SSO connection {} of tenant {}", connection.name, tenant.id),
+                )?;
+                connection.sealed = ring.seal(self.secrets.as_ref(), &context, &clear);
+                self.store.update_sso_connection(&connection).await?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     async fn add_signing_key(&self, signs_from: OffsetDateTime) -> Result<String, DirectoryError> {
         let ring = self.keyring.clone().ok_or_else(|| {
             DirectoryError::Sealing(

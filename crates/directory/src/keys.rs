@@ -147,9 +147,10 @@ impl Directory {
         // The operators' secrets first: until the tokens' rotation below records the new key
         // alone, the old one stays on record, so a rotation cut short can be run again.
         let operators = self.reseal_totp(ring).await?;
+        let sign_in = self.reseal_sign_in(ring).await?;
         self.store
             .reseal_tokens(&resealed, &ring.current().id(), self.clock.now())
             .await?;
-        Ok(resealed.len() + operators)
+        Ok(resealed.len() + operators + sign_in)
     }
 }

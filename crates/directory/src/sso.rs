@@ -224,7 +224,7 @@ pub struct NewSamlConnection {
     pub is_default: bool,
 }
 
-fn sealing_context(tenant: &TenantId, id: &str) -> String {
+pub(crate) fn sealing_context(tenant: &TenantId, id: &str) -> String {
     format!("sso:{tenant}:{id}")
 }
 

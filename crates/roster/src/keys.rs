@@ -107,7 +107,7 @@ pub async fn rotate(
             let id = ring.current().id();
             let n = directory.with_keyring(ring).reseal().await?;
             println!(
-                "Sealed {n} tokens again with server key {id}. Set {KEY_VARIABLE} to that key \
+                "Sealed {n} secrets again (tokens, two-step and sign-in keys) with server key {id}. Set {KEY_VARIABLE} to that key \
                  alone on every process once all of them run with it."
             );
         }
@@ -122,7 +122,7 @@ pub async fn rotate(
             let n = directory.with_keyring(ring).reseal().await?;
             write_key_file(&file, &new.to_text())?;
             println!(
-                "Sealed {n} tokens again with the new server key {} (in {}). Restart roster \
+                "Sealed {n} secrets again (tokens, two-step and sign-in keys) with the new server key {} (in {}). Restart roster \
                  serve so that it reads the new key.",
                 new.id(),
                 file.display()

@@ -232,6 +232,17 @@ impl SsoStore for PostgresStore {
         rows.iter().map(|r| decode::signing_key(&Cols(r))).collect()
     }
 
+    async fn reseal_signing_key(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("UPDATE signing_keys SET sealed = $1 WHERE kid = $2")
+            .bind(sealed)
+            .bind(kid)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        found(done.rows_affected())
+    }
+
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         let done = sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2")

@@ -221,6 +221,20 @@ impl SsoStore for SqliteStore {
             .await
     }
 
+    async fn reseal_signing_key(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        let (kid, sealed) = (kid.to_owned(), sealed.to_vec());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "UPDATE signing_keys SET sealed = ? WHERE kid = ?",
+                    params![sealed, kid],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let kid = kid.to_owned();
         self.writer

@@ -106,6 +106,8 @@ pub trait SsoStore: Send + Sync {
     async fn add_signing_key(&self, key: &SigningKeyRecord) -> Result<(), StoreError>;
     /// Every signing key not retired at `now`, newest first.
     async fn signing_keys(&self, now: OffsetDateTime) -> Result<Vec<SigningKeyRecord>, StoreError>;
+    /// Replaces a key's sealed private key (a server key rotation seals it again).
+    async fn reseal_signing_key(&self, kid: &str, sealed: &[u8]) -> Result<(), StoreError>;
     /// Sets when a key stops being published.
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 

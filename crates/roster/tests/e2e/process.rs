@@ -156,7 +156,31 @@ async fn cli_renames_and_deletes_a_tenant_saying_what_goes() {
 fn the_server_key_file_is_private_and_rotates() {
     use std::os::unix::fs::PermissionsExt;
     let (dir, db) = temp_db();
-    cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    let tenant = cli_json(&db, &["tenant", "create", "Contoso", "--json"]);
+    // A SAML connection, whose key is sealed too.
+    let idp =
+        roster_sso::testing::TestIdp::new("https://idp.test", time::OffsetDateTime::UNIX_EPOCH);
+    let metadata = dir.path().join("idp.xml");
+    std::fs::write(&metadata, idp.metadata(true)).unwrap();
+    let connection = cli_json(
+        &db,
+        &[
+            "sso",
+            "add-saml",
+            "Contoso",
+            "--name",
+            "main",
+            "--preset",
+            "entra",
+            "--metadata",
+            metadata.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(
+        connection["user_key"]["match"], "externalId",
+        "Entra's preset matches on the object id"
+    );
     let file = dir.path().join("roster.db.key");
     let mode = std::fs::metadata(&file)
         .expect("the key file")
@@ -173,12 +197,26 @@ fn the_server_key_file_is_private_and_rotates() {
         "{}",
         String::from_utf8_lossy(&rotated.stderr)
     );
-    assert!(said.contains("Sealed 1 tokens again"), "{said}");
+    assert!(said.contains("Sealed 2 secrets again"), "{said}");
     let after = std::fs::read_to_string(&file).unwrap();
     assert_ne!(before, after);
     assert_eq!(after.trim().len(), 44, "the new key alone");
-    // Serving with the new key passes the start-up check.
+    // Serving with the new key passes the start-up check, and opens the connection's key.
     let server = Server::start(&db);
+    let metadata_url = format!(
+        "{}/auth/saml/{}/{}",
+        server.address,
+        tenant["id"].as_str().unwrap(),
+        connection["id"].as_str().unwrap()
+    );
+    let served = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        crate::support::http_client()
+            .get(&metadata_url)
+            .send()
+            .await
+            .map(|r| r.status().as_u16())
+    });
+    assert_eq!(served.ok(), Some(200), "{metadata_url}");
     drop(server);
 
     std::fs::write(&file, "not a key\n").unwrap();

@@ -141,6 +141,14 @@ pub async fn host_apps_and_keys(store: &dyn Store) {
         ["k2", "k1"]
     );
     ok(
+        store.reseal_signing_key("k1", &[2, 3]).await,
+        "sealing again",
+    );
+    assert_eq!(
+        ok(store.signing_keys(BASE).await, "resealed")[1].sealed,
+        vec![2, 3]
+    );
+    ok(
         store
             .retire_signing_key("k1", BASE + Duration::hours(2))
             .await,

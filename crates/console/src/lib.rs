@@ -31,6 +31,7 @@ mod pages;
 mod people;
 mod portal;
 mod session;
+mod sso;
 pub mod view;
 
 pub use limiter::Limiter;
@@ -112,6 +113,8 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
             "/portal/{slug}/clients/{id}/revoke",
             post(portal::revoke_client),
         )
+        .route("/portal/{slug}/sso", post(sso::add))
+        .route("/portal/{slug}/sso/{id}/remove", post(sso::remove))
         .route("/portal/{slug}/logs", get(logs::list))
         .route("/portal/{slug}/logs/export", get(logs::export))
         .route("/portal/{slug}/logs/{seq}", get(logs::entry))

@@ -156,6 +156,7 @@ pub struct ClientRow {
 #[derive(Template)]
 #[template(path = "portal.html")]
 pub struct Portal {
+    pub sso: crate::sso::SsoSection,
     pub clients: Vec<ClientRow>,
     pub new_client: Option<(String, String)>,
     pub chrome: Chrome,

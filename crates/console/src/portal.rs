@@ -78,14 +78,19 @@ pub async fn access(
 
 /// What a page shows besides the tenant's state.
 #[derive(Default)]
-struct Extra {
-    new_client: Option<(String, String)>,
-    shown: Option<Shown>,
-    notice: Option<String>,
-    error: Option<String>,
+pub(crate) struct Extra {
+    pub(crate) new_client: Option<(String, String)>,
+    pub(crate) shown: Option<Shown>,
+    pub(crate) notice: Option<String>,
+    pub(crate) error: Option<String>,
 }
 
-async fn show(state: &ConsoleState, tenant: &Tenant, viewer: &Viewer, extra: Extra) -> Response {
+pub(crate) async fn show(
+    state: &ConsoleState,
+    tenant: &Tenant,
+    viewer: &Viewer,
+    extra: Extra,
+) -> Response {
     let settings = match TenantSettings::of(tenant) {
         Ok(s) => s,
         Err(e) => {
@@ -106,8 +111,13 @@ async fn show(state: &ConsoleState, tenant: &Tenant, viewer: &Viewer, extra: Ext
         Ok(c) => c,
         Err(e) => return failed(&e),
     };
+    let sso = match crate::sso::section(state, tenant).await {
+        Ok(s) => s,
+        Err(e) => return failed(&e),
+    };
     let now = state.directory.clock().now();
     let page = Portal {
+        sso,
         clients: clients
             .iter()
             .map(|c| ClientRow {
@@ -161,6 +171,10 @@ pub async fn page(
         Some("client-revoked") => {
             Some("The OAuth client is revoked, with its access tokens.".to_owned())
         }
+        Some("sso-added") => Some(
+            "The connection is added: paste its values into your identity provider.".to_owned(),
+        ),
+        Some("sso-removed") => Some("The connection is removed.".to_owned()),
         _ => None,
     };
     show(
@@ -196,7 +210,7 @@ pub struct Generate {
     old: String,
 }
 
-fn forbidden() -> Response {
+pub(crate) fn forbidden() -> Response {
     message(
         StatusCode::FORBIDDEN,
         None,

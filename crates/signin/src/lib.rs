@@ -21,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::routing::{get, post};
 use roster_directory::Directory;
+use roster_sso::urls;
 
 pub use provider::token;
 
@@ -93,19 +94,16 @@ impl SignIn {
 
     /// The entity id of a connection (its metadata is served there).
     pub fn entity_id(&self, tenant: &str, connection: &str) -> String {
-        format!("{}/auth/saml/{tenant}/{connection}", self.public())
+        urls::entity_id(self.public(), tenant, connection)
     }
 
     /// The ACS URL of a connection.
     pub fn acs_url(&self, tenant: &str, connection: &str) -> String {
-        format!("{}/acs", self.entity_id(tenant, connection))
+        urls::acs_url(self.public(), tenant, connection)
     }
 
     /// A tenant's sign-on URL (what an administrator pastes as Entra's *Sign-on URL*).
     pub fn sign_on_url(&self, slug: &str, connection: Option<&str>) -> String {
-        match connection {
-            Some(c) => format!("{}/auth/request-access/{slug}/{c}", self.public()),
-            None => format!("{}/auth/request-access/{slug}", self.public()),
-        }
+        urls::sign_on_url(self.public(), slug, connection)
     }
 }

@@ -93,8 +93,18 @@ fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
     }
 }
 
+/// `text` with its first letter capitalised, as a sentence on a page.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The refusal page.
 pub fn refused(status: StatusCode, explanation: &str, hint: &str, reference: &str) -> Response {
+    let explanation = &sentence(explanation);
     let whom = "If you think this is wrong, send this page to your IT administrator: they manage your access to this application in your organisation's identity provider.";
     page(
         status,

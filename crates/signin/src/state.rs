@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::SignIn;
 
 /// The cookie of a sign-in in progress.
-pub const PENDING_COOKIE: &str = "roster_signin";
+pub const PENDING_COOKIE: &str = "roster_signin_pending";
 /// The cookie of a signed-in browser.
-pub const SESSION_COOKIE: &str = "roster_session";
+pub const SESSION_COOKIE: &str = "roster_signin_session";
 /// How long a sign-in may take at the identity provider, in seconds.
 pub const PENDING_SECONDS: i64 = 600;
 /// How long a browser stays signed in to Roster (the host application keeps its own session).

@@ -11,5 +11,6 @@ pub mod keys;
 pub mod saml;
 pub mod sign_in;
 pub mod testing;
+pub mod urls;
 
 pub use saml::{Asserted, IdpMetadata, Refusal, ServiceProvider};

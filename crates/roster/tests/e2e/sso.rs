@@ -224,7 +224,7 @@ async fn refusals_say_why_on_the_page_in_the_log_and_in_an_event() {
     assert!(
         refused
             .body
-            .contains("no user provisioned to this organisation has userName"),
+            .contains("No user provisioned to this organisation has userName"),
         "{}",
         refused.body
     );
@@ -278,7 +278,7 @@ async fn refusals_say_why_on_the_page_in_the_log_and_in_an_event() {
     let tampered = browser.post_saml(&acs, &forged, "", None).await;
     assert_eq!(tampered.status, 403);
     assert!(
-        tampered.body.contains("signature does not verify"),
+        tampered.body.contains("The signature does not verify"),
         "{}",
         tampered.body
     );
@@ -391,4 +391,88 @@ async fn codes_are_used_once_and_only_with_their_verifier() {
     let replay = w.rp.start(&[]);
     let err = w.rp.finish(replay, location.as_str()).await.err();
     assert!(err.is_some(), "a code is used once");
+}
+
+/// In headless Chromium: the administrator adds the connection on the Provisioning & SSO page
+/// from the identity provider's metadata and copies the values it shows into the identity
+/// provider; a user signs in through SimpleSAMLphp's real form; the page lists the sign-in,
+/// and its trace; a user who is not provisioned is refused with a page that says why.
+#[tokio::test]
+async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browser() {
+    use crate::support::browser::Browser as Chromium;
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Contoso").await;
+    app.create_user(&tenant, "alice@example.org").await;
+    let tenant_id = TenantId::new(&tenant.id);
+    let slug = app.directory.find_tenant(&tenant.id).await.unwrap().slug;
+    let idp = SamlIdp::start().await;
+    let link = app
+        .directory
+        .create_portal_link(&tenant_id, None)
+        .await
+        .expect("a setup link");
+    let b = Chromium::start(1280, 1000).await;
+    b.goto(&format!("{}/portal/open/{}", app.address, link.secret))
+        .await;
+    b.reveal("sso-heading").await;
+    b.choose("sso-preset", "generic").await;
+    b.fill("sso-name", "simplesaml").await;
+    let metadata = serde_json::to_string(&idp.metadata().await).unwrap();
+    b.script(&format!(
+        "document.getElementById('sso-metadata').value = {metadata}; return true;"
+    ))
+    .await;
+    b.click("form[action$='/sso'] button[type=submit]").await;
+    assert!(b.text().await.contains("The connection is added"));
+    b.reveal("connection-simplesaml").await;
+    b.screenshot("sso-1-connection-added").await;
+    let entity_id = b.value("entity-simplesaml").await;
+    let acs = b.value("acs-simplesaml").await;
+    let sign_on = b.value("signon-simplesaml").await;
+    assert!(
+        acs.starts_with(&entity_id) && acs.ends_with("/acs"),
+        "{acs}"
+    );
+    assert_eq!(
+        sign_on,
+        format!("{}/auth/request-access/{slug}/simplesaml", app.address)
+    );
+    idp.trust(&[(entity_id, acs)]);
+
+    // A user signs in through the identity provider's own form.
+    b.goto(&sign_on).await;
+    b.fill("username", "alice").await;
+    b.fill("password", "alicepass").await;
+    b.screenshot("sso-2-identity-provider-form").await;
+    b.click("#submit_button").await;
+    b.wait_for_text("You are signed in").await;
+    assert!(b.text().await.contains("alice@example.org"));
+    b.screenshot("sso-3-signed-in").await;
+
+    // The page lists the sign-in; its entry shows the trace.
+    b.goto(&format!("{}/portal/{slug}", app.address)).await;
+    let text = b.text().await;
+    assert!(text.contains("Recent sign-ins"), "{text}");
+    b.reveal("recent-sign-ins").await;
+    assert!(
+        b.text()
+            .await
+            .contains("Signed in alice@example.org through simplesaml")
+    );
+    b.screenshot("sso-4-recent-sign-ins").await;
+    b.click("#recent-sign-ins a").await;
+    assert!(b.text().await.contains("signature verified"));
+    b.screenshot("sso-5-sign-in-trace").await;
+
+    // carol is not provisioned: a page that says why and whom to ask.
+    let carol = Chromium::start(1280, 800).await;
+    carol.goto(&sign_on).await;
+    carol.fill("username", "carol").await;
+    carol.fill("password", "carolpass").await;
+    carol.click("#submit_button").await;
+    carol.wait_for_text("You could not be signed in").await;
+    assert!(carol.text().await.contains("No user provisioned"));
+    carol.screenshot("sso-6-refused").await;
+    carol.close().await;
+    b.close().await;
 }

@@ -1,0 +1,212 @@
+//! The SSO section of a tenant's Provisioning & SSO page: its connections with the values to
+//! paste into the identity provider, a form to add one from the identity provider's
+//! metadata, a test sign-in, and the last sign-ins with their traces (in the provisioning log).
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use roster_directory::DirectoryError;
+use roster_directory::sso::{NewSamlConnection, Preset, UserKey};
+use roster_sso::urls;
+use roster_store::{LogQuery, Outcome, Tenant};
+use serde::Deserialize;
+
+use crate::pages::not_found;
+use crate::portal::{Extra, access, failed, forbidden, show};
+use crate::{ConsoleState, see_other};
+
+/// One connection as the page shows it.
+pub struct ConnectionRow {
+    pub id: String,
+    pub name: String,
+    pub provider: &'static str,
+    pub is_default: bool,
+    pub sign_on_url: String,
+    pub entity_id: String,
+    pub acs_url: String,
+    pub idp_entity_id: String,
+    pub matches: String,
+    pub idp_initiated: bool,
+}
+
+/// One recent sign-in.
+pub struct SignInRow {
+    pub seq: i64,
+    pub when: String,
+    pub summary: String,
+    pub refused: bool,
+}
+
+/// The section's content.
+#[derive(Default)]
+pub struct SsoSection {
+    pub included: bool,
+    pub connections: Vec<ConnectionRow>,
+    pub recent: Vec<SignInRow>,
+    pub presets: Vec<(&'static str, &'static str)>,
+}
+
+/// The section for `tenant`.
+pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection, DirectoryError> {
+    let public = &state.public_url;
+    let connections = state
+        .directory
+        .sso_connections(&tenant.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            let key = &c.saml.user_key;
+            let claim = if key.claim == UserKey::NAME_ID {
+                "the NameID".to_owned()
+            } else {
+                format!("the claim {}", key.claim)
+            };
+            ConnectionRow {
+                sign_on_url: urls::sign_on_url(public, &tenant.slug, Some(&c.name)),
+                entity_id: urls::entity_id(public, tenant.id.as_str(), &c.id),
+                acs_url: urls::acs_url(public, tenant.id.as_str(), &c.id),
+                idp_entity_id: c.idp.entity_id.clone(),
+                matches: format!("{claim} is the user's {}", key.attribute.attribute()),
+                idp_initiated: c.saml.idp_initiated,
+                provider: c.preset.title(),
+                is_default: c.is_default,
+                name: c.name,
+                id: c.id,
+            }
+        })
+        .collect();
+    let query = LogQuery {
+        limit: 5,
+        action: Some("sign-in".into()),
+        ..LogQuery::default()
+    };
+    let recent = state
+        .directory
+        .log_page(&tenant.id, &query)
+        .await?
+        .into_iter()
+        .map(|e| SignInRow {
+            seq: e.seq,
+            when: crate::view::when(e.at),
+            refused: e.outcome != Outcome::Succeeded,
+            summary: if e.explanation.is_empty() {
+                e.summary
+            } else {
+                format!("{}: {}", e.summary, e.explanation)
+            },
+        })
+        .collect();
+    Ok(SsoSection {
+        included: tenant.plan.sso,
+        connections,
+        recent,
+        presets: Preset::ALL.map(|p| (p.name(), p.title())).to_vec(),
+    })
+}
+
+/// The form that adds a SAML connection.
+#[derive(Debug, Deserialize)]
+pub struct AddForm {
+    csrf: String,
+    #[serde(default)]
+    preset: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    metadata: String,
+    #[serde(default)]
+    default: Option<String>,
+}
+
+/// `POST /portal/{slug}/sso`: adds a SAML connection from the pasted metadata.
+pub async fn add(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AddForm>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let error = |text: String| Extra {
+        error: Some(text),
+        ..Extra::default()
+    };
+    if !tenant.plan.sso {
+        return show(
+            &state,
+            &tenant,
+            &viewer,
+            error("Single sign-on is not part of this organisation's plan.".into()),
+        )
+        .await;
+    }
+    let preset = match Preset::parse(&form.preset) {
+        Ok(p) => p,
+        Err(e) => return show(&state, &tenant, &viewer, error(e.to_string())).await,
+    };
+    let name = if form.name.trim().is_empty() {
+        preset.name().to_owned()
+    } else {
+        form.name.clone()
+    };
+    let new = NewSamlConnection {
+        name,
+        preset,
+        metadata: form.metadata.trim().to_owned(),
+        user_key: None,
+        idp_initiated: None,
+        is_default: form.default.is_some(),
+    };
+    match state.directory.add_saml_connection(&tenant.id, new).await {
+        Ok(_) => see_other(&format!(
+            "/portal/{}?done=sso-added#sso-heading",
+            tenant.slug
+        )),
+        Err(DirectoryError::Setting(text)) => {
+            show(
+                &state,
+                &tenant,
+                &viewer,
+                error(format!("The connection was not added: {text}")),
+            )
+            .await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// A form that only carries the CSRF token.
+#[derive(Debug, Deserialize)]
+pub struct Plain {
+    csrf: String,
+}
+
+/// `POST /portal/{slug}/sso/{id}/remove`.
+pub async fn remove(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<Plain>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    match state.directory.remove_sso_connection(&tenant.id, &id).await {
+        Ok(()) => see_other(&format!(
+            "/portal/{}?done=sso-removed#sso-heading",
+            tenant.slug
+        )),
+        Err(DirectoryError::NotFound { .. }) => not_found(),
+        Err(e) => failed(&e),
+    }
+}

@@ -13,20 +13,7 @@ use serde_json::{Value, json};
 use crate::cli::{AppCommand, SsoCommand};
 
 fn connection_json(signin: &SignIn, slug: &str, c: &Connection) -> Value {
-    json!({
-        "id": c.id,
-        "name": c.name,
-        "protocol": "saml",
-        "preset": c.preset.name(),
-        "default": c.is_default,
-        "sign_on_url": signin.sign_on_url(slug, Some(&c.name)),
-        "entity_id": signin.entity_id(c.tenant.as_str(), &c.id),
-        "acs_url": signin.acs_url(c.tenant.as_str(), &c.id),
-        "metadata_url": signin.entity_id(c.tenant.as_str(), &c.id),
-        "idp_entity_id": c.idp.entity_id,
-        "user_key": {"claim": c.saml.user_key.claim, "match": c.saml.user_key.attribute.attribute()},
-        "idp_initiated": c.saml.idp_initiated,
-    })
+    roster_signin::connection_json(signin.public_url(), slug, c)
 }
 
 fn read_metadata(path: &std::path::Path) -> Result<String> {

@@ -92,6 +92,11 @@ impl SignIn {
         &self.0.public
     }
 
+    /// The public base URL (the issuer).
+    pub fn public_url(&self) -> &str {
+        &self.0.public
+    }
+
     /// The entity id of a connection (its metadata is served there).
     pub fn entity_id(&self, tenant: &str, connection: &str) -> String {
         urls::entity_id(self.public(), tenant, connection)
@@ -106,4 +111,28 @@ impl SignIn {
     pub fn sign_on_url(&self, slug: &str, connection: Option<&str>) -> String {
         urls::sign_on_url(self.public(), slug, connection)
     }
+}
+
+/// A connection as the CLI and the tenant API show it: its settings and the values to paste
+/// into the identity provider.
+pub fn connection_json(
+    public: &str,
+    slug: &str,
+    c: &roster_directory::sso::Connection,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": c.id,
+        "name": c.name,
+        "protocol": "saml",
+        "preset": c.preset.name(),
+        "default": c.is_default,
+        "sign_on_url": urls::sign_on_url(public, slug, Some(&c.name)),
+        "entity_id": urls::entity_id(public, c.tenant.as_str(), &c.id),
+        "acs_url": urls::acs_url(public, c.tenant.as_str(), &c.id),
+        "metadata_url": urls::entity_id(public, c.tenant.as_str(), &c.id),
+        "idp_entity_id": c.idp.entity_id,
+        "user_key": {"claim": c.saml.user_key.claim, "match": c.saml.user_key.attribute.attribute()},
+        "idp_initiated": c.saml.idp_initiated,
+        "created_at": c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    })
 }

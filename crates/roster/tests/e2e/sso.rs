@@ -476,3 +476,91 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     carol.close().await;
     b.close().await;
 }
+
+/// The tenant API sets connections up for the host application's customers.
+#[tokio::test]
+async fn the_tenant_api_adds_lists_and_removes_connections() {
+    use roster_directory::Scope;
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Contoso").await;
+    let (_, writer) = app
+        .directory
+        .create_api_key("host app", &[Scope::TenantsWrite])
+        .await
+        .expect("a key");
+    let (_, reader) = app
+        .directory
+        .create_api_key("reader", &[Scope::DirectoryRead])
+        .await
+        .expect("a key");
+    let idp = roster_sso::testing::TestIdp::new("https://idp.test", app.directory.now());
+    let url = format!(
+        "{}/api/v1/tenants/{}/sso-connections",
+        app.address, tenant.id
+    );
+    let post = |key: String, body: Value| {
+        let url = url.clone();
+        async move {
+            let r = crate::support::http_client()
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, made) = post(
+        writer.clone(),
+        json!({"name": "okta", "preset": "okta", "metadata": idp.metadata(true), "default": true}),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(made["preset"], "okta");
+    assert_eq!(
+        made["user_key"],
+        json!({"claim": "nameid", "match": "userName"})
+    );
+    assert!(made["acs_url"].as_str().unwrap().ends_with("/acs"));
+    assert!(
+        made["sign_on_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/auth/request-access/contoso/okta")
+    );
+
+    let (status, refused) = post(
+        writer.clone(),
+        json!({"name": "bad", "metadata": idp.metadata(false)}),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no signing certificate"),
+        "{refused}"
+    );
+    let (status, _) = post(reader.clone(), json!({"name": "x", "metadata": "<x/>"})).await;
+    assert_eq!(status, 403, "reading keys cannot add");
+
+    let listed: Value = crate::support::http_client()
+        .get(&url)
+        .bearer_auth(&reader)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+    let removed = crate::support::http_client()
+        .delete(format!("{url}/okta"))
+        .bearer_auth(&writer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status().as_u16(), 204);
+}

@@ -20,6 +20,7 @@ use crate::AppState;
 
 mod logs;
 mod reads;
+mod sso;
 mod tenants;
 
 /// What a host-application request can fail with.
@@ -218,6 +219,14 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tenants/{tenant}/provisioning-logs",
             get(logs::provisioning_logs),
+        )
+        .route(
+            "/tenants/{tenant}/sso-connections",
+            get(sso::list).post(sso::create),
+        )
+        .route(
+            "/tenants/{tenant}/sso-connections/{connection}",
+            delete(sso::remove),
         )
         .route("/plans", get(tenants::plans))
 }

@@ -19,6 +19,7 @@ use crate::{ConsoleState, see_other};
 /// One connection as the page shows it.
 pub struct ConnectionRow {
     pub id: String,
+    pub redirect_uri: String,
     pub name: String,
     pub provider: &'static str,
     pub is_default: bool,
@@ -28,6 +29,8 @@ pub struct ConnectionRow {
     pub idp_entity_id: String,
     pub matches: String,
     pub idp_initiated: bool,
+    /// An OpenID Connect connection (no Entity ID; a redirect URI instead).
+    pub oidc: bool,
 }
 
 /// One recent sign-in.
@@ -56,19 +59,21 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
         .await?
         .into_iter()
         .map(|c| {
-            let key = &c.saml.user_key;
+            let key = c.user_key();
             let claim = if key.claim == UserKey::NAME_ID {
                 "the NameID".to_owned()
             } else {
                 format!("the claim {}", key.claim)
             };
             ConnectionRow {
+                redirect_uri: urls::oidc_redirect_uri(public, tenant.id.as_str(), &c.id),
                 sign_on_url: urls::sign_on_url(public, &tenant.slug, Some(&c.name)),
                 entity_id: urls::entity_id(public, tenant.id.as_str(), &c.id),
                 acs_url: urls::acs_url(public, tenant.id.as_str(), &c.id),
-                idp_entity_id: c.idp.entity_id.clone(),
+                idp_entity_id: c.trusted().to_owned(),
+                oidc: c.protocol_name() == "oidc",
                 matches: format!("{claim} is the user's {}", key.attribute.attribute()),
-                idp_initiated: c.saml.idp_initiated,
+                idp_initiated: c.idp_initiated(),
                 provider: c.preset.title(),
                 is_default: c.is_default,
                 name: c.name,

@@ -104,6 +104,21 @@ impl Preset {
         }
     }
 
+    /// The user key of an OpenID Connect connection unless told otherwise: Entra's object id
+    /// (`oid`, provisioned as `externalId`), else the e-mail as the username.
+    pub fn oidc_user_key(self) -> UserKey {
+        match self {
+            Preset::Entra => UserKey {
+                claim: "oid".to_owned(),
+                attribute: Matched::ExternalId,
+            },
+            _ => UserKey {
+                claim: "email".to_owned(),
+                attribute: Matched::UserName,
+            },
+        }
+    }
+
     /// Whether sign-ins the identity provider starts are accepted unless told otherwise.
     pub fn idp_initiated(self) -> bool {
         matches!(self, Preset::Entra | Preset::Okta | Preset::OneLogin)
@@ -177,6 +192,34 @@ pub struct SamlSettings {
     pub idp_initiated: bool,
 }
 
+/// An OpenID Connect connection's settings, as stored (its client secret is sealed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcSettings {
+    /// The issuer (its discovery document is at `/.well-known/openid-configuration` below it).
+    pub issuer: String,
+    /// Roster's client id at the identity provider.
+    pub client_id: String,
+    /// The scopes asked for besides `openid`.
+    pub scopes: Vec<String>,
+    /// Which claim names the user.
+    pub user_key: UserKey,
+}
+
+/// What a connection speaks, with its settings.
+#[derive(Debug, Clone)]
+pub enum Protocol {
+    /// SAML 2.0, with the identity provider's metadata read.
+    Saml {
+        /// The settings.
+        settings: SamlSettings,
+        /// The identity provider, as its metadata says.
+        idp: Box<IdpMetadata>,
+    },
+    /// OpenID Connect.
+    Oidc(OidcSettings),
+}
+
 /// A tenant's connection to its identity provider.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -190,21 +233,44 @@ pub struct Connection {
     pub preset: Preset,
     /// Whether the tenant's sign-on URL starts it.
     pub is_default: bool,
-    /// SAML's settings.
-    pub saml: SamlSettings,
-    /// The identity provider, as its metadata says.
-    pub idp: IdpMetadata,
+    /// What it speaks.
+    pub protocol: Protocol,
     /// When it was made.
     pub created_at: OffsetDateTime,
     sealed: Vec<u8>,
 }
 
-/// Stored settings: the preset beside the protocol's own.
+/// Stored settings: the preset beside the protocol's own (the one the `protocol` column
+/// names must be there).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Stored {
     preset: Preset,
-    saml: SamlSettings,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    saml: Option<SamlSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    oidc: Option<OidcSettings>,
+}
+
+/// An OpenID Connect connection to make.
+#[derive(Debug, Clone)]
+pub struct NewOidcConnection {
+    /// Its name (letters, digits and dashes).
+    pub name: String,
+    /// Its preset.
+    pub preset: Preset,
+    /// The issuer URL.
+    pub issuer: String,
+    /// Roster's client id there.
+    pub client_id: String,
+    /// Roster's client secret there (sealed).
+    pub client_secret: String,
+    /// Scopes besides `openid` (`email profile` when absent).
+    pub scopes: Option<Vec<String>>,
+    /// Which claim names the user (the preset's when absent).
+    pub user_key: Option<UserKey>,
+    /// Whether the tenant's sign-on URL starts it.
+    pub is_default: bool,
 }
 
 /// A SAML connection to make.
@@ -253,27 +319,66 @@ impl Connection {
                 record.id, record.tenant_id
             ))
         };
-        if record.protocol != "saml" {
-            return Err(unreadable(format!(
-                "unknown protocol {:?}",
-                record.protocol
-            )));
-        }
         let stored: Stored = serde_json::from_value(record.settings.clone())
             .map_err(|e| unreadable(format!("its settings do not read: {e}")))?;
-        let idp = IdpMetadata::parse(&stored.saml.metadata)
-            .map_err(|e| unreadable(format!("its metadata does not read: {e}")))?;
+        let protocol = match (record.protocol.as_str(), stored.saml, stored.oidc) {
+            ("saml", Some(settings), None) => {
+                let idp = IdpMetadata::parse(&settings.metadata)
+                    .map_err(|e| unreadable(format!("its metadata does not read: {e}")))?;
+                Protocol::Saml {
+                    settings,
+                    idp: Box::new(idp),
+                }
+            }
+            ("oidc", None, Some(settings)) => Protocol::Oidc(settings),
+            (other, _, _) => {
+                return Err(unreadable(format!(
+                    "its settings are not those of protocol {other:?}"
+                )));
+            }
+        };
         Ok(Connection {
             id: record.id,
             tenant: record.tenant_id,
             name: record.name,
             preset: stored.preset,
             is_default: record.is_default,
-            saml: stored.saml,
-            idp,
+            protocol,
             created_at: record.created_at,
             sealed: record.sealed,
         })
+    }
+
+    /// Which claim names the user, and which provisioned attribute it must equal.
+    pub fn user_key(&self) -> &UserKey {
+        match &self.protocol {
+            Protocol::Saml { settings, .. } => &settings.user_key,
+            Protocol::Oidc(settings) => &settings.user_key,
+        }
+    }
+
+    /// Whether sign-ins the identity provider starts are accepted (never for OpenID Connect).
+    pub fn idp_initiated(&self) -> bool {
+        match &self.protocol {
+            Protocol::Saml { settings, .. } => settings.idp_initiated,
+            Protocol::Oidc(_) => false,
+        }
+    }
+
+    /// `saml` or `oidc`.
+    pub fn protocol_name(&self) -> &'static str {
+        match &self.protocol {
+            Protocol::Saml { .. } => "saml",
+            Protocol::Oidc(_) => "oidc",
+        }
+    }
+
+    /// The identity provider trusted: its SAML entity id or OpenID issuer.
+    pub fn trusted(&self) -> &str {
+        match &self.protocol {
+            Protocol::Saml { idp, .. } => &idp.entity_id,
+            Protocol::Oidc(settings) => &settings.issuer,
+        }
     }
 }
 
@@ -308,12 +413,13 @@ impl Directory {
                 .map_err(|e| DirectoryError::Internal(e.to_string()))?;
         let stored = Stored {
             preset: new.preset,
-            saml: SamlSettings {
+            saml: Some(SamlSettings {
                 metadata: new.metadata,
                 certificate: STANDARD.encode(&pair.certificate_der),
                 user_key: new.user_key.unwrap_or_else(|| new.preset.user_key()),
                 idp_initiated: new.idp_initiated.unwrap_or(new.preset.idp_initiated()),
-            },
+            }),
+            oidc: None,
         };
         let sealed = ring.seal(
             self.secrets.as_ref(),
@@ -332,6 +438,13 @@ impl Directory {
             created_at: now,
             updated_at: now,
         };
+        self.store_connection(record).await
+    }
+
+    async fn store_connection(
+        &self,
+        record: SsoConnectionRecord,
+    ) -> Result<Connection, DirectoryError> {
         self.store
             .add_sso_connection(&record)
             .await
@@ -343,6 +456,88 @@ impl Directory {
                 other => other.into(),
             })?;
         Connection::from_record(record)
+    }
+
+    /// Makes an OpenID Connect connection for `tenant`: the issuer must be an https URL (http
+    /// only on loopback) that the outbound address policy allows; the client secret is sealed.
+    /// The issuer is not fetched here: the first sign-in discovers it, and says so if it fails.
+    pub async fn add_oidc_connection(
+        &self,
+        tenant: &TenantId,
+        new: NewOidcConnection,
+    ) -> Result<Connection, DirectoryError> {
+        let ring = self.keyring.clone().ok_or_else(|| {
+            DirectoryError::Sealing(
+                "single sign-on needs the server key (ROSTER_SECRET_KEY) to seal the client secret"
+                    .into(),
+            )
+        })?;
+        self.find_tenant(tenant.as_str()).await?;
+        let name = check_name(&new.name)?;
+        let issuer = new.issuer.trim().trim_end_matches('/').to_owned();
+        let parsed = url::Url::parse(&issuer).map_err(|e| {
+            DirectoryError::Setting(format!("the issuer {issuer:?} is not a URL: {e}"))
+        })?;
+        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+            return Err(DirectoryError::Setting(format!(
+                "the issuer must be an https URL (http only on localhost), not {issuer:?}"
+            )));
+        }
+        crate::outbound::check_url(&issuer)
+            .await
+            .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+        if new.client_id.trim().is_empty() || new.client_secret.is_empty() {
+            return Err(DirectoryError::Setting(
+                "an OpenID Connect connection needs the client id and secret the identity provider gave".into(),
+            ));
+        }
+        let now = self.clock.now();
+        let id = self.secrets.resource_id();
+        let stored = Stored {
+            preset: new.preset,
+            saml: None,
+            oidc: Some(OidcSettings {
+                issuer,
+                client_id: new.client_id.trim().to_owned(),
+                scopes: new
+                    .scopes
+                    .unwrap_or_else(|| vec!["email".to_owned(), "profile".to_owned()]),
+                user_key: new.user_key.unwrap_or_else(|| new.preset.oidc_user_key()),
+            }),
+        };
+        let sealed = ring.seal(
+            self.secrets.as_ref(),
+            &sealing_context(tenant, &id),
+            new.client_secret.as_bytes(),
+        );
+        let record = SsoConnectionRecord {
+            id,
+            tenant_id: tenant.clone(),
+            name,
+            protocol: "oidc".to_owned(),
+            settings: serde_json::to_value(&stored)
+                .map_err(|e| DirectoryError::Internal(e.to_string()))?,
+            sealed,
+            is_default: new.is_default,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store_connection(record).await
+    }
+
+    /// An OpenID Connect connection's client secret, unsealed.
+    pub fn oidc_client_secret(&self, connection: &Connection) -> Result<String, DirectoryError> {
+        let ring = self.keyring.as_ref().ok_or_else(|| {
+            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
+        })?;
+        let clear = ring
+            .open(
+                &sealing_context(&connection.tenant, &connection.id),
+                &connection.sealed,
+            )
+            .map_err(|e| DirectoryError::Sealing(format!("the connection's secret: {e}")))?;
+        String::from_utf8(clear).map_err(|e| DirectoryError::Internal(e.to_string()))
     }
 
     /// A tenant's connections, by name.
@@ -417,8 +612,14 @@ impl Directory {
                 &connection.sealed,
             )
             .map_err(|e| DirectoryError::Sealing(format!("the connection's key: {e}")))?;
+        let Protocol::Saml { settings, .. } = &connection.protocol else {
+            return Err(DirectoryError::Internal(format!(
+                "connection {} is not a SAML connection",
+                connection.name
+            )));
+        };
         let certificate_der = STANDARD
-            .decode(&connection.saml.certificate)
+            .decode(&settings.certificate)
             .map_err(|e| DirectoryError::Internal(format!("the connection's certificate: {e}")))?;
         Ok(ServiceProvider {
             entity_id,

@@ -160,6 +160,43 @@ pub(crate) enum SsoCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Adds an OpenID Connect connection to a tenant: Roster is a client of the identity
+    /// provider (register its redirect URI there: this prints it).
+    AddOidc {
+        /// The tenant (id, name, or external_id:VALUE).
+        tenant: String,
+        /// The connection's name in sign-on URLs (letters, digits, dashes).
+        #[arg(long)]
+        name: String,
+        /// The identity provider: entra, okta, onelogin, google or generic (its defaults).
+        #[arg(long, default_value = "generic")]
+        preset: String,
+        /// The issuer URL (its /.well-known/openid-configuration must answer).
+        #[arg(long)]
+        issuer: String,
+        /// Roster's client id at the identity provider.
+        #[arg(long)]
+        client_id: String,
+        /// Roster's client secret there (sealed with the server key).
+        #[arg(long, env = "ROSTER_SSO_CLIENT_SECRET", hide_env_values = true)]
+        client_secret: String,
+        /// Scopes besides openid (repeat; default email and profile).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails
+        /// (the preset's by default: externalId for entra, userName otherwise).
+        #[arg(long = "match")]
+        match_on: Option<String>,
+        /// The claim that carries it (the preset's by default: oid for entra, email otherwise).
+        #[arg(long)]
+        claim: Option<String>,
+        /// Makes it the tenant's default connection.
+        #[arg(long)]
+        default: bool,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Lists a tenant's connections.
     List {
         /// The tenant.

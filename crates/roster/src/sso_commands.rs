@@ -5,7 +5,9 @@ use std::io::Read as _;
 
 use anyhow::{Context as _, Result};
 use roster_directory::Directory;
-use roster_directory::sso::{Connection, Matched, NewSamlConnection, Preset, UserKey};
+use roster_directory::sso::{
+    Connection, Matched, NewOidcConnection, NewSamlConnection, Preset, UserKey,
+};
 use roster_server::Config;
 use roster_signin::SignIn;
 use serde_json::{Value, json};
@@ -14,6 +16,24 @@ use crate::cli::{AppCommand, SsoCommand};
 
 fn connection_json(signin: &SignIn, slug: &str, c: &Connection) -> Value {
     roster_signin::connection_json(signin.public_url(), slug, c)
+}
+
+/// The user key asked for, over the preset's.
+fn user_key(
+    base: UserKey,
+    match_on: Option<String>,
+    claim: Option<String>,
+) -> Result<Option<UserKey>> {
+    if match_on.is_none() && claim.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(UserKey {
+        claim: claim.unwrap_or(base.claim),
+        attribute: match match_on {
+            Some(m) => Matched::parse(&m)?,
+            None => base.attribute,
+        },
+    }))
 }
 
 fn read_metadata(path: &std::path::Path) -> Result<String> {
@@ -46,19 +66,7 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
         } => {
             let tenant = directory.find_tenant(&tenant).await?;
             let preset = Preset::parse(&preset)?;
-            let user_key = match (match_on, claim) {
-                (None, None) => None,
-                (m, c) => {
-                    let base = preset.user_key();
-                    Some(UserKey {
-                        claim: c.unwrap_or(base.claim),
-                        attribute: match m {
-                            Some(m) => Matched::parse(&m)?,
-                            None => base.attribute,
-                        },
-                    })
-                }
-            };
+            let user_key = user_key(preset.user_key(), match_on, claim)?;
             let connection = directory
                 .add_saml_connection(
                     &tenant.id,
@@ -96,6 +104,53 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                 );
             }
         }
+        SsoCommand::AddOidc {
+            tenant,
+            name,
+            preset,
+            issuer,
+            client_id,
+            client_secret,
+            scopes,
+            match_on,
+            claim,
+            default,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let preset = Preset::parse(&preset)?;
+            let user_key = user_key(preset.oidc_user_key(), match_on, claim)?;
+            let connection = directory
+                .add_oidc_connection(
+                    &tenant.id,
+                    NewOidcConnection {
+                        name,
+                        preset,
+                        issuer,
+                        client_id,
+                        client_secret,
+                        scopes: (!scopes.is_empty()).then_some(scopes),
+                        user_key,
+                        is_default: default,
+                    },
+                )
+                .await?;
+            let shown = connection_json(&signin, &tenant.slug, &connection);
+            if json {
+                println!("{shown}");
+            } else {
+                println!("Connection {} added to {}.", connection.name, tenant.name);
+                println!("Register in {}:", preset.title());
+                println!(
+                    "  Redirect URI:  {}",
+                    shown["redirect_uri"].as_str().unwrap_or_default()
+                );
+                println!(
+                    "  Sign-on URL:   {}",
+                    shown["sign_on_url"].as_str().unwrap_or_default()
+                );
+            }
+        }
         SsoCommand::List { tenant, json } => {
             let tenant = directory.find_tenant(&tenant).await?;
             let connections = directory.sso_connections(&tenant.id).await?;
@@ -108,8 +163,9 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
             } else {
                 for c in &connections {
                     println!(
-                        "{:<20} {:<9} {}{}",
+                        "{:<20} {:<5} {:<9} {}{}",
                         c.name,
+                        c.protocol_name(),
                         c.preset.name(),
                         signin.sign_on_url(&tenant.slug, Some(&c.name)),
                         if c.is_default { "  (default)" } else { "" }

@@ -10,6 +10,8 @@
 //! a person sees, and the trace of each attempt, written to the tenant's provisioning log.
 
 mod claims;
+mod flow;
+mod oidc;
 mod pages;
 mod provider;
 mod saml;
@@ -31,6 +33,19 @@ pub struct SignIn(Arc<Inner>);
 
 struct Inner {
     directory: Directory,
+    /// OpenID Connect issuers' configurations, read once an hour.
+    discovered: std::sync::Mutex<
+        std::collections::HashMap<
+            String,
+            (
+                time::OffsetDateTime,
+                openidconnect::core::CoreProviderMetadata,
+            ),
+        >,
+    >,
+    /// The HTTP client to tenants' OpenID Connect identity providers, made on first need
+    /// (after the process has installed its TLS provider).
+    http: std::sync::OnceLock<oidc::Http>,
     /// The public base URL, without a trailing slash: the issuer, and every URL handed out.
     public: String,
     /// Whether cookies are `Secure` (the public URL is https).
@@ -44,6 +59,8 @@ impl SignIn {
         let secure = public.starts_with("https://");
         SignIn(Arc::new(Inner {
             directory,
+            discovered: std::sync::Mutex::default(),
+            http: std::sync::OnceLock::new(),
             public,
             secure,
         }))
@@ -81,6 +98,10 @@ impl SignIn {
             )
             .route("/auth/saml/{tenant}/{connection}", get(saml::metadata))
             .route("/auth/saml/{tenant}/{connection}/acs", post(saml::acs))
+            .route(
+                "/auth/oidc/{tenant}/{connection}/callback",
+                get(oidc::callback),
+            )
             .with_state(self.clone())
     }
 
@@ -90,6 +111,54 @@ impl SignIn {
 
     fn public(&self) -> &str {
         &self.0.public
+    }
+
+    fn http(&self) -> Result<&oidc::Http, String> {
+        if let Some(http) = self.0.http.get() {
+            return Ok(http);
+        }
+        let made = oidc::Http::new().map_err(|e| format!("making the HTTP client: {e}"))?;
+        Ok(self.0.http.get_or_init(|| made))
+    }
+
+    /// An issuer's configuration as read at a time, if it was.
+    fn discovered(
+        &self,
+        issuer: &str,
+    ) -> Option<(
+        time::OffsetDateTime,
+        openidconnect::core::CoreProviderMetadata,
+    )> {
+        let cache = self
+            .0
+            .discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        cache.get(issuer).cloned()
+    }
+
+    /// Keeps an issuer's configuration (at most 1,000 issuers: the oldest go first).
+    fn remember_discovery(
+        &self,
+        issuer: &str,
+        at: time::OffsetDateTime,
+        metadata: openidconnect::core::CoreProviderMetadata,
+    ) {
+        let mut cache = self
+            .0
+            .discovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 1000 {
+            let oldest = cache
+                .iter()
+                .min_by_key(|(_, (t, _))| *t)
+                .map(|(k, _)| k.clone());
+            if let Some(oldest) = oldest {
+                cache.remove(&oldest);
+            }
+        }
+        cache.insert(issuer.to_owned(), (at, metadata));
     }
 
     /// The public base URL (the issuer).
@@ -120,19 +189,34 @@ pub fn connection_json(
     slug: &str,
     c: &roster_directory::sso::Connection,
 ) -> serde_json::Value {
-    serde_json::json!({
+    let key = c.user_key();
+    let mut shown = serde_json::json!({
         "id": c.id,
         "name": c.name,
-        "protocol": "saml",
+        "protocol": c.protocol_name(),
         "preset": c.preset.name(),
         "default": c.is_default,
         "sign_on_url": urls::sign_on_url(public, slug, Some(&c.name)),
-        "entity_id": urls::entity_id(public, c.tenant.as_str(), &c.id),
-        "acs_url": urls::acs_url(public, c.tenant.as_str(), &c.id),
-        "metadata_url": urls::entity_id(public, c.tenant.as_str(), &c.id),
-        "idp_entity_id": c.idp.entity_id,
-        "user_key": {"claim": c.saml.user_key.claim, "match": c.saml.user_key.attribute.attribute()},
-        "idp_initiated": c.saml.idp_initiated,
+        "user_key": {"claim": key.claim, "match": key.attribute.attribute()},
+        "idp_initiated": c.idp_initiated(),
         "created_at": c.created_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
-    })
+    });
+    let extra = match &c.protocol {
+        roster_directory::sso::Protocol::Saml { idp, .. } => serde_json::json!({
+            "entity_id": urls::entity_id(public, c.tenant.as_str(), &c.id),
+            "acs_url": urls::acs_url(public, c.tenant.as_str(), &c.id),
+            "metadata_url": urls::entity_id(public, c.tenant.as_str(), &c.id),
+            "idp_entity_id": idp.entity_id,
+        }),
+        roster_directory::sso::Protocol::Oidc(settings) => serde_json::json!({
+            "redirect_uri": urls::oidc_redirect_uri(public, c.tenant.as_str(), &c.id),
+            "issuer": settings.issuer,
+            "client_id": settings.client_id,
+            "scopes": settings.scopes,
+        }),
+    };
+    if let (Some(all), serde_json::Value::Object(more)) = (shown.as_object_mut(), extra) {
+        all.extend(more);
+    }
+    shown
 }

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::claims::user_claims;
-use crate::saml::{self, SESSION_CONTEXT};
+use crate::flow::{self, SESSION_CONTEXT};
 use crate::state::{Authorize, CODE_SECONDS, Code, SESSION_COOKIE, Session, read_cookie};
 use crate::{SignIn, pages};
 
@@ -197,7 +197,7 @@ pub async fn authorize(
     if let Some(session) = session.filter(|s| s.tenant == tenant.id.as_str() && !fresh) {
         return issue_code(&signin, &authorize, &session).await;
     }
-    saml::start(&signin, &tenant, get("connection"), Some(authorize)).await
+    flow::start(&signin, &tenant, get("connection"), Some(authorize)).await
 }
 
 /// The request's parameters, for the organisation form to send again.

@@ -38,7 +38,11 @@ pub struct Authorize {
 pub struct Pending {
     pub tenant: String,
     pub connection: String,
+    /// The SAML request's id, or the OpenID Connect `state`.
     pub request: String,
+    /// What only this browser may know: the OpenID Connect nonce and PKCE verifier.
+    #[serde(default)]
+    pub secret: Option<String>,
     pub started: i64,
     pub authorize: Option<Authorize>,
 }

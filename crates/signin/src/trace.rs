@@ -129,7 +129,7 @@ impl Trace {
         let (event_type, data) = match &user {
             Some((id, name)) => (
                 "user.signed_in",
-                json!({"user": {"id": id, "userName": name}, "connection": connection.name, "protocol": "saml"}),
+                json!({"user": {"id": id, "userName": name}, "connection": connection.name, "protocol": connection.protocol_name()}),
             ),
             None => (
                 "sso.failed",

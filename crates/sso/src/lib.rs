@@ -8,6 +8,7 @@
 //! generator, as every RSA key in the field is made.
 
 pub mod keys;
+pub mod oidc;
 pub mod saml;
 pub mod sign_in;
 pub mod testing;

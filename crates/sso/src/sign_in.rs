@@ -6,9 +6,12 @@ use crate::saml::{Refusal, Vendor};
 /// A refused sign-in.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Failure {
-    /// The identity provider's answer did not pass the protocol's checks.
+    /// The identity provider's SAML answer did not pass the protocol's checks.
     #[error(transparent)]
     Saml(#[from] Refusal),
+    /// The OpenID Connect answer did not pass the protocol's checks.
+    #[error(transparent)]
+    Oidc(#[from] crate::oidc::Refusal),
     /// The tenant's plan does not include single sign-on.
     #[error("single sign-on is not part of this organisation's plan")]
     NotInPlan,
@@ -42,6 +45,7 @@ impl Failure {
     pub fn code(&self) -> &'static str {
         match self {
             Failure::Saml(r) => r.code(),
+            Failure::Oidc(r) => r.code(),
             Failure::NotInPlan => "not_in_plan",
             Failure::NoConnection(_) => "no_connection",
             Failure::NoKey { .. } => "no_user_key",
@@ -54,6 +58,7 @@ impl Failure {
     pub fn hint(&self, vendor: Vendor) -> String {
         match self {
             Failure::Saml(r) => r.hint(vendor),
+            Failure::Oidc(r) => r.hint(vendor),
             Failure::NotInPlan => {
                 "Ask the application's provider to include single sign-on in your organisation's plan.".to_owned()
             }

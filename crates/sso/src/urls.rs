@@ -25,3 +25,11 @@ pub fn sign_on_url(public: &str, slug: &str, connection: Option<&str>) -> String
         None => base,
     }
 }
+
+/// An OpenID Connect connection's redirect URI (registered at the identity provider).
+pub fn oidc_redirect_uri(public: &str, tenant: &str, connection: &str) -> String {
+    format!(
+        "{}/auth/oidc/{tenant}/{connection}/callback",
+        public.trim_end_matches('/')
+    )
+}

@@ -564,3 +564,130 @@ async fn the_tenant_api_adds_lists_and_removes_connections() {
         .unwrap();
     assert_eq!(removed.status().as_u16(), 204);
 }
+
+/// OpenID Connect to the tenant's identity provider (oidc-provider): a user signs in and the
+/// host application receives them; an unknown user, an identity provider's refusal and a
+/// changed `state` are refused with a page, a trace and an event.
+#[tokio::test]
+async fn a_user_signs_in_through_openid_connect() {
+    use crate::support::oidc_idp::{OidcIdp, free_port};
+    use roster_directory::sso::NewOidcConnection;
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Fabrikam").await;
+    let ada = app.create_user(&tenant, "ada@fabrikam.test").await;
+    let tenant_id = TenantId::new(&tenant.id);
+    let slug = app.directory.find_tenant(&tenant.id).await.unwrap().slug;
+    let port = free_port();
+    let connection = app
+        .directory
+        .add_oidc_connection(
+            &tenant_id,
+            NewOidcConnection {
+                name: "okta".into(),
+                preset: Preset::Okta,
+                issuer: format!("http://127.0.0.1:{port}"),
+                client_id: "roster".into(),
+                client_secret: "roster-secret".into(),
+                scopes: None,
+                user_key: None,
+                is_default: true,
+            },
+        )
+        .await
+        .expect("the connection");
+    let redirect = roster_sso::urls::oidc_redirect_uri(&app.address, &tenant.id, &connection.id);
+    let idp = OidcIdp::start(port, "roster", "roster-secret", &redirect);
+    assert_eq!(connection.trusted(), idp.issuer);
+    let registered = app
+        .directory
+        .create_host_app("Host", &[CALLBACK.to_owned()], None)
+        .await
+        .unwrap();
+    let rp = RelyingParty::discover(
+        &app.address,
+        &registered.app.id,
+        &registered.client_secret,
+        CALLBACK,
+    )
+    .await;
+
+    idp.sign_in_as(
+        json!({"sub": "okta-ada", "email": "ada@fabrikam.test", "email_verified": true}),
+    );
+    let browser = Browser::new();
+    let started = rp.start(&[("organization", &slug)]);
+    let back = browser.walk(&started.url, Some(CALLBACK)).await;
+    let location = back
+        .location
+        .unwrap_or_else(|| panic!("no callback: {} {} {}", back.url, back.status, back.body));
+    let received = rp.finish(started, &location).await.expect("signed in");
+    assert_eq!(received.subject, ada);
+    assert_eq!(received.claims["idp"], json!("okta"));
+    assert_eq!(received.claims["org_name"], json!("Fabrikam"));
+
+    // grace is not provisioned.
+    idp.sign_in_as(json!({"sub": "okta-grace", "email": "grace@fabrikam.test"}));
+    let browser = Browser::new();
+    let refused = browser
+        .walk(&format!("{}/auth/request-access/{slug}", app.address), None)
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("No user provisioned"),
+        "{}",
+        refused.body
+    );
+
+    // The identity provider refuses.
+    idp.refuse("access_denied");
+    let browser = Browser::new();
+    let refused = browser
+        .walk(&format!("{}/auth/request-access/{slug}", app.address), None)
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("answered access_denied"),
+        "{}",
+        refused.body
+    );
+
+    // A callback whose state was changed.
+    idp.sign_in_as(json!({"sub": "okta-ada", "email": "ada@fabrikam.test"}));
+    let browser = Browser::new();
+    let first = browser
+        .walk(
+            &format!("{}/auth/request-access/{slug}", app.address),
+            Some(&redirect),
+        )
+        .await;
+    let callback = first.location.expect("the identity provider's answer");
+    let changed = callback.replace("state=", "state=x");
+    let refused = browser.walk(&changed, None).await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("state is not the one"),
+        "{}",
+        refused.body
+    );
+
+    let traces = app
+        .directory
+        .log_page(
+            &tenant_id,
+            &LogQuery {
+                limit: 10,
+                action: Some("sign-in".into()),
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(traces.len(), 4);
+    assert!(
+        traces
+            .last()
+            .unwrap()
+            .response_body
+            .contains("ID token verified")
+    );
+}

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use roster_directory::Scope;
-use roster_directory::sso::{Matched, NewSamlConnection, Preset, UserKey};
+use roster_directory::sso::{Matched, NewOidcConnection, NewSamlConnection, Preset, UserKey};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -39,7 +39,13 @@ pub(super) struct NewConnection {
     #[serde(default = "generic")]
     preset: String,
     protocol: Option<String>,
-    metadata: String,
+    /// SAML: the identity provider's metadata.
+    metadata: Option<String>,
+    /// OpenID Connect: the issuer, Roster's client id and secret there, scopes.
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    scopes: Option<Vec<String>>,
     #[serde(rename = "match")]
     match_on: Option<String>,
     claim: Option<String>,
@@ -64,40 +70,66 @@ pub(super) async fn create(
     let tenant = tenant_ref(&state, &tenant).await?;
     let new: NewConnection = serde_json::from_slice(&body)
         .map_err(|e| HostError::BadRequest(format!("the connection cannot be read: {e}")))?;
-    if new.protocol.as_deref().is_some_and(|p| p != "saml") {
-        return Err(HostError::BadRequest(
-            "protocol must be saml (OpenID Connect connections are not served yet)".into(),
-        ));
-    }
     let preset = Preset::parse(&new.preset)?;
-    let user_key = match (new.match_on, new.claim) {
-        (None, None) => None,
-        (m, c) => {
-            let base = preset.user_key();
-            Some(UserKey {
-                claim: c.unwrap_or(base.claim),
-                attribute: m
-                    .as_deref()
-                    .map(Matched::parse)
-                    .transpose()?
-                    .unwrap_or(base.attribute),
-            })
+    let oidc = match new.protocol.as_deref() {
+        None | Some("saml") => false,
+        Some("oidc") => true,
+        Some(other) => {
+            return Err(HostError::BadRequest(format!(
+                "protocol is saml or oidc, not {other:?}"
+            )));
         }
     };
-    let connection = state
-        .directory
-        .add_saml_connection(
-            &tenant.id,
-            NewSamlConnection {
-                name: new.name,
-                preset,
-                metadata: new.metadata,
-                user_key,
-                idp_initiated: new.idp_initiated,
-                is_default: new.default,
-            },
-        )
-        .await?;
+    let base = if oidc {
+        preset.oidc_user_key()
+    } else {
+        preset.user_key()
+    };
+    let user_key = match (new.match_on, new.claim) {
+        (None, None) => None,
+        (m, c) => Some(UserKey {
+            claim: c.unwrap_or(base.claim),
+            attribute: m
+                .as_deref()
+                .map(Matched::parse)
+                .transpose()?
+                .unwrap_or(base.attribute),
+        }),
+    };
+    let missing = |what: &str| HostError::BadRequest(format!("{what} is required"));
+    let connection = if oidc {
+        state
+            .directory
+            .add_oidc_connection(
+                &tenant.id,
+                NewOidcConnection {
+                    name: new.name,
+                    preset,
+                    issuer: new.issuer.ok_or_else(|| missing("issuer"))?,
+                    client_id: new.client_id.ok_or_else(|| missing("client_id"))?,
+                    client_secret: new.client_secret.ok_or_else(|| missing("client_secret"))?,
+                    scopes: new.scopes,
+                    user_key,
+                    is_default: new.default,
+                },
+            )
+            .await?
+    } else {
+        state
+            .directory
+            .add_saml_connection(
+                &tenant.id,
+                NewSamlConnection {
+                    name: new.name,
+                    preset,
+                    metadata: new.metadata.ok_or_else(|| missing("metadata"))?,
+                    user_key,
+                    idp_initiated: new.idp_initiated,
+                    is_default: new.default,
+                },
+            )
+            .await?
+    };
     Ok((
         StatusCode::CREATED,
         Json(roster_signin::connection_json(

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 pub mod browser;
 pub mod jwt;
+pub mod oidc_idp;
 pub mod process;
 pub mod relying_party;
 pub mod saml_idp;
@@ -145,6 +146,8 @@ impl TestAppBuilder {
     /// Opens a fresh database and serves it on a loopback port 0, as `roster serve` does
     /// (`roster::startup`).
     pub async fn start(self) -> TestApp {
+        // The process's TLS provider, as `roster` installs it at start.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend() {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("roster.db").display()),

@@ -1,0 +1,105 @@
+//! oidc-provider (npm, on the machine's Node.js) as a real OpenID Connect identity provider on
+//! a loopback port, with Roster as its one client. It signs in whoever the test names next
+//! (`sign_in_as`), or refuses (`refuse`), without a form.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+/// A running oidc-provider.
+pub struct OidcIdp {
+    /// Its issuer URL.
+    pub issuer: String,
+    account: PathBuf,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for OidcIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Where `scripts/test` installs oidc-provider (`npm install` of the fixture's package.json).
+fn installed() -> PathBuf {
+    let dir = std::env::var_os("ROSTER_TEST_OIDC_PROVIDER")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/oidc-provider")
+        });
+    assert!(
+        dir.join("node_modules/oidc-provider").exists(),
+        "oidc-provider is not installed in {}: run scripts/test, which installs it with npm",
+        dir.display()
+    );
+    dir
+}
+
+/// A free loopback port (the identity provider's issuer must be known before it starts, for
+/// the connection whose redirect URI it registers).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+impl OidcIdp {
+    /// Starts it on `port` with Roster as the client `client_id`/`secret` at `redirect_uri`.
+    pub fn start(port: u16, client_id: &str, secret: &str, redirect_uri: &str) -> OidcIdp {
+        let dir = tempfile::tempdir().expect("a directory");
+        let install = installed();
+        // ES modules resolve packages from the script's own folder: run a copy beside them.
+        let script = install.join(format!("idp-{}.mjs", std::process::id()));
+        std::fs::copy(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/e2e/fixtures/oidc-provider/idp.mjs"),
+            &script,
+        )
+        .expect("the identity provider's script");
+        let account = dir.path().join("account.json");
+        std::fs::write(&account, json!({"sub": "nobody"}).to_string()).unwrap();
+        let client = json!({
+            "client_id": client_id,
+            "client_secret": secret,
+            "redirect_uris": [redirect_uri],
+        });
+        let mut child = Command::new("node")
+            .arg(&script)
+            .env("IDP_PORT", port.to_string())
+            .env("IDP_CLIENT", client.to_string())
+            .env("IDP_ACCOUNT_FILE", &account)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node starts (the machine's Node.js)");
+        let stdout = child.stdout.take().expect("its output");
+        let mut reader = BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("its first line");
+        assert!(line.starts_with("listening"), "oidc-provider said {line:?}");
+        // What it says later (warnings) is read and dropped: a closed pipe would end it.
+        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        OidcIdp {
+            issuer: format!("http://127.0.0.1:{port}"),
+            account,
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// The next sign-in is this account (its claims: `sub`, `email`, `oid`, …).
+    pub fn sign_in_as(&self, claims: Value) {
+        std::fs::write(&self.account, claims.to_string()).expect("writing the account");
+    }
+
+    /// The next sign-in is refused with this OAuth error.
+    pub fn refuse(&self, error: &str) {
+        std::fs::write(&self.account, json!({"error": error}).to_string())
+            .expect("writing the refusal");
+    }
+}

@@ -1,0 +1,279 @@
+//! What every sign-in shares, whatever the protocol: starting it (a sealed cookie remembers
+//! which request, for which application), matching the user the identity provider names to
+//! the one it provisioned, and ending it (a trace, a session, the host application's code or
+//! a page).
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use roster_directory::sso::{Connection, Protocol, UserKey};
+use roster_directory::{DirectoryError, TenantContext};
+use roster_sso::sign_in::Failure;
+use roster_store::Tenant;
+
+use crate::state::{
+    Authorize, PENDING_COOKIE, PENDING_SECONDS, Pending, SESSION_COOKIE, SESSION_SECONDS, Session,
+    read_cookie,
+};
+use crate::trace::{SignedIn, Trace};
+use crate::{SignIn, oidc, pages, provider, saml};
+
+/// The sealing context of the pending cookie.
+pub const PENDING_CONTEXT: &str = "signin:pending";
+/// The sealing context of a session cookie.
+pub const SESSION_CONTEXT: &str = "signin:session";
+
+/// A failure on Roster's side, as a page (logged; nothing internal shown).
+pub fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "sign-in failed on Roster's side");
+    pages::refused(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Roster could not complete the sign-in.",
+        "Try again in a minute; if it keeps happening, the operator finds the cause in Roster's log.",
+        "",
+    )
+}
+
+/// Nothing at this address.
+pub fn not_found(what: &str) -> Response {
+    pages::refused(
+        StatusCode::NOT_FOUND,
+        &format!("There is no {what} at this address."),
+        "Check the sign-on URL: your IT administrator finds it on the Provisioning & SSO page.",
+        "",
+    )
+}
+
+/// Sends the browser to `tenant`'s identity provider through `connection` (its default when
+/// `None`), remembering in a sealed cookie which request it was and what the host application
+/// asked for.
+pub async fn start(
+    signin: &SignIn,
+    tenant: &Tenant,
+    connection: Option<&str>,
+    authorize: Option<Authorize>,
+) -> Response {
+    let generic = roster_sso::saml::Vendor::Generic;
+    if !tenant.plan.sso {
+        let failure = Failure::NotInPlan;
+        return pages::refused(
+            StatusCode::FORBIDDEN,
+            &failure.to_string(),
+            &failure.hint(generic),
+            "",
+        );
+    }
+    let connection = match signin
+        .directory()
+        .sso_connection(&tenant.id, connection)
+        .await
+    {
+        Ok(c) => c,
+        Err(DirectoryError::NotFound { id, .. }) => {
+            let failure = Failure::NoConnection(id);
+            return pages::refused(
+                StatusCode::NOT_FOUND,
+                &failure.to_string(),
+                &failure.hint(generic),
+                "",
+            );
+        }
+        Err(e) => return internal(e),
+    };
+    let now = signin.directory().now();
+    let started = match &connection.protocol {
+        Protocol::Saml { .. } => saml::request(signin, &connection).await,
+        Protocol::Oidc(_) => oidc::request(signin, &connection).await,
+    };
+    let (url, request, secret) = match started {
+        Ok(s) => s,
+        Err(response) => return *response,
+    };
+    let pending = Pending {
+        tenant: tenant.id.to_string(),
+        connection: connection.id.clone(),
+        request,
+        secret,
+        started: now.unix_timestamp(),
+        authorize,
+    };
+    let Some(sealed) = signin.seal(PENDING_CONTEXT, &pending) else {
+        return internal("sealing the pending sign-in");
+    };
+    let mut response = Redirect::to(&url).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        signin.cookie(PENDING_COOKIE, &sealed, "/auth/", PENDING_SECONDS),
+    );
+    response
+}
+
+/// The sign-in this browser started for this connection, if it did, within its time.
+pub fn pending(
+    signin: &SignIn,
+    headers: &HeaderMap,
+    tenant: &str,
+    connection: &Connection,
+) -> Option<Pending> {
+    let now = signin.directory().now().unix_timestamp();
+    read_cookie(headers, PENDING_COOKIE)
+        .and_then(|v| signin.open::<Pending>(PENDING_CONTEXT, v))
+        .filter(|p| {
+            p.tenant == tenant
+                && p.connection == connection.id
+                && now - p.started <= PENDING_SECONDS
+        })
+}
+
+/// A sign-in that passed the protocol's checks: the user it names, by `key` = `value`.
+pub struct Vouched {
+    /// The value of the connection's key claim, if the identity provider sent it.
+    pub value: Option<String>,
+    /// How the person authenticated (RFC 8176).
+    pub amr: Vec<String>,
+}
+
+/// A checked sign-in: the user, or why not.
+pub type Outcome = Result<(String, String, Vec<String>), Result<Failure, DirectoryError>>;
+
+/// The provisioned user the sign-in names: exactly one with that key, and active.
+pub async fn match_user(
+    signin: &SignIn,
+    tenant: &TenantContext,
+    key: &UserKey,
+    vouched: Vouched,
+    trace: &mut Trace,
+) -> Outcome {
+    let value = vouched
+        .value
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            Ok(Failure::NoKey {
+                claim: if key.claim == UserKey::NAME_ID {
+                    "NameID".to_owned()
+                } else {
+                    key.claim.clone()
+                },
+            })
+        })?;
+    let user = signin
+        .directory()
+        .user_for_sign_in(tenant, key, &value)
+        .await
+        .map_err(Err)?
+        .ok_or_else(|| {
+            Ok(Failure::UnknownUser {
+                attribute: key.attribute.attribute().to_owned(),
+                value: value.clone(),
+            })
+        })?;
+    let user_name = user
+        .data
+        .get("userName")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_owned();
+    trace.step(format!(
+        "matched user {user_name} ({} = {value})",
+        key.attribute.attribute()
+    ));
+    if user.data.get("active").and_then(|v| v.as_bool()) == Some(false) {
+        return Err(Ok(Failure::Deactivated { user: user_name }));
+    }
+    trace.step("the user is active");
+    Ok((user.id, user_name, vouched.amr))
+}
+
+/// Ends a sign-in: the trace and the event, then the host application's code (or where a
+/// sign-in no application asked for goes) with Roster's session; or the refusal page.
+pub async fn complete(
+    signin: &SignIn,
+    tenant: &TenantContext,
+    connection: &Connection,
+    pending: Option<Pending>,
+    headers: &HeaderMap,
+    trace: Trace,
+    outcome: Outcome,
+) -> Response {
+    let tenant_id = tenant.id();
+    match outcome {
+        Ok((user_id, user_name, amr)) => {
+            trace
+                .finish(
+                    signin,
+                    tenant_id,
+                    connection,
+                    Ok(SignedIn {
+                        id: &user_id,
+                        name: &user_name,
+                    }),
+                )
+                .await;
+            let session = Session {
+                tenant: tenant_id.to_string(),
+                user: user_id,
+                connection: connection.name.clone(),
+                auth_time: signin.directory().now().unix_timestamp(),
+                amr,
+            };
+            let mut response = match pending.and_then(|p| p.authorize) {
+                Some(authorize) => provider::issue_code(signin, &authorize, &session).await,
+                None => landing(signin, &tenant.tenant, &user_name).await,
+            };
+            let cookies = response.headers_mut();
+            if let Some(sealed) = signin.seal(SESSION_CONTEXT, &session) {
+                cookies.append(
+                    header::SET_COOKIE,
+                    signin.cookie(SESSION_COOKIE, &sealed, "/", SESSION_SECONDS),
+                );
+            }
+            cookies.append(
+                header::SET_COOKIE,
+                signin.cookie(PENDING_COOKIE, "", "/auth/", 0),
+            );
+            response
+        }
+        Err(Ok(failure)) => {
+            let vendor = connection.preset.vendor();
+            let reference: String = headers
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .chars()
+                .take(64)
+                .collect();
+            trace
+                .finish(signin, tenant_id, connection, Err(&failure))
+                .await;
+            pages::refused(
+                StatusCode::FORBIDDEN,
+                &failure.to_string(),
+                &failure.hint(vendor),
+                &reference,
+            )
+        }
+        Err(Err(e)) => internal(e),
+    }
+}
+
+/// Where a sign-in that no application asked for goes: the one application that takes such
+/// sign-ins (its login URI, with the issuer and a hint), else a page that says who is signed in.
+async fn landing(signin: &SignIn, tenant: &Tenant, user_name: &str) -> Response {
+    let apps = signin.directory().host_apps().await.unwrap_or_default();
+    let mut takers = apps
+        .iter()
+        .filter(|a| a.revoked_at.is_none())
+        .filter_map(|a| a.login_uri.as_deref());
+    match (takers.next(), takers.next()) {
+        (Some(uri), None) => match url::Url::parse(uri) {
+            Ok(mut url) => {
+                url.query_pairs_mut()
+                    .append_pair("iss", signin.public())
+                    .append_pair("login_hint", user_name)
+                    .append_pair("organization", &tenant.slug);
+                Redirect::to(url.as_str()).into_response()
+            }
+            Err(e) => internal(e),
+        },
+        _ => pages::signed_in(user_name, &tenant.name),
+    }
+}

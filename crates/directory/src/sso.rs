@@ -695,3 +695,88 @@ impl Directory {
         self.keyring.as_ref()?.open(context, sealed).ok()
     }
 }
+
+/// A domain as stored: lower-case, without a leading `@`, letters, digits, dashes and dots,
+/// at least two labels.
+fn check_domain(text: &str) -> Result<String, DirectoryError> {
+    let domain = text.trim().trim_start_matches('@').to_ascii_lowercase();
+    let labels: Vec<&str> = domain.split('.').collect();
+    let fine = domain.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if fine {
+        Ok(domain)
+    } else {
+        Err(DirectoryError::Setting(format!(
+            "{text:?} is not a domain (such as contoso.com)"
+        )))
+    }
+}
+
+impl Directory {
+    /// Gives `domain` to `tenant`, verified by the operator: users whose e-mail is at it are
+    /// sent to the tenant's identity provider by `/auth/login?email=`.
+    pub async fn add_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+    ) -> Result<String, DirectoryError> {
+        let domain = check_domain(domain)?;
+        self.find_tenant(tenant.as_str()).await?;
+        self.store
+            .add_tenant_domain(tenant, &domain, "operator", self.clock.now())
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::Conflict(_) => DirectoryError::Setting(format!(
+                    "the domain {domain} already belongs to another organisation"
+                )),
+                other => other.into(),
+            })?;
+        Ok(domain)
+    }
+
+    /// A tenant's domains.
+    pub async fn domains(&self, tenant: &TenantId) -> Result<Vec<String>, DirectoryError> {
+        Ok(self.store.tenant_domains(tenant).await?)
+    }
+
+    /// Takes a domain from a tenant.
+    pub async fn remove_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+    ) -> Result<(), DirectoryError> {
+        let domain = check_domain(domain)?;
+        self.store
+            .remove_tenant_domain(tenant, &domain)
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::NotFound => DirectoryError::NotFound {
+                    kind: "Domain",
+                    id: domain.clone(),
+                },
+                other => other.into(),
+            })
+    }
+
+    /// The tenant whose domain an e-mail address (or a bare domain) is at.
+    pub async fn tenant_for_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<roster_store::Tenant>, DirectoryError> {
+        let domain = email.rsplit('@').next().unwrap_or_default();
+        let Ok(domain) = check_domain(domain) else {
+            return Ok(None);
+        };
+        match self.store.domain_tenant(&domain).await? {
+            Some(id) => Ok(self.store.tenant(&id).await?),
+            None => Ok(None),
+        }
+    }
+}

@@ -91,6 +91,10 @@ pub(crate) struct ServeArgs {
     /// members).
     #[arg(long, env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE", default_value_t = 100)]
     pub(crate) max_values_per_attribute: usize,
+    /// Where a sign-in by e-mail (`/auth/login?email=`) whose domain no tenant has goes: the
+    /// host application's own login page.
+    #[arg(long, env = "ROSTER_SSO_FALLBACK_URL")]
+    pub(crate) sso_fallback_url: Option<String>,
     /// The most bytes of one user's or group's JSON (a group's members not counted).
     #[arg(long, env = "ROSTER_MAX_RESOURCE_BYTES", default_value_t = 64 * 1024)]
     pub(crate) max_resource_bytes: usize,
@@ -211,6 +215,26 @@ pub(crate) enum SsoCommand {
         tenant: String,
         /// The connection's name or id.
         connection: String,
+    },
+    /// Gives a tenant an e-mail domain, verified by you, the operator: `/auth/login?email=`
+    /// sends its users to the tenant's identity provider.
+    AddDomain {
+        /// The tenant.
+        tenant: String,
+        /// The domain (contoso.com).
+        domain: String,
+    },
+    /// Lists a tenant's domains.
+    Domains {
+        /// The tenant.
+        tenant: String,
+    },
+    /// Takes a domain from a tenant.
+    RemoveDomain {
+        /// The tenant.
+        tenant: String,
+        /// The domain.
+        domain: String,
     },
     /// Rotates the key ID tokens are signed with: the new key is published now and signs in
     /// an hour; the old one stays published until its last tokens have expired.

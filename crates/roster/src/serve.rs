@@ -28,6 +28,7 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
         announce_operator_setup(&config, &directory).await?;
     }
     config.metrics_on_main = args.metrics_listen.is_none();
+    config.sso_fallback_url = args.sso_fallback_url.clone();
     config.max_page_bytes = args.max_page_bytes.max(1);
     config.request_timeout = Duration::from_secs(args.request_timeout_seconds.max(1));
     config.serve = roster_server::ServeLimits {

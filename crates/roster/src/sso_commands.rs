@@ -180,6 +180,26 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                 .await?;
             println!("Connection {connection} removed from {}.", tenant.name);
         }
+        SsoCommand::AddDomain { tenant, domain } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let domain = directory.add_domain(&tenant.id, &domain).await?;
+            println!(
+                "{domain} belongs to {}: {}/auth/login?email=someone@{domain} signs its users in.",
+                tenant.name,
+                signin.public_url()
+            );
+        }
+        SsoCommand::Domains { tenant } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            for domain in directory.domains(&tenant.id).await? {
+                println!("{domain}");
+            }
+        }
+        SsoCommand::RemoveDomain { tenant, domain } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory.remove_domain(&tenant.id, &domain).await?;
+            println!("{domain} no longer belongs to {}.", tenant.name);
+        }
         SsoCommand::RotateKey => {
             let kid = directory.rotate_signing_key().await?;
             println!(

@@ -113,7 +113,8 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
 /// `provisioning_log` (`--provisioning-log-days 0` turns it off).
 pub fn app_state(directory: Directory, config: Config, provisioning_log: bool) -> AppState {
     let pages = roster_console::router(directory.clone(), &config.public_url);
-    let signin = roster_signin::SignIn::new(directory.clone(), &config.public_url);
+    let signin = roster_signin::SignIn::new(directory.clone(), &config.public_url)
+        .with_fallback(config.sso_fallback_url.clone());
     let mut state = AppState::new(directory, config);
     state.pages = Some(pages);
     state.signin = Some(signin);

@@ -53,6 +53,9 @@ pub struct Config {
     pub public_url: String,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Where a sign-in by e-mail whose domain no tenant has goes (the host application's own
+    /// login page); `None` shows a page that says so.
+    pub sso_fallback_url: Option<String>,
     /// The largest page a list returns.
     pub max_page_size: u64,
     /// The most bytes of resources one page holds: a page is cut there (at least one
@@ -77,6 +80,7 @@ impl Config {
         Config {
             public_url: public_url.trim_end_matches('/').to_owned(),
             max_body_bytes: 1024 * 1024,
+            sso_fallback_url: None,
             max_page_size: 1000,
             max_page_bytes: 4 * 1024 * 1024,
             bulk_max_operations: 1000,

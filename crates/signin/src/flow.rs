@@ -277,3 +277,40 @@ async fn landing(signin: &SignIn, tenant: &Tenant, user_name: &str) -> Response 
         _ => pages::signed_in(user_name, &tenant.name),
     }
 }
+
+/// The query of `/auth/login`.
+#[derive(Debug, serde::Deserialize)]
+pub struct Login {
+    #[serde(default)]
+    email: String,
+}
+
+/// `GET /auth/login?email=ada@contoso.com`: SSO redirect (home-realm discovery). The tenant
+/// whose verified domain the address is at signs the user in through its default connection;
+/// an address at no tenant's domain goes back to the host application's own login (the
+/// operator's `--sso-fallback-url`, with the address), or to a page that says so.
+pub async fn login(
+    axum::extract::State(signin): axum::extract::State<SignIn>,
+    axum::extract::Query(query): axum::extract::Query<Login>,
+) -> Response {
+    let email: String = query.email.trim().chars().take(320).collect();
+    match signin.directory().tenant_for_email(&email).await {
+        Ok(Some(tenant)) => start(&signin, &tenant, None, None).await,
+        Ok(None) => match &signin.0.fallback {
+            Some(fallback) => match url::Url::parse(fallback) {
+                Ok(mut url) => {
+                    url.query_pairs_mut().append_pair("email", &email);
+                    Redirect::to(url.as_str()).into_response()
+                }
+                Err(e) => internal(e),
+            },
+            None => pages::refused(
+                StatusCode::NOT_FOUND,
+                "No organisation signs in with this e-mail address's domain here.",
+                "Sign in with your password in the application, or ask your IT administrator whether your organisation uses single sign-on.",
+                "",
+            ),
+        },
+        Err(e) => internal(e),
+    }
+}

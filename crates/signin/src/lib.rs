@@ -50,6 +50,8 @@ struct Inner {
     public: String,
     /// Whether cookies are `Secure` (the public URL is https).
     secure: bool,
+    /// Where a sign-in by e-mail whose domain no tenant has goes.
+    fallback: Option<String>,
 }
 
 impl SignIn {
@@ -63,7 +65,21 @@ impl SignIn {
             http: std::sync::OnceLock::new(),
             public,
             secure,
+            fallback: None,
         }))
+    }
+
+    /// The same, sending sign-ins by e-mail whose domain no tenant has to `fallback`.
+    pub fn with_fallback(self, fallback: Option<String>) -> SignIn {
+        let inner = Inner {
+            directory: self.0.directory.clone(),
+            discovered: std::sync::Mutex::default(),
+            http: std::sync::OnceLock::new(),
+            public: self.0.public.clone(),
+            secure: self.0.secure,
+            fallback,
+        };
+        SignIn(Arc::new(inner))
     }
 
     /// Whether `path` is one of sign-in's (the server hands those requests to [`SignIn::router`]).
@@ -91,6 +107,7 @@ impl SignIn {
                 "/oauth/userinfo",
                 get(provider::userinfo).post(provider::userinfo),
             )
+            .route("/auth/login", get(flow::login))
             .route("/auth/request-access/{slug}", get(saml::request_access))
             .route(
                 "/auth/request-access/{slug}/{connection}",

@@ -181,14 +181,28 @@ pub async fn authorize(
                 );
             }
         },
-        None => match &session {
-            Some(s) => signin
-                .directory()
-                .tenant_by(&TenantRef::Id(TenantId::new(&s.tenant)))
-                .await
-                .ok(),
-            None => None,
-        },
+        None => {
+            // The application's hint of the user's domain (`domain_hint`) or address
+            // (`login_hint`), at a tenant's verified domain; else Roster's session.
+            let hinted = match get("domain_hint").or(get("login_hint")) {
+                Some(hint) => signin
+                    .directory()
+                    .tenant_for_email(hint)
+                    .await
+                    .ok()
+                    .flatten(),
+                None => None,
+            };
+            match (hinted, &session) {
+                (Some(t), _) => Some(t),
+                (None, Some(s)) => signin
+                    .directory()
+                    .tenant_by(&TenantRef::Id(TenantId::new(&s.tenant)))
+                    .await
+                    .ok(),
+                (None, None) => None,
+            }
+        }
     };
     let Some(tenant) = tenant else {
         return pages::organisation(hidden(&p), "", "");

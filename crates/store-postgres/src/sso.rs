@@ -254,6 +254,69 @@ impl SsoStore for PostgresStore {
         found(done.rows_affected())
     }
 
+    async fn add_tenant_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+        verified_by: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query(
+            "INSERT INTO tenant_domains (domain, tenant_id, verified_by, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(domain)
+        .bind(tenant.as_str())
+        .bind(verified_by)
+        .bind(at)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict("domain")
+            } else {
+                db_err(e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn tenant_domains(&self, tenant: &TenantId) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query_scalar("SELECT domain FROM tenant_domains WHERE tenant_id = $1 ORDER BY domain")
+            .bind(tenant.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err)
+    }
+
+    async fn domain_tenant(&self, domain: &str) -> Result<Option<TenantId>, StoreError> {
+        let mut conn = self.conn().await?;
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT tenant_id FROM tenant_domains WHERE domain = $1")
+                .bind(domain)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        Ok(found.map(TenantId::new))
+    }
+
+    async fn remove_tenant_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("DELETE FROM tenant_domains WHERE tenant_id = $1 AND domain = $2")
+            .bind(tenant.as_str())
+            .bind(domain)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        found(done.rows_affected())
+    }
+
     async fn record_events(
         &self,
         tenant: &TenantId,

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     15 => "0015_provisioning_log.sql",
     16 => "0016_provisioning_log_file.sql",
     17 => "0017_sso.sql",
+    18 => "0018_tenant_domains.sql",
 ];
 
 /// The latest migration of this build.

@@ -1,6 +1,7 @@
 //! [`SsoStore`] on SQLite: connections, host applications, ID-token signing keys.
 
 use async_trait::async_trait;
+use roster_store::sql::decode::Columns as _;
 use roster_store::sql::decode::{
     self, HOST_APP_COLUMNS, SIGNING_KEY_COLUMNS, SSO_CONNECTION_COLUMNS,
 };
@@ -243,6 +244,77 @@ impl SsoStore for SqliteStore {
                     tx,
                     "UPDATE signing_keys SET retired_at = ? WHERE kid = ?",
                     params![ts(at), kid],
+                )?;
+                found(done as u64)
+            })
+            .await
+    }
+
+    async fn add_tenant_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+        verified_by: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let (tenant, domain, how) = (tenant.clone(), domain.to_owned(), verified_by.to_owned());
+        self.writer
+            .write(move |tx| {
+                tx.prepare_cached(
+                    "INSERT INTO tenant_domains (domain, tenant_id, verified_by, created_at)
+                     VALUES (?, ?, ?, ?)",
+                )
+                .and_then(|mut q| q.execute(params![domain, tenant.as_str(), how, ts(at)]))
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        StoreError::Conflict("domain")
+                    } else {
+                        lite_err(e)
+                    }
+                })?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn tenant_domains(&self, tenant: &TenantId) -> Result<Vec<String>, StoreError> {
+        self.readers
+            .now(|conn| {
+                all(
+                    conn,
+                    "SELECT domain FROM tenant_domains WHERE tenant_id = ? ORDER BY domain",
+                    params![tenant.as_str()],
+                    |r| r.text("domain"),
+                )
+            })
+            .await
+    }
+
+    async fn domain_tenant(&self, domain: &str) -> Result<Option<TenantId>, StoreError> {
+        self.readers
+            .now(|conn| {
+                first(
+                    conn,
+                    "SELECT tenant_id FROM tenant_domains WHERE domain = ?",
+                    params![domain],
+                    |r| r.text("tenant_id").map(TenantId::new),
+                )
+            })
+            .await
+    }
+
+    async fn remove_tenant_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+    ) -> Result<(), StoreError> {
+        let (tenant, domain) = (tenant.clone(), domain.to_owned());
+        self.writer
+            .write(move |tx| {
+                let done = exec(
+                    tx,
+                    "DELETE FROM tenant_domains WHERE tenant_id = ? AND domain = ?",
+                    params![tenant.as_str(), domain],
                 )?;
                 found(done as u64)
             })

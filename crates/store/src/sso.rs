@@ -111,6 +111,22 @@ pub trait SsoStore: Send + Sync {
     /// Sets when a key stops being published.
     async fn retire_signing_key(&self, kid: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
+    /// Gives `domain` (lower-case) to `tenant`; `Conflict("domain")` when another tenant has it.
+    async fn add_tenant_domain(
+        &self,
+        tenant: &TenantId,
+        domain: &str,
+        verified_by: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+    /// A tenant's domains, sorted.
+    async fn tenant_domains(&self, tenant: &TenantId) -> Result<Vec<String>, StoreError>;
+    /// The tenant a domain belongs to.
+    async fn domain_tenant(&self, domain: &str) -> Result<Option<TenantId>, StoreError>;
+    /// Takes a domain from a tenant (`NotFound` if it has not got it).
+    async fn remove_tenant_domain(&self, tenant: &TenantId, domain: &str)
+    -> Result<(), StoreError>;
+
     /// Appends events that change no resource (a sign-in, a refused sign-in) to the tenant's
     /// change log.
     async fn record_events(&self, tenant: &TenantId, events: &[NewEvent])

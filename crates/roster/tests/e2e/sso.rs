@@ -691,3 +691,90 @@ async fn a_user_signs_in_through_openid_connect() {
             .contains("ID token verified")
     );
 }
+
+/// SSO redirect: an address at a tenant's domain goes to its identity provider; any other
+/// goes back to the host application's login (or to a page that says so); a domain is one
+/// tenant's.
+#[tokio::test]
+async fn sso_redirect_finds_the_tenant_by_its_domain() {
+    let w = world().await;
+    let tenant_id = TenantId::new(&w.tenant.id);
+    assert_eq!(
+        w.app
+            .directory
+            .add_domain(&tenant_id, "@Example.ORG")
+            .await
+            .unwrap(),
+        "example.org"
+    );
+    let other = w.app.tenant("Other").await;
+    let taken = w
+        .app
+        .directory
+        .add_domain(&TenantId::new(&other.id), "example.org")
+        .await
+        .unwrap_err();
+    assert!(
+        taken
+            .to_string()
+            .contains("belongs to another organisation"),
+        "{taken}"
+    );
+    assert!(
+        w.app
+            .directory
+            .add_domain(&tenant_id, "not a domain")
+            .await
+            .is_err()
+    );
+
+    let browser = Browser::new();
+    let login = browser
+        .walk(
+            &format!("{}/auth/login?email=alice@example.org", w.app.address),
+            None,
+        )
+        .await;
+    assert!(
+        login.url.starts_with(&w.idp.base),
+        "at the identity provider: {}",
+        login.url
+    );
+    let signed_in = browser.log_in(&login, "alice", "alicepass", None).await;
+    assert_eq!(signed_in.status, 200);
+    assert!(signed_in.body.contains("You are signed in"));
+
+    let unknown = Browser::new()
+        .walk(
+            &format!("{}/auth/login?email=someone@elsewhere.test", w.app.address),
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert!(
+        unknown.body.contains("No organisation signs in"),
+        "{}",
+        unknown.body
+    );
+
+    // The host application's authorize request with a login hint finds the tenant too.
+    let started = w.rp.start(&[("login_hint", "alice@example.org")]);
+    let at_idp = Browser::new().walk(&started.url, Some(CALLBACK)).await;
+    assert!(at_idp.url.starts_with(&w.idp.base), "{}", at_idp.url);
+
+    // With the operator's fallback, an unknown domain goes back to the application's login.
+    let app = TestApp::builder()
+        .config(|c| c.sso_fallback_url = Some("https://app.test/login".into()))
+        .start()
+        .await;
+    let back = Browser::new()
+        .walk(
+            &format!("{}/auth/login?email=someone@elsewhere.test", app.address),
+            Some("https://app.test/"),
+        )
+        .await;
+    assert_eq!(
+        back.location.as_deref(),
+        Some("https://app.test/login?email=someone%40elsewhere.test")
+    );
+}

@@ -88,10 +88,41 @@ pub async fn sso_connections(store: &dyn Store) {
         "NotFound",
         "removing through another tenant",
     );
+    ok(
+        store
+            .add_tenant_domain(&a, "contoso.com", "operator", BASE)
+            .await,
+        "a domain",
+    );
+    assert_err(
+        store
+            .add_tenant_domain(&b, "contoso.com", "operator", BASE)
+            .await,
+        "Conflict(\"domain\")",
+        "a domain is one tenant's",
+    );
+    assert_eq!(
+        ok(store.domain_tenant("contoso.com").await, "by domain"),
+        Some(a.clone())
+    );
+    assert_eq!(
+        ok(store.tenant_domains(&a).await, "domains"),
+        ["contoso.com"]
+    );
+    assert_err(
+        store.remove_tenant_domain(&b, "contoso.com").await,
+        "NotFound",
+        "through another tenant",
+    );
     ok(store.remove_sso_connection(&a, "c-1").await, "removing");
     assert_eq!(ok(store.sso_connection(&a, "c-1").await, "removed"), None);
     ok(store.delete_tenant(&a, &[]).await, "deleting the tenant");
     assert!(ok(store.sso_connections(&a).await, "deleted tenant").is_empty());
+    assert_eq!(
+        ok(store.domain_tenant("contoso.com").await, "its domain"),
+        None,
+        "a deleted tenant's domains go with it"
+    );
 }
 
 /// Host applications and ID-token signing keys.

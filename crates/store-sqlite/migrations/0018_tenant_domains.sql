@@ -1,0 +1,9 @@
+-- The e-mail domains a tenant's users sign in with (issue 18's SSO redirect): a domain belongs
+-- to one tenant; `verified_by` says how it was verified (`operator`).
+CREATE TABLE tenant_domains (
+    domain      TEXT PRIMARY KEY,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    verified_by TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX tenant_domains_tenant ON tenant_domains (tenant_id);

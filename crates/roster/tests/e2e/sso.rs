@@ -778,3 +778,50 @@ async fn sso_redirect_finds_the_tenant_by_its_domain() {
         Some("https://app.test/login?email=someone%40elsewhere.test")
     );
 }
+
+/// OpenID Connect refusals, with an identity provider that gets its ID token wrong on purpose:
+/// another nonce, another issuer, another audience, expired; and a `tid` nobody's (a
+/// directory that is no tenant's is an unknown user here: the key claim matches nobody).
+#[tokio::test]
+async fn wrong_id_tokens_are_refused_with_what_was_wrong() {
+    use crate::support::fake_oidc::{FakeOidc, Wrong};
+    use roster_directory::sso::NewOidcConnection;
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Fabrikam").await;
+    app.create_user(&tenant, "ada@fabrikam.test").await;
+    let slug = app.directory.find_tenant(&tenant.id).await.unwrap().slug;
+    let idp = FakeOidc::start("roster").await;
+    app.directory
+        .add_oidc_connection(
+            &TenantId::new(&tenant.id),
+            NewOidcConnection {
+                name: "fake".into(),
+                preset: Preset::Generic,
+                issuer: idp.issuer(),
+                client_id: "roster".into(),
+                client_secret: "s".into(),
+                scopes: None,
+                user_key: None,
+                is_default: true,
+            },
+        )
+        .await
+        .unwrap();
+    let sign_on = format!("{}/auth/request-access/{slug}", app.address);
+    let ada = json!({"sub": "1", "email": "ada@fabrikam.test"});
+    for (wrong, said) in [
+        (Wrong::Nonce, "nonce is not the one this sign-in sent"),
+        (Wrong::Issuer, "was issued by"),
+        (Wrong::Audience, "The ID token is not valid"),
+        (Wrong::Expired, "The ID token is not valid"),
+    ] {
+        idp.next(ada.clone(), wrong);
+        let page = Browser::new().walk(&sign_on, None).await;
+        assert_eq!(page.status, 403, "{wrong:?}");
+        assert!(page.body.contains(said), "{wrong:?}: {}", page.body);
+    }
+    idp.next(ada, Wrong::Nothing);
+    let page = Browser::new().walk(&sign_on, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("You are signed in"));
+}

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use crate::support::relying_party::RelyingParty;
 use crate::support::saml_idp::{Browser, SamlIdp};
 use crate::support::{TestApp, TestTenant, patch_op};
+use roster_sso::testing::Spec;
 
 const CALLBACK: &str = "http://127.0.0.1:9/host/callback";
 
@@ -824,4 +825,150 @@ async fn wrong_id_tokens_are_refused_with_what_was_wrong() {
     let page = Browser::new().walk(&sign_on, None).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(page.body.contains("You are signed in"));
+}
+
+/// The SAML refusals end to end, with responses a test identity provider builds to order and
+/// posts to the ACS: each answers 403 with what was wrong, and is a refused trace.
+#[tokio::test]
+async fn saml_refusals_end_to_end() {
+    use roster_sso::testing::{Signing, TestIdp};
+    let app = TestApp::builder().start().await;
+    let tenant = app.tenant("Contoso").await;
+    app.create_user(&tenant, "ada@contoso.com").await;
+    let tenant_id = TenantId::new(&tenant.id);
+    let now = app.directory.now();
+    let idp = TestIdp::new("https://idp.test", now);
+    let connection = app
+        .directory
+        .add_saml_connection(
+            &tenant_id,
+            NewSamlConnection {
+                name: "main".into(),
+                preset: Preset::Entra,
+                metadata: idp.metadata(true),
+                user_key: Some(roster_directory::sso::UserKey {
+                    claim: "nameid".into(),
+                    attribute: roster_directory::sso::Matched::UserName,
+                }),
+                idp_initiated: Some(false),
+                is_default: true,
+            },
+        )
+        .await
+        .unwrap();
+    let entity = roster_sso::urls::entity_id(&app.address, &tenant.id, &connection.id);
+    let acs = roster_sso::urls::acs_url(&app.address, &tenant.id, &connection.id);
+    let base = idp.spec("ada@contoso.com", &entity, &acs, now);
+    let other_key = roster_sso::keys::generate("test-idp", 9, now).unwrap();
+    let xsw = {
+        let mut signed = base.clone();
+        signed.signing = Signing::Assertion;
+        let xml = idp.xml(&signed);
+        let mut evil = base.clone();
+        evil.name_id = "admin@contoso.com".into();
+        evil.assertion_id = "_evil".into();
+        evil.signing = Signing::None;
+        let evil_xml = idp.xml(&evil);
+        let cut = |x: &str| {
+            let (_, rest) = x.split_once("<saml:Assertion").unwrap();
+            format!(
+                "<saml:Assertion{}",
+                rest.trim_end_matches("</samlp:Response>")
+            )
+        };
+        let signed_part = cut(&xml);
+        xml.replace(&signed_part, &format!("{}{signed_part}", cut(&evil_xml)))
+    };
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "unsigned",
+            idp.xml(&Spec {
+                signing: Signing::None,
+                ..base.clone()
+            }),
+            "Neither the response nor its assertion is signed",
+        ),
+        (
+            "SHA-1",
+            idp.xml(&Spec {
+                signing: Signing::Sha1,
+                ..base.clone()
+            }),
+            "RSA-SHA1, which is too weak",
+        ),
+        (
+            "another key",
+            idp.xml_signed_by(&base, &other_key),
+            "does not verify",
+        ),
+        ("wrapped", xsw, "does not read as one SAML Response"),
+        (
+            "audience",
+            idp.xml(&Spec {
+                audience: Some("https://elsewhere.test".into()),
+                ..base.clone()
+            }),
+            "Audience is `https://elsewhere.test`",
+        ),
+        (
+            "recipient",
+            idp.xml(&Spec {
+                recipient: "https://elsewhere.test/acs".into(),
+                ..base.clone()
+            }),
+            "meant for `https://elsewhere.test/acs`",
+        ),
+        (
+            "expired",
+            idp.xml(&Spec {
+                issued: now - time::Duration::minutes(30),
+                ..base.clone()
+            }),
+            "expired at",
+        ),
+        (
+            "not yet valid",
+            idp.xml(&Spec {
+                issued: now + time::Duration::minutes(30),
+                ..base.clone()
+            }),
+            "not valid before",
+        ),
+        (
+            "unsolicited",
+            idp.xml(&base),
+            "accepts only sign-ins started here",
+        ),
+    ];
+    for (name, xml, said) in &cases {
+        let page = Browser::new()
+            .post_saml(&acs, &TestIdp::post(xml), "", None)
+            .await;
+        assert_eq!(page.status, 403, "{name}: {}", page.body);
+        assert!(page.body.contains(said), "{name}: {}", page.body);
+    }
+    let traces = app
+        .directory
+        .log_page(
+            &tenant_id,
+            &LogQuery {
+                limit: 50,
+                action: Some("sign-in".into()),
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(traces.len(), cases.len());
+    assert!(
+        traces
+            .iter()
+            .all(|t| t.outcome == roster_store::Outcome::Refused && !t.hint.is_empty())
+    );
+    assert!(
+        traces
+            .iter()
+            .any(|t| t.hint.contains("Identifier (Entity ID)")),
+        "Entra's names in the hints"
+    );
 }

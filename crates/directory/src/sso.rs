@@ -743,7 +743,13 @@ impl Directory {
 
     /// A tenant's domains.
     pub async fn domains(&self, tenant: &TenantId) -> Result<Vec<String>, DirectoryError> {
-        Ok(self.store.tenant_domains(tenant).await?)
+        Ok(self
+            .store
+            .tenant_domains(tenant)
+            .await?
+            .into_iter()
+            .filter(|d| !d.starts_with("entra:"))
+            .collect())
     }
 
     /// Takes a domain from a tenant.
@@ -777,6 +783,104 @@ impl Directory {
         match self.store.domain_tenant(&domain).await? {
             Some(id) => Ok(self.store.tenant(&id).await?),
             None => Ok(None),
+        }
+    }
+}
+
+/// The key under which an Entra directory id is kept beside the e-mail domains (both lead a
+/// sign-in to its tenant, and each is one tenant's).
+fn entra_key(directory_id: &str) -> Result<String, DirectoryError> {
+    let id = directory_id.trim().to_ascii_lowercase();
+    let groups: Vec<&str> = id.split('-').collect();
+    let shape = [8, 4, 4, 4, 12];
+    let fine = groups.len() == 5
+        && groups
+            .iter()
+            .zip(shape)
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()));
+    if fine {
+        Ok(format!("entra:{id}"))
+    } else {
+        Err(DirectoryError::Setting(format!(
+            "{directory_id:?} is not a Microsoft Entra directory (tenant) id, a GUID such as 72f988bf-86f1-41af-91ab-2d7cd011db47"
+        )))
+    }
+}
+
+impl Directory {
+    /// Binds a Microsoft Entra directory to `tenant`: its users sign in through the shared
+    /// Microsoft 365 connection (`/auth/request-access/ms365`), whose ID tokens' `tid` names
+    /// the directory. A directory is one tenant's.
+    pub async fn bind_entra_directory(
+        &self,
+        tenant: &TenantId,
+        directory_id: &str,
+    ) -> Result<(), DirectoryError> {
+        let key = entra_key(directory_id)?;
+        self.find_tenant(tenant.as_str()).await?;
+        if self.store.domain_tenant(&key).await?.as_ref() == Some(tenant) {
+            return Ok(());
+        }
+        self.store
+            .add_tenant_domain(tenant, &key, "entra", self.clock.now())
+            .await
+            .map_err(|e| match e {
+                roster_store::StoreError::Conflict(_) => DirectoryError::Setting(format!(
+                    "the Entra directory {} is already bound to another organisation",
+                    directory_id.trim()
+                )),
+                other => other.into(),
+            })
+    }
+
+    /// The tenant a Microsoft Entra directory is bound to.
+    pub async fn tenant_for_entra_directory(
+        &self,
+        directory_id: &str,
+    ) -> Result<Option<roster_store::Tenant>, DirectoryError> {
+        let Ok(key) = entra_key(directory_id) else {
+            return Ok(None);
+        };
+        match self.store.domain_tenant(&key).await? {
+            Some(id) => Ok(self.store.tenant(&id).await?),
+            None => Ok(None),
+        }
+    }
+
+    /// The Entra directories bound to a tenant.
+    pub async fn entra_directories(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<String>, DirectoryError> {
+        Ok(self
+            .store
+            .tenant_domains(tenant)
+            .await?
+            .into_iter()
+            .filter_map(|k| k.strip_prefix("entra:").map(str::to_owned))
+            .collect())
+    }
+}
+
+impl Connection {
+    /// The shared Microsoft 365 connection as it signs a user of `tenant` in: OpenID Connect
+    /// with Entra's defaults (the object id `oid` is the user's `externalId`), at the issuer
+    /// of the user's own directory.
+    pub fn microsoft_365(tenant: &TenantId, issuer: &str, client_id: &str) -> Connection {
+        Connection {
+            id: "ms365".to_owned(),
+            tenant: tenant.clone(),
+            name: "ms365".to_owned(),
+            preset: Preset::Entra,
+            is_default: false,
+            protocol: Protocol::Oidc(OidcSettings {
+                issuer: issuer.to_owned(),
+                client_id: client_id.to_owned(),
+                scopes: vec!["email".to_owned(), "profile".to_owned()],
+                user_key: Preset::Entra.oidc_user_key(),
+            }),
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            sealed: Vec::new(),
         }
     }
 }

@@ -91,6 +91,21 @@ pub(crate) struct ServeArgs {
     /// members).
     #[arg(long, env = "ROSTER_MAX_VALUES_PER_ATTRIBUTE", default_value_t = 100)]
     pub(crate) max_values_per_attribute: usize,
+    /// The application (client) id of your multi-tenant Microsoft Entra application: turns on
+    /// `/auth/request-access/ms365`, Microsoft 365 sign-in for every tenant bound to an Entra
+    /// directory (`roster sso bind-entra`).
+    #[arg(long, env = "ROSTER_MS365_CLIENT_ID", requires = "ms365_client_secret")]
+    pub(crate) ms365_client_id: Option<String>,
+    /// Its client secret.
+    #[arg(long, env = "ROSTER_MS365_CLIENT_SECRET", hide_env_values = true)]
+    pub(crate) ms365_client_secret: Option<String>,
+    /// Its authority (the organizations endpoint).
+    #[arg(
+        long,
+        env = "ROSTER_MS365_AUTHORITY",
+        default_value = "https://login.microsoftonline.com/organizations/v2.0"
+    )]
+    pub(crate) ms365_authority: String,
     /// Where a sign-in by e-mail (`/auth/login?email=`) whose domain no tenant has goes: the
     /// host application's own login page.
     #[arg(long, env = "ROSTER_SSO_FALLBACK_URL")]
@@ -235,6 +250,14 @@ pub(crate) enum SsoCommand {
         tenant: String,
         /// The domain.
         domain: String,
+    },
+    /// Binds a Microsoft Entra directory (tenant id) to a tenant: its users sign in through
+    /// the shared Microsoft 365 connection (`roster tenant trust --entra` binds it too).
+    BindEntra {
+        /// The tenant.
+        tenant: String,
+        /// The Entra directory (tenant) id, a GUID.
+        directory_id: String,
     },
     /// Rotates the key ID tokens are signed with: the new key is published now and signs in
     /// an hour; the old one stays published until its last tokens have expired.

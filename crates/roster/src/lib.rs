@@ -198,6 +198,10 @@ pub async fn run() -> Result<()> {
             allow_link_local,
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
+            if let Some(id) = &entra {
+                // The same directory signs its users in through the Microsoft 365 connection.
+                directory.bind_entra_directory(&tenant.id, id).await?;
+            }
             let mut trust = match entra {
                 Some(id) => Federation::entra(&id, &audience)?,
                 None => Federation {

@@ -29,6 +29,14 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
     }
     config.metrics_on_main = args.metrics_listen.is_none();
     config.sso_fallback_url = args.sso_fallback_url.clone();
+    config.ms365 = match (&args.ms365_client_id, &args.ms365_client_secret) {
+        (Some(client_id), Some(client_secret)) => Some(roster_signin::Ms365 {
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            authority: args.ms365_authority.clone(),
+        }),
+        _ => None,
+    };
     config.max_page_bytes = args.max_page_bytes.max(1);
     config.request_timeout = Duration::from_secs(args.request_timeout_seconds.max(1));
     config.serve = roster_server::ServeLimits {

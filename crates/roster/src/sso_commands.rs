@@ -200,6 +200,21 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
             directory.remove_domain(&tenant.id, &domain).await?;
             println!("{domain} no longer belongs to {}.", tenant.name);
         }
+        SsoCommand::BindEntra {
+            tenant,
+            directory_id,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory
+                .bind_entra_directory(&tenant.id, &directory_id)
+                .await?;
+            println!(
+                "Entra directory {} is bound to {}: its users sign in at {}/auth/request-access/ms365.",
+                directory_id.trim(),
+                tenant.name,
+                signin.public_url()
+            );
+        }
         SsoCommand::RotateKey => {
             let kid = directory.rotate_signing_key().await?;
             println!(

@@ -114,7 +114,8 @@ pub fn sqlite_file(url: &str) -> Option<&str> {
 pub fn app_state(directory: Directory, config: Config, provisioning_log: bool) -> AppState {
     let pages = roster_console::router(directory.clone(), &config.public_url);
     let signin = roster_signin::SignIn::new(directory.clone(), &config.public_url)
-        .with_fallback(config.sso_fallback_url.clone());
+        .with_fallback(config.sso_fallback_url.clone())
+        .with_ms365(config.ms365.clone());
     let mut state = AppState::new(directory, config);
     state.pages = Some(pages);
     state.signin = Some(signin);

@@ -56,6 +56,8 @@ pub struct Config {
     /// Where a sign-in by e-mail whose domain no tenant has goes (the host application's own
     /// login page); `None` shows a page that says so.
     pub sso_fallback_url: Option<String>,
+    /// The shared Microsoft 365 connection (one multi-tenant Entra application).
+    pub ms365: Option<roster_signin::Ms365>,
     /// The largest page a list returns.
     pub max_page_size: u64,
     /// The most bytes of resources one page holds: a page is cut there (at least one
@@ -81,6 +83,7 @@ impl Config {
             public_url: public_url.trim_end_matches('/').to_owned(),
             max_body_bytes: 1024 * 1024,
             sso_fallback_url: None,
+            ms365: None,
             max_page_size: 1000,
             max_page_bytes: 4 * 1024 * 1024,
             bulk_max_operations: 1000,

@@ -11,6 +11,7 @@
 
 mod claims;
 mod flow;
+mod ms365;
 mod oidc;
 mod pages;
 mod provider;
@@ -25,6 +26,7 @@ use axum::routing::{get, post};
 use roster_directory::Directory;
 use roster_sso::urls;
 
+pub use ms365::Ms365;
 pub use provider::token;
 
 /// The sign-in flows of one server.
@@ -52,6 +54,12 @@ struct Inner {
     secure: bool,
     /// Where a sign-in by e-mail whose domain no tenant has goes.
     fallback: Option<String>,
+    /// The shared Microsoft 365 connection, when the operator configured it.
+    ms365: Option<Ms365>,
+    /// JSON documents of the Microsoft 365 authority (configuration, keys), read once an hour.
+    documents: std::sync::Mutex<
+        std::collections::HashMap<String, (time::OffsetDateTime, serde_json::Value)>,
+    >,
 }
 
 impl SignIn {
@@ -66,7 +74,82 @@ impl SignIn {
             public,
             secure,
             fallback: None,
+            ms365: None,
+            documents: std::sync::Mutex::default(),
         }))
+    }
+
+    /// The same, with the shared Microsoft 365 connection.
+    pub fn with_ms365(self, ms365: Option<Ms365>) -> SignIn {
+        SignIn(Arc::new(Inner {
+            directory: self.0.directory.clone(),
+            discovered: std::sync::Mutex::default(),
+            http: std::sync::OnceLock::new(),
+            public: self.0.public.clone(),
+            secure: self.0.secure,
+            fallback: self.0.fallback.clone(),
+            ms365,
+            documents: std::sync::Mutex::default(),
+        }))
+    }
+
+    fn ms365(&self) -> Option<&Ms365> {
+        self.0.ms365.as_ref()
+    }
+
+    /// A JSON document of an identity provider (bounded, no redirects), read once an hour.
+    async fn json_document(&self, url: &str) -> Result<serde_json::Value, String> {
+        let now = self.directory().now();
+        if let Some((at, doc)) = self
+            .0
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(url)
+            .cloned()
+            && now - at < time::Duration::hours(1)
+        {
+            return Ok(doc);
+        }
+        let response = self
+            .http()?
+            .raw()
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        let doc = oidc::json_body(response, url).await?;
+        let mut cache = self
+            .0
+            .documents
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() >= 100 {
+            cache.clear();
+        }
+        cache.insert(url.to_owned(), (now, doc.clone()));
+        Ok(doc)
+    }
+
+    /// POSTs a form to an identity provider and reads its JSON answer.
+    async fn post_form(
+        &self,
+        url: &str,
+        form: &[(&str, &str)],
+    ) -> Result<serde_json::Value, String> {
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(form)
+            .finish();
+        let response = self
+            .http()?
+            .raw()
+            .post(url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {e}"))?;
+        oidc::json_body(response, url).await
     }
 
     /// The same, sending sign-ins by e-mail whose domain no tenant has to `fallback`.
@@ -78,6 +161,8 @@ impl SignIn {
             public: self.0.public.clone(),
             secure: self.0.secure,
             fallback,
+            ms365: self.0.ms365.clone(),
+            documents: std::sync::Mutex::default(),
         };
         SignIn(Arc::new(inner))
     }
@@ -119,6 +204,7 @@ impl SignIn {
                 "/auth/oidc/{tenant}/{connection}/callback",
                 get(oidc::callback),
             )
+            .route("/auth/oidc/ms365/callback", get(ms365::callback))
             .with_state(self.clone())
     }
 

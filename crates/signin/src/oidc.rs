@@ -80,6 +80,30 @@ impl<'c> AsyncHttpClient<'c> for Http {
     }
 }
 
+impl Http {
+    /// The client itself, for requests openidconnect does not make.
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.0
+    }
+}
+
+/// A JSON answer's body, bounded, from a 2xx answer.
+pub async fn json_body(mut response: reqwest::Response, url: &str) -> Result<Value, String> {
+    let status = response.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| format!("{url}: {e}"))? {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(format!("{url}: the answer is larger than {MAX_BODY} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        let text: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+        return Err(format!("{url} answered {status}: {text}"));
+    }
+    serde_json::from_slice(&body).map_err(|e| format!("{url}: not JSON: {e}"))
+}
+
 fn settings(connection: &Connection) -> Result<&OidcSettings, DirectoryError> {
     match &connection.protocol {
         Protocol::Oidc(s) => Ok(s),

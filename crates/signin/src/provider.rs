@@ -169,6 +169,11 @@ pub async fn authorize(
         .filter(|s| {
             signin.directory().now().unix_timestamp() - s.auth_time < crate::state::SESSION_SECONDS
         });
+    if get("idp") == Some(crate::ms365::NAME)
+        && let Some(ms365) = signin.ms365().cloned()
+    {
+        return crate::ms365::start(&signin, &ms365, Some(authorize)).await;
+    }
     let named = get("organization").map(str::trim).filter(|o| !o.is_empty());
     let tenant: Option<Tenant> = match named {
         Some(name) => match find_tenant(&signin, name).await {

@@ -32,6 +32,12 @@ pub async fn request_access_to(
 }
 
 async fn start_by_slug(signin: &SignIn, slug: &str, connection: Option<&str>) -> Response {
+    if slug == crate::ms365::NAME
+        && connection.is_none()
+        && let Some(ms365) = signin.ms365().cloned()
+    {
+        return crate::ms365::start(signin, &ms365, None).await;
+    }
     match signin.directory().tenant_by_slug(slug).await {
         Ok(Some(tenant)) => flow::start(signin, &tenant, connection, None).await,
         Ok(None) => not_found("organisation"),

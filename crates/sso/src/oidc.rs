@@ -40,6 +40,9 @@ pub enum Refusal {
     /// The ID token's nonce is not this sign-in's.
     #[error("the ID token's nonce is not the one this sign-in sent: it answers another sign-in")]
     IdTokenNonce,
+    /// The Microsoft Entra directory of the sign-in is bound to no tenant.
+    #[error("the Microsoft Entra directory {0} is not bound to any organisation here")]
+    UnknownDirectory(String),
     /// Any other reason the ID token is not accepted (signature, audience, expiry).
     #[error("the ID token is not valid: {0}")]
     IdToken(String),
@@ -58,6 +61,7 @@ impl Refusal {
             Refusal::IdTokenIssuer(_) => "wrong_issuer",
             Refusal::IdTokenNonce => "wrong_nonce",
             Refusal::IdToken(_) => "invalid_id_token",
+            Refusal::UnknownDirectory(_) => "unknown_directory",
         }
     }
 
@@ -89,6 +93,9 @@ impl Refusal {
                 "Check the client id and secret in this connection against {app}: a secret that expired or was rotated there must be entered here again, and Roster's redirect URI must be registered."
             ),
             Refusal::NoIdToken => format!("Allow the `openid` scope for the client in {app}."),
+            Refusal::UnknownDirectory(_) => {
+                "Sign in through your organisation's own sign-on URL, or ask the application's provider to bind your organisation's Microsoft Entra directory to it.".to_owned()
+            }
             Refusal::IdToken(_) => format!(
                 "Check that the client id in this connection is the one in {app}, and that Roster's clock and the identity provider's agree."
             ),

@@ -972,3 +972,85 @@ async fn saml_refusals_end_to_end() {
         "Entra's names in the hints"
     );
 }
+
+/// Microsoft 365 for every tenant at once: one multi-tenant application; the user's `tid`
+/// picks the tenant bound to that Entra directory, and the ID token's issuer must be that
+/// directory's; a directory bound to no tenant is refused. (The identity provider is one
+/// written in the test: it serves Entra's organizations configuration, whose issuer is a
+/// template, which oidc-provider does not.)
+#[tokio::test]
+async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
+    use crate::support::fake_oidc::{FakeOidc, Wrong};
+    let idp = FakeOidc::start("ms365-app").await;
+    let authority = format!("{}/organizations/v2.0", idp.issuer());
+    let app = TestApp::builder()
+        .config(move |c| {
+            c.ms365 = Some(roster_signin::Ms365 {
+                client_id: "ms365-app".into(),
+                client_secret: "s".into(),
+                authority,
+            })
+        })
+        .start()
+        .await;
+    let contoso = app.tenant("Contoso").await;
+    let fabrikam = app.tenant("Fabrikam").await;
+    let oid = "00000000-0000-0000-0000-0000000000aa";
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "ada@contoso.com",
+        "externalId": oid,
+    });
+    assert_eq!(app.post(&contoso, "/Users", body.clone()).await.status, 201);
+    assert_eq!(app.post(&fabrikam, "/Users", body).await.status, 201);
+    let t1 = "11111111-1111-1111-1111-111111111111";
+    app.directory
+        .bind_entra_directory(&TenantId::new(&contoso.id), t1)
+        .await
+        .unwrap();
+    let taken = app
+        .directory
+        .bind_entra_directory(&TenantId::new(&fabrikam.id), t1)
+        .await;
+    assert!(taken.is_err(), "a directory is one tenant's");
+    let sign_on = format!("{}/auth/request-access/ms365", app.address);
+
+    idp.next(json!({"sub": "x", "tid": t1, "oid": oid}), Wrong::Nothing);
+    let page = Browser::new().walk(&sign_on, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("of Contoso"),
+        "the tenant bound to the directory: {}",
+        page.body
+    );
+
+    let t2 = "22222222-2222-2222-2222-222222222222";
+    idp.next(json!({"sub": "x", "tid": t2, "oid": oid}), Wrong::Nothing);
+    let page = Browser::new().walk(&sign_on, None).await;
+    assert_eq!(page.status, 403);
+    assert!(
+        page.body.contains("is not bound to any organisation"),
+        "{}",
+        page.body
+    );
+
+    idp.next(json!({"sub": "x", "tid": t1, "oid": oid}), Wrong::Issuer);
+    let page = Browser::new().walk(&sign_on, None).await;
+    assert_eq!(page.status, 403);
+    assert!(page.body.contains("was issued by"), "{}", page.body);
+
+    let traces = app
+        .directory
+        .log_page(
+            &TenantId::new(&contoso.id),
+            &LogQuery {
+                limit: 10,
+                action: Some("sign-in".into()),
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(traces.len(), 1, "the tenant's log has its sign-in");
+    assert!(traces[0].summary.contains("through ms365"));
+}

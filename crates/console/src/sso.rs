@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_directory::DirectoryError;
-use roster_directory::sso::{NewSamlConnection, Preset, UserKey};
+use roster_directory::sso::{NewOidcConnection, NewSamlConnection, Preset, UserKey};
 use roster_sso::urls;
 use roster_store::{LogQuery, Outcome, Tenant};
 use serde::Deserialize;
@@ -48,6 +48,12 @@ pub struct SsoSection {
     pub connections: Vec<ConnectionRow>,
     pub recent: Vec<SignInRow>,
     pub presets: Vec<(&'static str, &'static str)>,
+    /// The e-mail domains that lead to this tenant (`/auth/login?email=`).
+    pub domains: Vec<String>,
+    /// The Microsoft Entra directories bound to it (Microsoft 365 sign-in).
+    pub entra: Vec<String>,
+    /// The SSO redirect URL.
+    pub login_url: String,
 }
 
 /// The section for `tenant`.
@@ -103,6 +109,9 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
         })
         .collect();
     Ok(SsoSection {
+        domains: state.directory.domains(&tenant.id).await?,
+        entra: state.directory.entra_directories(&tenant.id).await?,
+        login_url: format!("{}/auth/login", state.public_url.trim_end_matches('/')),
         included: tenant.plan.sso,
         connections,
         recent,
@@ -212,6 +221,88 @@ pub async fn remove(
             tenant.slug
         )),
         Err(DirectoryError::NotFound { .. }) => not_found(),
+        Err(e) => failed(&e),
+    }
+}
+
+/// The form that adds an OpenID Connect connection.
+#[derive(Debug, Deserialize)]
+pub struct AddOidcForm {
+    csrf: String,
+    #[serde(default)]
+    preset: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    client_secret: String,
+    #[serde(default)]
+    default: Option<String>,
+}
+
+/// `POST /portal/{slug}/sso/oidc`: adds an OpenID Connect connection.
+pub async fn add_oidc(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<AddOidcForm>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let error = |text: String| Extra {
+        error: Some(text),
+        ..Extra::default()
+    };
+    if !tenant.plan.sso {
+        return show(
+            &state,
+            &tenant,
+            &viewer,
+            error("Single sign-on is not part of this organisation's plan.".into()),
+        )
+        .await;
+    }
+    let preset = match Preset::parse(&form.preset) {
+        Ok(p) => p,
+        Err(e) => return show(&state, &tenant, &viewer, error(e.to_string())).await,
+    };
+    let name = if form.name.trim().is_empty() {
+        format!("{}-oidc", preset.name())
+    } else {
+        form.name.clone()
+    };
+    let new = NewOidcConnection {
+        name,
+        preset,
+        issuer: form.issuer.clone(),
+        client_id: form.client_id.clone(),
+        client_secret: form.client_secret.clone(),
+        scopes: None,
+        user_key: None,
+        is_default: form.default.is_some(),
+    };
+    match state.directory.add_oidc_connection(&tenant.id, new).await {
+        Ok(_) => see_other(&format!(
+            "/portal/{}?done=sso-added#sso-heading",
+            tenant.slug
+        )),
+        Err(DirectoryError::Setting(text)) => {
+            show(
+                &state,
+                &tenant,
+                &viewer,
+                error(format!("The connection was not added: {text}")),
+            )
+            .await
+        }
         Err(e) => failed(&e),
     }
 }

@@ -62,7 +62,7 @@ impl Preset {
             Preset::Okta => "Okta",
             Preset::OneLogin => "OneLogin",
             Preset::Google => "Google Workspace",
-            Preset::Generic => "Another SAML identity provider",
+            Preset::Generic => "Another identity provider",
         }
     }
 

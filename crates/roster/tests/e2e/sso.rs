@@ -475,6 +475,31 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     assert!(carol.text().await.contains("No user provisioned"));
     carol.screenshot("sso-6-refused").await;
     carol.close().await;
+
+    // An OpenID Connect connection from the page: the redirect URI to register is shown.
+    b.goto(&format!("{}/portal/{slug}", app.address)).await;
+    b.reveal("oidc-issuer").await;
+    b.choose("oidc-preset", "okta").await;
+    b.fill("oidc-name", "okta").await;
+    b.fill("oidc-issuer", "ftp://idp.example").await;
+    b.fill("oidc-client-id", "roster").await;
+    b.fill("oidc-client-secret", "secret").await;
+    b.script("document.getElementById('oidc-issuer').type = 'text'; return true;")
+        .await;
+    b.click("form[action$='/sso/oidc'] button[type=submit]").await;
+    assert!(b.text().await.contains("must be an https URL"), "{}", b.text().await);
+    b.reveal("oidc-issuer").await;
+    b.choose("oidc-preset", "okta").await;
+    b.fill("oidc-name", "okta").await;
+    b.fill("oidc-issuer", "http://127.0.0.1:9/okta").await;
+    b.fill("oidc-client-id", "roster").await;
+    b.fill("oidc-client-secret", "secret").await;
+    b.click("form[action$='/sso/oidc'] button[type=submit]").await;
+    assert!(b.text().await.contains("The connection is added"));
+    let redirect = b.value("redirect-okta").await;
+    assert!(redirect.ends_with("/callback") && redirect.contains("/auth/oidc/"), "{redirect}");
+    b.reveal("connection-okta").await;
+    b.screenshot("sso-7-openid-connect-connection").await;
     b.close().await;
 }
 

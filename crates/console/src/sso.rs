@@ -176,6 +176,7 @@ pub async fn add(
         user_key: None,
         idp_initiated: None,
         is_default: form.default.is_some(),
+        metadata_url: None,
     };
     match state.directory.add_saml_connection(&tenant.id, new).await {
         Ok(_) => see_other(&format!(

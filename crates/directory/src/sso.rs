@@ -190,6 +190,12 @@ pub struct SamlSettings {
     pub user_key: UserKey,
     /// Whether sign-ins the identity provider starts are accepted.
     pub idp_initiated: bool,
+    /// Where the metadata is read again every day (its certificates change at a rollover).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_url: Option<String>,
+    /// When it was last read from there (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata_read_at: Option<i64>,
 }
 
 /// An OpenID Connect connection's settings, as stored (its client secret is sealed).
@@ -288,6 +294,8 @@ pub struct NewSamlConnection {
     pub idp_initiated: Option<bool>,
     /// Whether the tenant's sign-on URL starts it.
     pub is_default: bool,
+    /// Where `metadata` was read from, to read it again every day.
+    pub metadata_url: Option<String>,
 }
 
 pub(crate) fn sealing_context(tenant: &TenantId, id: &str) -> String {
@@ -418,6 +426,8 @@ impl Directory {
                 certificate: STANDARD.encode(&pair.certificate_der),
                 user_key: new.user_key.unwrap_or_else(|| new.preset.user_key()),
                 idp_initiated: new.idp_initiated.unwrap_or(new.preset.idp_initiated()),
+                metadata_read_at: new.metadata_url.as_ref().map(|_| now.unix_timestamp()),
+                metadata_url: new.metadata_url,
             }),
             oidc: None,
         };
@@ -882,5 +892,70 @@ impl Connection {
             created_at: time::OffsetDateTime::UNIX_EPOCH,
             sealed: Vec::new(),
         }
+    }
+}
+
+/// How often a connection's metadata is read again from its URL.
+pub const METADATA_REFRESH: time::Duration = time::Duration::days(1);
+
+impl Directory {
+    /// Every SAML connection whose metadata URL is due to be read again (a day after it last
+    /// was).
+    pub async fn metadata_due(&self) -> Result<Vec<Connection>, DirectoryError> {
+        let now = self.clock.now().unix_timestamp();
+        let mut due = Vec::new();
+        for tenant in self.store.tenants().await? {
+            for record in self.store.sso_connections(&tenant.id).await? {
+                let Ok(connection) = Connection::from_record(record) else {
+                    continue;
+                };
+                if let Protocol::Saml { settings, .. } = &connection.protocol
+                    && settings.metadata_url.is_some()
+                    && settings.metadata_read_at.unwrap_or(0) + METADATA_REFRESH.whole_seconds()
+                        <= now
+                {
+                    due.push(connection);
+                }
+            }
+        }
+        Ok(due)
+    }
+
+    /// Replaces a SAML connection's metadata with what its URL now serves. Metadata that does
+    /// not read (or has no signing certificate) is refused and the connection keeps the
+    /// certificates it trusted: a broken answer never leaves it trusting nothing.
+    pub async fn refresh_metadata(
+        &self,
+        connection: &Connection,
+        xml: String,
+    ) -> Result<(), DirectoryError> {
+        IdpMetadata::parse(&xml).map_err(|e| {
+            DirectoryError::Setting(format!("the identity provider's metadata: {e}"))
+        })?;
+        let Protocol::Saml { settings, .. } = &connection.protocol else {
+            return Err(DirectoryError::Internal("not a SAML connection".into()));
+        };
+        let now = self.clock.now();
+        let mut settings = settings.clone();
+        settings.metadata = xml;
+        settings.metadata_read_at = Some(now.unix_timestamp());
+        let stored = Stored {
+            preset: connection.preset,
+            saml: Some(settings),
+            oidc: None,
+        };
+        let record = SsoConnectionRecord {
+            id: connection.id.clone(),
+            tenant_id: connection.tenant.clone(),
+            name: connection.name.clone(),
+            protocol: "saml".to_owned(),
+            settings: serde_json::to_value(&stored)
+                .map_err(|e| DirectoryError::Internal(e.to_string()))?,
+            sealed: connection.sealed.clone(),
+            is_default: connection.is_default,
+            created_at: connection.created_at,
+            updated_at: now,
+        };
+        Ok(self.store.update_sso_connection(&record).await?)
     }
 }

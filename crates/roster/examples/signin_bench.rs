@@ -100,6 +100,7 @@ async fn main() -> anyhow::Result<()> {
                 }),
                 idp_initiated: Some(true),
                 is_default: true,
+                metadata_url: None,
             },
         )
         .await?;

@@ -160,8 +160,16 @@ pub(crate) enum SsoCommand {
         #[arg(long, default_value = "generic")]
         preset: String,
         /// The identity provider's metadata XML: a file, or - for standard input.
+        #[arg(
+            long,
+            required_unless_present = "metadata_url",
+            conflicts_with = "metadata_url"
+        )]
+        metadata: Option<std::path::PathBuf>,
+        /// Or its URL (Entra's App Federation Metadata Url): read now and again every day, so
+        /// that a certificate rollover reaches Roster.
         #[arg(long)]
-        metadata: std::path::PathBuf,
+        metadata_url: Option<String>,
         /// The provisioned attribute a sign-in is matched on: userName, externalId or emails
         /// (the preset's by default: externalId for entra, userName otherwise).
         #[arg(long = "match")]

@@ -58,12 +58,18 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
             name,
             preset,
             metadata,
+            metadata_url,
             match_on,
             claim,
             idp_initiated,
             default,
             json,
         } => {
+            let xml = match (&metadata, &metadata_url) {
+                (Some(path), _) => read_metadata(path)?,
+                (None, Some(url)) => signin.fetch_metadata(url).await?,
+                (None, None) => anyhow::bail!("give --metadata or --metadata-url"),
+            };
             let tenant = directory.find_tenant(&tenant).await?;
             let preset = Preset::parse(&preset)?;
             let user_key = user_key(preset.user_key(), match_on, claim)?;
@@ -73,10 +79,11 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                     NewSamlConnection {
                         name,
                         preset,
-                        metadata: read_metadata(&metadata)?,
+                        metadata: xml,
                         user_key,
                         idp_initiated: idp_initiated.map(|v| v == "on"),
                         is_default: default,
+                        metadata_url,
                     },
                 )
                 .await?;

@@ -186,6 +186,9 @@ impl Application {
             self.workers.log_retention,
         );
         roster_delivery::spawn_webhook_worker(directory, self.workers.webhooks);
+        if let Some(signin) = &self.state.signin {
+            signin.spawn_metadata_refresh();
+        }
         let limits = self.state.config.serve;
         if let Some(metrics) = self.metrics {
             tracing::info!(listen = %metrics.local_addr()?, "serving metrics");

@@ -11,6 +11,7 @@
 
 mod claims;
 mod flow;
+mod metadata;
 mod ms365;
 mod oidc;
 mod pages;

@@ -55,6 +55,7 @@ async fn world() -> World {
                 user_key: None,
                 idp_initiated: Some(false),
                 is_default: true,
+                metadata_url: None,
             },
         )
         .await
@@ -486,18 +487,27 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     b.fill("oidc-client-secret", "secret").await;
     b.script("document.getElementById('oidc-issuer').type = 'text'; return true;")
         .await;
-    b.click("form[action$='/sso/oidc'] button[type=submit]").await;
-    assert!(b.text().await.contains("must be an https URL"), "{}", b.text().await);
+    b.click("form[action$='/sso/oidc'] button[type=submit]")
+        .await;
+    assert!(
+        b.text().await.contains("must be an https URL"),
+        "{}",
+        b.text().await
+    );
     b.reveal("oidc-issuer").await;
     b.choose("oidc-preset", "okta").await;
     b.fill("oidc-name", "okta").await;
     b.fill("oidc-issuer", "http://127.0.0.1:9/okta").await;
     b.fill("oidc-client-id", "roster").await;
     b.fill("oidc-client-secret", "secret").await;
-    b.click("form[action$='/sso/oidc'] button[type=submit]").await;
+    b.click("form[action$='/sso/oidc'] button[type=submit]")
+        .await;
     assert!(b.text().await.contains("The connection is added"));
     let redirect = b.value("redirect-okta").await;
-    assert!(redirect.ends_with("/callback") && redirect.contains("/auth/oidc/"), "{redirect}");
+    assert!(
+        redirect.ends_with("/callback") && redirect.contains("/auth/oidc/"),
+        "{redirect}"
+    );
     b.reveal("connection-okta").await;
     b.screenshot("sso-7-openid-connect-connection").await;
     b.close().await;
@@ -877,6 +887,7 @@ async fn saml_refusals_end_to_end() {
                 }),
                 idp_initiated: Some(false),
                 is_default: true,
+                metadata_url: None,
             },
         )
         .await
@@ -1078,4 +1089,89 @@ async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
         .unwrap();
     assert_eq!(traces.len(), 1, "the tenant's log has its sign-in");
     assert!(traces[0].summary.contains("through ms365"));
+}
+
+/// A connection made from a metadata URL reads it again a day later: a certificate rollover
+/// reaches Roster; an answer that is not metadata is refused and the connection keeps the
+/// certificate it had.
+#[tokio::test]
+async fn metadata_from_a_url_is_read_again_every_day() {
+    use roster_directory::ShiftedClock;
+    use roster_sso::testing::{Signing, TestIdp};
+    use std::sync::{Arc, Mutex};
+    let clock = Arc::new(ShiftedClock::default());
+    let app = TestApp::builder().clock(clock.clone()).start().await;
+    let tenant = app.tenant("Contoso").await;
+    app.create_user(&tenant, "ada@contoso.com").await;
+    let now = app.directory.now();
+    let before = TestIdp::new("https://idp.test", now);
+    let after = TestIdp::new("https://idp.test", now);
+    let served = Arc::new(Mutex::new(before.metadata(true)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/metadata.xml", listener.local_addr().unwrap());
+    let body = served.clone();
+    let server = axum::Router::new().route(
+        "/metadata.xml",
+        axum::routing::get(move || {
+            let body = body.clone();
+            async move { body.lock().unwrap().clone() }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, server).await.unwrap() });
+    let signin = SignIn::new(app.directory.clone(), &app.address);
+    let xml = signin.fetch_metadata(&url).await.expect("the metadata");
+    let tenant_id = TenantId::new(&tenant.id);
+    let connection = app
+        .directory
+        .add_saml_connection(
+            &tenant_id,
+            NewSamlConnection {
+                name: "main".into(),
+                preset: Preset::Okta,
+                metadata: xml,
+                user_key: None,
+                idp_initiated: Some(true),
+                is_default: true,
+                metadata_url: Some(url.clone()),
+            },
+        )
+        .await
+        .unwrap();
+    let entity = roster_sso::urls::entity_id(&app.address, &tenant.id, &connection.id);
+    let acs = roster_sso::urls::acs_url(&app.address, &tenant.id, &connection.id);
+    let post = |idp: &TestIdp| {
+        let mut spec = idp.spec("ada@contoso.com", &entity, &acs, app.directory.now());
+        spec.signing = Signing::Both;
+        let posted = TestIdp::post(&idp.xml(&spec));
+        let acs = acs.clone();
+        async move {
+            Browser::new()
+                .post_saml(&acs, &posted, "", None)
+                .await
+                .status
+        }
+    };
+    assert_eq!(post(&before).await, 200);
+
+    // The identity provider rolls its certificate over.
+    *served.lock().unwrap() = after.metadata(true);
+    assert_eq!(signin.refresh_metadata().await, 0, "not due before a day");
+    clock.advance(time::Duration::hours(25));
+    assert_eq!(signin.refresh_metadata().await, 1);
+    assert_eq!(
+        post(&before).await,
+        403,
+        "the old certificate is no longer trusted"
+    );
+    assert_eq!(post(&after).await, 200);
+
+    // An answer that is not metadata changes nothing.
+    *served.lock().unwrap() = "<html>maintenance</html>".into();
+    clock.advance(time::Duration::hours(25));
+    assert_eq!(signin.refresh_metadata().await, 0);
+    assert_eq!(
+        post(&after).await,
+        200,
+        "the connection kept its certificate"
+    );
 }

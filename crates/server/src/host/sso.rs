@@ -39,8 +39,9 @@ pub(super) struct NewConnection {
     #[serde(default = "generic")]
     preset: String,
     protocol: Option<String>,
-    /// SAML: the identity provider's metadata.
+    /// SAML: the identity provider's metadata, or its URL (read now and every day).
     metadata: Option<String>,
+    metadata_url: Option<String>,
     /// OpenID Connect: the issuer, Roster's client id and secret there, scopes.
     issuer: Option<String>,
     client_id: Option<String>,
@@ -122,10 +123,18 @@ pub(super) async fn create(
                 NewSamlConnection {
                     name: new.name,
                     preset,
-                    metadata: new.metadata.ok_or_else(|| missing("metadata"))?,
+                    metadata: match (new.metadata, &new.metadata_url) {
+                        (Some(xml), _) => xml,
+                        (None, Some(url)) => match &state.signin {
+                            Some(signin) => signin.fetch_metadata(url).await?,
+                            None => return Err(missing("metadata")),
+                        },
+                        (None, None) => return Err(missing("metadata or metadata_url")),
+                    },
                     user_key,
                     idp_initiated: new.idp_initiated,
                     is_default: new.default,
+                    metadata_url: new.metadata_url,
                 },
             )
             .await?

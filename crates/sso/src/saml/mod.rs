@@ -8,7 +8,7 @@
 //! yields the signed one or nothing. samael's own time checks use the wall clock; they are
 //! widened out of the way and Roster checks every time against the `now` it is given.
 
-mod metadata;
+pub mod metadata;
 mod refusal;
 mod request;
 mod response;

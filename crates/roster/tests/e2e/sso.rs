@@ -1175,3 +1175,52 @@ async fn metadata_from_a_url_is_read_again_every_day() {
         "the connection kept its certificate"
     );
 }
+
+/// ID-token key rotation: the new key is published an hour before it signs; the old one is
+/// published until the last token it signed has expired.
+#[tokio::test]
+async fn signing_keys_rotate_with_a_grace_period_either_side() {
+    use roster_directory::ShiftedClock;
+    use std::sync::Arc;
+    let clock = Arc::new(ShiftedClock::default());
+    let app = TestApp::builder().clock(clock.clone()).start().await;
+    let kids = |keys: Vec<Value>| -> Vec<String> {
+        keys.iter()
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let first = app.directory.signing_key().await.unwrap().kid;
+    let second = app.directory.rotate_signing_key().await.unwrap();
+    let published = kids(app.directory.published_keys().await.unwrap());
+    assert_eq!(published, [second.clone(), first.clone()], "both published");
+    assert_eq!(
+        app.directory.signing_key().await.unwrap().kid,
+        first,
+        "the old one signs for an hour"
+    );
+    let jwks: Value = crate::support::http_client()
+        .get(format!("{}/oauth/jwks", app.address))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
+    clock.advance(time::Duration::minutes(61));
+    assert_eq!(
+        app.directory.signing_key().await.unwrap().kid,
+        second,
+        "then the new one"
+    );
+    assert_eq!(
+        kids(app.directory.published_keys().await.unwrap()),
+        [second.clone(), first]
+    );
+    clock.advance(time::Duration::minutes(61));
+    assert_eq!(
+        kids(app.directory.published_keys().await.unwrap()),
+        [second],
+        "the old one is gone once its last token has expired"
+    );
+}

@@ -241,6 +241,9 @@ pub struct Connection {
     pub is_default: bool,
     /// What it speaks.
     pub protocol: Protocol,
+    /// Whether a sign-in of a user who was not provisioned creates them (only while the
+    /// tenant's provisioning is off).
+    pub jit: bool,
     /// When it was made.
     pub created_at: OffsetDateTime,
     sealed: Vec<u8>,
@@ -252,6 +255,9 @@ pub struct Connection {
 #[serde(deny_unknown_fields)]
 struct Stored {
     preset: Preset,
+    /// Whether a sign-in of a user not provisioned creates them, while provisioning is off.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    jit: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     saml: Option<SamlSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -352,6 +358,7 @@ impl Connection {
             preset: stored.preset,
             is_default: record.is_default,
             protocol,
+            jit: stored.jit,
             created_at: record.created_at,
             sealed: record.sealed,
         })
@@ -421,6 +428,7 @@ impl Directory {
                 .map_err(|e| DirectoryError::Internal(e.to_string()))?;
         let stored = Stored {
             preset: new.preset,
+            jit: false,
             saml: Some(SamlSettings {
                 metadata: new.metadata,
                 certificate: STANDARD.encode(&pair.certificate_der),
@@ -506,6 +514,7 @@ impl Directory {
         let id = self.secrets.resource_id();
         let stored = Stored {
             preset: new.preset,
+            jit: false,
             saml: None,
             oidc: Some(OidcSettings {
                 issuer,
@@ -890,6 +899,7 @@ impl Connection {
                 user_key: Preset::Entra.oidc_user_key(),
             }),
             created_at: time::OffsetDateTime::UNIX_EPOCH,
+            jit: false,
             sealed: Vec::new(),
         }
     }
@@ -941,6 +951,7 @@ impl Directory {
         settings.metadata_read_at = Some(now.unix_timestamp());
         let stored = Stored {
             preset: connection.preset,
+            jit: connection.jit,
             saml: Some(settings),
             oidc: None,
         };
@@ -957,5 +968,87 @@ impl Directory {
             updated_at: now,
         };
         Ok(self.store.update_sso_connection(&record).await?)
+    }
+}
+
+impl Directory {
+    /// Turns just-in-time creation on or off for a connection. On only while the tenant's
+    /// provisioning is off: where the identity provider provisions, a user it did not
+    /// provision may not sign in.
+    pub async fn set_jit(
+        &self,
+        tenant: &TenantId,
+        id_or_name: &str,
+        on: bool,
+    ) -> Result<(), DirectoryError> {
+        let connection = self.sso_connection(tenant, Some(id_or_name)).await?;
+        if on {
+            let found = self.find_tenant(tenant.as_str()).await?;
+            let ctx = self.context(found)?;
+            if ctx.settings.provisioning && ctx.tenant.plan.provisioning {
+                return Err(DirectoryError::Setting(
+                    "just-in-time creation is only for organisations whose provisioning is off: turn provisioning off first (roster tenant set TENANT provisioning off)".into(),
+                ));
+            }
+        }
+        let mut record = self
+            .store
+            .sso_connection(tenant, &connection.id)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound {
+                kind: "SSO connection",
+                id: id_or_name.to_owned(),
+            })?;
+        let mut stored: Stored = serde_json::from_value(record.settings.clone())
+            .map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        stored.jit = on;
+        record.settings =
+            serde_json::to_value(&stored).map_err(|e| DirectoryError::Internal(e.to_string()))?;
+        record.updated_at = self.clock.now();
+        Ok(self.store.update_sso_connection(&record).await?)
+    }
+
+    /// Creates the user a sign-in names, for a connection with just-in-time creation, while
+    /// the tenant's provisioning is off: `userName` (the key when it is the userName, else the
+    /// e-mail), `externalId` when the key is, the e-mail and the name given. `None` when it
+    /// may not (provisioning is on, or the connection does not create users).
+    pub async fn create_signed_in_user(
+        &self,
+        tenant: &TenantContext,
+        connection: &Connection,
+        value: &str,
+        email: Option<&str>,
+        name: Option<&str>,
+    ) -> Result<Option<StoredResource>, DirectoryError> {
+        if !connection.jit || (tenant.settings.provisioning && tenant.tenant.plan.provisioning) {
+            return Ok(None);
+        }
+        let key = connection.user_key();
+        let user_name = match key.attribute {
+            Matched::UserName => Some(value),
+            Matched::ExternalId | Matched::Email => email,
+        };
+        let Some(user_name) = user_name else {
+            return Ok(None);
+        };
+        let mut body = serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": user_name,
+            "active": true,
+        });
+        if key.attribute == Matched::ExternalId {
+            body["externalId"] = serde_json::json!(value);
+        }
+        if let Some(email) = email {
+            body["emails"] = serde_json::json!([{"value": email, "type": "work", "primary": true}]);
+        }
+        if let Some(name) = name {
+            body["displayName"] = serde_json::json!(name);
+        }
+        let mut applied = Vec::new();
+        Ok(Some(
+            self.create(tenant, Kind::User, &body, false, &mut applied)
+                .await?,
+        ))
     }
 }

@@ -267,6 +267,17 @@ pub(crate) enum SsoCommand {
         /// The Entra directory (tenant) id, a GUID.
         directory_id: String,
     },
+    /// Turns just-in-time creation on or off for a connection: a user who signs in but was
+    /// not provisioned is created (only while the tenant's provisioning is off).
+    Jit {
+        /// The tenant.
+        tenant: String,
+        /// The connection's name or id.
+        connection: String,
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
     /// Rotates the key ID tokens are signed with: the new key is published now and signs in
     /// an hour; the old one stays published until its last tokens have expired.
     RotateKey,

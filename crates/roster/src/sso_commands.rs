@@ -222,6 +222,20 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                 signin.public_url()
             );
         }
+        SsoCommand::Jit {
+            tenant,
+            connection,
+            state,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            directory
+                .set_jit(&tenant.id, &connection, state == "on")
+                .await?;
+            println!(
+                "Just-in-time creation is {state} for {connection} of {}.",
+                tenant.name
+            );
+        }
         SsoCommand::RotateKey => {
             let kid = directory.rotate_signing_key().await?;
             println!(

@@ -128,6 +128,10 @@ pub fn pending(
 pub struct Vouched {
     /// The value of the connection's key claim, if the identity provider sent it.
     pub value: Option<String>,
+    /// The e-mail and the name it sent, for a user created just in time.
+    pub email: Option<String>,
+    /// The person's name.
+    pub name: Option<String>,
     /// How the person authenticated (RFC 8176).
     pub amr: Vec<String>,
 }
@@ -139,10 +143,11 @@ pub type Outcome = Result<(String, String, Vec<String>), Result<Failure, Directo
 pub async fn match_user(
     signin: &SignIn,
     tenant: &TenantContext,
-    key: &UserKey,
+    connection: &Connection,
     vouched: Vouched,
     trace: &mut Trace,
 ) -> Outcome {
+    let key: &UserKey = connection.user_key();
     let value = vouched
         .value
         .filter(|v| !v.trim().is_empty())
@@ -155,17 +160,41 @@ pub async fn match_user(
                 },
             })
         })?;
-    let user = signin
+    let found = signin
         .directory()
         .user_for_sign_in(tenant, key, &value)
         .await
-        .map_err(Err)?
-        .ok_or_else(|| {
-            Ok(Failure::UnknownUser {
-                attribute: key.attribute.attribute().to_owned(),
-                value: value.clone(),
-            })
-        })?;
+        .map_err(Err)?;
+    let user = match found {
+        Some(user) => user,
+        None => {
+            let created = signin
+                .directory()
+                .create_signed_in_user(
+                    tenant,
+                    connection,
+                    &value,
+                    vouched.email.as_deref(),
+                    vouched.name.as_deref(),
+                )
+                .await
+                .map_err(Err)?;
+            let Some(user) = created else {
+                return Err(Ok(Failure::UnknownUser {
+                    attribute: key.attribute.attribute().to_owned(),
+                    value: value.clone(),
+                }));
+            };
+            trace.step(format!(
+                "created user {} just in time (provisioning is off)",
+                user.data
+                    .get("userName")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+            ));
+            user
+        }
+    };
     let user_name = user
         .data
         .get("userName")

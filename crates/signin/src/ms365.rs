@@ -163,7 +163,7 @@ pub async fn callback(
             .unwrap_or_default()
     ));
     let outcome: Outcome = if ctx.tenant.plan.sso {
-        flow::match_user(&signin, &ctx, connection.user_key(), vouched, &mut trace).await
+        flow::match_user(&signin, &ctx, &connection, vouched, &mut trace).await
     } else {
         Err(Ok(Failure::NotInPlan))
     };
@@ -323,5 +323,17 @@ async fn verify(
                 .collect()
         })
         .unwrap_or_default();
-    Ok((tenant, issuer, Vouched { value, amr }))
+    let text = |k: &str| {
+        claims
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|v| v.chars().take(256).collect::<String>())
+    };
+    let vouched = Vouched {
+        value,
+        email: text("email").or_else(|| text("preferred_username")),
+        name: text("name"),
+        amr,
+    };
+    Ok((tenant, issuer, vouched))
 }

@@ -256,9 +256,7 @@ pub async fn callback(
             .take(20)
             .collect();
     let outcome = match check(&signin, &connection, &params, pending.as_ref(), &mut trace).await {
-        Ok(vouched) => {
-            flow::match_user(&signin, &tenant, connection.user_key(), vouched, &mut trace).await
-        }
+        Ok(vouched) => flow::match_user(&signin, &tenant, &connection, vouched, &mut trace).await,
         Err(e) => Outcome::Err(e),
     };
     flow::complete(
@@ -375,5 +373,16 @@ async fn check(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(Vouched { value, amr })
+    let text = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .map(|v| v.chars().take(256).collect::<String>())
+    };
+    Ok(Vouched {
+        value,
+        email: text("email"),
+        name: text("name"),
+        amr,
+    })
 }

@@ -152,9 +152,7 @@ pub async fn acs(
     )
     .await
     {
-        Ok(vouched) => {
-            flow::match_user(&signin, &tenant, connection.user_key(), vouched, &mut trace).await
-        }
+        Ok(vouched) => flow::match_user(&signin, &tenant, &connection, vouched, &mut trace).await,
         Err(e) => Outcome::Err(e),
     };
     flow::complete(
@@ -247,8 +245,21 @@ async fn check(
     } else {
         asserted.first(&key.claim).map(str::to_owned)
     };
+    let email = asserted
+        .first("email")
+        .or_else(|| {
+            asserted.first("http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress")
+        })
+        .map(str::to_owned)
+        .or_else(|| asserted.name_id.clone().filter(|n| n.contains('@')));
+    let name = asserted
+        .first("displayName")
+        .or_else(|| asserted.first("http://schemas.microsoft.com/identity/claims/displayname"))
+        .map(str::to_owned);
     Ok(Vouched {
         value,
+        email,
+        name,
         amr: amr(&asserted),
     })
 }

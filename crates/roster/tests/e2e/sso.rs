@@ -1224,3 +1224,68 @@ async fn signing_keys_rotate_with_a_grace_period_either_side() {
         "the old one is gone once its last token has expired"
     );
 }
+
+/// Just-in-time creation: refused while the tenant provisions; once provisioning is off, a
+/// user who signs in without having been provisioned is created, with their e-mail.
+#[tokio::test]
+async fn users_are_created_just_in_time_only_when_provisioning_is_off() {
+    let w = world().await;
+    let tenant_id = TenantId::new(&w.tenant.id);
+    let refused = w
+        .app
+        .directory
+        .set_jit(&tenant_id, "simplesaml", true)
+        .await;
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .contains("only for organisations whose provisioning is off")
+    );
+    w.app
+        .directory
+        .set_setting(&tenant_id, "provisioning", "off")
+        .await
+        .unwrap();
+    w.app
+        .directory
+        .set_jit(&tenant_id, "simplesaml", true)
+        .await
+        .unwrap();
+    let browser = Browser::new();
+    let login = browser.walk(&w.sign_on_url(), None).await;
+    let page = browser.log_in(&login, "carol", "carolpass", None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("carol@example.org"));
+    let traces = w.traces().await;
+    assert!(
+        traces[0]
+            .response_body
+            .contains("created user carol@example.org just in time")
+    );
+    let ctx = w
+        .app
+        .directory
+        .tenant_context(&tenant_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let created = w
+        .app
+        .directory
+        .user_for_sign_in(
+            &ctx,
+            &roster_directory::sso::UserKey {
+                claim: "nameid".into(),
+                attribute: roster_directory::sso::Matched::UserName,
+            },
+            "carol@example.org",
+        )
+        .await
+        .unwrap()
+        .expect("created");
+    assert_eq!(
+        created.data["emails"][0]["value"],
+        json!("carol@example.org")
+    );
+}

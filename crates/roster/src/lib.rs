@@ -198,14 +198,16 @@ pub async fn run() -> Result<()> {
             allow_link_local,
         }) => {
             let tenant = directory.find_tenant(&tenant).await?;
-            if let Some(id) = &entra {
-                // The same directory signs its users in through the Microsoft 365 connection.
-                directory.bind_entra_directory(&tenant.id, id).await?;
-            }
-            let mut trust = match entra {
-                Some(id) => Federation::entra(&id, &audience)?,
+            let mut trust = match &entra {
+                Some(id) => {
+                    let trust = Federation::entra(id, &audience)?;
+                    // The same directory signs its users in through the Microsoft 365
+                    // connection.
+                    directory.bind_entra_directory(&tenant.id, id).await?;
+                    trust
+                }
                 None => Federation {
-                    issuers: issuer,
+                    issuers: issuer.clone(),
                     audience,
                     subject: None,
                     claims: Default::default(),

@@ -134,6 +134,10 @@ pub struct Vouched {
     pub name: Option<String>,
     /// How the person authenticated (RFC 8176).
     pub amr: Vec<String>,
+    /// Whether it answers a sign-in this browser started (always, for OpenID Connect); a SAML
+    /// response the identity provider sent on its own creates no session, so that someone
+    /// else's assertion posted from another site cannot sign this browser in (login CSRF).
+    pub solicited: bool,
 }
 
 /// A checked sign-in: the user, or why not.
@@ -148,6 +152,9 @@ pub async fn match_user(
     trace: &mut Trace,
 ) -> Outcome {
     let key: &UserKey = connection.user_key();
+    if !tenant.tenant.plan.sso {
+        return Err(Ok(Failure::NotInPlan));
+    }
     let value = vouched
         .value
         .filter(|v| !v.trim().is_empty())
@@ -214,6 +221,9 @@ pub async fn match_user(
 
 /// Ends a sign-in: the trace and the event, then the host application's code (or where a
 /// sign-in no application asked for goes) with Roster's session; or the refusal page.
+// The attempt's parts, each from a different step of the handler; a struct would only
+// rename them.
+#[allow(clippy::too_many_arguments)]
 pub async fn complete(
     signin: &SignIn,
     tenant: &TenantContext,
@@ -222,8 +232,11 @@ pub async fn complete(
     headers: &HeaderMap,
     trace: Trace,
     outcome: Outcome,
+    solicited: bool,
 ) -> Response {
     let tenant_id = tenant.id();
+    // An unsolicited answer neither finishes an application's request nor leaves a session.
+    let pending = pending.filter(|_| solicited);
     match outcome {
         Ok((user_id, user_name, amr)) => {
             trace
@@ -249,10 +262,10 @@ pub async fn complete(
                 None => landing(signin, &tenant.tenant, &user_name).await,
             };
             let cookies = response.headers_mut();
-            if let Some(sealed) = signin.seal(SESSION_CONTEXT, &session) {
+            if solicited && let Some(sealed) = signin.seal(SESSION_CONTEXT, &session) {
                 cookies.append(
                     header::SET_COOKIE,
-                    signin.cookie(SESSION_COOKIE, &sealed, "/", SESSION_SECONDS),
+                    signin.session_cookie(SESSION_COOKIE, &sealed, SESSION_SECONDS),
                 );
             }
             cookies.append(

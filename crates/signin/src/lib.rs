@@ -114,7 +114,7 @@ impl SignIn {
         }
         let response = self
             .http()?
-            .raw()
+            .raw(url)?
             .get(url)
             .send()
             .await
@@ -143,7 +143,7 @@ impl SignIn {
             .finish();
         let response = self
             .http()?
-            .raw()
+            .raw(url)?
             .post(url)
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)

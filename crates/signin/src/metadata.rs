@@ -20,10 +20,13 @@ impl SignIn {
             )));
         }
         let http = self.http().map_err(DirectoryError::Internal)?;
-        let mut response =
-            http.raw().get(parsed.as_str()).send().await.map_err(|e| {
-                DirectoryError::Setting(format!("reading the metadata at {url}: {e}"))
-            })?;
+        let mut response = http
+            .raw(parsed.as_str())
+            .map_err(DirectoryError::Setting)?
+            .get(parsed.as_str())
+            .send()
+            .await
+            .map_err(|e| DirectoryError::Setting(format!("reading the metadata at {url}: {e}")))?;
         if !response.status().is_success() {
             return Err(DirectoryError::Setting(format!(
                 "the metadata URL {url} answered {}",

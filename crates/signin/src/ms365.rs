@@ -175,6 +175,7 @@ pub async fn callback(
         &headers,
         trace,
         outcome,
+        true,
     )
     .await
 }
@@ -334,6 +335,7 @@ async fn verify(
         email: text("email").or_else(|| text("preferred_username")),
         name: text("name"),
         amr,
+        solicited: true,
     };
     Ok((tenant, issuer, vouched))
 }

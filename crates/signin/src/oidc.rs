@@ -60,6 +60,10 @@ impl<'c> AsyncHttpClient<'c> for Http {
 
     fn call(&'c self, request: HttpRequest) -> Self::Future {
         Box::pin(async move {
+            // A literal address never reaches the policy's resolver: refused here.
+            if let Some(refused) = roster_delivery::outbound::refusal(&request.uri().to_string()) {
+                return Err(HttpClientError::Other(refused.to_string()));
+            }
             let request = reqwest::Request::try_from(request).map_err(Box::new)?;
             let mut response = self.0.execute(request).await.map_err(Box::new)?;
             let mut builder = openidconnect::http::Response::builder().status(response.status());
@@ -81,9 +85,13 @@ impl<'c> AsyncHttpClient<'c> for Http {
 }
 
 impl Http {
-    /// The client itself, for requests openidconnect does not make.
-    pub fn raw(&self) -> &reqwest::Client {
-        &self.0
+    /// The client itself, for requests openidconnect does not make, once `url` passed the
+    /// outbound address policy's check of literal addresses.
+    pub fn raw(&self, url: &str) -> Result<&reqwest::Client, String> {
+        match roster_delivery::outbound::refusal(url) {
+            Some(refused) => Err(refused.to_string()),
+            None => Ok(&self.0),
+        }
     }
 }
 
@@ -267,6 +275,7 @@ pub async fn callback(
         &headers,
         trace,
         outcome,
+        true,
     )
     .await
 }
@@ -363,6 +372,18 @@ async fn check(
             Value::Number(n) => Some(n.to_string()),
             _ => None,
         });
+    if connection.user_key().claim == "email"
+        && payload.get("email_verified") == Some(&Value::Bool(false))
+    {
+        return Err(Ok(Failure::Oidc(Refusal::EmailNotVerified(
+            value
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect(),
+        ))));
+    }
     let amr = payload
         .get("amr")
         .and_then(Value::as_array)
@@ -384,5 +405,6 @@ async fn check(
         email: text("email"),
         name: text("name"),
         amr,
+        solicited: true,
     })
 }

@@ -143,6 +143,7 @@ pub async fn acs(
         posted.saml_response.len()
     ));
     let pending = flow::pending(&signin, &headers, tenant_id.as_str(), &connection);
+    let mut solicited = false;
     let outcome = match check(
         &signin,
         &connection,
@@ -152,7 +153,10 @@ pub async fn acs(
     )
     .await
     {
-        Ok(vouched) => flow::match_user(&signin, &tenant, &connection, vouched, &mut trace).await,
+        Ok(vouched) => {
+            solicited = vouched.solicited;
+            flow::match_user(&signin, &tenant, &connection, vouched, &mut trace).await
+        }
         Err(e) => Outcome::Err(e),
     };
     flow::complete(
@@ -163,6 +167,7 @@ pub async fn acs(
         &headers,
         trace,
         outcome,
+        solicited,
     )
     .await
 }
@@ -261,5 +266,6 @@ async fn check(
         email,
         name,
         amr: amr(&asserted),
+        solicited: asserted.in_response_to.is_some(),
     })
 }

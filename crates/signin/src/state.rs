@@ -97,6 +97,17 @@ impl SignIn {
     }
 }
 
+impl SignIn {
+    /// The session's `Set-Cookie`: `SameSite=Lax` (no cross-site request needs it),
+    /// `HttpOnly`, `Secure` behind https.
+    pub(crate) fn session_cookie(&self, name: &str, value: &str, seconds: i64) -> HeaderValue {
+        let secure = if self.0.secure { "; Secure" } else { "" };
+        let text =
+            format!("{name}={value}; Path=/; Max-Age={seconds}; HttpOnly; SameSite=Lax{secure}");
+        HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+}
+
 /// A cookie's value from the request.
 pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers

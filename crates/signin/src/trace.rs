@@ -93,6 +93,7 @@ impl Trace {
             }
         };
         let (resource_id, resource_name) = user.clone().unwrap_or_default();
+        let explanation: String = explanation.chars().take(1000).collect();
         let entry = LogEntry {
             seq: 0,
             tenant_id: tenant.clone(),

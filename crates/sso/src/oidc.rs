@@ -40,6 +40,11 @@ pub enum Refusal {
     /// The ID token's nonce is not this sign-in's.
     #[error("the ID token's nonce is not the one this sign-in sent: it answers another sign-in")]
     IdTokenNonce,
+    /// The e-mail the user is matched on is one the identity provider says it did not verify.
+    #[error(
+        "the identity provider says it has not verified the e-mail {0}, which this connection matches users on"
+    )]
+    EmailNotVerified(String),
     /// The Microsoft Entra directory of the sign-in is bound to no tenant.
     #[error("the Microsoft Entra directory {0} is not bound to any organisation here")]
     UnknownDirectory(String),
@@ -62,6 +67,7 @@ impl Refusal {
             Refusal::IdTokenNonce => "wrong_nonce",
             Refusal::IdToken(_) => "invalid_id_token",
             Refusal::UnknownDirectory(_) => "unknown_directory",
+            Refusal::EmailNotVerified(_) => "email_not_verified",
         }
     }
 
@@ -93,6 +99,9 @@ impl Refusal {
                 "Check the client id and secret in this connection against {app}: a secret that expired or was rotated there must be entered here again, and Roster's redirect URI must be registered."
             ),
             Refusal::NoIdToken => format!("Allow the `openid` scope for the client in {app}."),
+            Refusal::EmailNotVerified(_) => {
+                "The user verifies their e-mail address at the identity provider; or the connection matches users on a claim the identity provider controls (its subject or object id).".to_owned()
+            }
             Refusal::UnknownDirectory(_) => {
                 "Sign in through your organisation's own sign-on URL, or ask the application's provider to bind your organisation's Microsoft Entra directory to it.".to_owned()
             }

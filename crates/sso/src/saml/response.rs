@@ -126,23 +126,28 @@ pub fn verify_response(
     let outer = Response::from_str(&xml).map_err(|e| {
         Refusal::Malformed(format!(
             "it does not read as one SAML Response ({})",
-            e.to_string().lines().next().unwrap_or_default()
+            cut(e.to_string().lines().next().unwrap_or_default())
         ))
     })?;
     if let Some(status) = &outer.status
         && let Some(code) = &status.status_code.value
         && code != SUCCESS
     {
+        // Read before any signature is checked: cut, since anyone can post it.
         return Err(Refusal::Status {
-            code: code.rsplit(':').next().unwrap_or(code).to_owned(),
-            message: status.status_message.as_ref().and_then(|m| m.value.clone()),
+            code: cut(code.rsplit(':').next().unwrap_or(code)),
+            message: status
+                .status_message
+                .as_ref()
+                .and_then(|m| m.value.as_deref())
+                .map(cut),
         });
     }
     if let Some(destination) = &outer.destination
         && destination != &sp.acs_url
     {
         return Err(Refusal::Recipient {
-            got: destination.clone(),
+            got: cut(destination),
             want: sp.acs_url.clone(),
         });
     }
@@ -246,6 +251,15 @@ fn weak_algorithm(xml: &str) -> Option<&'static str> {
     .into_iter()
     .find(|(uri, _)| xml.contains(uri))
     .map(|(_, name)| name)
+}
+
+/// Text from a document nobody vouched for, cut to what a message needs.
+fn cut(text: &str) -> String {
+    let mut out: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        out.push('…');
+    }
+    out
 }
 
 fn audiences(assertion: Option<&Assertion>) -> String {

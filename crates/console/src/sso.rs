@@ -119,6 +119,58 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
     })
 }
 
+/// What adding a connection starts with: the viewer may open the page and sent its form, the
+/// plan includes single sign-on, the preset is one Roster knows; else the page to answer.
+async fn ready(
+    state: &ConsoleState,
+    slug: &str,
+    headers: &HeaderMap,
+    csrf: &str,
+    preset: &str,
+) -> Result<(Tenant, crate::session::Viewer, Preset), Box<Response>> {
+    let (tenant, viewer) = access(state, headers, slug).await.map_err(Box::new)?;
+    if !viewer.csrf_ok(csrf) {
+        return Err(Box::new(forbidden()));
+    }
+    let refused = |text: String| Extra {
+        error: Some(text),
+        ..Extra::default()
+    };
+    if !tenant.plan.sso {
+        let text = "Single sign-on is not part of this organisation's plan.".to_owned();
+        return Err(Box::new(show(state, &tenant, &viewer, refused(text)).await));
+    }
+    match Preset::parse(preset) {
+        Ok(p) => Ok((tenant, viewer, p)),
+        Err(e) => Err(Box::new(
+            show(state, &tenant, &viewer, refused(e.to_string())).await,
+        )),
+    }
+}
+
+/// The page after adding a connection: back to the section, or the form's refusal.
+async fn added_page(
+    state: &ConsoleState,
+    tenant: &Tenant,
+    viewer: &crate::session::Viewer,
+    added: Result<roster_directory::sso::Connection, DirectoryError>,
+) -> Response {
+    match added {
+        Ok(_) => see_other(&format!(
+            "/portal/{}?done=sso-added#sso-heading",
+            tenant.slug
+        )),
+        Err(DirectoryError::Setting(text)) => {
+            let extra = Extra {
+                error: Some(format!("The connection was not added: {text}")),
+                ..Extra::default()
+            };
+            show(state, tenant, viewer, extra).await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
 /// The form that adds a SAML connection.
 #[derive(Debug, Deserialize)]
 pub struct AddForm {
@@ -140,30 +192,11 @@ pub async fn add(
     headers: HeaderMap,
     Form(form): Form<AddForm>,
 ) -> Response {
-    let (tenant, viewer) = match access(&state, &headers, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !viewer.csrf_ok(&form.csrf) {
-        return forbidden();
-    }
-    let error = |text: String| Extra {
-        error: Some(text),
-        ..Extra::default()
-    };
-    if !tenant.plan.sso {
-        return show(
-            &state,
-            &tenant,
-            &viewer,
-            error("Single sign-on is not part of this organisation's plan.".into()),
-        )
-        .await;
-    }
-    let preset = match Preset::parse(&form.preset) {
-        Ok(p) => p,
-        Err(e) => return show(&state, &tenant, &viewer, error(e.to_string())).await,
-    };
+    let (tenant, viewer, preset) =
+        match ready(&state, &slug, &headers, &form.csrf, &form.preset).await {
+            Ok(ready) => ready,
+            Err(page) => return *page,
+        };
     let name = if form.name.trim().is_empty() {
         preset.name().to_owned()
     } else {
@@ -178,22 +211,8 @@ pub async fn add(
         is_default: form.default.is_some(),
         metadata_url: None,
     };
-    match state.directory.add_saml_connection(&tenant.id, new).await {
-        Ok(_) => see_other(&format!(
-            "/portal/{}?done=sso-added#sso-heading",
-            tenant.slug
-        )),
-        Err(DirectoryError::Setting(text)) => {
-            show(
-                &state,
-                &tenant,
-                &viewer,
-                error(format!("The connection was not added: {text}")),
-            )
-            .await
-        }
-        Err(e) => failed(&e),
-    }
+    let added = state.directory.add_saml_connection(&tenant.id, new).await;
+    added_page(&state, &tenant, &viewer, added).await
 }
 
 /// A form that only carries the CSRF token.
@@ -251,30 +270,11 @@ pub async fn add_oidc(
     headers: HeaderMap,
     Form(form): Form<AddOidcForm>,
 ) -> Response {
-    let (tenant, viewer) = match access(&state, &headers, &slug).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    if !viewer.csrf_ok(&form.csrf) {
-        return forbidden();
-    }
-    let error = |text: String| Extra {
-        error: Some(text),
-        ..Extra::default()
-    };
-    if !tenant.plan.sso {
-        return show(
-            &state,
-            &tenant,
-            &viewer,
-            error("Single sign-on is not part of this organisation's plan.".into()),
-        )
-        .await;
-    }
-    let preset = match Preset::parse(&form.preset) {
-        Ok(p) => p,
-        Err(e) => return show(&state, &tenant, &viewer, error(e.to_string())).await,
-    };
+    let (tenant, viewer, preset) =
+        match ready(&state, &slug, &headers, &form.csrf, &form.preset).await {
+            Ok(ready) => ready,
+            Err(page) => return *page,
+        };
     let name = if form.name.trim().is_empty() {
         format!("{}-oidc", preset.name())
     } else {
@@ -290,20 +290,6 @@ pub async fn add_oidc(
         user_key: None,
         is_default: form.default.is_some(),
     };
-    match state.directory.add_oidc_connection(&tenant.id, new).await {
-        Ok(_) => see_other(&format!(
-            "/portal/{}?done=sso-added#sso-heading",
-            tenant.slug
-        )),
-        Err(DirectoryError::Setting(text)) => {
-            show(
-                &state,
-                &tenant,
-                &viewer,
-                error(format!("The connection was not added: {text}")),
-            )
-            .await
-        }
-        Err(e) => failed(&e),
-    }
+    let added = state.directory.add_oidc_connection(&tenant.id, new).await;
+    added_page(&state, &tenant, &viewer, added).await
 }

@@ -6,7 +6,6 @@
 use roster_store::{HostAppRecord, SigningKeyRecord};
 use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
-use url::Url;
 
 use crate::{Directory, DirectoryError, hash_token};
 
@@ -35,14 +34,7 @@ pub struct SigningKey {
 }
 
 fn check_uri(uri: &str, what: &str) -> Result<String, DirectoryError> {
-    let parsed = Url::parse(uri.trim())
-        .map_err(|e| DirectoryError::Setting(format!("the {what} {uri:?} is not a URL: {e}")))?;
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-        return Err(DirectoryError::Setting(format!(
-            "the {what} must be https (http only on localhost), not {uri:?}"
-        )));
-    }
+    let parsed = crate::outbound::secure_url(uri, what)?;
     if parsed.fragment().is_some() {
         return Err(DirectoryError::Setting(format!(
             "the {what} must not have a fragment (#…): {uri:?}"
@@ -159,9 +151,7 @@ impl Directory {
             .into_iter()
             .find(|k| k.signs_from <= now)
             .ok_or_else(|| DirectoryError::Internal("no ID-token key signs yet".into()))?;
-        let ring = self.keyring.as_ref().ok_or_else(|| {
-            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
-        })?;
+        let ring = self.ring()?;
         let private_key_der = ring
             .open(&key_context(&record.kid), &record.sealed)
             .map_err(|e| DirectoryError::Sealing(format!("the ID-token key: {e}")))?;
@@ -232,11 +222,7 @@ impl Directory {
     }
 
     async fn add_signing_key(&self, signs_from: OffsetDateTime) -> Result<String, DirectoryError> {
-        let ring = self.keyring.clone().ok_or_else(|| {
-            DirectoryError::Sealing(
-                "signing ID tokens needs the server key (ROSTER_SECRET_KEY)".into(),
-            )
-        })?;
+        let ring = self.ring()?;
         let der = tokio::task::spawn_blocking(roster_sso::keys::token_key)
             .await
             .map_err(|e| DirectoryError::Internal(e.to_string()))?

@@ -84,9 +84,7 @@ impl Directory {
                     .into(),
             )
         })?;
-        let ring = self.keyring.as_ref().ok_or_else(|| {
-            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
-        })?;
+        let ring = self.ring()?;
         let clear = ring
             .open(&token_context(tenant, id), &sealed)
             .map_err(|e| match e {

@@ -192,6 +192,13 @@ impl Directory {
         self
     }
 
+    /// The server keys, or why there are none.
+    pub(crate) fn ring(&self) -> Result<&sealing::Keyring, DirectoryError> {
+        self.keyring.as_deref().ok_or_else(|| {
+            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
+        })
+    }
+
     /// The same directory with other bounds on what one resource may hold.
     pub fn with_resource_limits(mut self, limits: roster_scim::limits::ResourceLimits) -> Self {
         self.limits = limits;

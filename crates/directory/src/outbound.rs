@@ -175,6 +175,21 @@ pub async fn check_url(url: &str) -> Result<(), OutboundError> {
     Ok(())
 }
 
+/// A URL Roster sends people or requests to for sign-in (a redirect URI, an issuer, a metadata
+/// URL): https, or http on this machine only; `what` names it in the refusal.
+pub fn secure_url(text: &str, what: &str) -> Result<url::Url, crate::DirectoryError> {
+    let parsed = url::Url::parse(text.trim()).map_err(|e| {
+        crate::DirectoryError::Setting(format!("the {what} {text:?} is not a URL: {e}"))
+    })?;
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
+        return Err(crate::DirectoryError::Setting(format!(
+            "the {what} must be an https URL (http only on localhost), not {text:?}"
+        )));
+    }
+    Ok(parsed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -406,12 +406,7 @@ impl Directory {
         tenant: &TenantId,
         new: NewSamlConnection,
     ) -> Result<Connection, DirectoryError> {
-        let ring = self.keyring.clone().ok_or_else(|| {
-            DirectoryError::Sealing(
-                "single sign-on needs the server key (ROSTER_SECRET_KEY) to seal the connection's key"
-                    .into(),
-            )
-        })?;
+        let ring = self.ring()?;
         self.find_tenant(tenant.as_str()).await?;
         let name = check_name(&new.name)?;
         IdpMetadata::parse(&new.metadata).map_err(|e| {
@@ -484,24 +479,11 @@ impl Directory {
         tenant: &TenantId,
         new: NewOidcConnection,
     ) -> Result<Connection, DirectoryError> {
-        let ring = self.keyring.clone().ok_or_else(|| {
-            DirectoryError::Sealing(
-                "single sign-on needs the server key (ROSTER_SECRET_KEY) to seal the client secret"
-                    .into(),
-            )
-        })?;
+        let ring = self.ring()?;
         self.find_tenant(tenant.as_str()).await?;
         let name = check_name(&new.name)?;
         let issuer = new.issuer.trim().trim_end_matches('/').to_owned();
-        let parsed = url::Url::parse(&issuer).map_err(|e| {
-            DirectoryError::Setting(format!("the issuer {issuer:?} is not a URL: {e}"))
-        })?;
-        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(DirectoryError::Setting(format!(
-                "the issuer must be an https URL (http only on localhost), not {issuer:?}"
-            )));
-        }
+        crate::outbound::secure_url(&issuer, "issuer")?;
         crate::outbound::check_url(&issuer)
             .await
             .map_err(|e| DirectoryError::Setting(e.to_string()))?;
@@ -547,9 +529,7 @@ impl Directory {
 
     /// An OpenID Connect connection's client secret, unsealed.
     pub fn oidc_client_secret(&self, connection: &Connection) -> Result<String, DirectoryError> {
-        let ring = self.keyring.as_ref().ok_or_else(|| {
-            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
-        })?;
+        let ring = self.ring()?;
         let clear = ring
             .open(
                 &sealing_context(&connection.tenant, &connection.id),
@@ -622,9 +602,7 @@ impl Directory {
         entity_id: String,
         acs_url: String,
     ) -> Result<ServiceProvider, DirectoryError> {
-        let ring = self.keyring.as_ref().ok_or_else(|| {
-            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
-        })?;
+        let ring = self.ring()?;
         let key = ring
             .open(
                 &sealing_context(&connection.tenant, &connection.id),
@@ -700,11 +678,7 @@ impl Directory {
     /// Seals `clear` under `context` with the server key: what a sign-in keeps in the browser
     /// (a cookie, a code) can be neither read nor changed there.
     pub fn seal_value(&self, context: &str, clear: &[u8]) -> Result<Vec<u8>, DirectoryError> {
-        let ring = self.keyring.as_ref().ok_or_else(|| {
-            DirectoryError::Sealing(
-                "single sign-on needs the server key (ROSTER_SECRET_KEY)".into(),
-            )
-        })?;
+        let ring = self.ring()?;
         Ok(ring.seal(self.secrets.as_ref(), context, clear))
     }
 

@@ -26,12 +26,6 @@ pub enum SignIn {
 }
 
 impl Directory {
-    fn ring(&self) -> Result<&Keyring, DirectoryError> {
-        self.keyring.as_deref().ok_or_else(|| {
-            DirectoryError::Sealing("this process has no server key (ROSTER_SECRET_KEY)".into())
-        })
-    }
-
     fn unix_now(&self) -> u64 {
         u64::try_from(self.clock.now().unix_timestamp()).unwrap_or(0)
     }

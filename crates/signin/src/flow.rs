@@ -107,6 +107,31 @@ pub async fn start(
     response
 }
 
+/// The tenant and the connection an answer's URL names, when the connection is the tenant's
+/// and speaks `protocol`; else the page to answer with.
+pub async fn answered_at(
+    signin: &SignIn,
+    tenant_id: &str,
+    connection_id: &str,
+    protocol: &str,
+) -> Result<(std::sync::Arc<TenantContext>, Connection), Box<Response>> {
+    let tenant_id = roster_store::TenantId::new(tenant_id);
+    let directory = signin.directory();
+    let tenant = match directory.tenant_context(&tenant_id).await {
+        Ok(Some(ctx)) => ctx,
+        Ok(None) => return Err(Box::new(not_found("organisation"))),
+        Err(e) => return Err(Box::new(internal(e))),
+    };
+    match directory
+        .sso_connection(&tenant_id, Some(connection_id))
+        .await
+    {
+        Ok(c) if c.id == connection_id && c.protocol_name() == protocol => Ok((tenant, c)),
+        Ok(_) | Err(DirectoryError::NotFound { .. }) => Err(Box::new(not_found("connection"))),
+        Err(e) => Err(Box::new(internal(e))),
+    }
+}
+
 /// The sign-in this browser started for this connection, if it did, within its time.
 pub fn pending(
     signin: &SignIn,
@@ -138,6 +163,40 @@ pub struct Vouched {
     /// response the identity provider sent on its own creates no session, so that someone
     /// else's assertion posted from another site cannot sign this browser in (login CSRF).
     pub solicited: bool,
+}
+
+impl Vouched {
+    /// What the verified claims of an ID token vouch for: the key's `value`, the first of
+    /// `email_claims` present, the name and `amr` (each cut to a sensible length).
+    pub fn from_claims(
+        claims: &serde_json::Value,
+        value: Option<String>,
+        email_claims: &[&str],
+    ) -> Vouched {
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(serde_json::Value::as_str)
+                .map(|v| v.chars().take(256).collect::<String>())
+        };
+        let amr = claims
+            .get("amr")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .take(10)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Vouched {
+            value,
+            email: email_claims.iter().find_map(|k| text(k)),
+            name: text("name"),
+            amr,
+            solicited: true,
+        }
+    }
 }
 
 /// A checked sign-in: the user, or why not.

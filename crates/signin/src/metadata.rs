@@ -11,14 +11,7 @@ impl SignIn {
     /// The metadata XML at `url` (https, or http on loopback; no redirects; the outbound
     /// address policy; at most 256 KiB).
     pub async fn fetch_metadata(&self, url: &str) -> Result<String, DirectoryError> {
-        let parsed = url::Url::parse(url.trim())
-            .map_err(|e| DirectoryError::Setting(format!("the metadata URL {url:?}: {e}")))?;
-        let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if parsed.scheme() != "https" && !(parsed.scheme() == "http" && loopback) {
-            return Err(DirectoryError::Setting(format!(
-                "the metadata URL must be https (http only on localhost), not {url:?}"
-            )));
-        }
+        let parsed = roster_directory::outbound::secure_url(url, "metadata URL")?;
         let http = self.http().map_err(DirectoryError::Internal)?;
         let mut response = http
             .raw(parsed.as_str())

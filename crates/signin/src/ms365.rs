@@ -314,28 +314,6 @@ async fn verify(
         return fail(Refusal::IdTokenNonce);
     }
     let value = claims.get("oid").and_then(Value::as_str).map(str::to_owned);
-    let amr = claims
-        .get("amr")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .take(10)
-                .collect()
-        })
-        .unwrap_or_default();
-    let text = |k: &str| {
-        claims
-            .get(k)
-            .and_then(Value::as_str)
-            .map(|v| v.chars().take(256).collect::<String>())
-    };
-    let vouched = Vouched {
-        value,
-        email: text("email").or_else(|| text("preferred_username")),
-        name: text("name"),
-        amr,
-        solicited: true,
-    };
+    let vouched = Vouched::from_claims(&claims, value, &["email", "preferred_username"]);
     Ok((tenant, issuer, vouched))
 }

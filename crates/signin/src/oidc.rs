@@ -24,12 +24,11 @@ use roster_directory::DirectoryError;
 use roster_directory::sso::{Connection, OidcSettings, Protocol};
 use roster_sso::oidc::Refusal;
 use roster_sso::sign_in::Failure;
-use roster_store::TenantId;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
 use crate::SignIn;
-use crate::flow::{self, Outcome, Vouched, internal, not_found};
+use crate::flow::{self, Outcome, Vouched, internal};
 use crate::pages;
 use crate::state::Pending;
 use crate::trace::Trace;
@@ -236,21 +235,12 @@ pub async fn callback(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let tenant_id = TenantId::new(tenant_id);
-    let directory = signin.directory();
-    let tenant = match directory.tenant_context(&tenant_id).await {
-        Ok(Some(ctx)) => ctx,
-        Ok(None) => return not_found("organisation"),
-        Err(e) => return internal(e),
-    };
-    let connection = match directory
-        .sso_connection(&tenant_id, Some(&connection_id))
-        .await
-    {
-        Ok(c) if c.id == connection_id && c.protocol_name() == "oidc" => c,
-        Ok(_) | Err(DirectoryError::NotFound { .. }) => return not_found("connection"),
-        Err(e) => return internal(e),
-    };
+    let (tenant, connection) =
+        match flow::answered_at(&signin, &tenant_id, &connection_id, "oidc").await {
+            Ok(found) => found,
+            Err(page) => return *page,
+        };
+    let tenant_id = tenant.id().clone();
     let mut trace = Trace::start(
         &signin,
         &headers,
@@ -384,27 +374,5 @@ async fn check(
                 .collect(),
         ))));
     }
-    let amr = payload
-        .get("amr")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .take(10)
-                .collect()
-        })
-        .unwrap_or_default();
-    let text = |k: &str| {
-        payload
-            .get(k)
-            .and_then(Value::as_str)
-            .map(|v| v.chars().take(256).collect::<String>())
-    };
-    Ok(Vouched {
-        value,
-        email: text("email"),
-        name: text("name"),
-        amr,
-        solicited: true,
-    })
+    Ok(Vouched::from_claims(&payload, value, &["email"]))
 }

@@ -118,21 +118,12 @@ pub async fn acs(
     headers: HeaderMap,
     Form(posted): Form<Posted>,
 ) -> Response {
-    let tenant_id = TenantId::new(tenant_id);
-    let directory = signin.directory();
-    let tenant = match directory.tenant_context(&tenant_id).await {
-        Ok(Some(ctx)) => ctx,
-        Ok(None) => return not_found("organisation"),
-        Err(e) => return internal(e),
-    };
-    let connection = match directory
-        .sso_connection(&tenant_id, Some(&connection_id))
-        .await
-    {
-        Ok(c) if c.id == connection_id && c.protocol_name() == "saml" => c,
-        Ok(_) | Err(DirectoryError::NotFound { .. }) => return not_found("connection"),
-        Err(e) => return internal(e),
-    };
+    let (tenant, connection) =
+        match flow::answered_at(&signin, &tenant_id, &connection_id, "saml").await {
+            Ok(found) => found,
+            Err(page) => return *page,
+        };
+    let tenant_id = tenant.id().clone();
     let mut trace = Trace::start(
         &signin,
         &headers,

@@ -83,6 +83,8 @@ pub(crate) struct Extra {
     pub(crate) shown: Option<Shown>,
     pub(crate) notice: Option<String>,
     pub(crate) error: Option<String>,
+    /// The DNS record that verifies a domain, when the administrator asked for it.
+    pub(crate) challenge: Option<roster_directory::domains::DomainChallenge>,
 }
 
 pub(crate) async fn show(
@@ -111,10 +113,11 @@ pub(crate) async fn show(
         Ok(c) => c,
         Err(e) => return failed(&e),
     };
-    let sso = match crate::sso::section(state, tenant).await {
+    let mut sso = match crate::sso::section(state, tenant).await {
         Ok(s) => s,
         Err(e) => return failed(&e),
     };
+    sso.challenge = extra.challenge;
     let now = state.directory.clock().now();
     let page = Portal {
         sso,
@@ -175,6 +178,11 @@ pub async fn page(
             "The connection is added: paste its values into your identity provider.".to_owned(),
         ),
         Some("sso-removed") => Some("The connection is removed.".to_owned()),
+        Some("domain-verified") => Some(
+            "The domain is verified: users who enter an address at it are sent to your default \
+             connection."
+                .to_owned(),
+        ),
         _ => None,
     };
     show(

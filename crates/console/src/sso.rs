@@ -54,6 +54,8 @@ pub struct SsoSection {
     pub entra: Vec<String>,
     /// The SSO redirect URL.
     pub login_url: String,
+    /// The DNS record that verifies the domain the administrator entered, when they asked.
+    pub challenge: Option<roster_directory::domains::DomainChallenge>,
 }
 
 /// The section for `tenant`.
@@ -116,6 +118,7 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
         connections,
         recent,
         presets: Preset::ALL.map(|p| (p.name(), p.title())).to_vec(),
+        challenge: None,
     })
 }
 
@@ -292,4 +295,73 @@ pub async fn add_oidc(
     };
     let added = state.directory.add_oidc_connection(&tenant.id, new).await;
     added_page(&state, &tenant, &viewer, added).await
+}
+
+/// The form that verifies a domain: `step` is `record` (show the TXT record to publish) or
+/// `verify` (look it up).
+#[derive(Debug, Deserialize)]
+pub struct DomainForm {
+    csrf: String,
+    #[serde(default)]
+    domain: String,
+    #[serde(default)]
+    step: String,
+}
+
+/// `POST /portal/{slug}/sso/domains`: shows the TXT record that verifies a domain, or looks it
+/// up and, when it is published, gives the domain to the organisation.
+pub async fn domain(
+    State(state): State<ConsoleState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<DomainForm>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let refused = |text: String| Extra {
+        error: Some(text),
+        ..Extra::default()
+    };
+    if !tenant.plan.sso {
+        let text = "Single sign-on is not part of this organisation's plan.".to_owned();
+        return show(&state, &tenant, &viewer, refused(text)).await;
+    }
+    let challenge = match state.directory.domain_challenge(&tenant.id, &form.domain) {
+        Ok(c) => c,
+        Err(DirectoryError::Setting(text)) => {
+            return show(&state, &tenant, &viewer, refused(text)).await;
+        }
+        Err(e) => return failed(&e),
+    };
+    if form.step != "verify" {
+        let extra = Extra {
+            challenge: Some(challenge),
+            ..Extra::default()
+        };
+        return show(&state, &tenant, &viewer, extra).await;
+    }
+    match state
+        .directory
+        .verify_domain(&tenant.id, &form.domain)
+        .await
+    {
+        Ok(_) => see_other(&format!(
+            "/portal/{}?done=domain-verified#sso-heading",
+            tenant.slug
+        )),
+        Err(DirectoryError::Setting(text)) => {
+            let extra = Extra {
+                error: Some(format!("The domain is not verified: {text}")),
+                challenge: Some(challenge),
+                ..Extra::default()
+            };
+            show(&state, &tenant, &viewer, extra).await
+        }
+        Err(e) => failed(&e),
+    }
 }

@@ -15,6 +15,7 @@ mod clock;
 pub mod console;
 mod context;
 mod credentials;
+pub mod domains;
 mod error;
 mod events;
 mod feed;
@@ -145,6 +146,8 @@ pub struct Directory {
     /// The server keys, when this process has them: tokens are then sealed, so that they can
     /// be shown again.
     keyring: Option<Arc<sealing::Keyring>>,
+    /// Where TXT records are looked up (domain verification).
+    dns: Arc<dyn domains::TxtLookup>,
 }
 
 /// Removes what is never stored in the resource JSON: `id`, `meta` and a user's `groups`.
@@ -183,6 +186,7 @@ impl Directory {
             recorded: Arc::default(),
             limits: roster_scim::limits::ResourceLimits::DEFAULT,
             keyring: None,
+            dns: Arc::new(domains::SystemDns::default()),
         }
     }
 

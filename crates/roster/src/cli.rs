@@ -247,6 +247,17 @@ pub(crate) enum SsoCommand {
         /// The domain (contoso.com).
         domain: String,
     },
+    /// Verifies an e-mail domain through DNS: prints the TXT record the tenant publishes, and
+    /// with `--check` looks it up and, when it is there, gives the domain to the tenant.
+    VerifyDomain {
+        /// The tenant.
+        tenant: String,
+        /// The domain (contoso.com).
+        domain: String,
+        /// Look the record up now (without it, only print what to publish).
+        #[arg(long)]
+        check: bool,
+    },
     /// Lists a tenant's domains.
     Domains {
         /// The tenant.

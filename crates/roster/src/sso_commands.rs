@@ -196,6 +196,29 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                 signin.public_url()
             );
         }
+        SsoCommand::VerifyDomain {
+            tenant,
+            domain,
+            check,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            if check {
+                let domain = directory.verify_domain(&tenant.id, &domain).await?;
+                println!(
+                    "{domain} is verified through DNS and belongs to {}: \
+                     {}/auth/login?email=someone@{domain} signs its users in.",
+                    tenant.name,
+                    signin.public_url()
+                );
+            } else {
+                let record = directory.domain_challenge(&tenant.id, &domain)?;
+                println!(
+                    "To verify {} for {}, publish this TXT record, then run this command again \
+                     with --check:\n  name:  {}\n  value: {}",
+                    record.domain, tenant.name, record.name, record.value
+                );
+            }
+        }
         SsoCommand::Domains { tenant } => {
             let tenant = directory.find_tenant(&tenant).await?;
             for domain in directory.domains(&tenant.id).await? {

@@ -7,6 +7,7 @@ mod support;
 
 mod auth;
 mod console;
+mod domains;
 mod events;
 mod hardening;
 mod hardening_auth;

@@ -1011,24 +1011,35 @@ async fn saml_refusals_end_to_end() {
 
 /// Microsoft 365 for every tenant at once: one multi-tenant application; the user's `tid`
 /// picks the tenant bound to that Entra directory, and the ID token's issuer must be that
-/// directory's; a directory bound to no tenant is refused. (The identity provider is one
-/// written in the test: it serves Entra's organizations configuration, whose issuer is a
-/// template, which oidc-provider does not.)
+/// directory's; a directory bound to no tenant is refused. The identity provider is
+/// oidc-provider set up as Entra's `organizations` authority: a provider per directory, each
+/// with its own issuer, behind one configuration whose issuer is the `{tenantid}` template.
 #[tokio::test]
 async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
-    use crate::support::fake_oidc::{FakeOidc, Wrong};
-    let idp = FakeOidc::start("ms365-app").await;
-    let authority = format!("{}/organizations/v2.0", idp.issuer());
+    use crate::support::oidc_idp::{OidcIdp, free_port};
+    let port = free_port();
+    let authority = format!("http://127.0.0.1:{port}/organizations/v2.0");
     let app = TestApp::builder()
         .config(move |c| {
             c.ms365 = Some(roster_signin::Ms365 {
                 client_id: "ms365-app".into(),
-                client_secret: "s".into(),
+                client_secret: "ms365-secret".into(),
                 authority,
             })
         })
         .start()
         .await;
+    let (t1, t2) = (
+        "11111111-1111-1111-1111-111111111111",
+        "22222222-2222-2222-2222-222222222222",
+    );
+    let idp = OidcIdp::multi_tenant(
+        port,
+        "ms365-app",
+        "ms365-secret",
+        &format!("{}/auth/oidc/ms365/callback", app.address),
+        &[t1, t2],
+    );
     let contoso = app.tenant("Contoso").await;
     let fabrikam = app.tenant("Fabrikam").await;
     let oid = "00000000-0000-0000-0000-0000000000aa";
@@ -1039,7 +1050,6 @@ async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
     });
     assert_eq!(app.post(&contoso, "/Users", body.clone()).await.status, 201);
     assert_eq!(app.post(&fabrikam, "/Users", body).await.status, 201);
-    let t1 = "11111111-1111-1111-1111-111111111111";
     app.directory
         .bind_entra_directory(&TenantId::new(&contoso.id), t1)
         .await
@@ -1050,8 +1060,12 @@ async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
         .await;
     assert!(taken.is_err(), "a directory is one tenant's");
     let sign_on = format!("{}/auth/request-access/ms365", app.address);
+    let ada = |tid: &str| {
+        json!({"sub": "pairwise-ada", "tid": tid, "oid": oid, "email": "ada@contoso.com",
+               "name": "Ada Lovelace"})
+    };
 
-    idp.next(json!({"sub": "x", "tid": t1, "oid": oid}), Wrong::Nothing);
+    idp.sign_in_as(ada(t1));
     let page = Browser::new().walk(&sign_on, None).await;
     assert_eq!(page.status, 200, "{}", page.body);
     assert!(
@@ -1060,8 +1074,8 @@ async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
         page.body
     );
 
-    let t2 = "22222222-2222-2222-2222-222222222222";
-    idp.next(json!({"sub": "x", "tid": t2, "oid": oid}), Wrong::Nothing);
+    // A directory that no tenant is bound to.
+    idp.sign_in_as(ada(t2));
     let page = Browser::new().walk(&sign_on, None).await;
     assert_eq!(page.status, 403);
     assert!(
@@ -1070,10 +1084,14 @@ async fn microsoft_365_picks_the_tenant_by_the_users_directory() {
         page.body
     );
 
-    idp.next(json!({"sub": "x", "tid": t1, "oid": oid}), Wrong::Issuer);
+    // A token whose `tid` names Contoso's directory, issued by another directory.
+    let mut through_another = ada(t1);
+    through_another["route"] = json!(t2);
+    idp.sign_in_as(through_another);
     let page = Browser::new().walk(&sign_on, None).await;
     assert_eq!(page.status, 403);
     assert!(page.body.contains("was issued by"), "{}", page.body);
+    assert!(page.body.contains(t2), "names the issuer: {}", page.body);
 
     let traces = app
         .directory

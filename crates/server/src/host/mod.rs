@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
+mod domains;
 mod logs;
 mod reads;
 mod sso;
@@ -227,6 +228,18 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tenants/{tenant}/sso-connections/{connection}",
             delete(sso::remove),
+        )
+        .route(
+            "/tenants/{tenant}/domains",
+            get(domains::list).post(domains::create),
+        )
+        .route(
+            "/tenants/{tenant}/domains/{domain}",
+            delete(domains::remove),
+        )
+        .route(
+            "/tenants/{tenant}/domains/{domain}/dns-record",
+            get(domains::record),
         )
         .route("/plans", get(tenants::plans))
 }

@@ -62,12 +62,6 @@ impl FakeOidc {
         })));
         let app = Router::new()
             .route("/.well-known/openid-configuration", get(configuration))
-            // Entra's multi-tenant authority: an issuer template, and tokens whose issuer is
-            // the user's own directory's.
-            .route(
-                "/organizations/v2.0/.well-known/openid-configuration",
-                get(organizations),
-            )
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
@@ -98,19 +92,6 @@ async fn configuration(State(idp): State<FakeOidc>) -> Json<Value> {
         "jwks_uri": format!("{base}/jwks"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-    }))
-}
-
-async fn organizations(State(idp): State<FakeOidc>) -> Json<Value> {
-    let base = idp.issuer();
-    Json(json!({
-        "issuer": format!("{base}/{{tenantid}}/v2.0"),
-        "authorization_endpoint": format!("{base}/authorize"),
-        "token_endpoint": format!("{base}/token"),
-        "jwks_uri": format!("{base}/jwks"),
-        "response_types_supported": ["code"],
-        "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
 }
@@ -150,11 +131,7 @@ async fn token(State(idp): State<FakeOidc>, Form(form): Form<HashMap<String, Str
     let now = roster_directory::SystemClock.now().unix_timestamp();
     let mut claims = inner.subject.clone();
     let fields = claims.as_object_mut().unwrap();
-    // A user of a directory (`tid`) gets that directory's issuer, as Entra's do.
-    let issuer = match fields.get("tid").and_then(Value::as_str) {
-        Some(tid) => format!("{}/{tid}/v2.0", inner.base),
-        None => inner.base.clone(),
-    };
+    let issuer = inner.base.clone();
     fields.insert(
         "iss".into(),
         json!(if inner.wrong == Wrong::Issuer {

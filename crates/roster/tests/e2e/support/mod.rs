@@ -117,6 +117,7 @@ pub struct TestAppBuilder {
     workers: Workers,
     clock: Arc<dyn Clock>,
     state: Box<dyn FnOnce(&mut AppState)>,
+    dns: Option<Arc<dyn roster_directory::domains::TxtLookup>>,
 }
 
 impl TestAppBuilder {
@@ -135,6 +136,12 @@ impl TestAppBuilder {
     /// The directory's clock (a `ShiftedClock` the test moves).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Where the directory looks TXT records up (a test's own zone).
+    pub fn dns(mut self, dns: Arc<dyn roster_directory::domains::TxtLookup>) -> Self {
+        self.dns = Some(dns);
         self
     }
 
@@ -163,8 +170,11 @@ impl TestAppBuilder {
             .expect("open store");
         // A server key, as `roster serve` always has one: tokens are sealed.
         let key = roster_directory::sealing::ServerKey::generate(&SystemSecrets);
-        let directory = startup::directory(store, self.clock, Arc::new(SystemSecrets))
+        let mut directory = startup::directory(store, self.clock, Arc::new(SystemSecrets))
             .with_keyring(roster_directory::sealing::Keyring::new(key));
+        if let Some(dns) = self.dns {
+            directory = directory.with_dns(dns);
+        }
         directory.check_keys().await.expect("the server key fits");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -212,6 +222,7 @@ impl TestApp {
             workers: Workers::default(),
             clock: Arc::new(SystemClock),
             state: Box::new(|_| {}),
+            dns: None,
         }
     }
 

@@ -51,13 +51,40 @@ pub fn free_port() -> u16 {
 impl OidcIdp {
     /// Starts it on `port` with Roster as the client `client_id`/`secret` at `redirect_uri`.
     pub fn start(port: u16, client_id: &str, secret: &str, redirect_uri: &str) -> OidcIdp {
+        Self::run("idp.mjs", port, client_id, secret, redirect_uri, &[])
+    }
+
+    /// Starts the multi-tenant one (`ms365.mjs`): one provider per directory in `directories`,
+    /// each with its own issuer `{base}/{tid}/v2.0`, behind the shared authority
+    /// `{base}/organizations/v2.0` whose configuration's issuer is a template, as Entra's.
+    pub fn multi_tenant(
+        port: u16,
+        client_id: &str,
+        secret: &str,
+        redirect_uri: &str,
+        directories: &[&str],
+    ) -> OidcIdp {
+        let directories = directories.join(",");
+        let env = [("IDP_DIRECTORIES", directories.as_str())];
+        Self::run("ms365.mjs", port, client_id, secret, redirect_uri, &env)
+    }
+
+    fn run(
+        fixture: &str,
+        port: u16,
+        client_id: &str,
+        secret: &str,
+        redirect_uri: &str,
+        env: &[(&str, &str)],
+    ) -> OidcIdp {
         let dir = tempfile::tempdir().expect("a directory");
         let install = installed();
         // ES modules resolve packages from the script's own folder: run a copy beside them.
-        let script = install.join(format!("idp-{}.mjs", std::process::id()));
+        let script = install.join(format!("{}-{fixture}", std::process::id()));
         std::fs::copy(
             PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/e2e/fixtures/oidc-provider/idp.mjs"),
+                .join("tests/e2e/fixtures/oidc-provider")
+                .join(fixture),
             &script,
         )
         .expect("the identity provider's script");
@@ -73,6 +100,7 @@ impl OidcIdp {
             .env("IDP_PORT", port.to_string())
             .env("IDP_CLIENT", client.to_string())
             .env("IDP_ACCOUNT_FILE", &account)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

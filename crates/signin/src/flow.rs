@@ -45,12 +45,13 @@ pub fn not_found(what: &str) -> Response {
 
 /// Sends the browser to `tenant`'s identity provider through `connection` (its default when
 /// `None`), remembering in a sealed cookie which request it was and what the host application
-/// asked for.
+/// asked for (or that it is a `test` sign-in, which ends on its trace).
 pub async fn start(
     signin: &SignIn,
     tenant: &Tenant,
     connection: Option<&str>,
     authorize: Option<Authorize>,
+    test: bool,
 ) -> Response {
     let generic = roster_sso::saml::Vendor::Generic;
     if !tenant.plan.sso {
@@ -95,6 +96,7 @@ pub async fn start(
         secret,
         started: now.unix_timestamp(),
         authorize,
+        test,
     };
     let Some(sealed) = signin.seal(PENDING_CONTEXT, &pending) else {
         return internal("sealing the pending sign-in");
@@ -296,6 +298,9 @@ pub async fn complete(
     let tenant_id = tenant.id();
     // An unsolicited answer neither finishes an application's request nor leaves a session.
     let pending = pending.filter(|_| solicited);
+    if let Some(p) = pending.as_ref().filter(|p| p.test) {
+        return test_ended(signin, tenant, connection, trace, outcome, p).await;
+    }
     match outcome {
         Ok((user_id, user_name, amr)) => {
             trace
@@ -356,6 +361,50 @@ pub async fn complete(
     }
 }
 
+/// Ends a test sign-in: its trace is written as any other's, and shown; no one is signed in
+/// and no application's request is finished.
+async fn test_ended(
+    signin: &SignIn,
+    tenant: &TenantContext,
+    connection: &Connection,
+    trace: Trace,
+    outcome: Outcome,
+    pending: &Pending,
+) -> Response {
+    let tenant_id = tenant.id();
+    let vendor = connection.preset.vendor();
+    let (steps, failure) = match &outcome {
+        Ok((user_id, user_name, _)) => {
+            let end = Ok(SignedIn {
+                id: user_id,
+                name: user_name,
+            });
+            (trace.finish(signin, tenant_id, connection, end).await, None)
+        }
+        Err(Ok(failure)) => {
+            let steps = trace
+                .finish(signin, tenant_id, connection, Err(failure))
+                .await;
+            (steps, Some((failure.to_string(), failure.hint(vendor))))
+        }
+        Err(Err(e)) => return internal(e),
+    };
+    let mut response = pages::test_result(
+        &tenant.tenant,
+        &connection.name,
+        &steps,
+        failure
+            .as_ref()
+            .map(|(why, hint)| (why.as_str(), hint.as_str())),
+        signin.directory().now().unix_timestamp() - pending.started,
+    );
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        signin.cookie(PENDING_COOKIE, "", "/auth/", 0),
+    );
+    response
+}
+
 /// Where a sign-in that no application asked for goes: the one application that takes such
 /// sign-ins (its login URI, with the issuer and a hint), else a page that says who is signed in.
 async fn landing(signin: &SignIn, tenant: &Tenant, user_name: &str) -> Response {
@@ -396,7 +445,7 @@ pub async fn login(
 ) -> Response {
     let email: String = query.email.trim().chars().take(320).collect();
     match signin.directory().tenant_for_email(&email).await {
-        Ok(Some(tenant)) => start(&signin, &tenant, None, None).await,
+        Ok(Some(tenant)) => start(&signin, &tenant, None, None, false).await,
         Ok(None) => match &signin.0.fallback {
             Some(fallback) => match url::Url::parse(fallback) {
                 Ok(mut url) => {

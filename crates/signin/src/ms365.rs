@@ -111,6 +111,7 @@ pub async fn start(signin: &SignIn, ms365: &Ms365, authorize: Option<Authorize>)
         secret: Some(format!("{nonce} {verifier}")),
         started: signin.directory().now().unix_timestamp(),
         authorize,
+        test: false,
     };
     let Some(sealed) = signin.seal(flow::PENDING_CONTEXT, &pending) else {
         return internal("sealing the pending sign-in");

@@ -69,6 +69,54 @@ pub struct SignedIn<'a> {
     pub organisation: &'a str,
 }
 
+/// The end of a test sign-in, with its trace.
+#[derive(Template)]
+#[template(
+    ext = "html",
+    source = r#"{{ head|safe }}<title>Test sign-in</title></head><body><main>
+<h1>{% if failure.is_some() %}Test sign-in failed{% else %}Test sign-in succeeded{% endif %}</h1>
+<p>Through the connection <strong>{{ connection }}</strong> of {{ organisation }}, in {{ seconds }} s.</p>
+<ol id="steps">{% for step in steps %}<li>{{ step }}</li>{% endfor %}</ol>
+{% if let Some((why, hint)) = failure %}<p class="why" id="why">{{ why }}</p>
+<p class="hint" id="hint">{{ hint }}</p>{% endif %}
+<p><small>This was a test: no one was signed in to the application. The trace is also in the
+provisioning log.</small></p>
+<p><a href="/portal/{{ slug }}#sso-heading">Back to the Provisioning &amp; SSO page</a></p>
+</main></body></html>"#
+)]
+pub struct TestResult<'a> {
+    head: &'a str,
+    pub organisation: &'a str,
+    pub slug: &'a str,
+    pub connection: &'a str,
+    pub steps: &'a [String],
+    pub failure: Option<(String, &'a str)>,
+    pub seconds: i64,
+}
+
+/// The test sign-in's page.
+pub fn test_result(
+    tenant: &roster_store::Tenant,
+    connection: &str,
+    steps: &[String],
+    failure: Option<(&str, &str)>,
+    seconds: i64,
+) -> Response {
+    page(
+        StatusCode::OK,
+        TestResult {
+            head: LAYOUT_HEAD,
+            organisation: &tenant.name,
+            slug: &tenant.slug,
+            connection,
+            steps,
+            failure: failure.map(|(why, hint)| (sentence(why), hint)),
+            seconds: seconds.max(0),
+        }
+        .render(),
+    )
+}
+
 fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
     match html {
         Ok(body) => {

@@ -216,7 +216,7 @@ pub async fn authorize(
     if let Some(session) = session.filter(|s| s.tenant == tenant.id.as_str() && !fresh) {
         return issue_code(&signin, &authorize, &session).await;
     }
-    flow::start(&signin, &tenant, get("connection"), Some(authorize)).await
+    flow::start(&signin, &tenant, get("connection"), Some(authorize), false).await
 }
 
 /// The request's parameters, for the organisation form to send again.

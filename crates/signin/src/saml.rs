@@ -3,7 +3,7 @@
 //! checked, used once, and matched to a provisioned user.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use roster_directory::DirectoryError;
@@ -19,19 +19,44 @@ use crate::state::Pending;
 use crate::trace::Trace;
 
 /// `GET /auth/request-access/{slug}`: the tenant's default connection.
-pub async fn request_access(State(signin): State<SignIn>, Path(slug): Path<String>) -> Response {
-    start_by_slug(&signin, &slug, None).await
+pub async fn request_access(
+    State(signin): State<SignIn>,
+    Path(slug): Path<String>,
+    Query(mode): Query<Mode>,
+) -> Response {
+    start_by_slug(&signin, &slug, None, mode.test()).await
 }
 
 /// `GET /auth/request-access/{slug}/{connection}`.
 pub async fn request_access_to(
     State(signin): State<SignIn>,
     Path((slug, connection)): Path<(String, String)>,
+    Query(mode): Query<Mode>,
 ) -> Response {
-    start_by_slug(&signin, &slug, Some(&connection)).await
+    start_by_slug(&signin, &slug, Some(&connection), mode.test()).await
 }
 
-async fn start_by_slug(signin: &SignIn, slug: &str, connection: Option<&str>) -> Response {
+/// The sign-on URL's query: `?test=1` from the page's *Test sign-in* button.
+#[derive(Debug, serde::Deserialize)]
+pub struct Mode {
+    #[serde(default)]
+    test: Option<String>,
+}
+
+impl Mode {
+    fn test(&self) -> bool {
+        self.test
+            .as_deref()
+            .is_some_and(|t| t == "1" || t == "true")
+    }
+}
+
+async fn start_by_slug(
+    signin: &SignIn,
+    slug: &str,
+    connection: Option<&str>,
+    test: bool,
+) -> Response {
     if slug == crate::ms365::NAME
         && connection.is_none()
         && let Some(ms365) = signin.ms365().cloned()
@@ -39,7 +64,7 @@ async fn start_by_slug(signin: &SignIn, slug: &str, connection: Option<&str>) ->
         return crate::ms365::start(signin, &ms365, None).await;
     }
     match signin.directory().tenant_by_slug(slug).await {
-        Ok(Some(tenant)) => flow::start(signin, &tenant, connection, None).await,
+        Ok(Some(tenant)) => flow::start(signin, &tenant, connection, None, test).await,
         Ok(None) => not_found("organisation"),
         Err(e) => internal(e),
     }

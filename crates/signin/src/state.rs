@@ -45,6 +45,10 @@ pub struct Pending {
     pub secret: Option<String>,
     pub started: i64,
     pub authorize: Option<Authorize>,
+    /// A test sign-in from the Provisioning & SSO page: it ends on a page with its trace, and
+    /// signs no one in.
+    #[serde(default)]
+    pub test: bool,
 }
 
 /// A browser signed in through a connection.

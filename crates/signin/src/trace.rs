@@ -54,14 +54,14 @@ impl Trace {
         self.steps.push(format!("✓ {}", text.into()));
     }
 
-    /// Writes the attempt's end: a log entry with its steps, and an event.
+    /// Writes the attempt's end: a log entry with its steps, and an event; returns the steps.
     pub async fn finish(
         mut self,
         signin: &SignIn,
         tenant: &TenantId,
         connection: &Connection,
         end: Result<SignedIn<'_>, &Failure>,
-    ) {
+    ) -> Vec<String> {
         let vendor = connection.preset.vendor();
         let (outcome, status, summary, explanation, hint, user) = match end {
             Ok(user) => {
@@ -144,5 +144,6 @@ impl Trace {
         {
             tracing::warn!(error = %e, "recording a sign-in's event failed");
         }
+        self.steps
     }
 }

@@ -475,6 +475,24 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     carol.wait_for_text("You could not be signed in").await;
     assert!(carol.text().await.contains("No user provisioned"));
     carol.screenshot("sso-6-refused").await;
+
+    // The page's Test sign-in ends on the attempt's trace, and signs no one in.
+    b.goto(&format!("{}/portal/{slug}", app.address)).await;
+    let test_url = b
+        .script("return document.getElementById('test-simplesaml').getAttribute('href');")
+        .await;
+    assert_eq!(test_url, json!(format!("{sign_on}?test=1")));
+    b.goto(&format!("{sign_on}?test=1")).await;
+    b.wait_for_text("Test sign-in succeeded").await;
+    let text = b.text().await;
+    assert!(text.contains("signature verified"), "{text}");
+    assert!(text.contains("no one was signed in"), "{text}");
+    b.screenshot("sso-6b-test-sign-in").await;
+    carol.goto(&format!("{sign_on}?test=1")).await;
+    carol.wait_for_text("Test sign-in failed").await;
+    let text = carol.text().await;
+    assert!(text.contains("No user provisioned"), "{text}");
+    carol.screenshot("sso-6c-test-sign-in-failed").await;
     carol.close().await;
 
     // An OpenID Connect connection from the page: the redirect URI to register is shown.

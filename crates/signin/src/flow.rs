@@ -81,9 +81,10 @@ pub async fn start(
         Err(e) => return internal(e),
     };
     let now = signin.directory().now();
+    let force = authorize.as_ref().is_some_and(|a| a.force);
     let started = match &connection.protocol {
-        Protocol::Saml { .. } => saml::request(signin, &connection).await,
-        Protocol::Oidc(_) => oidc::request(signin, &connection).await,
+        Protocol::Saml { .. } => saml::request(signin, &connection, force).await,
+        Protocol::Oidc(_) => oidc::request(signin, &connection, force).await,
     };
     let (url, request, secret) = match started {
         Ok(s) => s,

@@ -104,6 +104,9 @@ pub async fn start(signin: &SignIn, ms365: &Ms365, authorize: Option<Authorize>)
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    if authorize.as_ref().is_some_and(|a| a.force) {
+        url.query_pairs_mut().append_pair("prompt", "login");
+    }
     let pending = Pending {
         tenant: String::new(),
         connection: NAME.to_owned(),

@@ -190,6 +190,7 @@ fn random(signin: &SignIn) -> String {
 pub async fn request(
     signin: &SignIn,
     connection: &Connection,
+    force: bool,
 ) -> Result<(String, String, Option<String>), Box<Response>> {
     let s = settings(connection).map_err(|e| Box::new(internal(e)))?;
     let metadata = match discover(signin, &s.issuer).await {
@@ -223,6 +224,9 @@ pub async fn request(
         .set_pkce_challenge(challenge);
     for scope in &s.scopes {
         request = request.add_scope(Scope::new(scope.clone()));
+    }
+    if force {
+        request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
     }
     let (url, _, _) = request.url();
     Ok((url.to_string(), state, Some(format!("{nonce} {verifier}"))))

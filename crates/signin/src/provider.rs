@@ -137,6 +137,30 @@ pub async fn authorize(
         nonce: get("nonce").map(|s| s.chars().take(512).collect()),
         challenge: get("code_challenge").unwrap_or_default().to_owned(),
         scope: get("scope").unwrap_or_default().to_owned(),
+        force: false,
+    };
+    let mut authorize = authorize;
+    let prompts: Vec<&str> = get("prompt").unwrap_or_default().split(' ').collect();
+    let silent = prompts.contains(&"none");
+    if silent && prompts.len() > 1 {
+        return redirect_error(
+            &signin,
+            &authorize,
+            "invalid_request",
+            "prompt=none cannot be combined with other prompts.",
+        );
+    }
+    let max_age = match get("max_age").map(str::parse::<i64>) {
+        None => None,
+        Some(Ok(age)) if age >= 0 => Some(age),
+        Some(_) => {
+            return redirect_error(
+                &signin,
+                &authorize,
+                "invalid_request",
+                "max_age must be a number of seconds.",
+            );
+        }
     };
     if get("response_type") != Some("code") {
         return redirect_error(
@@ -164,12 +188,20 @@ pub async fn authorize(
             "PKCE is required: send code_challenge with code_challenge_method=S256.",
         );
     }
+    let now = signin.directory().now().unix_timestamp();
     let session: Option<Session> = read_cookie(&headers, SESSION_COOKIE)
         .and_then(|v| signin.open::<Session>(SESSION_CONTEXT, v))
-        .filter(|s| {
-            signin.directory().now().unix_timestamp() - s.auth_time < crate::state::SESSION_SECONDS
-        });
+        .filter(|s| now - s.auth_time < crate::state::SESSION_SECONDS);
+    // Roster's session stands in for the identity provider only when the application allows
+    // it: not with prompt=login, nor when the user authenticated longer ago than max_age.
+    let recent_enough = |s: &Session| max_age.is_none_or(|age| now - s.auth_time <= age);
+    authorize.force =
+        prompts.contains(&"login") || session.as_ref().is_some_and(|s| !recent_enough(s));
+    // The session still says which organisation the browser signs in with.
+    let known_tenant = session.as_ref().map(|s| s.tenant.clone());
+    let session = session.filter(|s| recent_enough(s) && !authorize.force);
     if get("idp") == Some(crate::ms365::NAME)
+        && !silent
         && let Some(ms365) = signin.ms365().cloned()
     {
         return crate::ms365::start(&signin, &ms365, Some(authorize)).await;
@@ -198,24 +230,32 @@ pub async fn authorize(
                     .flatten(),
                 None => None,
             };
-            match (hinted, &session) {
+            match (hinted, &known_tenant) {
                 (Some(t), _) => Some(t),
-                (None, Some(s)) => signin
+                (None, Some(id)) => signin
                     .directory()
-                    .tenant_by(&TenantRef::Id(TenantId::new(&s.tenant)))
+                    .tenant_by(&TenantRef::Id(TenantId::new(id)))
                     .await
                     .ok(),
                 (None, None) => None,
             }
         }
     };
+    let session = session.filter(|s| tenant.as_ref().is_some_and(|t| s.tenant == t.id.as_str()));
+    if let Some(session) = session {
+        return issue_code(&signin, &authorize, &session).await;
+    }
+    if silent {
+        return redirect_error(
+            &signin,
+            &authorize,
+            "login_required",
+            "The user is not signed in to Roster (prompt=none).",
+        );
+    }
     let Some(tenant) = tenant else {
         return pages::organisation(hidden(&p), "", "");
     };
-    let fresh = get("prompt") == Some("login");
-    if let Some(session) = session.filter(|s| s.tenant == tenant.id.as_str() && !fresh) {
-        return issue_code(&signin, &authorize, &session).await;
-    }
     flow::start(&signin, &tenant, get("connection"), Some(authorize), false).await
 }
 

@@ -75,6 +75,7 @@ async fn start_by_slug(
 pub async fn request(
     signin: &SignIn,
     connection: &Connection,
+    force: bool,
 ) -> Result<(String, String, Option<String>), Box<Response>> {
     let Protocol::Saml { idp, .. } = &connection.protocol else {
         return Err(Box::new(internal("not a SAML connection")));
@@ -82,7 +83,7 @@ pub async fn request(
     let sp = service_provider(signin, connection).map_err(|e| Box::new(internal(e)))?;
     let request_id = format!("_{}", signin.directory().secrets().resource_id());
     let now = signin.directory().now();
-    let request = saml::request(&sp, idp, &request_id, now, &connection.id)
+    let request = saml::request(&sp, idp, &request_id, now, &connection.id, force)
         .map_err(|e| Box::new(internal(e)))?;
     Ok((request.url, request_id, None))
 }

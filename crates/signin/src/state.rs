@@ -31,6 +31,10 @@ pub struct Authorize {
     pub nonce: Option<String>,
     pub challenge: String,
     pub scope: String,
+    /// The application asked for the user to authenticate again (`prompt=login`, or a
+    /// `max_age` Roster's session is older than): the identity provider is asked to.
+    #[serde(default)]
+    pub force: bool,
 }
 
 /// A sign-in sent to the identity provider.

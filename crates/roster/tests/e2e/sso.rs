@@ -194,6 +194,62 @@ async fn a_user_signs_in_through_saml_and_the_host_app_receives_them() {
             .expect("a second sign-in");
     assert_eq!(second.subject, w.alice);
 
+    // prompt=none: Roster's session answers, or login_required where there is none.
+    let silent = w.rp.start(&[("prompt", "none")]);
+    let landed = browser.walk(&silent.url, Some(CALLBACK)).await;
+    let location = landed.location.expect("straight back to the application");
+    assert_eq!(
+        w.rp.finish(silent, &location).await.unwrap().subject,
+        w.alice
+    );
+    let silent = w.rp.start(&[("prompt", "none"), ("organization", &w.slug)]);
+    let landed = Browser::new().walk(&silent.url, Some(CALLBACK)).await;
+    let refused = w.rp.finish(silent, &landed.location.unwrap()).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.starts_with("login_required")),
+        "{:?}",
+        refused.map(|r| r.subject)
+    );
+    let bad = w.rp.start(&[("max_age", "soon")]);
+    let landed = browser.walk(&bad.url, Some(CALLBACK)).await;
+    let refused = w.rp.finish(bad, &landed.location.unwrap()).await;
+    assert!(refused.is_err_and(|e| e.starts_with("invalid_request")));
+
+    // prompt=login: the identity provider is asked to authenticate the user again
+    // (ForceAuthn), and SimpleSAMLphp shows its form although its own session is alive.
+    let forced = w.rp.start(&[("prompt", "login")]);
+    let at_idp = browser.walk(&forced.url, Some(&w.idp.base)).await;
+    let request = at_idp.location.expect("sent to the identity provider");
+    let saml_request = url::Url::parse(&request)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "SAMLRequest")
+        .map(|(_, v)| v.into_owned())
+        .expect("a SAMLRequest");
+    let deflated =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, saml_request).unwrap();
+    let mut xml = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::DeflateDecoder::new(&deflated[..]),
+        &mut xml,
+    )
+    .unwrap();
+    assert!(xml.contains(r#"ForceAuthn="true""#), "{xml}");
+    let form = browser.walk(&request, Some(CALLBACK)).await;
+    assert!(
+        form.status == 200 && form.body.contains("password"),
+        "the identity provider asks again: {} {}",
+        form.status,
+        form.url
+    );
+    let back = browser
+        .log_in(&form, "alice", "alicepass", Some(CALLBACK))
+        .await;
+    let again = w.rp.finish(forced, &back.location.unwrap()).await.unwrap();
+    assert_eq!(again.subject, w.alice);
+
     // The trace and the event.
     let traces = w.traces().await;
     let trace = traces.first().expect("a trace");
@@ -676,6 +732,16 @@ async fn a_user_signs_in_through_openid_connect() {
         .unwrap_or_else(|| panic!("no callback: {} {} {}", back.url, back.status, back.body));
     let received = rp.finish(started, &location).await.expect("signed in");
     assert_eq!(received.subject, ada);
+
+    // prompt=login reaches the identity provider as prompt=login, and it signs the user in
+    // again.
+    let forced = rp.start(&[("prompt", "login")]);
+    let at_idp = browser.walk(&forced.url, Some(&idp.issuer)).await;
+    let request = at_idp.location.expect("sent to the identity provider");
+    assert!(request.contains("prompt=login"), "{request}");
+    let back = browser.walk(&request, Some(CALLBACK)).await;
+    let again = rp.finish(forced, &back.location.unwrap()).await.unwrap();
+    assert_eq!(again.subject, ada);
     assert_eq!(received.claims["idp"], json!("okta"));
     assert_eq!(received.claims["org_name"], json!("Fabrikam"));
 
@@ -736,7 +802,7 @@ async fn a_user_signs_in_through_openid_connect() {
         )
         .await
         .unwrap();
-    assert_eq!(traces.len(), 4);
+    assert_eq!(traces.len(), 5, "two sign-ins and three refusals");
     assert!(
         traces
             .last()

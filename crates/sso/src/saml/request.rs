@@ -17,7 +17,8 @@ pub struct SignInRequest {
 }
 
 /// Builds the request `id` (random, from the caller) for `sp` at `idp`, carrying `relay_state`
-/// back. It is signed (`SigAlg` RSA-SHA256) unless the identity provider's sign-on URL has a
+/// back; `force` asks the identity provider to authenticate the user again (`ForceAuthn`),
+/// as the application's `prompt=login` or `max_age` does. It is signed (`SigAlg` RSA-SHA256) unless the identity provider's sign-on URL has a
 /// query of its own, which the binding's signature could not cover the same way at both ends.
 pub fn request(
     sp: &ServiceProvider,
@@ -25,6 +26,7 @@ pub fn request(
     id: &str,
     now: OffsetDateTime,
     relay_state: &str,
+    force: bool,
 ) -> Result<SignInRequest, Refusal> {
     let request = AuthnRequest {
         id: id.to_owned(),
@@ -41,6 +43,7 @@ pub fn request(
         }),
         assertion_consumer_service_url: Some(sp.acs_url.clone()),
         protocol_binding: Some(HTTP_POST_BINDING.to_owned()),
+        force_authn: force.then_some(true),
         ..AuthnRequest::default()
     };
     let plain = url::Url::parse(&idp.sign_on_url)

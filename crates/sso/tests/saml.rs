@@ -339,7 +339,7 @@ fn roster_metadata_names_its_entity_acs_and_certificate() {
 #[test]
 fn the_request_is_signed_and_names_its_acs() {
     let f = fixture();
-    let request = saml::request(&f.sp, &f.metadata, "_req-9", NOW, "relay-1").unwrap();
+    let request = saml::request(&f.sp, &f.metadata, "_req-9", NOW, "relay-1", false).unwrap();
     let url = url::Url::parse(&request.url).unwrap();
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();

@@ -10,7 +10,7 @@
 //! tenant, and answers 404 otherwise, as for a tenant that does not exist.
 //!
 //! What is pure (which values an identity provider wants, how times and tokens read, the
-//! sign-in limiter) is in `view` and `limiter`; the handlers are in `portal` and `operators`.
+//! sign-in limiter, `roster_directory::limiter`) is in `view`; the handlers are in `portal` and `operators`.
 
 use std::sync::{Arc, Mutex};
 
@@ -24,7 +24,6 @@ mod account;
 mod assets;
 mod health;
 mod integrations;
-mod limiter;
 mod logs;
 mod operators;
 mod pages;
@@ -34,7 +33,7 @@ mod session;
 mod sso;
 pub mod view;
 
-pub use limiter::Limiter;
+pub use roster_directory::limiter::Limiter;
 
 /// What every page handler shares.
 #[derive(Clone)]
@@ -54,7 +53,12 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         directory,
         public_url: public_url.trim_end_matches('/').to_owned(),
         secure: public_url.starts_with("https://"),
-        limiter: Arc::default(),
+        // Ten failed sign-ins per account or address in fifteen minutes.
+        limiter: Arc::new(Mutex::new(Limiter::new(
+            10,
+            time::Duration::minutes(15),
+            10_000,
+        ))),
     };
     Router::new()
         .route("/console", get(operators::tenants))

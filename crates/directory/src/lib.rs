@@ -21,6 +21,7 @@ mod events;
 mod feed;
 pub mod host_apps;
 mod keys;
+pub mod limiter;
 mod onboarding;
 pub mod outbound;
 pub mod password;

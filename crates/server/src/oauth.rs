@@ -285,7 +285,18 @@ pub async fn token(
         Some(g @ ("client_credentials" | JWT_BEARER_GRANT)) => g.to_owned(),
         Some("authorization_code") if s.signin.is_some() => {
             if let Some(signin) = &s.signin {
-                return roster_signin::token(signin, &form, &headers).await;
+                let response = roster_signin::token(signin, &form, &headers).await;
+                // A wrong application secret counts as the client credentials grant's do.
+                if response.status() == StatusCode::UNAUTHORIZED {
+                    let client_id = roster_signin::client_id(&form, &headers).unwrap_or_default();
+                    let wait = s
+                        .oauth_failures
+                        .failed(&client_id, address, s.directory.now());
+                    if let Some(wait) = wait {
+                        return too_many_failures(wait);
+                    }
+                }
+                return response;
             }
             return invalid_request("authorization_code is not served here.");
         }

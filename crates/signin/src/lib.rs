@@ -11,6 +11,7 @@
 
 mod claims;
 mod flow;
+mod limits;
 mod metadata;
 mod ms365;
 mod oidc;
@@ -27,8 +28,10 @@ use axum::routing::{get, post};
 use roster_directory::Directory;
 use roster_sso::urls;
 
+pub use limits::MAX_REFUSED as MAX_REFUSED_ANSWERS;
 pub use ms365::Ms365;
-pub use provider::token;
+pub use provider::{client_id, token};
+use roster_directory::limiter::Limiter;
 
 /// The sign-in flows of one server.
 #[derive(Clone)]
@@ -61,6 +64,8 @@ struct Inner {
     documents: std::sync::Mutex<
         std::collections::HashMap<String, (time::OffsetDateTime, serde_json::Value)>,
     >,
+    /// Refused answers per address (`limits`).
+    refusals: Arc<std::sync::Mutex<Limiter>>,
 }
 
 impl SignIn {
@@ -77,6 +82,11 @@ impl SignIn {
             fallback: None,
             ms365: None,
             documents: std::sync::Mutex::default(),
+            refusals: Arc::new(std::sync::Mutex::new(Limiter::new(
+                limits::MAX_REFUSED,
+                limits::WINDOW,
+                limits::MAX_ADDRESSES,
+            ))),
         }))
     }
 
@@ -91,6 +101,7 @@ impl SignIn {
             fallback: self.0.fallback.clone(),
             ms365,
             documents: std::sync::Mutex::default(),
+            refusals: self.0.refusals.clone(),
         }))
     }
 
@@ -164,6 +175,7 @@ impl SignIn {
             fallback,
             ms365: self.0.ms365.clone(),
             documents: std::sync::Mutex::default(),
+            refusals: self.0.refusals.clone(),
         };
         SignIn(Arc::new(inner))
     }
@@ -200,13 +212,28 @@ impl SignIn {
                 get(saml::request_access_to),
             )
             .route("/auth/saml/{tenant}/{connection}", get(saml::metadata))
-            .route("/auth/saml/{tenant}/{connection}/acs", post(saml::acs))
-            .route(
-                "/auth/oidc/{tenant}/{connection}/callback",
-                get(oidc::callback),
+            .merge(
+                Router::new()
+                    .route("/auth/saml/{tenant}/{connection}/acs", post(saml::acs))
+                    .route(
+                        "/auth/oidc/{tenant}/{connection}/callback",
+                        get(oidc::callback),
+                    )
+                    .route("/auth/oidc/ms365/callback", get(ms365::callback))
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        self.clone(),
+                        limits::answers,
+                    )),
             )
-            .route("/auth/oidc/ms365/callback", get(ms365::callback))
             .with_state(self.clone())
+    }
+
+    /// The refused answers per address.
+    fn refusals(&self) -> std::sync::MutexGuard<'_, Limiter> {
+        self.0
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn directory(&self) -> &Directory {

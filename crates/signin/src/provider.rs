@@ -314,6 +314,12 @@ fn oauth_error(status: StatusCode, error: &str, text: &str) -> Response {
 }
 
 /// The client's credentials: HTTP Basic (RFC 6749 §2.3.1, form-encoded halves) or the form.
+/// The client id a token request authenticates with (HTTP Basic or the form), for counting
+/// its failures.
+pub fn client_id(form: &HashMap<String, String>, headers: &HeaderMap) -> Option<String> {
+    client_credentials(form, headers).map(|(id, _)| id)
+}
+
 fn client_credentials(
     form: &HashMap<String, String>,
     headers: &HeaderMap,

@@ -449,6 +449,14 @@ async fn codes_are_used_once_and_only_with_their_verifier() {
     let replay = w.rp.start(&[]);
     let err = w.rp.finish(replay, location.as_str()).await.err();
     assert!(err.is_some(), "a code is used once");
+    // Wrong secrets are counted as the client credentials grant's are: after ten in a
+    // minute, the application's id is answered 429 with Retry-After.
+    let mut statuses = Vec::new();
+    for _ in 0..11 {
+        statuses.push(exchange("x".repeat(50), "rcs_wrong".into()).await.0);
+    }
+    assert_eq!(statuses[..9], [401; 9], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
 }
 
 /// In headless Chromium: the administrator adds the connection on the Provisioning & SSO page
@@ -1090,6 +1098,40 @@ async fn saml_refusals_end_to_end() {
             .iter()
             .any(|t| t.hint.contains("Identifier (Entity ID)")),
         "Entra's names in the hints"
+    );
+
+    // An address whose answers keep being refused is held back before any verification:
+    // thirty refusals in five minutes, then 429 with Retry-After.
+    let unsigned = TestIdp::post(&cases[0].1);
+    let mut statuses = Vec::new();
+    for _ in cases.len()..roster_signin::MAX_REFUSED_ANSWERS as usize {
+        statuses.push(
+            Browser::new()
+                .post_saml(&acs, &unsigned, "", None)
+                .await
+                .status,
+        );
+    }
+    assert!(statuses.iter().all(|s| *s == 403), "{statuses:?}");
+    let held = Browser::new().post_saml(&acs, &unsigned, "", None).await;
+    assert_eq!(held.status, 429, "{}", held.body);
+    assert!(held.body.contains("Wait a few minutes"), "{}", held.body);
+    let traces_after = app
+        .directory
+        .log_page(
+            &tenant_id,
+            &LogQuery {
+                limit: 100,
+                action: Some("sign-in".into()),
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        traces_after.len(),
+        roster_signin::MAX_REFUSED_ANSWERS as usize,
+        "the held-back answer was not verified"
     );
 }
 

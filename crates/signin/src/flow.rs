@@ -162,6 +162,8 @@ pub struct Vouched {
     pub name: Option<String>,
     /// How the person authenticated (RFC 8176).
     pub amr: Vec<String>,
+    /// When, by the identity provider's account (`auth_time`, `AuthnInstant`), in Unix seconds.
+    pub auth_time: Option<i64>,
     /// Whether it answers a sign-in this browser started (always, for OpenID Connect); a SAML
     /// response the identity provider sent on its own creates no session, so that someone
     /// else's assertion posted from another site cannot sign this browser in (login CSRF).
@@ -197,13 +199,26 @@ impl Vouched {
             email: email_claims.iter().find_map(|k| text(k)),
             name: text("name"),
             amr,
+            auth_time: claims.get("auth_time").and_then(serde_json::Value::as_i64),
             solicited: true,
         }
     }
 }
 
+/// The provisioned user a sign-in matched, and how they authenticated.
+pub struct Matched {
+    /// Roster's id of the user.
+    pub id: String,
+    /// Their userName.
+    pub user_name: String,
+    /// How they authenticated (RFC 8176).
+    pub amr: Vec<String>,
+    /// When they authenticated, by the identity provider's account, if it said.
+    pub auth_time: Option<i64>,
+}
+
 /// A checked sign-in: the user, or why not.
-pub type Outcome = Result<(String, String, Vec<String>), Result<Failure, DirectoryError>>;
+pub type Outcome = Result<Matched, Result<Failure, DirectoryError>>;
 
 /// The provisioned user the sign-in names: exactly one with that key, and active.
 pub async fn match_user(
@@ -278,7 +293,12 @@ pub async fn match_user(
         return Err(Ok(Failure::Deactivated { user: user_name }));
     }
     trace.step("the user is active");
-    Ok((user.id, user_name, vouched.amr))
+    Ok(Matched {
+        id: user.id,
+        user_name,
+        amr: vouched.amr,
+        auth_time: vouched.auth_time,
+    })
 }
 
 /// Ends a sign-in: the trace and the event, then the host application's code (or where a
@@ -303,7 +323,12 @@ pub async fn complete(
         return test_ended(signin, tenant, connection, trace, outcome, p).await;
     }
     match outcome {
-        Ok((user_id, user_name, amr)) => {
+        Ok(Matched {
+            id: user_id,
+            user_name,
+            amr,
+            auth_time,
+        }) => {
             trace
                 .finish(
                     signin,
@@ -315,12 +340,19 @@ pub async fn complete(
                     }),
                 )
                 .await;
+            // The identity provider's authentication time when it said one within the last
+            // day and not in the future (beyond the skew); otherwise now.
+            let now = signin.directory().now().unix_timestamp();
+            let auth_time = auth_time
+                .filter(|t| (now - 86_400..=now + 120).contains(t))
+                .map_or(now, |t| t.min(now));
             let session = Session {
                 tenant: tenant_id.to_string(),
                 user: user_id,
                 connection: connection.name.clone(),
-                auth_time: signin.directory().now().unix_timestamp(),
+                auth_time,
                 amr,
+                since: now,
             };
             let mut response = match pending.and_then(|p| p.authorize) {
                 Some(authorize) => provider::issue_code(signin, &authorize, &session).await,
@@ -375,10 +407,10 @@ async fn test_ended(
     let tenant_id = tenant.id();
     let vendor = connection.preset.vendor();
     let (steps, failure) = match &outcome {
-        Ok((user_id, user_name, _)) => {
+        Ok(matched) => {
             let end = Ok(SignedIn {
-                id: user_id,
-                name: user_name,
+                id: &matched.id,
+                name: &matched.user_name,
             });
             (trace.finish(signin, tenant_id, connection, end).await, None)
         }

@@ -191,7 +191,7 @@ pub async fn authorize(
     let now = signin.directory().now().unix_timestamp();
     let session: Option<Session> = read_cookie(&headers, SESSION_COOKIE)
         .and_then(|v| signin.open::<Session>(SESSION_CONTEXT, v))
-        .filter(|s| now - s.auth_time < crate::state::SESSION_SECONDS);
+        .filter(|s| (0..crate::state::SESSION_SECONDS).contains(&(now - s.since)));
     // Roster's session stands in for the identity provider only when the application allows
     // it: not with prompt=login, nor when the user authenticated longer ago than max_age.
     let recent_enough = |s: &Session| max_age.is_none_or(|age| now - s.auth_time <= age);
@@ -588,6 +588,7 @@ pub async fn userinfo(State(signin): State<SignIn>, headers: HeaderMap) -> Respo
                     .collect()
             })
             .unwrap_or_default(),
+        since: 0,
     };
     if let Ok(app) = signin.directory().host_app(&text("client_id")).await
         && app.is_none()

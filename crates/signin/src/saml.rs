@@ -283,6 +283,9 @@ async fn check(
         email,
         name,
         amr: amr(&asserted),
+        auth_time: asserted
+            .authn_instant
+            .map(time::OffsetDateTime::unix_timestamp),
         solicited: asserted.in_response_to.is_some(),
     })
 }

@@ -61,8 +61,13 @@ pub struct Session {
     pub tenant: String,
     pub user: String,
     pub connection: String,
+    /// When the person authenticated at the identity provider (the ID token's `auth_time`).
     pub auth_time: i64,
     pub amr: Vec<String>,
+    /// When Roster's session began: it lasts [`SESSION_SECONDS`] from then. A session sealed
+    /// without it has ended.
+    #[serde(default)]
+    pub since: i64,
 }
 
 /// An authorization code's content.

@@ -80,6 +80,9 @@ fn a_signed_response_gives_its_user_and_attributes() {
         );
         // Kept until the latest limit (issued + 5 min) plus the skew.
         assert_eq!(got.expires_at, NOW + Duration::minutes(7));
+        // When and how the person authenticated, for the ID token's auth_time and amr.
+        assert_eq!(got.authn_instant, Some(spec.issued));
+        assert!(got.authn_context.as_deref().unwrap().ends_with(":Password"));
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Asserted {
     pub session_index: Option<String>,
     /// How the person authenticated (the `AuthnContextClassRef`).
     pub authn_context: Option<String>,
+    /// When the person authenticated at the identity provider (`AuthnInstant`).
+    pub authn_instant: Option<OffsetDateTime>,
 }
 
 impl Asserted {
@@ -378,5 +380,11 @@ fn conditions(
             .iter()
             .flatten()
             .find_map(|s| s.authn_context.as_ref()?.value.as_ref()?.value.clone()),
+        authn_instant: assertion
+            .authn_statements
+            .iter()
+            .flatten()
+            .find_map(|s| s.authn_instant)
+            .map(super::from_chrono),
     })
 }

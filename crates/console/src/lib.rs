@@ -121,6 +121,7 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/sso/oidc", post(sso::add_oidc))
         .route("/portal/{slug}/sso/domains", post(sso::domain))
         .route("/portal/{slug}/sso/{id}/remove", post(sso::remove))
+        .route("/portal/{slug}/sso/{id}/change", post(sso::change))
         .route("/portal/{slug}/logs", get(logs::list))
         .route("/portal/{slug}/logs/export", get(logs::export))
         .route("/portal/{slug}/logs/{seq}", get(logs::entry))

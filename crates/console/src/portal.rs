@@ -178,6 +178,7 @@ pub async fn page(
             "The connection is added: paste its values into your identity provider.".to_owned(),
         ),
         Some("sso-removed") => Some("The connection is removed.".to_owned()),
+        Some("sso-changed") => Some("The connection is changed.".to_owned()),
         Some("domain-verified") => Some(
             "The domain is verified: users who enter an address at it are sent to your default \
              connection."

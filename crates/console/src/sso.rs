@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use roster_directory::DirectoryError;
 use roster_directory::sso::{NewOidcConnection, NewSamlConnection, Preset, UserKey};
+use roster_directory::sso_changes::ConnectionChange;
 use roster_sso::urls;
 use roster_store::{LogQuery, Outcome, Tenant};
 use serde::Deserialize;
@@ -358,6 +359,69 @@ pub async fn domain(
             let extra = Extra {
                 error: Some(format!("The domain is not verified: {text}")),
                 challenge: Some(challenge),
+                ..Extra::default()
+            };
+            show(&state, &tenant, &viewer, extra).await
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+/// The form that changes a connection.
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    csrf: String,
+    #[serde(default)]
+    default: Option<String>,
+    #[serde(default)]
+    idp_initiated: Option<String>,
+    #[serde(default)]
+    metadata: String,
+    #[serde(default)]
+    client_secret: String,
+}
+
+/// `POST /portal/{slug}/sso/{id}/change`: the default, IdP-initiated sign-in, new metadata
+/// (SAML) or a new client secret (OpenID Connect).
+pub async fn change(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    let (tenant, viewer) = match access(&state, &headers, &slug).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    let connection = match state.directory.sso_connection(&tenant.id, Some(&id)).await {
+        Ok(c) if c.id == id => c,
+        Ok(_) | Err(DirectoryError::NotFound { .. }) => return not_found(),
+        Err(e) => return failed(&e),
+    };
+    let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
+    let saml = connection.protocol_name() == "saml";
+    let change = ConnectionChange {
+        is_default: Some(form.default.is_some()),
+        idp_initiated: saml.then_some(form.idp_initiated.is_some()),
+        user_key: None,
+        metadata: given(&form.metadata).filter(|_| saml),
+        client_secret: given(&form.client_secret).filter(|_| !saml),
+    };
+    match state
+        .directory
+        .change_sso_connection(&tenant.id, &id, change)
+        .await
+    {
+        Ok(_) => see_other(&format!(
+            "/portal/{}?done=sso-changed#connection-{}",
+            tenant.slug, connection.name
+        )),
+        Err(DirectoryError::Setting(text)) => {
+            let extra = Extra {
+                error: Some(format!("The connection was not changed: {text}")),
                 ..Extra::default()
             };
             show(&state, &tenant, &viewer, extra).await

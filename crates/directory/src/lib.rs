@@ -31,6 +31,7 @@ mod resources;
 mod retry;
 pub mod sealing;
 pub mod sso;
+pub mod sso_changes;
 mod tenants;
 pub mod totp;
 mod two_step;

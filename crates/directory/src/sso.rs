@@ -246,22 +246,22 @@ pub struct Connection {
     pub jit: bool,
     /// When it was made.
     pub created_at: OffsetDateTime,
-    sealed: Vec<u8>,
+    pub(crate) sealed: Vec<u8>,
 }
 
 /// Stored settings: the preset beside the protocol's own (the one the `protocol` column
 /// names must be there).
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Stored {
-    preset: Preset,
+pub(crate) struct Stored {
+    pub(crate) preset: Preset,
     /// Whether a sign-in of a user not provisioned creates them, while provisioning is off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    jit: bool,
+    pub(crate) jit: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    saml: Option<SamlSettings>,
+    pub(crate) saml: Option<SamlSettings>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    oidc: Option<OidcSettings>,
+    pub(crate) oidc: Option<OidcSettings>,
 }
 
 /// An OpenID Connect connection to make.

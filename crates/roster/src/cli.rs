@@ -278,6 +278,33 @@ pub(crate) enum SsoCommand {
         /// The Entra directory (tenant) id, a GUID.
         directory_id: String,
     },
+    /// Changes a connection: the default, sign-ins the identity provider starts, the claim
+    /// that names the user, the identity provider's metadata (a certificate rollover), or an
+    /// OpenID Connect client secret (they expire).
+    Set {
+        /// The tenant.
+        tenant: String,
+        /// The connection (name or id).
+        connection: String,
+        /// Makes it the tenant's default connection (on), or no longer (off).
+        #[arg(long, value_parser = ["on", "off"])]
+        default: Option<String>,
+        /// Whether sign-ins started by the identity provider are accepted (SAML).
+        #[arg(long, value_parser = ["on", "off"])]
+        idp_initiated: Option<String>,
+        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails.
+        #[arg(long = "match")]
+        match_on: Option<String>,
+        /// The claim that carries it: nameid, or an attribute's name.
+        #[arg(long)]
+        claim: Option<String>,
+        /// The identity provider's metadata XML (SAML): a file, or - for standard input.
+        #[arg(long)]
+        metadata: Option<std::path::PathBuf>,
+        /// Roster's new client secret at the identity provider (OpenID Connect).
+        #[arg(long)]
+        client_secret: Option<String>,
+    },
     /// Turns just-in-time creation on or off for a connection: a user who signs in but was
     /// not provisioned is created (only while the tenant's provisioning is off).
     Jit {

@@ -8,6 +8,7 @@ use roster_directory::Directory;
 use roster_directory::sso::{
     Connection, Matched, NewOidcConnection, NewSamlConnection, Preset, UserKey,
 };
+use roster_directory::sso_changes::ConnectionChange;
 use roster_server::Config;
 use roster_signin::SignIn;
 use serde_json::{Value, json};
@@ -243,6 +244,41 @@ pub(crate) async fn sso(directory: &Directory, config: &Config, command: SsoComm
                 directory_id.trim(),
                 tenant.name,
                 signin.public_url()
+            );
+        }
+        SsoCommand::Set {
+            tenant,
+            connection,
+            default,
+            idp_initiated,
+            match_on,
+            claim,
+            metadata,
+            client_secret,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let current = directory
+                .sso_connection(&tenant.id, Some(&connection))
+                .await?;
+            let change = ConnectionChange {
+                is_default: default.map(|d| d == "on"),
+                idp_initiated: idp_initiated.map(|d| d == "on"),
+                user_key: user_key(current.user_key().clone(), match_on, claim)?,
+                metadata: metadata.as_deref().map(read_metadata).transpose()?,
+                client_secret,
+            };
+            let changed = directory
+                .change_sso_connection(&tenant.id, &connection, change)
+                .await?;
+            println!(
+                "Connection {} of {} changed{}.",
+                changed.name,
+                tenant.name,
+                if changed.is_default {
+                    " (the default)"
+                } else {
+                    ""
+                }
             );
         }
         SsoCommand::Jit {

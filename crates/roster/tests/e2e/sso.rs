@@ -592,6 +592,32 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     );
     b.reveal("connection-okta").await;
     b.screenshot("sso-7-openid-connect-connection").await;
+
+    // The client secret expired at the identity provider: a new one, and okta the default.
+    b.script("document.getElementById('change-okta').open = true; return true;")
+        .await;
+    b.fill("secret-okta", "the-new-secret").await;
+    b.click("#change-okta input[name=default]").await;
+    b.reveal("change-okta").await;
+    b.screenshot("sso-8-change-a-connection").await;
+    b.click("#change-okta button[type=submit]").await;
+    assert!(b.text().await.contains("The connection is changed"));
+    let okta = app
+        .directory
+        .sso_connection(&tenant_id, Some("okta"))
+        .await
+        .unwrap();
+    assert!(okta.is_default);
+    assert_eq!(
+        app.directory.oidc_client_secret(&okta).unwrap(),
+        "the-new-secret"
+    );
+    let saml = app
+        .directory
+        .sso_connection(&tenant_id, Some("simplesaml"))
+        .await
+        .unwrap();
+    assert!(!saml.is_default, "one default");
     b.close().await;
 }
 
@@ -674,6 +700,56 @@ async fn the_tenant_api_adds_lists_and_removes_connections() {
         .await
         .unwrap();
     assert_eq!(listed["data"].as_array().unwrap().len(), 1);
+
+    // PATCH changes what it names, checked as adding was; the rest stays.
+    let patch = |body: Value| {
+        let request = crate::support::http_client()
+            .patch(format!("{url}/okta"))
+            .bearer_auth(writer.clone())
+            .json(&body);
+        async move {
+            let r = request.send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let rolled = roster_sso::testing::TestIdp::new("https://idp.test", app.directory.now());
+    let (status, changed) = patch(json!({
+        "idp_initiated": false, "match": "emails", "metadata": rolled.metadata(true)
+    }))
+    .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["idp_initiated"], json!(false));
+    assert_eq!(
+        changed["user_key"],
+        json!({"claim": "nameid", "match": "emails"})
+    );
+    assert_eq!(changed["default"], json!(true));
+    let connection = app
+        .directory
+        .sso_connection(&TenantId::new(&tenant.id), Some("okta"))
+        .await
+        .unwrap();
+    let roster_directory::sso::Protocol::Saml { idp: read, .. } = &connection.protocol else {
+        panic!("a SAML connection");
+    };
+    assert_eq!(
+        read.certificates,
+        roster_sso::saml::IdpMetadata::parse(&rolled.metadata(true))
+            .unwrap()
+            .certificates,
+        "the new certificate is trusted"
+    );
+    for (body, said) in [
+        (json!({"client_secret": "s"}), "no client secret"),
+        (json!({"metadata": "<x/>"}), "metadata"),
+        (json!({}), "nothing to change"),
+        (json!({"colour": "red"}), "unknown field"),
+    ] {
+        let (status, refused) = patch(body.clone()).await;
+        assert_eq!(status, 400, "{body}: {refused}");
+        assert!(refused.to_string().contains(said), "{body}: {refused}");
+    }
+
     let removed = crate::support::http_client()
         .delete(format!("{url}/okta"))
         .bearer_auth(&writer)

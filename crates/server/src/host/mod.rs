@@ -227,7 +227,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/tenants/{tenant}/sso-connections/{connection}",
-            delete(sso::remove),
+            delete(sso::remove).patch(sso::change),
         )
         .route(
             "/tenants/{tenant}/domains",

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use roster_directory::Scope;
 use roster_directory::sso::{Matched, NewOidcConnection, NewSamlConnection, Preset, UserKey};
+use roster_directory::sso_changes::ConnectionChange;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -162,4 +163,69 @@ pub(super) async fn remove(
         .remove_sso_connection(&tenant.id, &connection)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The body that changes a connection: any of these.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Change {
+    default: Option<bool>,
+    idp_initiated: Option<bool>,
+    #[serde(rename = "match")]
+    match_on: Option<String>,
+    claim: Option<String>,
+    metadata: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// `PATCH /api/v1/tenants/{id}/sso-connections/{connection}`: 200 with the connection as it
+/// now is.
+pub(super) async fn change(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, connection)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let change: Change = serde_json::from_slice(&body)
+        .map_err(|e| HostError::BadRequest(format!("the change cannot be read: {e}")))?;
+    let user_key = match (change.match_on, change.claim) {
+        (None, None) => None,
+        (m, c) => {
+            let current = state
+                .directory
+                .sso_connection(&tenant.id, Some(&connection))
+                .await?
+                .user_key()
+                .clone();
+            Some(UserKey {
+                claim: c.unwrap_or(current.claim),
+                attribute: m
+                    .as_deref()
+                    .map(Matched::parse)
+                    .transpose()?
+                    .unwrap_or(current.attribute),
+            })
+        }
+    };
+    let changed = state
+        .directory
+        .change_sso_connection(
+            &tenant.id,
+            &connection,
+            ConnectionChange {
+                is_default: change.default,
+                idp_initiated: change.idp_initiated,
+                user_key,
+                metadata: change.metadata,
+                client_secret: change.client_secret,
+            },
+        )
+        .await?;
+    Ok(Json(roster_signin::connection_json(
+        &state.config.public_url,
+        &tenant.slug,
+        &changed,
+    )))
 }

@@ -38,11 +38,13 @@ pub fn email(user: &StoredResource) -> Option<String> {
 }
 
 /// The user's name, given and family names, username, e-mail, organisation, groups, and how
-/// they signed in.
+/// they signed in. The e-mail is verified when its domain is one the organisation verified
+/// (`domains`): the organisation owns the domain and its identity provider gave the address.
 pub fn user_claims(
     user: &StoredResource,
     tenant: &Tenant,
     session: &Session,
+    domains: &[String],
 ) -> Map<String, Value> {
     let data = &user.data;
     let given = text(data, &["name", "givenName"]);
@@ -69,9 +71,9 @@ pub fn user_claims(
     );
     if let Some(email) = email(user) {
         claims.insert("email".into(), json!(email));
-        // The address came from the organisation's identity provider, not from a check that
-        // the person reads its mail; Roster verifies no domains yet.
-        claims.insert("email_verified".into(), json!(false));
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        let verified = domain.is_some_and(|d| domains.contains(&d));
+        claims.insert("email_verified".into(), json!(verified));
     }
     if let Some(name) = name {
         claims.insert("name".into(), json!(name));

@@ -464,7 +464,14 @@ async fn current_claims(
     if user.data.get("active").and_then(Value::as_bool) == Some(false) {
         return Err("The user was deactivated in the organisation.".into());
     }
-    Ok((ctx.tenant.clone(), user_claims(&user, &ctx.tenant, session)))
+    let domains = directory
+        .domains(&tenant_id)
+        .await
+        .map_err(|_| "The organisation's domains cannot be read.".to_owned())?;
+    Ok((
+        ctx.tenant.clone(),
+        user_claims(&user, &ctx.tenant, session, &domains),
+    ))
 }
 
 async fn sign_tokens(

@@ -816,6 +816,15 @@ async fn a_user_signs_in_through_openid_connect() {
         .unwrap_or_else(|| panic!("no callback: {} {} {}", back.url, back.status, back.body));
     let received = rp.finish(started, &location).await.expect("signed in");
     assert_eq!(received.subject, ada);
+    assert_eq!(
+        received.claims["email_verified"],
+        json!(false),
+        "fabrikam.test is not a verified domain of Fabrikam yet"
+    );
+    app.directory
+        .add_domain(&tenant_id, "fabrikam.test")
+        .await
+        .unwrap();
 
     // prompt=login reaches the identity provider as prompt=login, and it signs the user in
     // again.
@@ -826,6 +835,11 @@ async fn a_user_signs_in_through_openid_connect() {
     let back = browser.walk(&request, Some(CALLBACK)).await;
     let again = rp.finish(forced, &back.location.unwrap()).await.unwrap();
     assert_eq!(again.subject, ada);
+    assert_eq!(
+        again.claims["email_verified"],
+        json!(true),
+        "an address at a domain the organisation verified"
+    );
     assert_eq!(received.claims["idp"], json!("okta"));
     assert_eq!(received.claims["org_name"], json!("Fabrikam"));
 

@@ -34,6 +34,7 @@ mod credentials;
 mod health;
 mod key_fold;
 mod members;
+mod outbound;
 mod provisioning_log;
 mod resources;
 mod sso;

@@ -29,6 +29,7 @@ mod credentials;
 mod health;
 mod key_fold;
 mod migrate;
+mod outbound;
 mod provisioning_log;
 mod reads;
 mod resources;

@@ -57,6 +57,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     16 => "0016_provisioning_log_file.sql",
     17 => "0017_sso.sql",
     18 => "0018_tenant_domains.sql",
+    19 => "0019_outbound.sql",
 ];
 
 /// The latest migration of this build.

@@ -13,11 +13,13 @@ use time::OffsetDateTime;
 pub mod conformance;
 mod log;
 pub mod memory_eval;
+mod outbound;
 pub mod sql;
 mod sso;
 mod traits;
 
 pub use log::{LogCounts, LogEntry, LogQuery, Outcome};
+pub use outbound::{OutboundStore, TargetObject, TargetRecord, TargetRun};
 pub use sso::{HostAppRecord, SigningKeyRecord, SsoConnectionRecord, SsoStore};
 
 pub use traits::{
@@ -28,6 +30,7 @@ pub use traits::{
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
+    pub use crate::outbound::OutboundStore;
     pub use crate::sso::SsoStore;
     pub use crate::traits::{
         ChangeLog, ConsoleStore, CredentialStore, Health, ProvisioningLog, ResourceStore, Store,

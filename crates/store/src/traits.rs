@@ -371,6 +371,7 @@ pub trait Store:
     + ConsoleStore
     + ProvisioningLog
     + crate::SsoStore
+    + crate::OutboundStore
     + Health
 {
 }
@@ -384,6 +385,7 @@ impl<T> Store for T where
         + ConsoleStore
         + ProvisioningLog
         + crate::SsoStore
+        + crate::OutboundStore
         + Health
         + ?Sized
 {

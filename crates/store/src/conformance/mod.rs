@@ -59,6 +59,7 @@ mod filters;
 mod listing;
 mod membership;
 mod names;
+mod outbound;
 mod provisioning_log;
 mod resources;
 mod sso;
@@ -74,6 +75,7 @@ pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group
 pub use listing::listing;
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
+pub use outbound::{outbound_runs, outbound_targets};
 pub use provisioning_log::{entry as log_entry, provisioning_log, provisioning_log_upkeep};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
@@ -103,6 +105,7 @@ macro_rules! conformance_tests {
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
             tenant_names plans portal_links sealed_tokens console token_by_hash
             provisioning_log provisioning_log_upkeep sso_connections host_apps_and_keys
+            outbound_targets outbound_runs
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

@@ -381,3 +381,63 @@ pub fn signing_key(row: &impl Columns) -> Result<crate::SigningKeyRecord, StoreE
         retired_at: row.opt_time("retired_at")?,
     })
 }
+
+/// The columns [`target`] reads.
+pub const TARGET_COLUMNS: &str =
+    "id, tenant_id, name, settings, sealed, paused, created_at, updated_at";
+
+/// A target: [`TARGET_COLUMNS`].
+pub fn target(row: &impl Columns) -> Result<crate::TargetRecord, StoreError> {
+    Ok(crate::TargetRecord {
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        name: row.text("name")?,
+        settings: serde_json::from_str(&row.text("settings")?)
+            .map_err(|e| StoreError::Internal(format!("bad target settings: {e}")))?,
+        sealed: row.bytes("sealed")?,
+        paused: row.flag("paused")?,
+        created_at: row.time("created_at")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// The columns [`target_object`] reads (with the target's tenant, `t.tenant_id`).
+pub const TARGET_OBJECT_COLUMNS: &str = "t.tenant_id, o.target_id, o.kind, o.source_id, \
+     o.remote_id, o.digest, o.sent, o.deactivated, o.updated_at";
+
+/// What a target holds of an object: [`TARGET_OBJECT_COLUMNS`].
+pub fn target_object(row: &impl Columns) -> Result<crate::TargetObject, StoreError> {
+    Ok(crate::TargetObject {
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        target_id: row.text("target_id")?,
+        kind: kind(&row.text("kind")?)?,
+        source_id: row.text("source_id")?,
+        remote_id: row.text("remote_id")?,
+        digest: row.text("digest")?,
+        sent: stored_json(row.text("sent")?)?,
+        deactivated: row.flag("deactivated")?,
+        updated_at: row.time("updated_at")?,
+    })
+}
+
+/// The columns [`target_run`] reads (with the target's tenant, `t.tenant_id`).
+pub const TARGET_RUN_COLUMNS: &str = "t.tenant_id, r.target_id, r.phase, r.cursor, r.position, \
+     r.processed, r.total, r.failures, r.error, r.quarantined, r.next_at, r.cycle_ended_at";
+
+/// A target's run: [`TARGET_RUN_COLUMNS`].
+pub fn target_run(row: &impl Columns) -> Result<crate::TargetRun, StoreError> {
+    Ok(crate::TargetRun {
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        target_id: row.text("target_id")?,
+        phase: row.text("phase")?,
+        cursor: row.text("cursor")?,
+        position: row.int("position")?,
+        processed: row.int("processed")?,
+        total: row.int("total")?,
+        failures: row.int("failures")?,
+        error: row.opt_text("error")?,
+        quarantined: row.flag("quarantined")?,
+        next_at: row.int("next_at")?,
+        cycle_ended_at: row.int("cycle_ended_at")?,
+    })
+}

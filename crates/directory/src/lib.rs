@@ -32,6 +32,7 @@ mod retry;
 pub mod sealing;
 pub mod sso;
 pub mod sso_changes;
+pub mod targets;
 mod tenants;
 pub mod totp;
 mod two_step;

@@ -315,6 +315,29 @@ impl OutboundStore for PostgresStore {
             .transpose()
     }
 
+    async fn wake_target_run(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        restart: bool,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        owned(&mut conn, tenant, target).await?;
+        sqlx::query(
+            "UPDATE target_runs SET quarantined = FALSE, failures = 0, error = NULL, next_at = 0,
+               phase = CASE WHEN $1 THEN 'initial' ELSE phase END,
+               cursor = CASE WHEN $1 THEN '' ELSE cursor END,
+               processed = CASE WHEN $1 THEN 0 ELSE processed END
+             WHERE target_id = $2",
+        )
+        .bind(restart)
+        .bind(target)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
     async fn claim_target_runs(
         &self,
         owner: &str,

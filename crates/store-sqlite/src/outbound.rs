@@ -330,6 +330,31 @@ impl OutboundStore for SqliteStore {
             .await
     }
 
+    async fn wake_target_run(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        restart: bool,
+    ) -> Result<(), StoreError> {
+        let (tenant, target) = (tenant.clone(), target.to_owned());
+        self.writer
+            .write(move |tx| {
+                owned(tx, &tenant, &target)?;
+                exec(
+                    tx,
+                    "UPDATE target_runs SET quarantined = 0, failures = 0, error = NULL,
+                       next_at = 0,
+                       phase = CASE WHEN ?1 THEN 'initial' ELSE phase END,
+                       cursor = CASE WHEN ?1 THEN '' ELSE cursor END,
+                       processed = CASE WHEN ?1 THEN 0 ELSE processed END
+                     WHERE target_id = ?2",
+                    params![restart, target],
+                )?;
+                Ok(())
+            })
+            .await
+    }
+
     async fn claim_target_runs(
         &self,
         owner: &str,

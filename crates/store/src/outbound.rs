@@ -161,6 +161,14 @@ pub trait OutboundStore: Send + Sync {
         tenant: &TenantId,
         target: &str,
     ) -> Result<Option<TargetRun>, StoreError>;
+    /// Ends a quarantine and makes the run due now (a test connection succeeded), whoever holds
+    /// its lease; with `restart`, also starts a new initial cycle.
+    async fn wake_target_run(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        restart: bool,
+    ) -> Result<(), StoreError>;
     /// Leases up to `limit` runs of targets that are not paused and are due at `now` (or have
     /// changes after their position), to `owner` until `lease_until`.
     async fn claim_target_runs(

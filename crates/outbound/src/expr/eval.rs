@@ -49,11 +49,15 @@ pub fn evaluate(expr: &Expr, env: &mut dyn Env) -> Result<Value, EvalError> {
         Expr::Text(s) => Ok(Value::One(s.clone())),
         Expr::Number(n) => Ok(Value::One(n.to_string())),
         Expr::Attribute(name) => Ok(env.attribute(name)),
-        Expr::Equals(a, b) => {
+        Expr::Compare(a, op, b) => {
             let (a, b) = (evaluate(a, env)?, evaluate(b, env)?);
-            Ok(Value::bool(
-                a.text().unwrap_or("") == b.text().unwrap_or(""),
-            ))
+            let (a, b) = (a.text().unwrap_or(""), b.text().unwrap_or(""));
+            // Numbers compare as numbers, anything else as text (ordinal, case-sensitive).
+            let order = match (a.trim().parse::<f64>(), b.trim().parse::<f64>()) {
+                (Ok(x), Ok(y)) => x.partial_cmp(&y),
+                _ => Some(a.cmp(b)),
+            };
+            Ok(Value::bool(order.is_some_and(|o| op.holds(o))))
         }
         Expr::Call { name, args } => call(name, args, env),
     }
@@ -201,7 +205,8 @@ fn call(name: &str, args: &[Expr], env: &mut dyn Env) -> Result<Value, EvalError
             Value::Null => Value::Null,
             other => Value::One(normalize_diacritics(&text(other))),
         },
-        "Not" => Value::bool(!truth("Not", v(0))?),
+        // "If source value is True, returns False. Otherwise, returns True."
+        "Not" => Value::bool(!v(0).text().is_some_and(|t| t.eq_ignore_ascii_case("true"))),
         "Now" => Value::One(datetime::format(env.now(), "M/d/yyyy h:mm:ss tt")),
         "RandomString" => random_string(&values, env)?,
         "Replace" => super::replace::replace(&values)?,
@@ -222,7 +227,13 @@ fn call(name: &str, args: &[Expr], env: &mut dyn Env) -> Result<Value, EvalError
                 Some(_) if delimiter.is_empty() => {
                     return Err(argument("Split", "the delimiter is empty"));
                 }
-                Some(s) => Value::Many(s.split(delimiter.as_str()).map(str::to_owned).collect()),
+                // Pieces are trimmed, as the documentation's example shows
+                // ("PermissionSetOne, PermissionSetTwo" gives "PermissionSetTwo").
+                Some(s) => Value::Many(
+                    s.split(delimiter.as_str())
+                        .map(|p| p.trim().to_owned())
+                        .collect(),
+                ),
             }
         }
         "StripSpaces" => match v(0) {
@@ -282,8 +293,9 @@ fn normalize_diacritics(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.nfd().filter(|c| !is_combining_mark(*c)) {
         match c {
-            'ø' => out.push('o'),
-            'Ø' => out.push('O'),
+            'ø' => out.push_str("oe"),
+            'Ø' => out.push_str("OE"),
+            'ı' => out.push('i'),
             'ß' => out.push_str("ss"),
             'æ' => out.push_str("ae"),
             'Æ' => out.push_str("AE"),
@@ -331,7 +343,7 @@ fn random_string(values: &[Value], env: &mut dyn Env) -> Result<Value, EvalError
         .collect();
     let sets: Vec<Vec<char>> = [
         "0123456789",
-        "!#$%&()*+,-./:;<=>?@[]^_{|}~",
+        "~!@#$%^&*_-+=`|\\(){}[]:;\"'<>,.?/",
         "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
         "abcdefghijklmnopqrstuvwxyz",
     ]

@@ -34,8 +34,8 @@ pub enum Expr {
     Text(String),
     /// A number.
     Number(i64),
-    /// `a = b` (and `a <> b`, read as `Not(a = b)`): `"True"` or `"False"`.
-    Equals(Box<Expr>, Box<Expr>),
+    /// `a = b`, `a <> b`, `a > b`, `a >= b`, `a < b`, `a <= b`: `"True"` or `"False"`.
+    Compare(Box<Expr>, Comparison, Box<Expr>),
     /// An argument left empty: `FormatDateTime([x], , "yyyyMMdd", "yyyy-MM-dd")`.
     Omitted,
 }
@@ -58,11 +58,43 @@ impl Expr {
         f(self);
         match self {
             Expr::Call { args, .. } => args.iter().for_each(|a| a.visit(f)),
-            Expr::Equals(a, b) => {
+            Expr::Compare(a, _, b) => {
                 a.visit(f);
                 b.visit(f);
             }
             _ => {}
+        }
+    }
+}
+
+/// A comparison's operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `=`
+    Equal,
+    /// `<>`
+    NotEqual,
+    /// `>`
+    Greater,
+    /// `>=`
+    GreaterOrEqual,
+    /// `<`
+    Less,
+    /// `<=`
+    LessOrEqual,
+}
+
+impl Comparison {
+    /// Whether `order` (left against right) satisfies it.
+    pub fn holds(self, order: std::cmp::Ordering) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        match self {
+            Comparison::Equal => order == Equal,
+            Comparison::NotEqual => order != Equal,
+            Comparison::Greater => order == Greater,
+            Comparison::GreaterOrEqual => order != Less,
+            Comparison::Less => order == Less,
+            Comparison::LessOrEqual => order != Greater,
         }
     }
 }

@@ -13,7 +13,7 @@
 //! Function names are matched case-insensitively, as Entra does. Every error names the
 //! character position (counted from 1) where reading stopped.
 
-use super::Expr;
+use super::{Comparison, Expr};
 
 /// Why an expression does not read, and where.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,31 +87,23 @@ impl Parser<'_> {
     fn expression(&mut self) -> Result<Expr, ParseError> {
         let left = self.term()?;
         self.skip_space();
-        let negated = match (self.peek(), self.chars.get(self.at + 1)) {
-            (Some('='), _) => {
-                self.at += 1;
-                false
-            }
-            (Some('<'), Some('>')) => {
-                self.at += 2;
-                true
-            }
+        let next = self.chars.get(self.at + 1).copied();
+        let (op, width) = match (self.peek(), next) {
+            (Some('<'), Some('>')) => (Comparison::NotEqual, 2),
+            (Some('>'), Some('=')) => (Comparison::GreaterOrEqual, 2),
+            (Some('<'), Some('=')) => (Comparison::LessOrEqual, 2),
+            (Some('='), _) => (Comparison::Equal, 1),
+            (Some('>'), _) => (Comparison::Greater, 1),
+            (Some('<'), _) => (Comparison::Less, 1),
             _ => return Ok(left),
         };
+        self.at += width;
         self.skip_space();
         let right = self.term()?;
         if matches!(right, Expr::Omitted) || matches!(left, Expr::Omitted) {
             return Err(self.error("a comparison needs a value on both sides"));
         }
-        let equal = Expr::Equals(Box::new(left), Box::new(right));
-        Ok(if negated {
-            Expr::Call {
-                name: "Not".into(),
-                args: vec![equal],
-            }
-        } else {
-            equal
-        })
+        Ok(Expr::Compare(Box::new(left), op, Box::new(right)))
     }
 
     fn term(&mut self) -> Result<Expr, ParseError> {
@@ -318,8 +310,9 @@ mod tests {
             call(
                 "IIF",
                 vec![
-                    Expr::Equals(
+                    Expr::Compare(
                         Box::new(Expr::Attribute("country".into())),
+                        Comparison::Equal,
                         Box::new(Expr::Text("USA".into()))
                     ),
                     Expr::Attribute("country".into()),
@@ -341,6 +334,7 @@ mod tests {
             ("Left(\"a\")", 1, "Left takes"),
             ("", 1, "empty"),
             ("Append([a] ; [b])", 12, "expected , or )"),
+            ("IIF([a] = , 1, 2)", 11, "both sides"),
         ];
         for (text, position, said) in cases {
             let e = parse(text).unwrap_err();

@@ -1,0 +1,505 @@
+//! Outbound provisioning's engine: it keeps each tenant's targets in step with the tenant's
+//! directory, with `roster-outbound`'s rules (mappings, scoping, plans) and a SCIM client.
+//!
+//! A target's run is leased from the store by one process at a time. Its **initial** phase
+//! goes through every user, then every group, a page at a time, recording its position after
+//! each page (a run resumed after a crash goes on from there, and creates nothing twice: a
+//! create is always preceded by the matching lookup). Its **incremental** phase then applies
+//! each change of the tenant's change log as it comes, and every `interval_minutes` a new
+//! reconciling cycle goes through everything again. Failures are counted: when most of a
+//! page's operations fail, or the target refuses the credentials, the target is **quarantined**
+//! (its runs slow to once an hour, the page says why) until a test connection succeeds.
+
+pub mod client;
+pub mod object;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use roster_directory::targets::Target;
+use roster_directory::{Directory, DirectoryError, TenantContext};
+use roster_store::{Kind, ListQuery, LogEntry, Outcome, TargetRun, TenantId};
+use serde_json::Value as Json;
+
+use crate::client::{ClientError, ScimClient};
+use crate::object::{Context, Done, SyncError};
+
+/// How many objects a page of the initial phase holds.
+const PAGE: u64 = 200;
+/// How many change-log events one step of the incremental phase applies.
+const EVENTS: u64 = 500;
+/// How long a lease lasts; a step renews it.
+const LEASE_MS: i64 = 60_000;
+/// How long a quarantined target waits between tries.
+const QUARANTINE_MS: i64 = 3_600_000;
+
+/// The engine of one process.
+#[derive(Clone)]
+pub struct Engine {
+    directory: Directory,
+    owner: String,
+    allow_link_local: bool,
+}
+
+impl Engine {
+    /// An engine over `directory`; `owner` names this process in leases.
+    pub fn new(directory: Directory, owner: String, allow_link_local: bool) -> Engine {
+        Engine {
+            directory,
+            owner,
+            allow_link_local,
+        }
+    }
+
+    /// Works due targets until `stop` resolves: every second, or at once when the directory
+    /// records a change.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        let changes = self.directory.changes();
+        loop {
+            match self.step().await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "outbound provisioning failed a step"),
+            }
+            tokio::select! {
+                () = &mut stop => return,
+                () = changes.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    }
+
+    /// Claims due runs and does one step of each; `true` when there was work.
+    pub async fn step(&self) -> Result<bool, DirectoryError> {
+        let now = self.now_ms();
+        let runs = self
+            .directory
+            .store()
+            .claim_target_runs(&self.owner, now, now + LEASE_MS, 4)
+            .await?;
+        let worked = !runs.is_empty();
+        for run in runs {
+            let tenant = run.tenant_id.clone();
+            let target_id = run.target_id.clone();
+            if let Err(e) = self.work(run).await {
+                tracing::warn!(tenant = %tenant, target = %target_id, error = %e,
+                    "a target's step failed");
+            }
+        }
+        Ok(worked)
+    }
+
+    fn client(&self, target: &Target) -> Result<ScimClient, DirectoryError> {
+        let secret = self.directory.target_secret(target)?;
+        let s = &target.settings;
+        ScimClient::new(
+            &s.url,
+            s.auth.clone(),
+            secret,
+            s.rate_limit,
+            Duration::from_secs(u64::from(s.timeout_seconds)),
+            self.allow_link_local,
+        )
+        .map_err(|e| DirectoryError::Setting(e.to_string()))
+    }
+
+    async fn context_parts(
+        &self,
+        tenant: &TenantId,
+        target_id: &str,
+    ) -> Result<(Arc<TenantContext>, Target), DirectoryError> {
+        let ctx = self
+            .directory
+            .tenant_context(tenant)
+            .await?
+            .ok_or_else(|| DirectoryError::NotFound {
+                kind: "Tenant",
+                id: tenant.to_string(),
+            })?;
+        let target = self.directory.target(tenant, target_id).await?;
+        Ok((ctx, target))
+    }
+
+    /// One step of a run: a page of the initial phase, or a batch of changes.
+    async fn work(&self, mut run: TargetRun) -> Result<(), DirectoryError> {
+        let (ctx, target) = self.context_parts(&run.tenant_id, &run.target_id).await?;
+        let client = self.client(&target)?;
+        let assigned = self.directory.target_assignments(ctx.id(), &target).await?;
+        let cx = Context {
+            directory: &self.directory,
+            tenant: &ctx,
+            target: &target,
+            client: &client,
+            users: target.settings.users()?,
+            groups: target.settings.groups()?,
+            assigned,
+        };
+        let now = self.now_ms();
+        let interval = i64::from(target.settings.interval_minutes) * 60_000;
+        let (ok, failed, last_error) = if run.phase == "initial" {
+            self.initial_page(&cx, &mut run).await?
+        } else if run.next_at <= now && !run.quarantined {
+            // The interval has passed: a reconciling cycle through everything.
+            run.phase = "initial".into();
+            run.cursor = String::new();
+            run.processed = 0;
+            self.initial_page(&cx, &mut run).await?
+        } else {
+            self.changes(&cx, &mut run).await?
+        };
+        run.failures = if failed == 0 {
+            0
+        } else {
+            run.failures + failed
+        };
+        if let Some(e) = &last_error {
+            run.error = Some(e.to_string());
+        } else if ok > 0 {
+            run.error = None;
+        }
+        let credentials = last_error.as_ref().is_some_and(SyncError::is_credentials);
+        if credentials || (failed > 0 && failed >= ok.max(1) && run.failures >= 10) {
+            if !run.quarantined {
+                tracing::warn!(tenant = %run.tenant_id, target = %run.target_id,
+                    error = ?run.error, "a target is quarantined");
+                self.directory
+                    .record_sign_in_event(
+                        &run.tenant_id,
+                        "target.quarantined",
+                        serde_json::json!({"target": {"id": target.id, "name": target.name},
+                            "reason": run.error}),
+                    )
+                    .await?;
+            }
+            run.quarantined = true;
+            run.next_at = now + QUARANTINE_MS;
+        } else if run.phase == "incremental" && run.cursor.is_empty() && run.next_at <= now {
+            run.next_at = now + interval;
+        }
+        if run.phase == "initial" && run.cursor == "done" {
+            run.phase = "incremental".into();
+            run.cursor = String::new();
+            run.cycle_ended_at = now;
+            if !run.quarantined {
+                run.next_at = now + interval;
+            }
+        }
+        self.directory
+            .store()
+            .save_target_run(&self.owner, &run, true)
+            .await?;
+        Ok(())
+    }
+
+    /// A page of users (then groups) after the run's cursor: `(ok, failed, last error)`.
+    async fn initial_page(
+        &self,
+        cx: &Context<'_>,
+        run: &mut TargetRun,
+    ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
+        if run.cursor.is_empty() {
+            // A new cycle: the changes before now are covered by going through everything.
+            run.position = self.directory.log_head(cx.tenant.id()).await?;
+            let users = self.count(cx, Kind::User).await?;
+            let groups = if cx.target.settings.provision_groups {
+                self.count(cx, Kind::Group).await?
+            } else {
+                0
+            };
+            run.total = i64::try_from(users + groups).unwrap_or(i64::MAX);
+            run.processed = 0;
+            run.cursor = "User:0".into();
+        }
+        let (kind, offset) = match run.cursor.split_once(':') {
+            Some(("User", n)) => (Kind::User, n.parse::<u64>().unwrap_or(0)),
+            Some(("Group", n)) => (Kind::Group, n.parse::<u64>().unwrap_or(0)),
+            _ => {
+                run.cursor = "done".into();
+                return Ok((0, 0, None));
+            }
+        };
+        let query = ListQuery {
+            filter: None,
+            sort: None,
+            offset,
+            limit: PAGE,
+            with_relations: true,
+            max_bytes: usize::MAX,
+            count_at_most: None,
+        };
+        let page = self.directory.list(cx.tenant, kind, &query).await?;
+        let (mut ok, mut failed, mut last) = (0, 0, None);
+        for object in &page.resources {
+            match cx.sync(kind, &object.id, Some(object)).await {
+                Ok(done) => {
+                    ok += 1;
+                    self.log(cx, kind, &object.id, &done, None).await;
+                }
+                Err(e) => {
+                    failed += 1;
+                    self.log(cx, kind, &object.id, &Done::default(), Some(&e))
+                        .await;
+                    let stop = e.is_credentials();
+                    last = Some(e);
+                    if stop {
+                        // Nothing more will pass: the page is tried again after quarantine.
+                        return Ok((ok, failed, last));
+                    }
+                }
+            }
+            run.processed += 1;
+        }
+        let read = u64::try_from(page.resources.len()).unwrap_or(0);
+        run.cursor = if read < PAGE {
+            match kind {
+                Kind::User if cx.target.settings.provision_groups => "Group:0".into(),
+                _ => "done".into(),
+            }
+        } else {
+            format!("{}:{}", kind.as_str(), offset + read)
+        };
+        Ok((ok, failed, last))
+    }
+
+    async fn count(&self, cx: &Context<'_>, kind: Kind) -> Result<u64, DirectoryError> {
+        let query = ListQuery {
+            filter: None,
+            sort: None,
+            offset: 0,
+            limit: 0,
+            with_relations: false,
+            max_bytes: usize::MAX,
+            count_at_most: None,
+        };
+        Ok(self.directory.list(cx.tenant, kind, &query).await?.total)
+    }
+
+    /// The tenant's changes after the run's position, each object they name brought in step.
+    async fn changes(
+        &self,
+        cx: &Context<'_>,
+        run: &mut TargetRun,
+    ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
+        let events = self
+            .directory
+            .store()
+            .events(Some(cx.tenant.id()), run.position, EVENTS)
+            .await?;
+        let mut touched: Vec<(Kind, String)> = Vec::new();
+        for event in &events {
+            for named in affected(&event.event_type, &event.data) {
+                if !touched.contains(&named) {
+                    touched.push(named);
+                }
+            }
+        }
+        // Users before groups, so that a group's new members are in the target first.
+        touched.sort_by_key(|(k, _)| *k == Kind::Group);
+        let (mut ok, mut failed, mut last) = (0, 0, None);
+        for (kind, id) in &touched {
+            let object = match self.directory.get(cx.tenant, *kind, id, true).await {
+                Ok(o) => Some(o),
+                Err(DirectoryError::NotFound { .. }) => None,
+                Err(e) => return Err(e),
+            };
+            match cx.sync(*kind, id, object.as_ref()).await {
+                Ok(done) => {
+                    ok += 1;
+                    if done.action != "unchanged" && done.action != "skipped" {
+                        self.log(cx, *kind, id, &done, None).await;
+                    }
+                }
+                Err(e) => {
+                    failed += 1;
+                    self.log(cx, *kind, id, &Done::default(), Some(&e)).await;
+                    let stop = e.is_credentials();
+                    last = Some(e);
+                    if stop {
+                        return Ok((ok, failed, last));
+                    }
+                }
+            }
+        }
+        if let Some(e) = events.last() {
+            run.position = e.position;
+        }
+        Ok((ok, failed, last))
+    }
+
+    /// Writes an object's outcome to the tenant's provisioning log (direction: outbound).
+    async fn log(
+        &self,
+        cx: &Context<'_>,
+        kind: Kind,
+        id: &str,
+        done: &Done,
+        error: Option<&SyncError>,
+    ) {
+        let (outcome, summary, explanation) = match error {
+            None => (
+                Outcome::Succeeded,
+                format!(
+                    "{} {} {} in {}",
+                    capitalised(done.action),
+                    kind.as_str().to_lowercase(),
+                    done.name,
+                    cx.target.name
+                ),
+                String::new(),
+            ),
+            Some(e) => (
+                Outcome::Failed,
+                format!(
+                    "Failed to provision {} {id} to {}",
+                    kind.as_str().to_lowercase(),
+                    cx.target.name
+                ),
+                e.to_string(),
+            ),
+        };
+        let entry = LogEntry {
+            seq: 0,
+            tenant_id: cx.tenant.id().clone(),
+            at: self.directory.now(),
+            request_id: String::new(),
+            duration_ms: 0,
+            method: "OUTBOUND".into(),
+            path: format!(
+                "{}{}",
+                cx.target.settings.url,
+                match kind {
+                    Kind::User => "/Users",
+                    Kind::Group => "/Groups",
+                }
+            ),
+            query: String::new(),
+            status: if error.is_some() { 502 } else { 200 },
+            scim_type: None,
+            outcome,
+            client: format!("target {}", cx.target.name),
+            user_agent: String::new(),
+            credential: format!("target {}", cx.target.name),
+            action: "outbound".into(),
+            resource_type: kind.as_str().into(),
+            resource_id: id.to_owned(),
+            resource_name: done.name.clone(),
+            summary,
+            explanation,
+            hint: match error {
+                Some(e) if e.is_credentials() => "The target refused Roster's credentials: \
+                     paste a new token (roster target set … --token) and test the connection."
+                    .into(),
+                _ => String::new(),
+            },
+            normalizations: Vec::new(),
+            request_body: String::new(),
+            response_body: done.steps.join("\n"),
+        };
+        if let Err(e) = self.directory.append_log(&[entry]).await {
+            tracing::warn!(error = %e, "writing an outbound entry to the provisioning log failed");
+        }
+    }
+
+    /// Provision on demand: one object now, whatever the run is doing, with its steps.
+    pub async fn provision_now(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        kind: Kind,
+        id: &str,
+    ) -> Result<Result<Done, SyncError>, DirectoryError> {
+        let target = self.directory.target(tenant, target).await?;
+        let (ctx, target) = self.context_parts(tenant, &target.id).await?;
+        let client = self.client(&target)?;
+        let assigned = self.directory.target_assignments(tenant, &target).await?;
+        let cx = Context {
+            directory: &self.directory,
+            tenant: &ctx,
+            target: &target,
+            client: &client,
+            users: target.settings.users()?,
+            groups: target.settings.groups()?,
+            assigned,
+        };
+        let object = match self.directory.get(&ctx, kind, id, true).await {
+            Ok(o) => Some(o),
+            Err(DirectoryError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let result = cx.sync(kind, id, object.as_ref()).await;
+        match &result {
+            Ok(done) => self.log(&cx, kind, id, done, None).await,
+            Err(e) => self.log(&cx, kind, id, &Done::default(), Some(e)).await,
+        }
+        Ok(result)
+    }
+
+    /// Tests the connection as Entra does; on success, records what the target supports and
+    /// ends a quarantine.
+    pub async fn test_connection(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+    ) -> Result<Result<roster_directory::targets::Capabilities, ClientError>, DirectoryError> {
+        let mut target = self.directory.target(tenant, target).await?;
+        let client = self.client(&target)?;
+        let random = format!("roster-test-{}", self.directory.secrets().resource_id());
+        let tested = client.test(&random).await;
+        if let Ok(capabilities) = &tested {
+            target.settings.capabilities = Some(*capabilities);
+            self.directory.save_target(&target).await?;
+            self.directory.end_quarantine(tenant, &target).await?;
+        }
+        Ok(tested)
+    }
+}
+
+fn capitalised(word: &str) -> String {
+    let mut chars = word.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The objects an event names: the resource, and for a member change the group and the member.
+fn affected(event_type: &str, data: &Json) -> Vec<(Kind, String)> {
+    let id = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_owned);
+    let mut out = Vec::new();
+    if let Some(resource) = data.get("resource")
+        && let Some(rid) = id(resource.get("id"))
+    {
+        if event_type.starts_with("user.") {
+            out.push((Kind::User, rid));
+        } else if event_type.starts_with("group.") {
+            out.push((Kind::Group, rid));
+        }
+    }
+    if let Some(group) = data.get("group")
+        && let Some(gid) = id(group.get("id"))
+    {
+        out.push((Kind::Group, gid));
+        if let Some(member) = data.get("member")
+            && let Some(mid) = id(member.get("value"))
+        {
+            let kind = match member.get("type").and_then(Json::as_str) {
+                Some("Group") => Kind::Group,
+                _ => Kind::User,
+            };
+            out.push((kind, mid));
+        }
+    }
+    out
+}
+
+impl SyncError {
+    /// Whether the target refused the credentials.
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, SyncError::Target(e) if e.is_credentials())
+    }
+}

@@ -1,0 +1,390 @@
+//! One object brought in step with one target: read at the source, in scope or not and why,
+//! matched (looked up by its matching attributes before it is ever created), and the action
+//! the plan gives, sent; what the target now holds is recorded. Every step is written to a
+//! trace, which provision-on-demand shows and the provisioning log keeps.
+
+use roster_directory::targets::{ScopeMode, Target};
+use roster_directory::{Directory, DirectoryError, TenantContext};
+use roster_outbound::mapping::{self, GROUP, Mapping, USER};
+use roster_outbound::plan::{self, Action, AtSource, Known, Lookup};
+use roster_outbound::scoping::Membership;
+use roster_outbound::source::ObjectEnv;
+use roster_store::{Kind, StoredResource, TargetObject};
+use serde_json::{Value as Json, json};
+
+use crate::client::{ClientError, ScimClient};
+
+/// Why an object could not be brought in step.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The target refused or could not be reached.
+    #[error(transparent)]
+    Target(#[from] ClientError),
+    /// A mapping could not be applied to this object.
+    #[error("{0}")]
+    Mapping(String),
+    /// The directory failed.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// What a target's cycle knows while it works: the client, the mappings, the assignments.
+pub struct Context<'a> {
+    /// The directory.
+    pub directory: &'a Directory,
+    /// The tenant.
+    pub tenant: &'a TenantContext,
+    /// The target.
+    pub target: &'a Target,
+    /// Its client.
+    pub client: &'a ScimClient,
+    /// Its user mappings.
+    pub users: Vec<Mapping>,
+    /// Its group mappings.
+    pub groups: Vec<Mapping>,
+    /// The users and groups assigned to it.
+    pub assigned: Vec<(Kind, String)>,
+}
+
+/// What was done for an object, and the steps.
+#[derive(Debug, Clone, Default)]
+pub struct Done {
+    /// `created`, `updated`, `deactivated`, `deleted`, `unchanged` or `skipped`.
+    pub action: &'static str,
+    /// The steps, in words.
+    pub steps: Vec<String>,
+    /// The object's name (userName, displayName).
+    pub name: String,
+}
+
+fn endpoint(kind: Kind) -> &'static str {
+    match kind {
+        Kind::User => "/Users",
+        Kind::Group => "/Groups",
+    }
+}
+
+impl Context<'_> {
+    fn assigned(&self, kind: Kind, id: &str) -> bool {
+        self.assigned.iter().any(|(k, i)| *k == kind && i == id)
+    }
+
+    /// Where an object stands at the source, with the step that says why.
+    fn at_source(
+        &self,
+        kind: Kind,
+        object: Option<&StoredResource>,
+        done: &mut Done,
+    ) -> Result<AtSource, SyncError> {
+        let Some(object) = object else {
+            done.steps.push("deleted at the source".into());
+            return Ok(AtSource::Deleted);
+        };
+        let groups: Vec<Membership> = object
+            .groups
+            .iter()
+            .flatten()
+            .map(|g| Membership {
+                id: g.id.clone(),
+                display_name: g.display.clone(),
+            })
+            .collect();
+        if kind == Kind::Group && !self.target.settings.provision_groups {
+            done.steps
+                .push("groups are not provisioned to this target".into());
+            return Ok(AtSource::OutOfScope);
+        }
+        if self.target.settings.scope == ScopeMode::Assigned {
+            let through_group = groups.iter().find(|g| self.assigned(Kind::Group, &g.id));
+            if self.assigned(kind, &object.id) {
+                done.steps.push("assigned to the target".into());
+            } else if let Some(g) = through_group {
+                done.steps
+                    .push(format!("assigned through the group {}", g.display_name));
+            } else {
+                done.steps
+                    .push("out of scope: not assigned to the target".into());
+                return Ok(AtSource::OutOfScope);
+            }
+        }
+        if kind == Kind::User {
+            let (in_scope, why) = self.target.settings.scoping.check(&object.data, &groups);
+            done.steps.push(why);
+            if !in_scope {
+                return Ok(AtSource::OutOfScope);
+            }
+        }
+        let mappings = match kind {
+            Kind::User => &self.users,
+            Kind::Group => &self.groups,
+        };
+        let core = match kind {
+            Kind::User => USER,
+            Kind::Group => GROUP,
+        };
+        let mut source = object.data.clone();
+        if let Some(o) = source.as_object_mut() {
+            o.insert("id".into(), json!(object.id));
+        }
+        let secrets = self.directory.secrets();
+        let mut random = |out: &mut [u8]| {
+            for chunk in out.chunks_mut(32) {
+                let key = secrets.key();
+                chunk.copy_from_slice(&key[..chunk.len()]);
+            }
+        };
+        let mut unique = |_: &str| true;
+        let mut env = ObjectEnv {
+            object: &source,
+            now: self.directory.now(),
+            random: &mut random,
+            unique: &mut unique,
+        };
+        let fail = |e: mapping::MappingError| SyncError::Mapping(e.to_string());
+        let create = mapping::build(mappings, &source, &mut env, true, core).map_err(fail)?;
+        let update = mapping::build(mappings, &source, &mut env, false, core).map_err(fail)?;
+        let matching = mapping::matching_values(mappings, &source, &mut env).map_err(fail)?;
+        Ok(AtSource::InScope {
+            create,
+            update,
+            matching,
+        })
+    }
+
+    /// Brings one object in step; `object` is `None` when it was deleted at the source.
+    pub async fn sync(
+        &self,
+        kind: Kind,
+        id: &str,
+        object: Option<&StoredResource>,
+    ) -> Result<Done, SyncError> {
+        let mut done = Done {
+            name: object
+                .and_then(|o| o.data.get(kind.name_attribute()))
+                .and_then(Json::as_str)
+                .unwrap_or(id)
+                .to_owned(),
+            ..Done::default()
+        };
+        let tenant = self.tenant.id();
+        let at = self.at_source(kind, object, &mut done)?;
+        let stored = self
+            .directory
+            .store()
+            .target_object(tenant, &self.target.id, kind, id)
+            .await
+            .map_err(DirectoryError::from)?;
+        let known = stored.as_ref().map(|o| Known {
+            target_id: o.remote_id.clone(),
+            digest: o.digest.clone(),
+            sent: o
+                .sent
+                .get("attributes")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect(),
+            deactivated: o.deactivated,
+        });
+        let plan_kind = match kind {
+            Kind::User => plan::Kind::User,
+            Kind::Group => plan::Kind::Group,
+        };
+        let mut action = plan::plan(plan_kind, &at, known.as_ref(), Lookup::NotYet);
+        if let Action::Lookup(matching) = &action {
+            let mut found = Lookup::NotFound;
+            for (attribute, value) in matching {
+                match self.client.find(endpoint(kind), attribute, value).await? {
+                    Some((remote, _)) => {
+                        done.steps.push(format!(
+                            "matched {remote} in the target on {attribute} \"{value}\""
+                        ));
+                        found = Lookup::Found(remote);
+                        break;
+                    }
+                    None => done.steps.push(format!(
+                        "no object in the target has {attribute} \"{value}\""
+                    )),
+                }
+            }
+            action = plan::plan(plan_kind, &at, known.as_ref(), found);
+        }
+        let members_before: Vec<String> = stored
+            .as_ref()
+            .and_then(|o| o.sent.get("members"))
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect();
+        let (remote, deactivated, label) = match action {
+            Action::Nothing(why) => {
+                done.steps.push(why.to_owned());
+                done.action = if matches!(at, AtSource::InScope { .. }) {
+                    "unchanged"
+                } else {
+                    "skipped"
+                };
+                if kind == Kind::Group
+                    && let (Some(object), Some(stored)) = (object, stored.as_ref())
+                    && matches!(at, AtSource::InScope { .. })
+                {
+                    let members = self
+                        .members(object, &stored.remote_id, &members_before, &mut done)
+                        .await?;
+                    if members != members_before {
+                        let mut kept = stored.clone();
+                        kept.sent["members"] = json!(members);
+                        kept.updated_at = self.directory.now();
+                        self.directory
+                            .store()
+                            .put_target_object(&kept)
+                            .await
+                            .map_err(DirectoryError::from)?;
+                    }
+                }
+                return Ok(done);
+            }
+            Action::Lookup(_) => unreachable!("a lookup is answered above"),
+            Action::Create(body) => {
+                let remote = self.client.create(endpoint(kind), &body).await?;
+                done.steps.push(format!("created as {remote}"));
+                (remote, false, "created")
+            }
+            Action::Update { target_id, ops } => {
+                let patch = self.target.settings.capabilities.is_none_or(|c| c.patch);
+                if patch {
+                    let operations: Vec<Json> = ops.iter().map(|o| o.to_json()).collect();
+                    self.client
+                        .patch(endpoint(kind), &target_id, operations)
+                        .await?;
+                } else if let AtSource::InScope { update, .. } = &at {
+                    self.client
+                        .put(
+                            endpoint(kind),
+                            &target_id,
+                            &plan::put_body(update, &target_id),
+                        )
+                        .await?;
+                }
+                done.steps.push(format!(
+                    "updated {target_id}: {}",
+                    ops.iter()
+                        .map(|o| format!("{} {}", o.op, o.path))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                (target_id, false, "updated")
+            }
+            Action::Deactivate(target_id) => {
+                let op = json!({"op": "replace", "path": "active", "value": false});
+                self.client
+                    .patch(endpoint(kind), &target_id, vec![op])
+                    .await?;
+                done.steps.push(format!("deactivated {target_id}"));
+                (target_id, true, "deactivated")
+            }
+            Action::Delete(target_id) => {
+                self.client.delete(endpoint(kind), &target_id).await?;
+                done.steps.push(format!("deleted {target_id}"));
+                self.directory
+                    .store()
+                    .remove_target_object(tenant, &self.target.id, kind, id)
+                    .await
+                    .map_err(DirectoryError::from)?;
+                done.action = "deleted";
+                return Ok(done);
+            }
+        };
+        done.action = label;
+        let (digest, attributes) = match &at {
+            AtSource::InScope { update, .. } => (plan::digest(update), plan::attributes(update)),
+            _ => (
+                known.as_ref().map(|k| k.digest.clone()).unwrap_or_default(),
+                known.as_ref().map(|k| k.sent.clone()).unwrap_or_default(),
+            ),
+        };
+        let mut members = members_before.clone();
+        if kind == Kind::Group
+            && let Some(object) = object
+            && matches!(at, AtSource::InScope { .. })
+        {
+            members = self
+                .members(object, &remote, &members_before, &mut done)
+                .await?;
+        }
+        let mut sent = json!({"attributes": attributes});
+        if kind == Kind::Group {
+            sent["members"] = json!(members);
+        }
+        self.directory
+            .store()
+            .put_target_object(&TargetObject {
+                tenant_id: tenant.clone(),
+                target_id: self.target.id.clone(),
+                kind,
+                source_id: id.to_owned(),
+                remote_id: remote,
+                digest,
+                sent,
+                deactivated,
+                updated_at: self.directory.now(),
+            })
+            .await
+            .map_err(DirectoryError::from)?;
+        Ok(done)
+    }
+
+    /// Sends a group's member changes: its members that the target holds, against those sent
+    /// before; returns the members it now has.
+    async fn members(
+        &self,
+        group: &StoredResource,
+        remote: &str,
+        before: &[String],
+        done: &mut Done,
+    ) -> Result<Vec<String>, SyncError> {
+        let tenant = self.tenant.id();
+        let mut after = Vec::new();
+        let full;
+        let members = match &group.members {
+            Some(m) => m,
+            None => {
+                full = self
+                    .directory
+                    .get(self.tenant, Kind::Group, &group.id, true)
+                    .await?;
+                full.members.as_ref().map_or(&[][..], Vec::as_slice)
+            }
+        };
+        for member in members {
+            if let Some(o) = self
+                .directory
+                .store()
+                .target_object(tenant, &self.target.id, member.kind, &member.id)
+                .await
+                .map_err(DirectoryError::from)?
+                && !o.deactivated
+            {
+                after.push(o.remote_id);
+            }
+        }
+        let requests = plan::member_ops(before, &after, 100);
+        for ops in &requests {
+            let operations: Vec<Json> = ops.iter().map(|o| o.to_json()).collect();
+            self.client.patch("/Groups", remote, operations).await?;
+        }
+        let added = after.iter().filter(|m| !before.contains(m)).count();
+        let removed = before.iter().filter(|m| !after.contains(m)).count();
+        if added + removed > 0 {
+            done.steps
+                .push(format!("members: added {added}, removed {removed}"));
+            if done.action == "unchanged" {
+                done.action = "updated";
+            }
+        }
+        Ok(after)
+    }
+}

@@ -160,15 +160,14 @@ impl ScimClient {
         if let Some(scope) = scope {
             form.push(("scope", scope.as_str()));
         }
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&form)
+            .finish();
         let response = self
             .http
             .post(token_url)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(&form)
-                    .finish(),
-            )
+            .body(encoded)
             .send()
             .await
             .map_err(|e| ClientError::Token(e.to_string()))?;

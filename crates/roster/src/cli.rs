@@ -144,6 +144,149 @@ pub(crate) enum Command {
     /// Manages the host applications that receive signed-in users (OpenID Connect clients).
     #[command(subcommand)]
     App(AppCommand),
+    /// Manages outbound provisioning: the SCIM applications (targets) a tenant's users and
+    /// groups are pushed into.
+    #[command(subcommand)]
+    Target(TargetCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TargetCommand {
+    /// Adds a target to a tenant; its first cycle starts at once in `roster serve`.
+    Add {
+        /// The tenant (id, name, or external_id:VALUE).
+        tenant: String,
+        /// The target's name (letters, digits, dashes).
+        #[arg(long)]
+        name: String,
+        /// Its SCIM base URL (https, or http on localhost).
+        #[arg(long)]
+        url: String,
+        /// A bearer token.
+        #[arg(long, conflicts_with_all = ["client_id", "client_secret", "token_url"], required_unless_present = "client_id")]
+        token: Option<String>,
+        /// OAuth 2.0 client credentials: the client id.
+        #[arg(long, requires_all = ["client_secret", "token_url"])]
+        client_id: Option<String>,
+        /// Its secret.
+        #[arg(long)]
+        client_secret: Option<String>,
+        /// The token endpoint.
+        #[arg(long)]
+        token_url: Option<String>,
+        /// Which users and groups it receives: assigned (Entra's default) or all.
+        #[arg(long, default_value = "assigned", value_parser = ["assigned", "all"])]
+        scope: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lists a tenant's targets.
+    List {
+        /// The tenant.
+        tenant: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Shows a target: its settings, mappings, run and what it holds.
+    Show {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Where a target's cycle stands: phase, progress, failures, quarantine.
+    Status {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// Prints JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tests the connection as Entra does (a lookup of a random userName, then
+    /// /ServiceProviderConfig); success ends a quarantine.
+    Test {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Removes a target (what it holds stays there).
+    Remove {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Pauses a target's cycles.
+    Pause {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Resumes them.
+    Resume {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Forgets what Roster knows the target holds and starts a new initial cycle.
+    Restart {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Assigns a user or a group to a target (or takes the assignment away).
+    Assign {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// A user's id.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        /// A group's id (its members are assigned through it).
+        #[arg(long)]
+        group: Option<String>,
+        /// Takes the assignment away.
+        #[arg(long)]
+        remove: bool,
+    },
+    /// Provisions one user or group now and prints each step.
+    Provision {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// A user's id.
+        #[arg(long, conflicts_with = "group", required_unless_present = "group")]
+        user: Option<String>,
+        /// A group's id.
+        #[arg(long)]
+        group: Option<String>,
+    },
+    /// Prints a target's user (or group) mappings as JSON, for editing.
+    Mappings {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// The group mappings instead of the user mappings.
+        #[arg(long)]
+        groups: bool,
+        /// Replaces them with the mappings in this file (JSON, as printed), checked first.
+        #[arg(long)]
+        import: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ mod keys;
 mod serve;
 mod sso_commands;
 pub mod startup;
+mod target_commands;
 
 use cli::*;
 use commands::*;
@@ -93,6 +94,7 @@ pub async fn run() -> Result<()> {
         Command::Plan(command) => plan(&directory, command).await,
         Command::Sso(command) => sso_commands::sso(&directory, &config, command).await,
         Command::App(command) => sso_commands::app(&directory, &config, command).await,
+        Command::Target(command) => target_commands::target(&directory, command).await,
         Command::Operator(OperatorCommand::Create { email }) => {
             let secret = directory.operator_invite().await?;
             let email: String = form_urlencoded::byte_serialize(email.as_bytes()).collect();

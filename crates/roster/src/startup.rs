@@ -185,7 +185,11 @@ impl Application {
             self.workers.event_retention,
             self.workers.log_retention,
         );
-        roster_delivery::spawn_webhook_worker(directory, self.workers.webhooks);
+        roster_delivery::spawn_webhook_worker(directory.clone(), self.workers.webhooks);
+        // Outbound provisioning: this process works the targets whose runs it leases.
+        let owner = format!("engine-{}", directory.secrets().resource_id());
+        let engine = roster_engine::Engine::new(directory, owner, false);
+        tokio::spawn(engine.run(std::future::pending()));
         if let Some(signin) = &self.state.signin {
             signin.spawn_metadata_refresh();
         }

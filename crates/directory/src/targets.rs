@@ -7,12 +7,16 @@
 //! never a default.
 
 use roster_outbound::mapping::{self, Mapping};
+use roster_outbound::plan::Policy;
 use roster_outbound::scoping::Scope;
 use roster_store::{Kind, TargetRecord, TargetRun, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::{Directory, DirectoryError};
+
+mod change;
+pub use change::TargetChange;
 
 /// How Roster authenticates to a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +109,8 @@ pub struct TargetSettings {
     /// What it supports, from the last test connection.
     #[serde(default)]
     pub capabilities: Option<Capabilities>,
+    /// Which actions are allowed, what leaving the scope does, and whether passwords are sent.
+    pub policy: Policy,
 }
 
 impl TargetSettings {
@@ -239,6 +245,7 @@ impl Directory {
             timeout_seconds: 30,
             interval_minutes: 40,
             capabilities: None,
+            policy: Policy::default(),
         };
         let now = self.clock.now();
         let id = self.secrets.resource_id();
@@ -353,10 +360,10 @@ impl Directory {
         let found = self.find_tenant(tenant.as_str()).await?;
         let ctx = self.context(found)?;
         self.get(&ctx, kind, source_id, false).await?;
-        Ok(self
-            .store
+        self.store
             .assign(tenant, &target.id, kind, source_id)
-            .await?)
+            .await?;
+        self.reconcile_target(tenant, &target).await
     }
 
     /// Takes an assignment away.
@@ -377,7 +384,8 @@ impl Directory {
                     id: source_id.to_owned(),
                 },
                 other => other.into(),
-            })
+            })?;
+        self.reconcile_target(tenant, &target).await
     }
 
     /// A target's assignments.

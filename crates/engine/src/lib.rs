@@ -30,6 +30,9 @@ const PAGE: u64 = 200;
 const EVENTS: u64 = 500;
 /// How long a lease lasts; a step renews it.
 const LEASE_MS: i64 = 60_000;
+/// How many times in a row a page or a change whose object failed is tried again, after a
+/// backoff of 2, 4, 8, … seconds, before the run goes on (the next cycle tries it again).
+const RETRIES: i64 = 5;
 /// How long a quarantined target waits between tries.
 const QUARANTINE_MS: i64 = 3_600_000;
 
@@ -141,13 +144,24 @@ impl Engine {
         };
         let now = self.now_ms();
         let interval = i64::from(target.settings.interval_minutes) * 60_000;
+        // Woken (an assignment, a change of settings) in the middle of a cycle: the cycle goes
+        // on, and another follows it at once (marked `!` on the cursor until then).
+        let again = run.cursor.ends_with('!')
+            || (run.next_at == 0 && run.phase == "initial" && !run.cursor.is_empty());
+        run.cursor = run.cursor.trim_end_matches('!').to_owned();
         let (ok, failed, last_error) = if run.phase == "initial" {
+            if run.cursor.is_empty() {
+                // A new target, or a restart: what it holds is forgotten, so the changes before
+                // now are covered by going through everything.
+                self.start_cycle(&cx, &mut run, true).await?;
+            }
             self.initial_page(&cx, &mut run).await?
-        } else if run.next_at <= now && !run.quarantined {
-            // The interval has passed: a reconciling cycle through everything.
+        } else if run.next_at <= now && !run.quarantined && run.failures == 0 {
+            // The interval has passed (or the run was woken): a reconciling cycle through
+            // everything; the changes after the run's position are applied after it (a
+            // deletion is seen only there).
             run.phase = "initial".into();
-            run.cursor = String::new();
-            run.processed = 0;
+            self.start_cycle(&cx, &mut run, false).await?;
             self.initial_page(&cx, &mut run).await?
         } else {
             self.changes(&cx, &mut run).await?
@@ -178,6 +192,14 @@ impl Engine {
             }
             run.quarantined = true;
             run.next_at = now + QUARANTINE_MS;
+        } else if failed > 0 {
+            // Tried again after a backoff (changes alone do not make a failing run due).
+            run.next_at = now + 1000 * (1 << run.failures.clamp(1, 8));
+        } else if run.phase == "initial" {
+            // The cycle goes on at the next look (a wake sets 0, which `again` reads).
+            run.next_at = now.max(1);
+            // Tried again after a backoff (changes alone do not make a failing run due).
+            run.next_at = now + 1000 * (1 << run.failures.clamp(1, 8));
         } else if run.phase == "incremental" && run.cursor.is_empty() && run.next_at <= now {
             run.next_at = now + interval;
         }
@@ -186,13 +208,38 @@ impl Engine {
             run.cursor = String::new();
             run.cycle_ended_at = now;
             if !run.quarantined {
-                run.next_at = now + interval;
+                run.next_at = if again { 0 } else { now + interval };
             }
+        } else if again && run.phase == "initial" {
+            run.cursor.push('!');
         }
         self.directory
             .store()
             .save_target_run(&self.owner, &run, true)
             .await?;
+        Ok(())
+    }
+
+    /// Starts a cycle: how many objects it goes through, and (`from_head`) the position of the
+    /// tenant's latest change, the changes before it being covered by the cycle.
+    async fn start_cycle(
+        &self,
+        cx: &Context<'_>,
+        run: &mut TargetRun,
+        from_head: bool,
+    ) -> Result<(), DirectoryError> {
+        if from_head {
+            run.position = self.directory.log_head(cx.tenant.id()).await?;
+        }
+        let users = self.count(cx, Kind::User).await?;
+        let groups = if cx.target.settings.provision_groups {
+            self.count(cx, Kind::Group).await?
+        } else {
+            0
+        };
+        run.total = i64::try_from(users + groups).unwrap_or(i64::MAX);
+        run.processed = 0;
+        run.cursor = "User:0".into();
         Ok(())
     }
 
@@ -202,19 +249,6 @@ impl Engine {
         cx: &Context<'_>,
         run: &mut TargetRun,
     ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
-        if run.cursor.is_empty() {
-            // A new cycle: the changes before now are covered by going through everything.
-            run.position = self.directory.log_head(cx.tenant.id()).await?;
-            let users = self.count(cx, Kind::User).await?;
-            let groups = if cx.target.settings.provision_groups {
-                self.count(cx, Kind::Group).await?
-            } else {
-                0
-            };
-            run.total = i64::try_from(users + groups).unwrap_or(i64::MAX);
-            run.processed = 0;
-            run.cursor = "User:0".into();
-        }
         let (kind, offset) = match run.cursor.split_once(':') {
             Some(("User", n)) => (Kind::User, n.parse::<u64>().unwrap_or(0)),
             Some(("Group", n)) => (Kind::Group, n.parse::<u64>().unwrap_or(0)),
@@ -234,6 +268,7 @@ impl Engine {
         };
         let page = self.directory.list(cx.tenant, kind, &query).await?;
         let (mut ok, mut failed, mut last) = (0, 0, None);
+        let processed_before = run.processed;
         for object in &page.resources {
             match cx.sync(kind, &object.id, Some(object)).await {
                 Ok(done) => {
@@ -253,6 +288,11 @@ impl Engine {
                 }
             }
             run.processed += 1;
+        }
+        if failed > 0 && run.failures + failed <= RETRIES {
+            // The page is tried again after a backoff (what passed is not sent twice).
+            run.processed = processed_before;
+            return Ok((ok, failed, last));
         }
         let read = u64::try_from(page.resources.len()).unwrap_or(0);
         run.cursor = if read < PAGE {
@@ -290,18 +330,27 @@ impl Engine {
             .store()
             .events(Some(cx.tenant.id()), run.position, EVENTS)
             .await?;
+        // Each object named, with the position just before its first event (where the run
+        // goes back to when it fails).
         let mut touched: Vec<(Kind, String)> = Vec::new();
+        let mut before: Vec<i64> = Vec::new();
+        let mut previous = run.position;
         for event in &events {
             for named in affected(&event.event_type, &event.data) {
                 if !touched.contains(&named) {
                     touched.push(named);
+                    before.push(previous);
                 }
             }
+            previous = event.position;
         }
+        let mut order: Vec<usize> = (0..touched.len()).collect();
         // Users before groups, so that a group's new members are in the target first.
-        touched.sort_by_key(|(k, _)| *k == Kind::Group);
+        order.sort_by_key(|i| touched[*i].0 == Kind::Group);
         let (mut ok, mut failed, mut last) = (0, 0, None);
-        for (kind, id) in &touched {
+        let mut retry_from: Option<i64> = None;
+        for i in order {
+            let (kind, id) = (&touched[i].0, &touched[i].1);
             let object = match self.directory.get(cx.tenant, *kind, id, true).await {
                 Ok(o) => Some(o),
                 Err(DirectoryError::NotFound { .. }) => None,
@@ -322,11 +371,19 @@ impl Engine {
                     if stop {
                         return Ok((ok, failed, last));
                     }
+                    retry_from = Some(retry_from.map_or(before[i], |p| p.min(before[i])));
                 }
             }
         }
         if let Some(e) = events.last() {
             run.position = e.position;
+        }
+        // A failed object is tried again (after a backoff) from its first event, up to
+        // `RETRIES` times; after that the run goes on, and the next cycle tries it again.
+        if let Some(p) = retry_from
+            && run.failures + failed <= RETRIES
+        {
+            run.position = p;
         }
         Ok((ok, failed, last))
     }

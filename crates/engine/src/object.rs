@@ -192,7 +192,12 @@ impl Context<'_> {
             Kind::User => plan::Kind::User,
             Kind::Group => plan::Kind::Group,
         };
-        let mut action = plan::plan(plan_kind, &at, known.as_ref(), Lookup::NotYet);
+        let policy = &self.target.settings.policy;
+        let planned = |found| {
+            let action = plan::plan(plan_kind, &at, known.as_ref(), found);
+            plan::restrict(plan_kind, &at, known.as_ref(), action, policy)
+        };
+        let mut action = planned(Lookup::NotYet);
         if let Action::Lookup(matching) = &action {
             let mut found = Lookup::NotFound;
             for (attribute, value) in matching {
@@ -209,7 +214,13 @@ impl Context<'_> {
                     )),
                 }
             }
-            action = plan::plan(plan_kind, &at, known.as_ref(), found);
+            action = planned(found);
+        }
+        if kind == Kind::User && policy.sync_password {
+            action = plan::with_password(action, &self.password());
+            if matches!(action, Action::Create(_) | Action::Update { .. }) {
+                done.steps.push("with a new random password".into());
+            }
         }
         let members_before: Vec<String> = stored
             .as_ref()
@@ -335,6 +346,26 @@ impl Context<'_> {
             .await
             .map_err(DirectoryError::from)?;
         Ok(done)
+    }
+
+    /// A random password of 24 characters, with upper- and lower-case letters, digits and
+    /// signs, as password rules usually ask.
+    fn password(&self) -> String {
+        const SETS: [&[u8]; 4] = [
+            b"ABCDEFGHJKLMNPQRSTUVWXYZ",
+            b"abcdefghijkmnopqrstuvwxyz",
+            b"23456789",
+            b"!#%+-=?@_",
+        ];
+        let key = self.directory.secrets().key();
+        key.iter()
+            .take(24)
+            .enumerate()
+            .map(|(i, b)| {
+                let set = SETS[i % SETS.len()];
+                char::from(set[usize::from(*b) % set.len()])
+            })
+            .collect()
     }
 
     /// Sends a group's member changes: its members that the target holds, against those sent

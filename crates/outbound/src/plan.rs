@@ -208,6 +208,113 @@ fn update_ops(update: &Json, sent_before: &[String]) -> Vec<PatchOp> {
     ops
 }
 
+/// What leaving the scope does to a user in the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leaving {
+    /// `active: false` (Entra's soft delete), the default.
+    Deactivate,
+    /// Deleted.
+    Delete,
+    /// Left as it is.
+    Nothing,
+}
+
+/// Which actions a target allows, as Okta's *To App* page switches them, and whether a
+/// password is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Create users and groups.
+    pub create: bool,
+    /// Update their attributes.
+    pub update: bool,
+    /// Deactivate users (`active: false`).
+    pub deactivate: bool,
+    /// Delete users and groups.
+    pub delete: bool,
+    /// What leaving the scope does.
+    pub leaving_scope: Leaving,
+    /// Send a password on create and on each change (a random one per user: the source never
+    /// holds one in clear).
+    pub sync_password: bool,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            create: true,
+            update: true,
+            deactivate: true,
+            delete: true,
+            leaving_scope: Leaving::Deactivate,
+            sync_password: false,
+        }
+    }
+}
+
+/// The planned action, under the target's policy: a switched-off action becomes nothing (or,
+/// for a user deleted at the source where deleting is off, a deactivation), and leaving the
+/// scope does what the policy says.
+pub fn restrict(
+    kind: Kind,
+    at_source: &AtSource,
+    known: Option<&Known>,
+    action: Action,
+    policy: &Policy,
+) -> Action {
+    let deactivated = known.is_some_and(|k| k.deactivated);
+    match action {
+        Action::Create(_) if !policy.create => {
+            Action::Nothing("creating is switched off for this target")
+        }
+        Action::Update { .. } if !policy.update => {
+            Action::Nothing("updating is switched off for this target")
+        }
+        Action::Deactivate(id) => match policy.leaving_scope {
+            Leaving::Nothing => Action::Nothing("leaving the scope changes nothing (the policy)"),
+            Leaving::Delete if policy.delete => Action::Delete(id),
+            Leaving::Delete => Action::Nothing("deleting is switched off for this target"),
+            Leaving::Deactivate if policy.deactivate => Action::Deactivate(id),
+            Leaving::Deactivate => Action::Nothing("deactivating is switched off for this target"),
+        },
+        Action::Delete(id) => {
+            let leaving = matches!(at_source, AtSource::OutOfScope);
+            if leaving && policy.leaving_scope == Leaving::Nothing {
+                Action::Nothing("leaving the scope changes nothing (the policy)")
+            } else if policy.delete {
+                Action::Delete(id)
+            } else if kind == Kind::User && policy.deactivate && !deactivated {
+                Action::Deactivate(id)
+            } else {
+                Action::Nothing("deleting is switched off for this target")
+            }
+        }
+        other => other,
+    }
+}
+
+/// The action with a password: in the body of a create, as one more operation of an update.
+pub fn with_password(action: Action, password: &str) -> Action {
+    match action {
+        Action::Create(mut body) => {
+            if let Some(o) = body.as_object_mut() {
+                o.insert("password".into(), json!(password));
+            }
+            Action::Create(body)
+        }
+        Action::Update { target_id, mut ops } => {
+            ops.push(PatchOp {
+                op: "replace",
+                path: "password".into(),
+                value: Some(json!(password)),
+            });
+            Action::Update { target_id, ops }
+        }
+        other => other,
+    }
+}
+
 /// The whole object for a target without PATCH (`PUT`): the update body with its id.
 pub fn put_body(update: &Json, target_id: &str) -> Json {
     let mut body = update.clone();
@@ -370,6 +477,104 @@ mod tests {
             plan(Kind::User, &AtSource::Deleted, None, Lookup::NotYet),
             Action::Nothing(_)
         ));
+    }
+
+    #[test]
+    fn the_policy_switches_actions_off_and_says_what_leaving_the_scope_does() {
+        let body = json!({"userName": "ada@contoso.com"});
+        let k = known(&body);
+        let all = Policy::default();
+        let at = in_scope(body.clone());
+        let create = plan(Kind::User, &at, None, Lookup::NotFound);
+        let no_create = Policy {
+            create: false,
+            ..all
+        };
+        assert!(matches!(
+            restrict(Kind::User, &at, None, create.clone(), &no_create),
+            Action::Nothing(why) if why.contains("creating")
+        ));
+        assert_eq!(
+            restrict(Kind::User, &at, None, create.clone(), &all),
+            create
+        );
+        let leave = plan(Kind::User, &AtSource::OutOfScope, Some(&k), Lookup::NotYet);
+        let delete_on_leave = Policy {
+            leaving_scope: Leaving::Delete,
+            ..all
+        };
+        assert_eq!(
+            restrict(
+                Kind::User,
+                &AtSource::OutOfScope,
+                Some(&k),
+                leave.clone(),
+                &delete_on_leave
+            ),
+            Action::Delete("t1".into())
+        );
+        let keep = Policy {
+            leaving_scope: Leaving::Nothing,
+            ..all
+        };
+        assert!(matches!(
+            restrict(Kind::User, &AtSource::OutOfScope, Some(&k), leave, &keep),
+            Action::Nothing(_)
+        ));
+        let group_leaves = plan(Kind::Group, &AtSource::OutOfScope, Some(&k), Lookup::NotYet);
+        assert!(matches!(
+            restrict(
+                Kind::Group,
+                &AtSource::OutOfScope,
+                Some(&k),
+                group_leaves,
+                &keep
+            ),
+            Action::Nothing(_)
+        ));
+        // Deleted at the source with deleting off: deactivated instead, once.
+        let deleted = plan(Kind::User, &AtSource::Deleted, Some(&k), Lookup::NotYet);
+        let no_delete = Policy {
+            delete: false,
+            ..all
+        };
+        assert_eq!(
+            restrict(
+                Kind::User,
+                &AtSource::Deleted,
+                Some(&k),
+                deleted.clone(),
+                &no_delete
+            ),
+            Action::Deactivate("t1".into())
+        );
+        let off = Known {
+            deactivated: true,
+            ..k.clone()
+        };
+        assert!(matches!(
+            restrict(
+                Kind::User,
+                &AtSource::Deleted,
+                Some(&off),
+                deleted,
+                &no_delete
+            ),
+            Action::Nothing(_)
+        ));
+        // A password goes in the create's body and as one more replace of an update.
+        let Action::Create(with) = with_password(create, "S3cret!") else {
+            panic!("a create");
+        };
+        assert_eq!(with["password"], "S3cret!");
+        let changed = json!({"userName": "ada@contoso.com", "title": "CTO"});
+        let Action::Update { ops, .. } = with_password(
+            plan(Kind::User, &in_scope(changed), Some(&k), Lookup::NotYet),
+            "S3cret!",
+        ) else {
+            panic!("an update");
+        };
+        assert_eq!(ops.last().map(|o| o.path.as_str()), Some("password"));
     }
 
     #[test]

@@ -349,7 +349,7 @@ impl OutboundStore for PostgresStore {
         let rows = sqlx::query(&format!(
             "SELECT {TARGET_RUN_COLUMNS} FROM target_runs r JOIN targets t ON t.id = r.target_id
              WHERE NOT t.paused AND (r.lease_until IS NULL OR r.lease_until <= $1)
-               AND (r.next_at <= $1 OR (NOT r.quarantined AND r.phase = 'incremental'
+               AND (r.next_at <= $1 OR (NOT r.quarantined AND r.phase = 'incremental' AND r.failures = 0
                  AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = t.tenant_id
                    AND e.position > r.position)))
              ORDER BY r.next_at LIMIT $2
@@ -366,7 +366,8 @@ impl OutboundStore for PostgresStore {
             .collect::<Result<_, _>>()?;
         for run in &due {
             sqlx::query(
-                "UPDATE target_runs SET lease_owner = $1, lease_until = $2 WHERE target_id = $3",
+                "UPDATE target_runs SET lease_owner = $1, lease_until = $2,
+                   next_at = GREATEST(next_at, 1) WHERE target_id = $3",
             )
             .bind(owner)
             .bind(lease_until)
@@ -392,7 +393,7 @@ impl OutboundStore for PostgresStore {
                cycle_ended_at = $10,
                lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END,
                lease_until = CASE WHEN $11 THEN NULL ELSE lease_until END
-             WHERE target_id = $12 AND lease_owner = $13",
+             WHERE target_id = $12 AND lease_owner = $13 AND next_at <> 0",
         )
         .bind(&r.phase)
         .bind(&r.cursor)
@@ -404,6 +405,23 @@ impl OutboundStore for PostgresStore {
         .bind(r.quarantined)
         .bind(r.next_at)
         .bind(r.cycle_ended_at)
+        .bind(release)
+        .bind(&r.target_id)
+        .bind(owner)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        // Woken while leased (a restart, an assignment, a quarantine ended): the wake stands,
+        // and only the lease is given back.
+        let done = sqlx::query(
+            "UPDATE target_runs SET
+               lease_owner = CASE WHEN $1 THEN NULL ELSE lease_owner END,
+               lease_until = CASE WHEN $1 THEN NULL ELSE lease_until END
+             WHERE target_id = $2 AND lease_owner = $3",
+        )
         .bind(release)
         .bind(&r.target_id)
         .bind(owner)

@@ -367,7 +367,7 @@ impl OutboundStore for SqliteStore {
         let sql = format!(
             "SELECT {TARGET_RUN_COLUMNS} FROM target_runs r JOIN targets t ON t.id = r.target_id
              WHERE NOT t.paused AND (r.lease_until IS NULL OR r.lease_until <= ?1)
-               AND (r.next_at <= ?1 OR (NOT r.quarantined AND r.phase = 'incremental'
+               AND (r.next_at <= ?1 OR (NOT r.quarantined AND r.phase = 'incremental' AND r.failures = 0
                  AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = t.tenant_id
                    AND e.position > r.position)))
              ORDER BY r.next_at LIMIT ?2"
@@ -378,7 +378,8 @@ impl OutboundStore for SqliteStore {
                 for run in &due {
                     exec(
                         tx,
-                        "UPDATE target_runs SET lease_owner = ?, lease_until = ? WHERE target_id = ?",
+                        "UPDATE target_runs SET lease_owner = ?, lease_until = ?,
+                           next_at = MAX(next_at, 1) WHERE target_id = ?",
                         params![owner, lease_until, run.target_id],
                     )?;
                 }
@@ -403,7 +404,7 @@ impl OutboundStore for SqliteStore {
                        cycle_ended_at = ?,
                        lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
                        lease_until = CASE WHEN ? THEN NULL ELSE lease_until END
-                     WHERE target_id = ? AND lease_owner = ?",
+                     WHERE target_id = ? AND lease_owner = ? AND next_at <> 0",
                     params![
                         r.phase,
                         r.cursor,
@@ -420,6 +421,19 @@ impl OutboundStore for SqliteStore {
                         r.target_id,
                         owner
                     ],
+                )?;
+                if done == 1 {
+                    return Ok(true);
+                }
+                // Woken while leased (a restart, an assignment, a quarantine ended): the wake
+                // stands, and only the lease is given back.
+                let done = exec(
+                    tx,
+                    "UPDATE target_runs SET
+                       lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
+                       lease_until = CASE WHEN ? THEN NULL ELSE lease_until END
+                     WHERE target_id = ? AND lease_owner = ?",
+                    params![release, release, r.target_id, owner],
                 )?;
                 Ok(done == 1)
             })

@@ -169,8 +169,9 @@ pub trait OutboundStore: Send + Sync {
         target: &str,
         restart: bool,
     ) -> Result<(), StoreError>;
-    /// Leases up to `limit` runs of targets that are not paused and are due at `now` (or have
-    /// changes after their position), to `owner` until `lease_until`.
+    /// Leases up to `limit` runs of targets that are not paused and are due at `now` (or, in
+    /// the incremental phase, neither quarantined nor failing, have changes after their
+    /// position), to `owner` until `lease_until`.
     async fn claim_target_runs(
         &self,
         owner: &str,
@@ -179,7 +180,10 @@ pub trait OutboundStore: Send + Sync {
         limit: u64,
     ) -> Result<Vec<TargetRun>, StoreError>;
     /// Records a run's state while `owner` holds its lease (`release`: and lets it go);
-    /// `false` when the lease was lost to another process, which then works the target.
+    /// `false` when the lease was lost to another process, which then works the target. A run
+    /// woken while leased ([`OutboundStore::wake_target_run`]) keeps the wake: the state is
+    /// not recorded (the step's work is done again, which sends nothing twice), only the lease
+    /// is let go.
     async fn save_target_run(
         &self,
         owner: &str,

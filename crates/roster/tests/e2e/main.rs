@@ -13,6 +13,7 @@ mod hardening;
 mod hardening_auth;
 mod idp_corpus;
 mod lookalike_names;
+mod outbound;
 mod postgres;
 mod process;
 mod provisioning_log;

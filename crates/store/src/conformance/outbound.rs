@@ -270,6 +270,40 @@ pub async fn outbound_runs(store: &dyn Store) {
         store.save_target_run("p2", &progressed, true).await,
         "released"
     ));
+    // A wake while leased stands: the step's state is not recorded, and the lease is let go.
+    ok(store.wake_target_run(&a, "x-1", false).await, "woken");
+    let claimed = ok(
+        store
+            .claim_target_runs("p1", 30_000_000, 30_060_000, 10)
+            .await,
+        "woken: due",
+    );
+    assert_eq!(claimed.len(), 1);
+    ok(store.wake_target_run(&a, "x-1", true).await, "woken again");
+    assert!(ok(
+        store.save_target_run("p1", &progressed, true).await,
+        "the lease was ours"
+    ));
+    let kept = ok(store.target_run(&a, "x-1").await, "kept").expect("a run");
+    assert_eq!(
+        (kept.phase.as_str(), kept.cursor.as_str(), kept.next_at),
+        ("initial", "", 0),
+        "the restart stands"
+    );
+    assert_eq!(
+        ok(
+            store
+                .claim_target_runs("p2", 30_000_001, 30_060_001, 10)
+                .await,
+            "claimable again"
+        )
+        .len(),
+        1
+    );
+    ok(
+        store.save_target_run("p2", &progressed, true).await,
+        "released",
+    );
     let mut t = target(&a, "x-1", "crm");
     t.paused = true;
     ok(store.update_target(&t).await, "pausing");

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 pub mod browser;
 pub mod fake_oidc;
+pub mod faulty;
 pub mod jwt;
 pub mod oidc_idp;
 pub mod process;

@@ -1,0 +1,156 @@
+//! Changing a target: any of its settings, its credentials, or its paused flag, each checked
+//! as when the target was added. A change that alters what is sent (scope, scoping, mappings,
+//! policy) wakes the target's run for a reconciling cycle, unless it is quarantined (a test
+//! connection ends that).
+
+use roster_outbound::mapping;
+use roster_outbound::plan::Policy;
+use roster_outbound::scoping::Scope;
+use roster_store::TenantId;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::{ScopeMode, Target, sealing_context};
+use crate::{Directory, DirectoryError};
+
+/// What to change; what is absent stays.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetChange {
+    /// The SCIM base URL.
+    pub url: Option<String>,
+    /// A new bearer token (or client secret).
+    pub token: Option<String>,
+    /// Which objects it receives.
+    pub scope: Option<ScopeMode>,
+    /// Scoping filters on users.
+    pub scoping: Option<Scope>,
+    /// The user mappings (as exported).
+    pub user_mappings: Option<Value>,
+    /// The group mappings.
+    pub group_mappings: Option<Value>,
+    /// Whether groups are provisioned.
+    pub provision_groups: Option<bool>,
+    /// Requests per second, 1 to 1000.
+    pub rate_limit: Option<u32>,
+    /// Seconds per request, 1 to 300.
+    pub timeout_seconds: Option<u32>,
+    /// Minutes between reconciling cycles, 1 to 1440.
+    pub interval_minutes: Option<u32>,
+    /// The actions allowed and what leaving the scope does.
+    pub policy: Option<Policy>,
+    /// Whether its cycles are paused.
+    pub paused: Option<bool>,
+}
+
+fn within(value: u32, low: u32, high: u32, what: &str) -> Result<u32, DirectoryError> {
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        Err(DirectoryError::Setting(format!(
+            "{what} is from {low} to {high}, not {value}"
+        )))
+    }
+}
+
+impl Directory {
+    /// Changes a target; returns it as stored.
+    pub async fn change_target(
+        &self,
+        tenant: &TenantId,
+        id_or_name: &str,
+        change: TargetChange,
+    ) -> Result<Target, DirectoryError> {
+        let mut target = self.target(tenant, id_or_name).await?;
+        let s = &mut target.settings;
+        let mut resend = false;
+        if let Some(url) = change.url {
+            let url = url.trim().trim_end_matches('/').to_owned();
+            crate::outbound::secure_url(&url, "target's URL")?;
+            crate::outbound::check_url(&url)
+                .await
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            resend |= url != s.url;
+            s.url = url;
+        }
+        if let Some(scope) = change.scope {
+            resend |= scope != s.scope;
+            s.scope = scope;
+        }
+        if let Some(scoping) = change.scoping {
+            scoping
+                .validate()
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            resend = true;
+            s.scoping = scoping;
+        }
+        for (given, kept, what) in [
+            (change.user_mappings, &mut s.user_mappings, "user"),
+            (change.group_mappings, &mut s.group_mappings, "group"),
+        ] {
+            if let Some(json) = given {
+                let read = mapping::import(&json)
+                    .map_err(|e| DirectoryError::Setting(format!("the {what} mappings: {e}")))?;
+                // Stored as exported, so that what is read back is what was checked.
+                *kept = mapping::export(&read);
+                resend = true;
+            }
+        }
+        if let Some(on) = change.provision_groups {
+            resend |= on != s.provision_groups;
+            s.provision_groups = on;
+        }
+        if let Some(n) = change.rate_limit {
+            s.rate_limit = within(n, 1, 1000, "the rate limit (requests per second)")?;
+        }
+        if let Some(n) = change.timeout_seconds {
+            s.timeout_seconds = within(n, 1, 300, "the timeout (seconds)")?;
+        }
+        if let Some(n) = change.interval_minutes {
+            s.interval_minutes = within(n, 1, 1440, "the interval (minutes)")?;
+        }
+        if let Some(policy) = change.policy {
+            resend |= policy != s.policy;
+            s.policy = policy;
+        }
+        if let Some(paused) = change.paused {
+            target.paused = paused;
+        }
+        if let Some(secret) = change.token {
+            let secret = secret.trim();
+            if secret.is_empty() || secret.len() > 4096 {
+                return Err(DirectoryError::Setting(
+                    "the token (or client secret) must be given, up to 4096 characters".into(),
+                ));
+            }
+            target.sealed = self.ring()?.seal(
+                self.secrets.as_ref(),
+                &sealing_context(tenant, &target.id),
+                secret.as_bytes(),
+            );
+            target.record.sealed = target.sealed.clone();
+        }
+        self.save_target(&target).await?;
+        if resend {
+            self.reconcile_target(tenant, &target).await?;
+        }
+        self.target(tenant, &target.id).await
+    }
+
+    /// Wakes a target's run for a reconciling cycle (after an assignment or a change of what
+    /// is sent), unless it is quarantined.
+    pub async fn reconcile_target(
+        &self,
+        tenant: &TenantId,
+        target: &Target,
+    ) -> Result<(), DirectoryError> {
+        let run = self.store.target_run(tenant, &target.id).await?;
+        if run.is_some_and(|r| r.quarantined) {
+            return Ok(());
+        }
+        Ok(self
+            .store
+            .wake_target_run(tenant, &target.id, false)
+            .await?)
+    }
+}

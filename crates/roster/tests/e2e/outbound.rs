@@ -1,0 +1,401 @@
+//! Outbound provisioning end to end: a tenant's directory pushed by the engine of the running
+//! server into SCIM applications the project did not write (python-scim's scim2-server, a
+//! SCIMMY server) and into another Roster tenant; faults (429, 500), and a revoked token
+//! (quarantine, then recovery after a new token and a test connection).
+
+use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target, TargetChange};
+use roster_engine::Engine;
+use roster_store::{Kind, TenantId};
+use serde_json::{Value, json};
+
+use crate::support::faulty::Faulty;
+use crate::support::{TestApp, TestTenant, eventually, patch_op, spawn_app};
+
+mod remote;
+
+pub use remote::Remote;
+
+/// A target of `source` at `remote`, with `scope`.
+async fn add_target(
+    app: &TestApp,
+    source: &TestTenant,
+    remote: &Remote,
+    scope: ScopeMode,
+) -> Target {
+    app.directory
+        .add_target(
+            &TenantId::new(&source.id),
+            NewTarget {
+                name: "app".into(),
+                url: remote.base.clone(),
+                auth: Auth::Bearer,
+                secret: remote.token.clone(),
+                scope,
+            },
+        )
+        .await
+        .expect("a target")
+}
+
+/// The target's user `user_name`: `(present, active, displayName)`.
+async fn user_there(remote: &Remote, user_name: &str) -> (bool, bool, String) {
+    match remote.find("Users", "userName", user_name).await {
+        None => (false, false, String::new()),
+        Some(u) => (
+            true,
+            u["active"].as_bool().unwrap_or(true),
+            u["displayName"].as_str().unwrap_or_default().to_owned(),
+        ),
+    }
+}
+
+/// The target's group `name`: its members' userNames there, sorted.
+async fn members_there(remote: &Remote, name: &str) -> Option<Vec<String>> {
+    let group = remote.find("Groups", "displayName", name).await?;
+    let mut names = Vec::new();
+    for m in group["members"].as_array().into_iter().flatten() {
+        let id = m["value"].as_str().expect("a member's value");
+        let user = remote.get(&format!("/Users/{id}")).await;
+        names.push(user["userName"].as_str().unwrap_or("?").to_owned());
+    }
+    names.sort();
+    Some(names)
+}
+
+/// The scenario every target goes through: an initial cycle of the assigned group's members,
+/// an attribute change, a deactivation, a scope change (assigned, then unassigned), a group
+/// membership change, a deletion, and provision on demand.
+pub async fn pushes_a_tenant_into(app: &TestApp, remote: &Remote) {
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let ada = app.create_user(&src, "ada@contoso.com").await;
+    let bob = app.create_user(&src, "bob@contoso.com").await;
+    let cy = app.create_user(&src, "cy@contoso.com").await;
+    let sales = app.create_group(&src, "Sales", &[&ada, &bob]).await;
+    let target = add_target(app, &src, remote, ScopeMode::Assigned).await;
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::Group, &sales)
+        .await
+        .expect("assign");
+
+    // The initial cycle: the group's members and the group, nobody else.
+    let ada_name = "Ada Lovelace".to_owned();
+    eventually("the initial cycle", (true, true), async || {
+        (
+            user_there(remote, "ada@contoso.com").await.0,
+            members_there(remote, "Sales").await
+                == Some(vec!["ada@contoso.com".into(), "bob@contoso.com".into()]),
+        )
+    })
+    .await;
+    assert_eq!(
+        user_there(remote, "ada@contoso.com").await,
+        (true, true, ada_name)
+    );
+    assert!(
+        !user_there(remote, "cy@contoso.com").await.0,
+        "cy is not assigned"
+    );
+
+    // An attribute change, then a deactivation, each applied from the change log.
+    let r = app
+        .patch(
+            &src,
+            &format!("/Users/{ada}"),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ada King"}])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    eventually(
+        "the new displayName",
+        (true, true, "Ada King".to_owned()),
+        async || user_there(remote, "ada@contoso.com").await,
+    )
+    .await;
+    let r = app
+        .patch(
+            &src,
+            &format!("/Users/{bob}"),
+            patch_op(json!([{"op": "replace", "path": "active", "value": false}])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    eventually("bob deactivated", (true, false), async || {
+        let (there, active, _) = user_there(remote, "bob@contoso.com").await;
+        (there, active)
+    })
+    .await;
+
+    // Scope: cy assigned comes in; unassigned, is deactivated (Entra's soft delete).
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::User, &cy)
+        .await
+        .expect("assign cy");
+    eventually("cy provisioned", (true, true), async || {
+        let (there, active, _) = user_there(remote, "cy@contoso.com").await;
+        (there, active)
+    })
+    .await;
+    app.directory
+        .unassign_from_target(&tenant, &target.id, Kind::User, &cy)
+        .await
+        .expect("unassign cy");
+    eventually("cy deactivated", (true, false), async || {
+        let (there, active, _) = user_there(remote, "cy@contoso.com").await;
+        (there, active)
+    })
+    .await;
+
+    // Membership: cy joins Sales (and is in scope again through it); bob leaves.
+    let r = app
+        .patch(
+            &src,
+            &format!("/Groups/{sales}"),
+            patch_op(json!([
+                {"op": "add", "path": "members", "value": [{"value": cy}]},
+                {"op": "remove", "path": format!("members[value eq \"{bob}\"]")}
+            ])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    eventually(
+        "Sales is ada and cy",
+        Some(vec![
+            "ada@contoso.com".to_owned(),
+            "cy@contoso.com".to_owned(),
+        ]),
+        async || members_there(remote, "Sales").await,
+    )
+    .await;
+    assert!(
+        user_there(remote, "cy@contoso.com").await.1,
+        "cy active again"
+    );
+
+    // A deletion at the source deletes in the target.
+    let r = app.delete(&src, &format!("/Users/{ada}")).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while user_there(remote, "ada@contoso.com").await.0 {
+        if std::time::Instant::now() > deadline {
+            dump(app, &tenant).await;
+            let (run, _) = app
+                .directory
+                .target_status(&tenant, &target)
+                .await
+                .expect("status");
+            panic!("ada not deleted: {run:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    eventually(
+        "Sales is cy",
+        Some(vec!["cy@contoso.com".to_owned()]),
+        async || members_there(remote, "Sales").await,
+    )
+    .await;
+
+    // Provision on demand, with its steps; the target already holds the user.
+    let engine = Engine::new(app.directory.clone(), "test".into(), false);
+    let done = engine
+        .provision_now(&tenant, "app", Kind::User, &cy)
+        .await
+        .expect("directory")
+        .expect("provisioned");
+    assert_eq!(done.action, "unchanged", "{:?}", done.steps);
+    assert!(
+        done.steps
+            .iter()
+            .any(|s| s.contains("assigned through the group Sales")),
+        "{:?}",
+        done.steps
+    );
+    let (run, (users, groups)) = app
+        .directory
+        .target_status(&tenant, &target)
+        .await
+        .expect("status");
+    let run = run.expect("a run");
+    assert!(!run.quarantined, "{run:?}");
+    assert_eq!(
+        (users, groups),
+        (2, 1),
+        "bob and cy (ada was deleted), and Sales"
+    );
+    // Every object's outcome is in the provisioning log, direction outbound.
+    let log = app
+        .directory
+        .log_page(
+            &tenant,
+            &roster_store::LogQuery {
+                limit: 500,
+                action: Some("outbound".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("log");
+    let outbound: Vec<&str> = log
+        .iter()
+        .filter(|e| e.action == "outbound")
+        .map(|e| e.summary.as_str())
+        .collect();
+    assert!(
+        outbound
+            .iter()
+            .any(|s| s.starts_with("Created user ada@contoso.com")),
+        "{outbound:?}"
+    );
+    assert!(
+        outbound
+            .iter()
+            .any(|s| s.starts_with("Deactivated user cy@contoso.com")),
+        "{outbound:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_tenant_is_pushed_into_another_roster_tenant() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    pushes_a_tenant_into(&app, &remote).await;
+}
+
+#[tokio::test]
+async fn a_tenant_is_pushed_into_python_scims_scim2_server() {
+    let app = spawn_app().await;
+    let server = remote::Scim2Server::start().await;
+    pushes_a_tenant_into(&app, &server.remote).await;
+}
+
+#[tokio::test]
+async fn a_tenant_is_pushed_into_a_scimmy_server() {
+    let app = spawn_app().await;
+    let server = remote::Scimmy::start().await;
+    pushes_a_tenant_into(&app, &server.remote).await;
+}
+
+#[tokio::test]
+async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_tested() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let proxy = Faulty::start(&dst.base).await;
+    let remote = Remote::new(&proxy.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    // 429 (with Retry-After) and 500 for a while: the objects still arrive.
+    proxy.fail_with(&[429, 500, 500, 429]);
+    let target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    app.create_user(&src, "ada@contoso.com").await;
+    let direct = Remote::new(&dst.base, &dst.token);
+    eventually("ada arrives despite the faults", true, async || {
+        user_there(&direct, "ada@contoso.com").await.0
+    })
+    .await;
+    assert_eq!(proxy.faults_left(), 0);
+    let faults: Vec<u16> = proxy
+        .seen()
+        .iter()
+        .map(|(_, s)| *s)
+        .filter(|s| *s >= 429)
+        .collect();
+    assert_eq!(faults, [429, 500, 500, 429]);
+
+    // The target's token is revoked (a new one issued): the next change quarantines it.
+    let (_, new_token) = app
+        .directory
+        .issue_token(&TenantId::new(&dst.id), &Default::default())
+        .await
+        .expect("a new token");
+    let bob = app.create_user(&src, "bob@contoso.com").await;
+    eventually("quarantined", true, async || {
+        let (run, _) = app
+            .directory
+            .target_status(&tenant, &target)
+            .await
+            .expect("status");
+        run.is_some_and(|r| r.quarantined)
+    })
+    .await;
+    let (run, _) = app
+        .directory
+        .target_status(&tenant, &target)
+        .await
+        .expect("status");
+    let error = run.and_then(|r| r.error).unwrap_or_default();
+    assert!(error.contains("401"), "{error}");
+    let events = app
+        .directory
+        .store()
+        .events(Some(&tenant), 0, 1000)
+        .await
+        .expect("events");
+    assert!(
+        events.iter().any(|e| e.event_type == "target.quarantined"),
+        "the host app is told"
+    );
+
+    // A new token, a successful test connection: the quarantine ends and bob arrives.
+    app.directory
+        .change_target(
+            &tenant,
+            &target.id,
+            TargetChange {
+                token: Some(new_token.clone()),
+                ..TargetChange::default()
+            },
+        )
+        .await
+        .expect("the new token");
+    let engine = Engine::new(app.directory.clone(), "test".into(), false);
+    let tested = engine
+        .test_connection(&tenant, "app")
+        .await
+        .expect("directory");
+    let capabilities = tested.expect("the test connection succeeds");
+    assert!(
+        capabilities.patch && capabilities.filter,
+        "{capabilities:?}"
+    );
+    let direct = Remote::new(&dst.base, &new_token);
+    eventually("bob arrives after the quarantine", true, async || {
+        user_there(&direct, "bob@contoso.com").await.0
+    })
+    .await;
+    let (run, _) = app
+        .directory
+        .target_status(&tenant, &target)
+        .await
+        .expect("status");
+    assert!(!run.expect("a run").quarantined);
+    let _ = bob;
+}
+
+/// What a user and its JSON look like in a target (for the remote helpers).
+pub fn first(list: &Value) -> Option<Value> {
+    list["Resources"].as_array()?.first().cloned()
+}
+
+async fn dump(app: &TestApp, tenant: &TenantId) {
+    let log = app
+        .directory
+        .log_page(
+            tenant,
+            &roster_store::LogQuery {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("log");
+    for e in log {
+        eprintln!(
+            "{} | {} | {} | {}",
+            e.summary,
+            e.explanation,
+            e.response_body.replace('\n', " / "),
+            e.status
+        );
+    }
+}

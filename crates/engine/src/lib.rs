@@ -12,6 +12,7 @@
 
 pub mod client;
 pub mod object;
+pub mod view;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -240,6 +241,7 @@ impl Engine {
         run.total = i64::try_from(users + groups).unwrap_or(i64::MAX);
         run.processed = 0;
         run.cursor = "User:0".into();
+        run.cycle_started_at = self.now_ms();
         Ok(())
     }
 

@@ -287,6 +287,19 @@ pub(crate) enum TargetCommand {
         #[arg(long)]
         import: Option<std::path::PathBuf>,
     },
+    /// Changes a target's settings, each given as KEY=VALUE: url, token, scope
+    /// (assigned|all), groups (on|off), rate-limit (per second), timeout (seconds), interval
+    /// (minutes), create, update, deactivate, delete, sync-password (on|off), leaving-scope
+    /// (deactivate|delete|nothing), scoping (@FILE of scoping filters as JSON).
+    Set {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// KEY=VALUE, one or more.
+        #[arg(required = true)]
+        settings: Vec<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,27 +2,16 @@
 
 use anyhow::{Context as _, Result, bail};
 use roster_directory::Directory;
-use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target};
+use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target, TargetChange};
 use roster_engine::Engine;
+use roster_outbound::plan::Leaving;
 use roster_store::Kind;
 use serde_json::{Value, json};
 
 use crate::cli::TargetCommand;
 
 fn target_json(t: &Target) -> Value {
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "url": t.settings.url,
-        "scope": t.settings.scope.name(),
-        "paused": t.paused,
-        "provision_groups": t.settings.provision_groups,
-        "rate_limit": t.settings.rate_limit,
-        "interval_minutes": t.settings.interval_minutes,
-        "capabilities": t.settings.capabilities.map(|c| json!({
-            "patch": c.patch, "filter": c.filter, "bulk": c.bulk, "etag": c.etag
-        })),
-    })
+    roster_engine::view::target(t)
 }
 
 fn engine(directory: &Directory) -> Engine {
@@ -39,21 +28,76 @@ fn object(user: Option<String>, group: Option<String>) -> Result<(Kind, String)>
 }
 
 async fn status_json(directory: &Directory, t: &Target) -> Result<Value> {
-    let (run, (users, groups)) = directory.target_status(&t.tenant, t).await?;
-    Ok(match run {
-        None => json!({"users": users, "groups": groups}),
-        Some(r) => json!({
-            "phase": r.phase,
-            "processed": r.processed,
-            "total": r.total,
-            "users": users,
-            "groups": groups,
-            "failures": r.failures,
-            "error": r.error,
-            "quarantined": r.quarantined,
-            "paused": t.paused,
-        }),
-    })
+    Ok(roster_engine::view::detail(directory, t).await?["status"].take())
+}
+
+fn on_off(key: &str, value: &str) -> Result<bool> {
+    match value {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        other => bail!("{key} is on or off, not {other:?}"),
+    }
+}
+
+fn number(key: &str, value: &str) -> Result<u32> {
+    value
+        .parse()
+        .with_context(|| format!("{key} is a whole number, not {value:?}"))
+}
+
+/// `KEY=VALUE` pairs read into a change (`roster target set`).
+fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
+    let mut c = TargetChange::default();
+    let mut policy = current.settings.policy;
+    let mut policy_changed = false;
+    for pair in pairs {
+        let Some((key, value)) = pair.split_once('=') else {
+            bail!("settings are KEY=VALUE, not {pair:?}");
+        };
+        match key {
+            "url" => c.url = Some(value.to_owned()),
+            "token" => c.token = Some(value.to_owned()),
+            "scope" => c.scope = Some(ScopeMode::parse(value)?),
+            "groups" => c.provision_groups = Some(on_off(key, value)?),
+            "rate-limit" => c.rate_limit = Some(number(key, value)?),
+            "timeout" => c.timeout_seconds = Some(number(key, value)?),
+            "interval" => c.interval_minutes = Some(number(key, value)?),
+            "scoping" => {
+                let path = value.strip_prefix('@').unwrap_or(value);
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+                c.scoping = Some(
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{path}: not scoping filters"))?,
+                );
+            }
+            "create" | "update" | "deactivate" | "delete" | "sync-password" => {
+                let on = on_off(key, value)?;
+                match key {
+                    "create" => policy.create = on,
+                    "update" => policy.update = on,
+                    "deactivate" => policy.deactivate = on,
+                    "delete" => policy.delete = on,
+                    _ => policy.sync_password = on,
+                }
+                policy_changed = true;
+            }
+            "leaving-scope" => {
+                policy.leaving_scope = match value {
+                    "deactivate" => Leaving::Deactivate,
+                    "delete" => Leaving::Delete,
+                    "nothing" => Leaving::Nothing,
+                    other => bail!("leaving-scope is deactivate, delete or nothing, not {other:?}"),
+                };
+                policy_changed = true;
+            }
+            other => bail!("{other} is not a target setting (see roster target set --help)"),
+        }
+    }
+    if policy_changed {
+        c.policy = Some(policy);
+    }
+    Ok(c)
 }
 
 /// A progress bar of `width` characters.
@@ -140,17 +184,7 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
         } => {
             let tenant = directory.find_tenant(&tenant).await?;
             let t = directory.target(&tenant.id, &target).await?;
-            let mut shown = target_json(&t);
-            shown["status"] = status_json(directory, &t).await?;
-            shown["user_mappings"] = t.settings.user_mappings.clone();
-            shown["scoping"] = serde_json::to_value(&t.settings.scoping)?;
-            let assigned = directory.target_assignments(&tenant.id, &t).await?;
-            shown["assigned"] = json!(
-                assigned
-                    .iter()
-                    .map(|(k, id)| json!({"type": k.as_str(), "id": id}))
-                    .collect::<Vec<_>>()
-            );
+            let shown = roster_engine::view::detail(directory, &t).await?;
             if json {
                 println!("{shown}");
             } else {
@@ -170,8 +204,15 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
             } else {
                 let processed = status["processed"].as_i64().unwrap_or(0);
                 let total = status["total"].as_i64().unwrap_or(0);
+                let pace = match (
+                    status["per_second"].as_f64(),
+                    status["seconds_left"].as_f64(),
+                ) {
+                    (Some(rate), Some(left)) => format!(" · {rate}/s · {left}s left"),
+                    _ => String::new(),
+                };
                 println!(
-                    "{} {} {processed}/{total} · users {} · groups {}{}{}",
+                    "{} {} {processed}/{total}{pace} · users {} · groups {}{}{}",
                     status["phase"].as_str().unwrap_or("new"),
                     bar(processed, total, 30),
                     status["users"],
@@ -261,6 +302,17 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
                 Err(e) => bail!("provisioning failed: {e}"),
             }
         }
+        TargetCommand::Set {
+            tenant,
+            target,
+            settings,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let t = directory.target(&tenant.id, &target).await?;
+            let c = change(&t, &settings)?;
+            let t = directory.change_target(&tenant.id, &t.id, c).await?;
+            println!("{}", serde_json::to_string_pretty(&target_json(&t))?);
+        }
         TargetCommand::Mappings {
             tenant,
             target,
@@ -283,13 +335,18 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
                         .with_context(|| format!("reading {}", path.display()))?;
                     let json: Value = serde_json::from_str(&text)
                         .with_context(|| format!("{} is not JSON", path.display()))?;
-                    roster_outbound::mapping::import(&json)?;
-                    if groups {
-                        t.settings.group_mappings = json;
+                    let change = if groups {
+                        TargetChange {
+                            group_mappings: Some(json),
+                            ..TargetChange::default()
+                        }
                     } else {
-                        t.settings.user_mappings = json;
-                    }
-                    directory.save_target(&t).await?;
+                        TargetChange {
+                            user_mappings: Some(json),
+                            ..TargetChange::default()
+                        }
+                    };
+                    t = directory.change_target(&tenant.id, &t.id, change).await?;
                     println!("The mappings of {} are replaced.", t.name);
                 }
             }
@@ -300,9 +357,11 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
 
 async fn pause(directory: &Directory, tenant: &str, target: &str, paused: bool) -> Result<()> {
     let tenant = directory.find_tenant(tenant).await?;
-    let mut t = directory.target(&tenant.id, target).await?;
-    t.paused = paused;
-    directory.save_target(&t).await?;
+    let change = TargetChange {
+        paused: Some(paused),
+        ..TargetChange::default()
+    };
+    let t = directory.change_target(&tenant.id, target, change).await?;
     println!(
         "Target {} is {}.",
         t.name,

@@ -390,7 +390,7 @@ impl OutboundStore for PostgresStore {
         let done = sqlx::query(
             "UPDATE target_runs SET phase = $1, cursor = $2, position = $3, processed = $4,
                total = $5, failures = $6, error = $7, quarantined = $8, next_at = $9,
-               cycle_ended_at = $10,
+               cycle_ended_at = $10, cycle_started_at = $14,
                lease_owner = CASE WHEN $11 THEN NULL ELSE lease_owner END,
                lease_until = CASE WHEN $11 THEN NULL ELSE lease_until END
              WHERE target_id = $12 AND lease_owner = $13 AND next_at <> 0",
@@ -408,6 +408,7 @@ impl OutboundStore for PostgresStore {
         .bind(release)
         .bind(&r.target_id)
         .bind(owner)
+        .bind(r.cycle_started_at)
         .execute(&mut *conn)
         .await
         .map_err(db_err)?;

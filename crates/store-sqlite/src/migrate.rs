@@ -58,6 +58,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     17 => "0017_sso.sql",
     18 => "0018_tenant_domains.sql",
     19 => "0019_outbound.sql",
+    20 => "0020_target_cycle_start.sql",
 ];
 
 /// The latest migration of this build.

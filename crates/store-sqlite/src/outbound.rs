@@ -401,7 +401,7 @@ impl OutboundStore for SqliteStore {
                     tx,
                     "UPDATE target_runs SET phase = ?, cursor = ?, position = ?, processed = ?,
                        total = ?, failures = ?, error = ?, quarantined = ?, next_at = ?,
-                       cycle_ended_at = ?,
+                       cycle_ended_at = ?, cycle_started_at = ?,
                        lease_owner = CASE WHEN ? THEN NULL ELSE lease_owner END,
                        lease_until = CASE WHEN ? THEN NULL ELSE lease_until END
                      WHERE target_id = ? AND lease_owner = ? AND next_at <> 0",
@@ -416,6 +416,7 @@ impl OutboundStore for SqliteStore {
                         r.quarantined,
                         r.next_at,
                         r.cycle_ended_at,
+                        r.cycle_started_at,
                         release,
                         release,
                         r.target_id,

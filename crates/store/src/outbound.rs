@@ -83,6 +83,8 @@ pub struct TargetRun {
     pub next_at: i64,
     /// When the last full cycle ended (0: never).
     pub cycle_ended_at: i64,
+    /// When the current (or last) cycle started, in milliseconds since the epoch.
+    pub cycle_started_at: i64,
 }
 
 /// Outbound provisioning's storage.

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::support::faulty::Faulty;
 use crate::support::{TestApp, TestTenant, eventually, patch_op, spawn_app};
 
+mod api;
 mod remote;
 
 pub use remote::Remote;

@@ -22,6 +22,7 @@ mod domains;
 mod logs;
 mod reads;
 mod sso;
+mod targets;
 mod tenants;
 
 /// What a host-application request can fail with.
@@ -240,6 +241,36 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tenants/{tenant}/domains/{domain}/dns-record",
             get(domains::record),
+        )
+        .route(
+            "/tenants/{tenant}/targets",
+            get(targets::list).post(targets::create),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}",
+            get(targets::show)
+                .patch(targets::change)
+                .delete(targets::remove),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/test",
+            post(targets::test),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/restart",
+            post(targets::restart),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/provision",
+            post(targets::provision),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/assignments",
+            get(targets::assignments).post(targets::assign),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/assignments/{kind}/{id}",
+            delete(targets::unassign),
         )
         .route("/plans", get(tenants::plans))
 }

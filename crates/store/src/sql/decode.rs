@@ -422,7 +422,8 @@ pub fn target_object(row: &impl Columns) -> Result<crate::TargetObject, StoreErr
 
 /// The columns [`target_run`] reads (with the target's tenant, `t.tenant_id`).
 pub const TARGET_RUN_COLUMNS: &str = "t.tenant_id, r.target_id, r.phase, r.cursor, r.position, \
-     r.processed, r.total, r.failures, r.error, r.quarantined, r.next_at, r.cycle_ended_at";
+     r.processed, r.total, r.failures, r.error, r.quarantined, r.next_at, r.cycle_ended_at,
+     r.cycle_started_at";
 
 /// A target's run: [`TARGET_RUN_COLUMNS`].
 pub fn target_run(row: &impl Columns) -> Result<crate::TargetRun, StoreError> {
@@ -439,5 +440,6 @@ pub fn target_run(row: &impl Columns) -> Result<crate::TargetRun, StoreError> {
         quarantined: row.flag("quarantined")?,
         next_at: row.int("next_at")?,
         cycle_ended_at: row.int("cycle_ended_at")?,
+        cycle_started_at: row.int("cycle_started_at")?,
     })
 }

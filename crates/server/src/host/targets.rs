@@ -1,0 +1,295 @@
+//! `/api/v1/tenants/{id}/targets/…`: a tenant's outbound provisioning targets, as `roster
+//! target …` manages them: add, list, show (with progress), change, remove, test the
+//! connection, restart, assign users and groups, and provision one object on demand with its
+//! steps. Reads need `directory:read` (or `tenants:write`); changes need `tenants:write`.
+//! Secrets are write-only: no answer ever carries a token or a client secret.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use roster_directory::Scope;
+use roster_directory::targets::{Auth, NewTarget, ScopeMode, TargetChange};
+use roster_engine::{Engine, view};
+use roster_store::Kind;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{HostApp, HostError, tenant_ref};
+use crate::AppState;
+
+fn read<T: DeserializeOwned>(body: &Bytes, what: &str) -> Result<T, HostError> {
+    serde_json::from_slice(body)
+        .map_err(|e| HostError::BadRequest(format!("the {what} cannot be read: {e}")))
+}
+
+fn engine(state: &AppState) -> Engine {
+    let owner = format!("api-{}", state.directory.secrets().resource_id());
+    Engine::new(state.directory.clone(), owner, false)
+}
+
+/// `GET /api/v1/tenants/{id}/targets`.
+pub(super) async fn list(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let mut data = Vec::new();
+    for t in state.directory.targets(&tenant.id).await? {
+        let (run, counts) = state.directory.target_status(&tenant.id, &t).await?;
+        let mut shown = view::target(&t);
+        shown["status"] = view::status(&t, run.as_ref(), counts, now_ms(&state));
+        data.push(shown);
+    }
+    Ok(Json(json!({"data": data, "next_cursor": null})))
+}
+
+fn now_ms(state: &AppState) -> i64 {
+    i64::try_from(state.directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// The body that adds a target.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewTargetBody {
+    name: String,
+    url: String,
+    token: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    token_url: Option<String>,
+    #[serde(default = "assigned")]
+    scope: ScopeMode,
+}
+
+fn assigned() -> ScopeMode {
+    ScopeMode::Assigned
+}
+
+/// `POST /api/v1/tenants/{id}/targets`: 201 with the target.
+pub(super) async fn create(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let new: NewTargetBody = read(&body, "target")?;
+    let (auth, secret) = match (new.token, new.client_id, new.client_secret, new.token_url) {
+        (Some(token), None, None, None) => (Auth::Bearer, token),
+        (None, Some(client_id), Some(secret), Some(token_url)) => (
+            Auth::ClientCredentials {
+                token_url,
+                client_id,
+                scope: None,
+            },
+            secret,
+        ),
+        _ => {
+            return Err(HostError::BadRequest(
+                "give token, or client_id, client_secret and token_url".into(),
+            ));
+        }
+    };
+    let added = state
+        .directory
+        .add_target(
+            &tenant.id,
+            NewTarget {
+                name: new.name,
+                url: new.url,
+                auth,
+                secret,
+                scope: new.scope,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(view::target(&added))))
+}
+
+/// `GET /api/v1/tenants/{id}/targets/{target}`: settings, status, mappings, assignments.
+pub(super) async fn show(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let t = state.directory.target(&tenant.id, &target).await?;
+    Ok(Json(view::detail(&state.directory, &t).await?))
+}
+
+/// `PATCH /api/v1/tenants/{id}/targets/{target}`: any of `url`, `token`, `scope`,
+/// `scoping`, `user_mappings`, `group_mappings`, `provision_groups`, `rate_limit`,
+/// `timeout_seconds`, `interval_minutes`, `policy`, `paused`.
+pub(super) async fn change(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let change: TargetChange = read(&body, "change")?;
+    let t = state
+        .directory
+        .change_target(&tenant.id, &target, change)
+        .await?;
+    Ok(Json(view::target(&t)))
+}
+
+/// `DELETE /api/v1/tenants/{id}/targets/{target}`: 204 (what the target holds stays there).
+pub(super) async fn remove(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<StatusCode, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    state.directory.remove_target(&tenant.id, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/targets/{target}/test`: the test connection, as Entra does it. 200 with what the
+/// target supports, or 200 with `"ok": false` and why (the test ran; the target failed it).
+pub(super) async fn test(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    Ok(Json(
+        match engine(&state).test_connection(&tenant.id, &target).await? {
+            Ok(c) => json!({"ok": true, "capabilities": {
+                "patch": c.patch, "filter": c.filter, "bulk": c.bulk, "etag": c.etag}}),
+            Err(e) => json!({"ok": false, "error": e.to_string()}),
+        },
+    ))
+}
+
+/// `POST …/targets/{target}/restart`: forgets what the target holds; a new initial cycle.
+pub(super) async fn restart(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<StatusCode, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let t = state.directory.target(&tenant.id, &target).await?;
+    state.directory.restart_target(&tenant.id, &t).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// A user or a group, named in a body as `{"user": ID}` or `{"group": ID}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Object {
+    user: Option<String>,
+    group: Option<String>,
+}
+
+impl Object {
+    fn parts(self) -> Result<(Kind, String), HostError> {
+        match (self.user, self.group) {
+            (Some(u), None) => Ok((Kind::User, u)),
+            (None, Some(g)) => Ok((Kind::Group, g)),
+            _ => Err(HostError::BadRequest(
+                "name one object: {\"user\": ID} or {\"group\": ID}".into(),
+            )),
+        }
+    }
+}
+
+/// `GET …/targets/{target}/assignments`.
+pub(super) async fn assignments(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let t = state.directory.target(&tenant.id, &target).await?;
+    let list = state.directory.target_assignments(&tenant.id, &t).await?;
+    let data: Vec<Value> = list
+        .iter()
+        .map(|(k, id)| json!({"type": k.as_str(), "id": id}))
+        .collect();
+    Ok(Json(json!({"data": data, "next_cursor": null})))
+}
+
+/// `POST …/targets/{target}/assignments` `{"user": ID}` or `{"group": ID}`: 201.
+pub(super) async fn assign(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let (kind, id) = read::<Object>(&body, "assignment")?.parts()?;
+    state
+        .directory
+        .assign_to_target(&tenant.id, &target, kind, &id)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"type": kind.as_str(), "id": id})),
+    ))
+}
+
+/// `DELETE …/targets/{target}/assignments/{type}/{id}` (`type`: `User` or `Group`): 204.
+pub(super) async fn unassign(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target, kind, id)): Path<(String, String, String, String)>,
+) -> Result<StatusCode, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let kind = match kind.as_str() {
+        "User" | "user" | "users" => Kind::User,
+        "Group" | "group" | "groups" => Kind::Group,
+        other => {
+            return Err(HostError::BadRequest(format!(
+                "an assignment is of a User or a Group, not {other:?}"
+            )));
+        }
+    };
+    state
+        .directory
+        .unassign_from_target(&tenant.id, &target, kind, &id)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST …/targets/{target}/provision` `{"user": ID}` or `{"group": ID}`: provision on
+/// demand; 200 with the action and each step, or 502 with the steps and why the target
+/// refused.
+pub(super) async fn provision(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let (kind, id) = read::<Object>(&body, "object")?.parts()?;
+    let done = engine(&state)
+        .provision_now(&tenant.id, &target, kind, &id)
+        .await?;
+    Ok(match done {
+        Ok(done) => (
+            StatusCode::OK,
+            Json(json!({"ok": true, "action": done.action, "name": done.name,
+                "steps": done.steps})),
+        ),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"ok": false, "error": e.to_string()})),
+        ),
+    })
+}

@@ -25,12 +25,17 @@ use serde_json::Value as Json;
 use crate::client::{ClientError, ScimClient};
 use crate::object::{Context, Done, SyncError};
 
-/// How many objects a page of the initial phase holds.
+/// How many objects a page of the initial phase holds at most.
 const PAGE: u64 = 200;
 /// How many change-log events one step of the incremental phase applies.
 const EVENTS: u64 = 500;
-/// How long a lease lasts; a step renews it.
-const LEASE_MS: i64 = 60_000;
+/// How long a lease lasts: a step fits in it (a page is as long as the target's rate limit
+/// allows in [`PAGE_SECONDS`]), and a process that died holding one delays its target by at
+/// most this much.
+const LEASE_MS: i64 = 30_000;
+/// About how long a page of the initial phase takes at the target's rate limit (up to three
+/// requests an object: the lookup, the create, a group's members).
+const PAGE_SECONDS: u64 = 4;
 /// How many times in a row a page or a change whose object failed is tried again, after a
 /// backoff of 2, 4, 8, … seconds, before the run goes on (the next cycle tries it again).
 const RETRIES: i64 = 5;
@@ -259,11 +264,12 @@ impl Engine {
                 return Ok((0, 0, None));
             }
         };
+        let page_size = (u64::from(cx.target.settings.rate_limit) * PAGE_SECONDS).clamp(20, PAGE);
         let query = ListQuery {
             filter: None,
             sort: None,
             offset,
-            limit: PAGE,
+            limit: page_size,
             with_relations: true,
             max_bytes: usize::MAX,
             count_at_most: None,
@@ -297,7 +303,7 @@ impl Engine {
             return Ok((ok, failed, last));
         }
         let read = u64::try_from(page.resources.len()).unwrap_or(0);
-        run.cursor = if read < PAGE {
+        run.cursor = if read < page_size {
             match kind {
                 Kind::User if cx.target.settings.provision_groups => "Group:0".into(),
                 _ => "done".into(),

@@ -15,18 +15,22 @@ pub mod object;
 pub mod view;
 
 use std::sync::Arc;
+
+use futures_util::StreamExt as _;
 use std::time::Duration;
 
-use roster_directory::targets::Target;
+use roster_directory::targets::{ScopeMode, Target};
 use roster_directory::{Directory, DirectoryError, TenantContext};
-use roster_store::{Kind, ListQuery, LogEntry, Outcome, TargetRun, TenantId};
+use roster_store::{Kind, ListQuery, LogEntry, Outcome, StoredResource, TargetRun, TenantId};
 use serde_json::Value as Json;
 
 use crate::client::{ClientError, ScimClient};
 use crate::object::{Context, Done, SyncError};
 
+/// How many objects of a page are brought in step at once.
+const CONCURRENCY: usize = 64;
 /// How many objects a page of the initial phase holds at most.
-const PAGE: u64 = 200;
+const PAGE: u64 = 500;
 /// How many change-log events one step of the incremental phase applies.
 const EVENTS: u64 = 500;
 /// How long a lease lasts: a step fits in it (a page is as long as the target's rate limit
@@ -39,6 +43,8 @@ const PAGE_SECONDS: u64 = 4;
 /// How many times in a row a page or a change whose object failed is tried again, after a
 /// backoff of 2, 4, 8, … seconds, before the run goes on (the next cycle tries it again).
 const RETRIES: i64 = 5;
+/// The most groups an assignment reaches through nesting.
+const MAX_NESTED: usize = 10_000;
 /// How long a quarantined target waits between tries.
 const QUARANTINE_MS: i64 = 3_600_000;
 
@@ -138,7 +144,7 @@ impl Engine {
     async fn work(&self, mut run: TargetRun) -> Result<(), DirectoryError> {
         let (ctx, target) = self.context_parts(&run.tenant_id, &run.target_id).await?;
         let client = self.client(&target)?;
-        let assigned = self.directory.target_assignments(ctx.id(), &target).await?;
+        let assigned = self.assignments(ctx.id(), &target).await?;
         let cx = Context {
             directory: &self.directory,
             tenant: &ctx,
@@ -204,8 +210,6 @@ impl Engine {
         } else if run.phase == "initial" {
             // The cycle goes on at the next look (a wake sets 0, which `again` reads).
             run.next_at = now.max(1);
-            // Tried again after a backoff (changes alone do not make a failing run due).
-            run.next_at = now + 1000 * (1 << run.failures.clamp(1, 8));
         } else if run.phase == "incremental" && run.cursor.is_empty() && run.next_at <= now {
             run.next_at = now + interval;
         }
@@ -224,6 +228,53 @@ impl Engine {
             .save_target_run(&self.owner, &run, true)
             .await?;
         Ok(())
+    }
+
+    /// A target's assignments, with every group nested in an assigned group (as far as the
+    /// directory nests, at most [`MAX_NESTED`] groups): their members are in scope too.
+    async fn assignments(
+        &self,
+        tenant: &TenantId,
+        target: &Target,
+    ) -> Result<Vec<(Kind, String)>, DirectoryError> {
+        let mut out = self.directory.target_assignments(tenant, target).await?;
+        if target.settings.scope == ScopeMode::All {
+            return Ok(out);
+        }
+        let mut queue: Vec<String> = out
+            .iter()
+            .filter(|(k, _)| *k == Kind::Group)
+            .map(|(_, id)| id.clone())
+            .collect();
+        let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
+        while let Some(group) = queue.pop() {
+            let mut after = 0;
+            loop {
+                let page = match self
+                    .directory
+                    .members_after(tenant, &group, after, 1000)
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(DirectoryError::NotFound { .. }) => break,
+                    Err(e) => return Err(e),
+                };
+                for (_, member) in &page {
+                    if member.kind == Kind::Group
+                        && seen.len() < MAX_NESTED
+                        && seen.insert(member.id.clone())
+                    {
+                        out.push((Kind::Group, member.id.clone()));
+                        queue.push(member.id.clone());
+                    }
+                }
+                match page.last() {
+                    Some((key, _)) if page.len() == 1000 => after = *key,
+                    _ => break,
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Starts a cycle: how many objects it goes through, and (`from_head`) the position of the
@@ -256,60 +307,79 @@ impl Engine {
         cx: &Context<'_>,
         run: &mut TargetRun,
     ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
-        let (kind, offset) = match run.cursor.split_once(':') {
-            Some(("User", n)) => (Kind::User, n.parse::<u64>().unwrap_or(0)),
-            Some(("Group", n)) => (Kind::Group, n.parse::<u64>().unwrap_or(0)),
-            _ => {
-                run.cursor = "done".into();
-                return Ok((0, 0, None));
-            }
+        // The cursor is `User:KEY` or `Group:KEY`, the key of the last object done (keyset
+        // paging, in creation order: a page costs the same at the end as at the start).
+        let unreadable = || {
+            DirectoryError::Internal(format!(
+                "target {}: its run's cursor {:?} does not read",
+                run.target_id, run.cursor
+            ))
+        };
+        let (kind, after) = match run.cursor.split_once(':') {
+            Some(("User", n)) => (Kind::User, n.parse::<i64>().map_err(|_| unreadable())?),
+            Some(("Group", n)) => (Kind::Group, n.parse::<i64>().map_err(|_| unreadable())?),
+            _ if run.cursor == "done" => return Ok((0, 0, None)),
+            _ => return Err(unreadable()),
         };
         let page_size = (u64::from(cx.target.settings.rate_limit) * PAGE_SECONDS).clamp(20, PAGE);
-        let query = ListQuery {
-            filter: None,
-            sort: None,
-            offset,
-            limit: page_size,
-            with_relations: true,
-            max_bytes: usize::MAX,
-            count_at_most: None,
-        };
-        let page = self.directory.list(cx.tenant, kind, &query).await?;
+        let keyed = self
+            .directory
+            .resources_after(cx.tenant.id(), kind, after, page_size)
+            .await?;
+        let next_key = keyed.last().map_or(after, |(key, _)| *key);
+        let page: Vec<StoredResource> = keyed.into_iter().map(|(_, o)| o).collect();
         let (mut ok, mut failed, mut last) = (0, 0, None);
         let processed_before = run.processed;
-        for object in &page.resources {
-            match cx.sync(kind, &object.id, Some(object)).await {
+        // The page's objects, several at a time (each is independent of the others: users
+        // before groups, a page holds one kind).
+        // (The futures are made first: a stream's closure would make the step's future
+        // not `Send`, a known limit of the compiler with higher-ranked lifetimes.)
+        let syncs: Vec<_> = page
+            .iter()
+            .map(|object| async move { (object, cx.sync(kind, &object.id, Some(object)).await) })
+            .collect();
+        let outcomes: Vec<_> = futures_util::stream::iter(syncs)
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut entries = Vec::new();
+        let mut stopped = false;
+        for (object, outcome) in outcomes {
+            match outcome {
                 Ok(done) => {
                     ok += 1;
-                    self.log(cx, kind, &object.id, &done, None).await;
+                    if done.action != "unchanged" && done.action != "skipped" {
+                        entries.push(self.entry(cx, kind, &object.id, &done, None));
+                    }
                 }
                 Err(e) => {
                     failed += 1;
-                    self.log(cx, kind, &object.id, &Done::default(), Some(&e))
-                        .await;
-                    let stop = e.is_credentials();
+                    entries.push(self.entry(cx, kind, &object.id, &Done::default(), Some(&e)));
+                    stopped |= e.is_credentials();
                     last = Some(e);
-                    if stop {
-                        // Nothing more will pass: the page is tried again after quarantine.
-                        return Ok((ok, failed, last));
-                    }
                 }
             }
             run.processed += 1;
+        }
+        self.write_log(&entries).await;
+        if stopped {
+            // Nothing more will pass: the page is tried again after the quarantine.
+            run.processed = processed_before;
+            return Ok((ok, failed, last));
         }
         if failed > 0 && run.failures + failed <= RETRIES {
             // The page is tried again after a backoff (what passed is not sent twice).
             run.processed = processed_before;
             return Ok((ok, failed, last));
         }
-        let read = u64::try_from(page.resources.len()).unwrap_or(0);
+        let read = u64::try_from(page.len()).unwrap_or(0);
         run.cursor = if read < page_size {
             match kind {
                 Kind::User if cx.target.settings.provision_groups => "Group:0".into(),
                 _ => "done".into(),
             }
         } else {
-            format!("{}:{}", kind.as_str(), offset + read)
+            format!("{}:{next_key}", kind.as_str())
         };
         Ok((ok, failed, last))
     }
@@ -405,6 +475,30 @@ impl Engine {
         done: &Done,
         error: Option<&SyncError>,
     ) {
+        self.write_log(&[self.entry(cx, kind, id, done, error)])
+            .await;
+    }
+
+    /// Writes entries to the provisioning log (one transaction); a failure is logged, and
+    /// never stops provisioning.
+    async fn write_log(&self, entries: &[LogEntry]) {
+        if entries.is_empty() {
+            return;
+        }
+        if let Err(e) = self.directory.append_log(entries).await {
+            tracing::warn!(error = %e, "writing outbound entries to the provisioning log failed");
+        }
+    }
+
+    /// An object's outcome as a provisioning-log entry (direction: outbound).
+    fn entry(
+        &self,
+        cx: &Context<'_>,
+        kind: Kind,
+        id: &str,
+        done: &Done,
+        error: Option<&SyncError>,
+    ) -> LogEntry {
         let (outcome, summary, explanation) = match error {
             None => (
                 Outcome::Succeeded,
@@ -427,7 +521,7 @@ impl Engine {
                 e.to_string(),
             ),
         };
-        let entry = LogEntry {
+        LogEntry {
             seq: 0,
             tenant_id: cx.tenant.id().clone(),
             at: self.directory.now(),
@@ -457,16 +551,13 @@ impl Engine {
             explanation,
             hint: match error {
                 Some(e) if e.is_credentials() => "The target refused Roster's credentials: \
-                     paste a new token (roster target set … --token) and test the connection."
+                     paste a new token (`roster target set TENANT TARGET token=…`) and test the connection."
                     .into(),
                 _ => String::new(),
             },
             normalizations: Vec::new(),
             request_body: String::new(),
             response_body: done.steps.join("\n"),
-        };
-        if let Err(e) = self.directory.append_log(&[entry]).await {
-            tracing::warn!(error = %e, "writing an outbound entry to the provisioning log failed");
         }
     }
 
@@ -481,7 +572,7 @@ impl Engine {
         let target = self.directory.target(tenant, target).await?;
         let (ctx, target) = self.context_parts(tenant, &target.id).await?;
         let client = self.client(&target)?;
-        let assigned = self.directory.target_assignments(tenant, &target).await?;
+        let assigned = self.assignments(tenant, &target).await?;
         let cx = Context {
             directory: &self.directory,
             tenant: &ctx,

@@ -31,7 +31,7 @@ pub struct TargetChange {
     pub group_mappings: Option<Value>,
     /// Whether groups are provisioned.
     pub provision_groups: Option<bool>,
-    /// Requests per second, 1 to 1000.
+    /// Requests per second, 1 to 10,000.
     pub rate_limit: Option<u32>,
     /// Seconds per request, 1 to 300.
     pub timeout_seconds: Option<u32>,
@@ -101,7 +101,7 @@ impl Directory {
             s.provision_groups = on;
         }
         if let Some(n) = change.rate_limit {
-            s.rate_limit = within(n, 1, 1000, "the rate limit (requests per second)")?;
+            s.rate_limit = within(n, 1, 10_000, "the rate limit (requests per second)")?;
         }
         if let Some(n) = change.timeout_seconds {
             s.timeout_seconds = within(n, 1, 300, "the timeout (seconds)")?;

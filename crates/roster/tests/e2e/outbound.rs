@@ -265,6 +265,49 @@ async fn a_tenant_is_pushed_into_another_roster_tenant() {
 }
 
 #[tokio::test]
+async fn members_of_groups_nested_in_an_assigned_group_are_in_scope() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let dan = app.create_user(&src, "dan@contoso.com").await;
+    app.create_user(&src, "eve@contoso.com").await;
+    let platform = app.create_group(&src, "Platform", &[&dan]).await;
+    let engineering = app.create_group(&src, "Engineering", &[&platform]).await;
+    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::Group, &engineering)
+        .await
+        .expect("assign");
+    eventually("dan, through Platform in Engineering", true, async || {
+        user_there(&remote, "dan@contoso.com").await.0
+            && remote
+                .find("Groups", "displayName", "Platform")
+                .await
+                .is_some()
+    })
+    .await;
+    assert!(
+        !user_there(&remote, "eve@contoso.com").await.0,
+        "eve is in no group"
+    );
+    let engine = Engine::new(app.directory.clone(), "test".into(), false);
+    let done = engine
+        .provision_now(&tenant, "app", Kind::User, &dan)
+        .await
+        .expect("directory")
+        .expect("provisioned");
+    assert!(
+        done.steps
+            .iter()
+            .any(|s| s.contains("assigned through the group Platform")),
+        "{:?}",
+        done.steps
+    );
+}
+
+#[tokio::test]
 async fn a_tenant_is_pushed_into_python_scims_scim2_server() {
     let app = spawn_app().await;
     let server = remote::Scim2Server::start().await;

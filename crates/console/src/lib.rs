@@ -31,6 +31,7 @@ mod people;
 mod portal;
 mod session;
 mod sso;
+mod targets;
 pub mod view;
 
 pub use roster_directory::limiter::Limiter;
@@ -122,6 +123,26 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/sso/domains", post(sso::domain))
         .route("/portal/{slug}/sso/{id}/remove", post(sso::remove))
         .route("/portal/{slug}/sso/{id}/change", post(sso::change))
+        .route(
+            "/portal/{slug}/targets",
+            get(targets::list).post(targets::add),
+        )
+        .route("/portal/{slug}/targets/{id}", get(targets::show))
+        .route("/portal/{slug}/targets/{id}/test", post(targets::test))
+        .route("/portal/{slug}/targets/{id}/pause", post(targets::pause))
+        .route(
+            "/portal/{slug}/targets/{id}/restart",
+            post(targets::restart),
+        )
+        .route(
+            "/portal/{slug}/targets/{id}/provision",
+            post(targets::provision),
+        )
+        .route("/portal/{slug}/targets/{id}/assign", post(targets::assign))
+        .route(
+            "/portal/{slug}/targets/{id}/settings",
+            post(targets::settings),
+        )
         .route("/portal/{slug}/logs", get(logs::list))
         .route("/portal/{slug}/logs/export", get(logs::export))
         .route("/portal/{slug}/logs/{seq}", get(logs::entry))

@@ -393,3 +393,61 @@ pub struct Plans {
     pub error: Option<String>,
     pub csrf: String,
 }
+
+/// One application a tenant provisions into, in the list.
+pub struct TargetRow {
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub state: String,
+    pub quarantined: bool,
+    pub paused: bool,
+    pub users: u64,
+    pub groups: u64,
+}
+
+/// A tenant's applications (outbound provisioning targets), with the form that adds one.
+#[derive(Template)]
+#[template(path = "targets.html")]
+pub struct Targets {
+    pub chrome: Chrome,
+    pub tenant_name: String,
+    pub slug: String,
+    pub rows: Vec<TargetRow>,
+    pub error: Option<String>,
+    pub form_name: String,
+    pub form_url: String,
+}
+
+/// One application: its status, provision on demand, assignments and settings.
+#[derive(Template)]
+#[template(path = "target.html")]
+pub struct TargetPage {
+    pub chrome: Chrome,
+    pub csrf: String,
+    pub tenant_name: String,
+    pub slug: String,
+    pub id: String,
+    pub name: String,
+    pub url: String,
+    pub scope_all: bool,
+    pub state: String,
+    pub paused: bool,
+    pub quarantined: bool,
+    pub last_error: Option<String>,
+    pub cycling: bool,
+    pub processed: i64,
+    pub total: i64,
+    pub percent: i64,
+    pub pace: Option<String>,
+    pub users: u64,
+    pub groups: u64,
+    pub last_cycle: Option<String>,
+    pub assigned: Vec<(String, String, String)>,
+    pub policy: roster_outbound::plan::Policy,
+    pub leaving: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    pub steps: Vec<String>,
+    pub demand_who: String,
+}

@@ -9,20 +9,27 @@
 //! reconciling cycle goes through everything again. Failures are counted: when most of a
 //! page's operations fail, or the target refuses the credentials, the target is **quarantined**
 //! (its runs slow to once an hour, the page says why) until a test connection succeeds.
+//!
+//! A failed page or change is tried again after 2, 4, 8… seconds, up to five times. A wake (an
+//! assignment, a change of settings, a restart) is kept by the store even while a step holds
+//! the lease. The cycles are in `cycle.rs`, one object's sync in `object.rs`, the SCIM client in
+//! `client.rs`, the provisioning-log entries in `log.rs`, what `/metrics` shows in
+//! `progress.rs`, and how a target is shown in `view.rs`.
 
 pub mod client;
+mod cycle;
+mod log;
 pub mod object;
+pub mod progress;
 pub mod view;
 
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use std::time::Duration;
 
-use roster_directory::targets::{ScopeMode, Target};
+use roster_directory::targets::Target;
 use roster_directory::{Directory, DirectoryError, TenantContext};
-use roster_store::{Kind, ListQuery, LogEntry, Outcome, StoredResource, TargetRun, TenantId};
-use serde_json::Value as Json;
+use roster_store::{Kind, TargetRun, TenantId};
 
 use crate::client::{ClientError, ScimClient};
 use crate::object::{Context, Done, SyncError};
@@ -54,6 +61,7 @@ pub struct Engine {
     directory: Directory,
     owner: String,
     allow_link_local: bool,
+    progress: Arc<progress::Progress>,
 }
 
 impl Engine {
@@ -63,7 +71,15 @@ impl Engine {
             directory,
             owner,
             allow_link_local,
+            progress: Arc::default(),
         }
+    }
+
+    /// Counts into `progress` (the process's metrics) what it does.
+    #[must_use]
+    pub fn with_progress(mut self, progress: Arc<progress::Progress>) -> Engine {
+        self.progress = progress;
+        self
     }
 
     /// Works due targets until `stop` resolves: every second, or at once when the directory
@@ -223,342 +239,18 @@ impl Engine {
         } else if again && run.phase == "initial" {
             run.cursor.push('!');
         }
+        let (processed, total) = if run.phase == "initial" {
+            (run.processed, run.total)
+        } else {
+            (0, 0)
+        };
+        self.progress
+            .run(&run.target_id, processed, total, run.quarantined);
         self.directory
             .store()
             .save_target_run(&self.owner, &run, true)
             .await?;
         Ok(())
-    }
-
-    /// A target's assignments, with every group nested in an assigned group (as far as the
-    /// directory nests, at most [`MAX_NESTED`] groups): their members are in scope too.
-    async fn assignments(
-        &self,
-        tenant: &TenantId,
-        target: &Target,
-    ) -> Result<Vec<(Kind, String)>, DirectoryError> {
-        let mut out = self.directory.target_assignments(tenant, target).await?;
-        if target.settings.scope == ScopeMode::All {
-            return Ok(out);
-        }
-        let mut queue: Vec<String> = out
-            .iter()
-            .filter(|(k, _)| *k == Kind::Group)
-            .map(|(_, id)| id.clone())
-            .collect();
-        let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
-        while let Some(group) = queue.pop() {
-            let mut after = 0;
-            loop {
-                let page = match self
-                    .directory
-                    .members_after(tenant, &group, after, 1000)
-                    .await
-                {
-                    Ok(page) => page,
-                    Err(DirectoryError::NotFound { .. }) => break,
-                    Err(e) => return Err(e),
-                };
-                for (_, member) in &page {
-                    if member.kind == Kind::Group
-                        && seen.len() < MAX_NESTED
-                        && seen.insert(member.id.clone())
-                    {
-                        out.push((Kind::Group, member.id.clone()));
-                        queue.push(member.id.clone());
-                    }
-                }
-                match page.last() {
-                    Some((key, _)) if page.len() == 1000 => after = *key,
-                    _ => break,
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// Starts a cycle: how many objects it goes through, and (`from_head`) the position of the
-    /// tenant's latest change, the changes before it being covered by the cycle.
-    async fn start_cycle(
-        &self,
-        cx: &Context<'_>,
-        run: &mut TargetRun,
-        from_head: bool,
-    ) -> Result<(), DirectoryError> {
-        if from_head {
-            run.position = self.directory.log_head(cx.tenant.id()).await?;
-        }
-        let users = self.count(cx, Kind::User).await?;
-        let groups = if cx.target.settings.provision_groups {
-            self.count(cx, Kind::Group).await?
-        } else {
-            0
-        };
-        run.total = i64::try_from(users + groups).unwrap_or(i64::MAX);
-        run.processed = 0;
-        run.cursor = "User:0".into();
-        run.cycle_started_at = self.now_ms();
-        Ok(())
-    }
-
-    /// A page of users (then groups) after the run's cursor: `(ok, failed, last error)`.
-    async fn initial_page(
-        &self,
-        cx: &Context<'_>,
-        run: &mut TargetRun,
-    ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
-        // The cursor is `User:KEY` or `Group:KEY`, the key of the last object done (keyset
-        // paging, in creation order: a page costs the same at the end as at the start).
-        let unreadable = || {
-            DirectoryError::Internal(format!(
-                "target {}: its run's cursor {:?} does not read",
-                run.target_id, run.cursor
-            ))
-        };
-        let (kind, after) = match run.cursor.split_once(':') {
-            Some(("User", n)) => (Kind::User, n.parse::<i64>().map_err(|_| unreadable())?),
-            Some(("Group", n)) => (Kind::Group, n.parse::<i64>().map_err(|_| unreadable())?),
-            _ if run.cursor == "done" => return Ok((0, 0, None)),
-            _ => return Err(unreadable()),
-        };
-        let page_size = (u64::from(cx.target.settings.rate_limit) * PAGE_SECONDS).clamp(20, PAGE);
-        let keyed = self
-            .directory
-            .resources_after(cx.tenant.id(), kind, after, page_size)
-            .await?;
-        let next_key = keyed.last().map_or(after, |(key, _)| *key);
-        let page: Vec<StoredResource> = keyed.into_iter().map(|(_, o)| o).collect();
-        let (mut ok, mut failed, mut last) = (0, 0, None);
-        let processed_before = run.processed;
-        // The page's objects, several at a time (each is independent of the others: users
-        // before groups, a page holds one kind).
-        // (The futures are made first: a stream's closure would make the step's future
-        // not `Send`, a known limit of the compiler with higher-ranked lifetimes.)
-        let syncs: Vec<_> = page
-            .iter()
-            .map(|object| async move { (object, cx.sync(kind, &object.id, Some(object)).await) })
-            .collect();
-        let outcomes: Vec<_> = futures_util::stream::iter(syncs)
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut entries = Vec::new();
-        let mut stopped = false;
-        for (object, outcome) in outcomes {
-            match outcome {
-                Ok(done) => {
-                    ok += 1;
-                    if done.action != "unchanged" && done.action != "skipped" {
-                        entries.push(self.entry(cx, kind, &object.id, &done, None));
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    entries.push(self.entry(cx, kind, &object.id, &Done::default(), Some(&e)));
-                    stopped |= e.is_credentials();
-                    last = Some(e);
-                }
-            }
-            run.processed += 1;
-        }
-        self.write_log(&entries).await;
-        if stopped {
-            // Nothing more will pass: the page is tried again after the quarantine.
-            run.processed = processed_before;
-            return Ok((ok, failed, last));
-        }
-        if failed > 0 && run.failures + failed <= RETRIES {
-            // The page is tried again after a backoff (what passed is not sent twice).
-            run.processed = processed_before;
-            return Ok((ok, failed, last));
-        }
-        let read = u64::try_from(page.len()).unwrap_or(0);
-        run.cursor = if read < page_size {
-            match kind {
-                Kind::User if cx.target.settings.provision_groups => "Group:0".into(),
-                _ => "done".into(),
-            }
-        } else {
-            format!("{}:{next_key}", kind.as_str())
-        };
-        Ok((ok, failed, last))
-    }
-
-    async fn count(&self, cx: &Context<'_>, kind: Kind) -> Result<u64, DirectoryError> {
-        let query = ListQuery {
-            filter: None,
-            sort: None,
-            offset: 0,
-            limit: 0,
-            with_relations: false,
-            max_bytes: usize::MAX,
-            count_at_most: None,
-        };
-        Ok(self.directory.list(cx.tenant, kind, &query).await?.total)
-    }
-
-    /// The tenant's changes after the run's position, each object they name brought in step.
-    async fn changes(
-        &self,
-        cx: &Context<'_>,
-        run: &mut TargetRun,
-    ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
-        let events = self
-            .directory
-            .store()
-            .events(Some(cx.tenant.id()), run.position, EVENTS)
-            .await?;
-        // Each object named, with the position just before its first event (where the run
-        // goes back to when it fails).
-        let mut touched: Vec<(Kind, String)> = Vec::new();
-        let mut before: Vec<i64> = Vec::new();
-        let mut previous = run.position;
-        for event in &events {
-            for named in affected(&event.event_type, &event.data) {
-                if !touched.contains(&named) {
-                    touched.push(named);
-                    before.push(previous);
-                }
-            }
-            previous = event.position;
-        }
-        let mut order: Vec<usize> = (0..touched.len()).collect();
-        // Users before groups, so that a group's new members are in the target first.
-        order.sort_by_key(|i| touched[*i].0 == Kind::Group);
-        let (mut ok, mut failed, mut last) = (0, 0, None);
-        let mut retry_from: Option<i64> = None;
-        for i in order {
-            let (kind, id) = (&touched[i].0, &touched[i].1);
-            let object = match self.directory.get(cx.tenant, *kind, id, true).await {
-                Ok(o) => Some(o),
-                Err(DirectoryError::NotFound { .. }) => None,
-                Err(e) => return Err(e),
-            };
-            match cx.sync(*kind, id, object.as_ref()).await {
-                Ok(done) => {
-                    ok += 1;
-                    if done.action != "unchanged" && done.action != "skipped" {
-                        self.log(cx, *kind, id, &done, None).await;
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    self.log(cx, *kind, id, &Done::default(), Some(&e)).await;
-                    let stop = e.is_credentials();
-                    last = Some(e);
-                    if stop {
-                        return Ok((ok, failed, last));
-                    }
-                    retry_from = Some(retry_from.map_or(before[i], |p| p.min(before[i])));
-                }
-            }
-        }
-        if let Some(e) = events.last() {
-            run.position = e.position;
-        }
-        // A failed object is tried again (after a backoff) from its first event, up to
-        // `RETRIES` times; after that the run goes on, and the next cycle tries it again.
-        if let Some(p) = retry_from
-            && run.failures + failed <= RETRIES
-        {
-            run.position = p;
-        }
-        Ok((ok, failed, last))
-    }
-
-    /// Writes an object's outcome to the tenant's provisioning log (direction: outbound).
-    async fn log(
-        &self,
-        cx: &Context<'_>,
-        kind: Kind,
-        id: &str,
-        done: &Done,
-        error: Option<&SyncError>,
-    ) {
-        self.write_log(&[self.entry(cx, kind, id, done, error)])
-            .await;
-    }
-
-    /// Writes entries to the provisioning log (one transaction); a failure is logged, and
-    /// never stops provisioning.
-    async fn write_log(&self, entries: &[LogEntry]) {
-        if entries.is_empty() {
-            return;
-        }
-        if let Err(e) = self.directory.append_log(entries).await {
-            tracing::warn!(error = %e, "writing outbound entries to the provisioning log failed");
-        }
-    }
-
-    /// An object's outcome as a provisioning-log entry (direction: outbound).
-    fn entry(
-        &self,
-        cx: &Context<'_>,
-        kind: Kind,
-        id: &str,
-        done: &Done,
-        error: Option<&SyncError>,
-    ) -> LogEntry {
-        let (outcome, summary, explanation) = match error {
-            None => (
-                Outcome::Succeeded,
-                format!(
-                    "{} {} {} in {}",
-                    capitalised(done.action),
-                    kind.as_str().to_lowercase(),
-                    done.name,
-                    cx.target.name
-                ),
-                String::new(),
-            ),
-            Some(e) => (
-                Outcome::Failed,
-                format!(
-                    "Failed to provision {} {id} to {}",
-                    kind.as_str().to_lowercase(),
-                    cx.target.name
-                ),
-                e.to_string(),
-            ),
-        };
-        LogEntry {
-            seq: 0,
-            tenant_id: cx.tenant.id().clone(),
-            at: self.directory.now(),
-            request_id: String::new(),
-            duration_ms: 0,
-            method: "OUTBOUND".into(),
-            path: format!(
-                "{}{}",
-                cx.target.settings.url,
-                match kind {
-                    Kind::User => "/Users",
-                    Kind::Group => "/Groups",
-                }
-            ),
-            query: String::new(),
-            status: if error.is_some() { 502 } else { 200 },
-            scim_type: None,
-            outcome,
-            client: format!("target {}", cx.target.name),
-            user_agent: String::new(),
-            credential: format!("target {}", cx.target.name),
-            action: "outbound".into(),
-            resource_type: kind.as_str().into(),
-            resource_id: id.to_owned(),
-            resource_name: done.name.clone(),
-            summary,
-            explanation,
-            hint: match error {
-                Some(e) if e.is_credentials() => "The target refused Roster's credentials: \
-                     paste a new token (`roster target set TENANT TARGET token=…`) and test the connection."
-                    .into(),
-                _ => String::new(),
-            },
-            normalizations: Vec::new(),
-            request_body: String::new(),
-            response_body: done.steps.join("\n"),
-        }
     }
 
     /// Provision on demand: one object now, whatever the run is doing, with its steps.
@@ -613,44 +305,6 @@ impl Engine {
         }
         Ok(tested)
     }
-}
-
-fn capitalised(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(c) => c.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// The objects an event names: the resource, and for a member change the group and the member.
-fn affected(event_type: &str, data: &Json) -> Vec<(Kind, String)> {
-    let id = |v: Option<&Json>| v.and_then(Json::as_str).map(str::to_owned);
-    let mut out = Vec::new();
-    if let Some(resource) = data.get("resource")
-        && let Some(rid) = id(resource.get("id"))
-    {
-        if event_type.starts_with("user.") {
-            out.push((Kind::User, rid));
-        } else if event_type.starts_with("group.") {
-            out.push((Kind::Group, rid));
-        }
-    }
-    if let Some(group) = data.get("group")
-        && let Some(gid) = id(group.get("id"))
-    {
-        out.push((Kind::Group, gid));
-        if let Some(member) = data.get("member")
-            && let Some(mid) = id(member.get("value"))
-        {
-            let kind = match member.get("type").and_then(Json::as_str) {
-                Some("Group") => Kind::Group,
-                _ => Kind::User,
-            };
-            out.push((kind, mid));
-        }
-    }
-    out
 }
 
 impl SyncError {

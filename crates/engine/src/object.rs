@@ -70,10 +70,11 @@ impl Context<'_> {
     }
 
     /// Where an object stands at the source, with the step that says why.
-    fn at_source(
+    async fn at_source(
         &self,
         kind: Kind,
         object: Option<&StoredResource>,
+        known: bool,
         done: &mut Done,
     ) -> Result<AtSource, SyncError> {
         let Some(object) = object else {
@@ -133,15 +134,56 @@ impl Context<'_> {
                 chunk.copy_from_slice(&key[..chunk.len()]);
             }
         };
-        let mut unique = |_: &str| true;
+        let fail = |e: mapping::MappingError| SyncError::Mapping(e.to_string());
+        // The body to create it with. `SelectUniqueValue` candidates are checked in the target
+        // (only for an object it does not hold yet: a value is chosen once, on create): the
+        // body is built again without the values found taken, until none is.
+        let mut taken: Vec<(String, String)> = Vec::new();
+        let create = loop {
+            let mut asked: Vec<(String, String)> = Vec::new();
+            let body = {
+                let mut unique = |attribute: &str, value: &str| {
+                    let free = !taken.iter().any(|(a, v)| a == attribute && v == value);
+                    if free {
+                        asked.push((attribute.to_owned(), value.to_owned()));
+                    }
+                    free
+                };
+                let mut env = ObjectEnv {
+                    object: &source,
+                    now: self.directory.now(),
+                    random: &mut random,
+                    unique: &mut unique,
+                    target: String::new(),
+                };
+                mapping::build(mappings, &source, &mut env, true, core).map_err(fail)?
+            };
+            let mut clash = false;
+            if !known {
+                for (attribute, value) in asked {
+                    if let Some((id, _)) =
+                        self.client.find(endpoint(kind), &attribute, &value).await?
+                    {
+                        done.steps.push(format!(
+                            "{attribute} \"{value}\" is taken in the target (by {id}): the next candidate"
+                        ));
+                        taken.push((attribute, value));
+                        clash = true;
+                    }
+                }
+            }
+            if !clash {
+                break body;
+            }
+        };
+        let mut unique = |_: &str, _: &str| true;
         let mut env = ObjectEnv {
             object: &source,
             now: self.directory.now(),
             random: &mut random,
             unique: &mut unique,
+            target: String::new(),
         };
-        let fail = |e: mapping::MappingError| SyncError::Mapping(e.to_string());
-        let create = mapping::build(mappings, &source, &mut env, true, core).map_err(fail)?;
         let update = mapping::build(mappings, &source, &mut env, false, core).map_err(fail)?;
         let matching = mapping::matching_values(mappings, &source, &mut env).map_err(fail)?;
         Ok(AtSource::InScope {
@@ -167,13 +209,15 @@ impl Context<'_> {
             ..Done::default()
         };
         let tenant = self.tenant.id();
-        let at = self.at_source(kind, object, &mut done)?;
         let stored = self
             .directory
             .store()
             .target_object(tenant, &self.target.id, kind, id)
             .await
             .map_err(DirectoryError::from)?;
+        let at = self
+            .at_source(kind, object, stored.is_some(), &mut done)
+            .await?;
         let known = stored.as_ref().map(|o| Known {
             target_id: o.remote_id.clone(),
             digest: o.digest.clone(),

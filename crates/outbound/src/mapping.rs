@@ -103,6 +103,11 @@ pub enum MappingError {
     /// Two mappings set the same target attribute.
     #[error("{0} is mapped twice")]
     Twice(String),
+    /// `SelectUniqueValue` in a mapping applied on update, or used for matching.
+    #[error(
+        "the mapping of {0} uses SelectUniqueValue: apply it only on create, and do not match on it"
+    )]
+    UniqueOnCreate(String),
     /// An expression failed for this object.
     #[error("the mapping of {target}: {error}")]
     Evaluation {
@@ -261,6 +266,14 @@ pub fn import(json: &Json) -> Result<Vec<Mapping>, MappingError> {
         if out.iter().any(|m| m.target.eq_ignore_ascii_case(&w.target)) {
             return Err(MappingError::Twice(w.target));
         }
+        // Entra's rule: a unique value is chosen once, when the object is created, and is never
+        // what objects are matched on.
+        if let From::Expression(_, text) = &from
+            && text.contains("SelectUniqueValue")
+            && (w.apply != Apply::OnCreate || w.matching.is_some())
+        {
+            return Err(MappingError::UniqueOnCreate(w.target));
+        }
         out.push(Mapping {
             target: w.target,
             from,
@@ -346,6 +359,7 @@ pub fn build(
         if m.apply == Apply::OnCreate && !creating {
             continue;
         }
+        env.mapping_target(&m.target);
         let v = value(m, object, env)?;
         let json = match &v {
             Value::Null => continue,
@@ -457,12 +471,13 @@ mod tests {
 
     fn with_env<T>(object: &Json, f: impl FnOnce(&mut ObjectEnv<'_>) -> T) -> T {
         let mut random = |out: &mut [u8]| out.fill(7);
-        let mut unique = |_: &str| true;
+        let mut unique = |_: &str, _: &str| true;
         let mut env = ObjectEnv {
             object,
             now: datetime!(2026-12-04 10:00 UTC),
             random: &mut random,
             unique: &mut unique,
+            target: String::new(),
         };
         f(&mut env)
     }

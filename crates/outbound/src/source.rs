@@ -19,8 +19,10 @@ pub struct ObjectEnv<'a> {
     pub now: OffsetDateTime,
     /// Random bytes (the directory's `Secrets`).
     pub random: &'a mut dyn FnMut(&mut [u8]),
-    /// Whether a value is free in the target.
-    pub unique: &'a mut dyn FnMut(&str) -> bool,
+    /// Whether a value is free in the target, for a target attribute.
+    pub unique: &'a mut dyn FnMut(&str, &str) -> bool,
+    /// The target attribute whose mapping is evaluated (set by `mapping::build`).
+    pub target: String,
 }
 
 impl Env for ObjectEnv<'_> {
@@ -34,7 +36,10 @@ impl Env for ObjectEnv<'_> {
         (self.random)(out);
     }
     fn is_unique(&mut self, value: &str) -> bool {
-        (self.unique)(value)
+        (self.unique)(&self.target, value)
+    }
+    fn mapping_target(&mut self, target: &str) {
+        target.clone_into(&mut self.target);
     }
 }
 

@@ -188,7 +188,8 @@ impl Application {
         roster_delivery::spawn_webhook_worker(directory.clone(), self.workers.webhooks);
         // Outbound provisioning: this process works the targets whose runs it leases.
         let owner = format!("engine-{}", directory.secrets().resource_id());
-        let engine = roster_engine::Engine::new(directory, owner, false);
+        let engine = roster_engine::Engine::new(directory, owner, false)
+            .with_progress(self.state.metrics.outbound_progress());
         tokio::spawn(engine.run(std::future::pending()));
         if let Some(signin) = &self.state.signin {
             signin.spawn_metadata_refresh();

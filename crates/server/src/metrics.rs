@@ -39,6 +39,11 @@ struct PoolLabels {
     state: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabels {
+    action: &'static str,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.5 ms to about 16 s.
     Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
@@ -57,6 +62,10 @@ pub struct Metrics {
     change_log_backlog: Gauge,
     log_written: Counter,
     log_dropped: Counter,
+    outbound: Arc<roster_engine::progress::Progress>,
+    outbound_sent: Family<ActionLabels, Gauge>,
+    outbound_cycle: Family<PoolLabels, Gauge>,
+    outbound_quarantined: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -126,7 +135,30 @@ impl Metrics {
             "Requests not written to the provisioning log (its queue full, or a write failed)",
             log_dropped.clone(),
         );
+        let outbound_sent = Family::<ActionLabels, Gauge>::default();
+        registry.register(
+            "outbound_objects",
+            "Objects this process's outbound engine sent to targets since it started, by action \
+             (created, updated, deactivated, deleted, failed)",
+            outbound_sent.clone(),
+        );
+        let outbound_cycle = Family::<PoolLabels, Gauge>::default();
+        registry.register(
+            "outbound_cycle_objects",
+            "Objects of the running outbound cycles of this process, by state (processed, total)",
+            outbound_cycle.clone(),
+        );
+        let outbound_quarantined = Gauge::default();
+        registry.register(
+            "outbound_quarantined_targets",
+            "Targets this process works that are quarantined",
+            outbound_quarantined.clone(),
+        );
         Metrics {
+            outbound: Arc::default(),
+            outbound_sent,
+            outbound_cycle,
+            outbound_quarantined,
             log_written,
             log_dropped,
             change_log_backlog,
@@ -137,6 +169,11 @@ impl Metrics {
             pool_max,
             pool_waiting,
         }
+    }
+
+    /// What the outbound engine of this process counts into (see `roster_engine::progress`).
+    pub fn outbound_progress(&self) -> Arc<roster_engine::progress::Progress> {
+        self.outbound.clone()
     }
 
     /// The counters of entries written to and dropped from the provisioning log.
@@ -175,6 +212,25 @@ impl Metrics {
         self.pool_max.set(i64::from(pool.max));
         self.pool_waiting
             .set(i64::try_from(pool.waiting).unwrap_or(i64::MAX));
+        let o = self.outbound.snapshot();
+        for (action, n) in [
+            ("created", o.created),
+            ("updated", o.updated),
+            ("deactivated", o.deactivated),
+            ("deleted", o.deleted),
+            ("failed", o.failed),
+        ] {
+            self.outbound_sent
+                .get_or_create(&ActionLabels { action })
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.outbound_cycle
+            .get_or_create(&PoolLabels { state: "processed" })
+            .set(o.processed);
+        self.outbound_cycle
+            .get_or_create(&PoolLabels { state: "total" })
+            .set(o.total);
+        self.outbound_quarantined.set(o.quarantined);
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);

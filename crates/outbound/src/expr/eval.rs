@@ -17,6 +17,9 @@ pub trait Env {
     fn random(&mut self, out: &mut [u8]);
     /// Whether `value` is not yet used in the target for the attribute being computed.
     fn is_unique(&mut self, value: &str) -> bool;
+    /// The target attribute whose mapping is evaluated next (what `SelectUniqueValue` checks
+    /// its candidates against).
+    fn mapping_target(&mut self, _target: &str) {}
 }
 
 /// Why an expression could not be computed for an object.

@@ -308,6 +308,67 @@ async fn members_of_groups_nested_in_an_assigned_group_are_in_scope() {
     );
 }
 
+/// `SelectUniqueValue` on a mapping applied on create: its first candidate is taken in the
+/// target, so the second is used; a mapping that would apply it on update is refused.
+#[tokio::test]
+async fn select_unique_value_checks_its_candidates_in_the_target() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    app.create_user(&dst, "ada.lovelace@fabrikam.com").await;
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    let unique = "SelectUniqueValue(\
+        Join(\"@\", Join(\".\", ToLower([givenName]), ToLower([surname])), \"fabrikam.com\"), \
+        Join(\"@\", Join(\".\", ToLower(Left([givenName], 1)), ToLower([surname])), \"fabrikam.com\"))";
+    let mut mappings = target.settings.user_mappings.clone();
+    let list = mappings.as_array_mut().expect("mappings");
+    let user_name = list
+        .iter_mut()
+        .find(|m| m["target"] == "userName")
+        .expect("a userName mapping");
+    *user_name = json!({"target": "userName", "expression": unique});
+    let refused = app
+        .directory
+        .change_target(
+            &tenant,
+            &target.id,
+            TargetChange {
+                user_mappings: Some(mappings.clone()),
+                ..TargetChange::default()
+            },
+        )
+        .await
+        .expect_err("applied on update");
+    assert!(refused.to_string().contains("only on create"), "{refused}");
+    let list = mappings.as_array_mut().expect("mappings");
+    let user_name = list
+        .iter_mut()
+        .find(|m| m["target"] == "userName")
+        .expect("a userName mapping");
+    user_name["apply"] = json!("on_create");
+    app.directory
+        .change_target(
+            &tenant,
+            &target.id,
+            TargetChange {
+                user_mappings: Some(mappings),
+                ..TargetChange::default()
+            },
+        )
+        .await
+        .expect("the mappings");
+    app.create_user(&src, "ada@contoso.com").await;
+    eventually("a.lovelace@fabrikam.com", true, async || {
+        remote
+            .find("Users", "userName", "a.lovelace@fabrikam.com")
+            .await
+            .is_some()
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_tenant_is_pushed_into_python_scims_scim2_server() {
     let app = spawn_app().await;

@@ -168,6 +168,24 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
             .is_some_and(|m| !m.is_empty())
     );
 
+    // The engine's counts in /metrics (ada was created by the engine of this process, or by
+    // provision on demand, which counts only in the process that runs it).
+    let metrics = http
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for series in [
+        "roster_outbound_objects{action=\"created\"}",
+        "roster_outbound_cycle_objects{state=\"total\"}",
+        "roster_outbound_quarantined_targets 0",
+    ] {
+        assert!(metrics.contains(series), "{series} in {metrics}");
+    }
+
     // Unassigned, restarted, removed.
     let (status, _) = call(
         Method::DELETE,

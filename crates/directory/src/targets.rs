@@ -106,6 +106,9 @@ pub struct TargetSettings {
     pub timeout_seconds: u32,
     /// The interval between reconciling cycles, in minutes (Entra's is about 40).
     pub interval_minutes: u32,
+    /// How long a quarantined target waits between tries, in minutes (Entra slows to once a
+    /// day, 1440).
+    pub quarantine_minutes: u32,
     /// What it supports, from the last test connection.
     #[serde(default)]
     pub capabilities: Option<Capabilities>,
@@ -244,6 +247,7 @@ impl Directory {
             rate_limit: 25,
             timeout_seconds: 30,
             interval_minutes: 40,
+            quarantine_minutes: 60,
             capabilities: None,
             policy: Policy::default(),
         };

@@ -8,7 +8,7 @@
 //! each change of the tenant's change log as it comes, and every `interval_minutes` a new
 //! reconciling cycle goes through everything again. Failures are counted: when most of a
 //! page's operations fail, or the target refuses the credentials, the target is **quarantined**
-//! (its runs slow to once an hour, the page says why) until a test connection succeeds.
+//! (its runs slow to once an hour, or what `quarantine_minutes` says; the page says why) until a test connection succeeds.
 //!
 //! A failed page or change is tried again after 2, 4, 8… seconds, up to five times. A wake (an
 //! assignment, a change of settings, a restart) is kept by the store even while a step holds
@@ -52,8 +52,6 @@ const PAGE_SECONDS: u64 = 4;
 const RETRIES: i64 = 5;
 /// The most groups an assignment reaches through nesting.
 const MAX_NESTED: usize = 10_000;
-/// How long a quarantined target waits between tries.
-const QUARANTINE_MS: i64 = 3_600_000;
 
 /// The engine of one process.
 #[derive(Clone)]
@@ -219,7 +217,7 @@ impl Engine {
                     .await?;
             }
             run.quarantined = true;
-            run.next_at = now + QUARANTINE_MS;
+            run.next_at = now + i64::from(target.settings.quarantine_minutes) * 60_000;
         } else if failed > 0 {
             // Tried again after a backoff (changes alone do not make a failing run due).
             run.next_at = now + 1000 * (1 << run.failures.clamp(1, 8));

@@ -42,6 +42,7 @@ pub fn target(t: &Target) -> Value {
         "rate_limit": s.rate_limit,
         "timeout_seconds": s.timeout_seconds,
         "interval_minutes": s.interval_minutes,
+        "quarantine_minutes": s.quarantine_minutes,
         "capabilities": s.capabilities.map(|c| json!({
             "patch": c.patch, "filter": c.filter, "bulk": c.bulk, "etag": c.etag
         })),

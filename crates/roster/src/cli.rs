@@ -289,7 +289,8 @@ pub(crate) enum TargetCommand {
     },
     /// Changes a target's settings, each given as KEY=VALUE: url, token, scope
     /// (assigned|all), groups (on|off), rate-limit (per second), timeout (seconds), interval
-    /// (minutes), create, update, deactivate, delete, sync-password (on|off), leaving-scope
+    /// (minutes), quarantine (minutes between a quarantined target's tries, default 60),
+    /// create, update, deactivate, delete, sync-password (on|off), leaving-scope
     /// (deactivate|delete|nothing), scoping (@FILE of scoping filters as JSON).
     Set {
         /// The tenant.

@@ -62,6 +62,7 @@ fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
             "rate-limit" => c.rate_limit = Some(number(key, value)?),
             "timeout" => c.timeout_seconds = Some(number(key, value)?),
             "interval" => c.interval_minutes = Some(number(key, value)?),
+            "quarantine" => c.quarantine_minutes = Some(number(key, value)?),
             "scoping" => {
                 let path = value.strip_prefix('@').unwrap_or(value);
                 let text =

@@ -37,6 +37,8 @@ pub struct TargetChange {
     pub timeout_seconds: Option<u32>,
     /// Minutes between reconciling cycles, 1 to 1440.
     pub interval_minutes: Option<u32>,
+    /// Minutes between a quarantined target's tries, 5 to 1440.
+    pub quarantine_minutes: Option<u32>,
     /// The actions allowed and what leaving the scope does.
     pub policy: Option<Policy>,
     /// Whether its cycles are paused.
@@ -108,6 +110,9 @@ impl Directory {
         }
         if let Some(n) = change.interval_minutes {
             s.interval_minutes = within(n, 1, 1440, "the interval (minutes)")?;
+        }
+        if let Some(n) = change.quarantine_minutes {
+            s.quarantine_minutes = within(n, 5, 1440, "the quarantine's interval (minutes)")?;
         }
         if let Some(policy) = change.policy {
             resend |= policy != s.policy;

@@ -104,7 +104,7 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
         Some(
             json!({"policy": {"create": true, "update": true, "deactivate": true,
             "delete": false, "leaving_scope": "deactivate", "sync_password": false},
-            "rate_limit": 50}),
+            "rate_limit": 50, "quarantine_minutes": 1440}),
         ),
         &key,
     )
@@ -112,6 +112,15 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
     assert_eq!(status, 200, "{changed}");
     assert_eq!(changed["policy"]["delete"], false);
     assert_eq!(changed["rate_limit"], 50);
+    assert_eq!(changed["quarantine_minutes"], 1440);
+    let (status, refused) = call(
+        Method::PATCH,
+        "/app",
+        Some(json!({"quarantine_minutes": 1})),
+        &key,
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
 
     // The test connection, as Entra does it.
     let (status, tested) = call(Method::POST, "/app/test", None, &key).await;

@@ -1,7 +1,7 @@
 //! Outbound provisioning end to end: a tenant's directory pushed by the engine of the running
 //! server into SCIM applications the project did not write (python-scim's scim2-server, a
-//! SCIMMY server) and into another Roster tenant; faults (429, 500), and a revoked token
-//! (quarantine, then recovery after a new token and a test connection).
+//! SCIMMY server) and into another Roster tenant; for each of them, faults (429, 500) and a
+//! revoked token (quarantine, then recovery after a new token and a test connection).
 
 use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target, TargetChange};
 use roster_engine::Engine;
@@ -383,21 +383,19 @@ async fn a_tenant_is_pushed_into_a_scimmy_server() {
     pushes_a_tenant_into(&app, &server.remote).await;
 }
 
-#[tokio::test]
-async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_tested() {
-    let app = spawn_app().await;
-    let dst = app.tenant("destination").await;
-    let proxy = Faulty::start(&dst.base).await;
-    let remote = Remote::new(&proxy.base, &dst.token);
+/// Faults and a revoked token, in front of `upstream` (the target's own URL and token): 429
+/// (with `Retry-After`) and 500 for a while, and the objects still arrive; the token revoked,
+/// the next change quarantines the target; a new token and a test connection end it.
+async fn faults_and_a_revoked_token(app: &TestApp, upstream: &Remote) {
+    let proxy = Faulty::start(&upstream.base, &upstream.token).await;
+    let remote = Remote::new(&proxy.base, &proxy.token());
     let src = app.tenant("source").await;
     let tenant = TenantId::new(&src.id);
-    // 429 (with Retry-After) and 500 for a while: the objects still arrive.
     proxy.fail_with(&[429, 500, 500, 429]);
-    let target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    let target = add_target(app, &src, &remote, ScopeMode::All).await;
     app.create_user(&src, "ada@contoso.com").await;
-    let direct = Remote::new(&dst.base, &dst.token);
     eventually("ada arrives despite the faults", true, async || {
-        user_there(&direct, "ada@contoso.com").await.0
+        user_there(upstream, "ada@contoso.com").await.0
     })
     .await;
     assert_eq!(proxy.faults_left(), 0);
@@ -410,12 +408,8 @@ async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_t
     assert_eq!(faults, [429, 500, 500, 429]);
 
     // The target's token is revoked (a new one issued): the next change quarantines it.
-    let (_, new_token) = app
-        .directory
-        .issue_token(&TenantId::new(&dst.id), &Default::default())
-        .await
-        .expect("a new token");
-    let bob = app.create_user(&src, "bob@contoso.com").await;
+    let new_token = proxy.rotate_token();
+    app.create_user(&src, "bob@contoso.com").await;
     eventually("quarantined", true, async || {
         let (run, _) = app
             .directory
@@ -442,6 +436,7 @@ async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_t
         events.iter().any(|e| e.event_type == "target.quarantined"),
         "the host app is told"
     );
+    assert!(!user_there(upstream, "bob@contoso.com").await.0);
 
     // A new token, a successful test connection: the quarantine ends and bob arrives.
     app.directory
@@ -449,7 +444,7 @@ async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_t
             &tenant,
             &target.id,
             TargetChange {
-                token: Some(new_token.clone()),
+                token: Some(new_token),
                 ..TargetChange::default()
             },
         )
@@ -461,13 +456,9 @@ async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_t
         .await
         .expect("directory");
     let capabilities = tested.expect("the test connection succeeds");
-    assert!(
-        capabilities.patch && capabilities.filter,
-        "{capabilities:?}"
-    );
-    let direct = Remote::new(&dst.base, &new_token);
+    assert!(capabilities.patch, "{capabilities:?}");
     eventually("bob arrives after the quarantine", true, async || {
-        user_there(&direct, "bob@contoso.com").await.0
+        user_there(upstream, "bob@contoso.com").await.0
     })
     .await;
     let (run, _) = app
@@ -476,7 +467,27 @@ async fn faults_are_retried_and_a_revoked_token_quarantines_until_a_new_one_is_t
         .await
         .expect("status");
     assert!(!run.expect("a run").quarantined);
-    let _ = bob;
+}
+
+#[tokio::test]
+async fn faults_and_a_revoked_token_at_a_roster_target() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    faults_and_a_revoked_token(&app, &Remote::new(&dst.base, &dst.token)).await;
+}
+
+#[tokio::test]
+async fn faults_and_a_revoked_token_at_scim2_server() {
+    let app = spawn_app().await;
+    let server = remote::Scim2Server::start().await;
+    faults_and_a_revoked_token(&app, &server.remote).await;
+}
+
+#[tokio::test]
+async fn faults_and_a_revoked_token_at_a_scimmy_server() {
+    let app = spawn_app().await;
+    let server = remote::Scimmy::start().await;
+    faults_and_a_revoked_token(&app, &server.remote).await;
 }
 
 /// What a user and its JSON look like in a target (for the remote helpers).

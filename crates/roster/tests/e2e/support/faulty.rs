@@ -1,5 +1,7 @@
 //! A proxy in front of a SCIM target that answers with the faults a test queues (429 with
-//! `Retry-After`, 500, 401) before passing requests on, and counts what it passed.
+//! `Retry-After`, 500) before passing requests on, and counts what it passed. It has a token of
+//! its own, which the test can revoke (a new one is issued): requests with another answer 401,
+//! as a target whose token was revoked does; it passes requests on with the upstream's token.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,8 @@ use axum::response::{IntoResponse, Response};
 #[derive(Clone)]
 struct Shared {
     upstream: String,
+    upstream_token: String,
+    token: Arc<Mutex<String>>,
     faults: Arc<Mutex<VecDeque<u16>>>,
     seen: Arc<Mutex<Vec<(String, u16)>>>,
     http: reqwest::Client,
@@ -26,10 +30,12 @@ pub struct Faulty {
 }
 
 impl Faulty {
-    /// A proxy to `upstream` (a SCIM base URL).
-    pub async fn start(upstream: &str) -> Faulty {
+    /// A proxy to `upstream` (a SCIM base URL) and its token.
+    pub async fn start(upstream: &str, upstream_token: &str) -> Faulty {
         let shared = Shared {
             upstream: upstream.trim_end_matches('/').to_owned(),
+            upstream_token: upstream_token.to_owned(),
+            token: Arc::new(Mutex::new("proxy-token-1".to_owned())),
             faults: Arc::default(),
             seen: Arc::default(),
             http: reqwest::Client::new(),
@@ -50,6 +56,18 @@ impl Faulty {
             .lock()
             .expect("faults")
             .extend(statuses.iter().copied());
+    }
+
+    /// The token the proxy takes now.
+    pub fn token(&self) -> String {
+        self.shared.token.lock().expect("token").clone()
+    }
+
+    /// Revokes the proxy's token and issues a new one, which it returns.
+    pub fn rotate_token(&self) -> String {
+        let mut token = self.shared.token.lock().expect("token");
+        *token = format!("{}x", *token);
+        token.clone()
     }
 
     /// How many faults are still queued.
@@ -82,6 +100,16 @@ async fn forward(
         });
         return (status, [("retry-after", "1")], body.to_string()).into_response();
     }
+    let bearer = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_owned();
+    if bearer != *s.token.lock().expect("token") {
+        s.seen.lock().expect("seen").push((line, 401));
+        return (StatusCode::UNAUTHORIZED, "the token was revoked").into_response();
+    }
     let url = format!(
         "{}{}{}",
         s.upstream,
@@ -92,7 +120,8 @@ async fn forward(
         .http
         .request(method.as_str().parse().expect("method"), url)
         .body(body.to_vec());
-    for name in ["authorization", "content-type", "accept", "if-match"] {
+    request = request.bearer_auth(&s.upstream_token);
+    for name in ["content-type", "accept", "if-match"] {
         if let Some(v) = headers.get(name).and_then(|v| v.to_str().ok()) {
             request = request.header(name, v);
         }

@@ -18,6 +18,9 @@ use crate::{Directory, DirectoryError};
 mod change;
 pub use change::TargetChange;
 
+/// The most targets a tenant has.
+pub const MAX_TARGETS: usize = 25;
+
 /// How Roster authenticates to a target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -215,6 +218,11 @@ impl Directory {
         let ring = self.ring()?;
         self.find_tenant(tenant.as_str()).await?;
         let name = check_name(&new.name)?;
+        if self.store.targets(tenant).await?.len() >= MAX_TARGETS {
+            return Err(DirectoryError::Setting(format!(
+                "an organisation has at most {MAX_TARGETS} targets; remove one first"
+            )));
+        }
         let url = new.url.trim().trim_end_matches('/').to_owned();
         crate::outbound::secure_url(&url, "target's URL")?;
         crate::outbound::check_url(&url)

@@ -245,10 +245,19 @@ pub fn export(mappings: &[Mapping]) -> Json {
     )
 }
 
+/// The most mappings of one kind a target has.
+pub const MAX_MAPPINGS: usize = 200;
+
 /// Mappings from JSON (what [`export`] writes), each expression parsed, no target mapped twice.
 pub fn import(json: &Json) -> Result<Vec<Mapping>, MappingError> {
     let written: Vec<Written> = serde_json::from_value(json.clone())
         .map_err(|e| MappingError::Unreadable(e.to_string()))?;
+    if written.len() > MAX_MAPPINGS {
+        return Err(MappingError::Unreadable(format!(
+            "{} mappings; at most {MAX_MAPPINGS}",
+            written.len()
+        )));
+    }
     let mut out: Vec<Mapping> = Vec::with_capacity(written.len());
     for w in written {
         let from = match (w.source, w.constant, w.expression) {
@@ -480,6 +489,17 @@ mod tests {
             target: String::new(),
         };
         f(&mut env)
+    }
+
+    #[test]
+    fn too_many_mappings_are_refused() {
+        let many: Vec<Json> = (0..=MAX_MAPPINGS)
+            .map(|i| json!({"target": format!("a{i}"), "constant": "x"}))
+            .collect();
+        assert!(matches!(
+            import(&Json::Array(many)),
+            Err(MappingError::Unreadable(why)) if why.contains("at most")
+        ));
     }
 
     #[test]

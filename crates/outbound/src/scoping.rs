@@ -136,10 +136,29 @@ fn regex(pattern: &str) -> Result<Regex, String> {
         .map_err(|e| format!("the pattern {pattern:?} does not read: {e}"))
 }
 
+/// The most scoping filters a target has.
+pub const MAX_FILTERS: usize = 50;
+/// The most clauses in one filter.
+pub const MAX_CLAUSES: usize = 50;
+
 impl Scope {
     /// Checks every clause can be evaluated (values given where needed, numbers, patterns).
     pub fn validate(&self) -> Result<(), ScopeError> {
+        if self.filters.len() > MAX_FILTERS {
+            return Err(ScopeError::Clause {
+                filter: self.filters.len(),
+                clause: 0,
+                message: format!("at most {MAX_FILTERS} scoping filters"),
+            });
+        }
         for (f, filter) in self.filters.iter().enumerate() {
+            if filter.clauses.len() > MAX_CLAUSES {
+                return Err(ScopeError::Clause {
+                    filter: f + 1,
+                    clause: filter.clauses.len(),
+                    message: format!("at most {MAX_CLAUSES} clauses in a filter"),
+                });
+            }
             if filter.clauses.is_empty() {
                 return Err(ScopeError::Clause {
                     filter: f + 1,

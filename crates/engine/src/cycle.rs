@@ -125,6 +125,8 @@ impl Engine {
             .buffered(CONCURRENCY)
             .collect()
             .await;
+        // What the target holds of the page's objects, in one transaction.
+        cx.flush().await?;
         let mut entries = Vec::new();
         let mut stopped = false;
         for (object, outcome) in outcomes {
@@ -219,6 +221,8 @@ impl Engine {
                 Err(e) => return Err(e),
             };
             let outcome = cx.sync(*kind, id, object.as_ref()).await;
+            // Written at once: a group later in this step reads its members' records.
+            cx.flush().await?;
             self.progress.count(outcome.as_ref().ok().map(|d| d.action));
             match outcome {
                 Ok(done) => {

@@ -167,6 +167,7 @@ impl Engine {
             users: target.settings.users()?,
             groups: target.settings.groups()?,
             assigned,
+            held: std::sync::Mutex::default(),
         };
         let now = self.now_ms();
         let interval = i64::from(target.settings.interval_minutes) * 60_000;
@@ -271,6 +272,7 @@ impl Engine {
             users: target.settings.users()?,
             groups: target.settings.groups()?,
             assigned,
+            held: std::sync::Mutex::default(),
         };
         let object = match self.directory.get(&ctx, kind, id, true).await {
             Ok(o) => Some(o),
@@ -278,6 +280,7 @@ impl Engine {
             Err(e) => return Err(e),
         };
         let result = cx.sync(kind, id, object.as_ref()).await;
+        cx.flush().await?;
         match &result {
             Ok(done) => self.log(&cx, kind, id, done, None).await,
             Err(e) => self.log(&cx, kind, id, &Done::default(), Some(e)).await,

@@ -44,6 +44,10 @@ pub struct Context<'a> {
     pub groups: Vec<Mapping>,
     /// The users and groups assigned to it.
     pub assigned: Vec<(Kind, String)>,
+    /// What the target now holds of the objects synced since the last [`Context::flush`],
+    /// written together (one transaction for a page: an object whose record a crash loses is
+    /// looked up again, and matched, never created twice).
+    pub held: std::sync::Mutex<Vec<TargetObject>>,
 }
 
 /// What was done for an object, and the steps.
@@ -65,6 +69,22 @@ fn endpoint(kind: Kind) -> &'static str {
 }
 
 impl Context<'_> {
+    /// Writes what was recorded since the last flush.
+    pub async fn flush(&self) -> Result<(), DirectoryError> {
+        let held = std::mem::take(&mut *self.held.lock().unwrap_or_else(|e| e.into_inner()));
+        if held.is_empty() {
+            return Ok(());
+        }
+        Ok(self.directory.store().put_target_objects(&held).await?)
+    }
+
+    fn record(&self, object: TargetObject) {
+        self.held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(object);
+    }
+
     fn assigned(&self, kind: Kind, id: &str) -> bool {
         self.assigned.iter().any(|(k, i)| *k == kind && i == id)
     }
@@ -293,11 +313,7 @@ impl Context<'_> {
                         let mut kept = stored.clone();
                         kept.sent["members"] = json!(members);
                         kept.updated_at = self.directory.now();
-                        self.directory
-                            .store()
-                            .put_target_object(&kept)
-                            .await
-                            .map_err(DirectoryError::from)?;
+                        self.record(kept);
                     }
                 }
                 return Ok(done);
@@ -374,21 +390,17 @@ impl Context<'_> {
         if kind == Kind::Group {
             sent["members"] = json!(members);
         }
-        self.directory
-            .store()
-            .put_target_object(&TargetObject {
-                tenant_id: tenant.clone(),
-                target_id: self.target.id.clone(),
-                kind,
-                source_id: id.to_owned(),
-                remote_id: remote,
-                digest,
-                sent,
-                deactivated,
-                updated_at: self.directory.now(),
-            })
-            .await
-            .map_err(DirectoryError::from)?;
+        self.record(TargetObject {
+            tenant_id: tenant.clone(),
+            target_id: self.target.id.clone(),
+            kind,
+            source_id: id.to_owned(),
+            remote_id: remote,
+            digest,
+            sent,
+            deactivated,
+            updated_at: self.directory.now(),
+        });
         Ok(done)
     }
 

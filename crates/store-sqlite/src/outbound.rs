@@ -219,30 +219,38 @@ impl OutboundStore for SqliteStore {
     }
 
     async fn put_target_object(&self, object: &TargetObject) -> Result<(), StoreError> {
-        let o = object.clone();
-        let sent = json_text(&o.sent)?;
+        self.put_target_objects(std::slice::from_ref(object)).await
+    }
+
+    async fn put_target_objects(&self, objects: &[TargetObject]) -> Result<(), StoreError> {
+        let rows = objects
+            .iter()
+            .map(|o| Ok((o.clone(), json_text(&o.sent)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.writer
             .write(move |tx| {
-                owned(tx, &o.tenant_id, &o.target_id)?;
-                exec(
-                    tx,
-                    "INSERT INTO target_objects (target_id, kind, source_id, remote_id, digest,
-                       sent, deactivated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                     ON CONFLICT (target_id, kind, source_id) DO UPDATE SET
-                       remote_id = excluded.remote_id, digest = excluded.digest,
-                       sent = excluded.sent, deactivated = excluded.deactivated,
-                       updated_at = excluded.updated_at",
-                    params![
-                        o.target_id,
-                        o.kind.as_str(),
-                        o.source_id,
-                        o.remote_id,
-                        o.digest,
-                        sent,
-                        o.deactivated,
-                        ts(o.updated_at)
-                    ],
-                )?;
+                for (o, sent) in &rows {
+                    owned(tx, &o.tenant_id, &o.target_id)?;
+                    exec(
+                        tx,
+                        "INSERT INTO target_objects (target_id, kind, source_id, remote_id, digest,
+                           sent, deactivated, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (target_id, kind, source_id) DO UPDATE SET
+                           remote_id = excluded.remote_id, digest = excluded.digest,
+                           sent = excluded.sent, deactivated = excluded.deactivated,
+                           updated_at = excluded.updated_at",
+                        params![
+                            o.target_id,
+                            o.kind.as_str(),
+                            o.source_id,
+                            o.remote_id,
+                            o.digest,
+                            sent,
+                            o.deactivated,
+                            ts(o.updated_at)
+                        ],
+                    )?;
+                }
                 Ok(())
             })
             .await

@@ -139,6 +139,14 @@ pub trait OutboundStore: Send + Sync {
     ) -> Result<Option<TargetObject>, StoreError>;
     /// Records what a target holds of an object.
     async fn put_target_object(&self, object: &TargetObject) -> Result<(), StoreError>;
+    /// Records what a target holds of several objects (a page of a cycle), in one
+    /// transaction where the backend can.
+    async fn put_target_objects(&self, objects: &[TargetObject]) -> Result<(), StoreError> {
+        for o in objects {
+            self.put_target_object(o).await?;
+        }
+        Ok(())
+    }
     /// Forgets an object (deleted from the target).
     async fn remove_target_object(
         &self,

@@ -157,6 +157,20 @@ pub async fn outbound_targets(store: &dyn Store) {
     );
 
     ok(store.put_target_object(&object).await, "again");
+    ok(
+        store
+            .put_target_objects(&[held(&a, "x-1", "u4", "r4"), held(&a, "x-1", "u5", "r5")])
+            .await,
+        "a page of objects",
+    );
+    for (source, remote) in [("u4", "r4"), ("u5", "r5")] {
+        let kept = ok(
+            store.target_object(&a, "x-1", Kind::User, source).await,
+            "a page's object",
+        )
+        .expect("recorded");
+        assert_eq!(kept.remote_id, remote);
+    }
     ok(store.remove_target(&a, "x-1").await, "removing");
     assert_eq!(ok(store.target(&a, "x-1").await, "removed"), None);
     assert_eq!(

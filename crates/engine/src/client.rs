@@ -73,6 +73,39 @@ pub struct ScimClient {
     /// When the next request may leave.
     next_slot: Mutex<Instant>,
     interval: Duration,
+    /// Each exchange in words, when traced (provision on demand shows them).
+    trace: Option<std::sync::Mutex<Vec<String>>>,
+}
+
+/// A body as a trace shows it: at most 2 KB.
+fn shown(text: &str) -> String {
+    const MAX: usize = 2048;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… (cut at 2 KB)", &text[..end])
+}
+
+/// A request body with its password (or a PATCH operation's) replaced.
+fn hide_password(body: &Json) -> Json {
+    let mut shown = body.clone();
+    if let Some(o) = shown.as_object_mut()
+        && o.contains_key("password")
+    {
+        o.insert("password".into(), json!("(hidden)"));
+    }
+    if let Some(ops) = shown.get_mut("Operations").and_then(Json::as_array_mut) {
+        for op in ops {
+            if op.get("path").and_then(Json::as_str) == Some("password") {
+                op["value"] = json!("(hidden)");
+            }
+        }
+    }
+    shown
 }
 
 /// What an answer carried.
@@ -120,7 +153,57 @@ impl ScimClient {
             token: Mutex::new(None),
             next_slot: Mutex::new(Instant::now()),
             interval: Duration::from_secs(1) / rate_limit.max(1),
+            trace: None,
         })
+    }
+
+    /// The same client, recording each request and its answer (bodies with passwords hidden,
+    /// each cut at 2 KB) for [`ScimClient::exchanges`].
+    #[must_use]
+    pub fn traced(mut self) -> ScimClient {
+        self.trace = Some(std::sync::Mutex::default());
+        self
+    }
+
+    /// The exchanges recorded so far (none unless [`ScimClient::traced`]).
+    pub fn exchanges(&self) -> Vec<String> {
+        self.trace
+            .as_ref()
+            .map(|t| t.lock().unwrap_or_else(|e| e.into_inner()).clone())
+            .unwrap_or_default()
+    }
+
+    fn record(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&Json>,
+        status: StatusCode,
+        answer: &str,
+    ) {
+        let Some(trace) = &self.trace else {
+            return;
+        };
+        let request = body
+            .map(|b| shown(&hide_password(b).to_string()))
+            .unwrap_or_default();
+        // The query as a person reads it: `?filter=userName eq "ada@contoso.com"`.
+        let path = match path.split_once('?') {
+            Some((p, q)) => format!(
+                "{p}?{}",
+                url::form_urlencoded::parse(q.as_bytes())
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            ),
+            None => path.to_owned(),
+        };
+        let line = format!(
+            "request: {method} {path} {request}\nresponse: {} {}",
+            status.as_u16(),
+            shown(answer)
+        );
+        trace.lock().unwrap_or_else(|e| e.into_inner()).push(line);
     }
 
     /// Waits for the rate limit's next slot.
@@ -244,6 +327,7 @@ impl ScimClient {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .map(Duration::from_secs);
             let (json, text) = read(response).await?;
+            self.record(&method, path, body, status, &text);
             if (status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error())
                 && attempt < TRIES
             {

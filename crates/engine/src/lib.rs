@@ -262,7 +262,8 @@ impl Engine {
     ) -> Result<Result<Done, SyncError>, DirectoryError> {
         let target = self.directory.target(tenant, target).await?;
         let (ctx, target) = self.context_parts(tenant, &target.id).await?;
-        let client = self.client(&target)?;
+        // Every request and its answer are shown with the steps.
+        let client = self.client(&target)?.traced();
         let assigned = self.assignments(tenant, &target).await?;
         let cx = Context {
             directory: &self.directory,
@@ -279,8 +280,11 @@ impl Engine {
             Err(DirectoryError::NotFound { .. }) => None,
             Err(e) => return Err(e),
         };
-        let result = cx.sync(kind, id, object.as_ref()).await;
+        let mut result = cx.sync(kind, id, object.as_ref()).await;
         cx.flush().await?;
+        if let Ok(done) = &mut result {
+            done.steps.extend(client.exchanges());
+        }
         match &result {
             Ok(done) => self.log(&cx, kind, id, done, None).await,
             Err(e) => self.log(&cx, kind, id, &Done::default(), Some(e)).await,

@@ -128,7 +128,10 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
     assert_eq!(tested["ok"], true, "{tested}");
     assert_eq!(tested["capabilities"]["patch"], true);
 
-    // Assigned and provisioned on demand, with its steps.
+    // Assigned and provisioned on demand, with its steps and the exact requests and answers
+    // (the target paused meanwhile, so that its cycle does not create the user first).
+    let (status, _) = call(Method::PATCH, "/app", Some(json!({"paused": true})), &key).await;
+    assert_eq!(status, 200);
     let (status, _) = call(
         Method::POST,
         "/app/assignments",
@@ -145,8 +148,14 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
     )
     .await;
     assert_eq!(status, 200, "{done}");
+    assert_eq!(done["action"], "created", "{done}");
     let steps = done["steps"].to_string();
     assert!(steps.contains("assigned to the target"), "{steps}");
+    assert!(steps.contains("request: POST /Users"), "{steps}");
+    assert!(steps.contains("response: 201"), "{steps}");
+    assert!(steps.contains("userName eq"), "the lookup before: {steps}");
+    let (status, _) = call(Method::PATCH, "/app", Some(json!({"paused": false})), &key).await;
+    assert_eq!(status, 200);
     let remote = Remote::new(&dst.base, &dst.token);
     assert!(
         remote

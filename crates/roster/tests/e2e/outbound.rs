@@ -308,6 +308,67 @@ async fn members_of_groups_nested_in_an_assigned_group_are_in_scope() {
     );
 }
 
+/// A target that takes OAuth 2.0 client credentials (another Roster tenant's client): the
+/// engine gets an access token at the token endpoint and provisions with it; the client
+/// revoked, the target is quarantined with the token endpoint's refusal.
+#[tokio::test]
+async fn a_target_with_oauth_client_credentials() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let dst_id = TenantId::new(&dst.id);
+    let (client, secret) = app
+        .directory
+        .create_client(&dst_id, "outbound")
+        .await
+        .expect("a client");
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let target = app
+        .directory
+        .add_target(
+            &tenant,
+            NewTarget {
+                name: "app".into(),
+                url: dst.base.clone(),
+                auth: Auth::ClientCredentials {
+                    token_url: format!("{}/oauth/token", app.address),
+                    client_id: client.id.clone(),
+                    scope: None,
+                },
+                secret,
+                scope: ScopeMode::All,
+            },
+        )
+        .await
+        .expect("a target");
+    let engine = Engine::new(app.directory.clone(), "test".into(), false);
+    engine
+        .test_connection(&tenant, "app")
+        .await
+        .expect("directory")
+        .expect("the test connection gets a token and succeeds");
+    app.create_user(&src, "ada@contoso.com").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    eventually("ada, sent with an access token", true, async || {
+        user_there(&remote, "ada@contoso.com").await.0
+    })
+    .await;
+    app.directory
+        .revoke_client(&dst_id, &client.id)
+        .await
+        .expect("revoked");
+    app.create_user(&src, "bob@contoso.com").await;
+    eventually("quarantined", true, async || {
+        let (run, _) = app
+            .directory
+            .target_status(&tenant, &target)
+            .await
+            .expect("status");
+        run.is_some_and(|r| r.quarantined)
+    })
+    .await;
+}
+
 /// `SelectUniqueValue` on a mapping applied on create: its first candidate is taken in the
 /// target, so the second is used; a mapping that would apply it on update is refused.
 #[tokio::test]

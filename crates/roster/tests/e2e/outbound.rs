@@ -213,18 +213,22 @@ pub async fn pushes_a_tenant_into(app: &TestApp, remote: &Remote) {
         "{:?}",
         done.steps
     );
-    let (run, (users, groups)) = app
+    // Bob and cy (ada was deleted), and Sales.
+    eventually("what the target holds", (2, 1), async || {
+        app.directory
+            .target_status(&tenant, &target)
+            .await
+            .expect("status")
+            .1
+    })
+    .await;
+    let (run, _) = app
         .directory
         .target_status(&tenant, &target)
         .await
         .expect("status");
     let run = run.expect("a run");
     assert!(!run.quarantined, "{run:?}");
-    assert_eq!(
-        (users, groups),
-        (2, 1),
-        "bob and cy (ada was deleted), and Sales"
-    );
     // Every object's outcome is in the provisioning log, direction outbound.
     let log = app
         .directory

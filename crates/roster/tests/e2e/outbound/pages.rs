@@ -100,6 +100,15 @@ async fn an_administrator_provisions_into_an_application_from_the_page() {
             .is_none()
     );
     let target = &app.directory.targets(&tenant).await.expect("targets")[0];
+    // What Roster records of a page's objects is written once the page is done.
+    eventually("recorded: ada and Sales", (1, 1), async || {
+        app.directory
+            .target_status(&tenant, target)
+            .await
+            .expect("status")
+            .1
+    })
+    .await;
     b.goto(&format!(
         "{}/portal/{}/targets/{}",
         app.address, "contoso", target.id

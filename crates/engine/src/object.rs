@@ -13,6 +13,7 @@ use roster_store::{Kind, StoredResource, TargetObject};
 use serde_json::{Value as Json, json};
 
 use crate::client::{ClientError, ScimClient};
+use reqwest::Method;
 
 /// Why an object could not be brought in step.
 #[derive(Debug, thiserror::Error)]
@@ -350,10 +351,21 @@ impl Context<'_> {
                 (target_id, false, "updated")
             }
             Action::Deactivate(target_id) => {
-                let op = json!({"op": "replace", "path": "active", "value": false});
-                self.client
-                    .patch(endpoint(kind), &target_id, vec![op])
-                    .await?;
+                if self.target.settings.capabilities.is_none_or(|c| c.patch) {
+                    let op = json!({"op": "replace", "path": "active", "value": false});
+                    self.client
+                        .patch(endpoint(kind), &target_id, vec![op])
+                        .await?;
+                } else {
+                    // No PATCH: the object as the target holds it, with `active: false`.
+                    let path = format!("{}/{target_id}", endpoint(kind));
+                    let mut held = self.client.send(Method::GET, &path, None).await?.body;
+                    if let Some(o) = held.as_object_mut() {
+                        o.remove("meta");
+                        o.insert("active".into(), json!(false));
+                    }
+                    self.client.put(endpoint(kind), &target_id, &held).await?;
+                }
                 done.steps.push(format!("deactivated {target_id}"));
                 (target_id, true, "deactivated")
             }
@@ -458,10 +470,22 @@ impl Context<'_> {
                 after.push(o.remote_id);
             }
         }
-        let requests = plan::member_ops(before, &after, 100);
-        for ops in &requests {
-            let operations: Vec<Json> = ops.iter().map(|o| o.to_json()).collect();
-            self.client.patch("/Groups", remote, operations).await?;
+        if self.target.settings.capabilities.is_none_or(|c| c.patch) {
+            let requests = plan::member_ops(before, &after, 100);
+            for ops in &requests {
+                let operations: Vec<Json> = ops.iter().map(|o| o.to_json()).collect();
+                self.client.patch("/Groups", remote, operations).await?;
+            }
+        } else if after != before {
+            // No PATCH: the group as the target holds it, with its members replaced.
+            let path = format!("/Groups/{remote}");
+            let mut held = self.client.send(Method::GET, &path, None).await?.body;
+            if let Some(o) = held.as_object_mut() {
+                o.remove("meta");
+                let members: Vec<Json> = after.iter().map(|id| json!({"value": id})).collect();
+                o.insert("members".into(), Json::Array(members));
+            }
+            self.client.put("/Groups", remote, &held).await?;
         }
         let added = after.iter().filter(|m| !before.contains(m)).count();
         let removed = before.iter().filter(|m| !after.contains(m)).count();

@@ -373,6 +373,77 @@ async fn a_target_with_oauth_client_credentials() {
     .await;
 }
 
+/// A target whose `/ServiceProviderConfig` says it has no PATCH gets PUT with the whole
+/// object instead.
+#[tokio::test]
+async fn a_target_without_patch_gets_put() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let proxy = Faulty::start(&dst.base, &dst.token).await;
+    let remote = Remote::new(&proxy.base, &proxy.token());
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let mut target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    target.settings.capabilities = Some(roster_directory::targets::Capabilities {
+        patch: false,
+        filter: true,
+        bulk: false,
+        etag: false,
+    });
+    app.directory.save_target(&target).await.expect("saved");
+    let ada = app.create_user(&src, "ada@contoso.com").await;
+    let direct = Remote::new(&dst.base, &dst.token);
+    eventually("ada", true, async || {
+        user_there(&direct, "ada@contoso.com").await.0
+    })
+    .await;
+    let r = app
+        .patch(
+            &src,
+            &format!("/Users/{ada}"),
+            patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ada King"}])),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    eventually("the change, by PUT", "Ada King".to_owned(), async || {
+        user_there(&direct, "ada@contoso.com").await.2
+    })
+    .await;
+    // A group and its members, by PUT too.
+    app.create_group(&src, "Sales", &[&ada]).await;
+    eventually("Sales with ada, by PUT", 1, async || {
+        direct
+            .find("Groups", "displayName", "Sales")
+            .await
+            .and_then(|g| g["members"].as_array().map(Vec::len))
+            .unwrap_or(0)
+    })
+    .await;
+    // Deactivated (out of scope: the scope becomes "assigned", nothing assigned): by PUT too.
+    app.directory
+        .change_target(
+            &tenant,
+            &target.id,
+            TargetChange {
+                scope: Some(ScopeMode::Assigned),
+                ..TargetChange::default()
+            },
+        )
+        .await
+        .expect("the scope");
+    eventually("deactivated, by PUT", false, async || {
+        user_there(&direct, "ada@contoso.com").await.1
+    })
+    .await;
+    let methods: Vec<String> = proxy
+        .seen()
+        .iter()
+        .map(|(line, _)| line.split(' ').next().unwrap_or_default().to_owned())
+        .collect();
+    assert!(methods.iter().any(|m| m == "PUT"), "{methods:?}");
+    assert!(!methods.iter().any(|m| m == "PATCH"), "{methods:?}");
+}
+
 /// `SelectUniqueValue` on a mapping applied on create: its first candidate is taken in the
 /// target, so the second is used; a mapping that would apply it on update is refused.
 #[tokio::test]

@@ -21,8 +21,7 @@ use crate::view::when;
 use crate::{ConsoleState, see_other};
 
 fn engine(state: &ConsoleState) -> Engine {
-    let owner = format!("console-{}", state.directory.secrets().resource_id());
-    Engine::new(state.directory.clone(), owner, false)
+    Engine::one_off(&state.directory, "console")
 }
 
 fn phase_words(phase: &str) -> String {
@@ -171,7 +170,7 @@ async fn target_page(
         Ok(a) => a,
         Err(e) => return failed(&e),
     };
-    let now = i64::try_from(state.directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now = view::now_ms(&state.directory);
     let status = view::status(target, run.as_ref(), (users, groups), now);
     let mut rows = Vec::new();
     if let Ok(Some(ctx)) = state.directory.tenant_context(&tenant.id).await {

@@ -39,6 +39,30 @@ pub enum Auth {
     },
 }
 
+impl Auth {
+    /// The authentication and its secret from what a form, a body or the CLI gave: a token,
+    /// or a client id, a client secret and a token URL; `None` for any other mix.
+    pub fn from_given(
+        token: Option<String>,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        token_url: Option<String>,
+    ) -> Option<(Auth, String)> {
+        match (token, client_id, client_secret, token_url) {
+            (Some(token), None, None, None) => Some((Auth::Bearer, token)),
+            (None, Some(client_id), Some(secret), Some(token_url)) => Some((
+                Auth::ClientCredentials {
+                    token_url,
+                    client_id,
+                    scope: None,
+                },
+                secret,
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// Which objects a target receives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

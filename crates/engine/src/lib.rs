@@ -73,6 +73,13 @@ impl Engine {
         }
     }
 
+    /// An engine for one request (a test connection, provision on demand) from `who` (`api`,
+    /// `cli`, `console`); it takes no lease.
+    pub fn one_off(directory: &Directory, who: &str) -> Engine {
+        let owner = format!("{who}-{}", directory.secrets().resource_id());
+        Engine::new(directory.clone(), owner, false)
+    }
+
     /// Counts into `progress` (the process's metrics) what it does.
     #[must_use]
     pub fn with_progress(mut self, progress: Arc<progress::Progress>) -> Engine {
@@ -100,7 +107,7 @@ impl Engine {
     }
 
     fn now_ms(&self) -> i64 {
-        i64::try_from(self.directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+        view::now_ms(&self.directory)
     }
 
     /// Claims due runs and does one step of each; `true` when there was work.

@@ -10,6 +10,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+/// The directory's clock in milliseconds since the epoch, as runs store their times.
+pub fn now_ms(directory: &Directory) -> i64 {
+    i64::try_from(directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 fn at(ms: i64) -> Value {
     if ms <= 1 {
         return Value::Null;
@@ -95,7 +100,7 @@ pub fn status(
 /// Everything about a target: its settings, its status, its mappings and its assignments.
 pub async fn detail(directory: &Directory, t: &Target) -> Result<Value, DirectoryError> {
     let (run, counts) = directory.target_status(&t.tenant, t).await?;
-    let now = i64::try_from(directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+    let now = now_ms(directory);
     let assigned = directory.target_assignments(&t.tenant, t).await?;
     let mut shown = target(t);
     shown["status"] = status(t, run.as_ref(), counts, now);

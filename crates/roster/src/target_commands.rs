@@ -15,8 +15,7 @@ fn target_json(t: &Target) -> Value {
 }
 
 fn engine(directory: &Directory) -> Engine {
-    let owner = format!("cli-{}", directory.secrets().resource_id());
-    Engine::new(directory.clone(), owner, false)
+    Engine::one_off(directory, "cli")
 }
 
 fn object(user: Option<String>, group: Option<String>) -> Result<(Kind, String)> {
@@ -126,17 +125,9 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
             json,
         } => {
             let tenant = directory.find_tenant(&tenant).await?;
-            let (auth, secret) = match (token, client_id, client_secret, token_url) {
-                (Some(token), None, None, None) => (Auth::Bearer, token),
-                (None, Some(client_id), Some(secret), Some(token_url)) => (
-                    Auth::ClientCredentials {
-                        token_url,
-                        client_id,
-                        scope: None,
-                    },
-                    secret,
-                ),
-                _ => bail!("give --token TOKEN, or --client-id, --client-secret and --token-url"),
+            let Some((auth, secret)) = Auth::from_given(token, client_id, client_secret, token_url)
+            else {
+                bail!("give --token TOKEN, or --client-id, --client-secret and --token-url");
             };
             let added = directory
                 .add_target(

@@ -25,8 +25,7 @@ fn read<T: DeserializeOwned>(body: &Bytes, what: &str) -> Result<T, HostError> {
 }
 
 fn engine(state: &AppState) -> Engine {
-    let owner = format!("api-{}", state.directory.secrets().resource_id());
-    Engine::new(state.directory.clone(), owner, false)
+    Engine::one_off(&state.directory, "api")
 }
 
 /// `GET /api/v1/tenants/{id}/targets`.
@@ -41,14 +40,10 @@ pub(super) async fn list(
     for t in state.directory.targets(&tenant.id).await? {
         let (run, counts) = state.directory.target_status(&tenant.id, &t).await?;
         let mut shown = view::target(&t);
-        shown["status"] = view::status(&t, run.as_ref(), counts, now_ms(&state));
+        shown["status"] = view::status(&t, run.as_ref(), counts, view::now_ms(&state.directory));
         data.push(shown);
     }
     Ok(Json(json!({"data": data, "next_cursor": null})))
-}
-
-fn now_ms(state: &AppState) -> i64 {
-    i64::try_from(state.directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 /// The body that adds a target.
@@ -79,22 +74,14 @@ pub(super) async fn create(
     app.require(Scope::TenantsWrite)?;
     let tenant = tenant_ref(&state, &tenant).await?;
     let new: NewTargetBody = read(&body, "target")?;
-    let (auth, secret) = match (new.token, new.client_id, new.client_secret, new.token_url) {
-        (Some(token), None, None, None) => (Auth::Bearer, token),
-        (None, Some(client_id), Some(secret), Some(token_url)) => (
-            Auth::ClientCredentials {
-                token_url,
-                client_id,
-                scope: None,
+    let (auth, secret) =
+        Auth::from_given(new.token, new.client_id, new.client_secret, new.token_url).ok_or_else(
+            || {
+                HostError::BadRequest(
+                    "give token, or client_id, client_secret and token_url".into(),
+                )
             },
-            secret,
-        ),
-        _ => {
-            return Err(HostError::BadRequest(
-                "give token, or client_id, client_secret and token_url".into(),
-            ));
-        }
-    };
+        )?;
     let added = state
         .directory
         .add_target(

@@ -23,6 +23,7 @@ use roster_directory::Directory;
 mod account;
 mod assets;
 mod health;
+mod hold;
 mod integrations;
 mod logs;
 mod operators;
@@ -113,6 +114,7 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/tokens/{id}/reveal", post(portal::reveal))
         .route("/portal/{slug}/tokens/{id}/revoke", post(portal::revoke))
         .route("/portal/{slug}/settings", post(portal::settings))
+        .route("/portal/{slug}/hold/{decision}", post(hold::decide))
         .route("/portal/{slug}/clients", post(portal::create_client))
         .route(
             "/portal/{slug}/clients/{id}/revoke",

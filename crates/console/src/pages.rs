@@ -102,6 +102,8 @@ pub struct SettingsForm {
     pub unknown_members: String,
     pub access_token_minutes: u32,
     pub user_attributes: String,
+    /// Empty when off.
+    pub hold_threshold: String,
 }
 
 impl SettingsForm {
@@ -122,6 +124,10 @@ impl SettingsForm {
             }
             .to_owned(),
             access_token_minutes: settings.access_token_minutes,
+            hold_threshold: settings
+                .hold_threshold
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
             user_attributes: settings
                 .user_attributes
                 .iter()
@@ -156,6 +162,8 @@ pub struct ClientRow {
 #[derive(Template)]
 #[template(path = "portal.html")]
 pub struct Portal {
+    /// The mass-change hold, while one is active.
+    pub hold: Option<crate::hold::HoldBanner>,
     pub sso: crate::sso::SsoSection,
     pub clients: Vec<ClientRow>,
     pub new_client: Option<(String, String)>,

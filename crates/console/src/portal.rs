@@ -118,8 +118,13 @@ pub(crate) async fn show(
         Err(e) => return failed(&e),
     };
     sso.challenge = extra.challenge;
+    let hold = match state.directory.hold_status(&tenant.id).await {
+        Ok(h) => crate::hold::banner(h),
+        Err(e) => return failed(&e),
+    };
     let now = state.directory.clock().now();
     let page = Portal {
+        hold,
         sso,
         clients: clients
             .iter()
@@ -177,6 +182,15 @@ pub async fn page(
         Some("sso-added") => Some(
             "The connection is added: paste its values into your identity provider.".to_owned(),
         ),
+        Some("hold-released") => Some(
+            "The held changes are released: your application receives them now, in order."
+                .to_owned(),
+        ),
+        Some("hold-discarded") => Some(
+            "The held changes are discarded: your application keeps those users as they were. \
+             Users your identity provider has restored since are reported as reactivated."
+                .to_owned(),
+        ),
         Some("sso-removed") => Some("The connection is removed.".to_owned()),
         Some("sso-changed") => Some("The connection is changed.".to_owned()),
         Some("domain-verified") => Some(
@@ -201,7 +215,7 @@ pub async fn page(
 /// A form that only carries the CSRF token.
 #[derive(Debug, Deserialize)]
 pub struct Plain {
-    csrf: String,
+    pub(crate) csrf: String,
 }
 
 /// The token form.
@@ -372,6 +386,8 @@ pub struct Settings {
     access_token_minutes: String,
     #[serde(rename = "user-attributes", default)]
     user_attributes: String,
+    #[serde(rename = "hold-threshold", default)]
+    hold_threshold: String,
 }
 
 /// `POST /portal/{slug}/settings`: all of them change, or none (the page says why).
@@ -397,6 +413,7 @@ pub async fn settings(
         ("unknown-members".to_owned(), form.unknown_members),
         ("access-token-minutes".to_owned(), form.access_token_minutes),
         ("user-attributes".to_owned(), form.user_attributes),
+        ("hold-threshold".to_owned(), form.hold_threshold),
     ];
     match state.directory.set_settings(&tenant.id, &changes).await {
         Ok(_) => see_other(&format!("/portal/{}?done=settings", tenant.slug)),

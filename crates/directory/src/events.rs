@@ -95,6 +95,11 @@ impl<'a> Recorder<'a> {
         });
     }
 
+    /// An event about the tenant as a whole (a hold) or a correction, with its data as given.
+    pub(crate) fn tenant_event(&mut self, event_type: &str, data: Value) {
+        self.push(event_type, data);
+    }
+
     /// A tenant was deleted, with what it held.
     pub(crate) fn tenant_deleted(&mut self, tenant: &Tenant, removed: Value) {
         let data =

@@ -19,6 +19,7 @@ pub mod domains;
 mod error;
 mod events;
 mod feed;
+pub mod hold;
 pub mod host_apps;
 mod keys;
 pub mod limiter;

@@ -253,6 +253,7 @@ impl Directory {
             check_if_match(&last, if_match)?;
             let mut log = events::Recorder::new(self.secrets.as_ref(), self.clock.now());
             log.deleted(&last);
+            self.guard_removals(tenant, &log.events).await?;
             match self
                 .store
                 .delete_recorded(tenant.id(), kind, id, Some(last.version), &log.events)
@@ -409,6 +410,7 @@ impl Directory {
     ) -> Result<Option<StoredResource>, DirectoryError> {
         let read_version = current.version;
         let events = self.update_events(current, &next, change);
+        self.guard_removals(tenant, &events).await?;
         match self
             .store
             .update_from_recorded(tenant.id(), current, &next, change, &events)

@@ -62,6 +62,9 @@ pub struct TenantSettings {
     pub unknown_members: UnknownMembers,
     /// What a successful PATCH of a user answers.
     pub patch_response: PatchResponse,
+    /// More deactivations and deletions than this within ten minutes hold their events until
+    /// an administrator decides (see [`crate::hold`]); off when `None` (the default).
+    pub hold_threshold: Option<crate::hold::HoldThreshold>,
 }
 
 /// What a group member naming no user or group of the tenant gets.
@@ -221,6 +224,7 @@ impl Default for TenantSettings {
             federation: None,
             unknown_members: UnknownMembers::Refuse,
             patch_response: PatchResponse::Resource,
+            hold_threshold: None,
         }
     }
 }
@@ -360,10 +364,17 @@ impl TenantSettings {
                     }
                 }
             }
+            "hold-threshold" | "hold_threshold" => {
+                self.hold_threshold = match value.trim() {
+                    "off" | "" => None,
+                    v => Some(v.parse()?),
+                }
+            }
             other => {
                 return Err(SettingError(format!(
                     "unknown setting {other:?}: use provisioning, groups, compatibility, \
-                     user-attributes, access-token-minutes, unknown-members or patch-response"
+                     user-attributes, access-token-minutes, unknown-members, patch-response \
+                     or hold-threshold"
                 )));
             }
         }

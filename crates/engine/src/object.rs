@@ -215,7 +215,32 @@ impl Context<'_> {
     }
 
     /// Brings one object in step; `object` is `None` when it was deleted at the source.
+    ///
+    /// A create the target refuses as taken (409) was raced by another writer of the same
+    /// object (a cycle and a provision on demand, or another process): it is done once more,
+    /// from the lookup, which now finds the object and updates it.
     pub async fn sync(
+        &self,
+        kind: Kind,
+        id: &str,
+        object: Option<&StoredResource>,
+    ) -> Result<Done, SyncError> {
+        match self.sync_once(kind, id, object).await {
+            Err(SyncError::Target(ClientError::Refused { status: 409, .. })) => {
+                let mut done = self.sync_once(kind, id, object).await?;
+                done.steps.insert(
+                    0,
+                    "the target answered 409 to a create (another writer created it meanwhile): \
+                     looked up again"
+                        .into(),
+                );
+                Ok(done)
+            }
+            other => other,
+        }
+    }
+
+    async fn sync_once(
         &self,
         kind: Kind,
         id: &str,

@@ -648,6 +648,16 @@ pub(crate) enum ApiKeyCommand {
     },
 }
 
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum HoldAction {
+    /// Shows the active hold, or the last one.
+    Show,
+    /// Delivers the held events, in order.
+    Release,
+    /// Drops them.
+    Discard,
+}
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum TenantCommand {
     /// Creates a tenant and its first token.
@@ -714,7 +724,9 @@ pub(crate) enum TenantCommand {
     /// integer, decimal, dateTime or reference, with [] for several values),
     /// access-token-minutes 60..360 (lifetime of OAuth access tokens), unknown-members
     /// refuse|ignore (group members that name nothing), patch-response resource|no-content
-    /// (what a user PATCH answers).
+    /// (what a user PATCH answers), hold-threshold N|N%|off (more deactivations and deletions
+    /// than this within 10 minutes are held from the host application and targets until
+    /// released or discarded).
     Set {
         /// The tenant's id (or its name, when unique).
         tenant: String,
@@ -722,6 +734,19 @@ pub(crate) enum TenantCommand {
         key: String,
         /// Its new value.
         value: String,
+    },
+    /// Shows the tenant's mass-change hold, or ends it: release delivers the held events in
+    /// order; discard drops them (users the identity provider has restored since get a
+    /// corrective user.reactivated).
+    Hold {
+        /// show, release or discard.
+        #[arg(value_enum)]
+        action: HoldAction,
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// Prints one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Issues a new static token for a tenant (the previous ones stop working unless
     /// --keep-old), or lists or revokes its tokens.

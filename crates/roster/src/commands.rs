@@ -591,6 +591,66 @@ pub(crate) async fn tenant_delete(
     Ok(())
 }
 
+/// `tenant hold show|release|discard`.
+pub(crate) async fn hold_command(
+    directory: &Directory,
+    action: HoldAction,
+    tenant: &str,
+    json: bool,
+) -> Result<()> {
+    use roster_store::HoldEnd;
+    let tenant = directory.find_tenant(tenant).await?;
+    let end = match action {
+        HoldAction::Show => None,
+        HoldAction::Release => Some(HoldEnd::Release),
+        HoldAction::Discard => Some(HoldEnd::Discard),
+    };
+    let status = match end {
+        Some(end) => Some(
+            directory
+                .end_hold(&tenant.id, end, "operator (command line)")
+                .await?,
+        ),
+        None => directory.hold_status(&tenant.id).await?,
+    };
+    if json {
+        let out = status.map_or(serde_json::Value::Null, |s| s.to_json());
+        println!("{out}");
+        return Ok(());
+    }
+    match status {
+        None => println!("{} has never had a mass-change hold.", tenant.name),
+        Some(s) if s.hold.is_active() => {
+            println!(
+                "{}: hold {} since {} ({} removals within {} minutes, threshold {}), holding {} events:",
+                tenant.name,
+                s.hold.id,
+                s.hold.started_at,
+                s.hold.removals,
+                hold::HOLD_WINDOW_MINUTES,
+                s.hold.threshold,
+                s.total()
+            );
+            for (t, n) in &s.held {
+                println!("  {n:>7}  {t}");
+            }
+            println!(
+                "Run `roster tenant hold release|discard {}` to decide.",
+                tenant.id
+            );
+        }
+        Some(s) => println!(
+            "{}: hold {} {} by {} at {}.",
+            tenant.name,
+            s.hold.id,
+            s.hold.outcome.as_deref().unwrap_or("ended"),
+            s.hold.ended_by.as_deref().unwrap_or("?"),
+            s.hold.ended_at.map(|t| t.to_string()).unwrap_or_default()
+        ),
+    }
+    Ok(())
+}
+
 /// `roster plan list|set`.
 pub(crate) async fn plan(directory: &Directory, command: PlanCommand) -> Result<()> {
     match command {

@@ -183,6 +183,11 @@ pub async fn run() -> Result<()> {
             show_tenant(&config, &tenant, false)?;
             Ok(())
         }
+        Command::Tenant(TenantCommand::Hold {
+            action,
+            tenant,
+            json,
+        }) => hold_command(&directory, action, &tenant, json).await,
         Command::Tenant(TenantCommand::Token(args)) => {
             token_command(&directory, &config, args).await
         }

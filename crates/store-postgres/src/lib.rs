@@ -32,6 +32,7 @@ mod change_log;
 mod console;
 mod credentials;
 mod health;
+mod hold;
 mod key_fold;
 mod members;
 mod outbound;

@@ -27,6 +27,7 @@ mod connect;
 mod console;
 mod credentials;
 mod health;
+mod hold;
 mod key_fold;
 mod migrate;
 mod outbound;

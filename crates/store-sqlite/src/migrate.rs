@@ -59,6 +59,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     18 => "0018_tenant_domains.sql",
     19 => "0019_outbound.sql",
     20 => "0020_target_cycle_start.sql",
+    21 => "0021_holds.sql",
 ];
 
 /// The latest migration of this build.

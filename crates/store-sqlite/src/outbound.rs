@@ -375,6 +375,8 @@ impl OutboundStore for SqliteStore {
         let sql = format!(
             "SELECT {TARGET_RUN_COLUMNS} FROM target_runs r JOIN targets t ON t.id = r.target_id
              WHERE NOT t.paused AND (r.lease_until IS NULL OR r.lease_until <= ?1)
+               AND NOT EXISTS (SELECT 1 FROM tenant_holds h WHERE h.tenant_id = t.tenant_id
+                 AND h.ended_at IS NULL)
                AND (r.next_at <= ?1 OR (NOT r.quarantined AND r.phase = 'incremental' AND r.failures = 0
                  AND EXISTS (SELECT 1 FROM events e WHERE e.tenant_id = t.tenant_id
                    AND e.position > r.position)))

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod hold;
 mod log;
 pub mod memory_eval;
 mod outbound;
@@ -18,6 +19,7 @@ pub mod sql;
 mod sso;
 mod traits;
 
+pub use hold::{Hold, HoldEnd, HoldStore};
 pub use log::{LogCounts, LogEntry, LogQuery, Outcome};
 pub use outbound::{OutboundStore, TargetObject, TargetRecord, TargetRun};
 pub use sso::{HostAppRecord, SigningKeyRecord, SsoConnectionRecord, SsoStore};
@@ -30,6 +32,7 @@ pub use traits::{
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
+    pub use crate::hold::HoldStore;
     pub use crate::outbound::OutboundStore;
     pub use crate::sso::SsoStore;
     pub use crate::traits::{

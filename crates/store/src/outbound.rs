@@ -179,9 +179,11 @@ pub trait OutboundStore: Send + Sync {
         target: &str,
         restart: bool,
     ) -> Result<(), StoreError>;
-    /// Leases up to `limit` runs of targets that are not paused and are due at `now` (or, in
-    /// the incremental phase, neither quarantined nor failing, have changes after their
-    /// position), to `owner` until `lease_until`.
+    /// Leases up to `limit` runs of targets that are not paused, whose tenant has no active
+    /// hold (see [`crate::HoldStore`]: a cycle would push the held removals from the
+    /// directory's state), and are due at `now` (or, in the incremental phase, neither
+    /// quarantined nor failing, have changes after their position), to `owner` until
+    /// `lease_until`.
     async fn claim_target_runs(
         &self,
         owner: &str,

@@ -372,6 +372,7 @@ pub trait Store:
     + ProvisioningLog
     + crate::SsoStore
     + crate::OutboundStore
+    + crate::HoldStore
     + Health
 {
 }
@@ -386,6 +387,7 @@ impl<T> Store for T where
         + ProvisioningLog
         + crate::SsoStore
         + crate::OutboundStore
+        + crate::HoldStore
         + Health
         + ?Sized
 {

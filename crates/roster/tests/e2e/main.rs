@@ -11,6 +11,7 @@ mod domains;
 mod events;
 mod hardening;
 mod hardening_auth;
+mod hold;
 mod idp_corpus;
 mod lookalike_names;
 mod outbound;

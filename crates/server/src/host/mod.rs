@@ -123,6 +123,7 @@ impl IntoResponse for HostError {
 /// A request authenticated with a live API key, and what the key may do.
 pub struct HostApp {
     scopes: Vec<String>,
+    name: String,
 }
 
 impl HostApp {
@@ -160,6 +161,7 @@ impl FromRequestParts<AppState> for HostApp {
         match state.directory.authenticate_api_key(key).await? {
             Some(record) => Ok(HostApp {
                 scopes: record.scopes,
+                name: record.name,
             }),
             None => Err(HostError::Unauthorized),
         }
@@ -204,6 +206,8 @@ pub fn routes() -> Router<AppState> {
                 .patch(tenants::change)
                 .delete(tenants::remove),
         )
+        .route("/tenants/{tenant}/hold", get(tenants::hold))
+        .route("/tenants/{tenant}/hold/{decision}", post(tenants::end_hold))
         .route(
             "/tenants/{tenant}/portal-links",
             post(tenants::create_link).get(tenants::links),

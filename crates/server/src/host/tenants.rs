@@ -185,6 +185,42 @@ pub(super) async fn remove(
     })))
 }
 
+/// `GET /api/v1/tenants/{id}/hold`: `{"hold": …}`, the tenant's mass-change hold, active
+/// or the last one, or `null`.
+pub(super) async fn hold(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let status = state.directory.hold_status(&tenant.id).await?;
+    Ok(Json(json!({"hold": status.map(|s| s.to_json())})))
+}
+
+/// `POST /api/v1/tenants/{id}/hold/release` (the held events are delivered in order) or
+/// `…/hold/discard` (dropped): `{"hold": …}` as it ended; 404 when no hold is active.
+pub(super) async fn end_hold(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, decision)): Path<(String, String)>,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let end = match decision.as_str() {
+        "release" => roster_store::HoldEnd::Release,
+        "discard" => roster_store::HoldEnd::Discard,
+        other => {
+            return Err(HostError::NotFound(format!(
+                "no hold decision {other:?}: release or discard"
+            )));
+        }
+    };
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let by = format!("API key {}", app.name);
+    let status = state.directory.end_hold(&tenant.id, end, &by).await?;
+    Ok(Json(json!({"hold": status.to_json()})))
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LinkBody {

@@ -56,6 +56,7 @@ use crate::{
 mod change_log;
 mod credentials;
 mod filters;
+mod hold;
 mod listing;
 mod membership;
 mod names;
@@ -72,6 +73,7 @@ pub use credentials::{
     used_assertions,
 };
 pub use filters::{FilterFixture, QueryShape, filters_agree_with_evaluator, group_id, user_id};
+pub use hold::holds;
 pub use listing::listing;
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
@@ -105,7 +107,7 @@ macro_rules! conformance_tests {
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
             tenant_names plans portal_links sealed_tokens console token_by_hash
             provisioning_log provisioning_log_upkeep sso_connections host_apps_and_keys
-            outbound_targets outbound_runs
+            outbound_targets outbound_runs holds
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

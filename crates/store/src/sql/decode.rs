@@ -231,6 +231,22 @@ pub fn event(row: &impl Columns) -> Result<Event, StoreError> {
     })
 }
 
+/// A tenant's hold: [`HOLD_COLUMNS`].
+pub fn hold(row: &impl Columns) -> Result<crate::Hold, StoreError> {
+    Ok(crate::Hold {
+        id: row.text("id")?,
+        started_at: row.time("started_at")?,
+        threshold: row.text("threshold")?,
+        removals: u64::try_from(row.int("removals")?).unwrap_or(0),
+        ended_at: row.opt_time("ended_at")?,
+        outcome: row.opt_text("outcome")?,
+        ended_by: row.opt_text("ended_by")?,
+    })
+}
+
+/// The columns of a hold, for [`hold`].
+pub const HOLD_COLUMNS: &str = "id, started_at, threshold, removals, ended_at, outcome, ended_by";
+
 /// A webhook: [`webhooks::COLUMNS`](super::webhooks::COLUMNS).
 pub fn webhook(row: &impl Columns) -> Result<WebhookRecord, StoreError> {
     Ok(WebhookRecord {

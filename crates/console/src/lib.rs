@@ -22,6 +22,7 @@ use roster_directory::Directory;
 
 mod account;
 mod assets;
+mod dry_run;
 mod health;
 mod hold;
 mod integrations;
@@ -131,6 +132,11 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         )
         .route("/portal/{slug}/targets/{id}", get(targets::show))
         .route("/portal/{slug}/targets/{id}/test", post(targets::test))
+        .route("/portal/{slug}/targets/{id}/dry-run", get(dry_run::page))
+        .route(
+            "/portal/{slug}/targets/{id}/dry-run.jsonl",
+            get(dry_run::download),
+        )
         .route("/portal/{slug}/targets/{id}/pause", post(targets::pause))
         .route(
             "/portal/{slug}/targets/{id}/restart",

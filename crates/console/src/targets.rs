@@ -256,7 +256,7 @@ async fn target_page(
 }
 
 /// The tenant, the viewer and the target of an application's page, or the answer.
-async fn open(
+pub(crate) async fn open(
     state: &ConsoleState,
     headers: &HeaderMap,
     slug: &str,

@@ -18,6 +18,7 @@
 
 pub mod client;
 mod cycle;
+pub mod dry;
 mod log;
 pub mod object;
 pub mod progress;
@@ -175,6 +176,7 @@ impl Engine {
             groups: target.settings.groups()?,
             assigned,
             held: std::sync::Mutex::default(),
+            dry: None,
         };
         let now = self.now_ms();
         let interval = i64::from(target.settings.interval_minutes) * 60_000;
@@ -281,6 +283,7 @@ impl Engine {
             groups: target.settings.groups()?,
             assigned,
             held: std::sync::Mutex::default(),
+            dry: None,
         };
         let object = match self.directory.get(&ctx, kind, id, true).await {
             Ok(o) => Some(o),

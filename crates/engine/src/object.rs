@@ -49,6 +49,9 @@ pub struct Context<'a> {
     /// written together (one transaction for a page: an object whose record a crash loses is
     /// looked up again, and matched, never created twice).
     pub held: std::sync::Mutex<Vec<TargetObject>>,
+    /// A dry run: nothing is sent to the target (no lookup either) and nothing is recorded;
+    /// what would be sent is collected here instead.
+    pub dry: Option<std::sync::Mutex<crate::dry::Planner>>,
 }
 
 /// What was done for an object, and the steps.
@@ -288,6 +291,17 @@ impl Context<'_> {
             plan::restrict(plan_kind, &at, known.as_ref(), action, policy)
         };
         let mut action = planned(Lookup::NotYet);
+        if let Action::Lookup(matching) = &action
+            && self.dry.is_some()
+        {
+            for (attribute, value) in matching {
+                done.steps.push(format!(
+                    "would look {attribute} \"{value}\" up in the target first (a match is \
+                     updated instead of created)"
+                ));
+            }
+            action = planned(Lookup::NotFound);
+        }
         if let Action::Lookup(matching) = &action {
             let mut found = Lookup::NotFound;
             for (attribute, value) in matching {
@@ -307,7 +321,11 @@ impl Context<'_> {
             action = planned(found);
         }
         if kind == Kind::User && policy.sync_password {
-            action = plan::with_password(action, &self.password());
+            let password = match self.dry {
+                Some(_) => "(a new random password)".to_owned(),
+                None => self.password(),
+            };
+            action = plan::with_password(action, &password);
             if matches!(action, Action::Create(_) | Action::Update { .. }) {
                 done.steps.push("with a new random password".into());
             }
@@ -320,6 +338,23 @@ impl Context<'_> {
             .flatten()
             .filter_map(|m| m.as_str().map(str::to_owned))
             .collect();
+        if let Some(dry) = &self.dry {
+            let (members, what) = match (&action, object) {
+                (Action::Nothing(_), Some(o)) if kind == Kind::Group => {
+                    let remote = stored.as_ref().map(|s| s.remote_id.clone());
+                    (self.member_changes(o, &members_before).await?, remote)
+                }
+                _ => (None, None),
+            };
+            let mut dry = dry.lock().unwrap_or_else(|e| e.into_inner());
+            done.action = match (members, what) {
+                (Some(ops), Some(remote)) => {
+                    dry.members(id, &done.name, &format!("/Groups/{remote}"), ops)
+                }
+                _ => dry.add(kind, id, &done.name, &action, endpoint(kind), &done.steps),
+            };
+            return Ok(done);
+        }
         let (remote, deactivated, label) = match action {
             Action::Nothing(why) => {
                 done.steps.push(why.to_owned());
@@ -461,15 +496,23 @@ impl Context<'_> {
             .collect()
     }
 
-    /// Sends a group's member changes: its members that the target holds, against those sent
-    /// before; returns the members it now has.
-    async fn members(
+    /// A dry run's member changes of a group the target holds (`None` when there are none).
+    async fn member_changes(
         &self,
         group: &StoredResource,
-        remote: &str,
         before: &[String],
-        done: &mut Done,
-    ) -> Result<Vec<String>, SyncError> {
+    ) -> Result<Option<Vec<Json>>, SyncError> {
+        let after = self.held_members(group).await?;
+        let ops: Vec<Json> = plan::member_ops(before, &after, usize::MAX)
+            .iter()
+            .flatten()
+            .map(|o| o.to_json())
+            .collect();
+        Ok((!ops.is_empty()).then_some(ops))
+    }
+
+    /// The target ids of a group's members that the target holds.
+    async fn held_members(&self, group: &StoredResource) -> Result<Vec<String>, SyncError> {
         let tenant = self.tenant.id();
         let mut after = Vec::new();
         let full;
@@ -495,6 +538,19 @@ impl Context<'_> {
                 after.push(o.remote_id);
             }
         }
+        Ok(after)
+    }
+
+    /// Sends a group's member changes: its members that the target holds, against those sent
+    /// before; returns the members it now has.
+    async fn members(
+        &self,
+        group: &StoredResource,
+        remote: &str,
+        before: &[String],
+        done: &mut Done,
+    ) -> Result<Vec<String>, SyncError> {
+        let after = self.held_members(group).await?;
         if self.target.settings.capabilities.is_none_or(|c| c.patch) {
             let requests = plan::member_ops(before, &after, 100);
             for ops in &requests {

@@ -274,6 +274,17 @@ pub(crate) enum TargetCommand {
         #[arg(long)]
         group: Option<String>,
     },
+    /// A dry run of a whole cycle: the counts of what it would do, and each request it would
+    /// send; nothing is sent.
+    DryRun {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// Prints one JSON object: {"counts", "requests", "truncated", "errors"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Prints a target's user (or group) mappings as JSON, for editing.
     Mappings {
         /// The tenant.

@@ -294,6 +294,37 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
                 Err(e) => bail!("provisioning failed: {e}"),
             }
         }
+        TargetCommand::DryRun {
+            tenant,
+            target,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let run = engine(directory).dry_run(&tenant.id, &target).await?;
+            if json {
+                println!("{}", serde_json::to_string(&run)?);
+                return Ok(());
+            }
+            println!("A cycle would do (nothing was sent):");
+            for (what, n) in &run.counts {
+                println!("  {n:>8}  {what}");
+            }
+            for r in &run.requests {
+                println!(
+                    "{} {} {}  ({} {})",
+                    r.action, r.method, r.path, r.kind, r.name
+                );
+            }
+            if run.truncated {
+                println!(
+                    "… and more: the first {} requests are listed.",
+                    run.requests.len()
+                );
+            }
+            for (id, why) in &run.errors {
+                println!("cannot be planned: {id}: {why}");
+            }
+        }
         TargetCommand::Set {
             tenant,
             target,

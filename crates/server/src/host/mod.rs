@@ -265,6 +265,10 @@ pub fn routes() -> Router<AppState> {
             post(targets::restart),
         )
         .route(
+            "/tenants/{tenant}/targets/{target}/dry-run",
+            post(targets::dry_run),
+        )
+        .route(
             "/tenants/{tenant}/targets/{target}/provision",
             post(targets::provision),
         )

@@ -256,6 +256,19 @@ pub(super) async fn unassign(
 /// `POST …/targets/{target}/provision` `{"user": ID}` or `{"group": ID}`: provision on
 /// demand; 200 with the action and each step, or 502 with the steps and why the target
 /// refused.
+/// `POST /api/v1/tenants/{id}/targets/{target}/dry-run`: every request a whole cycle would
+/// send, nothing sent: `{"counts", "requests", "truncated", "errors"}`.
+pub(super) async fn dry_run(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let run = engine(&state).dry_run(&tenant.id, &target).await?;
+    Ok(Json(json!(run)))
+}
+
 pub(super) async fn provision(
     app: HostApp,
     State(state): State<AppState>,

@@ -454,6 +454,7 @@ pub struct TargetPage {
     pub assigned: Vec<(String, String, String)>,
     pub policy: roster_outbound::plan::Policy,
     pub leaving: String,
+    pub on_delete: String,
     pub notice: Option<String>,
     pub error: Option<String>,
     pub steps: Vec<String>,

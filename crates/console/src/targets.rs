@@ -234,12 +234,8 @@ async fn target_page(
             .map(when),
         assigned: rows,
         policy,
-        leaving: match policy.leaving_scope {
-            Leaving::Deactivate => "deactivate",
-            Leaving::Delete => "delete",
-            Leaving::Nothing => "nothing",
-        }
-        .into(),
+        leaving: leaving_word(policy.leaving_scope).into(),
+        on_delete: leaving_word(policy.on_source_delete).into(),
         notice: shown.notice,
         error: shown.error,
         steps: shown.steps,
@@ -253,6 +249,14 @@ async fn target_page(
         },
         &page,
     )
+}
+
+fn leaving_word(l: Leaving) -> &'static str {
+    match l {
+        Leaving::Deactivate => "deactivate",
+        Leaving::Delete => "delete",
+        Leaving::Nothing => "nothing",
+    }
 }
 
 /// The tenant, the viewer and the target of an application's page, or the answer.
@@ -524,6 +528,8 @@ pub struct SettingsForm {
     sync_password: Option<String>,
     leaving_scope: String,
     #[serde(default)]
+    on_source_delete: String,
+    #[serde(default)]
     token: String,
 }
 
@@ -551,6 +557,12 @@ pub async fn settings(
         }
     };
     let mut policy = t.settings.policy;
+    policy.on_source_delete = match form.on_source_delete.as_str() {
+        "deactivate" => Leaving::Deactivate,
+        "delete" => Leaving::Delete,
+        "nothing" => Leaving::Nothing,
+        _ => policy.on_source_delete,
+    };
     policy.create = form.create.is_some();
     policy.update = form.update.is_some();
     policy.deactivate = form.deactivate.is_some();

@@ -235,6 +235,9 @@ pub struct Policy {
     pub delete: bool,
     /// What leaving the scope does.
     pub leaving_scope: Leaving,
+    /// What deletion at the source does (OneLogin's deprovisioning action; with `leaving_scope`
+    /// the deprovision policy): delete (the default), deactivate (suspend) or nothing.
+    pub on_source_delete: Leaving,
     /// Send a password on create and on each change (a random one per user: the source never
     /// holds one in clear).
     pub sync_password: bool,
@@ -248,6 +251,7 @@ impl Default for Policy {
             deactivate: true,
             delete: true,
             leaving_scope: Leaving::Deactivate,
+            on_source_delete: Leaving::Delete,
             sync_password: false,
         }
     }
@@ -280,11 +284,22 @@ pub fn restrict(
         },
         Action::Delete(id) => {
             let leaving = matches!(at_source, AtSource::OutOfScope);
+            let suspend = kind == Kind::User && policy.deactivate && !deactivated;
             if leaving && policy.leaving_scope == Leaving::Nothing {
                 Action::Nothing("leaving the scope changes nothing (the policy)")
+            } else if !leaving && policy.on_source_delete == Leaving::Nothing {
+                Action::Nothing("deletion at the source changes nothing (the policy)")
+            } else if !leaving && policy.on_source_delete == Leaving::Deactivate {
+                if suspend {
+                    Action::Deactivate(id)
+                } else if deactivated {
+                    Action::Nothing("already deactivated in the target")
+                } else {
+                    Action::Nothing("deletion at the source deactivates, which this cannot be")
+                }
             } else if policy.delete {
                 Action::Delete(id)
-            } else if kind == Kind::User && policy.deactivate && !deactivated {
+            } else if suspend {
                 Action::Deactivate(id)
             } else {
                 Action::Nothing("deleting is switched off for this target")
@@ -557,11 +572,52 @@ mod tests {
                 Kind::User,
                 &AtSource::Deleted,
                 Some(&off),
-                deleted,
+                deleted.clone(),
                 &no_delete
             ),
             Action::Nothing(_)
         ));
+        // The deprovision policy for deletion at the source: suspend, or nothing.
+        let suspend = Policy {
+            on_source_delete: Leaving::Deactivate,
+            ..all
+        };
+        assert_eq!(
+            restrict(
+                Kind::User,
+                &AtSource::Deleted,
+                Some(&k),
+                deleted.clone(),
+                &suspend
+            ),
+            Action::Deactivate("t1".into())
+        );
+        assert!(
+            matches!(
+                restrict(
+                    Kind::Group,
+                    &AtSource::Deleted,
+                    Some(&k),
+                    deleted.clone(),
+                    &suspend
+                ),
+                Action::Nothing(_)
+            ),
+            "a group cannot be suspended"
+        );
+        let nothing = Policy {
+            on_source_delete: Leaving::Nothing,
+            ..all
+        };
+        assert!(matches!(
+            restrict(Kind::User, &AtSource::Deleted, Some(&k), deleted.clone(), &nothing),
+            Action::Nothing(why) if why.contains("deletion at the source")
+        ));
+        assert_eq!(
+            restrict(Kind::User, &AtSource::Deleted, Some(&k), deleted, &all),
+            Action::Delete("t1".into()),
+            "deleted by default"
+        );
         // A password goes in the create's body and as one more replace of an update.
         let Action::Create(with) = with_password(create, "S3cret!") else {
             panic!("a create");

@@ -301,8 +301,10 @@ pub(crate) enum TargetCommand {
     /// Changes a target's settings, each given as KEY=VALUE: url, token, scope
     /// (assigned|all), groups (on|off), rate-limit (per second), timeout (seconds), interval
     /// (minutes), quarantine (minutes between a quarantined target's tries, default 60),
-    /// create, update, deactivate, delete, sync-password (on|off), leaving-scope
-    /// (deactivate|delete|nothing), scoping (@FILE of scoping filters as JSON).
+    /// create, update, deactivate, delete, sync-password (on|off), leaving-scope and
+    /// on-source-delete (delete|suspend|nothing: what leaving the scope, and deletion at the
+    /// source, do in the target), deprovision (both at once), scoping (@FILE of scoping
+    /// filters as JSON).
     Set {
         /// The tenant.
         tenant: String,

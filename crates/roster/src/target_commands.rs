@@ -82,13 +82,21 @@ fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
                 }
                 policy_changed = true;
             }
-            "leaving-scope" => {
-                policy.leaving_scope = match value {
-                    "deactivate" => Leaving::Deactivate,
+            "leaving-scope" | "on-source-delete" | "deprovision" => {
+                let leaving = match value {
+                    "deactivate" | "suspend" => Leaving::Deactivate,
                     "delete" => Leaving::Delete,
                     "nothing" => Leaving::Nothing,
-                    other => bail!("leaving-scope is deactivate, delete or nothing, not {other:?}"),
+                    other => {
+                        bail!("{key} is delete, suspend (deactivate) or nothing, not {other:?}")
+                    }
                 };
+                if key != "on-source-delete" {
+                    policy.leaving_scope = leaving;
+                }
+                if key != "leaving-scope" {
+                    policy.on_source_delete = leaving;
+                }
                 policy_changed = true;
             }
             other => bail!("{other} is not a target setting (see roster target set --help)"),

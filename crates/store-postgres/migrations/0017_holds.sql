@@ -56,3 +56,9 @@ $$;
 
 CREATE TRIGGER events_hold BEFORE INSERT ON events
     FOR EACH ROW EXECUTE FUNCTION events_hold();
+
+-- The deprovision policy's second half (issue 20): what deletion at the source does. Targets
+-- added before it deleted, which is kept.
+UPDATE targets
+SET settings = jsonb_set(settings::jsonb, '{policy,on_source_delete}', '"delete"')::text
+WHERE settings::jsonb #> '{policy,on_source_delete}' IS NULL;

@@ -46,3 +46,8 @@ BEGIN
             NEW.id, NEW.type, NEW.occurred_at, NEW.data);
     SELECT RAISE(IGNORE);
 END;
+
+-- The deprovision policy's second half (issue 20): what deletion at the source does. Targets
+-- added before it deleted, which is kept.
+UPDATE targets SET settings = json_set(settings, '$.policy.on_source_delete', 'delete')
+WHERE json_extract(settings, '$.policy.on_source_delete') IS NULL;

@@ -654,3 +654,63 @@ async fn dump(app: &TestApp, tenant: &TenantId) {
         );
     }
 }
+
+/// The deprovision policy, as OneLogin's "Deprovisioning action": with suspend, a user deleted
+/// at the source is deactivated in the target, not deleted; with nothing, left as it is.
+#[tokio::test]
+async fn deprovision_by_suspend_or_nothing() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let ada = app.create_user(&src, "ada@contoso.com").await;
+    let bob = app.create_user(&src, "bob@contoso.com").await;
+    let target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    let mut policy = target.settings.policy;
+    policy.on_source_delete = roster_outbound::plan::Leaving::Deactivate;
+    let change = TargetChange {
+        policy: Some(policy),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("suspend");
+    eventually("both pushed", (true, true), async || {
+        (
+            user_there(&remote, "ada@contoso.com").await.0,
+            user_there(&remote, "bob@contoso.com").await.0,
+        )
+    })
+    .await;
+    app.delete(&src, &format!("/Users/{ada}")).await;
+    eventually("ada suspended, not deleted", (true, false), async || {
+        let (there, active, _) = user_there(&remote, "ada@contoso.com").await;
+        (there, active)
+    })
+    .await;
+
+    policy.on_source_delete = roster_outbound::plan::Leaving::Nothing;
+    let change = TargetChange {
+        policy: Some(policy),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("nothing");
+    app.delete(&src, &format!("/Users/{bob}")).await;
+    let marker = app.create_user(&src, "cy@contoso.com").await;
+    // cy arrives after bob's deletion was applied (changes are applied in order).
+    eventually("cy pushed", true, async || {
+        user_there(&remote, "cy@contoso.com").await.0
+    })
+    .await;
+    assert!(!marker.is_empty());
+    assert_eq!(
+        user_there(&remote, "bob@contoso.com").await,
+        (true, true, "Ada Lovelace".to_owned()),
+        "bob is left as he is"
+    );
+}

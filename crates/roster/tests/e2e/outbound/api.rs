@@ -103,7 +103,8 @@ async fn a_host_application_manages_targets_through_the_tenant_api() {
         "/app",
         Some(
             json!({"policy": {"create": true, "update": true, "deactivate": true,
-            "delete": false, "leaving_scope": "deactivate", "sync_password": false},
+            "delete": false, "leaving_scope": "deactivate", "on_source_delete": "deactivate",
+            "sync_password": false},
             "rate_limit": 50, "quarantine_minutes": 1440}),
         ),
         &key,

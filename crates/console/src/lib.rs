@@ -21,6 +21,7 @@ use axum::routing::{get, post};
 use roster_directory::Directory;
 
 mod account;
+mod approvals;
 mod assets;
 mod dry_run;
 mod health;
@@ -133,6 +134,10 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/targets/{id}", get(targets::show))
         .route("/portal/{slug}/targets/{id}/test", post(targets::test))
         .route("/portal/{slug}/targets/{id}/dry-run", get(dry_run::page))
+        .route(
+            "/portal/{slug}/targets/{id}/approvals",
+            post(approvals::decide),
+        )
         .route(
             "/portal/{slug}/targets/{id}/dry-run.jsonl",
             get(dry_run::download),

@@ -455,6 +455,13 @@ pub struct TargetPage {
     pub policy: roster_outbound::plan::Policy,
     pub leaving: String,
     pub on_delete: String,
+    /// Pending actions (the first ones), and how many there are.
+    pub pending: Vec<crate::approvals::PendingRow>,
+    pub pending_total: u64,
+    /// The actions that need approval.
+    pub needs_approval: Vec<&'static str>,
+    /// Empty when off.
+    pub deletion_threshold: String,
     pub notice: Option<String>,
     pub error: Option<String>,
     pub steps: Vec<String>,

@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use roster_directory::DirectoryError;
-use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target, TargetChange};
+use roster_directory::targets::{ApprovalAction, Auth, NewTarget, ScopeMode, Target, TargetChange};
 use roster_engine::{Engine, view};
 use roster_outbound::plan::Leaving;
 use roster_store::{Kind, ListQuery, Tenant};
@@ -148,14 +148,14 @@ pub async fn add(
 
 /// What one application's page shows besides its state.
 #[derive(Default)]
-struct Shown {
-    notice: Option<String>,
-    error: Option<String>,
-    steps: Vec<String>,
-    who: String,
+pub(crate) struct Shown {
+    pub(crate) notice: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) steps: Vec<String>,
+    pub(crate) who: String,
 }
 
-async fn target_page(
+pub(crate) async fn target_page(
     state: &ConsoleState,
     tenant: &Tenant,
     viewer: &Viewer,
@@ -170,6 +170,11 @@ async fn target_page(
         Ok(a) => a,
         Err(e) => return failed(&e),
     };
+    let (pending, pending_total) =
+        match crate::approvals::queue(state, &tenant.id, &target.id).await {
+            Ok(q) => q,
+            Err(e) => return failed(&e),
+        };
     let now = view::now_ms(&state.directory);
     let status = view::status(target, run.as_ref(), (users, groups), now);
     let mut rows = Vec::new();
@@ -236,6 +241,19 @@ async fn target_page(
         policy,
         leaving: leaving_word(policy.leaving_scope).into(),
         on_delete: leaving_word(policy.on_source_delete).into(),
+        pending,
+        pending_total,
+        needs_approval: target
+            .settings
+            .approvals
+            .iter()
+            .map(|a| a.as_str())
+            .collect(),
+        deletion_threshold: target
+            .settings
+            .deletion_threshold
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
         notice: shown.notice,
         error: shown.error,
         steps: shown.steps,
@@ -530,6 +548,17 @@ pub struct SettingsForm {
     #[serde(default)]
     on_source_delete: String,
     #[serde(default)]
+    approve_create: Option<String>,
+    #[serde(default)]
+    approve_update: Option<String>,
+    #[serde(default)]
+    approve_deactivate: Option<String>,
+    #[serde(default)]
+    approve_delete: Option<String>,
+    /// Absent (an older form): unchanged.
+    #[serde(default)]
+    deletion_threshold: Option<String>,
+    #[serde(default)]
     token: String,
 }
 
@@ -569,7 +598,22 @@ pub async fn settings(
     policy.delete = form.delete.is_some();
     policy.sync_password = form.sync_password.is_some();
     policy.leaving_scope = leaving;
+    let approvals = [
+        (&form.approve_create, ApprovalAction::Create),
+        (&form.approve_update, ApprovalAction::Update),
+        (&form.approve_deactivate, ApprovalAction::Deactivate),
+        (&form.approve_delete, ApprovalAction::Delete),
+    ]
+    .into_iter()
+    .filter(|(on, _)| on.is_some())
+    .map(|(_, a)| a)
+    .collect();
     let change = TargetChange {
+        approvals: Some(approvals),
+        deletion_threshold: form.deletion_threshold.as_deref().map(|t| {
+            let t = t.trim();
+            if t.is_empty() { "off" } else { t }.to_owned()
+        }),
         policy: Some(policy),
         token: Some(form.token.trim().to_owned()).filter(|s| !s.is_empty()),
         ..TargetChange::default()

@@ -21,16 +21,13 @@
 //! - While a hold is active, the tenant's outbound targets do not run (a cycle would push the
 //!   held removals from the directory's state); they are woken when it ends.
 
-use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
-
 use roster_store::{Hold, HoldEnd, Kind, NewEvent, TenantId};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use time::Duration;
 
 use crate::events::Recorder;
+use crate::threshold::Threshold;
 use crate::*;
 
 /// The window removals are counted over.
@@ -38,73 +35,6 @@ pub const HOLD_WINDOW_MINUTES: i64 = 10;
 
 /// How many held events are read at a time when a hold is discarded.
 const PAGE: u64 = 1_000;
-
-/// More removals than this within the window start a hold: a number of users, or a
-/// percentage of the tenant's users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum HoldThreshold {
-    /// More than this many users.
-    Users(u64),
-    /// More than this percentage (1 to 100) of the tenant's users.
-    Percent(u8),
-}
-
-impl HoldThreshold {
-    /// Whether `removals` within the window cross it, in a tenant of `users` users.
-    pub fn crossed(self, removals: u64, users: u64) -> bool {
-        match self {
-            HoldThreshold::Users(n) => removals > n,
-            HoldThreshold::Percent(p) => removals * 100 > u64::from(p) * users,
-        }
-    }
-}
-
-impl FromStr for HoldThreshold {
-    type Err = SettingError;
-
-    fn from_str(text: &str) -> Result<Self, SettingError> {
-        let text = text.trim();
-        let bad = || {
-            SettingError(format!(
-                "hold-threshold must be a number of users (1 or more), a percentage (1% to \
-                 100%), or off, not {text:?}"
-            ))
-        };
-        match text.strip_suffix('%') {
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(p @ 1..=100) => Ok(HoldThreshold::Percent(p)),
-                _ => Err(bad()),
-            },
-            None => match text.parse::<u64>() {
-                Ok(n @ 1..) => Ok(HoldThreshold::Users(n)),
-                _ => Err(bad()),
-            },
-        }
-    }
-}
-
-impl fmt::Display for HoldThreshold {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            HoldThreshold::Users(n) => write!(f, "{n}"),
-            HoldThreshold::Percent(p) => write!(f, "{p}%"),
-        }
-    }
-}
-
-impl TryFrom<String> for HoldThreshold {
-    type Error = SettingError;
-    fn try_from(text: String) -> Result<Self, SettingError> {
-        text.parse()
-    }
-}
-
-impl From<HoldThreshold> for String {
-    fn from(t: HoldThreshold) -> String {
-        t.to_string()
-    }
-}
 
 /// A tenant's hold as the page, the API and the CLI show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,8 +106,8 @@ impl Directory {
         }
         let recent = self.store.recent_removals(tenant.id(), since).await? + removals;
         let users = match threshold {
-            HoldThreshold::Users(_) => 0,
-            HoldThreshold::Percent(_) => self
+            Threshold::Count(_) => 0,
+            Threshold::Percent(_) => self
                 .store
                 .tenant_holdings(tenant.id())
                 .await?

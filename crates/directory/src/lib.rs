@@ -35,6 +35,7 @@ pub mod sso;
 pub mod sso_changes;
 pub mod targets;
 mod tenants;
+pub mod threshold;
 pub mod totp;
 mod two_step;
 pub use events::resource_json as event_resource_json;

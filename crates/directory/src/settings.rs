@@ -64,7 +64,7 @@ pub struct TenantSettings {
     pub patch_response: PatchResponse,
     /// More deactivations and deletions than this within ten minutes hold their events until
     /// an administrator decides (see [`crate::hold`]); off when `None` (the default).
-    pub hold_threshold: Option<crate::hold::HoldThreshold>,
+    pub hold_threshold: Option<crate::threshold::Threshold>,
 }
 
 /// What a group member naming no user or group of the tenant gets.

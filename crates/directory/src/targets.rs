@@ -13,8 +13,10 @@ use roster_store::{Kind, TargetRecord, TargetRun, TenantId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::threshold::Threshold;
 use crate::{Directory, DirectoryError};
 
+pub mod approvals;
 mod change;
 pub use change::TargetChange;
 
@@ -141,6 +143,53 @@ pub struct TargetSettings {
     pub capabilities: Option<Capabilities>,
     /// Which actions are allowed, what leaving the scope does, and whether passwords are sent.
     pub policy: Policy,
+    /// The actions that wait for an administrator's approval (OneLogin's admin approval).
+    pub approvals: Vec<ApprovalAction>,
+    /// More deletions and deactivations than this in one cycle (or one batch of changes)
+    /// stop before any is sent, and wait for approval as a batch (Entra's accidental-deletions
+    /// threshold); `None`: off.
+    pub deletion_threshold: Option<Threshold>,
+}
+
+/// An action that can be made to wait for approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalAction {
+    /// Creating a user or group.
+    Create,
+    /// Updating one.
+    Update,
+    /// Deactivating a user.
+    Deactivate,
+    /// Deleting a user or group.
+    Delete,
+}
+
+impl ApprovalAction {
+    /// Its name, as the planner names the action.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApprovalAction::Create => "create",
+            ApprovalAction::Update => "update",
+            ApprovalAction::Deactivate => "deactivate",
+            ApprovalAction::Delete => "delete",
+        }
+    }
+
+    /// The action named `text`.
+    pub fn parse(text: &str) -> Result<ApprovalAction, DirectoryError> {
+        Ok(match text.trim() {
+            "create" => ApprovalAction::Create,
+            "update" => ApprovalAction::Update,
+            "deactivate" => ApprovalAction::Deactivate,
+            "delete" => ApprovalAction::Delete,
+            other => {
+                return Err(DirectoryError::Setting(format!(
+                    "{other:?} is not an action: create, update, deactivate or delete"
+                )));
+            }
+        })
+    }
 }
 
 impl TargetSettings {
@@ -282,6 +331,8 @@ impl Directory {
             quarantine_minutes: 60,
             capabilities: None,
             policy: Policy::default(),
+            approvals: Vec::new(),
+            deletion_threshold: Some(Threshold::Count(500)),
         };
         let now = self.clock.now();
         let id = self.secrets.resource_id();

@@ -181,6 +181,7 @@ impl Engine {
             assigned,
             held: std::sync::Mutex::default(),
             dry: Some(std::sync::Mutex::default()),
+            on_demand: false,
         };
         let mut errors = Vec::new();
         let mut kinds = vec![Kind::User];

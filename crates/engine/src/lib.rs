@@ -16,6 +16,7 @@
 //! `client.rs`, the provisioning-log entries in `log.rs`, what `/metrics` shows in
 //! `progress.rs`, and how a target is shown in `view.rs`.
 
+mod approval;
 pub mod client;
 mod cycle;
 pub mod dry;
@@ -177,6 +178,7 @@ impl Engine {
             assigned,
             held: std::sync::Mutex::default(),
             dry: None,
+            on_demand: false,
         };
         let now = self.now_ms();
         let interval = i64::from(target.settings.interval_minutes) * 60_000;
@@ -185,6 +187,8 @@ impl Engine {
         let again = run.cursor.ends_with('!')
             || (run.next_at == 0 && run.phase == "initial" && !run.cursor.is_empty());
         run.cursor = run.cursor.trim_end_matches('!').to_owned();
+        // Actions approved since the last step go out first.
+        self.send_approved(&cx).await?;
         let (ok, failed, last_error) = if run.phase == "initial" {
             if run.cursor.is_empty() {
                 // A new target, or a restart: what it holds is forgotten, so the changes before
@@ -211,6 +215,13 @@ impl Engine {
             run.error = Some(e.to_string());
         } else if ok > 0 {
             run.error = None;
+        }
+        // The removals a finished cycle, or a batch of changes, counted.
+        if failed == 0 && (run.phase == "incremental" || run.cursor == "done") {
+            self.weigh_removals(&cx, &mut run).await?;
+        }
+        if run.error.is_none() {
+            run.error = self.waiting_words(&cx).await?;
         }
         let credentials = last_error.as_ref().is_some_and(SyncError::is_credentials);
         if credentials || (failed > 0 && failed >= ok.max(1) && run.failures >= 10) {
@@ -284,6 +295,7 @@ impl Engine {
             assigned,
             held: std::sync::Mutex::default(),
             dry: None,
+            on_demand: true,
         };
         let object = match self.directory.get(&ctx, kind, id, true).await {
             Ok(o) => Some(o),

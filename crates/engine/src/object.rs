@@ -52,6 +52,8 @@ pub struct Context<'a> {
     /// A dry run: nothing is sent to the target (no lookup either) and nothing is recorded;
     /// what would be sent is collected here instead.
     pub dry: Option<std::sync::Mutex<crate::dry::Planner>>,
+    /// A provision on demand (not counted against the accidental-deletions threshold).
+    pub on_demand: bool,
 }
 
 /// What was done for an object, and the steps.
@@ -355,6 +357,17 @@ impl Context<'_> {
             };
             return Ok(done);
         }
+        let approval = match self
+            .gate(kind, id, &done.name, &action, endpoint(kind))
+            .await?
+        {
+            crate::approval::Gate::Send(approval) => approval,
+            crate::approval::Gate::Hold(label, step) => {
+                done.steps.push(step);
+                done.action = label;
+                return Ok(done);
+            }
+        };
         let (remote, deactivated, label) = match action {
             Action::Nothing(why) => {
                 done.steps.push(why.to_owned());
@@ -437,11 +450,13 @@ impl Context<'_> {
                     .remove_target_object(tenant, &self.target.id, kind, id)
                     .await
                     .map_err(DirectoryError::from)?;
+                self.sent(approval).await?;
                 done.action = "deleted";
                 return Ok(done);
             }
         };
         done.action = label;
+        self.sent(approval).await?;
         let (digest, attributes) = match &at {
             AtSource::InScope { update, .. } => (plan::digest(update), plan::attributes(update)),
             _ => (

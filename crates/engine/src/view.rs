@@ -15,6 +15,24 @@ pub fn now_ms(directory: &Directory) -> i64 {
     i64::try_from(directory.now().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
+/// An approval as the API and `roster target approvals --json` show it.
+pub fn approval(a: &roster_store::Approval) -> Value {
+    json!({
+        "id": a.id,
+        "target_id": a.target_id,
+        "kind": a.kind.as_str(),
+        "id_at_source": a.source_id,
+        "name": a.name,
+        "action": a.action,
+        "request": a.request,
+        "reason": a.reason,
+        "state": a.state,
+        "created_at": at(a.created_at),
+        "decided_at": a.decided_at.map(at),
+        "decided_by": a.decided_by,
+    })
+}
+
 fn at(ms: i64) -> Value {
     if ms <= 1 {
         return Value::Null;
@@ -44,6 +62,8 @@ pub fn target(t: &Target) -> Value {
         "paused": t.paused,
         "provision_groups": s.provision_groups,
         "policy": s.policy,
+        "approvals": s.approvals,
+        "deletion_threshold": s.deletion_threshold.map(|t| t.to_string()),
         "rate_limit": s.rate_limit,
         "timeout_seconds": s.timeout_seconds,
         "interval_minutes": s.interval_minutes,

@@ -274,6 +274,33 @@ pub(crate) enum TargetCommand {
         #[arg(long)]
         group: Option<String>,
     },
+    /// Lists a target's actions that wait for approval (or were decided).
+    Approvals {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// pending (the default), approved, rejected, sent, waiting, superseded, several
+        /// comma-separated, or all.
+        #[arg(long, default_value = "pending")]
+        state: String,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approves a target's pending actions (all, or those named with --id), or rejects them.
+    Approve {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// An approval's id (repeatable); all pending when absent.
+        #[arg(long)]
+        id: Vec<String>,
+        /// Rejects instead: not sent while the change stays the same.
+        #[arg(long)]
+        reject: bool,
+    },
     /// A dry run of a whole cycle: the counts of what it would do, and each request it would
     /// send; nothing is sent.
     DryRun {
@@ -303,8 +330,10 @@ pub(crate) enum TargetCommand {
     /// (minutes), quarantine (minutes between a quarantined target's tries, default 60),
     /// create, update, deactivate, delete, sync-password (on|off), leaving-scope and
     /// on-source-delete (delete|suspend|nothing: what leaving the scope, and deletion at the
-    /// source, do in the target), deprovision (both at once), scoping (@FILE of scoping
-    /// filters as JSON).
+    /// source, do in the target), deprovision (both at once), approvals (create, update,
+    /// deactivate, delete, comma-separated, or none: what waits for approval),
+    /// deletion-threshold (N, N% or off: more removals in one cycle wait for approval as a
+    /// batch), scoping (@FILE of scoping filters as JSON).
     Set {
         /// The tenant.
         tenant: String,

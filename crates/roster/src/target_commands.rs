@@ -2,7 +2,7 @@
 
 use anyhow::{Context as _, Result, bail};
 use roster_directory::Directory;
-use roster_directory::targets::{Auth, NewTarget, ScopeMode, Target, TargetChange};
+use roster_directory::targets::{ApprovalAction, Auth, NewTarget, ScopeMode, Target, TargetChange};
 use roster_engine::Engine;
 use roster_outbound::plan::Leaving;
 use roster_store::Kind;
@@ -82,6 +82,8 @@ fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
                 }
                 policy_changed = true;
             }
+            "approvals" => c.approvals = Some(ApprovalAction::parse_list(value)?),
+            "deletion-threshold" => c.deletion_threshold = Some(value.to_owned()),
             "leaving-scope" | "on-source-delete" | "deprovision" => {
                 let leaving = match value {
                     "deactivate" | "suspend" => Leaving::Deactivate,
@@ -301,6 +303,68 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
                 }
                 Err(e) => bail!("provisioning failed: {e}"),
             }
+        }
+        TargetCommand::Approvals {
+            tenant,
+            target,
+            state,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let states: Vec<&str> = if state == "all" {
+                Vec::new()
+            } else {
+                state.split(',').collect()
+            };
+            let list = directory
+                .approvals(&tenant.id, Some(&target), &states, 1000)
+                .await?;
+            if json {
+                let data: Vec<_> = list.iter().map(roster_engine::view::approval).collect();
+                println!("{}", serde_json::Value::Array(data));
+                return Ok(());
+            }
+            if list.is_empty() {
+                println!("No {state} approvals.");
+            }
+            for a in &list {
+                let r = &a.request;
+                println!(
+                    "{}  {:<10} {:<8} {} {}  {} {}  ({}{})",
+                    a.id,
+                    a.state,
+                    a.action,
+                    a.kind.as_str(),
+                    a.name,
+                    r["method"].as_str().unwrap_or(""),
+                    r["path"].as_str().unwrap_or(""),
+                    a.reason,
+                    a.decided_by
+                        .as_deref()
+                        .map(|b| format!(", by {b}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        TargetCommand::Approve {
+            tenant,
+            target,
+            id,
+            reject,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let n = directory
+                .decide_approvals(&tenant.id, &target, &id, !reject, "operator (command line)")
+                .await?;
+            println!(
+                "{n} {} {}.",
+                if n == 1 { "action" } else { "actions" },
+                if reject {
+                    "rejected"
+                } else {
+                    "approved: the target sends them now"
+                }
+            );
         }
         TargetCommand::DryRun {
             tenant,

@@ -28,6 +28,7 @@ use time::OffsetDateTime;
 
 use crate::key_fold::refold_keys;
 
+mod approvals;
 mod change_log;
 mod console;
 mod credentials;

@@ -21,6 +21,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::connect::{Role, connect};
 use crate::key_fold::refold_keys;
 
+mod approvals;
 mod change_log;
 mod cold;
 mod connect;

@@ -60,6 +60,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     19 => "0019_outbound.sql",
     20 => "0020_target_cycle_start.sql",
     21 => "0021_holds.sql",
+    22 => "0022_approvals.sql",
 ];
 
 /// The latest migration of this build.

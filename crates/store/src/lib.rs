@@ -9,6 +9,7 @@ use roster_scim::sort::SortBy;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+pub mod approvals;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod hold;
@@ -19,6 +20,7 @@ pub mod sql;
 mod sso;
 mod traits;
 
+pub use approvals::{Approval, ApprovalStore};
 pub use hold::{Hold, HoldEnd, HoldStore};
 pub use log::{LogCounts, LogEntry, LogQuery, Outcome};
 pub use outbound::{OutboundStore, TargetObject, TargetRecord, TargetRun};
@@ -32,6 +34,7 @@ pub use traits::{
 /// The storage traits, for callers of [`Store`] methods on `dyn Store`: `use
 /// roster_store::prelude::*;`.
 pub mod prelude {
+    pub use crate::approvals::ApprovalStore;
     pub use crate::hold::HoldStore;
     pub use crate::outbound::OutboundStore;
     pub use crate::sso::SsoStore;

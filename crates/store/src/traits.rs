@@ -373,6 +373,7 @@ pub trait Store:
     + crate::SsoStore
     + crate::OutboundStore
     + crate::HoldStore
+    + crate::ApprovalStore
     + Health
 {
 }
@@ -388,6 +389,7 @@ impl<T> Store for T where
         + crate::SsoStore
         + crate::OutboundStore
         + crate::HoldStore
+        + crate::ApprovalStore
         + Health
         + ?Sized
 {

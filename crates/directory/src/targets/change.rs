@@ -11,6 +11,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{ScopeMode, Target, sealing_context};
+use crate::targets::ApprovalAction;
+use crate::threshold::Threshold;
 use crate::{Directory, DirectoryError};
 
 /// What to change; what is absent stays.
@@ -43,6 +45,10 @@ pub struct TargetChange {
     pub policy: Option<Policy>,
     /// Whether its cycles are paused.
     pub paused: Option<bool>,
+    /// The actions that wait for an administrator's approval.
+    pub approvals: Option<Vec<ApprovalAction>>,
+    /// The accidental-deletions threshold: a number, a percentage (`10%`), or `off`.
+    pub deletion_threshold: Option<String>,
 }
 
 fn within(value: u32, low: u32, high: u32, what: &str) -> Result<u32, DirectoryError> {
@@ -117,6 +123,19 @@ impl Directory {
         if let Some(policy) = change.policy {
             resend |= policy != s.policy;
             s.policy = policy;
+        }
+        if let Some(mut actions) = change.approvals {
+            actions.sort_unstable();
+            actions.dedup();
+            s.approvals = actions;
+        }
+        if let Some(text) = change.deletion_threshold {
+            s.deletion_threshold = match text.trim() {
+                "off" => None,
+                t => Some(t.parse::<Threshold>().map_err(|e| {
+                    DirectoryError::Setting(format!("deletion threshold: {}", e.0))
+                })?),
+            };
         }
         if let Some(paused) = change.paused {
             target.paused = paused;

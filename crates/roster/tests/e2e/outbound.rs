@@ -12,6 +12,7 @@ use crate::support::faulty::Faulty;
 use crate::support::{TestApp, TestTenant, eventually, patch_op, spawn_app};
 
 mod api;
+mod approvals;
 mod dry_run;
 mod pages;
 mod process;

@@ -127,6 +127,11 @@ pub struct HostApp {
 }
 
 impl HostApp {
+    /// The key's name (what decisions record).
+    fn name(&self) -> &str {
+        &self.name
+    }
+
     /// Refuses unless the key has `scope`.
     fn require(&self, scope: Scope) -> Result<(), HostError> {
         self.require_any(&[scope])
@@ -263,6 +268,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/tenants/{tenant}/targets/{target}/restart",
             post(targets::restart),
+        )
+        .route("/tenants/{tenant}/approvals", get(targets::approvals))
+        .route(
+            "/tenants/{tenant}/targets/{target}/approvals/{decision}",
+            post(targets::decide),
         )
         .route(
             "/tenants/{tenant}/targets/{target}/dry-run",

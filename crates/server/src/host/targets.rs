@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use roster_directory::Scope;
 use roster_directory::targets::{Auth, NewTarget, ScopeMode, TargetChange};
@@ -256,6 +256,87 @@ pub(super) async fn unassign(
 /// `POST …/targets/{target}/provision` `{"user": ID}` or `{"group": ID}`: provision on
 /// demand; 200 with the action and each step, or 502 with the steps and why the target
 /// refused.
+#[derive(Debug, Deserialize)]
+pub(super) struct ApprovalQuery {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    limit: Option<u64>,
+}
+
+/// `GET /api/v1/tenants/{id}/approvals?state=pending&target=NAME&limit=N`: newest first.
+pub(super) async fn approvals(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    Query(q): Query<ApprovalQuery>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let states: Vec<&str> = q
+        .state
+        .as_deref()
+        .map(|s| s.split(',').collect())
+        .unwrap_or_default();
+    let list = state
+        .directory
+        .approvals(
+            &tenant.id,
+            q.target.as_deref(),
+            &states,
+            q.limit.unwrap_or(100),
+        )
+        .await?;
+    let data: Vec<Value> = list.iter().map(roster_engine::view::approval).collect();
+    Ok(Json(json!({"data": data})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Decision {
+    #[serde(default)]
+    ids: Vec<String>,
+}
+
+/// `POST /api/v1/tenants/{id}/targets/{target}/approvals/{approve|reject}` `{"ids"?}`: the
+/// pending actions of `ids`, or all; `{"decided": N}`.
+pub(super) async fn decide(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target, decision)): Path<(String, String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        other => {
+            return Err(HostError::NotFound(format!(
+                "no decision {other:?}: approve or reject"
+            )));
+        }
+    };
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let d: Decision = if body.is_empty() {
+        Decision::default()
+    } else {
+        read(&body, "decision")?
+    };
+    let n = state
+        .directory
+        .decide_approvals(
+            &tenant.id,
+            &target,
+            &d.ids,
+            approve,
+            &format!("API key {}", app.name()),
+        )
+        .await?;
+    Ok(Json(json!({"decided": n})))
+}
+
 /// `POST /api/v1/tenants/{id}/targets/{target}/dry-run`: every request a whole cycle would
 /// send, nothing sent: `{"counts", "requests", "truncated", "errors"}`.
 pub(super) async fn dry_run(

@@ -53,6 +53,7 @@ use crate::{
     StoredResource, Tenant, TenantColumn, TenantId, TokenRecord, memory_eval,
 };
 
+mod approvals;
 mod change_log;
 mod credentials;
 mod filters;
@@ -67,6 +68,7 @@ mod sso;
 pub mod strategy;
 mod tenants;
 
+pub use approvals::approvals;
 pub use change_log::{change_log, redelivery_during_a_lease};
 pub use credentials::{
     api_keys, console, portal_links, sealed_tokens, token_by_hash, token_lifecycle, tokens,
@@ -107,7 +109,7 @@ macro_rules! conformance_tests {
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
             tenant_names plans portal_links sealed_tokens console token_by_hash
             provisioning_log provisioning_log_upkeep sso_connections host_apps_and_keys
-            outbound_targets outbound_runs holds
+            outbound_targets outbound_runs holds approvals
         );
 
         /// Seeds one database, then lists it with random filters and shapes, each filter and

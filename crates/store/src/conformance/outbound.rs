@@ -4,7 +4,7 @@
 use super::*;
 use crate::{TargetObject, TargetRecord};
 
-fn target(tenant: &TenantId, id: &str, name: &str) -> TargetRecord {
+pub(super) fn target(tenant: &TenantId, id: &str, name: &str) -> TargetRecord {
     TargetRecord {
         id: id.to_owned(),
         tenant_id: tenant.clone(),

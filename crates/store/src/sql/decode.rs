@@ -231,6 +231,30 @@ pub fn event(row: &impl Columns) -> Result<Event, StoreError> {
     })
 }
 
+/// The columns of an approval, for [`approval`].
+pub const APPROVAL_COLUMNS: &str = "id, tenant_id, target_id, kind, source_id, name, action, \
+     request, digest, reason, state, created_at, decided_at, decided_by";
+
+/// An approval: [`APPROVAL_COLUMNS`].
+pub fn approval(row: &impl Columns) -> Result<crate::Approval, StoreError> {
+    Ok(crate::Approval {
+        id: row.text("id")?,
+        tenant_id: TenantId::new(row.text("tenant_id")?),
+        target_id: row.text("target_id")?,
+        kind: kind(&row.text("kind")?)?,
+        source_id: row.text("source_id")?,
+        name: row.text("name")?,
+        action: row.text("action")?,
+        request: stored_json(row.text("request")?)?,
+        digest: row.text("digest")?,
+        reason: row.text("reason")?,
+        state: row.text("state")?,
+        created_at: row.int("created_at")?,
+        decided_at: row.opt_int("decided_at")?,
+        decided_by: row.opt_text("decided_by")?,
+    })
+}
+
 /// A tenant's hold: [`HOLD_COLUMNS`].
 pub fn hold(row: &impl Columns) -> Result<crate::Hold, StoreError> {
     Ok(crate::Hold {

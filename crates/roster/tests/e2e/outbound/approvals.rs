@@ -1,0 +1,257 @@
+//! Approvals and the accidental-deletions threshold, end to end: a create that waits for an
+//! administrator (with its exact request, replaced by a later change, approved over the
+//! tenant API and then sent), a rejection that sticks; and a cycle of 600 deletions stopped
+//! before any is sent, shown on the page (Chromium, screenshot `target-6-approvals`) and
+//! approved there as a batch.
+
+use roster_directory::Scope;
+use roster_directory::targets::{ApprovalAction, ScopeMode, TargetChange};
+use roster_outbound::plan::Leaving;
+use roster_store::{Kind, TenantId};
+use serde_json::{Value, json};
+
+use super::{Remote, add_target, user_there};
+use crate::support::browser::Browser;
+use crate::support::{eventually, patch_op, spawn_app};
+
+async fn api(url: &str, key: &str, body: Option<Value>) -> Value {
+    let http = crate::support::http_client();
+    let request = match body {
+        Some(b) => http.post(url).json(&b),
+        None => http.get(url),
+    };
+    let r = request.bearer_auth(key).send().await.expect("answer");
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.expect("json")
+}
+
+#[tokio::test]
+async fn a_create_waits_for_approval_and_a_rejection_sticks() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let ada = app.create_user(&src, "ada@contoso.com").await;
+    let bob = app.create_user(&src, "bob@contoso.com").await;
+    let cy = app.create_user(&src, "cy@contoso.com").await;
+    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    let change = TargetChange {
+        approvals: Some(vec![ApprovalAction::Create]),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("approvals");
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::User, &ada)
+        .await
+        .expect("assigned");
+    let (_, key) = app
+        .directory
+        .create_api_key("host", &[Scope::TenantsWrite])
+        .await
+        .expect("key");
+    let list = format!(
+        "{}/api/v1/tenants/{}/approvals?state=pending",
+        app.address, src.id
+    );
+    let pending = async || api(&list, &key, None).await["data"].clone();
+    eventually("ada's create waits", 1, async || {
+        pending().await.as_array().map_or(0, Vec::len)
+    })
+    .await;
+    let waiting = pending().await[0].clone();
+    assert_eq!(waiting["action"], "create");
+    assert_eq!(waiting["reason"], "policy");
+    assert_eq!(waiting["request"]["method"], "POST");
+    assert_eq!(waiting["request"]["path"], "/Users");
+    assert_eq!(waiting["request"]["body"]["userName"], "ada@contoso.com");
+    assert!(
+        !user_there(&remote, "ada@contoso.com").await.0,
+        "nothing sent"
+    );
+
+    // A later change replaces the pending action rather than queueing a second.
+    let rename = patch_op(json!([{"op": "replace", "path": "displayName", "value": "Ada L."}]));
+    app.patch(&src, &format!("/Users/{ada}"), rename).await;
+    eventually(
+        "the pending create carries the change",
+        "Ada L.".to_owned(),
+        async || {
+            let p = pending().await;
+            assert!(p.as_array().is_some_and(|a| a.len() == 1), "{p}");
+            p[0]["request"]["body"]["displayName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        },
+    )
+    .await;
+    let id = pending().await[0]["id"].as_str().expect("id").to_owned();
+
+    // Approved over the API: sent, and recorded with who.
+    let decide = format!(
+        "{}/api/v1/tenants/{}/targets/{}/approvals/approve",
+        app.address, src.id, target.id
+    );
+    let decided = api(&decide, &key, Some(json!({"ids": [id]}))).await;
+    assert_eq!(decided["decided"], 1);
+    eventually("ada sent", (true, "Ada L.".to_owned()), async || {
+        let (there, _, name) = user_there(&remote, "ada@contoso.com").await;
+        (there, name)
+    })
+    .await;
+    let sent = api(
+        &format!(
+            "{}/api/v1/tenants/{}/approvals?state=sent",
+            app.address, src.id
+        ),
+        &key,
+        None,
+    )
+    .await;
+    assert_eq!(sent["data"][0]["decided_by"], "API key host", "{sent}");
+    assert!(sent["data"][0]["decided_at"].is_string());
+
+    // Rejected: not sent, and not proposed again while the change stays the same.
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::User, &bob)
+        .await
+        .expect("assigned");
+    eventually("bob waits", 1, async || {
+        pending().await.as_array().map_or(0, Vec::len)
+    })
+    .await;
+    let reject = decide.replace("/approve", "/reject");
+    assert_eq!(api(&reject, &key, Some(json!({}))).await["decided"], 1);
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::User, &cy)
+        .await
+        .expect("assigned");
+    eventually(
+        "cy waits, bob does not",
+        vec!["cy@contoso.com".to_owned()],
+        async || {
+            pending()
+                .await
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| a["name"].as_str().unwrap_or_default().to_owned())
+                .collect::<Vec<_>>()
+        },
+    )
+    .await;
+    assert!(!user_there(&remote, "bob@contoso.com").await.0);
+}
+
+#[tokio::test]
+async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
+    const STAFF: usize = 600;
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let mut ids = Vec::new();
+    for i in 0..STAFF {
+        ids.push(app.create_user(&src, &format!("s{i:03}@contoso.com")).await);
+    }
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let staff = app.create_group(&src, "Staff", &refs).await;
+    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    let mut policy = target.settings.policy;
+    policy.leaving_scope = Leaving::Delete;
+    let change = TargetChange {
+        policy: Some(policy),
+        rate_limit: Some(2_000),
+        provision_groups: Some(false),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("policy");
+    assert_eq!(
+        target.settings.deletion_threshold.map(|t| t.to_string()),
+        Some("500".to_owned()),
+        "on by default, at Entra's 500"
+    );
+    app.directory
+        .assign_to_target(&tenant, &target.id, Kind::Group, &staff)
+        .await
+        .expect("assigned");
+    let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
+    eventually("600 users pushed", Some(STAFF as u64), count).await;
+    // The first cycle recorded whole (its last page is not in flight).
+    eventually("the first cycle ended", true, async || {
+        let (run, _) = app
+            .directory
+            .target_status(&tenant, &target)
+            .await
+            .expect("status");
+        run.is_some_and(|r| r.phase == "incremental" && r.cycle_ended_at > 0)
+    })
+    .await;
+
+    // The group unassigned: a cycle would delete all 600. It stops; none is sent.
+    app.directory
+        .unassign_from_target(&tenant, &target.id, Kind::Group, &staff)
+        .await
+        .expect("unassigned");
+    eventually("600 deletions wait", STAFF as u64, async || {
+        app.directory
+            .store()
+            .count_approvals(&tenant, &target.id, "pending")
+            .await
+            .expect("count")
+    })
+    .await;
+    assert_eq!(count().await, Some(STAFF as u64), "none was sent");
+    let (run, _) = app
+        .directory
+        .target_status(&tenant, &target)
+        .await
+        .expect("status");
+    let error = run.and_then(|r| r.error).unwrap_or_default();
+    assert!(
+        error.contains("accidental-deletions threshold") || error.contains("600 changes wait"),
+        "{error}"
+    );
+    let events = app
+        .directory
+        .events(Some(&tenant), 0, 10_000)
+        .await
+        .expect("events");
+    assert!(
+        events
+            .iter()
+            .any(|e| e.event_type == "target.deletions_held")
+    );
+
+    // The page shows the batch; approving it there sends the deletions.
+    let link = app
+        .directory
+        .create_portal_link(&tenant, None)
+        .await
+        .expect("a setup link");
+    let b = Browser::start(1280, 1300).await;
+    b.goto(&format!("{}/portal/open/{}", app.address, link.secret))
+        .await;
+    b.click("a[href$='/targets']").await;
+    b.click(&format!("a[href$='/targets/{}']", target.id)).await;
+    let text = b.text().await;
+    assert!(text.contains("Waiting for approval: 600"), "{text}");
+    assert!(
+        text.contains("past the accidental-deletions threshold"),
+        "{text}"
+    );
+    b.reveal("approvals-heading").await;
+    b.screenshot("target-6-approvals").await;
+    b.click("#approvals form button[type=submit]").await;
+    assert!(b.text().await.contains("Approved 600"));
+    b.close().await;
+    eventually("600 deleted", Some(0), count).await;
+}

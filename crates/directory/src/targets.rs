@@ -149,6 +149,43 @@ pub struct TargetSettings {
     /// stop before any is sent, and wait for approval as a batch (Entra's accidental-deletions
     /// threshold); `None`: off.
     pub deletion_threshold: Option<Threshold>,
+    /// Values the target assigns, kept on the source user (OneLogin's ImmutableID).
+    pub write_back: Vec<WriteBack>,
+}
+
+/// A value the target assigns to a user, written back to the source: the target's `from`
+/// (`id`, or an attribute: `externalId`, `urn:…:immutableId`, `a.b`) into the tenant's extra
+/// user attribute `to`. Written once; when the target later reports another value, the stored
+/// one is kept and the difference is logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteBack {
+    /// The target's attribute.
+    pub from: String,
+    /// The tenant's extra user attribute.
+    pub to: String,
+}
+
+impl WriteBack {
+    /// `FROM:TO` pairs, comma-separated (`none` or empty: none).
+    pub fn parse_list(text: &str) -> Result<Vec<WriteBack>, DirectoryError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty() && *s != "none")
+            .map(|pair| match pair.rsplit_once(':') {
+                Some((from, to)) if !from.trim().is_empty() && !to.trim().is_empty() => {
+                    Ok(WriteBack {
+                        from: from.trim().to_owned(),
+                        to: to.trim().to_owned(),
+                    })
+                }
+                _ => Err(DirectoryError::Setting(format!(
+                    "write-back is FROM:TO (the target's attribute, then the extra user \
+                     attribute it is kept in), not {pair:?}"
+                ))),
+            })
+            .collect()
+    }
 }
 
 /// An action that can be made to wait for approval.
@@ -333,6 +370,7 @@ impl Directory {
             policy: Policy::default(),
             approvals: Vec::new(),
             deletion_threshold: Some(Threshold::Count(500)),
+            write_back: Vec::new(),
         };
         let now = self.clock.now();
         let id = self.secrets.resource_id();

@@ -400,31 +400,32 @@ impl ScimClient {
         }
     }
 
-    /// Creates an object; its id in the target.
-    pub async fn create(&self, endpoint: &str, body: &Json) -> Result<String, ClientError> {
+    /// Creates an object; its id in the target, and the object as the target answered it.
+    pub async fn create(&self, endpoint: &str, body: &Json) -> Result<(String, Json), ClientError> {
         let answer = self.send(Method::POST, endpoint, Some(body)).await?;
-        answer
+        let id = answer
             .body
             .get("id")
             .and_then(Json::as_str)
             .map(str::to_owned)
-            .ok_or_else(|| ClientError::NotScim("the created object has no id".into()))
+            .ok_or_else(|| ClientError::NotScim("the created object has no id".into()))?;
+        Ok((id, answer.body))
     }
 
-    /// Changes an object with PATCH operations.
+    /// Changes an object with PATCH operations; the answer's body (`null` for a 204).
     pub async fn patch(
         &self,
         endpoint: &str,
         id: &str,
         operations: Vec<Json>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Json, ClientError> {
         let body = json!({
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
             "Operations": operations,
         });
         self.send(Method::PATCH, &format!("{endpoint}/{id}"), Some(&body))
             .await
-            .map(drop)
+            .map(|answer| answer.body)
     }
 
     /// Replaces an object (targets without PATCH).

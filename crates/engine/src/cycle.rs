@@ -134,7 +134,9 @@ impl Engine {
             match outcome {
                 Ok(done) => {
                     ok += 1;
-                    if done.action != "unchanged" && done.action != "skipped" {
+                    if (done.action != "unchanged" && done.action != "skipped")
+                        || done.warning.is_some()
+                    {
                         entries.push(self.entry(cx, kind, &object.id, &done, None));
                     }
                 }
@@ -227,7 +229,9 @@ impl Engine {
             match outcome {
                 Ok(done) => {
                     ok += 1;
-                    if done.action != "unchanged" && done.action != "skipped" {
+                    if (done.action != "unchanged" && done.action != "skipped")
+                        || done.warning.is_some()
+                    {
                         self.log(cx, *kind, id, &done, None).await;
                     }
                 }

@@ -24,6 +24,7 @@ mod log;
 pub mod object;
 pub mod progress;
 pub mod view;
+mod write_back;
 
 use std::sync::Arc;
 

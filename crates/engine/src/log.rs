@@ -49,7 +49,7 @@ impl Engine {
                     done.name,
                     cx.target.name
                 ),
-                String::new(),
+                done.warning.clone().unwrap_or_default(),
             ),
             Some(e) => (
                 Outcome::Failed,

@@ -65,6 +65,9 @@ pub struct Done {
     pub steps: Vec<String>,
     /// The object's name (userName, displayName).
     pub name: String,
+    /// Something an administrator should read even when nothing was sent (a write-back
+    /// the target disagrees with): the provisioning log records it.
+    pub warning: Option<String>,
 }
 
 fn endpoint(kind: Kind) -> &'static str {
@@ -304,11 +307,15 @@ impl Context<'_> {
             }
             action = planned(Lookup::NotFound);
         }
+        // What the target answered of the object (a lookup, a create, an update), for
+        // write-back.
+        let mut reported: Option<Json> = None;
         if let Action::Lookup(matching) = &action {
             let mut found = Lookup::NotFound;
             for (attribute, value) in matching {
                 match self.client.find(endpoint(kind), attribute, value).await? {
-                    Some((remote, _)) => {
+                    Some((remote, there)) => {
+                        reported = Some(there);
                         done.steps.push(format!(
                             "matched {remote} in the target on {attribute} \"{value}\""
                         ));
@@ -394,7 +401,8 @@ impl Context<'_> {
             }
             Action::Lookup(_) => unreachable!("a lookup is answered above"),
             Action::Create(body) => {
-                let remote = self.client.create(endpoint(kind), &body).await?;
+                let (remote, answer) = self.client.create(endpoint(kind), &body).await?;
+                reported = Some(answer);
                 done.steps.push(format!("created as {remote}"));
                 (remote, false, "created")
             }
@@ -402,9 +410,11 @@ impl Context<'_> {
                 let patch = self.target.settings.capabilities.is_none_or(|c| c.patch);
                 if patch {
                     let operations: Vec<Json> = ops.iter().map(|o| o.to_json()).collect();
-                    self.client
+                    let answer = self
+                        .client
                         .patch(endpoint(kind), &target_id, operations)
                         .await?;
+                    reported = answer.is_object().then_some(answer).or(reported);
                 } else if let AtSource::InScope { update, .. } = &at {
                     self.client
                         .put(
@@ -457,6 +467,11 @@ impl Context<'_> {
         };
         done.action = label;
         self.sent(approval).await?;
+        if let (Some(reported), Some(object)) = (&reported, object)
+            && kind == Kind::User
+        {
+            self.write_back(object, reported, &mut done).await?;
+        }
         let (digest, attributes) = match &at {
             AtSource::InScope { update, .. } => (plan::digest(update), plan::attributes(update)),
             _ => (

@@ -64,6 +64,7 @@ pub fn target(t: &Target) -> Value {
         "policy": s.policy,
         "approvals": s.approvals,
         "deletion_threshold": s.deletion_threshold.map(|t| t.to_string()),
+        "write_back": s.write_back,
         "rate_limit": s.rate_limit,
         "timeout_seconds": s.timeout_seconds,
         "interval_minutes": s.interval_minutes,

@@ -333,7 +333,9 @@ pub(crate) enum TargetCommand {
     /// source, do in the target), deprovision (both at once), approvals (create, update,
     /// deactivate, delete, comma-separated, or none: what waits for approval),
     /// deletion-threshold (N, N% or off: more removals in one cycle wait for approval as a
-    /// batch), scoping (@FILE of scoping filters as JSON).
+    /// batch), write-back (FROM:TO,…: the target's attribute, such as id, kept in the
+    /// organisation's extra user attribute TO; none), scoping (@FILE of scoping filters as
+    /// JSON).
     Set {
         /// The tenant.
         tenant: String,

@@ -2,7 +2,9 @@
 
 use anyhow::{Context as _, Result, bail};
 use roster_directory::Directory;
-use roster_directory::targets::{ApprovalAction, Auth, NewTarget, ScopeMode, Target, TargetChange};
+use roster_directory::targets::{
+    ApprovalAction, Auth, NewTarget, ScopeMode, Target, TargetChange, WriteBack,
+};
 use roster_engine::Engine;
 use roster_outbound::plan::Leaving;
 use roster_store::Kind;
@@ -83,6 +85,7 @@ fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
                 policy_changed = true;
             }
             "approvals" => c.approvals = Some(ApprovalAction::parse_list(value)?),
+            "write-back" => c.write_back = Some(WriteBack::parse_list(value)?),
             "deletion-threshold" => c.deletion_threshold = Some(value.to_owned()),
             "leaving-scope" | "on-source-delete" | "deprovision" => {
                 let leaving = match value {

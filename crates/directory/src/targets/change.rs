@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{ScopeMode, Target, sealing_context};
-use crate::targets::ApprovalAction;
+use crate::targets::{ApprovalAction, WriteBack};
 use crate::threshold::Threshold;
 use crate::{Directory, DirectoryError};
 
@@ -49,6 +49,8 @@ pub struct TargetChange {
     pub approvals: Option<Vec<ApprovalAction>>,
     /// The accidental-deletions threshold: a number, a percentage (`10%`), or `off`.
     pub deletion_threshold: Option<String>,
+    /// Values the target assigns, kept on the source user.
+    pub write_back: Option<Vec<WriteBack>>,
 }
 
 fn within(value: u32, low: u32, high: u32, what: &str) -> Result<u32, DirectoryError> {
@@ -136,6 +138,26 @@ impl Directory {
                     DirectoryError::Setting(format!("deletion threshold: {}", e.0))
                 })?),
             };
+        }
+        if let Some(write_back) = change.write_back {
+            let tenant_settings =
+                crate::TenantSettings::of(&self.find_tenant(tenant.as_str()).await?)
+                    .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            for wb in &write_back {
+                let known = tenant_settings
+                    .user_attributes
+                    .iter()
+                    .any(|a| a.name == wb.to && a.ty == "string" && !a.multi_valued);
+                if !known {
+                    return Err(DirectoryError::Setting(format!(
+                        "write-back into {:?}: it must be one of the organisation's extra user \
+                         attributes, a single string (roster tenant set TENANT user-attributes \
+                         …,{}); a SCIM attribute of the identity provider is never overwritten",
+                        wb.to, wb.to
+                    )));
+                }
+            }
+            s.write_back = write_back;
         }
         if let Some(paused) = change.paused {
             target.paused = paused;

@@ -17,6 +17,7 @@ mod dry_run;
 mod pages;
 mod process;
 mod remote;
+mod write_back;
 
 pub use remote::Remote;
 

@@ -32,6 +32,7 @@ mod operators;
 mod pages;
 mod people;
 mod portal;
+mod rules;
 mod session;
 mod sso;
 mod targets;
@@ -134,6 +135,7 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/targets/{id}", get(targets::show))
         .route("/portal/{slug}/targets/{id}/test", post(targets::test))
         .route("/portal/{slug}/targets/{id}/dry-run", get(dry_run::page))
+        .route("/portal/{slug}/targets/{id}/check", post(rules::check))
         .route(
             "/portal/{slug}/targets/{id}/approvals",
             post(approvals::decide),

@@ -462,6 +462,12 @@ pub struct TargetPage {
     pub needs_approval: Vec<&'static str>,
     /// Empty when off.
     pub deletion_threshold: String,
+    /// The roles whose users it receives.
+    pub roles_attached: Vec<String>,
+    /// Its entitlement rules, in words.
+    pub rules: Vec<crate::rules::RuleRow>,
+    /// A check of the rules with a user.
+    pub check: Option<crate::rules::CheckView>,
     pub notice: Option<String>,
     pub error: Option<String>,
     pub steps: Vec<String>,

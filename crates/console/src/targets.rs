@@ -153,6 +153,8 @@ pub(crate) struct Shown {
     pub(crate) error: Option<String>,
     pub(crate) steps: Vec<String>,
     pub(crate) who: String,
+    /// A check of the rules with a user.
+    pub(crate) check: Option<crate::rules::CheckView>,
 }
 
 pub(crate) async fn target_page(
@@ -254,6 +256,9 @@ pub(crate) async fn target_page(
             .deletion_threshold
             .map(|t| t.to_string())
             .unwrap_or_default(),
+        roles_attached: target.settings.roles.clone(),
+        rules: crate::rules::rows(target),
+        check: shown.check,
         notice: shown.notice,
         error: shown.error,
         steps: shown.steps,
@@ -411,7 +416,7 @@ pub struct WhoForm {
 }
 
 /// The user whose userName, or the group whose displayName, is `who` (or whose id it is).
-async fn find(
+pub(crate) async fn find(
     state: &ConsoleState,
     tenant: &Tenant,
     who: &str,

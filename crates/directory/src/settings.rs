@@ -65,6 +65,8 @@ pub struct TenantSettings {
     /// More deactivations and deletions than this within ten minutes hold their events until
     /// an administrator decides (see [`crate::hold`]); off when `None` (the default).
     pub hold_threshold: Option<crate::threshold::Threshold>,
+    /// Roles and the mappings that give them, for outbound targets attached to roles.
+    pub roles: roster_outbound::rules::Roles,
 }
 
 /// What a group member naming no user or group of the tenant gets.
@@ -225,6 +227,7 @@ impl Default for TenantSettings {
             unknown_members: UnknownMembers::Refuse,
             patch_response: PatchResponse::Resource,
             hold_threshold: None,
+            roles: roster_outbound::rules::Roles::default(),
         }
     }
 }
@@ -363,6 +366,14 @@ impl TenantSettings {
                         )));
                     }
                 }
+            }
+            "roles" => {
+                let roles: roster_outbound::rules::Roles =
+                    serde_json::from_str(value).map_err(|e| SettingError(format!("roles: {e}")))?;
+                roles
+                    .validate()
+                    .map_err(|e| SettingError(format!("roles: {e}")))?;
+                self.roles = roles;
             }
             "hold-threshold" | "hold_threshold" => {
                 self.hold_threshold = match value.trim() {

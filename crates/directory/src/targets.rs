@@ -18,6 +18,7 @@ use crate::{Directory, DirectoryError};
 
 pub mod approvals;
 mod change;
+mod roles;
 pub use change::TargetChange;
 
 /// The most targets a tenant has.
@@ -151,6 +152,10 @@ pub struct TargetSettings {
     pub deletion_threshold: Option<Threshold>,
     /// Values the target assigns, kept on the source user (OneLogin's ImmutableID).
     pub write_back: Vec<WriteBack>,
+    /// The tenant's roles whose users it receives, besides its scope.
+    pub roles: Vec<String>,
+    /// Its entitlement rules, in order.
+    pub rules: Vec<roster_outbound::rules::Rule>,
 }
 
 /// A value the target assigns to a user, written back to the source: the target's `from`
@@ -371,6 +376,8 @@ impl Directory {
             approvals: Vec::new(),
             deletion_threshold: Some(Threshold::Count(500)),
             write_back: Vec::new(),
+            roles: Vec::new(),
+            rules: Vec::new(),
         };
         let now = self.clock.now();
         let id = self.secrets.resource_id();

@@ -231,3 +231,99 @@ impl Engine {
         })
     }
 }
+
+/// What the rules make of one user, nothing sent ("Check rule with users").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// The user's id.
+    pub id: String,
+    /// Its userName.
+    pub name: String,
+    /// Its roles, each with why.
+    pub roles: Vec<(String, String)>,
+    /// Whether the target would receive it, and the action (`create`, `update`,
+    /// `unchanged`, `skipped`…).
+    pub action: &'static str,
+    /// Every step: scope, the rules that matched and what they set, the plan.
+    pub steps: Vec<String>,
+    /// The request it would send, if any.
+    pub request: Option<Planned>,
+    /// Why it cannot be planned, if it cannot.
+    pub error: Option<String>,
+}
+
+impl Engine {
+    /// Checks the target's roles and rules with these users (ids), as a dry run does.
+    pub async fn check_rules(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        users: &[String],
+    ) -> Result<Vec<Check>, DirectoryError> {
+        let target = self.directory.target(tenant, target).await?;
+        let (ctx, target) = self.context_parts(tenant, &target.id).await?;
+        let client = self.client(&target)?;
+        let assigned = self.assignments(tenant, &target).await?;
+        let cx = Context {
+            directory: &self.directory,
+            tenant: &ctx,
+            target: &target,
+            client: &client,
+            users: target.settings.users()?,
+            groups: target.settings.groups()?,
+            assigned,
+            held: std::sync::Mutex::default(),
+            dry: Some(std::sync::Mutex::default()),
+            on_demand: true,
+        };
+        let mut out = Vec::new();
+        for id in users.iter().take(MAX_CHECKED) {
+            let object = self.directory.get(&ctx, Kind::User, id, true).await?;
+            let groups: Vec<roster_outbound::scoping::Membership> = object
+                .groups
+                .iter()
+                .flatten()
+                .map(|g| roster_outbound::scoping::Membership {
+                    id: g.id.clone(),
+                    display_name: g.display.clone(),
+                })
+                .collect();
+            let roles = ctx.settings.roles.of(id, &object.data, &groups);
+            let outcome = cx.sync(Kind::User, id, Some(&object)).await;
+            let request = cx.dry.as_ref().and_then(|d| {
+                let mut planner = d.lock().unwrap_or_else(|e| e.into_inner());
+                planner.listed.pop().filter(|p| &p.id == id)
+            });
+            let name = object
+                .data
+                .get("userName")
+                .and_then(Json::as_str)
+                .unwrap_or(id)
+                .to_owned();
+            out.push(match outcome {
+                Ok(done) => Check {
+                    id: id.clone(),
+                    name,
+                    roles,
+                    action: done.action,
+                    steps: done.steps,
+                    request,
+                    error: None,
+                },
+                Err(e) => Check {
+                    id: id.clone(),
+                    name,
+                    roles,
+                    action: "failed",
+                    steps: Vec::new(),
+                    request: None,
+                    error: Some(e.to_string()),
+                },
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// The most users one check takes.
+pub const MAX_CHECKED: usize = 100;

@@ -20,6 +20,7 @@ mod approval;
 pub mod client;
 mod cycle;
 pub mod dry;
+pub mod entitlements;
 mod log;
 pub mod object;
 pub mod progress;

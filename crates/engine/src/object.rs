@@ -98,6 +98,25 @@ impl Context<'_> {
         self.assigned.iter().any(|(k, i)| *k == kind && i == id)
     }
 
+    /// The first of a user's roles that the target is attached to, and why the user has it.
+    fn attached_role(
+        &self,
+        kind: Kind,
+        object: &StoredResource,
+        groups: &[Membership],
+    ) -> Option<(String, String)> {
+        let attached = &self.target.settings.roles;
+        if kind != Kind::User || attached.is_empty() {
+            return None;
+        }
+        self.tenant
+            .settings
+            .roles
+            .of(&object.id, &object.data, groups)
+            .into_iter()
+            .find(|(role, _)| attached.contains(role))
+    }
+
     /// Where an object stands at the source, with the step that says why.
     async fn at_source(
         &self,
@@ -131,6 +150,9 @@ impl Context<'_> {
             } else if let Some(g) = through_group {
                 done.steps
                     .push(format!("assigned through the group {}", g.display_name));
+            } else if let Some((role, why)) = self.attached_role(kind, object, &groups) {
+                done.steps
+                    .push(format!("in scope through the role {role:?} ({why})"));
             } else {
                 done.steps
                     .push("out of scope: not assigned to the target".into());
@@ -213,8 +235,19 @@ impl Context<'_> {
             unique: &mut unique,
             target: String::new(),
         };
-        let update = mapping::build(mappings, &source, &mut env, false, core).map_err(fail)?;
+        let mut update = mapping::build(mappings, &source, &mut env, false, core).map_err(fail)?;
         let matching = mapping::matching_values(mappings, &source, &mut env).map_err(fail)?;
+        let mut create = create;
+        if kind == Kind::User {
+            let rules = &self.target.settings.rules;
+            done.steps.extend(roster_outbound::rules::apply(
+                rules,
+                &source,
+                &groups,
+                &mut create,
+            ));
+            roster_outbound::rules::apply(rules, &source, &groups, &mut update);
+        }
         Ok(AtSource::InScope {
             create,
             update,

@@ -205,6 +205,34 @@ impl Scope {
         Ok(())
     }
 
+    /// The filters in words: `department EQUALS "Sales" and … or …`; `always` for none.
+    pub fn describe(&self) -> String {
+        if self.filters.is_empty() {
+            return "always".into();
+        }
+        self.filters
+            .iter()
+            .map(|f| {
+                f.clauses
+                    .iter()
+                    .map(|c| {
+                        let mut text = if c.attribute.is_empty() {
+                            c.operator.words().to_owned()
+                        } else {
+                            format!("{} {}", c.attribute, c.operator.words())
+                        };
+                        if c.operator.takes_value() {
+                            text.push_str(&format!(" {:?}", c.value));
+                        }
+                        text
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            })
+            .collect::<Vec<_>>()
+            .join(" or ")
+    }
+
     /// Whether `object` (a member of `groups`) is in scope, and why, in words.
     pub fn check(&self, object: &Json, groups: &[Membership]) -> (bool, String) {
         if self.filters.is_empty() {

@@ -301,6 +301,38 @@ pub(crate) enum TargetCommand {
         #[arg(long)]
         reject: bool,
     },
+    /// Evaluates every user again (roles, rules, mappings) in a reconciling cycle; only the
+    /// differences are sent.
+    Reapply {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+    },
+    /// Checks the target's roles and rules with users: which matched, what they would set,
+    /// and the request; nothing is sent.
+    Check {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// A user's id (repeatable).
+        #[arg(long, required = true)]
+        user: Vec<String>,
+        /// Prints a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reads the groups the target holds and the values its schemas advertise, for rules.
+    Entitlements {
+        /// The tenant.
+        tenant: String,
+        /// The target (name or id).
+        target: String,
+        /// Prints one JSON object: {"groups", "values"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// A dry run of a whole cycle: the counts of what it would do, and each request it would
     /// send; nothing is sent.
     DryRun {
@@ -334,8 +366,9 @@ pub(crate) enum TargetCommand {
     /// deactivate, delete, comma-separated, or none: what waits for approval),
     /// deletion-threshold (N, N% or off: more removals in one cycle wait for approval as a
     /// batch), write-back (FROM:TO,…: the target's attribute, such as id, kept in the
-    /// organisation's extra user attribute TO; none), scoping (@FILE of scoping filters as
-    /// JSON).
+    /// organisation's extra user attribute TO; none), roles (the organisation's roles whose
+    /// users it receives, comma-separated, or none), rules (@FILE of entitlement rules as
+    /// JSON), scoping (@FILE of scoping filters as JSON).
     Set {
         /// The tenant.
         tenant: String,
@@ -778,6 +811,14 @@ pub(crate) enum TenantCommand {
         key: String,
         /// Its new value.
         value: String,
+    },
+    /// Prints the tenant's roles and role mappings as JSON, or replaces them with a file's.
+    Roles {
+        /// The tenant's id (or its name, when unique).
+        tenant: String,
+        /// The roles and mappings to set (JSON, as printed), checked first.
+        #[arg(long)]
+        import: Option<std::path::PathBuf>,
     },
     /// Shows the tenant's mass-change hold, or ends it: release delivers the held events in
     /// order; discard drops them (users the identity provider has restored since get a

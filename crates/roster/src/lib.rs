@@ -183,6 +183,22 @@ pub async fn run() -> Result<()> {
             show_tenant(&config, &tenant, false)?;
             Ok(())
         }
+        Command::Tenant(TenantCommand::Roles { tenant, import }) => {
+            let found = directory.find_tenant(&tenant).await?;
+            if let Some(path) = import {
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                let roles: roster_outbound::rules::Roles =
+                    serde_json::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!("{}: not roles and mappings: {e}", path.display())
+                    })?;
+                directory.set_roles(&found.id, &roles).await?;
+            }
+            let found = directory.find_tenant(found.id.as_str()).await?;
+            let settings = roster_directory::TenantSettings::of(&found)?;
+            println!("{}", serde_json::to_string_pretty(&settings.roles)?);
+            Ok(())
+        }
         Command::Tenant(TenantCommand::Hold {
             action,
             tenant,

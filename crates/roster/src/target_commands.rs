@@ -64,6 +64,25 @@ fn change(current: &Target, pairs: &[String]) -> Result<TargetChange> {
             "timeout" => c.timeout_seconds = Some(number(key, value)?),
             "interval" => c.interval_minutes = Some(number(key, value)?),
             "quarantine" => c.quarantine_minutes = Some(number(key, value)?),
+            "roles" => {
+                c.roles = Some(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty() && *r != "none")
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            }
+            "rules" => {
+                let path = value.strip_prefix('@').unwrap_or(value);
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+                c.rules = Some(
+                    serde_json::from_str(&text)
+                        .with_context(|| format!("{path}: not entitlement rules"))?,
+                );
+            }
             "scoping" => {
                 let path = value.strip_prefix('@').unwrap_or(value);
                 let text =
@@ -258,6 +277,79 @@ pub(crate) async fn target(directory: &Directory, command: TargetCommand) -> Res
         TargetCommand::Pause { tenant, target } => pause(directory, &tenant, &target, true).await?,
         TargetCommand::Resume { tenant, target } => {
             pause(directory, &tenant, &target, false).await?;
+        }
+        TargetCommand::Reapply { tenant, target } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let t = directory.target(&tenant.id, &target).await?;
+            directory.reconcile_target(&tenant.id, &t).await?;
+            println!(
+                "Target {}: every user is evaluated again now; only the differences are sent.",
+                t.name
+            );
+        }
+        TargetCommand::Check {
+            tenant,
+            target,
+            user,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            let checks = engine(directory)
+                .check_rules(&tenant.id, &target, &user)
+                .await?;
+            if json {
+                println!("{}", serde_json::to_string(&checks)?);
+                return Ok(());
+            }
+            for c in &checks {
+                let roles: Vec<String> = c
+                    .roles
+                    .iter()
+                    .map(|(r, why)| format!("{r} ({why})"))
+                    .collect();
+                println!(
+                    "{} — roles: {}",
+                    c.name,
+                    if roles.is_empty() {
+                        "none".into()
+                    } else {
+                        roles.join(", ")
+                    }
+                );
+                for step in &c.steps {
+                    println!("  ✓ {step}");
+                }
+                match (&c.request, &c.error) {
+                    (_, Some(e)) => println!("  cannot be planned: {e}"),
+                    (Some(r), None) => println!(
+                        "  would send: {} {}{}",
+                        r.method,
+                        r.path,
+                        r.body
+                            .as_ref()
+                            .map(|b| format!("\n  {b}"))
+                            .unwrap_or_default()
+                    ),
+                    (None, None) => println!("  would send nothing ({})", c.action),
+                }
+            }
+        }
+        TargetCommand::Entitlements {
+            tenant,
+            target,
+            json,
+        } => {
+            let tenant = directory.find_tenant(&tenant).await?;
+            match engine(directory).entitlements(&tenant.id, &target).await? {
+                Ok(found) if json => println!("{}", serde_json::to_string(&found)?),
+                Ok(found) => {
+                    println!("Groups: {}", found.groups.join(", "));
+                    for (attribute, values) in &found.values {
+                        println!("{attribute}: {}", values.join(", "));
+                    }
+                }
+                Err(e) => bail!("the target cannot be read: {e}"),
+            }
         }
         TargetCommand::Restart { tenant, target } => {
             let tenant = directory.find_tenant(&tenant).await?;

@@ -23,10 +23,11 @@ CREATE INDEX target_approvals_object ON target_approvals (target_id, kind, sourc
 CREATE INDEX target_approvals_state ON target_approvals (target_id, state, created_at);
 CREATE INDEX target_approvals_tenant ON target_approvals (tenant_id, created_at);
 
--- What needs approval, the accidental-deletions threshold (Entra's default, 500) and what is
--- written back, for targets added before them: nothing needs approval, the threshold is on,
--- nothing is written back.
+-- What needs approval, the accidental-deletions threshold (Entra's default, 500), what is
+-- written back, the roles attached and the entitlement rules, for targets added before them:
+-- nothing needs approval, the threshold is on, nothing is written back, no role, no rule.
 UPDATE targets SET settings = json_set(settings, '$.approvals', json('[]'),
                                        '$.deletion_threshold', '500',
-                                       '$.write_back', json('[]'))
+                                       '$.write_back', json('[]'),
+                                       '$.roles', json('[]'), '$.rules', json('[]'))
 WHERE json_extract(settings, '$.approvals') IS NULL;

@@ -51,6 +51,10 @@ pub struct TargetChange {
     pub deletion_threshold: Option<String>,
     /// Values the target assigns, kept on the source user.
     pub write_back: Option<Vec<WriteBack>>,
+    /// The tenant's roles whose users it receives.
+    pub roles: Option<Vec<String>>,
+    /// Its entitlement rules.
+    pub rules: Option<Vec<roster_outbound::rules::Rule>>,
 }
 
 fn within(value: u32, low: u32, high: u32, what: &str) -> Result<u32, DirectoryError> {
@@ -138,6 +142,27 @@ impl Directory {
                     DirectoryError::Setting(format!("deletion threshold: {}", e.0))
                 })?),
             };
+        }
+        if let Some(roles) = change.roles {
+            let tenant_settings =
+                crate::TenantSettings::of(&self.find_tenant(tenant.as_str()).await?)
+                    .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            if let Some(r) = roles
+                .iter()
+                .find(|r| !tenant_settings.roles.roles.iter().any(|t| &t.name == *r))
+            {
+                return Err(DirectoryError::Setting(format!(
+                    "{r:?} is not one of the organisation's roles"
+                )));
+            }
+            resend |= roles != s.roles;
+            s.roles = roles;
+        }
+        if let Some(rules) = change.rules {
+            roster_outbound::rules::validate_rules(&rules)
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            resend |= rules != s.rules;
+            s.rules = rules;
         }
         if let Some(write_back) = change.write_back {
             let tenant_settings =

@@ -14,6 +14,7 @@ use crate::support::{TestApp, TestTenant, eventually, patch_op, spawn_app};
 mod api;
 mod approvals;
 mod dry_run;
+mod onelogin;
 mod pages;
 mod process;
 mod remote;

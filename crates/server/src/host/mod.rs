@@ -271,6 +271,22 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/tenants/{tenant}/approvals", get(targets::approvals))
         .route(
+            "/tenants/{tenant}/roles",
+            get(targets::roles).put(targets::set_roles),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/check",
+            post(targets::check),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/entitlements",
+            get(targets::entitlements),
+        )
+        .route(
+            "/tenants/{tenant}/targets/{target}/reapply",
+            post(targets::reapply),
+        )
+        .route(
             "/tenants/{tenant}/targets/{target}/approvals/{decision}",
             post(targets::decide),
         )

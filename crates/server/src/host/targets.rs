@@ -337,6 +337,96 @@ pub(super) async fn decide(
     Ok(Json(json!({"decided": n})))
 }
 
+/// `GET /api/v1/tenants/{id}/roles`: the tenant's roles and role mappings.
+pub(super) async fn roles(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let settings = roster_directory::TenantSettings::of(&tenant).map_err(|error| {
+        roster_directory::DirectoryError::UnreadableSetting {
+            tenant: tenant.id.to_string(),
+            error,
+        }
+    })?;
+    Ok(Json(json!(settings.roles)))
+}
+
+/// `PUT /api/v1/tenants/{id}/roles` `{"roles": [...], "mappings": [...]}`: replaces them,
+/// checked first; targets attached to roles are brought in step.
+pub(super) async fn set_roles(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path(tenant): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let roles: roster_outbound::rules::Roles = read(&body, "roles")?;
+    state.directory.set_roles(&tenant.id, &roles).await?;
+    Ok(Json(json!(roles)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CheckBody {
+    users: Vec<String>,
+}
+
+/// `POST /api/v1/tenants/{id}/targets/{target}/check` `{"users": [ID, ...]}`: for each user,
+/// its roles, the rules that matched and what they set, and the request a cycle would send;
+/// nothing is sent.
+pub(super) async fn check(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let b: CheckBody = read(&body, "check")?;
+    let checks = engine(&state)
+        .check_rules(&tenant.id, &target, &b.users)
+        .await?;
+    Ok(Json(json!({"data": checks})))
+}
+
+/// `GET /api/v1/tenants/{id}/targets/{target}/entitlements`: the target's groups and the
+/// values its schemas advertise, read now (502 when the target cannot be read).
+pub(super) async fn entitlements(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<Value>), HostError> {
+    app.require_any(&[Scope::DirectoryRead, Scope::TenantsWrite])?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    Ok(
+        match engine(&state).entitlements(&tenant.id, &target).await? {
+            Ok(found) => (StatusCode::OK, Json(json!(found))),
+            Err(e) => (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({"ok": false, "error": e.to_string()})),
+            ),
+        },
+    )
+}
+
+/// `POST /api/v1/tenants/{id}/targets/{target}/reapply`: every user evaluated again (roles,
+/// rules, mappings) in a reconciling cycle; only the differences are sent.
+pub(super) async fn reapply(
+    app: HostApp,
+    State(state): State<AppState>,
+    Path((tenant, target)): Path<(String, String)>,
+) -> Result<StatusCode, HostError> {
+    app.require(Scope::TenantsWrite)?;
+    let tenant = tenant_ref(&state, &tenant).await?;
+    let t = state.directory.target(&tenant.id, &target).await?;
+    state.directory.reconcile_target(&tenant.id, &t).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// `POST /api/v1/tenants/{id}/targets/{target}/dry-run`: every request a whole cycle would
 /// send, nothing sent: `{"counts", "requests", "truncated", "errors"}`.
 pub(super) async fn dry_run(

@@ -210,7 +210,11 @@ pub fn apply(rules: &[Rule], object: &Json, groups: &[Membership], body: &mut Js
         if !holds {
             continue;
         }
-        let why = why.trim_start_matches("in scope: ");
+        let why = if rule.conditions.filters.is_empty() {
+            "always"
+        } else {
+            why.trim_start_matches("in scope: ")
+        };
         let what: Vec<String> = rule
             .set
             .iter()

@@ -33,7 +33,7 @@ async fn call(
     body
 }
 
-async fn walkthrough(app: &TestApp, remote: &Remote) {
+async fn walkthrough(app: &TestApp, remote: &Remote, page: bool) {
     use reqwest::Method;
     let src = app.tenant("contoso").await;
     let (_, key) = app
@@ -207,6 +207,42 @@ async fn walkthrough(app: &TestApp, remote: &Remote) {
     .await;
     assert!(offered["groups"].is_array(), "{offered}");
 
+    // The page shows the role, the rules, and a check with bob (licensed, but no role).
+    if page {
+        let link = app
+            .directory
+            .create_portal_link(&roster_store::TenantId::new(&src.id), None)
+            .await
+            .expect("a setup link");
+        let b = crate::support::browser::Browser::start(1280, 1400).await;
+        b.goto(&format!("{}/portal/open/{}", app.address, link.secret))
+            .await;
+        b.click("a[href$='/targets']").await;
+        b.click(&format!("a[href$='/targets/{target}']")).await;
+        let text = b.text().await;
+        assert!(
+            text.contains("It also receives the users of the roles: Office 365"),
+            "{text}"
+        );
+        assert!(text.contains("E3 for Sales"), "{text}");
+        b.fill("c-who", "bob@contoso.com").await;
+        b.click("form[action$='/check'] button").await;
+        let text = b.text().await;
+        assert!(text.contains("bob@contoso.com: roles none"), "{text}");
+        assert!(text.contains("out of scope: not assigned"), "{text}");
+        b.fill("c-who", "ada@contoso.com").await;
+        b.click("form[action$='/check'] button").await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Office 365 (by the mapping \"Office 365 group\")"),
+            "{text}"
+        );
+        assert!(text.contains("rule \"E3 for Sales\" matched"), "{text}");
+        b.reveal("rules-heading").await;
+        b.screenshot("target-7-rules-check").await;
+        b.close().await;
+    }
+
     // Deprovision by suspend: deleted at the source, deactivated in the target.
     app.delete(&src, &format!("/Users/{ada}")).await;
     eventually("ada suspended", (true, false), async || {
@@ -220,12 +256,12 @@ async fn walkthrough(app: &TestApp, remote: &Remote) {
 async fn the_onelogin_walkthrough_against_a_roster_target() {
     let app = spawn_app().await;
     let dst = app.tenant("office").await;
-    walkthrough(&app, &Remote::new(&dst.base, &dst.token)).await;
+    walkthrough(&app, &Remote::new(&dst.base, &dst.token), true).await;
 }
 
 #[tokio::test]
 async fn the_onelogin_walkthrough_against_scim2_server() {
     let app = spawn_app().await;
     let server = super::remote::Scim2Server::start().await;
-    walkthrough(&app, &server.remote).await;
+    walkthrough(&app, &server.remote, false).await;
 }

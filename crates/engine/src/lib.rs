@@ -24,6 +24,7 @@ pub mod entitlements;
 mod log;
 pub mod object;
 pub mod progress;
+mod rule_groups;
 pub mod view;
 mod write_back;
 

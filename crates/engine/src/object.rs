@@ -416,6 +416,24 @@ impl Context<'_> {
                 } else {
                     "skipped"
                 };
+                if kind == Kind::User
+                    && let (Some(object), Some(stored)) = (object, stored.as_ref())
+                    && matches!(at, AtSource::InScope { .. })
+                {
+                    let before = crate::rule_groups::before(Some(&stored.sent));
+                    let now = self
+                        .rule_groups(object, &stored.remote_id, &before, &mut done)
+                        .await?;
+                    if now != before {
+                        let mut kept = stored.clone();
+                        kept.sent["rule_groups"] = json!(now);
+                        kept.updated_at = self.directory.now();
+                        self.record(kept);
+                        if done.action == "unchanged" {
+                            done.action = "updated";
+                        }
+                    }
+                }
                 if kind == Kind::Group
                     && let (Some(object), Some(stored)) = (object, stored.as_ref())
                     && matches!(at, AtSource::InScope { .. })
@@ -524,6 +542,20 @@ impl Context<'_> {
         let mut sent = json!({"attributes": attributes});
         if kind == Kind::Group {
             sent["members"] = json!(members);
+        }
+        if kind == Kind::User
+            && let Some(object) = object
+        {
+            let before = crate::rule_groups::before(stored.as_ref().map(|s| &s.sent));
+            let now = if matches!(at, AtSource::InScope { .. }) {
+                self.rule_groups(object, &remote, &before, &mut done)
+                    .await?
+            } else {
+                before
+            };
+            if !now.is_empty() {
+                sent["rule_groups"] = json!(now);
+            }
         }
         self.record(TargetObject {
             tenant_id: tenant.clone(),

@@ -72,7 +72,24 @@ pub struct Rule {
     #[serde(default)]
     pub conditions: Scope,
     /// What it sets.
+    #[serde(default)]
     pub set: Vec<Set>,
+    /// The target's groups it puts the user in.
+    #[serde(default)]
+    pub groups: Option<GroupSet>,
+}
+
+/// The target's groups (by display name) a rule puts a user in: a fixed list, and the user's
+/// own groups whose names match a pattern (the same names in the target).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSet {
+    /// Groups by name.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// A regular expression on the names of the user's groups at the source.
+    #[serde(default)]
+    pub source_pattern: Option<String>,
 }
 
 /// Values a rule sets on an attribute of the target's object.
@@ -167,8 +184,22 @@ pub fn validate_rules(rules: &[Rule]) -> Result<(), RuleError> {
         rule.conditions
             .validate()
             .map_err(|e| bad(format!("rule {:?}: {e}", rule.name)))?;
-        if rule.set.is_empty() {
+        let groups = rule.groups.as_ref();
+        if rule.set.is_empty()
+            && groups.is_none_or(|g| g.names.is_empty() && g.source_pattern.is_none())
+        {
             return Err(bad(format!("rule {:?} sets nothing", rule.name)));
+        }
+        if let Some(g) = groups {
+            if g.names.len() > MAX_VALUES || g.names.iter().any(|n| n.trim().is_empty()) {
+                return Err(bad(format!(
+                    "rule {:?}: at most {MAX_VALUES} groups, each named",
+                    rule.name
+                )));
+            }
+            if let Some(p) = &g.source_pattern {
+                pattern(p).map_err(|e| bad(format!("rule {:?}: {e}", rule.name)))?;
+            }
         }
         for s in &rule.set {
             if s.attribute.trim().is_empty() || s.attribute.len() > 300 {
@@ -186,6 +217,34 @@ pub fn validate_rules(rules: &[Rule]) -> Result<(), RuleError> {
         }
     }
     Ok(())
+}
+
+fn pattern(p: &str) -> Result<regex::Regex, String> {
+    regex::RegexBuilder::new(p)
+        .size_limit(1 << 20)
+        .build()
+        .map_err(|e| format!("the pattern {p:?} does not read: {e}"))
+}
+
+/// The target's groups (by name, sorted) that the rules whose conditions hold put the user in.
+pub fn groups(rules: &[Rule], object: &Json, member_of: &[Membership]) -> Vec<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for rule in rules {
+        let Some(g) = &rule.groups else { continue };
+        if !rule.conditions.check(object, member_of).0 {
+            continue;
+        }
+        out.extend(g.names.iter().cloned());
+        if let Some(re) = g.source_pattern.as_deref().and_then(|p| pattern(p).ok()) {
+            out.extend(
+                member_of
+                    .iter()
+                    .filter(|m| re.is_match(&m.display_name))
+                    .map(|m| m.display_name.clone()),
+            );
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// SCIM's multi-valued complex attributes, whose values are sent as `{"value": …}`.
@@ -215,11 +274,18 @@ pub fn apply(rules: &[Rule], object: &Json, groups: &[Membership], body: &mut Js
         } else {
             why.trim_start_matches("in scope: ")
         };
-        let what: Vec<String> = rule
+        let mut what: Vec<String> = rule
             .set
             .iter()
             .map(|s| format!("{} = {}", s.attribute, s.values.join(", ")))
             .collect();
+        if let Some(g) = &rule.groups {
+            let mut named = g.names.clone();
+            if let Some(p) = &g.source_pattern {
+                named.push(format!("the user's groups matching {p:?}"));
+            }
+            what.push(format!("the target's groups {}", named.join(", ")));
+        }
         steps.push(format!(
             "rule {:?} matched ({why}): sets {}",
             rule.name,
@@ -314,6 +380,7 @@ mod tests {
                     attribute: "entitlements".into(),
                     values: vec!["ENTERPRISEPACK".into()],
                 }],
+                groups: None,
             },
             Rule {
                 name: "Everyone".into(),
@@ -328,6 +395,7 @@ mod tests {
                         values: vec!["GB".into()],
                     },
                 ],
+                groups: None,
             },
         ];
         (roles, rules)
@@ -395,6 +463,29 @@ mod tests {
                 .as_array()
                 .unwrap()
                 .contains(&json!("urn:example:2.0:User"))
+        );
+
+        let mut with_groups = rules.clone();
+        with_groups[0].groups = Some(GroupSet {
+            names: vec!["Licensed".into()],
+            source_pattern: Some("^O365-".into()),
+        });
+        validate_rules(&with_groups).expect("valid");
+        let member_of = [member("O365-Pilot"), member("Sales")];
+        assert_eq!(
+            groups(&with_groups, &user, &member_of),
+            ["Licensed", "O365-Pilot"]
+        );
+        assert!(groups(&with_groups, &json!({"userName": "bob"}), &member_of).is_empty());
+        with_groups[0].groups = Some(GroupSet {
+            names: vec![],
+            source_pattern: Some("(".into()),
+        });
+        assert!(
+            validate_rules(&with_groups)
+                .unwrap_err()
+                .0
+                .contains("does not read")
         );
 
         let mut other = json!({"userName": "bob@contoso.com"});

@@ -213,21 +213,25 @@ async fn main() -> anyhow::Result<()> {
     let metric = |action: &'static str| {
         let (http, address) = (http.clone(), address.clone());
         async move {
-            let text = http.get(format!("{address}/metrics")).send().await?.text().await?;
+            let text = http
+                .get(format!("{address}/metrics"))
+                .send()
+                .await?
+                .text()
+                .await?;
             let n = text
                 .lines()
-                .filter(|l| l.starts_with("roster_outbound_objects") && l.contains(&format!("action=\"{action}\"")))
+                .filter(|l| {
+                    l.starts_with("roster_outbound_objects")
+                        && l.contains(&format!("action=\"{action}\""))
+                })
                 .filter_map(|l| l.split_whitespace().last()?.parse::<f64>().ok())
                 .sum::<f64>();
             anyhow::Ok(n as u64)
         }
     };
     let sent_before = metric("updated").await? + metric("created").await?;
-    let since = i64::try_from(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
+    let since = roster_directory::epoch_millis(directory.now());
     let started = Instant::now();
     let rule: roster_outbound::rules::Rule = serde_json::from_value(json!({
         "name": "licence A", "conditions": [{"clauses": [
@@ -249,7 +253,10 @@ async fn main() -> anyhow::Result<()> {
         if run.phase == "incremental" && run.cycle_ended_at >= since {
             break;
         }
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(1800), "reapply did not end");
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "reapply did not end"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let took = started.elapsed().as_secs_f64();

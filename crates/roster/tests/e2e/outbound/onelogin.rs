@@ -72,6 +72,20 @@ async fn walkthrough(app: &TestApp, remote: &Remote, page: bool) {
         .to_owned();
     app.create_group(&src, "Office 365", &[&ada]).await;
 
+    // The target's own group that a rule puts licensed users in.
+    let r = crate::support::http_client()
+        .post(format!("{}/Groups", remote.base))
+        .bearer_auth(&remote.token)
+        .header("content-type", "application/scim+json")
+        .json(
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "Licensed"}),
+        )
+        .send()
+        .await
+        .expect("a group in the target");
+    assert_eq!(r.status(), 201);
+
     // Roles: members of "Office 365" get the role "Office 365".
     let roles = json!({"roles": [{"name": "Office 365"}], "mappings": [{"name": "Office 365 group",
         "conditions": [{"clauses": [{"operator": "IS_MEMBER_OF", "value": "Office 365"}]}],
@@ -105,7 +119,8 @@ async fn walkthrough(app: &TestApp, remote: &Remote, page: bool) {
     let rules = json!([
         {"name": "E3 for Sales", "conditions": [{"clauses": [{"attribute": format!("{ENTERPRISE}:department"),
             "operator": "EQUALS", "value": "Sales"}]}],
-         "set": [{"attribute": "entitlements", "values": ["ENTERPRISEPACK"]}]},
+         "set": [{"attribute": "entitlements", "values": ["ENTERPRISEPACK"]}],
+         "groups": {"names": ["Licensed"]}},
         {"name": "Exchange for everyone", "set": [{"attribute": "entitlements", "values": ["EXCHANGESTANDARD"]}]}
     ]);
     let mut policy = added["policy"].clone();
@@ -186,6 +201,12 @@ async fn walkthrough(app: &TestApp, remote: &Remote, page: bool) {
         !user_there(remote, "bob@contoso.com").await.0,
         "bob has no role"
     );
+    eventually(
+        "ada in the target's group Licensed",
+        Some(vec!["ada@contoso.com".to_owned()]),
+        async || super::members_there(remote, "Licensed").await,
+    )
+    .await;
 
     // Write-back: the target's id is kept on ada.
     let remote_id = there["id"].as_str().expect("id").to_owned();

@@ -136,6 +136,12 @@ pub fn router(directory: Directory, public_url: &str) -> Router {
         .route("/portal/{slug}/targets/{id}/test", post(targets::test))
         .route("/portal/{slug}/targets/{id}/dry-run", get(dry_run::page))
         .route("/portal/{slug}/targets/{id}/check", post(rules::check))
+        .route("/portal/{slug}/targets/{id}/rules", post(rules::save))
+        .route("/portal/{slug}/targets/{id}/roles", post(rules::save_roles))
+        .route(
+            "/portal/{slug}/targets/{id}/entitlements",
+            post(rules::refresh),
+        )
         .route(
             "/portal/{slug}/targets/{id}/approvals",
             post(approvals::decide),

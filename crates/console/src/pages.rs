@@ -468,6 +468,8 @@ pub struct TargetPage {
     pub rules: Vec<crate::rules::RuleRow>,
     /// A check of the rules with a user.
     pub check: Option<crate::rules::CheckView>,
+    /// The roles and rules editor.
+    pub editor: crate::rules::Editor,
     pub notice: Option<String>,
     pub error: Option<String>,
     pub steps: Vec<String>,

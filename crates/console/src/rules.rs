@@ -6,13 +6,210 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use roster_directory::targets::Target;
+use roster_directory::DirectoryError;
+use roster_directory::targets::{Target, TargetChange};
 use roster_engine::Engine;
+use roster_outbound::rules::Roles;
 use serde::Deserialize;
 
 use crate::ConsoleState;
 use crate::portal::failed;
 use crate::targets::{Shown, open, target_page};
+
+/// What the rules section edits: the roles attached, the rules as JSON, the tenant's roles
+/// and mappings as JSON, and what the target offers when refreshed.
+pub struct Editor {
+    pub attached: String,
+    pub rules_json: String,
+    pub roles_json: String,
+    pub role_names: Vec<String>,
+    pub offered_groups: Vec<String>,
+    pub offered_values: Vec<(String, String)>,
+    pub refreshed: bool,
+}
+
+impl Editor {
+    /// The editor of `target` in `tenant` (drafts kept when a save was refused).
+    pub fn of(target: &Target, roles: &Roles, shown: &mut Shown) -> Editor {
+        let (offered_groups, offered_values, refreshed) = match shown.offered.take() {
+            Some(e) => (
+                e.groups,
+                e.values
+                    .into_iter()
+                    .map(|(a, v)| (a, v.join(", ")))
+                    .collect(),
+                true,
+            ),
+            None => (Vec::new(), Vec::new(), false),
+        };
+        Editor {
+            attached: shown
+                .attached_draft
+                .take()
+                .unwrap_or_else(|| target.settings.roles.join(", ")),
+            rules_json: shown.rules_draft.take().unwrap_or_else(|| {
+                serde_json::to_string_pretty(&target.settings.rules).unwrap_or_default()
+            }),
+            roles_json: shown
+                .roles_draft
+                .take()
+                .unwrap_or_else(|| serde_json::to_string_pretty(roles).unwrap_or_default()),
+            role_names: roles.roles.iter().map(|r| r.name.clone()).collect(),
+            offered_groups,
+            offered_values,
+            refreshed,
+        }
+    }
+}
+
+/// The rules form.
+#[derive(Debug, Deserialize)]
+pub struct RulesForm {
+    csrf: String,
+    #[serde(default)]
+    attached: String,
+    #[serde(default)]
+    rules: String,
+}
+
+/// `POST /portal/{slug}/targets/{id}/rules`: the roles attached and the rules, both or none.
+pub async fn save(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<RulesForm>,
+) -> Response {
+    let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let refuse = |why: String, form: &RulesForm| Shown {
+        error: Some(format!("Not saved: {why}")),
+        rules_draft: Some(form.rules.clone()),
+        attached_draft: Some(form.attached.clone()),
+        ..Shown::default()
+    };
+    let text = if form.rules.trim().is_empty() {
+        "[]"
+    } else {
+        form.rules.as_str()
+    };
+    let rules: Vec<roster_outbound::rules::Rule> = match serde_json::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let shown = refuse(format!("the rules are not JSON rules: {e}"), &form);
+            return target_page(&state, &tenant, &viewer, &t, shown).await;
+        }
+    };
+    let attached: Vec<String> = form
+        .attached
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let change = TargetChange {
+        roles: Some(attached),
+        rules: Some(rules),
+        ..TargetChange::default()
+    };
+    let shown = match state
+        .directory
+        .change_target(&tenant.id, &t.id, change)
+        .await
+    {
+        Ok(_) => Shown {
+            notice: Some(
+                "Saved: every user is evaluated again; only the differences are sent.".into(),
+            ),
+            ..Shown::default()
+        },
+        Err(DirectoryError::Setting(why)) => refuse(why, &form),
+        Err(e) => return failed(&e),
+    };
+    let t = match state.directory.target(&tenant.id, &t.id).await {
+        Ok(t) => t,
+        Err(e) => return failed(&e),
+    };
+    target_page(&state, &tenant, &viewer, &t, shown).await
+}
+
+/// The roles form.
+#[derive(Debug, Deserialize)]
+pub struct RolesForm {
+    csrf: String,
+    #[serde(default)]
+    roles: String,
+}
+
+/// `POST /portal/{slug}/targets/{id}/roles`: the organisation's roles and role mappings.
+pub async fn save_roles(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<RolesForm>,
+) -> Response {
+    let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let refuse = |why: String| Shown {
+        error: Some(format!("Roles not saved: {why}")),
+        roles_draft: Some(form.roles.clone()),
+        ..Shown::default()
+    };
+    let text = if form.roles.trim().is_empty() {
+        "{}"
+    } else {
+        form.roles.as_str()
+    };
+    let shown = match serde_json::from_str::<Roles>(text) {
+        Err(e) => refuse(format!("not roles and mappings: {e}")),
+        Ok(roles) => match state.directory.set_roles(&tenant.id, &roles).await {
+            Ok(()) => Shown {
+                notice: Some("Roles saved.".into()),
+                ..Shown::default()
+            },
+            Err(DirectoryError::Setting(why)) => refuse(why),
+            Err(e) => return failed(&e),
+        },
+    };
+    let tenant = match state.directory.find_tenant(tenant.id.as_str()).await {
+        Ok(t) => t,
+        Err(e) => return failed(&e),
+    };
+    target_page(&state, &tenant, &viewer, &t, shown).await
+}
+
+/// `POST /portal/{slug}/targets/{id}/entitlements`: what the target offers, read now.
+pub async fn refresh(
+    State(state): State<ConsoleState>,
+    Path((slug, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    Form(form): Form<crate::targets::Plain>,
+) -> Response {
+    let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(form.csrf())).await {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let shown = match Engine::one_off(&state.directory, "console")
+        .entitlements(&tenant.id, &t.id)
+        .await
+    {
+        Ok(Ok(found)) => Shown {
+            offered: Some(found),
+            ..Shown::default()
+        },
+        Ok(Err(e)) => Shown {
+            error: Some(format!(
+                "The application's entitlements cannot be read: {e}"
+            )),
+            ..Shown::default()
+        },
+        Err(e) => return failed(&e),
+    };
+    target_page(&state, &tenant, &viewer, &t, shown).await
+}
 
 /// A rule as the page shows it.
 pub struct RuleRow {

@@ -155,6 +155,12 @@ pub(crate) struct Shown {
     pub(crate) who: String,
     /// A check of the rules with a user.
     pub(crate) check: Option<crate::rules::CheckView>,
+    /// What the target offers, just read.
+    pub(crate) offered: Option<roster_engine::entitlements::Entitlements>,
+    /// Drafts kept when a save was refused.
+    pub(crate) rules_draft: Option<String>,
+    pub(crate) attached_draft: Option<String>,
+    pub(crate) roles_draft: Option<String>,
 }
 
 pub(crate) async fn target_page(
@@ -162,8 +168,18 @@ pub(crate) async fn target_page(
     tenant: &Tenant,
     viewer: &Viewer,
     target: &Target,
-    shown: Shown,
+    mut shown: Shown,
 ) -> Response {
+    let roles = match roster_directory::TenantSettings::of(tenant) {
+        Ok(s) => s.roles,
+        Err(e) => {
+            return failed(&DirectoryError::UnreadableSetting {
+                tenant: tenant.id.to_string(),
+                error: e,
+            });
+        }
+    };
+    let editor = crate::rules::Editor::of(target, &roles, &mut shown);
     let (run, (users, groups)) = match state.directory.target_status(&tenant.id, target).await {
         Ok(s) => s,
         Err(e) => return failed(&e),
@@ -259,6 +275,7 @@ pub(crate) async fn target_page(
         roles_attached: target.settings.roles.clone(),
         rules: crate::rules::rows(target),
         check: shown.check,
+        editor,
         notice: shown.notice,
         error: shown.error,
         steps: shown.steps,
@@ -321,6 +338,13 @@ pub async fn show(
 #[derive(Debug, Deserialize)]
 pub struct Plain {
     csrf: String,
+}
+
+impl Plain {
+    /// The form's CSRF token.
+    pub(crate) fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// `POST /portal/{slug}/targets/{id}/test`.

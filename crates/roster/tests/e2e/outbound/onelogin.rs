@@ -261,6 +261,26 @@ async fn walkthrough(app: &TestApp, remote: &Remote, page: bool) {
         assert!(text.contains("rule \"E3 for Sales\" matched"), "{text}");
         b.reveal("rules-heading").await;
         b.screenshot("target-7-rules-check").await;
+        // The editor: a rule that sets nothing is refused, the draft kept; the entitlements
+        // the target offers are read.
+        b.script("document.querySelectorAll('details').forEach(d => d.open = true); return true")
+            .await;
+        b.fill("r-rules", r#"[{"name": "broken"}]"#).await;
+        b.click("form[action$='/rules'] button").await;
+        let text = b.text().await;
+        assert!(
+            text.contains("Not saved: missing field `set`") || text.contains("Not saved"),
+            "{text}"
+        );
+        assert!(
+            b.value("r-rules").await.contains("broken"),
+            "the draft is kept"
+        );
+        b.click("form[action$='/entitlements'] button").await;
+        let text = b.text().await;
+        assert!(text.contains("offers the groups: Licensed"), "{text}");
+        b.reveal("offered").await;
+        b.screenshot("target-8-rules-editor").await;
         b.close().await;
     }
 

@@ -269,7 +269,10 @@ impl Engine {
             cx.flush().await?;
             self.progress.count(outcome.as_ref().ok().map(|d| d.action));
             match outcome {
-                Ok(done) => self.log(cx, a.kind, &a.source_id, &done, None).await,
+                Ok(done) if done.worth_logging() => {
+                    self.log(cx, a.kind, &a.source_id, &done, None).await
+                }
+                Ok(_) => {}
                 Err(e) => {
                     self.log(cx, a.kind, &a.source_id, &Done::default(), Some(&e))
                         .await

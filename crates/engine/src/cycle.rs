@@ -134,9 +134,7 @@ impl Engine {
             match outcome {
                 Ok(done) => {
                     ok += 1;
-                    if (done.action != "unchanged" && done.action != "skipped")
-                        || done.warning.is_some()
-                    {
+                    if done.worth_logging() {
                         entries.push(self.entry(cx, kind, &object.id, &done, None));
                     }
                 }
@@ -229,9 +227,7 @@ impl Engine {
             match outcome {
                 Ok(done) => {
                     ok += 1;
-                    if (done.action != "unchanged" && done.action != "skipped")
-                        || done.warning.is_some()
-                    {
+                    if done.worth_logging() {
                         self.log(cx, *kind, id, &done, None).await;
                     }
                 }

@@ -70,6 +70,15 @@ pub struct Done {
     pub warning: Option<String>,
 }
 
+impl Done {
+    /// Whether the provisioning log records it: something was sent or holds for a decision,
+    /// or it carries a warning (a cycle does not log what it left as it was, nor a removal
+    /// counted for the threshold, which is logged when it is sent).
+    pub fn worth_logging(&self) -> bool {
+        !matches!(self.action, "unchanged" | "skipped" | "waiting") || self.warning.is_some()
+    }
+}
+
 fn endpoint(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "/Users",

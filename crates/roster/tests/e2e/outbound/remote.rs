@@ -65,26 +65,37 @@ fn workspace() -> std::path::PathBuf {
 }
 
 /// Starts `command`, which prints `listening on URL` first; returns it and the URL.
-fn launch(mut command: std::process::Command, what: &str) -> (Child, String) {
+fn launch(make: impl Fn() -> std::process::Command, what: &str) -> (Child, String) {
     use std::io::BufRead as _;
-    let mut child = command
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{what} starts: {e}"));
-    let stdout = child.stdout.take().expect("its output");
-    let child = Child(child);
-    let mut reader = std::io::BufReader::new(stdout);
-    let mut line = String::new();
-    reader.read_line(&mut line).expect("its first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("{what} said {line:?}"))
-        .to_owned();
-    // What it says later is read and dropped: a closed pipe would end it.
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    (child, url)
+    // A start that does not say it listens within 30 s (Node has been seen to hang before
+    // listening on a busy machine) is killed and tried again, three times at most.
+    for _ in 0..3 {
+        let mut child = make()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{what} starts: {e}"));
+        let stdout = child.stdout.take().expect("its output");
+        let child = Child(child);
+        let (said, heard) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = std::io::BufReader::new(stdout);
+            let mut line = String::new();
+            let _ = reader.read_line(&mut line);
+            let _ = said.send(line);
+            // What it says later is read and dropped: a closed pipe would end it.
+            std::io::copy(&mut reader, &mut std::io::sink())
+        });
+        if let Ok(line) = heard.recv_timeout(std::time::Duration::from_secs(30)) {
+            let url = line
+                .trim()
+                .strip_prefix("listening on ")
+                .unwrap_or_else(|| panic!("{what} said {line:?}"))
+                .to_owned();
+            return (child, url);
+        }
+    }
+    panic!("{what} did not start listening in 30 s, three times")
 }
 
 /// A fresh random token for a test server.
@@ -119,11 +130,14 @@ impl Scim2Server {
             venv.display()
         );
         let token = token();
-        let mut command = std::process::Command::new(python);
-        command
-            .arg(workspace().join("crates/roster/tests/e2e/fixtures/scim2-server/serve.py"))
-            .env("SCIM_TOKEN", &token);
-        let (child, url) = launch(command, "scim2-server");
+        let make = || {
+            let mut command = std::process::Command::new(&python);
+            command
+                .arg(workspace().join("crates/roster/tests/e2e/fixtures/scim2-server/serve.py"))
+                .env("SCIM_TOKEN", &token);
+            command
+        };
+        let (child, url) = launch(make, "scim2-server");
         Scim2Server {
             remote: Remote::new(&url, &token),
             _child: child,
@@ -157,9 +171,12 @@ impl Scimmy {
         )
         .expect("the SCIMMY server's script");
         let token = token();
-        let mut command = std::process::Command::new("node");
-        command.arg(&script).env("SCIM_TOKEN", &token);
-        let (child, url) = launch(command, "the SCIMMY server");
+        let make = || {
+            let mut command = std::process::Command::new("node");
+            command.arg(&script).env("SCIM_TOKEN", &token);
+            command
+        };
+        let (child, url) = launch(make, "the SCIMMY server");
         Scimmy {
             remote: Remote::new(&format!("{url}/scim/v2"), &token),
             _child: child,

@@ -95,23 +95,45 @@ impl OidcIdp {
             "client_secret": secret,
             "redirect_uris": [redirect_uri],
         });
-        let mut child = Command::new("node")
-            .arg(&script)
-            .env("IDP_PORT", port.to_string())
-            .env("IDP_CLIENT", client.to_string())
-            .env("IDP_ACCOUNT_FILE", &account)
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("node starts (the machine's Node.js)");
-        let stdout = child.stdout.take().expect("its output");
-        let mut reader = BufReader::new(stdout);
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("its first line");
-        assert!(line.starts_with("listening"), "oidc-provider said {line:?}");
-        // What it says later (warnings) is read and dropped: a closed pipe would end it.
-        std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+        // Node has been seen to hang at start, before listening, now and then on a busy
+        // machine: the readiness line is awaited a bounded time, and a start that does not
+        // come is killed and tried again.
+        let mut tries = 0;
+        let child = loop {
+            tries += 1;
+            let mut child = Command::new("node")
+                .arg(&script)
+                .env("IDP_PORT", port.to_string())
+                .env("IDP_CLIENT", client.to_string())
+                .env("IDP_ACCOUNT_FILE", &account)
+                .envs(env.iter().copied())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("node starts (the machine's Node.js)");
+            let stdout = child.stdout.take().expect("its output");
+            let (said, heard) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stdout);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let _ = said.send(line);
+                // What it says later (warnings) is read and dropped: a closed pipe would end
+                // it.
+                std::io::copy(&mut reader, &mut std::io::sink())
+            });
+            match heard.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(line) => {
+                    assert!(line.starts_with("listening"), "oidc-provider said {line:?}");
+                    break child;
+                }
+                Err(_) if tries < 3 => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+                Err(_) => panic!("oidc-provider did not start listening in 30 s, three times"),
+            }
+        };
         OidcIdp {
             issuer: format!("http://127.0.0.1:{port}"),
             account,

@@ -126,39 +126,100 @@ impl Preset {
 }
 
 /// The provisioned attribute a sign-in's key is compared with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Matched {
     /// `userName` (case-insensitive, as SCIM compares it).
-    #[serde(rename = "userName")]
     UserName,
     /// `externalId` (exact).
-    #[serde(rename = "externalId")]
     ExternalId,
     /// Any of the user's `emails` (case-insensitive).
-    #[serde(rename = "emails")]
     Email,
+    /// One of the tenant's extra user attributes (exact), such as one an outbound target's
+    /// write-back keeps: a sign-in by it reads every user of the tenant (it is not indexed).
+    Extra(String),
 }
 
 impl Matched {
-    /// Its SCIM attribute.
-    pub fn attribute(self) -> &'static str {
+    /// Its SCIM attribute (an extra one by its full path).
+    pub fn attribute(&self) -> String {
         match self {
-            Matched::UserName => "userName",
-            Matched::ExternalId => "externalId",
-            Matched::Email => "emails",
+            Matched::UserName => "userName".into(),
+            Matched::ExternalId => "externalId".into(),
+            Matched::Email => "emails".into(),
+            Matched::Extra(name) => format!("{}:{name}", crate::settings::TENANT_USER_EXTENSION),
         }
     }
 
-    /// Parses an attribute's name.
+    /// Parses an attribute's name: userName, externalId, emails, or the name (or full path)
+    /// of one of the tenant's extra user attributes (checked when the connection is saved).
     pub fn parse(text: &str) -> Result<Matched, DirectoryError> {
-        match text.trim().to_ascii_lowercase().as_str() {
+        let text = text.trim();
+        let extension = format!("{}:", crate::settings::TENANT_USER_EXTENSION);
+        match text.to_ascii_lowercase().as_str() {
             "username" => Ok(Matched::UserName),
             "externalid" => Ok(Matched::ExternalId),
             "email" | "emails" => Ok(Matched::Email),
-            _ => Err(DirectoryError::Setting(format!(
-                "a sign-in can be matched on userName, externalId or emails, not {text:?}"
-            ))),
+            _ => {
+                let name = text.strip_prefix(&extension).unwrap_or(text);
+                let plain = !name.is_empty()
+                    && name.len() <= 64
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                if plain {
+                    Ok(Matched::Extra(name.to_owned()))
+                } else {
+                    Err(DirectoryError::Setting(format!(
+                        "a sign-in can be matched on userName, externalId, emails or one of the \
+                         organisation's extra user attributes, not {text:?}"
+                    )))
+                }
+            }
         }
+    }
+
+    /// Refuses an extra attribute the tenant does not have (a single string).
+    pub fn check(&self, settings: &crate::TenantSettings) -> Result<(), DirectoryError> {
+        match self {
+            Matched::Extra(name)
+                if !settings
+                    .user_attributes
+                    .iter()
+                    .any(|a| &a.name == name && a.ty == "string" && !a.multi_valued) =>
+            {
+                Err(DirectoryError::Setting(format!(
+                    "{name:?} is not one of the organisation's extra user attributes (a single \
+                     string): a sign-in cannot be matched on it"
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl TryFrom<String> for Matched {
+    type Error = String;
+    fn try_from(text: String) -> Result<Matched, String> {
+        match text.as_str() {
+            "userName" => Ok(Matched::UserName),
+            "externalId" => Ok(Matched::ExternalId),
+            "emails" => Ok(Matched::Email),
+            other => {
+                match other.strip_prefix(&format!("{}:", crate::settings::TENANT_USER_EXTENSION)) {
+                    Some(name) if !name.is_empty() => Ok(Matched::Extra(name.to_owned())),
+                    _ => Err(format!(
+                        "{other:?} is not an attribute a sign-in is matched on"
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl From<Matched> for String {
+    fn from(m: Matched) -> String {
+        m.attribute()
     }
 }
 
@@ -407,7 +468,12 @@ impl Directory {
         new: NewSamlConnection,
     ) -> Result<Connection, DirectoryError> {
         let ring = self.ring()?;
-        self.find_tenant(tenant.as_str()).await?;
+        let found = self.find_tenant(tenant.as_str()).await?;
+        if let Some(key) = &new.user_key {
+            let settings = crate::TenantSettings::of(&found)
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            key.attribute.check(&settings)?;
+        }
         let name = check_name(&new.name)?;
         IdpMetadata::parse(&new.metadata).map_err(|e| {
             DirectoryError::Setting(format!("the identity provider's metadata: {e}"))
@@ -480,7 +546,12 @@ impl Directory {
         new: NewOidcConnection,
     ) -> Result<Connection, DirectoryError> {
         let ring = self.ring()?;
-        self.find_tenant(tenant.as_str()).await?;
+        let found = self.find_tenant(tenant.as_str()).await?;
+        if let Some(key) = &new.user_key {
+            let settings = crate::TenantSettings::of(&found)
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            key.attribute.check(&settings)?;
+        }
         let name = check_name(&new.name)?;
         let issuer = new.issuer.trim().trim_end_matches('/').to_owned();
         crate::outbound::secure_url(&issuer, "issuer")?;
@@ -907,9 +978,9 @@ impl Directory {
             return Ok(None);
         }
         let key = connection.user_key();
-        let user_name = match key.attribute {
+        let user_name = match &key.attribute {
             Matched::UserName => Some(value),
-            Matched::ExternalId | Matched::Email => email,
+            Matched::ExternalId | Matched::Email | Matched::Extra(_) => email,
         };
         let Some(user_name) = user_name else {
             return Ok(None);
@@ -921,6 +992,13 @@ impl Directory {
         });
         if key.attribute == Matched::ExternalId {
             body["externalId"] = serde_json::json!(value);
+        }
+        if let Matched::Extra(name) = &key.attribute {
+            let urn = crate::settings::TENANT_USER_EXTENSION;
+            body[urn] = serde_json::json!({ name.as_str(): value });
+            if let Some(schemas) = body["schemas"].as_array_mut() {
+                schemas.push(serde_json::json!(urn));
+            }
         }
         if let Some(email) = email {
             body["emails"] = serde_json::json!([{"value": email, "type": "work", "primary": true}]);

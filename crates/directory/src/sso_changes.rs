@@ -54,6 +54,12 @@ impl Directory {
             return Err(refused("nothing to change"));
         }
         let connection = self.sso_connection(tenant, Some(id_or_name)).await?;
+        if let Some(key) = &change.user_key {
+            let found = self.find_tenant(tenant.as_str()).await?;
+            let settings = crate::TenantSettings::of(&found)
+                .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            key.attribute.check(&settings)?;
+        }
         let mut sealed = connection.sealed.clone();
         let mut stored = Stored {
             preset: connection.preset,

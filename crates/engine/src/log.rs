@@ -102,7 +102,12 @@ impl Engine {
     }
 }
 
+/// The action as the summary's first words: `Created`, `Updated`, …, and `Held for
+/// approval:` for an action that waits.
 fn capitalised(word: &str) -> String {
+    if word == "pending approval" {
+        return "Held for approval:".into();
+    }
     let mut chars = word.chars();
     match chars.next() {
         Some(c) => c.to_uppercase().chain(chars).collect(),

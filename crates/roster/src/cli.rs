@@ -404,7 +404,8 @@ pub(crate) enum SsoCommand {
         /// that a certificate rollover reaches Roster.
         #[arg(long)]
         metadata_url: Option<String>,
-        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails
+        /// The provisioned attribute a sign-in is matched on: userName, externalId, emails, or one
+        /// of the organisation's extra user attributes (such as one a target writes back)
         /// (the preset's by default: externalId for entra, userName otherwise).
         #[arg(long = "match")]
         match_on: Option<String>,
@@ -444,7 +445,8 @@ pub(crate) enum SsoCommand {
         /// Scopes besides openid (repeat; default email and profile).
         #[arg(long = "scope")]
         scopes: Vec<String>,
-        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails
+        /// The provisioned attribute a sign-in is matched on: userName, externalId, emails, or one
+        /// of the organisation's extra user attributes (such as one a target writes back)
         /// (the preset's by default: externalId for entra, userName otherwise).
         #[arg(long = "match")]
         match_on: Option<String>,
@@ -526,7 +528,8 @@ pub(crate) enum SsoCommand {
         /// Whether sign-ins started by the identity provider are accepted (SAML).
         #[arg(long, value_parser = ["on", "off"])]
         idp_initiated: Option<String>,
-        /// The provisioned attribute a sign-in is matched on: userName, externalId or emails.
+        /// The provisioned attribute a sign-in is matched on: userName, externalId, emails, or one
+        /// of the organisation's extra user attributes (such as one a target writes back).
         #[arg(long = "match")]
         match_on: Option<String>,
         /// The claim that carries it: nameid, or an attribute's name.

@@ -63,6 +63,37 @@ async fn the_target_id_is_written_back_and_kept() {
     )
     .await;
 
+    // A sign-in can be matched on it (a connection's key: `--match appId`).
+    use roster_directory::sso::{Matched, UserKey};
+    let ctx = app
+        .directory
+        .tenant_context(&tenant)
+        .await
+        .expect("context")
+        .expect("the tenant");
+    let key = UserKey {
+        claim: "oid".into(),
+        attribute: Matched::parse("appId").expect("an extra attribute"),
+    };
+    assert_eq!(
+        serde_json::to_value(&key.attribute).expect("json"),
+        json!(format!("{EXTENSION}:appId")),
+        "stored by its full path"
+    );
+    let found = app
+        .directory
+        .user_for_sign_in(&ctx, &key, &remote_id)
+        .await
+        .expect("a lookup");
+    assert_eq!(found.map(|u| u.id), Some(ada.clone()));
+    assert!(
+        Matched::parse("badge")
+            .expect("a name")
+            .check(&ctx.settings)
+            .is_err(),
+        "an attribute the organisation does not have is refused"
+    );
+
     // The identity provider overwrites it, with a change the target is sent: the target
     // reports its own id, the stored one is kept, and the log says so.
     let change = patch_op(json!([

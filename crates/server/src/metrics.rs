@@ -66,6 +66,8 @@ pub struct Metrics {
     outbound_sent: Family<ActionLabels, Gauge>,
     outbound_cycle: Family<PoolLabels, Gauge>,
     outbound_quarantined: Gauge,
+    tenant_holds: Gauge,
+    approvals_pending: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -154,7 +156,22 @@ impl Metrics {
             "Targets this process works that are quarantined",
             outbound_quarantined.clone(),
         );
+        let tenant_holds = Gauge::default();
+        registry.register(
+            "tenant_holds_active",
+            "Tenants whose deactivations and deletions are held until an administrator decides \
+             (the mass-change hold), all tenants",
+            tenant_holds.clone(),
+        );
+        let approvals_pending = Gauge::default();
+        registry.register(
+            "outbound_approvals_pending",
+            "Outbound actions waiting for an administrator's approval, all tenants",
+            approvals_pending.clone(),
+        );
         Metrics {
+            tenant_holds,
+            approvals_pending,
             outbound: Arc::default(),
             outbound_sent,
             outbound_cycle,
@@ -198,7 +215,19 @@ impl Metrics {
     }
 
     /// The metrics in Prometheus' text format, with the pool's state read now.
-    pub fn render(&self, pool: roster_store::PoolStats, backlog: Option<u64>) -> String {
+    pub fn render(
+        &self,
+        pool: roster_store::PoolStats,
+        backlog: Option<u64>,
+        waiting: Waiting,
+    ) -> String {
+        if let Some(n) = waiting.holds {
+            self.tenant_holds.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        if let Some(n) = waiting.approvals {
+            self.approvals_pending
+                .set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
         if let Some(n) = backlog {
             self.change_log_backlog
                 .set(i64::try_from(n).unwrap_or(i64::MAX));
@@ -236,6 +265,15 @@ impl Metrics {
         let _ = encode(&mut out, &self.registry);
         out
     }
+}
+
+/// What waits for a decision, read at each scrape (`None` when the store did not answer).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Waiting {
+    /// Tenants under a mass-change hold.
+    pub holds: Option<u64>,
+    /// Outbound actions pending approval.
+    pub approvals: Option<u64>,
 }
 
 /// The label of a request's method: one of a closed set, so that a client inventing methods
@@ -276,7 +314,11 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let store = state.directory.store();
     let backlog = store.event_backlog().await.ok();
-    let body = state.metrics.render(store.pool_stats(), backlog);
+    let waiting = Waiting {
+        holds: store.count_active_holds().await.ok(),
+        approvals: store.count_pending_approvals().await.ok(),
+    };
+    let body = state.metrics.render(store.pool_stats(), backlog, waiting);
     (
         [(
             header::CONTENT_TYPE,

@@ -130,6 +130,16 @@ impl ApprovalStore for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    async fn count_pending_approvals(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM target_approvals WHERE state = 'pending'")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn count_approvals(
         &self,
         tenant: &TenantId,

@@ -83,6 +83,15 @@ impl HoldStore for PostgresStore {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    async fn count_active_holds(&self) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM tenant_holds WHERE ended_at IS NULL")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn start_hold(
         &self,
         tenant: &TenantId,

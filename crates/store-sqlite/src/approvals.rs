@@ -143,6 +143,19 @@ impl ApprovalStore for SqliteStore {
             .await
     }
 
+    async fn count_pending_approvals(&self) -> Result<u64, StoreError> {
+        self.readers
+            .now(|conn| {
+                let n: i64 = scalar(
+                    conn,
+                    "SELECT count(*) FROM target_approvals WHERE state = 'pending'",
+                    [],
+                )?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+
     async fn count_approvals(
         &self,
         tenant: &TenantId,

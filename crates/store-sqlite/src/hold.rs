@@ -82,6 +82,19 @@ impl HoldStore for SqliteStore {
             .await
     }
 
+    async fn count_active_holds(&self) -> Result<u64, StoreError> {
+        self.readers
+            .now(|conn| {
+                let n: i64 = scalar(
+                    conn,
+                    "SELECT count(*) FROM tenant_holds WHERE ended_at IS NULL",
+                    [],
+                )?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+
     async fn start_hold(
         &self,
         tenant: &TenantId,

@@ -80,6 +80,9 @@ pub trait ApprovalStore: Send + Sync {
         at: i64,
     ) -> Result<u64, StoreError>;
 
+    /// How many actions of every tenant wait for a decision (for the operator's `/metrics`).
+    async fn count_pending_approvals(&self) -> Result<u64, StoreError>;
+
     /// How many of a target's approvals are in `state`.
     async fn count_approvals(
         &self,

@@ -95,6 +95,9 @@ pub trait HoldStore: Send + Sync {
         event: &NewEvent,
     ) -> Result<bool, StoreError>;
 
+    /// How many tenants have an active hold (for the operator's `/metrics`).
+    async fn count_active_holds(&self) -> Result<u64, StoreError>;
+
     /// Ends the active hold `hold_id`: its events enter the change log in their order
     /// (released) or are dropped (discarded), then `events` are appended, all at once;
     /// how many events it held. `NotFound` when that hold is not active.

@@ -179,6 +179,21 @@ async fn a_burst_of_deactivations_is_held_then_released_or_discarded() {
         (BURST - delivered) as u64
     );
 
+    // The operator sees it in /metrics.
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.lines().any(|l| l == "roster_tenant_holds_active 1"),
+        "{metrics}"
+    );
+
     // Meanwhile: the identity provider restores five held users (held behind their
     // deactivation), and creates a new one (delivered at once).
     let restored: Vec<String> = ids[BURST - 5..BURST].to_vec();

@@ -94,6 +94,7 @@ pub async fn approvals(store: &dyn Store) {
         ok(store.count_approvals(&a, "x-1", "pending").await, "count"),
         2
     );
+    assert_eq!(ok(store.count_pending_approvals().await, "all tenants"), 2);
     assert_eq!(
         ok(
             store

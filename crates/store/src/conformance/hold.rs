@@ -86,6 +86,7 @@ pub async fn holds(store: &dyn Store) {
         ),
         "a second hold does not start while one is active"
     );
+    assert_eq!(ok(store.count_active_holds().await, "counted"), 1);
     let active = ok(store.hold(&t).await, "the hold").expect("an active hold");
     assert_eq!(active.id, "hold_1");
     assert!(active.is_active());
@@ -199,6 +200,7 @@ pub async fn holds(store: &dyn Store) {
         ],
         "released: the held events follow, in their order, then the release"
     );
+    assert_eq!(ok(store.count_active_holds().await, "counted"), 0);
     let ended = ok(store.hold(&t).await, "the hold").expect("the last hold");
     assert!(!ended.is_active());
     assert_eq!(ended.outcome.as_deref(), Some("released"));

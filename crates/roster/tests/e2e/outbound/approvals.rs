@@ -231,6 +231,21 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
             .any(|e| e.event_type == "target.deletions_held")
     );
 
+    let metrics = crate::support::http_client()
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "roster_outbound_approvals_pending 600"),
+        "{metrics}"
+    );
+
     // The page shows the batch; approving it there sends the deletions.
     let link = app
         .directory

@@ -98,10 +98,7 @@ pub async fn decide(
         "reject" => false,
         _ => return crate::pages::not_found(),
     };
-    let by = match &viewer.operator {
-        Some(op) => format!("operator {}", op.email),
-        None => "the organisation's administrator".to_owned(),
-    };
+    let by = viewer.who();
     let ids: Vec<String> = form.id.into_iter().collect();
     let n = match state
         .directory

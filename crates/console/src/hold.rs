@@ -76,10 +76,7 @@ pub async fn decide(
         "discard" => HoldEnd::Discard,
         _ => return not_found(),
     };
-    let by = match &viewer.operator {
-        Some(op) => format!("operator {}", op.email),
-        None => "the organisation's administrator".to_owned(),
-    };
+    let by = viewer.who();
     match state.directory.end_hold(&tenant.id, end, &by).await {
         Ok(_) => see_other(&format!(
             "/portal/{}?done=hold-{}",

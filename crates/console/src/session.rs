@@ -70,6 +70,14 @@ impl Viewer {
         self.operator.is_some() || self.session.tenant_id.as_ref() == Some(&tenant.id)
     }
 
+    /// Who this viewer is, as a decision records it.
+    pub fn who(&self) -> String {
+        match &self.operator {
+            Some(op) => format!("operator {}", op.email),
+            None => "the organisation's administrator".to_owned(),
+        }
+    }
+
     /// Whether a form's CSRF token is this session's.
     pub fn csrf_ok(&self, given: &str) -> bool {
         same(given, &self.session.csrf)

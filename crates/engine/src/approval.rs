@@ -28,36 +28,46 @@ pub(crate) enum Gate {
     Hold(&'static str, String),
 }
 
-/// The action's name, method, path and body (a password replaced by a mark), if it sends
-/// anything.
-pub(crate) fn request(action: &Action, endpoint: &str) -> Option<(&'static str, Json)> {
-    let (name, method, path, body) = match action {
+/// What an action sends: its name (`create`, `update`, `deactivate`, `delete`), method,
+/// path and body (a password replaced by a mark); `None` for an action that sends nothing.
+pub(crate) fn parts(
+    action: &Action,
+    endpoint: &str,
+) -> Option<(&'static str, &'static str, String, Option<Json>)> {
+    let patch = |ops: Vec<Json>| {
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": ops,
+        })
+    };
+    let (name, method, path, mut body) = match action {
         Action::Nothing(_) | Action::Lookup(_) => return None,
         Action::Create(body) => ("create", "POST", endpoint.to_owned(), Some(body.clone())),
         Action::Update { target_id, ops } => (
             "update",
             "PATCH",
             format!("{endpoint}/{target_id}"),
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": ops.iter().map(|o| o.to_json()).collect::<Vec<_>>(),
-            })),
+            Some(patch(ops.iter().map(|o| o.to_json()).collect())),
         ),
         Action::Deactivate(target_id) => (
             "deactivate",
             "PATCH",
             format!("{endpoint}/{target_id}"),
-            Some(json!({
-                "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                "Operations": [{"op": "replace", "path": "active", "value": false}],
-            })),
+            Some(patch(vec![
+                json!({"op": "replace", "path": "active", "value": false}),
+            ])),
         ),
         Action::Delete(target_id) => ("delete", "DELETE", format!("{endpoint}/{target_id}"), None),
     };
-    let mut body = body;
     if let Some(b) = body.as_mut() {
         redact(b);
     }
+    Some((name, method, path, body))
+}
+
+/// The action's name and its request as an approval keeps it.
+fn request(action: &Action, endpoint: &str) -> Option<(&'static str, Json)> {
+    let (name, method, path, body) = parts(action, endpoint)?;
     Some((name, json!({"method": method, "path": path, "body": body})))
 }
 

@@ -77,34 +77,14 @@ impl Planner {
         endpoint: &str,
         steps: &[String],
     ) -> &'static str {
-        let (what, method, path, body) = match action {
-            Action::Nothing(_) | Action::Lookup(_) => {
-                let what = if steps.iter().any(|s| s.starts_with("out of scope")) {
-                    "skipped"
-                } else {
-                    "unchanged"
-                };
-                self.count(kind, what);
-                return what;
-            }
-            Action::Create(body) => ("create", "POST", endpoint.to_owned(), Some(body.clone())),
-            Action::Update { target_id, ops } => (
-                "update",
-                "PATCH",
-                format!("{endpoint}/{target_id}"),
-                Some(patch_body(ops.iter().map(|o| o.to_json()).collect())),
-            ),
-            Action::Deactivate(target_id) => (
-                "deactivate",
-                "PATCH",
-                format!("{endpoint}/{target_id}"),
-                Some(patch_body(vec![
-                    json!({"op": "replace", "path": "active", "value": false}),
-                ])),
-            ),
-            Action::Delete(target_id) => {
-                ("delete", "DELETE", format!("{endpoint}/{target_id}"), None)
-            }
+        let Some((what, method, path, body)) = crate::approval::parts(action, endpoint) else {
+            let what = if steps.iter().any(|s| s.starts_with("out of scope")) {
+                "skipped"
+            } else {
+                "unchanged"
+            };
+            self.count(kind, what);
+            return what;
         };
         self.count(kind, what);
         self.list(Planned {
@@ -172,16 +152,8 @@ impl Engine {
         let client = self.client(&target)?;
         let assigned = self.assignments(tenant, &target).await?;
         let cx = Context {
-            directory: &self.directory,
-            tenant: &ctx,
-            target: &target,
-            client: &client,
-            users: target.settings.users()?,
-            groups: target.settings.groups()?,
-            assigned,
-            held: std::sync::Mutex::default(),
             dry: Some(std::sync::Mutex::default()),
-            on_demand: false,
+            ..Context::new(&self.directory, &ctx, &target, &client, assigned)?
         };
         let mut errors = Vec::new();
         let mut kinds = vec![Kind::User];
@@ -265,29 +237,14 @@ impl Engine {
         let client = self.client(&target)?;
         let assigned = self.assignments(tenant, &target).await?;
         let cx = Context {
-            directory: &self.directory,
-            tenant: &ctx,
-            target: &target,
-            client: &client,
-            users: target.settings.users()?,
-            groups: target.settings.groups()?,
-            assigned,
-            held: std::sync::Mutex::default(),
             dry: Some(std::sync::Mutex::default()),
             on_demand: true,
+            ..Context::new(&self.directory, &ctx, &target, &client, assigned)?
         };
         let mut out = Vec::new();
         for id in users.iter().take(MAX_CHECKED) {
             let object = self.directory.get(&ctx, Kind::User, id, true).await?;
-            let groups: Vec<roster_outbound::scoping::Membership> = object
-                .groups
-                .iter()
-                .flatten()
-                .map(|g| roster_outbound::scoping::Membership {
-                    id: g.id.clone(),
-                    display_name: g.display.clone(),
-                })
-                .collect();
+            let groups = crate::object::memberships(&object);
             let roles = ctx.settings.roles.of(id, &object.data, &groups);
             let outcome = cx.sync(Kind::User, id, Some(&object)).await;
             let request = cx.dry.as_ref().and_then(|d| {

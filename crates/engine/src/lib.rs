@@ -171,18 +171,7 @@ impl Engine {
         let (ctx, target) = self.context_parts(&run.tenant_id, &run.target_id).await?;
         let client = self.client(&target)?;
         let assigned = self.assignments(ctx.id(), &target).await?;
-        let cx = Context {
-            directory: &self.directory,
-            tenant: &ctx,
-            target: &target,
-            client: &client,
-            users: target.settings.users()?,
-            groups: target.settings.groups()?,
-            assigned,
-            held: std::sync::Mutex::default(),
-            dry: None,
-            on_demand: false,
-        };
+        let cx = Context::new(&self.directory, &ctx, &target, &client, assigned)?;
         let now = self.now_ms();
         let interval = i64::from(target.settings.interval_minutes) * 60_000;
         // Woken (an assignment, a change of settings) in the middle of a cycle: the cycle goes
@@ -289,16 +278,8 @@ impl Engine {
         let client = self.client(&target)?.traced();
         let assigned = self.assignments(tenant, &target).await?;
         let cx = Context {
-            directory: &self.directory,
-            tenant: &ctx,
-            target: &target,
-            client: &client,
-            users: target.settings.users()?,
-            groups: target.settings.groups()?,
-            assigned,
-            held: std::sync::Mutex::default(),
-            dry: None,
             on_demand: true,
+            ..Context::new(&self.directory, &ctx, &target, &client, assigned)?
         };
         let object = match self.directory.get(&ctx, kind, id, true).await {
             Ok(o) => Some(o),

@@ -79,10 +79,48 @@ impl Done {
     }
 }
 
+/// The groups an object is a member of, as scoping and rules read them.
+pub(crate) fn memberships(object: &StoredResource) -> Vec<Membership> {
+    object
+        .groups
+        .iter()
+        .flatten()
+        .map(|g| Membership {
+            id: g.id.clone(),
+            display_name: g.display.clone(),
+        })
+        .collect()
+}
+
 fn endpoint(kind: Kind) -> &'static str {
     match kind {
         Kind::User => "/Users",
         Kind::Group => "/Groups",
+    }
+}
+
+impl<'a> Context<'a> {
+    /// A cycle's context: the target's mappings read, nothing recorded yet, not a dry run,
+    /// not on demand.
+    pub fn new(
+        directory: &'a Directory,
+        tenant: &'a TenantContext,
+        target: &'a Target,
+        client: &'a ScimClient,
+        assigned: Vec<(Kind, String)>,
+    ) -> Result<Context<'a>, DirectoryError> {
+        Ok(Context {
+            directory,
+            tenant,
+            target,
+            client,
+            users: target.settings.users()?,
+            groups: target.settings.groups()?,
+            assigned,
+            held: std::sync::Mutex::default(),
+            dry: None,
+            on_demand: false,
+        })
     }
 }
 
@@ -138,15 +176,7 @@ impl Context<'_> {
             done.steps.push("deleted at the source".into());
             return Ok(AtSource::Deleted);
         };
-        let groups: Vec<Membership> = object
-            .groups
-            .iter()
-            .flatten()
-            .map(|g| Membership {
-                id: g.id.clone(),
-                display_name: g.display.clone(),
-            })
-            .collect();
+        let groups = memberships(object);
         if kind == Kind::Group && !self.target.settings.provision_groups {
             done.steps
                 .push("groups are not provisioned to this target".into());

@@ -4,7 +4,6 @@
 //! What was put is kept with the object (`sent.rule_groups`), so that only changes are sent.
 
 use roster_outbound::rules;
-use roster_outbound::scoping::Membership;
 use roster_store::StoredResource;
 use serde_json::{Value as Json, json};
 
@@ -29,15 +28,7 @@ impl Context<'_> {
         before: &[String],
         done: &mut Done,
     ) -> Result<Vec<String>, SyncError> {
-        let member_of: Vec<Membership> = user
-            .groups
-            .iter()
-            .flatten()
-            .map(|g| Membership {
-                id: g.id.clone(),
-                display_name: g.display.clone(),
-            })
-            .collect();
+        let member_of = crate::object::memberships(user);
         let wanted = rules::groups(&self.target.settings.rules, &user.data, &member_of);
         let mut now: Vec<String> = before
             .iter()

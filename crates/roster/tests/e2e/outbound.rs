@@ -566,6 +566,8 @@ async fn faults_and_a_revoked_token(app: &TestApp, upstream: &Remote) {
         .expect("status");
     let error = run.and_then(|r| r.error).unwrap_or_default();
     assert!(error.contains("401"), "{error}");
+    // On PostgreSQL an event is read once the sequencer has positioned it.
+    app.directory.sequence_events().await.expect("sequenced");
     let events = app
         .directory
         .store()

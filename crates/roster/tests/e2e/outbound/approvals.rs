@@ -220,6 +220,7 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
         error.contains("accidental-deletions threshold") || error.contains("600 changes wait"),
         "{error}"
     );
+    app.directory.sequence_events().await.expect("sequenced");
     let events = app
         .directory
         .events(Some(&tenant), 0, 10_000)

@@ -49,8 +49,8 @@ pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
     if role == Role::LogWriter {
         let file = log_file(path);
         let conn = open(&file, role)?;
-        conn.execute_batch(&log_schema(""))
-            .map_err(crate::lite_err)?;
+        create_log_schema(&conn, "")?;
+        crate::provisioning_log::number_entries(&conn)?;
         return Ok(conn);
     }
     let conn = open(path, role)?;
@@ -98,15 +98,19 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log (
     hint           TEXT NOT NULL,
     normalizations TEXT NOT NULL,
     request_body   TEXT NOT NULL,
-    response_body  TEXT NOT NULL
+    response_body  TEXT NOT NULL,
+    rid            INTEGER
 );
 -- A tenant's log newest first, page by page; and the tenant's rows when it is deleted.
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant ON provisioning_log (tenant_id, seq);
--- The entries about one resource, by its (lower-cased) name or its id, in order.
-CREATE INDEX IF NOT EXISTS {schema}provisioning_log_resource_key
-    ON provisioning_log (tenant_id, resource_key, seq);
-CREATE INDEX IF NOT EXISTS {schema}provisioning_log_resource_id
-    ON provisioning_log (tenant_id, resource_id, seq);
+-- The (lower-cased) names each resource had, by its number: how a page about a name finds
+-- the entries that carry the resource's id.
+CREATE TABLE IF NOT EXISTS {schema}provisioning_log_names (
+    tenant_id TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    rid       INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, key, rid)
+) WITHOUT ROWID;
 -- The health summary's counts since a time, and the first `seq` of a time window (where a
 -- page's walk ends), from the index alone (its rowid is `seq`).
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
@@ -115,9 +119,43 @@ CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_at ON provisioning_log (at);
 ";
 
-/// [`LOG_SCHEMA`] in `schema` (`provlog.`, or empty where the log's file is the main one).
-fn log_schema(schema: &str) -> String {
-    LOG_SCHEMA.replace("{schema}", schema)
+/// What [`LOG_SCHEMA`] needs once its table has the `rid` column: the entries about one
+/// resource, in order, by the resource's number (see `provisioning_log::rid`). One small
+/// integer index instead of one on names and one on ids: a busy log inserts into it at random
+/// places, and each such place is a page written to the WAL and copied back.
+const LOG_RID_INDEX: &str = "
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_rid ON provisioning_log (rid)
+    WHERE rid IS NOT NULL;
+DROP INDEX IF EXISTS {schema}provisioning_log_resource_key;
+DROP INDEX IF EXISTS {schema}provisioning_log_resource_id;
+";
+
+/// Creates [`LOG_SCHEMA`] in `schema` (`provlog.`, or empty where the log's file is the main
+/// one) when missing, and brings a log file of an earlier version up to it: the `rid` column
+/// added (its values are filled by the log's writer, see `provisioning_log::number_entries`),
+/// the index on it, and the two indexes it replaces dropped.
+fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), StoreError> {
+    conn.execute_batch(&LOG_SCHEMA.replace("{schema}", schema))
+        .map_err(crate::lite_err)?;
+    let has_rid: bool = conn
+        .query_row(
+            "SELECT count(*) > 0 FROM pragma_table_info('provisioning_log', ?1)
+             WHERE name = 'rid'",
+            [match schema.trim_end_matches('.') {
+                "" => "main",
+                name => name,
+            }],
+            |r| r.get(0),
+        )
+        .map_err(crate::lite_err)?;
+    if !has_rid {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {schema}provisioning_log ADD COLUMN rid INTEGER"
+        ))
+        .map_err(crate::lite_err)?;
+    }
+    conn.execute_batch(&LOG_RID_INDEX.replace("{schema}", schema))
+        .map_err(crate::lite_err)
 }
 
 /// Attaches the provisioning log's file as `provlog`: the writer creates it (in WAL mode, with
@@ -150,8 +188,7 @@ fn attach_log(conn: &Connection, path: &Path, role: Role) -> Result<(), StoreErr
                 "PRAGMA provlog.synchronous = NORMAL; PRAGMA provlog.cache_size = -16000;",
             )
             .map_err(crate::lite_err)?;
-            conn.execute_batch(&log_schema("provlog."))
-                .map_err(crate::lite_err)
+            create_log_schema(conn, "provlog.")
         }
         Role::Reader | Role::LogWriter => Ok(()),
         Role::Checkpointer => conn

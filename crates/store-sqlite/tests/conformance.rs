@@ -199,3 +199,132 @@ async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
     assert_eq!(page("t-kept").await, 3);
     assert_eq!(page("t-gone").await, 0);
 }
+
+/// A log file of the version before resource numbers (no `rid`, an index on names and one on
+/// ids) is brought up to date when the store opens: its entries are numbered, the names they
+/// carried noted, and a page about a resource finds them by id and by name.
+#[tokio::test]
+async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
+    use roster_store::{LogEntry, LogQuery, Outcome, TenantId};
+    let db = fresh().await;
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let tenant = TenantId::new("t-old");
+    let record = conformance::tenant_record("t-old", "t-old", at);
+    db.store.create_tenant(&record).await.expect("a tenant");
+    let entries: Vec<LogEntry> = [("u-ada", "Ada@Contoso.com"), ("", "bob@contoso.com")]
+        .into_iter()
+        .enumerate()
+        .map(|(m, resource)| {
+            conformance::log_entry(
+                &tenant,
+                m as i64,
+                "create",
+                Outcome::Succeeded,
+                resource,
+                "entra",
+            )
+        })
+        .collect();
+    db.store.append_log(&entries).await.expect("appending");
+    let dir = db._dir;
+    drop(db.store);
+    // What the version before wrote: no numbers, no names, the two indexes, version 0.
+    let log = dir.path().join("t.db-log");
+    rusqlite::Connection::open(&log)
+        .expect("opening the log file")
+        .execute_batch(
+            "DROP INDEX provisioning_log_rid;
+             ALTER TABLE provisioning_log DROP COLUMN rid;
+             DELETE FROM provisioning_log_names;
+             CREATE INDEX provisioning_log_resource_key
+                 ON provisioning_log (tenant_id, resource_key, seq);
+             CREATE INDEX provisioning_log_resource_id
+                 ON provisioning_log (tenant_id, resource_id, seq);
+             PRAGMA user_version = 0;",
+        )
+        .expect("making the log file as the version before wrote it");
+
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url).await.expect("reopening");
+    let by = |resource: &str| LogQuery {
+        resource: Some(resource.to_owned()),
+        limit: 10,
+        ..LogQuery::default()
+    };
+    for (resource, expected) in [("u-ada", 1), ("ada@contoso.com", 1), ("BOB@contoso.com", 1)] {
+        let page = store
+            .log_page(&tenant, &by(resource))
+            .await
+            .expect("a page");
+        assert_eq!(page.len(), expected, "{resource}");
+    }
+    let conn = rusqlite::Connection::open(&log).expect("opening the log file");
+    let (numbered, version, old): (i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM provisioning_log WHERE rid IS NOT NULL),
+                    (SELECT user_version FROM pragma_user_version),
+                    (SELECT count(*) FROM sqlite_master WHERE name LIKE '%resource_%')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .expect("reading the log file");
+    assert_eq!((numbered, version, old), (2, 1, 0));
+}
+
+/// The names noted of a resource go with its last entry: the purge deletes them once no entry
+/// carries the resource's number, and a page about the name is then empty.
+#[tokio::test]
+async fn the_purge_deletes_the_names_of_purged_entries() {
+    use roster_store::{LogQuery, Outcome, TenantId};
+    let db = fresh().await;
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let tenant = TenantId::new("t-names");
+    let record = conformance::tenant_record("t-names", "t-names", at);
+    db.store.create_tenant(&record).await.expect("a tenant");
+    let old = conformance::log_entry(
+        &tenant,
+        0,
+        "create",
+        Outcome::Succeeded,
+        ("u-1", "Old@x"),
+        "entra",
+    );
+    let kept = conformance::log_entry(
+        &tenant,
+        600,
+        "update",
+        Outcome::Succeeded,
+        ("u-2", "Kept@x"),
+        "entra",
+    );
+    db.store.append_log(&[old, kept]).await.expect("appending");
+    let names = || {
+        rusqlite::Connection::open(db._dir.path().join("t.db-log"))
+            .expect("opening the log file")
+            .query_row(
+                "SELECT group_concat(key) FROM provisioning_log_names",
+                [],
+                |r| r.get::<_, String>(0),
+            )
+            .expect("the names")
+    };
+    assert_eq!(names(), "kept@x,old@x");
+    let purged = db.store.purge_log(at + time::Duration::hours(1)).await;
+    assert_eq!(purged.expect("purging"), 1);
+    assert_eq!(names(), "kept@x", "the purged entry's name goes with it");
+    let by = |resource: &str| LogQuery {
+        resource: Some(resource.to_owned()),
+        limit: 10,
+        ..LogQuery::default()
+    };
+    assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 0);
+    assert_eq!(store_page(&db.store, &tenant, by("kept@x")).await, 1);
+}
+
+async fn store_page(
+    store: &SqliteStore,
+    tenant: &roster_store::TenantId,
+    query: roster_store::LogQuery,
+) -> usize {
+    store.log_page(tenant, &query).await.expect("a page").len()
+}

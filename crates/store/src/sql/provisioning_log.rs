@@ -118,34 +118,81 @@ pub fn page(tenant: &TenantId, query: &LogQuery, time: TimeFilters) -> (String, 
             (sql, all)
         }
         Some(resource) => {
-            // Each walk takes at most a page of its own index, in `seq` order; the page is the
-            // best of both. (An `OR` of the two would gather every entry of the resource, then
-            // sort them.)
-            let walk = |column: &str, alias: &str| {
-                format!(
-                    "SELECT seq FROM (SELECT seq FROM provisioning_log
-                       WHERE tenant_id = ? AND {column} = ?{conditions}
-                       ORDER BY seq {order} LIMIT ?) AS {alias}"
-                )
-            };
-            let sql = format!(
-                "SELECT {columns} FROM provisioning_log WHERE tenant_id = ? AND seq IN
-                   ({} UNION ALL {})
-                 ORDER BY seq {order} LIMIT ?",
-                walk("resource_key", "by_name"),
-                walk("resource_id", "by_id"),
-            );
-            let mut all = vec![tenant.clone()];
-            for value in [resource_key(resource), resource.clone()] {
-                all.push(tenant.clone());
-                all.push(Bind::Text(value));
-                all.extend(binds.iter().cloned());
-                all.push(limit.clone());
-            }
-            all.push(limit);
-            (sql, all)
+            let walks = vec![
+                Walk {
+                    condition: "resource_key = ?".into(),
+                    binds: vec![Bind::Text(resource_key(resource))],
+                },
+                Walk {
+                    condition: "resource_id = ?".into(),
+                    binds: vec![Bind::Text(resource.clone())],
+                },
+            ];
+            page_of_walks(&walks, (order, &conditions, &binds), tenant, limit)
         }
     }
+}
+
+/// One index range a page about a resource walks: a condition on the tenant's entries (with
+/// `?` placeholders) and its parameters.
+#[derive(Debug, Clone)]
+pub struct Walk {
+    /// The condition, e.g. `resource_id = ?`.
+    pub condition: String,
+    /// Its parameters.
+    pub binds: Vec<Bind>,
+}
+
+/// A page about one resource on a backend that finds its entries its own way (SQLite, by
+/// resource number): the statement and its parameters, each walk one range of an index.
+pub fn page_by_walks(
+    tenant: &TenantId,
+    query: &LogQuery,
+    time: TimeFilters,
+    walks: &[Walk],
+) -> (String, Vec<Bind>) {
+    let tenant = Bind::Text(tenant.as_str().to_owned());
+    let limit = Bind::Int(i64::from(query.limit.min(MAX_PAGE)));
+    let (order, conditions, binds) = conditions(query, time);
+    page_of_walks(walks, (order, &conditions, &binds), tenant, limit)
+}
+
+/// The union of `walks`, each at most a page long in `seq` order, and the best page of it.
+/// (An `OR` of the conditions would gather every entry of the resource, then sort them.)
+fn page_of_walks(
+    walks: &[Walk],
+    (order, conditions, binds): (&str, &str, &[Bind]),
+    tenant: Bind,
+    limit: Bind,
+) -> (String, Vec<Bind>) {
+    let columns = super::decode::LOG_COLUMNS;
+    let union: Vec<String> = walks
+        .iter()
+        .enumerate()
+        .map(|(n, walk)| {
+            format!(
+                "SELECT seq FROM (SELECT seq FROM provisioning_log
+                   WHERE tenant_id = ? AND {}{conditions}
+                   ORDER BY seq {order} LIMIT ?) AS walk{n}",
+                walk.condition
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {columns} FROM provisioning_log WHERE tenant_id = ? AND seq IN
+           ({})
+         ORDER BY seq {order} LIMIT ?",
+        union.join(" UNION ALL ")
+    );
+    let mut all = vec![tenant.clone()];
+    for walk in walks {
+        all.push(tenant.clone());
+        all.extend(walk.binds.iter().cloned());
+        all.extend(binds.iter().cloned());
+        all.push(limit.clone());
+    }
+    all.push(limit);
+    (sql, all)
 }
 
 /// The order of a page, and the conditions after the tenant's (and the resource's) with their

@@ -28,7 +28,7 @@ pub enum TokenRefusal {
 
 impl Directory {
     /// Stores log entries (one transaction).
-    pub async fn append_log(&self, entries: &[LogEntry]) -> Result<(), DirectoryError> {
+    pub async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), DirectoryError> {
         Ok(self.store.append_log(entries).await?)
     }
 

@@ -25,7 +25,7 @@ impl Engine {
         if entries.is_empty() {
             return;
         }
-        if let Err(e) = self.directory.append_log(entries).await {
+        if let Err(e) = self.directory.append_log(entries.to_vec()).await {
             tracing::warn!(error = %e, "writing outbound entries to the provisioning log failed");
         }
     }

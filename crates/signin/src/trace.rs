@@ -124,7 +124,7 @@ impl Trace {
             request_body: String::new(),
             response_body: self.steps.join("\n"),
         };
-        if let Err(e) = signin.directory().append_log(&[entry]).await {
+        if let Err(e) = signin.directory().append_log(vec![entry]).await {
             tracing::warn!(error = %e, "writing a sign-in's trace to the provisioning log failed");
         }
         let (event_type, data) = match &user {

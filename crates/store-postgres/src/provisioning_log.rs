@@ -49,11 +49,11 @@ fn texts<'a>(entries: &'a [LogEntry], f: impl Fn(&'a LogEntry) -> &'a str) -> Ve
 
 #[async_trait]
 impl ProvisioningLog for PostgresStore {
-    async fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError> {
+    async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
-        let e = entries;
+        let e = &entries[..];
         let q = sqlx::query(&INSERT)
             .bind(texts(e, |e| e.tenant_id.as_str()))
             .bind(e.iter().map(|e| e.at).collect::<Vec<_>>())

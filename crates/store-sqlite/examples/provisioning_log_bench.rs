@@ -155,7 +155,7 @@ async fn main() {
             .map(|i| entry(&tenant, i, &mut rng))
             .collect();
         let t = Instant::now();
-        store.append_log(&batch).await.expect("appending");
+        store.append_log(batch).await.expect("appending");
         batch_times.push(t.elapsed());
     }
     let elapsed = start.elapsed();
@@ -294,8 +294,8 @@ async fn main() {
             let mut i = 0;
             while stopped.try_recv().is_err() {
                 let t = Instant::now();
-                let one = [entry(&other, i, &mut rng)];
-                store.append_log(&one).await.expect("another write");
+                let one = vec![entry(&other, i, &mut rng)];
+                store.append_log(one).await.expect("another write");
                 waits.push(t.elapsed());
                 i += 1;
                 tokio::time::sleep(StdDuration::from_millis(5)).await;

@@ -50,7 +50,7 @@ pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
         let file = log_file(path);
         let conn = open(&file, role)?;
         create_log_schema(&conn, "")?;
-        crate::provisioning_log::number_entries(&conn)?;
+        crate::log_names::number_entries(&conn)?;
         return Ok(conn);
     }
     let conn = open(path, role)?;
@@ -111,12 +111,11 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log_names (
     rid       INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, key, rid)
 ) WITHOUT ROWID;
--- The health summary's counts since a time, and the first `seq` of a time window (where a
--- page's walk ends), from the index alone (its rowid is `seq`).
+-- The health summary's counts since a time, the first `seq` of a time window (where a
+-- page's walk ends), from the index alone (its rowid is `seq`); and the purge, tenant by
+-- tenant.
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
     ON provisioning_log (tenant_id, at, outcome);
--- The purge of every tenant's old entries.
-CREATE INDEX IF NOT EXISTS {schema}provisioning_log_at ON provisioning_log (at);
 ";
 
 /// What [`LOG_SCHEMA`] needs once its table has the `rid` column: the entries about one
@@ -128,12 +127,14 @@ CREATE INDEX IF NOT EXISTS {schema}provisioning_log_rid ON provisioning_log (rid
     WHERE rid IS NOT NULL;
 DROP INDEX IF EXISTS {schema}provisioning_log_resource_key;
 DROP INDEX IF EXISTS {schema}provisioning_log_resource_id;
+DROP INDEX IF EXISTS {schema}provisioning_log_at;
 ";
 
 /// Creates [`LOG_SCHEMA`] in `schema` (`provlog.`, or empty where the log's file is the main
 /// one) when missing, and brings a log file of an earlier version up to it: the `rid` column
-/// added (its values are filled by the log's writer, see `provisioning_log::number_entries`),
-/// the index on it, and the two indexes it replaces dropped.
+/// added (its values are filled by the log's writer, see `log_names::number_entries`),
+/// the index on it, and the two indexes it replaces dropped (and the one on `at` alone: the
+/// purge goes tenant by tenant).
 fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), StoreError> {
     conn.execute_batch(&LOG_SCHEMA.replace("{schema}", schema))
         .map_err(crate::lite_err)?;

@@ -30,6 +30,7 @@ mod credentials;
 mod health;
 mod hold;
 mod key_fold;
+mod log_names;
 mod migrate;
 mod outbound;
 mod provisioning_log;
@@ -49,6 +50,8 @@ pub struct SqliteStore {
     log_writer: writer::Writer,
     /// The reads' connections (see `reads`).
     readers: reads::Readers,
+    /// The names of resources the log has noted (see `log_names`).
+    noted: log_names::Noted,
 }
 
 /// A rusqlite error as the store reports it: a database another process holds past the busy
@@ -123,6 +126,7 @@ impl SqliteStore {
             writer,
             log_writer,
             readers,
+            noted: log_names::Noted::default(),
         })
     }
 }

@@ -171,7 +171,7 @@ async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
     let entries: Vec<LogEntry> = (0..3)
         .flat_map(|m| [entry("t-kept", m), entry("t-gone", m)])
         .collect();
-    db.store.append_log(&entries).await.expect("appending");
+    db.store.append_log(entries).await.expect("appending");
     // The tenant goes, its log stays (as when the process stops in between).
     let file = db._dir.path().join("t.db");
     rusqlite::Connection::open(&file)
@@ -200,9 +200,10 @@ async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
     assert_eq!(page("t-gone").await, 0);
 }
 
-/// A log file of the version before resource numbers (no `rid`, an index on names and one on
-/// ids) is brought up to date when the store opens: its entries are numbered, the names they
-/// carried noted, and a page about a resource finds them by id and by name.
+/// A log file of the version before resource numbers (no `rid`, an index on names, one on ids
+/// and one on `at`) is brought up to date when the store opens: its entries are numbered, the
+/// names they carried noted, the three indexes dropped, and a page about a resource finds them
+/// by id and by name.
 #[tokio::test]
 async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
     use roster_store::{LogEntry, LogQuery, Outcome, TenantId};
@@ -225,7 +226,7 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
             )
         })
         .collect();
-    db.store.append_log(&entries).await.expect("appending");
+    db.store.append_log(entries).await.expect("appending");
     let dir = db._dir;
     drop(db.store);
     // What the version before wrote: no numbers, no names, the two indexes, version 0.
@@ -240,6 +241,7 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
                  ON provisioning_log (tenant_id, resource_key, seq);
              CREATE INDEX provisioning_log_resource_id
                  ON provisioning_log (tenant_id, resource_id, seq);
+             CREATE INDEX provisioning_log_at ON provisioning_log (at);
              PRAGMA user_version = 0;",
         )
         .expect("making the log file as the version before wrote it");
@@ -263,7 +265,8 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
         .query_row(
             "SELECT (SELECT count(*) FROM provisioning_log WHERE rid IS NOT NULL),
                     (SELECT user_version FROM pragma_user_version),
-                    (SELECT count(*) FROM sqlite_master WHERE name LIKE '%resource_%')",
+                    (SELECT count(*) FROM sqlite_master WHERE name IN ('provisioning_log_at',
+                        'provisioning_log_resource_key', 'provisioning_log_resource_id'))",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
@@ -297,7 +300,10 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
         ("u-2", "Kept@x"),
         "entra",
     );
-    db.store.append_log(&[old, kept]).await.expect("appending");
+    db.store
+        .append_log(vec![old, kept])
+        .await
+        .expect("appending");
     let names = || {
         rusqlite::Connection::open(db._dir.path().join("t.db-log"))
             .expect("opening the log file")
@@ -319,6 +325,18 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
     };
     assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 0);
     assert_eq!(store_page(&db.store, &tenant, by("kept@x")).await, 1);
+    // The store forgot what it had noted: the name is noted again with its next entry.
+    let again = conformance::log_entry(
+        &tenant,
+        700,
+        "update",
+        Outcome::Succeeded,
+        ("u-1", "Old@x"),
+        "entra",
+    );
+    db.store.append_log(vec![again]).await.expect("appending");
+    assert_eq!(names(), "kept@x,old@x");
+    assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 1);
 }
 
 async fn store_page(

@@ -456,7 +456,7 @@ pub trait ConsoleStore: Send + Sync {
 #[async_trait]
 pub trait ProvisioningLog: Send + Sync {
     /// Stores entries (their `seq` is ignored: each gets the next one), in one transaction.
-    async fn append_log(&self, entries: &[LogEntry]) -> Result<(), StoreError>;
+    async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
     /// A page of a tenant's log: newest first below `query.before`, or oldest first above
     /// `query.after`; filtered as `query` says; at most `query.limit` entries.
     async fn log_page(

@@ -23,11 +23,9 @@ use tokio::time::Instant;
 pub const QUEUE: usize = 1024;
 /// How long requests gather in the queue between two takes.
 const PACE: Duration = Duration::from_millis(10);
-/// The most entries one write holds: more are written in writes of this size, one after the
-/// other, so that the database's writer serves SCIM's writes between them.
-pub const BATCH: usize = 512;
-/// The most requests held before they are written, whatever their age.
-const HOLD: usize = 4 * BATCH;
+/// The most requests held before they are written, whatever their age: each flush is one
+/// write (the log has a writer of its own, so a long one holds up no SCIM write).
+const HOLD: usize = 2048;
 /// How long an entry may wait to be written.
 pub const FLUSH_AFTER: Duration = Duration::from_millis(250);
 
@@ -141,7 +139,7 @@ async fn write(
     }
 }
 
-/// Describes `batch` and writes its entries, [`BATCH`] to a write.
+/// Describes `batch` and writes its entries, in one write.
 async fn flush(
     directory: Directory,
     describer: std::sync::mpsc::Sender<Describe>,
@@ -160,16 +158,17 @@ async fn flush(
             return;
         }
     };
-    for chunk in entries.chunks(BATCH) {
-        let n = chunk.len() as u64;
-        match directory.append_log(chunk).await {
-            Ok(()) => {
-                written.inc_by(n);
-            }
-            Err(e) => {
-                dropped.inc_by(n);
-                tracing::warn!(error = %e, entries = n, "writing the provisioning log failed");
-            }
+    let n = entries.len() as u64;
+    if n == 0 {
+        return;
+    }
+    match directory.append_log(entries).await {
+        Ok(()) => {
+            written.inc_by(n);
+        }
+        Err(e) => {
+            dropped.inc_by(n);
+            tracing::warn!(error = %e, entries = n, "writing the provisioning log failed");
         }
     }
 }

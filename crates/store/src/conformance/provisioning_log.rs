@@ -130,14 +130,14 @@ pub async fn provisioning_log(store: &dyn Store) {
     let [a1, a2, a3, a4, a5, a6] = a_entries.clone();
     let [b1, b2] = b_entries.clone();
     ok(
-        store.append_log(&[a1, b1, a2, a3]).await,
+        store.append_log(vec![a1, b1, a2, a3]).await,
         "appending a batch",
     );
     ok(
-        store.append_log(&[a4, a5, b2, a6]).await,
+        store.append_log(vec![a4, a5, b2, a6]).await,
         "appending a second batch",
     );
-    ok(store.append_log(&[]).await, "appending nothing");
+    ok(store.append_log(vec![]).await, "appending nothing");
 
     // Everything, newest first, whole: every field round-trips.
     let all = page(store, &a, limited(100)).await;
@@ -345,7 +345,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     let ada = ("u-ada", "Ada@Contoso.com");
     ok(
         store
-            .append_log(&[
+            .append_log(vec![
                 entry(&a, 1, "create", Outcome::Succeeded, ada, "entra"),
                 entry(&b, 1, "create", Outcome::Refused, ada, "entra"),
                 entry(&a, 2, "update", Outcome::Refused, ada, "entra"),
@@ -385,7 +385,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     let d = new_tenant(store, "t-log-d").await;
     ok(
         store
-            .append_log(&[
+            .append_log(vec![
                 entry(&d, 3, "get", Outcome::Succeeded, ada, "entra"),
                 entry(&d, 1, "get", Outcome::Succeeded, ada, "entra"),
                 entry(&d, 2, "get", Outcome::Succeeded, ada, "entra"),
@@ -417,7 +417,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     let many: Vec<LogEntry> = (0..1_005)
         .map(|i| entry(&c, 10_000 + i, "get", Outcome::Succeeded, ada, "entra"))
         .collect();
-    ok(store.append_log(&many).await, "appending a large batch");
+    ok(store.append_log(many).await, "appending a large batch");
     assert_eq!(page(store, &c, limited(u32::MAX)).await.len(), 1_000);
 
     // The purge takes every tenant's older entries, and only them.
@@ -445,7 +445,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     assert_eq!(counts(&b, BASE).await, counted(0, 0, 0));
     ok(
         store
-            .append_log(&[
+            .append_log(vec![
                 entry(&b, 8, "get", Outcome::Succeeded, ada, "entra"),
                 entry(&a, 8, "get", Outcome::Succeeded, ada, "entra"),
             ])
@@ -463,7 +463,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     let long: Vec<LogEntry> = (0..1_001)
         .map(|i| entry(&e, 20_000 + i, "get", Outcome::Succeeded, ada, "entra"))
         .collect();
-    ok(store.append_log(&long).await, "appending a long log");
+    ok(store.append_log(long).await, "appending a long log");
     ok(
         store.delete_tenant(&e, &[]).await,
         "deleting a tenant with a long log",
@@ -477,7 +477,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
     assert_eq!(everything, 3 + 1 + 1_005);
     ok(
         store
-            .append_log(&[entry(&a, 9, "get", Outcome::Succeeded, ada, "entra")])
+            .append_log(vec![entry(&a, 9, "get", Outcome::Succeeded, ada, "entra")])
             .await,
         "appending to an empty log",
     );

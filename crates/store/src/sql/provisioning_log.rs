@@ -13,6 +13,9 @@
 //! not the `seq` of the earliest time: entries are numbered as they are written, after their
 //! request ends, so `seq` order is only nearly time order). `(tenant_id, at, outcome)` also
 //! serves the counts, `(at)` the purge.
+//!
+//! SQLite finds a resource's entries its own way, and purges tenant by tenant: its log has no
+//! index on names, ids or `at` alone, which every entry would pay for ([`page_by_walks`]).
 
 use crate::{LogEntry, LogQuery, TenantId};
 

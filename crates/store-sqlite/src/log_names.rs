@@ -1,0 +1,262 @@
+//! The provisioning log's entries by resource on SQLite: each entry carries its resource's
+//! number (`rid`), a hash of the tenant and the resource's id (or name), and the one index a
+//! page about a resource walks is on that number. The names each number was seen with are
+//! noted in `provisioning_log_names`, so that a page about a name finds the entries that
+//! carry only the id. A busy log inserts into that index at random places, each a page written
+//! to the WAL and copied back: one small integer index costs far less than the two text
+//! indexes (names, ids) it replaced.
+//!
+//! [`Noted`] remembers which names this process has noted, so that most batches run no
+//! statement for them at all.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use roster_store::sql::Bind;
+use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK, Walk};
+use roster_store::{LogEntry, StoreError, TenantId};
+use rusqlite::params;
+use sha2::{Digest, Sha256};
+
+use crate::lite_err;
+
+/// The most names [`Noted`] remembers; past it, it starts over.
+const NOTED_MAX: usize = 200_000;
+
+/// The names this process has seen committed to `provisioning_log_names`, as fingerprints of
+/// (tenant, name, number): a batch skips the statement for them. Forgotten before any name is
+/// deleted (the purge, a tenant's deletion), so that it never claims a name the table lacks.
+/// Two names with one 64-bit fingerprint (about one chance in 10^10 at its fullest) would
+/// leave the second unnoted: its entries would still be found by id.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Noted(Arc<Mutex<HashSet<u64>>>);
+
+impl Noted {
+    fn fingerprint(tenant: &str, key: &str, rid: i64) -> u64 {
+        let mut h = DefaultHasher::new();
+        (tenant, key, rid).hash(&mut h);
+        h.finish()
+    }
+
+    fn knows(&self, fingerprint: u64) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&fingerprint)
+    }
+
+    /// Remembers names a committed batch noted.
+    pub(crate) fn learn(&self, fingerprints: Vec<u64>) {
+        let mut known = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if known.len() + fingerprints.len() > NOTED_MAX {
+            known.clear();
+        }
+        known.extend(fingerprints);
+    }
+
+    /// Forgets every name, before names are deleted.
+    pub(crate) fn forget(&self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// Notes the names `entries` carried with their resources' numbers, but those `noted` knows;
+/// the fingerprints to remember once the transaction commits.
+pub(crate) fn note_names(
+    tx: &rusqlite::Connection,
+    entries: &[LogEntry],
+    noted: &Noted,
+) -> Result<Vec<u64>, StoreError> {
+    let mut note = tx.prepare_cached(NOTE_NAME).map_err(lite_err)?;
+    let mut seen = HashSet::new();
+    for e in entries {
+        let key = log::resource_key(&e.resource_name);
+        if e.resource_id.is_empty() || key.is_empty() {
+            continue;
+        }
+        let Some(rid) = rid(e.tenant_id.as_str(), &e.resource_id, &key) else {
+            continue;
+        };
+        let fingerprint = Noted::fingerprint(e.tenant_id.as_str(), &key, rid);
+        if !noted.knows(fingerprint) && seen.insert(fingerprint) {
+            note.execute(params![e.tenant_id.as_str(), key, rid])
+                .map_err(lite_err)?;
+        }
+    }
+    Ok(seen.into_iter().collect())
+}
+
+/// Notes that a resource number carried a name (ignored when already noted).
+const NOTE_NAME: &str =
+    "INSERT OR IGNORE INTO provisioning_log_names (tenant_id, key, rid) VALUES (?, ?, ?)";
+
+/// The number of the resource an entry is about, which the index of a page about one resource
+/// ranges over: a hash of the tenant and the resource's id, or of its (lower-cased) name when
+/// the entry has no id (a refused creation); none when the entry is about no resource.
+/// Entries of several resources may share a number (the hash collides, or one name is given
+/// to another resource later): a page checks each entry's own id and name.
+pub(crate) fn rid(tenant: &str, id: &str, key: &str) -> Option<i64> {
+    let (kind, value) = match (id, key) {
+        ("", "") => return None,
+        ("", key) => (b'n', key),
+        (id, _) => (b'i', id),
+    };
+    let mut hash = Sha256::new();
+    hash.update(tenant.as_bytes());
+    hash.update([0, kind, 0]);
+    hash.update(value.as_bytes());
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Some(i64::from_be_bytes(first))
+}
+
+/// The log file's version once every entry has its resource number.
+const NUMBERED: i64 = 1;
+
+/// Gives their resource numbers to the entries written before the log had them (a log file of
+/// an earlier version, or entries moved from the main file), once, on the log writer's
+/// connection at start.
+pub(crate) fn number_entries(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(lite_err)?;
+    if version >= NUMBERED {
+        return Ok(());
+    }
+    let tx = conn.unchecked_transaction().map_err(lite_err)?;
+    let unnumbered: Vec<(i64, String, String, String)> = {
+        let mut select = tx
+            .prepare(
+                "SELECT seq, tenant_id, resource_id, resource_key FROM provisioning_log
+                 WHERE rid IS NULL AND (resource_id <> '' OR resource_key <> '')",
+            )
+            .map_err(lite_err)?;
+        let rows = select
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(lite_err)?;
+        rows.collect::<Result<_, _>>().map_err(lite_err)?
+    };
+    {
+        let mut update = tx
+            .prepare("UPDATE provisioning_log SET rid = ? WHERE seq = ?")
+            .map_err(lite_err)?;
+        let mut note = tx.prepare(NOTE_NAME).map_err(lite_err)?;
+        for (seq, tenant, id, key) in &unnumbered {
+            let rid = rid(tenant, id, key);
+            update.execute(params![rid, seq]).map_err(lite_err)?;
+            if let Some(rid) = rid
+                && !id.is_empty()
+                && !key.is_empty()
+            {
+                note.execute(params![tenant, key, rid]).map_err(lite_err)?;
+            }
+        }
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {NUMBERED}"))
+        .map_err(lite_err)?;
+    tx.commit().map_err(lite_err)?;
+    if !unnumbered.is_empty() {
+        tracing::info!(
+            entries = unnumbered.len(),
+            "numbered the provisioning log's entries by resource"
+        );
+    }
+    Ok(())
+}
+
+/// The walks of a page about `resource` (a name or an id): one per resource number its
+/// entries may carry (its id's, its name's, and the ids that name was seen with), each
+/// checking the entry's own id and name.
+pub(crate) fn walks(
+    conn: &rusqlite::Connection,
+    tenant: &TenantId,
+    resource: &str,
+) -> Result<Vec<Walk>, StoreError> {
+    let key = log::resource_key(resource);
+    let mut rids: Vec<i64> = [
+        rid(tenant.as_str(), resource, ""),
+        rid(tenant.as_str(), "", &key),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut named = conn
+        .prepare_cached("SELECT rid FROM provisioning_log_names WHERE tenant_id = ? AND key = ?")
+        .map_err(lite_err)?;
+    let seen = named
+        .query_map(params![tenant.as_str(), key], |r| r.get::<_, i64>(0))
+        .map_err(lite_err)?;
+    for rid in seen {
+        rids.push(rid.map_err(lite_err)?);
+    }
+    rids.sort_unstable();
+    rids.dedup();
+    Ok(rids
+        .into_iter()
+        .map(|rid| Walk {
+            condition: "rid = ? AND (resource_key = ? OR resource_id = ?)".into(),
+            binds: vec![
+                Bind::Int(rid),
+                Bind::Text(key.clone()),
+                Bind::Text(resource.to_owned()),
+            ],
+        })
+        .collect())
+}
+
+/// A noted name's key: tenant, name, resource number.
+pub(crate) type NoteKey = (String, String, i64);
+
+/// Deletes one tenant's noted names, a chunk at a time. Binds: tenant, [`PURGE_CHUNK`].
+pub(crate) const PURGE_TENANT_NAMES: &str = "DELETE FROM provisioning_log_names
+    WHERE (tenant_id, key, rid) IN
+        (SELECT tenant_id, key, rid FROM provisioning_log_names WHERE tenant_id = ? LIMIT ?)";
+
+/// Looks at the next [`PURGE_CHUNK`] noted names after `after` and deletes those whose number
+/// no entry carries: the last name looked at (none when there were no more), and how many
+/// were deleted.
+pub(crate) fn purge_names_after(
+    tx: &rusqlite::Connection,
+    after: Option<&NoteKey>,
+) -> Result<(Option<NoteKey>, usize), StoreError> {
+    let (tenant, key, rid) = after
+        .cloned()
+        .unwrap_or((String::new(), String::new(), i64::MIN));
+    let names: Vec<NoteKey> = {
+        let mut next = tx
+            .prepare_cached(
+                "SELECT tenant_id, key, rid FROM provisioning_log_names
+                 WHERE (tenant_id, key, rid) > (?, ?, ?)
+                 ORDER BY tenant_id, key, rid LIMIT ?",
+            )
+            .map_err(lite_err)?;
+        let rows = next
+            .query_map(params![tenant, key, rid, PURGE_CHUNK], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(lite_err)?;
+        rows.collect::<Result<_, _>>().map_err(lite_err)?
+    };
+    let mut carried = tx
+        .prepare_cached("SELECT 1 FROM provisioning_log WHERE rid = ?")
+        .map_err(lite_err)?;
+    let mut delete = tx
+        .prepare_cached(
+            "DELETE FROM provisioning_log_names WHERE tenant_id = ? AND key = ? AND rid = ?",
+        )
+        .map_err(lite_err)?;
+    let mut deleted = 0;
+    for (tenant, key, rid) in &names {
+        if !carried.exists([rid]).map_err(lite_err)? {
+            deleted += delete
+                .execute(params![tenant, key, rid])
+                .map_err(lite_err)?;
+        }
+    }
+    Ok((names.last().cloned(), deleted))
+}

@@ -129,6 +129,10 @@ impl ProvisioningLog for SqliteStore {
                     None => log::page(&tenant, &query, TimeFilters::Walked),
                     Some(resource) => {
                         let walks = walks(conn, &tenant, resource)?;
+                        if walks.is_empty() {
+                            // Nothing can carry an empty name and id.
+                            return Ok(Vec::new());
+                        }
                         log::page_by_walks(&tenant, &query, TimeFilters::Walked, &walks)
                     }
                 };

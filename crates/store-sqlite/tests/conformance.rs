@@ -325,6 +325,11 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
     };
     assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 0);
     assert_eq!(store_page(&db.store, &tenant, by("kept@x")).await, 1);
+    assert_eq!(
+        store_page(&db.store, &tenant, by("")).await,
+        0,
+        "no name, no id"
+    );
     // The store forgot what it had noted: the name is noted again with its next entry.
     let again = conformance::log_entry(
         &tenant,

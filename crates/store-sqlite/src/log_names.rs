@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use roster_store::sql::Bind;
 use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK, Walk};
-use roster_store::{LogEntry, StoreError, TenantId};
+use roster_store::{StoreError, TenantId};
 use rusqlite::params;
 use sha2::{Digest, Sha256};
 
@@ -64,30 +64,47 @@ impl Noted {
     }
 }
 
-/// Notes the names `entries` carried with their resources' numbers, but those `noted` knows;
-/// the fingerprints to remember once the transaction commits.
-pub(crate) fn note_names(
-    tx: &rusqlite::Connection,
-    entries: &[LogEntry],
-    noted: &Noted,
-) -> Result<Vec<u64>, StoreError> {
-    let mut note = tx.prepare_cached(NOTE_NAME).map_err(lite_err)?;
-    let mut seen = HashSet::new();
-    for e in entries {
-        let key = log::resource_key(&e.resource_name);
-        if e.resource_id.is_empty() || key.is_empty() {
-            continue;
-        }
-        let Some(rid) = rid(e.tenant_id.as_str(), &e.resource_id, &key) else {
-            continue;
+/// The names one transaction notes: each (tenant, name, number) of an entry that has both a
+/// name and an id, once, but those [`Noted`] knows.
+pub(crate) struct Names<'a> {
+    note: rusqlite::CachedStatement<'a>,
+    noted: &'a Noted,
+    seen: HashSet<u64>,
+}
+
+impl<'a> Names<'a> {
+    pub(crate) fn new(tx: &'a rusqlite::Connection, noted: &'a Noted) -> Result<Self, StoreError> {
+        Ok(Names {
+            note: tx.prepare_cached(NOTE_NAME).map_err(lite_err)?,
+            noted,
+            seen: HashSet::new(),
+        })
+    }
+
+    /// Notes the name `key` of an entry about `id`, numbered `rid`, when it has both.
+    pub(crate) fn note(
+        &mut self,
+        tenant: &str,
+        id: &str,
+        key: &str,
+        rid: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let Some(rid) = rid.filter(|_| !id.is_empty() && !key.is_empty()) else {
+            return Ok(());
         };
-        let fingerprint = Noted::fingerprint(e.tenant_id.as_str(), &key, rid);
-        if !noted.knows(fingerprint) && seen.insert(fingerprint) {
-            note.execute(params![e.tenant_id.as_str(), key, rid])
+        let fingerprint = Noted::fingerprint(tenant, key, rid);
+        if !self.noted.knows(fingerprint) && self.seen.insert(fingerprint) {
+            self.note
+                .execute(params![tenant, key, rid])
                 .map_err(lite_err)?;
         }
+        Ok(())
     }
-    Ok(seen.into_iter().collect())
+
+    /// The fingerprints to remember once the transaction commits.
+    pub(crate) fn learnt(self) -> Vec<u64> {
+        self.seen.into_iter().collect()
+    }
 }
 
 /// Notes that a resource number carried a name (ignored when already noted).
@@ -145,16 +162,12 @@ pub(crate) fn number_entries(conn: &rusqlite::Connection) -> Result<(), StoreErr
         let mut update = tx
             .prepare("UPDATE provisioning_log SET rid = ? WHERE seq = ?")
             .map_err(lite_err)?;
-        let mut note = tx.prepare(NOTE_NAME).map_err(lite_err)?;
+        let nothing_noted = Noted::default();
+        let mut names = Names::new(&tx, &nothing_noted)?;
         for (seq, tenant, id, key) in &unnumbered {
             let rid = rid(tenant, id, key);
             update.execute(params![rid, seq]).map_err(lite_err)?;
-            if let Some(rid) = rid
-                && !id.is_empty()
-                && !key.is_empty()
-            {
-                note.execute(params![tenant, key, rid]).map_err(lite_err)?;
-            }
+            names.note(tenant, id, key, rid)?;
         }
     }
     tx.execute_batch(&format!("PRAGMA user_version = {NUMBERED}"))

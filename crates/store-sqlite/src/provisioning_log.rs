@@ -14,9 +14,7 @@ use std::sync::{Arc, LazyLock};
 use time::OffsetDateTime;
 
 use crate::cold::{Cols, first};
-use crate::log_names::{
-    NoteKey, Noted, PURGE_TENANT_NAMES, note_names, purge_names_after, rid, walks,
-};
+use crate::log_names::{Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid, walks};
 use crate::{SqliteStore, exec, lite_err, reads, ts};
 
 /// Stores one entry, with its resource's number last.
@@ -36,9 +34,11 @@ fn append(
     noted: &Noted,
 ) -> Result<Vec<u64>, StoreError> {
     let mut insert = tx.prepare_cached(&INSERT).map_err(lite_err)?;
+    let mut names = Names::new(tx, noted)?;
     for e in entries {
         let key = log::resource_key(&e.resource_name);
         let rid = rid(e.tenant_id.as_str(), &e.resource_id, &key);
+        names.note(e.tenant_id.as_str(), &e.resource_id, &key, rid)?;
         insert
             .execute(params![
                 e.tenant_id.as_str(),
@@ -69,7 +69,7 @@ fn append(
             ])
             .map_err(lite_err)?;
     }
-    note_names(tx, entries, noted)
+    Ok(names.learnt())
 }
 
 #[async_trait]

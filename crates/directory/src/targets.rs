@@ -535,10 +535,7 @@ impl Directory {
         tenant: &TenantId,
         target: &Target,
     ) -> Result<(), DirectoryError> {
-        Ok(self
-            .store
-            .wake_target_run(tenant, &target.id, false)
-            .await?)
+        Ok(self.store.wake_target_run(tenant, &target.id, None).await?)
     }
 
     /// Forgets what the target holds and starts a new initial cycle (`roster target restart`).
@@ -547,8 +544,14 @@ impl Directory {
         tenant: &TenantId,
         target: &Target,
     ) -> Result<(), DirectoryError> {
+        // The changes before now are covered by the cycle going through everything (taken
+        // before what the target holds is forgotten: a change meanwhile is read again).
+        let head = self.log_head(tenant).await?;
         self.store.clear_target_objects(tenant, &target.id).await?;
-        Ok(self.store.wake_target_run(tenant, &target.id, true).await?)
+        Ok(self
+            .store
+            .wake_target_run(tenant, &target.id, Some(head))
+            .await?)
     }
 
     /// A target's run and how many users and groups it holds.

@@ -60,17 +60,13 @@ impl Engine {
         Ok(out)
     }
 
-    /// Starts a cycle: how many objects it goes through, and (`from_head`) the position of the
-    /// tenant's latest change, the changes before it being covered by the cycle.
+    /// Starts a cycle: how many objects it goes through. The changes after the run's position
+    /// are read after it (a deletion is seen only there).
     pub(crate) async fn start_cycle(
         &self,
         cx: &Context<'_>,
         run: &mut TargetRun,
-        from_head: bool,
     ) -> Result<(), DirectoryError> {
-        if from_head {
-            run.position = self.directory.log_head(cx.tenant.id()).await?;
-        }
         let users = self.count(cx, Kind::User).await?;
         let groups = if cx.target.settings.provision_groups {
             self.count(cx, Kind::Group).await?

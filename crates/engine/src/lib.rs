@@ -183,9 +183,11 @@ impl Engine {
         self.send_approved(&cx).await?;
         let (ok, failed, last_error) = if run.phase == "initial" {
             if run.cursor.is_empty() {
-                // A new target, or a restart: what it holds is forgotten, so the changes before
-                // now are covered by going through everything.
-                self.start_cycle(&cx, &mut run, true).await?;
+                // A new target, or a restart: the changes before its position (the head when
+                // it was added or restarted) are covered by going through everything. Not
+                // the head now: a first step done again (woken while leased) would pass over
+                // a deletion made meanwhile, which going through everything cannot see.
+                self.start_cycle(&cx, &mut run).await?;
             }
             self.initial_page(&cx, &mut run).await?
         } else if run.next_at <= now && !run.quarantined && run.failures == 0 {
@@ -193,7 +195,7 @@ impl Engine {
             // everything; the changes after the run's position are applied after it (a
             // deletion is seen only there).
             run.phase = "initial".into();
-            self.start_cycle(&cx, &mut run, false).await?;
+            self.start_cycle(&cx, &mut run).await?;
             self.initial_page(&cx, &mut run).await?
         } else {
             self.changes(&cx, &mut run).await?

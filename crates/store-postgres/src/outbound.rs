@@ -319,18 +319,19 @@ impl OutboundStore for PostgresStore {
         &self,
         tenant: &TenantId,
         target: &str,
-        restart: bool,
+        restart_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
         owned(&mut conn, tenant, target).await?;
         sqlx::query(
             "UPDATE target_runs SET quarantined = FALSE, failures = 0, error = NULL, next_at = 0,
-               phase = CASE WHEN $1 THEN 'initial' ELSE phase END,
-               cursor = CASE WHEN $1 THEN '' ELSE cursor END,
-               processed = CASE WHEN $1 THEN 0 ELSE processed END
+               phase = CASE WHEN $1 IS NOT NULL THEN 'initial' ELSE phase END,
+               cursor = CASE WHEN $1 IS NOT NULL THEN '' ELSE cursor END,
+               processed = CASE WHEN $1 IS NOT NULL THEN 0 ELSE processed END,
+               position = COALESCE($1, position)
              WHERE target_id = $2",
         )
-        .bind(restart)
+        .bind(restart_at)
         .bind(target)
         .execute(&mut *conn)
         .await

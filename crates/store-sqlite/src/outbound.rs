@@ -342,7 +342,7 @@ impl OutboundStore for SqliteStore {
         &self,
         tenant: &TenantId,
         target: &str,
-        restart: bool,
+        restart_at: Option<i64>,
     ) -> Result<(), StoreError> {
         let (tenant, target) = (tenant.clone(), target.to_owned());
         self.writer
@@ -352,11 +352,12 @@ impl OutboundStore for SqliteStore {
                     tx,
                     "UPDATE target_runs SET quarantined = 0, failures = 0, error = NULL,
                        next_at = 0,
-                       phase = CASE WHEN ?1 THEN 'initial' ELSE phase END,
-                       cursor = CASE WHEN ?1 THEN '' ELSE cursor END,
-                       processed = CASE WHEN ?1 THEN 0 ELSE processed END
+                       phase = CASE WHEN ?1 IS NOT NULL THEN 'initial' ELSE phase END,
+                       cursor = CASE WHEN ?1 IS NOT NULL THEN '' ELSE cursor END,
+                       processed = CASE WHEN ?1 IS NOT NULL THEN 0 ELSE processed END,
+                       position = coalesce(?1, position)
                      WHERE target_id = ?2",
-                    params![restart, target],
+                    params![restart_at, target],
                 )?;
                 Ok(())
             })

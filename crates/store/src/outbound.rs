@@ -172,12 +172,14 @@ pub trait OutboundStore: Send + Sync {
         target: &str,
     ) -> Result<Option<TargetRun>, StoreError>;
     /// Ends a quarantine and makes the run due now (a test connection succeeded), whoever holds
-    /// its lease; with `restart`, also starts a new initial cycle.
+    /// its lease; with `restart_at`, also starts a new initial cycle, whose changes are read
+    /// after that position (the tenant's head when the restart was asked for: a step done
+    /// again does not move it past a deletion made meanwhile).
     async fn wake_target_run(
         &self,
         tenant: &TenantId,
         target: &str,
-        restart: bool,
+        restart_at: Option<i64>,
     ) -> Result<(), StoreError>;
     /// Leases up to `limit` runs of targets that are not paused, whose tenant has no active
     /// hold (see [`crate::HoldStore`]: a cycle would push the held removals from the

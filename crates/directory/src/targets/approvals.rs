@@ -60,9 +60,7 @@ impl Directory {
             .await?;
         if n > 0 && approve {
             // Woken even when quarantined: an approval is an administrator's decision now.
-            self.store
-                .wake_target_run(tenant, &target.id, false)
-                .await?;
+            self.store.wake_target_run(tenant, &target.id, None).await?;
         }
         tracing::info!(tenant = %tenant, target = %target.id, decided = n, to, by, "approvals decided");
         Ok(n)

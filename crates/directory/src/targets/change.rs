@@ -219,9 +219,6 @@ impl Directory {
         if run.is_some_and(|r| r.quarantined) {
             return Ok(());
         }
-        Ok(self
-            .store
-            .wake_target_run(tenant, &target.id, false)
-            .await?)
+        Ok(self.store.wake_target_run(tenant, &target.id, None).await?)
     }
 }

@@ -660,6 +660,72 @@ async fn dump(app: &TestApp, tenant: &TenantId) {
     }
 }
 
+/// A first step done again (its state not recorded: the run was woken while leased) starts
+/// from the position the target was added at, not from the head then: a user deleted in
+/// between is still deleted in the target (a cycle cannot see a deletion; only the changes
+/// after the run's position do).
+#[tokio::test]
+async fn a_first_step_done_again_does_not_pass_over_a_deletion() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let ada = app.create_user(&src, "ada@contoso.com").await;
+    app.create_user(&src, "bob@contoso.com").await;
+    let target = add_target(&app, &src, &remote, ScopeMode::All).await;
+    let store = app.directory.store();
+    let first = store
+        .target_run(&tenant, &target.id)
+        .await
+        .expect("run")
+        .expect("a run");
+    assert_eq!(
+        (first.phase.as_str(), first.cursor.as_str()),
+        ("initial", "")
+    );
+    eventually("the first cycle ended", true, async || {
+        let (run, _) = app
+            .directory
+            .target_status(&tenant, &target)
+            .await
+            .expect("status");
+        run.is_some_and(|r| r.phase == "incremental" && r.cycle_ended_at > 0)
+    })
+    .await;
+    assert!(user_there(&remote, "ada@contoso.com").await.0);
+
+    // The run leased here, as a process would hold it for its step; ada deleted meanwhile;
+    // then the run put back as it was before its first step (that step's state lost).
+    let held = async || {
+        app.directory
+            .end_quarantine(&tenant, &target)
+            .await
+            .expect("woken");
+        let now = roster_engine::view::now_ms(&app.directory);
+        store
+            .claim_target_runs("test", now, now + 600_000, 10)
+            .await
+            .expect("claim")
+            .iter()
+            .any(|r| r.target_id == target.id)
+    };
+    eventually("leased here", true, held).await;
+    let r = app.delete(&src, &format!("/Users/{ada}")).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert!(
+        store
+            .save_target_run("test", &first, true)
+            .await
+            .expect("saved"),
+        "the lease is ours"
+    );
+    eventually("ada deleted in the target", false, async || {
+        user_there(&remote, "ada@contoso.com").await.0
+    })
+    .await;
+}
+
 /// The deprovision policy, as OneLogin's "Deprovisioning action": with suspend, a user deleted
 /// at the source is deactivated in the target, not deleted; with nothing, left as it is.
 #[tokio::test]

@@ -285,7 +285,7 @@ pub async fn outbound_runs(store: &dyn Store) {
         "released"
     ));
     // A wake while leased stands: the step's state is not recorded, and the lease is let go.
-    ok(store.wake_target_run(&a, "x-1", false).await, "woken");
+    ok(store.wake_target_run(&a, "x-1", None).await, "woken");
     let claimed = ok(
         store
             .claim_target_runs("p1", 30_000_000, 30_060_000, 10)
@@ -293,16 +293,24 @@ pub async fn outbound_runs(store: &dyn Store) {
         "woken: due",
     );
     assert_eq!(claimed.len(), 1);
-    ok(store.wake_target_run(&a, "x-1", true).await, "woken again");
+    ok(
+        store.wake_target_run(&a, "x-1", Some(7)).await,
+        "woken again",
+    );
     assert!(ok(
         store.save_target_run("p1", &progressed, true).await,
         "the lease was ours"
     ));
     let kept = ok(store.target_run(&a, "x-1").await, "kept").expect("a run");
     assert_eq!(
-        (kept.phase.as_str(), kept.cursor.as_str(), kept.next_at),
-        ("initial", "", 0),
-        "the restart stands"
+        (
+            kept.phase.as_str(),
+            kept.cursor.as_str(),
+            kept.next_at,
+            kept.position
+        ),
+        ("initial", "", 0, 7),
+        "the restart stands, from the position it was given"
     );
     assert_eq!(
         ok(

@@ -135,8 +135,8 @@ pub fn entry(seen: Seen) -> LogEntry {
     let scim_type = v.answer("scimType").map(str::to_owned);
     let client = v.client.as_str().to_owned();
     let form = v.endpoint == Endpoint::Token;
-    let request_body = redact::stored_body(&seen.request_body, form);
-    let response_body = redact::stored_body(&seen.response_body, false);
+    let request_body = redact::stored_body(seen.request_body, form);
+    let response_body = redact::stored_body(seen.response_body, false);
     LogEntry {
         seq: 0,
         tenant_id: seen.tenant,

@@ -40,10 +40,14 @@ const MIN_SECRET_TAIL: usize = 16;
 
 /// `body` as stored: redacted, then cut at [`BODY_LIMIT`] bytes with a marker. `form` says
 /// the body is `application/x-www-form-urlencoded` (the token endpoint's request).
-pub(crate) fn stored_body(body: &[u8], form: bool) -> String {
-    let text = String::from_utf8_lossy(body);
-    let redacted = redact(&text, form);
-    cut(&redacted, body.len())
+///
+/// A body that is valid UTF-8, holds nothing that could announce a secret and is within the
+/// limit (most of them) becomes the stored text without being copied.
+pub(crate) fn stored_body(body: Vec<u8>, form: bool) -> String {
+    let received = body.len();
+    let text = String::from_utf8(body)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+    cut(redacted(text, form), received)
 }
 
 /// What every secret, and every key or prefix that announces one, contains (without case): a
@@ -75,13 +79,19 @@ static CLUE_FINDER: std::sync::LazyLock<aho_corasick::AhoCorasick> =
     });
 
 /// `text` with its secrets replaced.
-pub(crate) fn redact(text: &str, form: bool) -> String {
+fn redacted(text: String, form: bool) -> String {
     // Most bodies hold no secret, and nothing that could announce one: kept as they are,
     // without being scanned token by token.
-    if !form && !CLUE_FINDER.is_match(text) {
-        return text.to_owned();
+    if !form && !CLUE_FINDER.is_match(&text) {
+        return text;
     }
-    scanned(text, form)
+    scanned(&text, form)
+}
+
+/// [`redacted`], of borrowed text.
+#[cfg(test)]
+pub(crate) fn redact(text: &str, form: bool) -> String {
+    redacted(text.to_owned(), form)
 }
 
 /// `text` with its secrets replaced, scanned token by token.
@@ -385,9 +395,9 @@ fn secret_spans(text: &str, from: usize, to: usize, at_end: bool) -> Vec<Span> {
 /// `text` cut at [`BODY_LIMIT`] bytes (on a character boundary) with a marker; `received` is
 /// how many bytes the edge passed: one more than the limit means the body was longer and its
 /// size is unknown.
-fn cut(text: &str, received: usize) -> String {
+fn cut(text: String, received: usize) -> String {
     if text.len() <= BODY_LIMIT && received <= BODY_LIMIT {
-        return text.to_owned();
+        return text;
     }
     let mut end = BODY_LIMIT.min(text.len());
     while !text.is_char_boundary(end) {

@@ -17,14 +17,79 @@ use crate::cold::{Cols, first};
 use crate::log_names::{Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid, walks};
 use crate::{SqliteStore, exec, lite_err, reads, ts};
 
-/// Stores one entry, with its resource's number last.
-static INSERT: LazyLock<String> = LazyLock::new(|| {
-    let values: Vec<String> = (1..=INSERT_ARITY + 1).map(|n| format!("?{n}")).collect();
+/// How many entries one statement stores: one statement per entry paid SQLite's per-statement
+/// work (running the program, the `AUTOINCREMENT` counter read and written back) for each.
+const ROWS_PER_INSERT: usize = 32;
+
+/// Values bound per entry: [`INSERT_COLUMNS`] and the resource's number.
+const BOUND_PER_ROW: usize = INSERT_ARITY + 1;
+
+/// Stores `rows` entries, each with its resource's number last.
+fn insert_sql(rows: usize) -> String {
+    let row = |r: usize| {
+        let values: Vec<String> = (1..=BOUND_PER_ROW)
+            .map(|n| format!("?{}", r * BOUND_PER_ROW + n))
+            .collect();
+        format!("({})", values.join(", "))
+    };
+    let rows: Vec<String> = (0..rows).map(row).collect();
     format!(
-        "INSERT INTO provisioning_log ({INSERT_COLUMNS}, rid) VALUES ({})",
-        values.join(", ")
+        "INSERT INTO provisioning_log ({INSERT_COLUMNS}, rid) VALUES {}",
+        rows.join(", ")
     )
-});
+}
+
+/// Stores one entry.
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+/// Stores [`ROWS_PER_INSERT`] entries.
+static INSERT_MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+
+/// An entry to store, with its resource's key and number.
+struct Row<'a> {
+    entry: &'a LogEntry,
+    key: String,
+    rid: Option<i64>,
+}
+
+/// Binds `row` as the `nth` (from 0) row of an insert statement.
+fn bind(
+    statement: &mut rusqlite::Statement<'_>,
+    nth: usize,
+    row: &Row<'_>,
+) -> rusqlite::Result<()> {
+    let e = row.entry;
+    let values: [&dyn rusqlite::ToSql; BOUND_PER_ROW] = [
+        &e.tenant_id.as_str(),
+        &ts(e.at),
+        &e.request_id,
+        &e.duration_ms,
+        &e.method,
+        &e.path,
+        &e.query,
+        &e.status,
+        &e.scim_type,
+        &e.outcome.as_str(),
+        &e.client,
+        &e.user_agent,
+        &e.credential,
+        &e.action,
+        &e.resource_type,
+        &e.resource_id,
+        &e.resource_name,
+        &row.key,
+        &e.summary,
+        &e.explanation,
+        &e.hint,
+        &log::normalizations(e),
+        &e.request_body,
+        &e.response_body,
+        &row.rid,
+    ];
+    for (i, value) in values.into_iter().enumerate() {
+        statement.raw_bind_parameter(nth * BOUND_PER_ROW + i + 1, value)?;
+    }
+    Ok(())
+}
 
 /// Appends `entries` on the log writer's connection, inside its transaction, and notes the
 /// names their resources carried (see `log_names`): the names to remember once committed.
@@ -33,41 +98,27 @@ fn append(
     entries: &[LogEntry],
     noted: &Noted,
 ) -> Result<Vec<u64>, StoreError> {
-    let mut insert = tx.prepare_cached(&INSERT).map_err(lite_err)?;
     let mut names = Names::new(tx, noted)?;
-    for e in entries {
-        let key = log::resource_key(&e.resource_name);
-        let rid = rid(e.tenant_id.as_str(), &e.resource_id, &key);
-        names.note(e.tenant_id.as_str(), &e.resource_id, &key, rid)?;
-        insert
-            .execute(params![
-                e.tenant_id.as_str(),
-                ts(e.at),
-                e.request_id,
-                e.duration_ms,
-                e.method,
-                e.path,
-                e.query,
-                e.status,
-                e.scim_type,
-                e.outcome.as_str(),
-                e.client,
-                e.user_agent,
-                e.credential,
-                e.action,
-                e.resource_type,
-                e.resource_id,
-                e.resource_name,
-                key,
-                e.summary,
-                e.explanation,
-                e.hint,
-                log::normalizations(e),
-                e.request_body,
-                e.response_body,
-                rid,
-            ])
-            .map_err(lite_err)?;
+    let mut rows = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let key = log::resource_key(&entry.resource_name);
+        let rid = rid(entry.tenant_id.as_str(), &entry.resource_id, &key);
+        names.note(entry.tenant_id.as_str(), &entry.resource_id, &key, rid)?;
+        rows.push(Row { entry, key, rid });
+    }
+    let mut many = tx.prepare_cached(&INSERT_MANY).map_err(lite_err)?;
+    let chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        for (nth, row) in chunk.iter().enumerate() {
+            bind(&mut many, nth, row).map_err(lite_err)?;
+        }
+        many.raw_execute().map_err(lite_err)?;
+    }
+    let mut one = tx.prepare_cached(&INSERT_ONE).map_err(lite_err)?;
+    for row in rest {
+        bind(&mut one, 0, row).map_err(lite_err)?;
+        one.raw_execute().map_err(lite_err)?;
     }
     Ok(names.learnt())
 }

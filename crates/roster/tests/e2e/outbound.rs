@@ -44,6 +44,19 @@ async fn add_target(
         .expect("a target")
 }
 
+/// Waits until the target's first cycle has ended, recorded whole (its run is incremental).
+async fn first_cycle_ended(app: &TestApp, tenant: &TenantId, target: &Target) {
+    eventually("the first cycle ended", true, async || {
+        let (run, _) = app
+            .directory
+            .target_status(tenant, target)
+            .await
+            .expect("status");
+        run.is_some_and(|r| r.phase == "incremental" && r.cycle_ended_at > 0)
+    })
+    .await;
+}
+
 /// The target's user `user_name`: `(present, active, displayName)`.
 async fn user_there(remote: &Remote, user_name: &str) -> (bool, bool, String) {
     match remote.find("Users", "userName", user_name).await {
@@ -684,15 +697,7 @@ async fn a_first_step_done_again_does_not_pass_over_a_deletion() {
         (first.phase.as_str(), first.cursor.as_str()),
         ("initial", "")
     );
-    eventually("the first cycle ended", true, async || {
-        let (run, _) = app
-            .directory
-            .target_status(&tenant, &target)
-            .await
-            .expect("status");
-        run.is_some_and(|r| r.phase == "incremental" && r.cycle_ended_at > 0)
-    })
-    .await;
+    first_cycle_ended(&app, &tenant, &target).await;
     assert!(user_there(&remote, "ada@contoso.com").await.0);
 
     // The run leased here, as a process would hold it for its step; ada deleted meanwhile;

@@ -10,7 +10,7 @@ use roster_outbound::plan::Leaving;
 use roster_store::{Kind, TenantId};
 use serde_json::{Value, json};
 
-use super::{Remote, add_target, user_there};
+use super::{Remote, add_target, first_cycle_ended, user_there};
 use crate::support::browser::Browser;
 use crate::support::{eventually, patch_op, spawn_app};
 
@@ -186,15 +186,7 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
     let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
     eventually("600 users pushed", Some(STAFF as u64), count).await;
     // The first cycle recorded whole (its last page is not in flight).
-    eventually("the first cycle ended", true, async || {
-        let (run, _) = app
-            .directory
-            .target_status(&tenant, &target)
-            .await
-            .expect("status");
-        run.is_some_and(|r| r.phase == "incremental" && r.cycle_ended_at > 0)
-    })
-    .await;
+    first_cycle_ended(&app, &tenant, &target).await;
 
     // The group unassigned: a cycle would delete all 600. It stops; none is sent.
     app.directory

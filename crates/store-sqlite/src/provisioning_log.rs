@@ -24,7 +24,9 @@ const ROWS_PER_INSERT: usize = 32;
 /// Values bound per entry: [`INSERT_COLUMNS`] and the resource's number.
 const BOUND_PER_ROW: usize = INSERT_ARITY + 1;
 
-/// Stores `rows` entries, each with its resource's number last.
+/// Stores `rows` entries, each with its resource's number last. `OR FAIL`, which spares the
+/// statement journal a multi-row `OR ABORT` insert keeps (see `writer::append_events`): a
+/// failure rolls the log writer's whole transaction back.
 fn insert_sql(rows: usize) -> String {
     let row = |r: usize| {
         let values: Vec<String> = (1..=BOUND_PER_ROW)
@@ -34,7 +36,7 @@ fn insert_sql(rows: usize) -> String {
     };
     let rows: Vec<String> = (0..rows).map(row).collect();
     format!(
-        "INSERT INTO provisioning_log ({INSERT_COLUMNS}, rid) VALUES {}",
+        "INSERT OR FAIL INTO provisioning_log ({INSERT_COLUMNS}, rid) VALUES {}",
         rows.join(", ")
     )
 }

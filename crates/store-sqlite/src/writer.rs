@@ -151,11 +151,19 @@ pub fn event_rows(tenant: &TenantId, events: &[NewEvent]) -> Vec<EventRow> {
 
 /// Appends a batch's events to the change log, many rows per statement, in the order of the
 /// batch's writes: with one writer, that is the commit order.
+///
+/// The statement is `INSERT OR FAIL`, not the default `OR ABORT`: inside a transaction, a
+/// statement that writes several rows and may abort makes SQLite copy every page it touches
+/// into a statement journal first, so that it can undo that statement alone. Nothing here
+/// needs that: a failed statement fails its write, and the writer rolls the whole transaction
+/// back (see [`run_batch`]), so the rows `OR FAIL` leaves never outlive the error. The
+/// provisioning log's inserts are written the same way, for the same reason.
 fn append_events(conn: &Connection, events: &[&EventRow]) -> Result<(), StoreError> {
     for chunk in events.chunks(500) {
         let rows = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let stmt =
-            format!("INSERT INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}");
+        let stmt = format!(
+            "INSERT OR FAIL INTO events (id, tenant_id, type, occurred_at, data) VALUES {rows}"
+        );
         let params = chunk
             .iter()
             .flat_map(|e| [&e.id, &e.tenant, &e.event_type, &e.occurred_at, &e.data]);

@@ -98,7 +98,7 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let path = connect::file_of(url)?.to_owned();
         let migrating = path.clone();
-        let (conn, log_conn) = tokio::task::spawn_blocking(move || {
+        let (conn, log_conn, noted) = tokio::task::spawn_blocking(move || {
             let conn = connect(&migrating, Role::Writer)?;
             migrate::run(&conn, migrate::MIGRATIONS)?;
             // The migrations may move entries into the log's file; from now on only its own
@@ -106,7 +106,9 @@ impl SqliteStore {
             conn.execute_batch("DETACH DATABASE provlog")
                 .map_err(lite_err)?;
             let log_conn = connect(&migrating, Role::LogWriter)?;
-            Ok::<_, StoreError>((conn, log_conn))
+            let noted = log_names::Noted::default();
+            noted.load(&log_conn)?;
+            Ok::<_, StoreError>((conn, log_conn, noted))
         })
         .await
         .map_err(|e| StoreError::Internal(format!("migrating the database stopped: {e}")))??;
@@ -126,7 +128,7 @@ impl SqliteStore {
             writer,
             log_writer,
             readers,
-            noted: log_names::Noted::default(),
+            noted,
         })
     }
 }

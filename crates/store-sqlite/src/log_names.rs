@@ -6,8 +6,8 @@
 //! to the WAL and copied back: one small integer index costs far less than the two text
 //! indexes (names, ids) it replaced.
 //!
-//! [`Noted`] remembers which names this process has noted, so that most batches run no
-//! statement for them at all.
+//! [`Noted`] remembers which names are noted (those the file held when the store opened, and
+//! those this process noted since), so that most batches run no statement for them at all.
 
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -24,9 +24,10 @@ use crate::lite_err;
 /// The most names [`Noted`] remembers; past it, it starts over.
 const NOTED_MAX: usize = 200_000;
 
-/// The names this process has seen committed to `provisioning_log_names`, as fingerprints of
-/// (tenant, name, number): a batch skips the statement for them. Forgotten before any name is
-/// deleted (the purge, a tenant's deletion), so that it never claims a name the table lacks.
+/// The names this process has seen committed to `provisioning_log_names` or loaded from it
+/// when the store opened ([`Noted::load`]), as fingerprints of (tenant, name, number): a batch
+/// skips the statement for them. Forgotten before any name is deleted (the purge, a tenant's
+/// deletion), so that it never claims a name the table lacks.
 /// Two names with one 64-bit fingerprint (about one chance in 10^10 at its fullest) would
 /// leave the second unnoted: its entries would still be found by id.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +54,27 @@ impl Noted {
             known.clear();
         }
         known.extend(fingerprints);
+    }
+
+    /// Remembers the names the log's file holds (at most [`NOTED_MAX`]), when the store
+    /// opens: otherwise a restarted process would note again every name its first requests
+    /// carry (an identity provider's next cycle through all its users: one insert per user).
+    pub(crate) fn load(&self, conn: &rusqlite::Connection) -> Result<(), StoreError> {
+        let mut select = conn
+            .prepare("SELECT tenant_id, key, rid FROM provisioning_log_names LIMIT ?")
+            .map_err(lite_err)?;
+        let limit = i64::try_from(NOTED_MAX).unwrap_or(i64::MAX);
+        let fingerprints = select
+            .query_map([limit], |r| {
+                let tenant = r.get_ref(0)?.as_str()?;
+                let key = r.get_ref(1)?.as_str()?;
+                Ok(Noted::fingerprint(tenant, key, r.get(2)?))
+            })
+            .map_err(lite_err)?
+            .collect::<Result<Vec<u64>, _>>()
+            .map_err(lite_err)?;
+        self.learn(fingerprints);
+        Ok(())
     }
 
     /// Forgets every name, before names are deleted.

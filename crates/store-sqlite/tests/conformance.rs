@@ -344,6 +344,46 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
     assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 1);
 }
 
+/// A store that opens remembers the names its log file has noted, so that a restarted process
+/// does not note again every name its first requests carry: the first entry about a known name
+/// runs no insert for it (seen here by deleting the name behind the store's back: it is not
+/// written again, where a store that had forgotten it writes it, see the test above).
+#[tokio::test]
+async fn a_reopened_store_remembers_the_names_noted() {
+    use roster_store::{Outcome, TenantId};
+    let Fresh { store, _dir: dir } = fresh().await;
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let tenant = TenantId::new("t-known");
+    let record = conformance::tenant_record("t-known", "t-known", at);
+    store.create_tenant(&record).await.expect("a tenant");
+    let entry = |seconds| {
+        conformance::log_entry(
+            &tenant,
+            seconds,
+            "update",
+            Outcome::Succeeded,
+            ("u-1", "Ada@x"),
+            "entra",
+        )
+    };
+    store.append_log(vec![entry(0)]).await.expect("appending");
+    drop(store);
+    let log = rusqlite::Connection::open(dir.path().join("t.db-log")).expect("the log file");
+    let names = || {
+        log.query_row("SELECT count(*) FROM provisioning_log_names", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .expect("the names")
+    };
+    assert_eq!(names(), 1);
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url).await.expect("reopening the store");
+    log.execute("DELETE FROM provisioning_log_names", [])
+        .expect("deleting the name");
+    store.append_log(vec![entry(60)]).await.expect("appending");
+    assert_eq!(names(), 0, "the reopened store knew the name: no insert");
+}
+
 async fn store_page(
     store: &SqliteStore,
     tenant: &roster_store::TenantId,

@@ -44,7 +44,8 @@ clients, then a group bench-<runid>-big holding the first --group-size of them, 
 added 1000 per PATCH. If add-member runs, a pool of users outside that group is \
 created too (--member-pool). The run id is random, so runs against the same \
 database never collide. With --skip-seed, existing users are read from GET /Users \
-instead of created; the group and pool are still made fresh.
+instead of created, and, unless --group-size is given, a big group an earlier run \
+made is reused (a new one is made when there is none); the pool is still made fresh.
 
 Phase 2, scenarios:
   create      POST /Users with a fresh userName (the response must carry an id)

@@ -92,6 +92,32 @@ pub struct Total {
     pub total_results: u64,
 }
 
+/// One page of `GET /Groups?attributes=displayName`.
+#[derive(Deserialize)]
+pub struct GroupPage {
+    /// The groups on this page; absent when the page is empty.
+    #[serde(rename = "Resources", default)]
+    pub resources: Vec<GroupRef>,
+}
+
+/// A group of a [`GroupPage`].
+#[derive(Deserialize)]
+pub struct GroupRef {
+    /// The server-assigned id.
+    pub id: String,
+    /// The displayName.
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+}
+
+/// A group's members, each skipped without being built.
+#[derive(Deserialize)]
+pub struct Members {
+    /// The members; absent when there are none.
+    #[serde(default)]
+    pub members: Vec<serde::de::IgnoredAny>,
+}
+
 /// One page of `GET /Users?attributes=id,userName`.
 #[derive(Deserialize)]
 pub struct UserPage {

@@ -99,7 +99,22 @@ pub async fn seed(scim: &Arc<Scim>, plan: &Plan<'_>) -> anyhow::Result<Dataset> 
         pool.extend(created.into_iter().map(|u| u.id));
     }
 
-    let group_id = create_group(scim, plan.run_id, &users[..group_size]).await?;
+    // Reading existing users for the whole group reuses a big group an earlier run left, so
+    // that runs against the same database neither fill a new group of every user each time (a
+    // thousand PATCHes of 1,000 members, which a server then still logs while the scenarios
+    // run) nor give every user one more group in every answer.
+    let reused = if plan.reuse_existing && plan.group_size.is_none() {
+        existing_group(scim).await?
+    } else {
+        None
+    };
+    let (group_id, group_size) = match reused {
+        Some(found) => found,
+        None => (
+            create_group(scim, plan.run_id, &users[..group_size]).await?,
+            group_size,
+        ),
+    };
     Ok(Dataset {
         users,
         group_id,
@@ -249,6 +264,67 @@ async fn load_existing(scim: &Scim, want: usize) -> anyhow::Result<Vec<User>> {
     Ok(users)
 }
 
+/// A big group an earlier run made (`bench-<runid>-big`, or renamed `…-big-<n>` by
+/// rename-group), with how many members it has; `None` when there is none, or when the
+/// server cannot be asked.
+async fn existing_group(scim: &Scim) -> anyhow::Result<Option<(String, usize)>> {
+    let path = "/Groups?filter=displayName%20sw%20%22bench-%22&attributes=displayName&count=100";
+    let resp = scim
+        .send(Method::GET, path, None)
+        .await
+        .context("GET /Groups")?;
+    if !resp.status.is_success() {
+        // A server that cannot filter groups this way (a reference server, say) gets a new one.
+        eprintln!(
+            "--skip-seed: no group reused (GET {path}: {})",
+            resp.describe()
+        );
+        return Ok(None);
+    }
+    let page: payload::GroupPage = serde_json::from_slice(&resp.body)
+        .with_context(|| format!("GET {path}: not a ListResponse"))?;
+    let Some(group) = page
+        .resources
+        .into_iter()
+        .find(|g| is_big_group(&g.display_name))
+    else {
+        return Ok(None);
+    };
+    let path = format!("/Groups/{}?attributes=members", group.id);
+    let resp = scim
+        .send(Method::GET, &path, None)
+        .await
+        .with_context(|| format!("GET {path}"))?;
+    if !resp.status.is_success() {
+        bail!("GET {path}: {}", resp.describe());
+    }
+    let members: payload::Members =
+        serde_json::from_slice(&resp.body).with_context(|| format!("GET {path}: not a group"))?;
+    eprintln!(
+        "--skip-seed: reusing group {} ({} members)",
+        group.display_name,
+        members.members.len()
+    );
+    Ok(Some((group.id, members.members.len())))
+}
+
+/// Whether `name` is a big group's: `bench-<runid>-big`, or `bench-<runid>-big-<n>`.
+fn is_big_group(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix("bench-") else {
+        return false;
+    };
+    match rest.split_once("-big") {
+        Some((run, tail)) => {
+            !run.is_empty()
+                && (tail.is_empty()
+                    || tail
+                        .strip_prefix('-')
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())))
+        }
+        None => false,
+    }
+}
+
 /// Creates the group `bench-<runid>-big` holding `members`, added in batches.
 async fn create_group(scim: &Scim, run_id: &str, members: &[User]) -> anyhow::Result<String> {
     let name = format!("bench-{run_id}-big");
@@ -296,4 +372,20 @@ async fn create_group(scim: &Scim, run_id: &str, members: &[User]) -> anyhow::Re
         added as f64 / secs.max(1e-9)
     );
     Ok(group.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_big_group;
+
+    #[test]
+    fn a_big_group_is_known_by_its_name() {
+        assert!(is_big_group("bench-3fa40080-big"));
+        assert!(is_big_group("bench-3fa40080-big-17"));
+        assert!(!is_big_group("bench--big"));
+        assert!(!is_big_group("bench-3fa40080-big-"));
+        assert!(!is_big_group("bench-3fa40080-bigger"));
+        assert!(!is_big_group("bench-3fa40080-small"));
+        assert!(!is_big_group("Sales"));
+    }
 }

@@ -1,6 +1,13 @@
 //! The `roster` command: runs the service and manages tenants and their tokens (see the
 //! library, `roster::run`).
 
+/// mimalloc rather than the C library's allocator: the runtime's workers, the provisioning
+/// log's describer and its SQLite writer hand buffers from thread to thread, and glibc's
+/// per-thread arenas take a lock to free another thread's memory (see README, "The
+/// provisioning log's cost").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // One TLS crypto provider for the process (webhook deliveries, PostgreSQL over TLS).

@@ -119,12 +119,15 @@ CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
 ";
 
 /// What [`LOG_SCHEMA`] needs once its table has the `rid` column: the entries about one
-/// resource, in order, by the resource's number (see `provisioning_log::rid`). One small
-/// integer index instead of one on names and one on ids: a busy log inserts into it at random
-/// places, and each such place is a page written to the WAL and copied back.
+/// resource, in order, by era and the resource's number (see `log_names`). One small integer
+/// index instead of one on names and one on ids; and by era first, so that a batch inserts
+/// into the few pages of the current era's part rather than at random places across the whole
+/// index, each such place a page written to the WAL and copied back (the index on `rid` alone
+/// it replaces cost each entry about a page: a third of the log writer's time).
 const LOG_RID_INDEX: &str = "
-CREATE INDEX IF NOT EXISTS {schema}provisioning_log_rid ON provisioning_log (rid)
-    WHERE rid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_era_rid
+    ON provisioning_log (seq >> 13, rid) WHERE rid IS NOT NULL;
+DROP INDEX IF EXISTS {schema}provisioning_log_rid;
 DROP INDEX IF EXISTS {schema}provisioning_log_resource_key;
 DROP INDEX IF EXISTS {schema}provisioning_log_resource_id;
 DROP INDEX IF EXISTS {schema}provisioning_log_at;
@@ -135,7 +138,7 @@ DROP INDEX IF EXISTS {schema}provisioning_log_at;
 /// added (its values are filled by the log's writer, see `log_names::number_entries`),
 /// the index on it, and the two indexes it replaces dropped (and the one on `at` alone: the
 /// purge goes tenant by tenant).
-fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), StoreError> {
+pub(crate) fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), StoreError> {
     conn.execute_batch(&LOG_SCHEMA.replace("{schema}", schema))
         .map_err(crate::lite_err)?;
     let has_rid: bool = conn

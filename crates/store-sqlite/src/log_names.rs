@@ -1,10 +1,11 @@
 //! The provisioning log's entries by resource on SQLite: each entry carries its resource's
 //! number (`rid`), a hash of the tenant and the resource's id (or name), and the one index a
-//! page about a resource walks is on that number. The names each number was seen with are
-//! noted in `provisioning_log_names`, so that a page about a name finds the entries that
-//! carry only the id. A busy log inserts into that index at random places, each a page written
-//! to the WAL and copied back: one small integer index costs far less than the two text
-//! indexes (names, ids) it replaced.
+//! page about a resource walks is on its era ([`ERA`]) and that number. The names each number
+//! was seen with are noted in `provisioning_log_names`, so that a page about a name finds the
+//! entries that carry only the id. A busy log would insert into an index on the number alone
+//! at random places, each a page written to the WAL and copied back; by era first, a batch's
+//! entries land in the few pages of the current era's part. A walk seeks the number in each
+//! era, newest first (a log of a million entries has 123 eras).
 //!
 //! [`Noted`] remembers which names are noted (those the file held when the store opened, and
 //! those this process noted since), so that most batches run no statement for them at all.
@@ -129,6 +130,21 @@ impl<'a> Names<'a> {
     }
 }
 
+/// An entry's era, the leading key of the index a walk takes: `seq >> 13`, 8,192 entries.
+/// The expression is the index's (`connect::LOG_RID_INDEX`), word for word.
+const ERA: &str = "seq >> 13";
+
+/// The index a walk takes: by [`ERA`], then resource number.
+const ERA_INDEX: &str = "provisioning_log_era_rid";
+
+/// Every era of the log, from the newest entry's to the oldest's: an `IN` of them makes a walk
+/// one seek of the number per era.
+const ERAS: &str = "(seq >> 13) IN (WITH RECURSIVE era(n) AS (
+        SELECT (SELECT max(seq) FROM provisioning_log) >> 13
+        UNION ALL
+        SELECT n - 1 FROM era WHERE n > (SELECT min(seq) FROM provisioning_log) >> 13)
+    SELECT n FROM era)";
+
 /// Notes that a resource number carried a name (ignored when already noted).
 const NOTE_NAME: &str =
     "INSERT OR IGNORE INTO provisioning_log_names (tenant_id, key, rid) VALUES (?, ?, ?)";
@@ -234,12 +250,14 @@ pub(crate) fn walks(
     Ok(rids
         .into_iter()
         .map(|rid| Walk {
-            condition: "rid = ? AND (resource_key = ? OR resource_id = ?)".into(),
+            condition: format!("{ERAS} AND rid = ? AND (resource_key = ? OR resource_id = ?)"),
             binds: vec![
                 Bind::Int(rid),
                 Bind::Text(key.clone()),
                 Bind::Text(resource.to_owned()),
             ],
+            index: Some(ERA_INDEX),
+            ordered_by: Some(ERA),
         })
         .collect())
 }
@@ -278,7 +296,9 @@ pub(crate) fn purge_names_after(
         rows.collect::<Result<_, _>>().map_err(lite_err)?
     };
     let mut carried = tx
-        .prepare_cached("SELECT 1 FROM provisioning_log WHERE rid = ?")
+        .prepare_cached(&format!(
+            "SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?"
+        ))
         .map_err(lite_err)?;
     let mut delete = tx
         .prepare_cached(
@@ -294,4 +314,76 @@ pub(crate) fn purge_names_after(
         }
     }
     Ok((names.last().cloned(), deleted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use roster_store::LogQuery;
+    use roster_store::sql::provisioning_log::TimeFilters;
+
+    /// How SQLite runs `sql`: its query plan's lines.
+    fn plan(conn: &rusqlite::Connection, sql: &str, binds: &[Bind]) -> String {
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("a plan");
+        let values = binds.iter().map(crate::reads::value);
+        let rows = explain
+            .query_map(rusqlite::params_from_iter(values), |r| {
+                r.get::<_, String>(3)
+            })
+            .expect("planning");
+        rows.map(|r| r.expect("a line"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A page about a resource seeks its number era by era in the era index, newest first,
+    /// and reads the entries in order: no sort of all the resource's entries, whichever way
+    /// the page goes. The purge's look for a number seeks the same index.
+    #[test]
+    fn walks_seek_the_era_index_in_order() {
+        let conn = rusqlite::Connection::open_in_memory().expect("a database");
+        crate::connect::create_log_schema(&conn, "").expect("the log's schema");
+        let tenant = TenantId::new("t");
+        let walks = walks(&conn, &tenant, "ada@contoso.com").expect("walks");
+        assert_eq!(walks.len(), 2, "the name's number and the id's");
+        for query in [
+            LogQuery {
+                limit: 50,
+                ..LogQuery::default()
+            },
+            LogQuery {
+                limit: 50,
+                before: Some(1 << 20),
+                ..LogQuery::default()
+            },
+            LogQuery {
+                limit: 50,
+                after: Some(1 << 20),
+                ..LogQuery::default()
+            },
+        ] {
+            let (sql, binds) = log::page_by_walks(&tenant, &query, TimeFilters::Walked, &walks);
+            let plan = plan(&conn, &sql, &binds);
+            assert!(
+                plan.contains("USING INDEX provisioning_log_era_rid (<expr>=? AND rid=?"),
+                "{plan}"
+            );
+            // The outer page sorts the walks' few rows; a walk itself never sorts.
+            assert_eq!(
+                plan.matches("TEMP B-TREE FOR ORDER BY").count(),
+                1,
+                "{plan}"
+            );
+        }
+        let carried = format!(
+            "SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?"
+        );
+        let plan = plan(&conn, &carried, &[Bind::Int(7)]);
+        assert!(
+            plan.contains("COVERING INDEX provisioning_log_era_rid"),
+            "{plan}"
+        );
+    }
 }

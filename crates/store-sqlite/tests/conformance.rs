@@ -234,7 +234,7 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
     rusqlite::Connection::open(&log)
         .expect("opening the log file")
         .execute_batch(
-            "DROP INDEX provisioning_log_rid;
+            "DROP INDEX provisioning_log_era_rid;
              ALTER TABLE provisioning_log DROP COLUMN rid;
              DELETE FROM provisioning_log_names;
              CREATE INDEX provisioning_log_resource_key

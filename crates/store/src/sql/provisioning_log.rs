@@ -125,10 +125,14 @@ pub fn page(tenant: &TenantId, query: &LogQuery, time: TimeFilters) -> (String, 
                 Walk {
                     condition: "resource_key = ?".into(),
                     binds: vec![Bind::Text(resource_key(resource))],
+                    index: None,
+                    ordered_by: None,
                 },
                 Walk {
                     condition: "resource_id = ?".into(),
                     binds: vec![Bind::Text(resource.clone())],
+                    index: None,
+                    ordered_by: None,
                 },
             ];
             page_of_walks(&walks, (order, &conditions, &binds), tenant, limit)
@@ -144,6 +148,13 @@ pub struct Walk {
     pub condition: String,
     /// Its parameters.
     pub binds: Vec<Bind>,
+    /// The index the walk takes (`INDEXED BY`), where a planner without statistics would take
+    /// the tenant's and read all its entries.
+    pub index: Option<&'static str>,
+    /// What the index orders the walk's entries by before `seq`, when it is not `seq` alone
+    /// (an expression that orders them as `seq` does): the walk reads them in that order rather
+    /// than gathering and sorting them.
+    pub ordered_by: Option<&'static str>,
 }
 
 /// A page about one resource on a backend that finds its entries its own way (SQLite, by
@@ -173,10 +184,18 @@ fn page_of_walks(
         .iter()
         .enumerate()
         .map(|(n, walk)| {
+            let indexed = walk
+                .index
+                .map(|index| format!(" INDEXED BY {index}"))
+                .unwrap_or_default();
+            let first = walk
+                .ordered_by
+                .map(|by| format!("{by} {order}, "))
+                .unwrap_or_default();
             format!(
-                "SELECT seq FROM (SELECT seq FROM provisioning_log
+                "SELECT seq FROM (SELECT seq FROM provisioning_log{indexed}
                    WHERE tenant_id = ? AND {}{conditions}
-                   ORDER BY seq {order} LIMIT ?) AS walk{n}",
+                   ORDER BY {first}seq {order} LIMIT ?) AS walk{n}",
                 walk.condition
             )
         })

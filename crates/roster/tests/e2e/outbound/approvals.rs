@@ -213,17 +213,20 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
         error.contains("accidental-deletions threshold") || error.contains("600 changes wait")
     })
     .await;
-    app.directory.sequence_events().await.expect("sequenced");
-    let events = app
-        .directory
-        .events(Some(&tenant), 0, 10_000)
-        .await
-        .expect("events");
-    assert!(
+    // The run may say "600 changes wait" (a cycle that found them pending) before the cycle
+    // that held them has recorded its event: wait for the event rather than read it once.
+    eventually("the hold is an event", true, async || {
+        app.directory.sequence_events().await.expect("sequenced");
+        let events = app
+            .directory
+            .events(Some(&tenant), 0, 10_000)
+            .await
+            .expect("events");
         events
             .iter()
             .any(|e| e.event_type == "target.deletions_held")
-    );
+    })
+    .await;
 
     let metrics = crate::support::http_client()
         .get(format!("{}/metrics", app.address))

@@ -145,6 +145,11 @@ const ERAS: &str = "(seq >> 13) IN (WITH RECURSIVE era(n) AS (
         SELECT n - 1 FROM era WHERE n > (SELECT min(seq) FROM provisioning_log) >> 13)
     SELECT n FROM era)";
 
+/// Whether any entry carries a resource number (the purge's look before it deletes a name).
+fn carried_sql() -> String {
+    format!("SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?")
+}
+
 /// Notes that a resource number carried a name (ignored when already noted).
 const NOTE_NAME: &str =
     "INSERT OR IGNORE INTO provisioning_log_names (tenant_id, key, rid) VALUES (?, ?, ?)";
@@ -295,11 +300,7 @@ pub(crate) fn purge_names_after(
             .map_err(lite_err)?;
         rows.collect::<Result<_, _>>().map_err(lite_err)?
     };
-    let mut carried = tx
-        .prepare_cached(&format!(
-            "SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?"
-        ))
-        .map_err(lite_err)?;
+    let mut carried = tx.prepare_cached(&carried_sql()).map_err(lite_err)?;
     let mut delete = tx
         .prepare_cached(
             "DELETE FROM provisioning_log_names WHERE tenant_id = ? AND key = ? AND rid = ?",
@@ -377,10 +378,7 @@ mod tests {
                 "{plan}"
             );
         }
-        let carried = format!(
-            "SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?"
-        );
-        let plan = plan(&conn, &carried, &[Bind::Int(7)]);
+        let plan = plan(&conn, &carried_sql(), &[Bind::Int(7)]);
         assert!(
             plan.contains("COVERING INDEX provisioning_log_era_rid"),
             "{plan}"

@@ -274,6 +274,61 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
     assert_eq!((numbered, version, old), (2, 1, 0));
 }
 
+/// The page size of a log file: SQLite's largest for a new file; a file written with SQLite's
+/// default keeps its pages, and entries are appended to it and read from it as before.
+#[tokio::test]
+async fn a_new_log_file_has_large_pages_and_an_older_one_keeps_its_own() {
+    use roster_store::{LogQuery, Outcome, TenantId};
+    let page_size = |dir: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(dir.join("t.db-log"))
+            .expect("opening the log file")
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("reading the page size")
+    };
+    let db = fresh().await;
+    assert_eq!(page_size(db._dir.path()), 65536);
+
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    rusqlite::Connection::open(dir.path().join("t.db-log"))
+        .expect("creating a log file")
+        .execute_batch(
+            "PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE earlier (x);",
+        )
+        .expect("writing a log file with SQLite's default pages");
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url).await.expect("opening");
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let tenant = TenantId::new("t-small");
+    let record = conformance::tenant_record("t-small", "t-small", at);
+    store.create_tenant(&record).await.expect("a tenant");
+    let entries = (0..100)
+        .map(|n| {
+            conformance::log_entry(
+                &tenant,
+                n,
+                "create",
+                Outcome::Succeeded,
+                ("u-ada", "ada@contoso.com"),
+                "entra",
+            )
+        })
+        .collect();
+    store.append_log(entries).await.expect("appending");
+    let page = store
+        .log_page(
+            &tenant,
+            &LogQuery {
+                resource: Some("ada@contoso.com".into()),
+                limit: 500,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .expect("a page");
+    assert_eq!(page.len(), 100);
+    assert_eq!(page_size(dir.path()), 4096);
+}
+
 /// The names noted of a resource go with its last entry: the purge deletes them once no entry
 /// carries the resource's number, and a page about the name is then empty.
 #[tokio::test]

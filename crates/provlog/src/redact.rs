@@ -69,7 +69,12 @@ const CLUES: [&str; 13] = [
     "roi_",
 ];
 
-/// Searches for each of the [`CLUES`].
+/// Searches for all the [`CLUES`] at once (`None` on a CPU without the vector instructions
+/// it needs).
+static CLUE_SEARCH: std::sync::LazyLock<Option<aho_corasick::packed::Searcher>> =
+    std::sync::LazyLock::new(|| aho_corasick::packed::Searcher::new(CLUES));
+
+/// Searches for each of the [`CLUES`], where [`CLUE_SEARCH`] cannot.
 static CLUE_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
     std::sync::LazyLock::new(|| {
         CLUES
@@ -79,13 +84,18 @@ static CLUE_FINDERS: std::sync::LazyLock<Vec<memchr::memmem::Finder<'static>>> =
     });
 
 /// Whether `text` holds one of the [`CLUES`], in any (ASCII) case. The text is lowered once,
-/// then searched for each clue with a vectorised substring search: for a body of 1 KB without a
-/// clue, 0.5 µs where one case-insensitive automaton took 2 µs (it reads one byte at a time).
+/// then searched for all the clues in one vectorised pass (Teddy): for the bodies
+/// `roster-bench` sends (905 bytes on average, none with a clue), 0.31 µs where a substring
+/// search per clue took 0.56 µs and one case-insensitive automaton 1.9 µs (it reads one byte
+/// at a time).
 fn has_clue(text: &str) -> bool {
     let lowered = text.to_ascii_lowercase();
-    CLUE_FINDERS
-        .iter()
-        .any(|clue| clue.find(lowered.as_bytes()).is_some())
+    match &*CLUE_SEARCH {
+        Some(search) => search.find(lowered.as_bytes()).is_some(),
+        None => CLUE_FINDERS
+            .iter()
+            .any(|clue| clue.find(lowered.as_bytes()).is_some()),
+    }
 }
 
 /// `text` with its secrets replaced.

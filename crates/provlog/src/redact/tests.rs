@@ -221,6 +221,31 @@ proptest::proptest! {
         proptest::prop_assert_eq!(has_clue(&text), anywhere);
     }
 
+    /// In a body of the length identity providers send (long enough for the vectorised
+    /// search, which short text does not reach), a clue is found wherever it is and in any
+    /// case, and nothing else is taken for one.
+    #[test]
+    fn a_clue_in_a_long_body_is_found_wherever_it_is(
+        before in "[a-z0-9_\\ \"{}:,.@é-]{0,700}",
+        after in "[a-z0-9_\\ \"{}:,.@é-]{0,700}",
+        clue in proptest::option::of(proptest::sample::select(CLUES.to_vec())),
+        upper in proptest::collection::vec(proptest::bool::ANY, 9),
+    ) {
+        let clue: String = clue
+            .unwrap_or("")
+            .chars()
+            .zip(upper.iter().chain(std::iter::repeat(&false)))
+            .map(|(c, &up)| if up { c.to_ascii_uppercase() } else { c })
+            .collect();
+        let text = format!("{before}{clue}{after}");
+        let bytes = text.as_bytes();
+        let anywhere = CLUES.iter().any(|clue| {
+            bytes.windows(clue.len()).any(|w| w.eq_ignore_ascii_case(clue.as_bytes()))
+        });
+        proptest::prop_assert!(clue.is_empty() || anywhere);
+        proptest::prop_assert_eq!(has_clue(&text), anywhere);
+    }
+
     /// A body without any of the clues holds no secret: the scan would change nothing, so
     /// skipping it (as `redact` does) loses nothing. The bodies are made of JSON's and forms'
     /// punctuation, words, and pieces of every clue, so that near misses are tried too.

@@ -67,11 +67,16 @@ fn scim_path(path: &str) -> Option<(&str, &str)> {
     (!tenant.is_empty() && tenant.len() <= 200).then_some((tenant, below))
 }
 
+/// The first `max` bytes of `text` at most, cut on a character boundary.
+fn clipped(text: &str, max: usize) -> String {
+    text[..text.floor_char_boundary(max)].to_owned()
+}
+
 fn header_text(req: &Request, name: header::HeaderName, max: usize) -> String {
     req.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(max).collect())
+        .map(|v| clipped(v, max))
         .unwrap_or_default()
 }
 
@@ -91,11 +96,11 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let slot = LogSlot::default();
     let request_id = header_text(&req, header::HeaderName::from_static("x-request-id"), 64);
     let user_agent = header_text(&req, header::USER_AGENT, 256);
-    let method = req.method().as_str().chars().take(16).collect::<String>();
+    let method = clipped(req.method().as_str(), 16);
     let query = req
         .uri()
         .query()
-        .map(|q| q.chars().take(2048).collect())
+        .map(|q| clipped(q, 2048))
         .unwrap_or_default();
     let asked = Captured::default();
     let (mut parts, body) = req.into_parts();
@@ -152,6 +157,15 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_is_clipped_on_a_character_boundary() {
+        assert_eq!(clipped("abc", 16), "abc");
+        assert_eq!(clipped("abcdef", 3), "abc");
+        assert_eq!(clipped("aé", 2), "a");
+        assert_eq!(clipped("aé", 3), "aé");
+        assert_eq!(clipped("", 0), "");
+    }
 
     #[test]
     fn a_scim_path_names_its_tenant() {

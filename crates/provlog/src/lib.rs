@@ -114,6 +114,15 @@ pub fn taken_name(seen: &Seen) -> Option<(bool, String)> {
 /// The longest User-Agent kept, in characters.
 const USER_AGENT_LIMIT: usize = 256;
 
+/// `text` cut after `chars` characters, in place: the edge has clipped it already, so it is
+/// seldom longer and then not copied.
+fn at_most(mut text: String, chars: usize) -> String {
+    if let Some((end, _)) = text.char_indices().nth(chars) {
+        text.truncate(end);
+    }
+    text
+}
+
 /// The log entry of what the edge saw: what the request did in words, which identity
 /// provider sent it, for a refusal or failure why and what to do, and both bodies redacted
 /// and cut. `seq` is 0 until the entry is stored.
@@ -150,7 +159,7 @@ pub fn entry(seen: Seen) -> LogEntry {
         scim_type,
         outcome,
         client,
-        user_agent: seen.user_agent.chars().take(USER_AGENT_LIMIT).collect(),
+        user_agent: at_most(seen.user_agent, USER_AGENT_LIMIT),
         credential: seen.credential,
         action: d.action.to_owned(),
         resource_type: d

@@ -250,6 +250,8 @@ fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
             }
         }
         Role::Reader => {
+            // Mapped at first, as `crate::mapping::MAPPED` maps it; the reader's own mapping
+            // follows how often the database changes under it.
             "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
              PRAGMA temp_store = memory; PRAGMA mmap_size = 1073741824;"
         }

@@ -31,6 +31,7 @@ mod health;
 mod hold;
 mod key_fold;
 mod log_names;
+mod mapping;
 mod migrate;
 mod outbound;
 mod provisioning_log;
@@ -115,15 +116,20 @@ impl SqliteStore {
         let conn = refold_keys(conn).await?;
         let restart_wanted = Arc::new(AtomicBool::new(false));
         let log_restart_wanted = Arc::new(AtomicBool::new(false));
-        let writer = writer::Writer::start(conn, restart_wanted.clone())?;
-        let log_writer =
-            writer::Writer::start_named(log_conn, log_restart_wanted.clone(), "roster-sqlite-log")?;
+        let commits = mapping::Commits::default();
+        let writer = writer::Writer::start(conn, restart_wanted.clone(), commits.clone())?;
+        let log_writer = writer::Writer::start_named(
+            log_conn,
+            log_restart_wanted.clone(),
+            mapping::Commits::default(),
+            "roster-sqlite-log",
+        )?;
         let checkpointer = connect(&path, Role::Checkpointer)?;
         tokio::spawn(checkpoints(
             checkpointer,
             [("main", restart_wanted), ("provlog", log_restart_wanted)],
         ));
-        let readers = reads::Readers::open(&path)?;
+        let readers = reads::Readers::open(&path, commits)?;
         Ok(SqliteStore {
             writer,
             log_writer,

@@ -11,6 +11,8 @@
 //! request's own task;
 //! reads that may walk a large part of a tenant (a group's members, a filter the SQL only
 //! narrows) run on tokio's blocking threads, so that they never hold up the runtime's workers.
+//!
+//! Each connection maps the database file, or not, as its reads find it changing (`mapping`).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,6 +25,7 @@ use rusqlite::{Connection, Row};
 use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::connect::{Role, connect};
+use crate::mapping::{Commits, MAPPED, Mapping, UNMAPPED};
 
 /// The most connections open at once: each holds up to 8 MB of page cache, and two workers
 /// and a few blocking reads keep four busy.
@@ -37,7 +40,8 @@ pub struct Readers {
 #[derive(Debug)]
 struct Inner {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Reader>>,
+    commits: Commits,
     /// How many connections are open (none is ever closed: each is given back).
     open: AtomicUsize,
     /// One permit per connection that may be open; a read holds one while it runs.
@@ -47,11 +51,12 @@ struct Inner {
 impl Readers {
     /// Readers of the database at `path`, which exists and is in WAL mode; one connection is
     /// opened now, so that a path that cannot be read fails at start.
-    pub fn open(path: &Path) -> Result<Readers, StoreError> {
+    pub fn open(path: &Path, commits: Commits) -> Result<Readers, StoreError> {
         let readers = Readers {
             inner: Arc::new(Inner {
                 path: path.to_owned(),
                 idle: Mutex::new(Vec::new()),
+                commits,
                 open: AtomicUsize::new(0),
                 permits: Semaphore::new(MAX_CONNECTIONS),
             }),
@@ -61,10 +66,14 @@ impl Readers {
         Ok(readers)
     }
 
-    fn connect(&self) -> Result<Connection, StoreError> {
+    fn connect(&self) -> Result<Reader, StoreError> {
         let conn = connect(&self.inner.path, Role::Reader)?;
         self.inner.open.fetch_add(1, Ordering::Relaxed);
-        Ok(conn)
+        Ok(Reader {
+            conn,
+            seen: self.inner.commits.now(),
+            mapping: Mapping::default(),
+        })
     }
 
     /// The pool's figures: the most connections, those open, those idle.
@@ -79,7 +88,7 @@ impl Readers {
         (MAX_CONNECTIONS as u32, open, idle)
     }
 
-    fn take(&self) -> Result<Connection, StoreError> {
+    fn take(&self) -> Result<Reader, StoreError> {
         let idle = self
             .inner
             .idle
@@ -87,18 +96,18 @@ impl Readers {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .pop();
         match idle {
-            Some(conn) => Ok(conn),
+            Some(reader) => Ok(reader),
             None => self.connect(),
         }
     }
 
-    fn give_back(&self, conn: Connection) {
+    fn give_back(&self, reader: Reader) {
         let mut idle = self
             .inner
             .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        idle.push(conn);
+        idle.push(reader);
     }
 
     /// Runs `f` on a connection; the caller holds a permit.
@@ -106,9 +115,10 @@ impl Readers {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let conn = self.take()?;
-        let result = f(&conn);
-        self.give_back(conn);
+        let mut reader = self.take()?;
+        reader.follow(self.inner.commits.now());
+        let result = f(&reader.conn);
+        self.give_back(reader);
         result
     }
 
@@ -147,6 +157,30 @@ impl Readers {
 
 /// A translated filter's parameter as this backend stores it: times as fixed-width text,
 /// booleans as 0/1.
+/// A reader's connection, the writer's commits it last saw, and its mapping.
+#[derive(Debug)]
+struct Reader {
+    conn: Connection,
+    seen: u64,
+    mapping: Mapping,
+}
+
+impl Reader {
+    /// Before a read, with the writer's `commits` so far: maps or unmaps the connection's
+    /// files as its reads find the database changing. A refused switch (it never is: the
+    /// statement only sets a limit) leaves the connection as it was, and the read goes on.
+    fn follow(&mut self, commits: u64) {
+        let changed = std::mem::replace(&mut self.seen, commits) != commits;
+        if let Some(mapped) = self.mapping.observe(changed) {
+            let statement = if mapped { MAPPED } else { UNMAPPED };
+            if let Err(e) = self.conn.execute_batch(statement) {
+                tracing::warn!(error = %e, statement, "a reader could not change its mapping");
+                self.mapping.refused();
+            }
+        }
+    }
+}
+
 pub fn value(b: &Bind) -> SqlValue {
     match b {
         Bind::Text(s) => SqlValue::Text(s.clone()),
@@ -300,4 +334,37 @@ pub fn members_of(conn: &Connection, group_seq: i64) -> Result<Vec<Member>, Stor
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod mapping_tests {
+    use super::*;
+
+    fn mmap_size(readers: &Readers) -> i64 {
+        readers
+            .run(|conn| {
+                conn.query_row("PRAGMA mmap_size", [], |r| r.get(0))
+                    .map_err(crate::lite_err)
+            })
+            .expect("a read")
+    }
+
+    #[test]
+    fn a_reader_unmaps_while_the_database_keeps_changing_and_maps_again_when_it_stops() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let path = dir.path().join("r.db");
+        connect(&path, Role::Writer).expect("the file");
+        let commits = Commits::default();
+        let readers = Readers::open(&path, commits.clone()).expect("readers");
+        assert_eq!(mmap_size(&readers), 1 << 30);
+        for _ in 0..40 {
+            commits.note();
+            mmap_size(&readers);
+        }
+        assert_eq!(mmap_size(&readers), 0, "unmapped under writes");
+        for _ in 0..60 {
+            mmap_size(&readers);
+        }
+        assert_eq!(mmap_size(&readers), 1 << 30, "mapped again");
+    }
 }

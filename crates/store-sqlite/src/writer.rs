@@ -23,6 +23,8 @@ use roster_store::{NewEvent, StoreError, TenantId};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use crate::mapping::Commits;
+
 /// A write's result, its type erased until it reaches its caller.
 type Erased = Result<Box<dyn Any + Send>, StoreError>;
 
@@ -58,20 +60,26 @@ impl Writer {
     /// Starts the writer thread over `conn`; it ends when the last `Writer` is dropped. When
     /// `restart_wanted` is set, the thread lets the WAL start over between two batches (see
     /// `checkpoints` in the crate root).
-    pub fn start(conn: Connection, restart_wanted: Arc<AtomicBool>) -> Result<Writer, StoreError> {
-        Writer::start_named(conn, restart_wanted, "roster-sqlite-writer")
+    /// Each commit is counted in `commits` (what the readers' mapping follows).
+    pub fn start(
+        conn: Connection,
+        restart_wanted: Arc<AtomicBool>,
+        commits: Commits,
+    ) -> Result<Writer, StoreError> {
+        Writer::start_named(conn, restart_wanted, commits, "roster-sqlite-writer")
     }
 
     /// [`Writer::start`], with the thread named `name`.
     pub fn start_named(
         conn: Connection,
         restart_wanted: Arc<AtomicBool>,
+        commits: Commits,
         name: &str,
     ) -> Result<Writer, StoreError> {
         let (queue, jobs) = flume::bounded(1024);
         std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || run(conn, jobs, restart_wanted))
+            .spawn(move || run(conn, jobs, restart_wanted, commits))
             .map_err(|e| StoreError::Unavailable(format!("starting the database writer: {e}")))?;
         Ok(Writer { queue })
     }
@@ -174,7 +182,12 @@ fn append_events(conn: &Connection, events: &[&EventRow]) -> Result<(), StoreErr
     Ok(())
 }
 
-fn run(conn: Connection, jobs: flume::Receiver<Job>, restart_wanted: Arc<AtomicBool>) {
+fn run(
+    conn: Connection,
+    jobs: flume::Receiver<Job>,
+    restart_wanted: Arc<AtomicBool>,
+    commits: Commits,
+) {
     // Whether anything was written since the WAL last started over.
     let mut dirty = false;
     loop {
@@ -214,8 +227,9 @@ fn run(conn: Connection, jobs: flume::Receiver<Job>, restart_wanted: Arc<AtomicB
         // A write that panics (a bug) costs its batch's callers their answer (they see the
         // writer as unavailable), not the writer: the transaction is undone and the thread goes
         // on with the next batch.
-        let ran =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_batch(&conn, batch)));
+        let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_batch(&conn, batch, &commits)
+        }));
         if ran.is_err() {
             tracing::error!("a write panicked; its batch was rolled back");
             let _ = exec(&conn, "ROLLBACK");
@@ -224,7 +238,7 @@ fn run(conn: Connection, jobs: flume::Receiver<Job>, restart_wanted: Arc<AtomicB
 }
 
 /// Runs a batch until every write has its answer.
-fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
+fn run_batch(conn: &Connection, mut batch: Vec<Job>, commits: &Commits) {
     while !batch.is_empty() {
         // IMMEDIATE takes the write lock at once, so that another process writing at the same
         // time (the CLI) makes this wait (busy timeout) rather than fail to upgrade a lock.
@@ -260,6 +274,7 @@ fn run_batch(conn: &Connection, mut batch: Vec<Job>) {
         match failed {
             None => match exec(conn, "COMMIT") {
                 Ok(()) => {
+                    commits.note();
                     for (job, r) in batch.into_iter().zip(results) {
                         (job.reply)(Ok(r));
                     }
@@ -299,7 +314,7 @@ mod tests {
         let conn = connect(&path, Role::Writer).expect("connect");
         conn.execute_batch("CREATE TABLE t (v INTEGER UNIQUE);")
             .expect("schema");
-        Writer::start(conn, Arc::default()).expect("start")
+        Writer::start(conn, Arc::default(), Commits::default()).expect("start")
     }
 
     fn insert(v: i64) -> impl Fn(&Connection) -> Result<(), StoreError> + Send + Sync + 'static {

@@ -155,8 +155,6 @@ impl Readers {
     }
 }
 
-/// A translated filter's parameter as this backend stores it: times as fixed-width text,
-/// booleans as 0/1.
 /// A reader's connection, the writer's commits it last saw, and its mapping.
 #[derive(Debug)]
 struct Reader {
@@ -167,8 +165,9 @@ struct Reader {
 
 impl Reader {
     /// Before a read, with the writer's `commits` so far: maps or unmaps the connection's
-    /// files as its reads find the database changing. A refused switch (it never is: the
-    /// statement only sets a limit) leaves the connection as it was, and the read goes on.
+    /// files as its reads find the database changing. A refused switch (the statement only
+    /// sets a limit, so none is expected) leaves the connection as it was, and the read goes
+    /// on.
     fn follow(&mut self, commits: u64) {
         let changed = std::mem::replace(&mut self.seen, commits) != commits;
         if let Some(mapped) = self.mapping.observe(changed) {
@@ -181,6 +180,8 @@ impl Reader {
     }
 }
 
+/// A translated filter's parameter as this backend stores it: times as fixed-width text,
+/// booleans as 0/1.
 pub fn value(b: &Bind) -> SqlValue {
     match b {
         Bind::Text(s) => SqlValue::Text(s.clone()),

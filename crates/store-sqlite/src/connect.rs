@@ -250,14 +250,18 @@ fn open(path: &Path, role: Role) -> Result<Connection, StoreError> {
             }
         }
         Role::Reader => {
-            // Mapped at first, as `crate::mapping::MAPPED` maps it; the reader's own mapping
-            // follows how often the database changes under it.
+            // Mapped as well, below: the reader's own mapping then follows how often the
+            // database changes under it (`crate::mapping`).
             "PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -2000;
-             PRAGMA temp_store = memory; PRAGMA mmap_size = 1073741824;"
+             PRAGMA temp_store = memory;"
         }
         Role::Checkpointer => "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -500;",
     };
     conn.execute_batch(settings).map_err(crate::lite_err)?;
+    if role == Role::Reader {
+        conn.execute_batch(crate::mapping::MAPPED)
+            .map_err(crate::lite_err)?;
+    }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }

@@ -60,6 +60,7 @@ impl Writer {
     /// Starts the writer thread over `conn`; it ends when the last `Writer` is dropped. When
     /// `restart_wanted` is set, the thread lets the WAL start over between two batches (see
     /// `checkpoints` in the crate root).
+    ///
     /// Each commit is counted in `commits` (what the readers' mapping follows).
     pub fn start(
         conn: Connection,

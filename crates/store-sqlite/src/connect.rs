@@ -51,6 +51,7 @@ pub fn connect(path: &Path, role: Role) -> Result<Connection, StoreError> {
         let conn = open(&file, role)?;
         create_log_schema(&conn, "")?;
         crate::log_names::number_entries(&conn)?;
+        crate::provisioning_log::move_rows_to_blocks(&conn)?;
         return Ok(conn);
     }
     let conn = open(path, role)?;
@@ -116,6 +117,40 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log_names (
 -- tenant.
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_tenant_at
     ON provisioning_log (tenant_id, at, outcome);
+-- The log as it is written now (`provisioning_log` above only holds entries of earlier
+-- versions until the log's writer moves them here when it starts): a block of one tenant's
+-- entries per row (see `log_blocks`), found by `seq` and by time.
+CREATE TABLE IF NOT EXISTS {schema}provisioning_log_blocks (
+    id        INTEGER PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    first_seq INTEGER NOT NULL,
+    last_seq  INTEGER NOT NULL,
+    min_at    INTEGER NOT NULL,
+    max_at    INTEGER NOT NULL,
+    total     INTEGER NOT NULL,
+    refused   INTEGER NOT NULL,
+    failed    INTEGER NOT NULL,
+    heads     BLOB NOT NULL,
+    body      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_seq
+    ON provisioning_log_blocks (tenant_id, first_seq);
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_at
+    ON provisioning_log_blocks (tenant_id, max_at);
+-- Each entry about a resource, by era (`seq >> 13`) and the resource's number: how a page
+-- about a resource finds its entries (see `log_names`).
+CREATE TABLE IF NOT EXISTS {schema}provisioning_log_rids (
+    era INTEGER NOT NULL,
+    rid INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (era, rid, seq)
+) WITHOUT ROWID;
+-- The last `seq` given, so that `seq` never goes back, even when the newest entries are
+-- deleted (a purge that empties the log, a tenant deleted): readers keep it as their cursor.
+CREATE TABLE IF NOT EXISTS {schema}provisioning_log_next (
+    id  INTEGER PRIMARY KEY CHECK (id = 0),
+    seq INTEGER NOT NULL
+);
 ";
 
 /// What [`LOG_SCHEMA`] needs once its table has the `rid` column: the entries about one

@@ -1,11 +1,12 @@
 //! The provisioning log's entries by resource on SQLite: each entry carries its resource's
-//! number (`rid`), a hash of the tenant and the resource's id (or name), and the one index a
-//! page about a resource walks is on its era ([`ERA`]) and that number. The names each number
-//! was seen with are noted in `provisioning_log_names`, so that a page about a name finds the
-//! entries that carry only the id. A busy log would insert into an index on the number alone
-//! at random places, each a page written to the WAL and copied back; by era first, a batch's
-//! entries land in the few pages of the current era's part. A walk seeks the number in each
-//! era, newest first (a log of a million entries has 123 eras).
+//! number (`rid`), a hash of the tenant and the resource's id (or name), and
+//! `provisioning_log_rids` holds, for each entry that has one, its era ([`ERA_SHIFT`]), that
+//! number and its `seq`. The names each number was seen with are noted in
+//! `provisioning_log_names`, so that a page about a name finds the entries that carry only the
+//! id. A busy log would insert into a key on the number alone at random places, each a page
+//! written to the WAL and copied back; by era first, a batch's entries land in the few pages of
+//! the current era's part. A walk seeks the number in each era, newest first (a log of a
+//! million entries has 123 eras).
 //!
 //! [`Noted`] remembers which names are noted (those the file held when the store opened, and
 //! those this process noted since), so that most batches run no statement for them at all.
@@ -14,8 +15,7 @@ use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use roster_store::sql::Bind;
-use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK, Walk};
+use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK};
 use roster_store::{StoreError, TenantId};
 use rusqlite::params;
 use sha2::{Digest, Sha256};
@@ -130,25 +130,19 @@ impl<'a> Names<'a> {
     }
 }
 
-/// An entry's era, the leading key of the index a walk takes: `seq >> 13`, 8,192 entries.
-/// The expression is the index's (`connect::LOG_RID_INDEX`), word for word.
-const ERA: &str = "seq >> 13";
+/// How far a `seq` is shifted for its era, the leading key of `provisioning_log_rids`:
+/// 8,192 entries.
+pub(crate) const ERA_SHIFT: i64 = 13;
 
-/// The index a walk takes: by [`ERA`], then resource number.
-const ERA_INDEX: &str = "provisioning_log_era_rid";
-
-/// Every era of the log, from the newest entry's to the oldest's: an `IN` of them makes a walk
-/// one seek of the number per era.
-const ERAS: &str = "(seq >> 13) IN (WITH RECURSIVE era(n) AS (
-        SELECT (SELECT max(seq) FROM provisioning_log) >> 13
-        UNION ALL
-        SELECT n - 1 FROM era WHERE n > (SELECT min(seq) FROM provisioning_log) >> 13)
-    SELECT n FROM era)";
-
-/// Whether any entry carries a resource number (the purge's look before it deletes a name).
-fn carried_sql() -> String {
-    format!("SELECT 1 FROM provisioning_log INDEXED BY {ERA_INDEX} WHERE {ERAS} AND rid = ?")
-}
+/// Whether any entry carries a resource number (the purge's look before it deletes a name):
+/// one seek of the number per era, newest first.
+const CARRIED: &str = "SELECT 1 FROM provisioning_log_rids
+    WHERE era IN (WITH RECURSIVE era(n) AS (
+            SELECT (SELECT max(era) FROM provisioning_log_rids)
+            UNION ALL
+            SELECT n - 1 FROM era WHERE n > (SELECT min(era) FROM provisioning_log_rids))
+        SELECT n FROM era)
+      AND rid = ?";
 
 /// Notes that a resource number carried a name (ignored when already noted).
 const NOTE_NAME: &str =
@@ -225,14 +219,14 @@ pub(crate) fn number_entries(conn: &rusqlite::Connection) -> Result<(), StoreErr
     Ok(())
 }
 
-/// The walks of a page about `resource` (a name or an id): one per resource number its
-/// entries may carry (its id's, its name's, and the ids that name was seen with), each
-/// checking the entry's own id and name.
-pub(crate) fn walks(
+/// The resource numbers the entries about `resource` (a name or an id) may carry: its id's,
+/// its name's, and those of the ids that name was seen with. A page checks each entry's own id
+/// and name.
+pub(crate) fn rids(
     conn: &rusqlite::Connection,
     tenant: &TenantId,
     resource: &str,
-) -> Result<Vec<Walk>, StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let key = log::resource_key(resource);
     let mut rids: Vec<i64> = [
         rid(tenant.as_str(), resource, ""),
@@ -252,19 +246,7 @@ pub(crate) fn walks(
     }
     rids.sort_unstable();
     rids.dedup();
-    Ok(rids
-        .into_iter()
-        .map(|rid| Walk {
-            condition: format!("{ERAS} AND rid = ? AND (resource_key = ? OR resource_id = ?)"),
-            binds: vec![
-                Bind::Int(rid),
-                Bind::Text(key.clone()),
-                Bind::Text(resource.to_owned()),
-            ],
-            index: Some(ERA_INDEX),
-            ordered_by: Some(ERA),
-        })
-        .collect())
+    Ok(rids)
 }
 
 /// A noted name's key: tenant, name, resource number.
@@ -300,7 +282,7 @@ pub(crate) fn purge_names_after(
             .map_err(lite_err)?;
         rows.collect::<Result<_, _>>().map_err(lite_err)?
     };
-    let mut carried = tx.prepare_cached(&carried_sql()).map_err(lite_err)?;
+    let mut carried = tx.prepare_cached(CARRIED).map_err(lite_err)?;
     let mut delete = tx
         .prepare_cached(
             "DELETE FROM provisioning_log_names WHERE tenant_id = ? AND key = ? AND rid = ?",
@@ -320,67 +302,23 @@ pub(crate) fn purge_names_after(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use roster_store::LogQuery;
-    use roster_store::sql::provisioning_log::TimeFilters;
 
-    /// How SQLite runs `sql`: its query plan's lines.
-    fn plan(conn: &rusqlite::Connection, sql: &str, binds: &[Bind]) -> String {
-        let mut explain = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("a plan");
-        let values = binds.iter().map(crate::reads::value);
-        let rows = explain
-            .query_map(rusqlite::params_from_iter(values), |r| {
-                r.get::<_, String>(3)
-            })
-            .expect("planning");
-        rows.map(|r| r.expect("a line"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// A page about a resource seeks its number era by era in the era index, newest first,
-    /// and reads the entries in order: no sort of all the resource's entries, whichever way
-    /// the page goes. The purge's look for a number seeks the same index.
+    /// The purge's look for a number seeks it era by era in the table's key, never a scan.
     #[test]
-    fn walks_seek_the_era_index_in_order() {
+    fn the_look_for_a_number_seeks_each_era() {
         let conn = rusqlite::Connection::open_in_memory().expect("a database");
         crate::connect::create_log_schema(&conn, "").expect("the log's schema");
-        let tenant = TenantId::new("t");
-        let walks = walks(&conn, &tenant, "ada@contoso.com").expect("walks");
-        assert_eq!(walks.len(), 2, "the name's number and the id's");
-        for query in [
-            LogQuery {
-                limit: 50,
-                ..LogQuery::default()
-            },
-            LogQuery {
-                limit: 50,
-                before: Some(1 << 20),
-                ..LogQuery::default()
-            },
-            LogQuery {
-                limit: 50,
-                after: Some(1 << 20),
-                ..LogQuery::default()
-            },
-        ] {
-            let (sql, binds) = log::page_by_walks(&tenant, &query, TimeFilters::Walked, &walks);
-            let plan = plan(&conn, &sql, &binds);
-            assert!(
-                plan.contains("USING INDEX provisioning_log_era_rid (<expr>=? AND rid=?"),
-                "{plan}"
-            );
-            // The outer page sorts the walks' few rows; a walk itself never sorts.
-            assert_eq!(
-                plan.matches("TEMP B-TREE FOR ORDER BY").count(),
-                1,
-                "{plan}"
-            );
-        }
-        let plan = plan(&conn, &carried_sql(), &[Bind::Int(7)]);
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {CARRIED}"))
+            .expect("a plan");
+        let plan: Vec<String> = explain
+            .query_map([7], |r| r.get::<_, String>(3))
+            .expect("planning")
+            .map(|r| r.expect("a line"))
+            .collect();
+        let plan = plan.join("\n");
         assert!(
-            plan.contains("COVERING INDEX provisioning_log_era_rid"),
+            plan.contains("SEARCH provisioning_log_rids USING PRIMARY KEY (era=? AND rid=?)"),
             "{plan}"
         );
     }

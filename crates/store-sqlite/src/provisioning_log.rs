@@ -1,128 +1,215 @@
-//! [`ProvisioningLog`] on SQLite: batches appended on the writer with one cached statement,
-//! pages and entries read on the readers, the purge run through the writer in chunks.
-//!
-//! The statements are `roster_store::sql::provisioning_log`'s, shared with PostgreSQL.
+//! [`ProvisioningLog`] on SQLite: each batch appended on the log's writer as blocks, one per
+//! tenant and [`BLOCK_MAX`] entries (see `log_blocks`), with one narrow row per entry about a
+//! resource in `provisioning_log_rids` (see `log_names`); pages, entries and counts read on
+//! the readers (see `log_pages`); the purge run through the writer in chunks of blocks.
 
 use async_trait::async_trait;
 use roster_store::sql::decode;
-use roster_store::sql::provisioning_log::{
-    self as log, INSERT_ARITY, INSERT_COLUMNS, PURGE_CHUNK, PURGE_TENANT, TimeFilters,
-};
+use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK};
 use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
 use rusqlite::{OptionalExtension, params};
 use std::sync::{Arc, LazyLock};
 use time::OffsetDateTime;
 
-use crate::cold::{Cols, first};
-use crate::log_names::{Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid, walks};
-use crate::{SqliteStore, exec, lite_err, reads, ts};
+use crate::cold::Cols;
+use crate::log_blocks::{BLOCK_MAX, Head, Pending, encode, heads, micros, part};
+use crate::log_names::{
+    ERA_SHIFT, Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid,
+};
+use crate::{SqliteStore, exec, lite_err, log_pages};
 
-/// How many entries one statement stores: one statement per entry paid SQLite's per-statement
-/// work (running the program, the `AUTOINCREMENT` counter read and written back) for each.
-const ROWS_PER_INSERT: usize = 32;
+/// How many resource rows one statement stores: one statement per row paid SQLite's
+/// per-statement work for each.
+const RIDS_PER_INSERT: usize = 32;
 
-/// Values bound per entry: [`INSERT_COLUMNS`] and the resource's number.
-const BOUND_PER_ROW: usize = INSERT_ARITY + 1;
-
-/// Stores `rows` entries, each with its resource's number last. `OR FAIL`, which spares the
-/// statement journal a multi-row `OR ABORT` insert keeps (see `writer::append_events`): a
-/// failure rolls the log writer's whole transaction back.
-fn insert_sql(rows: usize) -> String {
-    let row = |r: usize| {
-        let values: Vec<String> = (1..=BOUND_PER_ROW)
-            .map(|n| format!("?{}", r * BOUND_PER_ROW + n))
-            .collect();
-        format!("({})", values.join(", "))
-    };
-    let rows: Vec<String> = (0..rows).map(row).collect();
+/// Stores `rows` resource rows.
+fn insert_rids_sql(rows: usize) -> String {
+    let rows: Vec<String> = (0..rows)
+        .map(|r| format!("(?{}, ?{}, ?{})", r * 3 + 1, r * 3 + 2, r * 3 + 3))
+        .collect();
     format!(
-        "INSERT OR FAIL INTO provisioning_log ({INSERT_COLUMNS}, rid) VALUES {}",
+        "INSERT OR FAIL INTO provisioning_log_rids (era, rid, seq) VALUES {}",
         rows.join(", ")
     )
 }
 
-/// Stores one entry.
-static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
-/// Stores [`ROWS_PER_INSERT`] entries.
-static INSERT_MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+/// Stores one resource row.
+static INSERT_RID: LazyLock<String> = LazyLock::new(|| insert_rids_sql(1));
+/// Stores [`RIDS_PER_INSERT`] resource rows.
+static INSERT_RIDS: LazyLock<String> = LazyLock::new(|| insert_rids_sql(RIDS_PER_INSERT));
 
-/// An entry to store, with its resource's key and number.
-struct Row<'a> {
-    entry: &'a LogEntry,
-    key: String,
-    rid: Option<i64>,
+/// Stores a block. `OR FAIL`: a failure rolls the log writer's whole transaction back.
+const INSERT_BLOCK: &str = "INSERT OR FAIL INTO provisioning_log_blocks
+    (tenant_id, first_seq, last_seq, min_at, max_at, total, refused, failed, heads, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// The last `seq` given.
+fn last_seq(tx: &rusqlite::Connection) -> Result<i64, StoreError> {
+    tx.prepare_cached("SELECT seq FROM provisioning_log_next WHERE id = 0")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+        .map_err(lite_err)?
+        .ok_or_else(|| StoreError::Internal("the provisioning log has no last seq".into()))
 }
 
-/// Binds `row` as the `nth` (from 0) row of an insert statement.
-fn bind(
-    statement: &mut rusqlite::Statement<'_>,
-    nth: usize,
-    row: &Row<'_>,
-) -> rusqlite::Result<()> {
-    let e = row.entry;
-    let values: [&dyn rusqlite::ToSql; BOUND_PER_ROW] = [
-        &e.tenant_id.as_str(),
-        &ts(e.at),
-        &e.request_id,
-        &e.duration_ms,
-        &e.method,
-        &e.path,
-        &e.query,
-        &e.status,
-        &e.scim_type,
-        &e.outcome.as_str(),
-        &e.client,
-        &e.user_agent,
-        &e.credential,
-        &e.action,
-        &e.resource_type,
-        &e.resource_id,
-        &e.resource_name,
-        &row.key,
-        &e.summary,
-        &e.explanation,
-        &e.hint,
-        &log::normalizations(e),
-        &e.request_body,
-        &e.response_body,
-        &row.rid,
-    ];
-    for (i, value) in values.into_iter().enumerate() {
-        statement.raw_bind_parameter(nth * BOUND_PER_ROW + i + 1, value)?;
+/// Stores `entries` (of one tenant, in order, with their `seq`s, keys and numbers) as blocks.
+fn write_blocks(
+    tx: &rusqlite::Connection,
+    tenant: &str,
+    entries: &[Pending<'_>],
+) -> Result<(), StoreError> {
+    let mut insert = tx.prepare_cached(INSERT_BLOCK).map_err(lite_err)?;
+    for chunk in entries.chunks(BLOCK_MAX) {
+        let b = encode(chunk);
+        insert
+            .execute(params![
+                tenant,
+                b.first_seq,
+                b.last_seq,
+                b.min_at,
+                b.max_at,
+                b.total,
+                b.refused,
+                b.failed,
+                b.heads,
+                b.body
+            ])
+            .map_err(lite_err)?;
+    }
+    let rows: Vec<(i64, i64)> = entries
+        .iter()
+        .filter_map(|p| p.rid.map(|rid| (rid, p.seq)))
+        .collect();
+    let chunks = rows.chunks_exact(RIDS_PER_INSERT);
+    let rest = chunks.remainder();
+    let mut many = tx.prepare_cached(&INSERT_RIDS).map_err(lite_err)?;
+    for chunk in chunks {
+        for (n, (rid, seq)) in chunk.iter().enumerate() {
+            for (i, value) in [seq >> ERA_SHIFT, *rid, *seq].into_iter().enumerate() {
+                many.raw_bind_parameter(n * 3 + i + 1, value)
+                    .map_err(lite_err)?;
+            }
+        }
+        many.raw_execute().map_err(lite_err)?;
+    }
+    let mut one = tx.prepare_cached(&INSERT_RID).map_err(lite_err)?;
+    for (rid, seq) in rest {
+        one.execute(params![seq >> ERA_SHIFT, rid, seq])
+            .map_err(lite_err)?;
     }
     Ok(())
 }
 
-/// Appends `entries` on the log writer's connection, inside its transaction, and notes the
-/// names their resources carried (see `log_names`): the names to remember once committed.
+/// Appends `entries` on the log writer's connection, inside its transaction: each tenant's
+/// entries of the batch, in order, get the next `seq`s and are stored as blocks; the names
+/// their resources carried are noted (see `log_names`): the names to remember once committed.
 fn append(
     tx: &rusqlite::Connection,
     entries: &[LogEntry],
     noted: &Noted,
 ) -> Result<Vec<u64>, StoreError> {
     let mut names = Names::new(tx, noted)?;
-    let mut rows = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let key = log::resource_key(&entry.resource_name);
-        let rid = rid(entry.tenant_id.as_str(), &entry.resource_id, &key);
-        names.note(entry.tenant_id.as_str(), &entry.resource_id, &key, rid)?;
-        rows.push(Row { entry, key, rid });
-    }
-    let mut many = tx.prepare_cached(&INSERT_MANY).map_err(lite_err)?;
-    let chunks = rows.chunks_exact(ROWS_PER_INSERT);
-    let rest = chunks.remainder();
-    for chunk in chunks {
-        for (nth, row) in chunk.iter().enumerate() {
-            bind(&mut many, nth, row).map_err(lite_err)?;
+    let keys: Vec<String> = entries
+        .iter()
+        .map(|e| log::resource_key(&e.resource_name))
+        .collect();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by(|&a, &b| {
+        entries[a]
+            .tenant_id
+            .as_str()
+            .cmp(entries[b].tenant_id.as_str())
+    });
+    let mut seq = last_seq(tx)?;
+    for group in order.chunk_by(|&a, &b| entries[a].tenant_id == entries[b].tenant_id) {
+        let tenant = entries[group[0]].tenant_id.as_str();
+        let mut pending = Vec::with_capacity(group.len());
+        for &n in group {
+            let entry = &entries[n];
+            let rid = rid(tenant, &entry.resource_id, &keys[n]);
+            names.note(tenant, &entry.resource_id, &keys[n], rid)?;
+            seq += 1;
+            pending.push(Pending {
+                entry,
+                seq,
+                key: &keys[n],
+                rid,
+            });
         }
-        many.raw_execute().map_err(lite_err)?;
+        write_blocks(tx, tenant, &pending)?;
     }
-    let mut one = tx.prepare_cached(&INSERT_ONE).map_err(lite_err)?;
-    for row in rest {
-        bind(&mut one, 0, row).map_err(lite_err)?;
-        one.raw_execute().map_err(lite_err)?;
-    }
+    tx.prepare_cached("UPDATE provisioning_log_next SET seq = ? WHERE id = 0")
+        .and_then(|mut s| s.execute([seq]))
+        .map_err(lite_err)?;
     Ok(names.learnt())
+}
+
+/// How many entries of an earlier version's table one transaction moves into blocks.
+const MOVE_CHUNK: i64 = 4096;
+
+/// On the log writer's connection when it starts: sets the last `seq` given when the file has
+/// none, or has one below the earlier version's table's (its `AUTOINCREMENT` counter, its
+/// entries), then moves the
+/// entries of that table (a log file of an earlier version, or entries moved from the main
+/// file) into blocks with their `seq`s, a chunk per transaction, and empties it.
+pub(crate) fn move_rows_to_blocks(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "INSERT OR IGNORE INTO provisioning_log_next (id, seq) VALUES (0, max(
+            coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'provisioning_log'), 0),
+            coalesce((SELECT max(seq) FROM provisioning_log), 0),
+            coalesce((SELECT max(last_seq) FROM provisioning_log_blocks), 0)))
+         ON CONFLICT (id) DO UPDATE SET seq = max(seq, excluded.seq)",
+    )
+    .map_err(lite_err)?;
+    let select = format!(
+        "SELECT {} FROM provisioning_log ORDER BY seq LIMIT ?",
+        decode::LOG_COLUMNS
+    );
+    let mut moved = 0usize;
+    loop {
+        let tx = conn.unchecked_transaction().map_err(lite_err)?;
+        let rows: Vec<LogEntry> = {
+            let mut statement = tx.prepare(&select).map_err(lite_err)?;
+            let mut rows = statement.query([MOVE_CHUNK]).map_err(lite_err)?;
+            let mut entries = Vec::new();
+            while let Some(row) = rows.next().map_err(lite_err)? {
+                entries.push(decode::log_entry(&Cols(row))?);
+            }
+            entries
+        };
+        let Some(last) = rows.last().map(|e| e.seq) else {
+            break;
+        };
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|e| log::resource_key(&e.resource_name))
+            .collect();
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by(|&a, &b| rows[a].tenant_id.as_str().cmp(rows[b].tenant_id.as_str()));
+        for group in order.chunk_by(|&a, &b| rows[a].tenant_id == rows[b].tenant_id) {
+            let tenant = rows[group[0]].tenant_id.as_str();
+            let pending: Vec<Pending<'_>> = group
+                .iter()
+                .map(|&n| Pending {
+                    entry: &rows[n],
+                    seq: rows[n].seq,
+                    key: &keys[n],
+                    rid: rid(tenant, &rows[n].resource_id, &keys[n]),
+                })
+                .collect();
+            write_blocks(&tx, tenant, &pending)?;
+        }
+        tx.execute("DELETE FROM provisioning_log WHERE seq <= ?", [last])
+            .map_err(lite_err)?;
+        tx.commit().map_err(lite_err)?;
+        moved += rows.len();
+    }
+    if moved > 0 {
+        tracing::info!(
+            entries = moved,
+            "moved the provisioning log's entries into blocks"
+        );
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -174,43 +261,16 @@ impl ProvisioningLog for SqliteStore {
         query: &LogQuery,
     ) -> Result<Vec<LogEntry>, StoreError> {
         let (tenant, query) = (tenant.clone(), query.clone());
-        // A page walks its index until it has its rows: with a filter few entries match, that
+        // A page walks blocks until it has its entries: with a filter few entries match, that
         // can be long, so it runs off the runtime's workers.
         self.readers
-            .blocking(move |conn| {
-                let (sql, binds) = match &query.resource {
-                    None => log::page(&tenant, &query, TimeFilters::Walked),
-                    Some(resource) => {
-                        let walks = walks(conn, &tenant, resource)?;
-                        if walks.is_empty() {
-                            // Nothing can carry an empty name and id.
-                            return Ok(Vec::new());
-                        }
-                        log::page_by_walks(&tenant, &query, TimeFilters::Walked, &walks)
-                    }
-                };
-                let mut statement = conn.prepare_cached(&sql).map_err(lite_err)?;
-                let values = binds.iter().map(reads::value);
-                let mut rows = statement
-                    .query(rusqlite::params_from_iter(values))
-                    .map_err(lite_err)?;
-                let mut page = Vec::new();
-                while let Some(row) = rows.next().map_err(lite_err)? {
-                    page.push(decode::log_entry(&Cols(row))?);
-                }
-                Ok(page)
-            })
+            .blocking(move |conn| log_pages::page(conn, &tenant, &query))
             .await
     }
 
     async fn log_entry(&self, tenant: &TenantId, seq: i64) -> Result<Option<LogEntry>, StoreError> {
-        let sql = log::entry();
         self.readers
-            .now(|conn| {
-                first(conn, &sql, params![tenant.as_str(), seq], |r| {
-                    decode::log_entry(r)
-                })
-            })
+            .now(|conn| log_pages::entry(conn, tenant, seq))
             .await
     }
 
@@ -221,27 +281,25 @@ impl ProvisioningLog for SqliteStore {
     ) -> Result<LogCounts, StoreError> {
         let tenant = tenant.clone();
         self.readers
-            .blocking(move |conn| {
-                first(
-                    conn,
-                    log::COUNTS,
-                    params![tenant.as_str(), ts(since)],
-                    |r| decode::log_counts(r),
-                )
-            })
-            .await?
-            .ok_or_else(|| StoreError::Internal("a count answered no row".into()))
+            .blocking(move |conn| log_pages::counts(conn, &tenant, since))
+            .await
     }
 
     async fn purge_log(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        // Tenant by tenant, each a range of `(tenant_id, at)`: no index on `at` alone, which
-        // every entry would pay for.
+        // Tenant by tenant, each a range of `(tenant_id, max_at)`: the blocks whose newest
+        // entry arrived before `before`, then the few that hold entries on both sides of it,
+        // written again without the older ones.
         let mut deleted = 0;
-        let before = ts(before);
+        let before = micros(before);
         for (tenant, exists) in self.logged_tenants().await? {
             deleted += if exists {
-                let values = vec![tenant.as_str().to_owned(), before.clone()];
-                self.delete_in_chunks(PURGE_TENANT_BEFORE, values).await?
+                let whole = self.delete_blocks(&tenant, Some(before)).await?;
+                let id = tenant.as_str().to_owned();
+                let cut = self
+                    .log_writer
+                    .write(move |tx| trim_blocks(tx, &id, before))
+                    .await?;
+                whole + cut
             } else {
                 self.delete_tenant_log(&tenant).await?
             };
@@ -251,25 +309,155 @@ impl ProvisioningLog for SqliteStore {
     }
 }
 
-/// Deletes a chunk of one tenant's entries that arrived before a time. Binds: tenant, before,
-/// [`PURGE_CHUNK`].
-const PURGE_TENANT_BEFORE: &str = "DELETE FROM provisioning_log WHERE seq IN
-    (SELECT seq FROM provisioning_log WHERE tenant_id = ? AND at < ? LIMIT ?)";
+/// How many blocks one purge statement deletes: up to 2,048 entries (see
+/// `roster_store::sql::provisioning_log::PURGE_CHUNK`).
+const PURGE_BLOCKS: i64 = 8;
 
 /// The next tenant id in the log after one (an index seek per tenant, not a walk of the log).
-const NEXT_LOGGED_TENANT: &str =
-    "SELECT tenant_id FROM provisioning_log WHERE tenant_id > ? ORDER BY tenant_id LIMIT 1";
+const NEXT_LOGGED_TENANT: &str = "SELECT tenant_id FROM provisioning_log_blocks
+    WHERE tenant_id > ? ORDER BY tenant_id LIMIT 1";
+
+/// Deletes the resource rows of the entries `heads`, so that every such row is of an entry
+/// the log holds (the purge of names relies on it).
+fn delete_rids<'a>(
+    tx: &rusqlite::Connection,
+    heads: impl IntoIterator<Item = &'a Head>,
+) -> Result<(), StoreError> {
+    let mut delete = tx
+        .prepare_cached("DELETE FROM provisioning_log_rids WHERE era = ? AND rid = ? AND seq = ?")
+        .map_err(lite_err)?;
+    for head in heads {
+        if let Some(rid) = head.rid {
+            delete
+                .execute(params![head.seq >> ERA_SHIFT, rid, head.seq])
+                .map_err(lite_err)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes up to [`PURGE_BLOCKS`] of a tenant's blocks, those whose newest entry arrived
+/// before `before` when given, and their resource rows: how many blocks and how many entries.
+fn delete_some_blocks(
+    tx: &rusqlite::Connection,
+    tenant: &str,
+    before: Option<i64>,
+) -> Result<(i64, u64), StoreError> {
+    let blocks: Vec<(i64, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT id, heads FROM provisioning_log_blocks
+             WHERE tenant_id = ?1 AND (?2 IS NULL OR max_at < ?2) LIMIT ?3",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![tenant, before, PURGE_BLOCKS], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
+        })
+        .map_err(lite_err)?;
+    let mut delete = tx
+        .prepare_cached("DELETE FROM provisioning_log_blocks WHERE id = ?")
+        .map_err(lite_err)?;
+    let mut entries = 0;
+    for (id, bytes) in &blocks {
+        let heads = heads(bytes)?;
+        delete_rids(tx, &heads)?;
+        delete.execute([id]).map_err(lite_err)?;
+        entries += heads.len() as u64;
+    }
+    Ok((blocks.len() as i64, entries))
+}
+
+/// Writes again, without the entries that arrived before `before`, the tenant's blocks that
+/// hold entries on both sides of it: how many entries went.
+fn trim_blocks(tx: &rusqlite::Connection, tenant: &str, before: i64) -> Result<u64, StoreError> {
+    let blocks: Vec<(i64, Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached(
+            "SELECT id, heads, body FROM provisioning_log_blocks
+             WHERE tenant_id = ?1 AND max_at >= ?2 AND min_at < ?2",
+        )
+        .and_then(|mut s| {
+            s.query_map(params![tenant, before], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect()
+        })
+        .map_err(lite_err)?;
+    let id = TenantId::new(tenant);
+    let mut cut = 0;
+    for (block, head_bytes, body) in blocks {
+        let (older, kept): (Vec<Head>, Vec<Head>) =
+            heads(&head_bytes)?.into_iter().partition(|h| h.at < before);
+        delete_rids(tx, &older)?;
+        cut += older.len() as u64;
+        let entries: Vec<LogEntry> = kept
+            .iter()
+            .map(|h| h.entry(&id, part(&body, h)?))
+            .collect::<Result<_, _>>()?;
+        let pending: Vec<Pending<'_>> = kept
+            .iter()
+            .zip(&entries)
+            .map(|(h, entry)| Pending {
+                entry,
+                seq: h.seq,
+                key: &h.key,
+                rid: h.rid,
+            })
+            .collect();
+        let b = encode(&pending);
+        tx.prepare_cached(
+            "UPDATE provisioning_log_blocks SET first_seq = ?, last_seq = ?, min_at = ?,
+               max_at = ?, total = ?, refused = ?, failed = ?, heads = ?, body = ?
+             WHERE id = ?",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                b.first_seq,
+                b.last_seq,
+                b.min_at,
+                b.max_at,
+                b.total,
+                b.refused,
+                b.failed,
+                b.heads,
+                b.body,
+                block
+            ])
+        })
+        .map_err(lite_err)?;
+    }
+    Ok(cut)
+}
 
 impl SqliteStore {
     /// Deletes a tenant's log, chunk by chunk, once the tenant is gone (see `delete_tenant`).
     pub(crate) async fn delete_tenant_log(&self, tenant: &TenantId) -> Result<u64, StoreError> {
-        let deleted = self
-            .delete_in_chunks(PURGE_TENANT, vec![tenant.as_str().to_owned()])
-            .await?;
+        let deleted = self.delete_blocks(tenant, None).await?;
         self.noted.forget();
         self.delete_in_chunks(PURGE_TENANT_NAMES, vec![tenant.as_str().to_owned()])
             .await?;
         Ok(deleted)
+    }
+
+    /// Deletes a tenant's blocks (those before a time, when given), [`PURGE_BLOCKS`] per
+    /// write: how many entries they held.
+    async fn delete_blocks(
+        &self,
+        tenant: &TenantId,
+        before: Option<i64>,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let tenant = tenant.as_str().to_owned();
+            let (blocks, entries) = self
+                .log_writer
+                .write(move |tx| delete_some_blocks(tx, &tenant, before))
+                .await?;
+            deleted += entries;
+            if blocks < PURGE_BLOCKS {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Deletes the names noted of resource numbers no entry carries any more (their entries

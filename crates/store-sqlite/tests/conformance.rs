@@ -200,48 +200,48 @@ async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
     assert_eq!(page("t-gone").await, 0);
 }
 
-/// A log file of the version before resource numbers (no `rid`, an index on names, one on ids
-/// and one on `at`) is brought up to date when the store opens: its entries are numbered, the
-/// names they carried noted, the three indexes dropped, and a page about a resource finds them
-/// by id and by name.
+/// A log file of an earlier version (a row per entry; before resource numbers: no `rid`, an
+/// index on names, one on ids and one on `at`) is brought up to date when the store opens: its
+/// entries are numbered, the names they carried noted, and they are moved into blocks with
+/// their `seq`s; a page about a resource finds them by id and by name, and the next entry
+/// follows them.
 #[tokio::test]
-async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
-    use roster_store::{LogEntry, LogQuery, Outcome, TenantId};
+async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
+    use roster_store::{LogQuery, Outcome, TenantId};
     let db = fresh().await;
     let at = time::macros::datetime!(2024-01-01 0:00 UTC);
     let tenant = TenantId::new("t-old");
     let record = conformance::tenant_record("t-old", "t-old", at);
     db.store.create_tenant(&record).await.expect("a tenant");
-    let entries: Vec<LogEntry> = [("u-ada", "Ada@Contoso.com"), ("", "bob@contoso.com")]
-        .into_iter()
-        .enumerate()
-        .map(|(m, resource)| {
-            conformance::log_entry(
-                &tenant,
-                m as i64,
-                "create",
-                Outcome::Succeeded,
-                resource,
-                "entra",
-            )
-        })
-        .collect();
-    db.store.append_log(entries).await.expect("appending");
     let dir = db._dir;
     drop(db.store);
-    // What the version before wrote: no numbers, no names, the two indexes, version 0.
+    // What the version before resource numbers wrote: rows, no numbers, no names, version 0.
     let log = dir.path().join("t.db-log");
     rusqlite::Connection::open(&log)
         .expect("opening the log file")
         .execute_batch(
             "DROP INDEX provisioning_log_era_rid;
+             DROP TABLE provisioning_log_blocks;
+             DROP TABLE provisioning_log_rids;
+             DROP TABLE provisioning_log_next;
              ALTER TABLE provisioning_log DROP COLUMN rid;
-             DELETE FROM provisioning_log_names;
              CREATE INDEX provisioning_log_resource_key
                  ON provisioning_log (tenant_id, resource_key, seq);
              CREATE INDEX provisioning_log_resource_id
                  ON provisioning_log (tenant_id, resource_id, seq);
              CREATE INDEX provisioning_log_at ON provisioning_log (at);
+             INSERT INTO provisioning_log (seq, tenant_id, at, outcome, action, client,
+               resource_key, resource_id, request_id, duration_ms, method, path, query, status,
+               user_agent, credential, resource_type, resource_name, summary, explanation,
+               hint, normalizations, request_body, response_body)
+             VALUES
+               (7, 't-old', '2024-01-01T00:00:00.000001Z', 'succeeded', 'create', 'entra',
+                'ada@contoso.com', 'u-ada', 'r1', 3, 'POST', '/Users', '', 201, 'ua', '',
+                'User', 'Ada@Contoso.com', 'Created user Ada@Contoso.com', '', '', '', '{}', '{}'),
+               (9, 't-old', '2024-01-01T00:01:00.000000Z', 'refused', 'create', 'okta',
+                'bob@contoso.com', '', 'r2', 3, 'POST', '/Users', '', 409, 'ua', '',
+                'User', 'bob@contoso.com', 'Refused', 'Taken', 'Rename', 'a b', '{}', '{}');
+             UPDATE sqlite_sequence SET seq = 12 WHERE name = 'provisioning_log';
              PRAGMA user_version = 0;",
         )
         .expect("making the log file as the version before wrote it");
@@ -253,25 +253,42 @@ async fn an_earlier_log_file_is_numbered_when_the_store_opens() {
         limit: 10,
         ..LogQuery::default()
     };
-    for (resource, expected) in [("u-ada", 1), ("ada@contoso.com", 1), ("BOB@contoso.com", 1)] {
+    for (resource, expected) in [("u-ada", 7), ("ada@contoso.com", 7), ("BOB@contoso.com", 9)] {
         let page = store
             .log_page(&tenant, &by(resource))
             .await
             .expect("a page");
-        assert_eq!(page.len(), expected, "{resource}");
+        let seqs: Vec<i64> = page.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [expected], "{resource}");
     }
+    let bob = store.log_entry(&tenant, 9).await.expect("reading");
+    let bob = bob.expect("the entry moved with its seq");
+    assert_eq!(
+        (bob.status, bob.normalizations.len(), bob.hint.as_str()),
+        (409, 2, "Rename")
+    );
+    let next = conformance::log_entry(
+        &tenant,
+        5,
+        "get",
+        Outcome::Succeeded,
+        ("u-ada", "ada@contoso.com"),
+        "entra",
+    );
+    store.append_log(vec![next]).await.expect("appending");
+    let newest = store.log_page(&tenant, &by("u-ada")).await.expect("a page");
+    assert_eq!(newest[0].seq, 13, "after the earlier version's last seq");
     let conn = rusqlite::Connection::open(&log).expect("opening the log file");
-    let (numbered, version, old): (i64, i64, i64) = conn
+    let (rows, blocks, version): (i64, i64, i64) = conn
         .query_row(
-            "SELECT (SELECT count(*) FROM provisioning_log WHERE rid IS NOT NULL),
-                    (SELECT user_version FROM pragma_user_version),
-                    (SELECT count(*) FROM sqlite_master WHERE name IN ('provisioning_log_at',
-                        'provisioning_log_resource_key', 'provisioning_log_resource_id'))",
+            "SELECT (SELECT count(*) FROM provisioning_log),
+                    (SELECT count(*) FROM provisioning_log_blocks),
+                    (SELECT user_version FROM pragma_user_version)",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .expect("reading the log file");
-    assert_eq!((numbered, version, old), (2, 1, 0));
+    assert_eq!((rows, blocks, version), (0, 2, 1));
 }
 
 /// The page size of a log file: SQLite's largest for a new file; a file written with SQLite's

@@ -11,6 +11,9 @@ use time::{Duration, OffsetDateTime};
 
 const START: OffsetDateTime = datetime!(2024-01-01 0:00 UTC);
 
+/// Which entries a filter keeps, read plainly.
+type Keep = Box<dyn Fn(&LogEntry) -> bool>;
+
 /// The `n`th entry appended: its tenant, time, outcome and resource vary with `n`, and its
 /// time is out of order now and then (entries are numbered as they are written, after their
 /// request ends).
@@ -105,7 +108,7 @@ async fn blocks_read_back_as_the_plain_log_under_every_filter() {
 
     // Each filter, paged, is the plain log filtered.
     let at = |minute: i64| START + Duration::minutes(minute);
-    let filters: Vec<(LogQuery, Box<dyn Fn(&LogEntry) -> bool>)> = vec![
+    let filters: Vec<(LogQuery, Keep)> = vec![
         (
             LogQuery {
                 outcome: Some(Outcome::Refused),

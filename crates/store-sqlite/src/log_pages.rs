@@ -215,7 +215,11 @@ fn by_resource(
     Ok(found)
 }
 
-/// The blocks one page has read, by id, and the head of a `seq` in them.
+/// The most blocks [`Blocks`] keeps (a walk goes in `seq` order: a block it has left is seldom
+/// needed again).
+const BLOCKS_KEPT: usize = 16;
+
+/// The blocks one page has read last, and the head of a `seq` in them.
 struct Blocks<'a> {
     conn: &'a Connection,
     tenant: &'a TenantId,
@@ -241,6 +245,12 @@ impl<'a> Blocks<'a> {
             Some(at) => at,
             None => match block_of(self.conn, self.tenant, seq)? {
                 Some(block) => {
+                    // A walk goes in `seq` order: the blocks it left behind are not read
+                    // again, and a long walk (a resource with many entries, few of them
+                    // passing) keeps no more than these.
+                    if self.read.len() == BLOCKS_KEPT {
+                        self.read.remove(0);
+                    }
                     self.read.push(block);
                     self.read.len() - 1
                 }
@@ -336,12 +346,8 @@ pub(crate) fn counts(
              WHERE tenant_id = ? AND max_at >= ?",
         )
         .map_err(lite_err)?;
-    let blocks: Vec<(i64, i64, i64, i64, i64)> = statement
-        .query_map(params![tenant.as_str(), since], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })
-        .map_err(lite_err)?
-        .collect::<Result<_, _>>()
+    let mut rows = statement
+        .query(params![tenant.as_str(), since])
         .map_err(lite_err)?;
     let mut counts = LogCounts::default();
     let mut add = |total: i64, refused: i64, failed: i64| {
@@ -350,9 +356,11 @@ pub(crate) fn counts(
         counts.refused += n(refused);
         counts.failed += n(failed);
     };
-    for (id, min_at, total, refused, failed) in blocks {
+    while let Some(row) = rows.next().map_err(lite_err)? {
+        let block = |n: usize| row.get::<_, i64>(n).map_err(lite_err);
+        let (id, min_at) = (block(0)?, block(1)?);
         if min_at >= since {
-            add(total, refused, failed);
+            add(block(2)?, block(3)?, block(4)?);
             continue;
         }
         let bytes: Vec<u8> = conn

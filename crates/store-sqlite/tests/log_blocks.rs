@@ -1,5 +1,5 @@
 //! The provisioning log in blocks on SQLite, against the plain reading of what was appended:
-//! several flushes of two tenants' entries, interleaved, more than a block each, read back page
+//! many flushes of two tenants' entries, interleaved, more than a block each, read back page
 //! by page both ways, under every filter, one entry at a time, counted, and purged.
 
 use roster_store::conformance;
@@ -74,9 +74,11 @@ async fn blocks_read_back_as_the_plain_log_under_every_filter() {
         let record = conformance::tenant_record(t.as_str(), t.as_str(), START);
         store.create_tenant(&record).await.expect("a tenant");
     }
-    // Three flushes: each tenant's part of the first and last spans several blocks.
+    // Three flushes, each tenant's part of the first and last spanning several blocks; then
+    // twenty small ones, a block each (more than a page's walk keeps at once).
     let mut appended = Vec::new();
-    for range in [0..700, 700..705, 705..1500] {
+    let small = (0..20).map(|k| 1500 + k * 10..1510 + k * 10);
+    for range in [0..700, 700..705, 705..1500].into_iter().chain(small) {
         let batch: Vec<LogEntry> = range.map(|n| nth(&tenants, n)).collect();
         appended.extend(batch.clone());
         store.append_log(batch).await.expect("appending");

@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use time::OffsetDateTime;
 
 use crate::cold::Cols;
-use crate::log_blocks::{BLOCK_MAX, Head, Pending, encode, heads, micros, part};
+use crate::log_blocks::{BLOCK_MAX, Block, Head, Pending, encode, heads, micros, part};
 use crate::log_names::{
     ERA_SHIFT, Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid,
 };
@@ -51,6 +51,22 @@ fn last_seq(tx: &rusqlite::Connection) -> Result<i64, StoreError> {
         .ok_or_else(|| StoreError::Internal("the provisioning log has no last seq".into()))
 }
 
+/// A block's values after its tenant, in the order [`INSERT_BLOCK`] and the purge's rewrite
+/// name them.
+fn block_values(b: &Block) -> [&dyn rusqlite::ToSql; 9] {
+    [
+        &b.first_seq,
+        &b.last_seq,
+        &b.min_at,
+        &b.max_at,
+        &b.total,
+        &b.refused,
+        &b.failed,
+        &b.heads,
+        &b.body,
+    ]
+}
+
 /// Stores `entries` (of one tenant, in order, with their `seq`s, keys and numbers) as blocks.
 fn write_blocks(
     tx: &rusqlite::Connection,
@@ -60,19 +76,11 @@ fn write_blocks(
     let mut insert = tx.prepare_cached(INSERT_BLOCK).map_err(lite_err)?;
     for chunk in entries.chunks(BLOCK_MAX) {
         let b = encode(chunk);
+        let tenant: &dyn rusqlite::ToSql = &tenant;
         insert
-            .execute(params![
-                tenant,
-                b.first_seq,
-                b.last_seq,
-                b.min_at,
-                b.max_at,
-                b.total,
-                b.refused,
-                b.failed,
-                b.heads,
-                b.body
-            ])
+            .execute(rusqlite::params_from_iter(
+                std::iter::once(tenant).chain(block_values(&b)),
+            ))
             .map_err(lite_err)?;
     }
     let rows: Vec<(i64, i64)> = entries
@@ -99,15 +107,13 @@ fn write_blocks(
     Ok(())
 }
 
-/// Appends `entries` on the log writer's connection, inside its transaction: each tenant's
-/// entries of the batch, in order, get the next `seq`s and are stored as blocks; the names
-/// their resources carried are noted (see `log_names`): the names to remember once committed.
-fn append(
+/// Stores `entries` as blocks, tenant by tenant, each tenant's in their order: `seq_of` gives
+/// each entry its `seq`, seeing its resource's key and number first.
+fn write_by_tenant(
     tx: &rusqlite::Connection,
     entries: &[LogEntry],
-    noted: &Noted,
-) -> Result<Vec<u64>, StoreError> {
-    let mut names = Names::new(tx, noted)?;
+    mut seq_of: impl FnMut(&LogEntry, &str, Option<i64>) -> Result<i64, StoreError>,
+) -> Result<(), StoreError> {
     let keys: Vec<String> = entries
         .iter()
         .map(|e| log::resource_key(&e.resource_name))
@@ -119,24 +125,40 @@ fn append(
             .as_str()
             .cmp(entries[b].tenant_id.as_str())
     });
-    let mut seq = last_seq(tx)?;
     for group in order.chunk_by(|&a, &b| entries[a].tenant_id == entries[b].tenant_id) {
         let tenant = entries[group[0]].tenant_id.as_str();
         let mut pending = Vec::with_capacity(group.len());
         for &n in group {
-            let entry = &entries[n];
-            let rid = rid(tenant, &entry.resource_id, &keys[n]);
-            names.note(tenant, &entry.resource_id, &keys[n], rid)?;
-            seq += 1;
+            let (entry, key) = (&entries[n], keys[n].as_str());
+            let rid = rid(tenant, &entry.resource_id, key);
+            let seq = seq_of(entry, key, rid)?;
             pending.push(Pending {
                 entry,
                 seq,
-                key: &keys[n],
+                key,
                 rid,
             });
         }
         write_blocks(tx, tenant, &pending)?;
     }
+    Ok(())
+}
+
+/// Appends `entries` on the log writer's connection, inside its transaction: each tenant's
+/// entries of the batch, in order, get the next `seq`s and are stored as blocks; the names
+/// their resources carried are noted (see `log_names`): the names to remember once committed.
+fn append(
+    tx: &rusqlite::Connection,
+    entries: &[LogEntry],
+    noted: &Noted,
+) -> Result<Vec<u64>, StoreError> {
+    let mut names = Names::new(tx, noted)?;
+    let mut seq = last_seq(tx)?;
+    write_by_tenant(tx, entries, |entry, key, rid| {
+        names.note(entry.tenant_id.as_str(), &entry.resource_id, key, rid)?;
+        seq += 1;
+        Ok(seq)
+    })?;
     tx.prepare_cached("UPDATE provisioning_log_next SET seq = ? WHERE id = 0")
         .and_then(|mut s| s.execute([seq]))
         .map_err(lite_err)?;
@@ -148,9 +170,9 @@ const MOVE_CHUNK: i64 = 4096;
 
 /// On the log writer's connection when it starts: sets the last `seq` given when the file has
 /// none, or has one below the earlier version's table's (its `AUTOINCREMENT` counter, its
-/// entries), then moves the
-/// entries of that table (a log file of an earlier version, or entries moved from the main
-/// file) into blocks with their `seq`s, a chunk per transaction, and empties it.
+/// entries), then moves the entries of that table (a log file of an earlier version, or
+/// entries moved from the main file) into blocks with their `seq`s, a chunk per transaction,
+/// and empties it.
 pub(crate) fn move_rows_to_blocks(conn: &rusqlite::Connection) -> Result<(), StoreError> {
     conn.execute_batch(
         "INSERT OR IGNORE INTO provisioning_log_next (id, seq) VALUES (0, max(
@@ -179,25 +201,7 @@ pub(crate) fn move_rows_to_blocks(conn: &rusqlite::Connection) -> Result<(), Sto
         let Some(last) = rows.last().map(|e| e.seq) else {
             break;
         };
-        let keys: Vec<String> = rows
-            .iter()
-            .map(|e| log::resource_key(&e.resource_name))
-            .collect();
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by(|&a, &b| rows[a].tenant_id.as_str().cmp(rows[b].tenant_id.as_str()));
-        for group in order.chunk_by(|&a, &b| rows[a].tenant_id == rows[b].tenant_id) {
-            let tenant = rows[group[0]].tenant_id.as_str();
-            let pending: Vec<Pending<'_>> = group
-                .iter()
-                .map(|&n| Pending {
-                    entry: &rows[n],
-                    seq: rows[n].seq,
-                    key: &keys[n],
-                    rid: rid(tenant, &rows[n].resource_id, &keys[n]),
-                })
-                .collect();
-            write_blocks(&tx, tenant, &pending)?;
-        }
+        write_by_tenant(&tx, &rows, |entry, _, _| Ok(entry.seq))?;
         tx.execute("DELETE FROM provisioning_log WHERE seq <= ?", [last])
             .map_err(lite_err)?;
         tx.commit().map_err(lite_err)?;
@@ -411,18 +415,10 @@ fn trim_blocks(tx: &rusqlite::Connection, tenant: &str, before: i64) -> Result<u
              WHERE id = ?",
         )
         .and_then(|mut s| {
-            s.execute(params![
-                b.first_seq,
-                b.last_seq,
-                b.min_at,
-                b.max_at,
-                b.total,
-                b.refused,
-                b.failed,
-                b.heads,
-                b.body,
-                block
-            ])
+            let block: &dyn rusqlite::ToSql = &block;
+            s.execute(rusqlite::params_from_iter(
+                block_values(&b).into_iter().chain([block]),
+            ))
         })
         .map_err(lite_err)?;
     }

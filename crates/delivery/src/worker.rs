@@ -1,11 +1,12 @@
 //! The claim, deliver and record loop.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use roster_directory::{Clock, Directory, Secrets, epoch_millis};
-use roster_store::{DeadLetter, DeliveryAttempt, StoreError, Stream, StreamUpdate};
+use roster_store::{DeadLetter, DeliveryAttempt, StoreError, Stream, StreamUpdate, TenantId};
 use time::OffsetDateTime;
-use tokio::task::JoinSet;
+use tokio::task::{self, JoinSet};
 
 use crate::sender::{Request, Sender};
 use crate::{HttpSender, WebhookConfig, backoff, signing};
@@ -73,6 +74,14 @@ impl Worker {
     async fn run(self) {
         let changes = self.directory.changes();
         let mut running: JoinSet<()> = JoinSet::new();
+        // The stream each task delivers, so that a stream this worker still delivers is not
+        // started twice: a lease it outlived (the clock stepped forward) lets the claim hand
+        // the stream back to this same worker.
+        let mut delivering: HashMap<task::Id, StreamKey> = HashMap::new();
+        // Streams claimed again while their task still ran, by that task: the claim renewed
+        // the lease under this worker's name, which the task's record then releases, unless
+        // the task had already recorded its outcome before the claim.
+        let mut reclaimed: HashMap<task::Id, Stream> = HashMap::new();
         let mut failing = false;
         // Whether any endpoint exists, looked up once a second: without one, changes wake
         // nobody.
@@ -103,10 +112,17 @@ impl Worker {
                 match self.claim(free).await {
                     Ok(streams) => {
                         failing = false;
-                        claimed = streams.len();
                         for stream in streams {
+                            let key = (stream.webhook.id.clone(), stream.tenant_id.clone());
+                            if let Some((id, _)) = delivering.iter().find(|(_, k)| **k == key) {
+                                reclaimed.insert(*id, stream);
+                                continue;
+                            }
+                            claimed += 1;
                             let worker = self.clone();
-                            running.spawn(async move { worker.deliver_stream(stream).await });
+                            let task =
+                                running.spawn(async move { worker.deliver_stream(stream).await });
+                            delivering.insert(task.id(), key);
                         }
                     }
                     Err(e) => {
@@ -130,7 +146,16 @@ impl Worker {
             };
             tokio::select! {
                 () = changes.notified() => {}
-                Some(_) = running.join_next(), if !running.is_empty() => {}
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    let id = match done {
+                        Ok((id, ())) => id,
+                        Err(e) => e.id(),
+                    };
+                    delivering.remove(&id);
+                    if let Some(stream) = reclaimed.remove(&id) {
+                        self.release(&stream).await;
+                    }
+                }
                 () = tokio::time::sleep(poll) => {}
             }
         }
@@ -144,6 +169,35 @@ impl Worker {
             .store()
             .claim_streams(&self.owner, now, lease_until, limit as u64)
             .await
+    }
+
+    /// Releases a stream claimed again while its task still ran, changing nothing else. If
+    /// the task recorded its outcome after that claim, the lease is already released and this
+    /// does nothing; if before, the claim found the stream due with the task's outcome, and
+    /// this leaves it due now.
+    async fn release(&self, stream: &Stream) {
+        let update = StreamUpdate {
+            leased_delivered: stream.delivered,
+            delivered: stream.delivered,
+            attempts: stream.attempts,
+            first_failed_at: stream.first_failed_at,
+            next_attempt_at: epoch_millis(self.clock.now()),
+            dead_letter: None,
+        };
+        if let Err(e) = self
+            .directory
+            .store()
+            .finish_stream(
+                &self.owner,
+                &stream.webhook.id,
+                &stream.tenant_id,
+                &update,
+                &[],
+            )
+            .await
+        {
+            tracing::warn!(error = %e, "releasing a webhook stream failed; its lease expires");
+        }
     }
 
     /// Delivers a leased stream's events in order until one fails or the batch ends, then
@@ -261,6 +315,9 @@ impl Worker {
         }
     }
 }
+
+/// A stream's identity: its endpoint and its tenant.
+type StreamKey = (String, TenantId);
 
 /// A duration in whole milliseconds, as the store keeps times.
 fn millis(d: std::time::Duration) -> i64 {

@@ -78,9 +78,10 @@ impl Worker {
         // started twice: a lease it outlived (the clock stepped forward) lets the claim hand
         // the stream back to this same worker.
         let mut delivering: HashMap<task::Id, StreamKey> = HashMap::new();
-        // Streams claimed again while their task still ran, by that task: the claim renewed
-        // the lease under this worker's name, which the task's record then releases, unless
-        // the task had already recorded its outcome before the claim.
+        // Streams claimed again while a task of this worker still delivered them, by that
+        // task's id: the claim renewed the lease under this worker's name. The task's record
+        // releases it, unless the task had recorded its outcome before the claim; so once the
+        // task ends, the claimed copy is released too (see `release`).
         let mut reclaimed: HashMap<task::Id, Stream> = HashMap::new();
         let mut failing = false;
         // Whether any endpoint exists, looked up once a second: without one, changes wake

@@ -2,7 +2,8 @@
 //! that answers as the test says: retries come exactly when the backoff says (the jitter
 //! fixed through `Secrets`), later events wait behind a failing one, an event is dead-lettered
 //! after its last attempt, and what was sent is signed with the endpoint's secret. No test
-//! here waits in real time.
+//! here waits in real time, but the last: it runs the worker's loop, with a delivery held in
+//! flight, and looks at the database until the loop has claimed the stream again.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -295,4 +296,112 @@ async fn an_event_refused_past_the_last_attempt_is_dead_lettered_and_the_stream_
     assert_eq!(s.worker.run_once().await.unwrap(), 1);
     assert_eq!(s.sent_ids().last(), Some(&log[1]));
     assert_eq!(s.worker.run_once().await.unwrap(), 0);
+}
+
+/// Holds its first request until the test opens the gate; answers the others at once. Keeps
+/// what it was sent, and tells the test of each request.
+#[derive(Default)]
+struct Gated {
+    gate: tokio::sync::Notify,
+    arrived: tokio::sync::Notify,
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Sender for Gated {
+    async fn send(&self, request: Request) -> Sent {
+        let first = {
+            let mut sent = self.sent.lock().unwrap();
+            sent.push(request.id);
+            sent.len() == 1
+        };
+        self.arrived.notify_one();
+        if first {
+            self.gate.notified().await;
+        }
+        Sent {
+            outcome: Ok(204),
+            latency: std::time::Duration::from_millis(7),
+        }
+    }
+}
+
+impl Gated {
+    /// Waits until `n` requests have come.
+    async fn wait_for(&self, n: usize) {
+        tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while self.sent.lock().unwrap().len() < n {
+                self.arrived.notified().await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{n} requests did not come"));
+    }
+}
+
+/// The running worker, with a delivery in flight when the clock steps past its lease (an
+/// operator's clock correction, a suspended host): the claim hands the stream back to this
+/// same worker, which must not deliver it a second time beside the first; once the first
+/// delivery ends, the stream goes on.
+#[tokio::test]
+async fn a_stream_claimed_again_while_it_is_delivered_is_not_delivered_twice() {
+    let s = setup(WebhookConfig::default(), vec![]).await;
+    let gated = Arc::new(Gated::default());
+    let config = WebhookConfig {
+        poll: std::time::Duration::from_millis(10),
+        ..Default::default()
+    };
+    s.directory
+        .add_webhook("http://127.0.0.1:9/hook", None, false)
+        .await
+        .unwrap();
+    let running = Worker::new(s.directory.clone(), gated.clone(), config).spawn();
+    s.create_user("first@example.com").await;
+    gated.wait_for(1).await;
+
+    // The lease (30 s) runs out by the clock while the first event is held.
+    s.clock.advance(time::Duration::hours(1));
+    s.create_user("second@example.com").await;
+    // Until the worker has claimed the stream again, a claim of another owner gets it (and
+    // gives it back at once, changing nothing).
+    let store = s.directory.store();
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let now = roster_directory::epoch_millis(s.clock.now());
+            let probed = store
+                .claim_streams("probe", now, now + 1, 10)
+                .await
+                .unwrap();
+            if probed.is_empty() {
+                break;
+            }
+            for p in probed {
+                let unchanged = roster_store::StreamUpdate {
+                    leased_delivered: p.delivered,
+                    delivered: p.delivered,
+                    attempts: p.attempts,
+                    first_failed_at: p.first_failed_at,
+                    next_attempt_at: now,
+                    dead_letter: None,
+                };
+                store
+                    .finish_stream("probe", &p.webhook.id, &p.tenant_id, &unchanged, &[])
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("the worker claims the stream again");
+
+    gated.gate.notify_one();
+    gated.wait_for(2).await;
+    let log = s.log_ids().await;
+    assert_eq!(
+        *gated.sent.lock().unwrap(),
+        log,
+        "each event once, in order"
+    );
+    running.abort();
 }

@@ -141,9 +141,12 @@ impl SqliteStore {
     }
 }
 
-/// WAL frames (pages) past which the log should start over: 64 MB of 4 KiB pages, the size
-/// `journal_size_limit` cuts the file back to.
-const WAL_FRAMES_LIMIT: i64 = 16_384;
+/// The WAL's size past which it should start over: the size `journal_size_limit` cuts the
+/// file back to, so that a WAL that starts over writes into the file's own blocks again. In
+/// frames, this depends on the file's page size: 16,384 of the main file's 4 KiB pages, 1,024
+/// of the log file's 64 KiB pages (a limit of 16,384 frames let the log's WAL grow to 1 GiB,
+/// every append past its end allocating blocks and filling the page cache).
+const WAL_BYTES_LIMIT: i64 = 64 << 20;
 
 /// Copies the WAL's committed pages into the database every two seconds, without blocking
 /// writers or readers (`PASSIVE`), so that the writer seldom pays for a checkpoint inside a
@@ -153,7 +156,7 @@ const WAL_FRAMES_LIMIT: i64 = 16_384;
 ///
 /// The WAL starts over only once everything in it has been copied, at the start of a write.
 /// Under a write load that never pauses, this task never catches up with the last commit, so
-/// past [`WAL_FRAMES_LIMIT`] frames it copies what it can once more and asks the writer to run
+/// past [`WAL_BYTES_LIMIT`] it copies what it can once more and asks the writer to run
 /// a `RESTART` checkpoint between two batches: with no write in progress that checkpoint
 /// copies the few pages left and the log starts over, bounded. Ends when the checkpoint
 /// connection fails (the process is going away).
@@ -195,7 +198,8 @@ fn checkpoint_pass(
     // Answers (busy, frames in the WAL, frames copied into the database).
     let sql = format!("PRAGMA {schema}.wal_checkpoint(PASSIVE)");
     let passive = || conn.query_row(&sql, [], |r| r.get::<_, i64>(1));
-    if passive()? > WAL_FRAMES_LIMIT {
+    let page_size: i64 = conn.query_row(&format!("PRAGMA {schema}.page_size"), [], |r| r.get(0))?;
+    if passive()? > WAL_BYTES_LIMIT / page_size.max(512) {
         passive()?;
         restart_wanted.store(true, Ordering::Relaxed);
     }
@@ -228,4 +232,63 @@ fn query_opt<T>(
     conn.prepare_cached(sql)
         .and_then(|mut q| q.query_row(params, f).optional())
         .map_err(lite_err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends rows of about a page each to `t` until the WAL holds at least `frames` pages.
+    fn fill(conn: &Connection, page_size: i64, frames: i64) {
+        let chunk = vec![0u8; usize::try_from(page_size).unwrap() - 200];
+        loop {
+            let in_wal: i64 = conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .unwrap();
+            if in_wal >= frames {
+                return;
+            }
+            let n = ((frames - in_wal) / 2).clamp(1, 256);
+            let tx = conn.unchecked_transaction().unwrap();
+            for _ in 0..n {
+                tx.execute("INSERT INTO t (b) VALUES (?)", [&chunk])
+                    .unwrap();
+            }
+            tx.commit().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_wal_starts_over_past_64_mib_whatever_its_page_size() {
+        for (page_size, limit) in [(4096, 16_384), (65_536, 1_024)] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("x.db");
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&format!(
+                "PRAGMA page_size = {page_size}; PRAGMA journal_mode = WAL;
+                 PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (b BLOB);"
+            ))
+            .unwrap();
+            // A reader's snapshot keeps the WAL from starting over by itself, as a busy
+            // server's readers and writes do.
+            let reader = Connection::open(&path).unwrap();
+            reader.execute_batch("BEGIN").unwrap();
+            let _: i64 = reader
+                .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+                .unwrap();
+            let wanted = AtomicBool::new(false);
+            fill(&conn, page_size, limit - 64);
+            checkpoint_pass(&conn, "main", &wanted).unwrap();
+            assert!(
+                !wanted.load(Ordering::Relaxed),
+                "{page_size}: below the limit"
+            );
+            fill(&conn, page_size, limit + 1);
+            checkpoint_pass(&conn, "main", &wanted).unwrap();
+            assert!(
+                wanted.load(Ordering::Relaxed),
+                "{page_size}: past the limit"
+            );
+        }
+    }
 }

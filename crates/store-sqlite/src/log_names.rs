@@ -27,8 +27,9 @@ const NOTED_MAX: usize = 200_000;
 
 /// The names this process has seen committed to `provisioning_log_names` or loaded from it
 /// when the store opened ([`Noted::load`]), as fingerprints of (tenant, name, number): a batch
-/// skips the statement for them. Forgotten before any name is deleted (the purge, a tenant's
-/// deletion), so that it never claims a name the table lacks.
+/// skips the statement for them. A name is forgotten before it is deleted (by the purge, in the
+/// transaction that deletes it; all of them before a tenant's are), so that it never claims a
+/// name the table lacks.
 /// Two names with one 64-bit fingerprint (about one chance in 10^10 at its fullest) would
 /// leave the second unnoted: its entries would still be found by id.
 #[derive(Debug, Clone, Default)]
@@ -78,7 +79,16 @@ impl Noted {
         Ok(())
     }
 
-    /// Forgets every name, before names are deleted.
+    /// Forgets one name, before it is deleted (inside the transaction that deletes it: the
+    /// log writer runs one transaction at a time, so no batch sees it known and deleted).
+    fn unlearn(&self, tenant: &str, key: &str, rid: i64) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&Noted::fingerprint(tenant, key, rid));
+    }
+
+    /// Forgets every name, before a tenant's names are deleted.
     pub(crate) fn forget(&self) {
         self.0
             .lock()
@@ -258,11 +268,13 @@ pub(crate) const PURGE_TENANT_NAMES: &str = "DELETE FROM provisioning_log_names
         (SELECT tenant_id, key, rid FROM provisioning_log_names WHERE tenant_id = ? LIMIT ?)";
 
 /// Looks at the next [`PURGE_CHUNK`] noted names after `after` and deletes those whose number
-/// no entry carries: the last name looked at (none when there were no more), and how many
-/// were deleted.
+/// no entry carries, forgetting each in `noted` first (the others stay known, so that the
+/// batches after a purge do not note every name again): the last name looked at (none when
+/// there were no more), and how many were deleted.
 pub(crate) fn purge_names_after(
     tx: &rusqlite::Connection,
     after: Option<&NoteKey>,
+    noted: &Noted,
 ) -> Result<(Option<NoteKey>, usize), StoreError> {
     let (tenant, key, rid) = after
         .cloned()
@@ -291,6 +303,7 @@ pub(crate) fn purge_names_after(
     let mut deleted = 0;
     for (tenant, key, rid) in &names {
         if !carried.exists([rid]).map_err(lite_err)? {
+            noted.unlearn(tenant, key, *rid);
             deleted += delete
                 .execute(params![tenant, key, rid])
                 .map_err(lite_err)?;

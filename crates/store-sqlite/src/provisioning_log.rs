@@ -308,7 +308,14 @@ impl ProvisioningLog for SqliteStore {
                 self.delete_tenant_log(&tenant).await?
             };
         }
-        self.purge_names().await?;
+        // A name can only lose its last entry when entries were deleted: a pass that deleted
+        // none (every pass of a log younger than its retention, and the first, at start-up)
+        // looks at no name. Names left by a process that stopped between the two are looked at
+        // by the next pass that deletes entries (they only cost room: a page about such a name
+        // finds no entry).
+        if deleted > 0 {
+            self.purge_names().await?;
+        }
         Ok(deleted)
     }
 }
@@ -459,13 +466,12 @@ impl SqliteStore {
     /// Deletes the names noted of resource numbers no entry carries any more (their entries
     /// purged), a chunk of [`PURGE_CHUNK`] names looked at per write, in key order.
     async fn purge_names(&self) -> Result<(), StoreError> {
-        self.noted.forget();
         let mut after: Option<NoteKey> = None;
         loop {
-            let from = after.clone();
+            let (from, noted) = (after.clone(), self.noted.clone());
             let (last, _) = self
                 .log_writer
-                .write(move |tx| purge_names_after(tx, from.as_ref()))
+                .write(move |tx| purge_names_after(tx, from.as_ref(), &noted))
                 .await?;
             match last {
                 Some(last) => after = Some(last),

@@ -414,6 +414,28 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
     db.store.append_log(vec![again]).await.expect("appending");
     assert_eq!(names(), "kept@x,old@x");
     assert_eq!(store_page(&db.store, &tenant, by("old@x")).await, 1);
+    // It forgot only the name it deleted: the kept one is still known, so its next entry
+    // runs no insert (seen by deleting it behind the store's back).
+    rusqlite::Connection::open(db._dir.path().join("t.db-log"))
+        .expect("opening the log file")
+        .execute(
+            "DELETE FROM provisioning_log_names WHERE key = 'kept@x'",
+            [],
+        )
+        .expect("deleting the kept name");
+    let kept_again = conformance::log_entry(
+        &tenant,
+        800,
+        "update",
+        Outcome::Succeeded,
+        ("u-2", "Kept@x"),
+        "entra",
+    );
+    db.store
+        .append_log(vec![kept_again])
+        .await
+        .expect("appending");
+    assert_eq!(names(), "old@x", "the kept name was still known: no insert");
 }
 
 /// A store that opens remembers the names its log file has noted, so that a restarted process
@@ -450,6 +472,10 @@ async fn a_reopened_store_remembers_the_names_noted() {
     assert_eq!(names(), 1);
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::open(&url).await.expect("reopening the store");
+    // The server's first purge runs as it starts; one that deletes no entry looks at no name
+    // and forgets none.
+    let purged = store.purge_log(at - time::Duration::days(1)).await;
+    assert_eq!(purged.expect("purging"), 0);
     log.execute("DELETE FROM provisioning_log_names", [])
         .expect("deleting the name");
     store.append_log(vec![entry(60)]).await.expect("appending");

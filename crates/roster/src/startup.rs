@@ -221,6 +221,15 @@ impl Application {
 mod tests {
     use super::{redacted, sqlite_file};
 
+    /// The SQLite log writer empties its WAL (a checkpoint, two syncs and a truncation) once
+    /// it has waited this long without a write: the recorder must write more often than that
+    /// while requests come, or a lightly used log would be emptied after every write.
+    #[test]
+    fn the_log_writer_is_not_idle_between_two_writes_of_the_log() {
+        let pace = roster_server::provlog::recorder::FLUSH_AFTER;
+        assert!(roster_store_sqlite::LOG_IDLE >= 4 * pace);
+    }
+
     #[test]
     fn database_passwords_are_not_shown() {
         assert_eq!(

@@ -44,6 +44,8 @@ mod tenants;
 mod webhooks;
 mod writer;
 
+pub use writer::LOG_IDLE;
+
 /// A store in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -125,6 +127,7 @@ impl SqliteStore {
             log_restart_wanted.clone(),
             mapping::Commits::default(),
             "roster-sqlite-log",
+            writer::LOG_IDLE,
         )?;
         let checkpointer = connect(&path, Role::Checkpointer)?;
         tokio::spawn(checkpoints(

@@ -147,7 +147,7 @@ impl SqliteStore {
 /// The WAL's size past which it should start over: the size `journal_size_limit` cuts the
 /// file back to, so that a WAL that starts over writes into the file's own blocks again. In
 /// frames, this depends on the file's page size: 16,384 of the main file's 4 KiB pages, 1,024
-/// of the log file's 64 KiB pages (a limit of 16,384 frames let the log's WAL grow to 1 GiB,
+/// of an older log file's 64 KiB pages (a limit of 16,384 frames let the log's WAL grow to 1 GiB,
 /// every append past its end allocating blocks and filling the page cache).
 const WAL_BYTES_LIMIT: i64 = 64 << 20;
 
@@ -263,7 +263,7 @@ mod tests {
 
     #[test]
     fn a_wal_starts_over_past_64_mib_whatever_its_page_size() {
-        for (page_size, limit) in [(4096, 16_384), (65_536, 1_024)] {
+        for (page_size, limit) in [(4096, 16_384), (16_384, 4_096), (65_536, 1_024)] {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("x.db");
             let conn = Connection::open(&path).unwrap();

@@ -303,7 +303,7 @@ async fn a_new_log_file_has_large_pages_and_an_older_one_keeps_its_own() {
             .expect("reading the page size")
     };
     let db = fresh().await;
-    assert_eq!(page_size(db._dir.path()), 65536);
+    assert_eq!(page_size(db._dir.path()), 16384);
 
     let dir = tempfile::tempdir().expect("creating a temporary directory");
     rusqlite::Connection::open(dir.path().join("t.db-log"))

@@ -146,9 +146,10 @@ impl SqliteStore {
 
 /// The WAL's size past which it should start over: the size `journal_size_limit` cuts the
 /// file back to, so that a WAL that starts over writes into the file's own blocks again. In
-/// frames, this depends on the file's page size: 16,384 of the main file's 4 KiB pages, 1,024
-/// of an older log file's 64 KiB pages (a limit of 16,384 frames let the log's WAL grow to 1 GiB,
-/// every append past its end allocating blocks and filling the page cache).
+/// frames, this depends on the file's page size: 16,384 of the main file's 4 KiB pages, 4,096
+/// of a log file's 16 KiB pages, 1,024 of an older log file's 64 KiB pages (a limit of 16,384
+/// frames let such a log's WAL grow to 1 GiB, every append past its end allocating blocks and
+/// filling the page cache).
 const WAL_BYTES_LIMIT: i64 = 64 << 20;
 
 /// Copies the WAL's committed pages into the database every two seconds, without blocking

@@ -600,3 +600,20 @@ fn cli_mistakes_are_refused_with_one_clear_line() {
     assert!(!out.status.success() && err.contains("refused"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
 }
+
+/// The server runs without transparent huge pages (see `without_huge_pages` in `main.rs`): the
+/// kernel says so of the running process.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_server_runs_without_transparent_huge_pages() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db);
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("the server's /proc status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("THP_enabled:"))
+        .expect("a kernel that reports THP_enabled");
+    assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    drop(server);
+}

@@ -130,11 +130,10 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log_blocks (
     total     INTEGER NOT NULL,
     refused   INTEGER NOT NULL,
     failed    INTEGER NOT NULL,
+    kinds     INTEGER NOT NULL DEFAULT -1,
     heads     BLOB NOT NULL,
     body      BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_seq
-    ON provisioning_log_blocks (tenant_id, first_seq);
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_at
     ON provisioning_log_blocks (tenant_id, max_at);
 -- Each entry about a resource, by era (`seq >> 13`) and the resource's number: how a page
@@ -160,6 +159,12 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log_next (
 /// index, each such place a page written to the WAL and copied back (the index on `rid` alone
 /// it replaces cost each entry about a page: a third of the log writer's time).
 const LOG_RID_INDEX: &str = "
+-- A tenant's blocks in `seq` order, with what their entries are (`kinds`, see `log_blocks::needed`):
+-- a page filtered by outcome, action or client passes over the blocks that cannot hold what it
+-- asks from the index alone, without reading their heads.
+CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_kinds
+    ON provisioning_log_blocks (tenant_id, first_seq, kinds);
+DROP INDEX IF EXISTS {schema}provisioning_log_blocks_seq;
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_era_rid
     ON provisioning_log (seq >> 13, rid) WHERE rid IS NOT NULL;
 DROP INDEX IF EXISTS {schema}provisioning_log_rid;
@@ -169,32 +174,51 @@ DROP INDEX IF EXISTS {schema}provisioning_log_at;
 ";
 
 /// Creates [`LOG_SCHEMA`] in `schema` (`provlog.`, or empty where the log's file is the main
-/// one) when missing, and brings a log file of an earlier version up to it: the `rid` column
-/// added (its values are filled by the log's writer, see `log_names::number_entries`),
+/// one) when missing, and brings a log file of an earlier version up to it: the blocks'
+/// `kinds` added (-1, every bit, for the blocks already written: they are always read), the
+/// `rid` column added (its values are filled by the log's writer, see `log_names::number_entries`),
 /// the index on it, and the two indexes it replaces dropped (and the one on `at` alone: the
 /// purge goes tenant by tenant).
 pub(crate) fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), StoreError> {
     conn.execute_batch(&LOG_SCHEMA.replace("{schema}", schema))
         .map_err(crate::lite_err)?;
-    let has_rid: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM pragma_table_info('provisioning_log', ?1)
-             WHERE name = 'rid'",
-            [match schema.trim_end_matches('.') {
-                "" => "main",
-                name => name,
-            }],
-            |r| r.get(0),
-        )
-        .map_err(crate::lite_err)?;
-    if !has_rid {
+    if !has_column(conn, schema, "provisioning_log", "rid")? {
         conn.execute_batch(&format!(
             "ALTER TABLE {schema}provisioning_log ADD COLUMN rid INTEGER"
         ))
         .map_err(crate::lite_err)?;
     }
+    if !has_column(conn, schema, "provisioning_log_blocks", "kinds")? {
+        conn.execute_batch(&format!(
+            "ALTER TABLE {schema}provisioning_log_blocks
+               ADD COLUMN kinds INTEGER NOT NULL DEFAULT -1"
+        ))
+        .map_err(crate::lite_err)?;
+    }
     conn.execute_batch(&LOG_RID_INDEX.replace("{schema}", schema))
         .map_err(crate::lite_err)
+}
+
+/// Whether `table` in `schema` (`provlog.`, or empty for the main file) has `column`.
+fn has_column(
+    conn: &Connection,
+    schema: &str,
+    table: &str,
+    column: &str,
+) -> Result<bool, StoreError> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info(?1, ?2) WHERE name = ?3",
+        rusqlite::params![
+            table,
+            match schema.trim_end_matches('.') {
+                "" => "main",
+                name => name,
+            },
+            column
+        ],
+        |r| r.get(0),
+    )
+    .map_err(crate::lite_err)
 }
 
 /// The page size of a new log file (an existing file keeps its own). An entry is about 2 KB

@@ -51,6 +51,65 @@ pub(crate) struct Block {
     pub total: i64,
     pub refused: i64,
     pub failed: i64,
+    /// What the block's entries are, as bits (see [`needed`]): a page filtered by outcome, action or
+    /// client reads the heads only of blocks that may hold what it asks.
+    pub kinds: i64,
+}
+
+/// The actions the log names (see `LogEntry::action`), each a bit of a block's `kinds`.
+const ACTIONS: [&str; 11] = [
+    "create",
+    "replace",
+    "update",
+    "delete",
+    "get",
+    "list",
+    "search",
+    "bulk",
+    "token",
+    "discovery",
+    "other",
+];
+
+/// The identity providers the log tells apart (see `LogEntry::client`), likewise.
+const CLIENTS: [&str; 4] = ["entra", "okta", "onelogin", "other"];
+
+/// The first bit of each filter's values in `kinds`: three outcomes, then the actions and one
+/// bit for any other action, then the clients and one for any other client. The bits are
+/// stored: a value keeps its bit for ever, a new value takes the bit for "any other".
+const ACTION_BITS: u32 = 3;
+const CLIENT_BITS: u32 = ACTION_BITS + ACTIONS.len() as u32 + 1;
+
+/// The bit of `value` among `names`, from `first`; `first + names.len()` for any other value.
+fn bit(first: u32, names: &[&str], value: &str) -> i64 {
+    let at = names
+        .iter()
+        .position(|n| *n == value)
+        .unwrap_or(names.len());
+    1 << (first + at as u32)
+}
+
+/// The bit of an outcome in a block's `kinds`.
+pub(crate) fn outcome_mark(outcome: Outcome) -> i64 {
+    1 << outcome_code(outcome)
+}
+
+/// The bit of an action in a block's `kinds`.
+pub(crate) fn action_mark(action: &str) -> i64 {
+    bit(ACTION_BITS, &ACTIONS, action)
+}
+
+/// The bit of a client in a block's `kinds`.
+pub(crate) fn client_mark(client: &str) -> i64 {
+    bit(CLIENT_BITS, &CLIENTS, client)
+}
+
+/// The bits a block's `kinds` must all have to hold an entry that passes `query`'s outcome,
+/// action and client (0 when it asks none of them).
+pub(crate) fn needed(query: &LogQuery) -> i64 {
+    query.outcome.map_or(0, outcome_mark)
+        | query.action.as_deref().map_or(0, action_mark)
+        | query.client.as_deref().map_or(0, client_mark)
 }
 
 fn put_u32(out: &mut Vec<u8>, n: usize) {
@@ -99,6 +158,7 @@ pub(crate) fn encode(entries: &[Pending<'_>]) -> Block {
             Outcome::Refused => block.refused += 1,
             Outcome::Failed => block.failed += 1,
         }
+        block.kinds |= outcome_mark(e.outcome) | action_mark(&e.action) | client_mark(&e.client);
         let start = block.body.len();
         let body = &mut block.body;
         put_str(body, &e.request_id);

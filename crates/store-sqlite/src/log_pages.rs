@@ -2,8 +2,9 @@
 //! filters, one entry, the health summary's counts.
 //!
 //! A page without a resource walks the tenant's blocks in `seq` order from its cursor (the index
-//! on `(tenant_id, first_seq)`), reads each block's heads and keeps the entries that pass, until
-//! it has its page; a time window ends the walk at the first block the window can hold (the
+//! on `(tenant_id, first_seq, kinds)`: a block whose `kinds` lack what the page's outcome,
+//! action or client filter asks is passed over there, its heads not read), reads each block's
+//! heads and keeps the entries that pass, until it has its page; a time window ends the walk at the first block the window can hold (the
 //! index on `(tenant_id, max_at)`). A page about a resource walks, for each number the resource's
 //! entries may carry (`log_names::rids`), its `seq`s in `provisioning_log_rids` era by era,
 //! each walk at most a page long, and keeps the best page of them; each `seq` is looked up in
@@ -17,7 +18,7 @@ use roster_store::{LogCounts, LogEntry, LogQuery, StoreError, TenantId};
 use rusqlite::{Connection, DatabaseName, OptionalExtension, params};
 
 use crate::lite_err;
-use crate::log_blocks::{Head, head_of, heads, micros};
+use crate::log_blocks::{Head, head_of, heads, micros, needed};
 use crate::log_names::{ERA_SHIFT, rids};
 
 /// The schema the readers attach the log's file as (see `connect`).
@@ -92,18 +93,20 @@ fn walk_blocks(
         let mut s = conn
             .prepare_cached(
                 "SELECT id, heads FROM provisioning_log_blocks
-                 WHERE tenant_id = ? AND first_seq >= ? ORDER BY first_seq ASC",
+                 WHERE tenant_id = ? AND first_seq >= ? AND kinds & ?3 = ?3
+                 ORDER BY first_seq ASC",
             )
             .map_err(lite_err)?;
         s.raw_bind_parameter(1, tenant.as_str()).map_err(lite_err)?;
         s.raw_bind_parameter(2, start.unwrap_or(i64::MIN).max(floor))
             .map_err(lite_err)?;
+        s.raw_bind_parameter(3, needed(query)).map_err(lite_err)?;
         s
     } else {
         let mut s = conn
             .prepare_cached(
                 "SELECT id, heads FROM provisioning_log_blocks
-                 WHERE tenant_id = ? AND first_seq < ? AND first_seq >= ?
+                 WHERE tenant_id = ? AND first_seq < ? AND first_seq >= ? AND kinds & ?4 = ?4
                  ORDER BY first_seq DESC",
             )
             .map_err(lite_err)?;
@@ -111,6 +114,7 @@ fn walk_blocks(
         s.raw_bind_parameter(2, query.before.unwrap_or(i64::MAX))
             .map_err(lite_err)?;
         s.raw_bind_parameter(3, floor).map_err(lite_err)?;
+        s.raw_bind_parameter(4, needed(query)).map_err(lite_err)?;
         s
     };
     let mut rows = statement.raw_query();

@@ -40,8 +40,8 @@ static INSERT_RIDS: LazyLock<String> = LazyLock::new(|| insert_rids_sql(RIDS_PER
 
 /// Stores a block. `OR FAIL`: a failure rolls the log writer's whole transaction back.
 const INSERT_BLOCK: &str = "INSERT OR FAIL INTO provisioning_log_blocks
-    (tenant_id, first_seq, last_seq, min_at, max_at, total, refused, failed, heads, body)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    (tenant_id, first_seq, last_seq, min_at, max_at, total, refused, failed, kinds, heads, body)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /// The last `seq` given.
 fn last_seq(tx: &rusqlite::Connection) -> Result<i64, StoreError> {
@@ -53,7 +53,7 @@ fn last_seq(tx: &rusqlite::Connection) -> Result<i64, StoreError> {
 
 /// A block's values after its tenant, in the order [`INSERT_BLOCK`] and the purge's rewrite
 /// name them.
-fn block_values(b: &Block) -> [&dyn rusqlite::ToSql; 9] {
+fn block_values(b: &Block) -> [&dyn rusqlite::ToSql; 10] {
     [
         &b.first_seq,
         &b.last_seq,
@@ -62,6 +62,7 @@ fn block_values(b: &Block) -> [&dyn rusqlite::ToSql; 9] {
         &b.total,
         &b.refused,
         &b.failed,
+        &b.kinds,
         &b.heads,
         &b.body,
     ]
@@ -418,7 +419,7 @@ fn trim_blocks(tx: &rusqlite::Connection, tenant: &str, before: i64) -> Result<u
         let b = encode(&pending);
         tx.prepare_cached(
             "UPDATE provisioning_log_blocks SET first_seq = ?, last_seq = ?, min_at = ?,
-               max_at = ?, total = ?, refused = ?, failed = ?, heads = ?, body = ?
+               max_at = ?, total = ?, refused = ?, failed = ?, kinds = ?, heads = ?, body = ?
              WHERE id = ?",
         )
         .and_then(|mut s| {

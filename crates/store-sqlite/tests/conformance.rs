@@ -291,6 +291,121 @@ async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
     assert_eq!((rows, blocks, version), (0, 2, 1));
 }
 
+/// A log file whose blocks have no `kinds` (the version before) gets them when the store opens,
+/// every bit set for the blocks already written, so that every page reads them. A new block has
+/// the bits of what its entries are, and a page filtered by outcome, action or client passes
+/// over a block that cannot hold what it asks without reading it: even a block this build could
+/// not read is then no error.
+#[tokio::test]
+async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() {
+    use roster_store::{LogQuery, Outcome, TenantId};
+    let db = fresh().await;
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let tenant = TenantId::new("t-kinds");
+    let record = conformance::tenant_record("t-kinds", "t-kinds", at);
+    db.store.create_tenant(&record).await.expect("a tenant");
+    let okta = |minute| {
+        conformance::log_entry(
+            &tenant,
+            minute,
+            "create",
+            Outcome::Refused,
+            ("u-1", "ada@contoso.com"),
+            "okta",
+        )
+    };
+    db.store.append_log(vec![okta(1)]).await.expect("appending");
+    let dir = db._dir;
+    drop(db.store);
+    let log = dir.path().join("t.db-log");
+    rusqlite::Connection::open(&log)
+        .expect("opening the log file")
+        .execute_batch(
+            "DROP INDEX provisioning_log_blocks_kinds;
+             ALTER TABLE provisioning_log_blocks DROP COLUMN kinds;
+             CREATE INDEX provisioning_log_blocks_seq
+                 ON provisioning_log_blocks (tenant_id, first_seq);",
+        )
+        .expect("making the log file as the version before wrote it");
+
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let store = SqliteStore::open(&url).await.expect("reopening");
+    let page = async |outcome: Option<Outcome>, action: Option<&str>, client: Option<&str>| {
+        let query = LogQuery {
+            outcome,
+            action: action.map(str::to_owned),
+            client: client.map(str::to_owned),
+            limit: 10,
+            ..LogQuery::default()
+        };
+        store
+            .log_page(&tenant, &query)
+            .await
+            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
+    };
+    assert_eq!(page(None, None, Some("okta")).await.expect("a page"), [1]);
+    assert!(
+        page(None, None, Some("entra"))
+            .await
+            .expect("a page")
+            .is_empty()
+    );
+    let conn = rusqlite::Connection::open(&log).expect("opening the log file");
+    let indexes: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'provisioning_log_blocks'
+             AND type = 'index' ORDER BY name",
+        )
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("the blocks' indexes");
+    assert_eq!(
+        indexes,
+        [
+            "provisioning_log_blocks_at",
+            "provisioning_log_blocks_kinds"
+        ]
+    );
+
+    let entra = conformance::log_entry(
+        &tenant,
+        2,
+        "get",
+        Outcome::Succeeded,
+        ("u-1", "ada@contoso.com"),
+        "entra",
+    );
+    store.append_log(vec![entra]).await.expect("appending");
+    store.append_log(vec![okta(3)]).await.expect("appending");
+    let kinds: Vec<i64> = conn
+        .prepare("SELECT kinds FROM provisioning_log_blocks ORDER BY first_seq")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("the blocks' kinds");
+    assert_eq!(kinds.len(), 3);
+    assert_eq!(kinds[0], -1, "a block written before has every bit");
+    assert!(kinds[1] > 0 && kinds[1] != kinds[2], "{kinds:?}");
+    // The new entra block made unreadable: only a page that must read it sees the damage.
+    conn.execute(
+        "UPDATE provisioning_log_blocks SET heads = x'07' WHERE first_seq = 2",
+        [],
+    )
+    .expect("damaging a block");
+    assert_eq!(
+        page(None, None, Some("okta")).await.expect("a page"),
+        [3, 1]
+    );
+    let refused = page(Some(Outcome::Refused), Some("create"), None).await;
+    assert_eq!(refused.expect("a page"), [3, 1]);
+    assert!(
+        page(None, None, Some("onelogin"))
+            .await
+            .expect("a page")
+            .is_empty()
+    );
+    assert!(page(None, None, Some("entra")).await.is_err());
+    assert!(page(None, Some("get"), None).await.is_err());
+    assert!(page(None, None, None).await.is_err());
+}
+
 /// The page size of a log file: SQLite's largest for a new file; a file written with SQLite's
 /// default keeps its pages, and entries are appended to it and read from it as before.
 #[tokio::test]

@@ -157,6 +157,64 @@ fn a_head_passes_the_filters_as_the_sql_ones_did() {
     assert!(!head.about("U-10", "ada@contoso.com"));
 }
 
+/// A block's `kinds` have the bit of each outcome, action and client its entries have, and no
+/// other: a page asking for any of them reads the block, a page asking for another passes it.
+#[test]
+fn a_blocks_kinds_are_what_its_entries_are() {
+    let mut a = entry(1, Outcome::Succeeded, None);
+    (a.action, a.client) = ("get".into(), "entra".into());
+    let mut b = entry(2, Outcome::Refused, None);
+    (b.action, b.client) = ("create".into(), "someone-new".into());
+    let pending: Vec<Pending<'_>> = [&a, &b]
+        .into_iter()
+        .enumerate()
+        .map(|(n, entry)| Pending {
+            entry,
+            seq: n as i64 + 1,
+            key: "k",
+            rid: None,
+        })
+        .collect();
+    let kinds = encode(&pending).kinds;
+    let asks = |outcome: Option<Outcome>, action: Option<&str>, client: Option<&str>| LogQuery {
+        outcome,
+        action: action.map(str::to_owned),
+        client: client.map(str::to_owned),
+        ..LogQuery::default()
+    };
+    let held = |q: &LogQuery| kinds & needed(q) == needed(q);
+    for q in [
+        asks(None, None, None),
+        asks(Some(Outcome::Succeeded), Some("get"), Some("entra")),
+        asks(Some(Outcome::Refused), Some("create"), None),
+        asks(None, None, Some("someone-new")),
+        // Any client the log does not name shares one bit: the block is read, for nothing.
+        asks(None, None, Some("another")),
+    ] {
+        assert!(held(&q), "{q:?}");
+    }
+    for q in [
+        asks(Some(Outcome::Failed), None, None),
+        asks(None, Some("delete"), None),
+        asks(None, None, Some("okta")),
+        asks(None, Some("frobnicate"), None),
+    ] {
+        assert!(!held(&q), "{q:?}");
+    }
+    // Every value the log names has a bit of its own.
+    let mut bits: Vec<i64> = [Outcome::Succeeded, Outcome::Refused, Outcome::Failed]
+        .into_iter()
+        .map(outcome_mark)
+        .chain(ACTIONS.iter().chain(["x"].iter()).map(|a| action_mark(a)))
+        .chain(CLIENTS.iter().chain(["x"].iter()).map(|c| client_mark(c)))
+        .collect();
+    let n = bits.len();
+    bits.sort_unstable();
+    bits.dedup();
+    assert_eq!(bits.len(), n);
+    assert!(bits.iter().all(|b| *b > 0));
+}
+
 #[test]
 fn one_head_is_found_by_its_seq_without_reading_the_others() {
     let entries: Vec<LogEntry> = (0..5).map(|n| entry(n, Outcome::Succeeded, None)).collect();

@@ -13,9 +13,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// mimalloc asks the kernel for huge pages over its arenas, and hands freed memory back 64 KiB
 /// at a time; with huge pages the kernel then zeroes a whole 2 MiB page again each time the
 /// range is touched anew. Under a `userName eq` lookup load that zeroing took 11 % of the
-/// provisioning log's describer and cost the server about 8 µs of CPU per request in all
-/// (67.1 against 59.4 µs with the log off, 77.8 against 69.8 with it on: see
-/// `docs/provisioning-log-cost.md`). A kernel that refuses leaves the process as it was.
+/// provisioning log's describer; without it the server's CPU per request is 4–12 % lower
+/// (filter 71.7 → 68.5 µs, PATCH 282 → 248 µs; README, "Benchmark"), its throughput within
+/// the noise. A kernel that refuses leaves the process as it was.
 fn without_huge_pages() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {

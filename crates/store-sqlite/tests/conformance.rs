@@ -28,6 +28,14 @@ async fn fresh() -> Fresh {
 
 roster_store::conformance_tests!(fresh, |db| &db.store);
 
+/// Creates the tenant `id` (on January 1, 2024), for a test of its log.
+async fn add_tenant(store: &SqliteStore, id: &str) -> roster_store::TenantId {
+    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
+    let record = conformance::tenant_record(id, id, at);
+    store.create_tenant(&record).await.expect("a tenant");
+    roster_store::TenantId::new(id)
+}
+
 /// Processes starting at once on an empty database (the CLI beside a server): eight offers
 /// through two handles, each with a writer of its own, exactly one tenant.
 #[tokio::test]
@@ -207,12 +215,9 @@ async fn the_purge_deletes_the_log_of_a_tenant_deleted_part_way() {
 /// follows them.
 #[tokio::test]
 async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
-    use roster_store::{LogQuery, Outcome, TenantId};
+    use roster_store::{LogQuery, Outcome};
     let db = fresh().await;
-    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
-    let tenant = TenantId::new("t-old");
-    let record = conformance::tenant_record("t-old", "t-old", at);
-    db.store.create_tenant(&record).await.expect("a tenant");
+    let tenant = add_tenant(&db.store, "t-old").await;
     let dir = db._dir;
     drop(db.store);
     // What the version before resource numbers wrote: rows, no numbers, no names, version 0.
@@ -298,12 +303,9 @@ async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
 /// not read is then no error.
 #[tokio::test]
 async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() {
-    use roster_store::{LogQuery, Outcome, TenantId};
+    use roster_store::{LogQuery, Outcome};
     let db = fresh().await;
-    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
-    let tenant = TenantId::new("t-kinds");
-    let record = conformance::tenant_record("t-kinds", "t-kinds", at);
-    db.store.create_tenant(&record).await.expect("a tenant");
+    let tenant = add_tenant(&db.store, "t-kinds").await;
     let okta = |minute| {
         conformance::log_entry(
             &tenant,
@@ -410,7 +412,7 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
 /// default keeps its pages, and entries are appended to it and read from it as before.
 #[tokio::test]
 async fn a_new_log_file_has_large_pages_and_an_older_one_keeps_its_own() {
-    use roster_store::{LogQuery, Outcome, TenantId};
+    use roster_store::{LogQuery, Outcome};
     let page_size = |dir: &std::path::Path| -> i64 {
         rusqlite::Connection::open(dir.join("t.db-log"))
             .expect("opening the log file")
@@ -429,10 +431,7 @@ async fn a_new_log_file_has_large_pages_and_an_older_one_keeps_its_own() {
         .expect("writing a log file with SQLite's default pages");
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::open(&url).await.expect("opening");
-    let at = time::macros::datetime!(2024-01-01 0:00 UTC);
-    let tenant = TenantId::new("t-small");
-    let record = conformance::tenant_record("t-small", "t-small", at);
-    store.create_tenant(&record).await.expect("a tenant");
+    let tenant = add_tenant(&store, "t-small").await;
     let entries = (0..100)
         .map(|n| {
             conformance::log_entry(
@@ -465,12 +464,10 @@ async fn a_new_log_file_has_large_pages_and_an_older_one_keeps_its_own() {
 /// carries the resource's number, and a page about the name is then empty.
 #[tokio::test]
 async fn the_purge_deletes_the_names_of_purged_entries() {
-    use roster_store::{LogQuery, Outcome, TenantId};
+    use roster_store::{LogQuery, Outcome};
     let db = fresh().await;
     let at = time::macros::datetime!(2024-01-01 0:00 UTC);
-    let tenant = TenantId::new("t-names");
-    let record = conformance::tenant_record("t-names", "t-names", at);
-    db.store.create_tenant(&record).await.expect("a tenant");
+    let tenant = add_tenant(&db.store, "t-names").await;
     let old = conformance::log_entry(
         &tenant,
         0,
@@ -559,12 +556,10 @@ async fn the_purge_deletes_the_names_of_purged_entries() {
 /// written again, where a store that had forgotten it writes it, see the test above).
 #[tokio::test]
 async fn a_reopened_store_remembers_the_names_noted() {
-    use roster_store::{Outcome, TenantId};
+    use roster_store::Outcome;
     let Fresh { store, _dir: dir } = fresh().await;
     let at = time::macros::datetime!(2024-01-01 0:00 UTC);
-    let tenant = TenantId::new("t-known");
-    let record = conformance::tenant_record("t-known", "t-known", at);
-    store.create_tenant(&record).await.expect("a tenant");
+    let tenant = add_tenant(&store, "t-known").await;
     let entry = |seconds| {
         conformance::log_entry(
             &tenant,

@@ -28,6 +28,17 @@ async fn fresh() -> Fresh {
 
 roster_store::conformance_tests!(fresh, |db| &db.store);
 
+/// Runs `sql` on the log file in `dir` (its store closed), to make it as an earlier version
+/// wrote it; the file's path.
+fn as_before(dir: &TempDir, sql: &str) -> std::path::PathBuf {
+    let log = dir.path().join("t.db-log");
+    rusqlite::Connection::open(&log)
+        .expect("opening the log file")
+        .execute_batch(sql)
+        .expect("making the log file as the version before wrote it");
+    log
+}
+
 /// Creates the tenant `id` (on January 1, 2024), for a test of its log.
 async fn add_tenant(store: &SqliteStore, id: &str) -> roster_store::TenantId {
     let at = time::macros::datetime!(2024-01-01 0:00 UTC);
@@ -221,11 +232,9 @@ async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
     let dir = db._dir;
     drop(db.store);
     // What the version before resource numbers wrote: rows, no numbers, no names, version 0.
-    let log = dir.path().join("t.db-log");
-    rusqlite::Connection::open(&log)
-        .expect("opening the log file")
-        .execute_batch(
-            "DROP INDEX provisioning_log_era_rid;
+    let log = as_before(
+        &dir,
+        "DROP INDEX provisioning_log_era_rid;
              DROP TABLE provisioning_log_blocks;
              DROP TABLE provisioning_log_rids;
              DROP TABLE provisioning_log_next;
@@ -248,8 +257,7 @@ async fn an_earlier_log_file_is_moved_into_blocks_when_the_store_opens() {
                 'User', 'bob@contoso.com', 'Refused', 'Taken', 'Rename', 'a b', '{}', '{}');
              UPDATE sqlite_sequence SET seq = 12 WHERE name = 'provisioning_log';
              PRAGMA user_version = 0;",
-        )
-        .expect("making the log file as the version before wrote it");
+    );
 
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::open(&url).await.expect("reopening");
@@ -319,16 +327,13 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
     db.store.append_log(vec![okta(1)]).await.expect("appending");
     let dir = db._dir;
     drop(db.store);
-    let log = dir.path().join("t.db-log");
-    rusqlite::Connection::open(&log)
-        .expect("opening the log file")
-        .execute_batch(
-            "DROP INDEX provisioning_log_blocks_kinds;
+    let log = as_before(
+        &dir,
+        "DROP INDEX provisioning_log_blocks_kinds;
              ALTER TABLE provisioning_log_blocks DROP COLUMN kinds;
              CREATE INDEX provisioning_log_blocks_seq
                  ON provisioning_log_blocks (tenant_id, first_seq);",
-        )
-        .expect("making the log file as the version before wrote it");
+    );
 
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::open(&url).await.expect("reopening");

@@ -152,16 +152,17 @@ CREATE TABLE IF NOT EXISTS {schema}provisioning_log_next (
 );
 ";
 
-/// What [`LOG_SCHEMA`] needs once its table has the `rid` column: the entries about one
-/// resource, in order, by era and the resource's number (see `log_names`). One small integer
-/// index instead of one on names and one on ids; and by era first, so that a batch inserts
+/// What [`LOG_SCHEMA`] needs once its tables have their later columns (`kinds`, `rid`): the
+/// tenant's blocks by `seq` with their `kinds`, and the entries about one resource, in order,
+/// by era and the resource's number (see `log_names`). One small integer index instead of one
+/// on names and one on ids; and by era first, so that a batch inserts
 /// into the few pages of the current era's part rather than at random places across the whole
 /// index, each such place a page written to the WAL and copied back (the index on `rid` alone
 /// it replaces cost each entry about a page: a third of the log writer's time).
-const LOG_RID_INDEX: &str = "
--- A tenant's blocks in `seq` order, with what their entries are (`kinds`, see `log_blocks::needed`):
--- a page filtered by outcome, action or client passes over the blocks that cannot hold what it
--- asks from the index alone, without reading their heads.
+const LOG_INDEXES: &str = "
+-- A tenant's blocks in `seq` order, with what their entries are (`kinds`, see
+-- `log_blocks::needed`): a page filtered by outcome, action or client passes over the blocks
+-- that cannot hold what it asks from the index alone, without reading their heads.
 CREATE INDEX IF NOT EXISTS {schema}provisioning_log_blocks_kinds
     ON provisioning_log_blocks (tenant_id, first_seq, kinds);
 DROP INDEX IF EXISTS {schema}provisioning_log_blocks_seq;
@@ -195,7 +196,7 @@ pub(crate) fn create_log_schema(conn: &Connection, schema: &str) -> Result<(), S
         ))
         .map_err(crate::lite_err)?;
     }
-    conn.execute_batch(&LOG_RID_INDEX.replace("{schema}", schema))
+    conn.execute_batch(&LOG_INDEXES.replace("{schema}", schema))
         .map_err(crate::lite_err)
 }
 

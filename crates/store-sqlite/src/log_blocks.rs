@@ -51,8 +51,8 @@ pub(crate) struct Block {
     pub total: i64,
     pub refused: i64,
     pub failed: i64,
-    /// What the block's entries are, as bits (see [`needed`]): a page filtered by outcome, action or
-    /// client reads the heads only of blocks that may hold what it asks.
+    /// What the block's entries are, as bits (see [`needed`]): a page filtered by outcome,
+    /// action or client reads the heads only of blocks that may hold what it asks.
     pub kinds: i64,
 }
 
@@ -90,17 +90,17 @@ fn bit(first: u32, names: &[&str], value: &str) -> i64 {
 }
 
 /// The bit of an outcome in a block's `kinds`.
-pub(crate) fn outcome_mark(outcome: Outcome) -> i64 {
+fn outcome_mark(outcome: Outcome) -> i64 {
     1 << outcome_code(outcome)
 }
 
 /// The bit of an action in a block's `kinds`.
-pub(crate) fn action_mark(action: &str) -> i64 {
+fn action_mark(action: &str) -> i64 {
     bit(ACTION_BITS, &ACTIONS, action)
 }
 
 /// The bit of a client in a block's `kinds`.
-pub(crate) fn client_mark(client: &str) -> i64 {
+fn client_mark(client: &str) -> i64 {
     bit(CLIENT_BITS, &CLIENTS, client)
 }
 

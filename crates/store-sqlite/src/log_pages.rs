@@ -4,12 +4,12 @@
 //! A page without a resource walks the tenant's blocks in `seq` order from its cursor (the index
 //! on `(tenant_id, first_seq, kinds)`: a block whose `kinds` lack what the page's outcome,
 //! action or client filter asks is passed over there, its heads not read), reads each block's
-//! heads and keeps the entries that pass, until it has its page; a time window ends the walk at the first block the window can hold (the
-//! index on `(tenant_id, max_at)`). A page about a resource walks, for each number the resource's
-//! entries may carry (`log_names::rids`), its `seq`s in `provisioning_log_rids` era by era,
-//! each walk at most a page long, and keeps the best page of them; each `seq` is looked up in
-//! its block's heads. Only the entries a page shows have their part of a body read, and only
-//! that part (SQLite's incremental blob reads).
+//! heads and keeps the entries that pass, until it has its page; a time window ends the walk
+//! at the first block the window can hold (the index on `(tenant_id, max_at)`). A page about a
+//! resource walks, for each number the resource's entries may carry (`log_names::rids`), its
+//! `seq`s in `provisioning_log_rids` era by era, each walk at most a page long, and keeps the
+//! best page of them; each `seq` is looked up in its block's heads. Only the entries a page
+//! shows have their part of a body read, and only that part (SQLite's incremental blob reads).
 
 use std::collections::HashSet;
 

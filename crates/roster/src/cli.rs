@@ -81,8 +81,10 @@ pub(crate) struct ServeArgs {
     /// Seconds a connection may stay without traffic before it is closed.
     #[arg(long, env = "ROSTER_IDLE_TIMEOUT_SECONDS", default_value_t = 60)]
     pub(crate) idle_timeout_seconds: u64,
-    /// Seconds a request may take, its body included, before it is answered 503.
-    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECONDS", default_value_t = 60)]
+    /// Seconds a request may take, its body included, before it is answered 503 (at most
+    /// 1,800: the provisioning log's time windows count on no request taking an hour).
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=1800))]
     pub(crate) request_timeout_seconds: u64,
     /// The most bytes of resources in one page of a list (a page is cut there).
     #[arg(long, env = "ROSTER_MAX_PAGE_BYTES", default_value_t = 4 * 1024 * 1024)]

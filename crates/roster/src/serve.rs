@@ -38,7 +38,7 @@ pub(crate) async fn serve(global: &Global, args: &ServeArgs, directory: Director
         _ => None,
     };
     config.max_page_bytes = args.max_page_bytes.max(1);
-    config.request_timeout = Duration::from_secs(args.request_timeout_seconds.max(1));
+    config.request_timeout = Duration::from_secs(args.request_timeout_seconds);
     config.serve = roster_server::ServeLimits {
         max_connections: roster_server::connection_cap(
             args.max_connections.max(1),

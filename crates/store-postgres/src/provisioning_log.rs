@@ -7,9 +7,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::numbered;
-use roster_store::sql::provisioning_log::{
-    self as log, INSERT_COLUMNS, PURGE, PURGE_CHUNK, TimeFilters,
-};
+use roster_store::sql::provisioning_log::{self as log, INSERT_COLUMNS, PURGE, PURGE_CHUNK};
 use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
 use time::OffsetDateTime;
 
@@ -93,7 +91,7 @@ impl ProvisioningLog for PostgresStore {
         tenant: &TenantId,
         query: &LogQuery,
     ) -> Result<Vec<LogEntry>, StoreError> {
-        let (sql, binds) = log::page(tenant, query, TimeFilters::Planned);
+        let (sql, binds) = log::page(tenant, query);
         let sql = numbered(&sql);
         let mut conn = self.conn().await?;
         let rows = bind_values(sqlx::query(&sql), &binds)

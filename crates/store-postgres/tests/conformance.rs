@@ -98,3 +98,117 @@ async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
     let (a, _b) = (a.expect("reopening"), b.expect("reopening beside it"));
     conformance::refold_check(&a, &rows).await;
 }
+
+/// A page of the log filtered by client, action or outcome walks the range of that filter's
+/// index, not the tenant's entries until it has a page: over 3,000 entries that match none of
+/// the filters, each page reads its own entries and passes over none (the plan PostgreSQL runs
+/// says how many rows each step read and discarded).
+#[tokio::test]
+async fn a_filtered_log_page_passes_over_no_entry() {
+    use roster_store::sql::{Bind, numbered, provisioning_log::page};
+    use roster_store::{LogQuery, Outcome};
+    use sqlx::{Connection, PgConnection, Row};
+    let url = scratch().await;
+    let store = PostgresStore::open(&url, PoolConfig::default())
+        .await
+        .expect("opening the store");
+    let tenant = conformance::tenant_record("t-plans", "Plans", time::OffsetDateTime::UNIX_EPOCH);
+    store
+        .create_tenant(&tenant)
+        .await
+        .expect("creating a tenant");
+    let t = &tenant.id;
+    let rare = [
+        conformance::log_entry(t, 0, "delete", Outcome::Failed, ("u-1", "a"), "okta"),
+        conformance::log_entry(t, 1, "delete", Outcome::Refused, ("u-2", "b"), "okta"),
+    ];
+    store.append_log(rare.to_vec()).await.expect("appending");
+    for batch in 0..3 {
+        let common = (0..1000)
+            .map(|n| {
+                let at = 2 + batch * 1000 + n;
+                conformance::log_entry(t, at, "get", Outcome::Succeeded, ("u-3", "c"), "entra")
+            })
+            .collect();
+        store.append_log(common).await.expect("appending");
+    }
+    let mut conn = PgConnection::connect(&url).await.expect("connecting");
+    sqlx::query("ANALYZE provisioning_log")
+        .execute(&mut conn)
+        .await
+        .expect("analyzing");
+    let filtered = |f: fn(&mut LogQuery)| {
+        let mut query = LogQuery {
+            limit: 50,
+            ..LogQuery::default()
+        };
+        f(&mut query);
+        query
+    };
+    let pages = [
+        filtered(|q| q.client = Some("okta".into())),
+        filtered(|q| q.client = Some("onelogin".into())),
+        filtered(|q| q.action = Some("delete".into())),
+        filtered(|q| q.outcome = Some(Outcome::Failed)),
+        filtered(|q| q.outcome = Some(Outcome::Refused)),
+        filtered(|q| {
+            q.outcome = Some(Outcome::Failed);
+            q.since = Some(time::OffsetDateTime::UNIX_EPOCH);
+        }),
+    ];
+    for query in pages {
+        let (sql, binds) = page(t, &query);
+        // Several times each: after five runs of a prepared statement, PostgreSQL may plan it
+        // once for any parameters.
+        for _ in 0..7 {
+            let explain = format!("EXPLAIN (ANALYZE, FORMAT JSON) {}", numbered(&sql));
+            let mut q = sqlx::query(&explain);
+            for b in &binds {
+                q = match b {
+                    Bind::Text(s) => q.bind(s.as_str()),
+                    Bind::Bool(v) => q.bind(*v),
+                    Bind::Time(at) => q.bind(*at),
+                    Bind::Int(n) => q.bind(*n),
+                };
+            }
+            let row = q.fetch_one(&mut conn).await.expect("explaining a page");
+            let plan: serde_json::Value = row.get(0);
+            let mut passed = 0;
+            let mut read = 0;
+            count_rows(&plan, &mut passed, &mut read);
+            assert_eq!(passed, 0, "{query:?} passed over entries: {plan:#}");
+            assert!(read <= 10, "{query:?} read {read} rows: {plan:#}");
+        }
+        let entries = store.log_page(t, &query).await.expect("reading a page");
+        assert!(entries.len() <= 2, "{query:?}: {entries:?}");
+    }
+}
+
+/// The rows a plan's steps discarded (`Rows Removed by Filter`) and read (`Actual Rows` of
+/// the scans of the log).
+fn count_rows(plan: &serde_json::Value, passed: &mut u64, read: &mut u64) {
+    match plan {
+        serde_json::Value::Object(node) => {
+            for (key, value) in node {
+                match key.as_str() {
+                    "Rows Removed by Filter" | "Rows Removed by Index Recheck" => {
+                        *passed += value.as_u64().unwrap_or(0);
+                    }
+                    "Actual Rows"
+                        if node.get("Relation Name")
+                            == Some(&serde_json::Value::from("provisioning_log")) =>
+                    {
+                        *read += value.as_u64().unwrap_or(0);
+                    }
+                    _ => count_rows(value, passed, read),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                count_rows(item, passed, read);
+            }
+        }
+        _ => {}
+    }
+}

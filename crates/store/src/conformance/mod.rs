@@ -59,6 +59,7 @@ mod credentials;
 mod filters;
 mod hold;
 mod listing;
+pub mod log_bench;
 mod membership;
 mod names;
 mod outbound;

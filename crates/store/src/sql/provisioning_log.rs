@@ -5,17 +5,20 @@
 //!
 //! Every page is an index range of one tenant (`provisioning_log_tenant (tenant_id, seq)`,
 //! `…_resource_key (tenant_id, resource_key, seq)`, `…_resource_id (tenant_id, resource_id,
-//! seq)`), walked in `seq` order from the cursor and stopped by `LIMIT`; the other filters are
-//! conditions checked on the rows of that walk. A page about one resource is the union of two
-//! such walks (its name, its id), each at most a page long, so it costs the same whether the
-//! resource has ten entries or a million. `since` also bounds the walk: it ends at the first
-//! `seq` of the window, read from `(tenant_id, at)` (the smallest `seq` at or after `since`,
-//! not the `seq` of the earliest time: entries are numbered as they are written, after their
-//! request ends, so `seq` order is only nearly time order). `(tenant_id, at, outcome)` also
-//! serves the counts, `(at)` the purge.
+//! seq)`, `…_client (tenant_id, client, seq)`, `…_action (tenant_id, action, seq)`, and
+//! `…_outcome (tenant_id, outcome, seq)` for the outcomes other than `succeeded`), walked in
+//! `seq` order from the cursor and stopped by `LIMIT`; the filters the range does not hold are
+//! conditions checked on its rows. A page about one resource is the union of two such walks
+//! (its name, its id), each at most a page long, so it costs the same whether the resource has
+//! ten entries or a million. `since` also bounds the walk: it ends at the first `seq` of the
+//! window, read from `(tenant_id, at)` (the smallest `seq` at or after `since`, not the `seq`
+//! of the earliest time: entries are numbered as they are written, after their request ends,
+//! so `seq` order is only nearly time order). `(tenant_id, at, outcome)` also serves the
+//! counts, `(at)` the purge.
 //!
-//! SQLite finds a resource's entries its own way, and purges tenant by tenant: its log has no
-//! index on names, ids or `at` alone, which every entry would pay for ([`page_by_walks`]).
+//! These pages are PostgreSQL's. SQLite stores its log in blocks of entries and pages them its
+//! own way (`roster-store-sqlite`'s `log_pages`); it shares the columns, the purge's chunk and
+//! the resource key with this module.
 
 use crate::{LogEntry, LogQuery, TenantId};
 
@@ -28,6 +31,12 @@ pub const MAX_PAGE: u32 = 1000;
 /// own transaction, so that it never holds SQLite's one writer for long (a chunk of 10,000
 /// entries held it for about 150 ms, longer than a write's usual p99 of 10 ms; 1,000 for 15).
 pub const PURGE_CHUNK: i64 = 1_000;
+
+/// Longer than any request can take from its arrival (its `at`) to its entry's `seq` (the
+/// request's time limit, at most 30 minutes, then about a second in the recorder): an entry that arrived this
+/// long before another was numbered before it, so the last entry before a window less this
+/// bounds the window's walk.
+pub const REORDERED: time::Duration = time::Duration::hours(1);
 
 /// The columns a new entry writes, in the order the backends bind them: every field of a
 /// [`LogEntry`] but its `seq`, and [`resource_key`] after the resource's name.
@@ -78,43 +87,29 @@ pub fn entry() -> String {
     )
 }
 
-/// How a backend's planner treats a page's time filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeFilters {
-    /// Checked on the rows of the `seq` walk, never a range of the time index (`+at`, which
-    /// only SQLite reads): SQLite, without statistics (nothing runs `ANALYZE`), given
-    /// `at >= ?` ranges over `(tenant_id, at)` and sorts the range, a month of a busy tenant's
-    /// entries (a million rows, 2.4 s) sorted for one page.
-    Walked,
-    /// Left to the planner, which with its statistics chooses between the walk and a short
-    /// time range sorted (PostgreSQL).
-    Planned,
-}
-
 /// A page of `tenant`'s log as `query` asks: the statement and its parameters.
-pub fn page(tenant: &TenantId, query: &LogQuery, time: TimeFilters) -> (String, Vec<Bind>) {
+pub fn page(tenant: &TenantId, query: &LogQuery) -> (String, Vec<Bind>) {
     let columns = super::decode::LOG_COLUMNS;
     let tenant = Bind::Text(tenant.as_str().to_owned());
     let limit = Bind::Int(i64::from(query.limit.min(MAX_PAGE)));
-    let (order, conditions, binds) = conditions(query, time);
+    let (order, conditions, binds) = conditions(query);
     match &query.resource {
         None => {
             let mut all = vec![tenant.clone()];
             all.extend(binds);
             let mut sql =
                 format!("SELECT {columns} FROM provisioning_log WHERE tenant_id = ?{conditions}");
-            if let Some(since) = query.since {
-                // The walk ends where the window starts, rather than at the tenant's first
-                // entry when the filters match nothing in the window. The bound costs a range
-                // of the time index as long as the window (a million entries: 50 ms on
-                // SQLite). `seq + 0`, not the column: PostgreSQL would turn `min(seq)` into a
-                // walk of the primary key from the tenant's oldest entry, expecting the window
-                // early (it takes times to be spread evenly over `seq`).
+            if let Some(before) = query.since.and_then(|s| s.checked_sub(REORDERED)) {
+                // The walk ends near where the window starts, rather than at the tenant's
+                // first entry when the filters match nothing in the window: at the last entry
+                // that arrived [`REORDERED`] before the window, found by one probe of the time
+                // index. (The smallest `seq` of the window itself is a range of that index as
+                // long as the window: 380 ms for a million entries.)
                 sql.push_str(
-                    " AND seq >= (SELECT min(seq + 0) FROM provisioning_log
-                       WHERE tenant_id = ? AND at >= ?)",
+                    " AND seq >= COALESCE((SELECT seq FROM provisioning_log
+                       WHERE tenant_id = ? AND at < ? ORDER BY at DESC LIMIT 1), 0)",
                 );
-                all.extend([tenant, Bind::Time(since)]);
+                all.extend([tenant, Bind::Time(before)]);
             }
             sql.push_str(&format!(" ORDER BY seq {order} LIMIT ?"));
             all.push(limit);
@@ -123,16 +118,12 @@ pub fn page(tenant: &TenantId, query: &LogQuery, time: TimeFilters) -> (String, 
         Some(resource) => {
             let walks = vec![
                 Walk {
-                    condition: "resource_key = ?".into(),
+                    condition: "resource_key = ?",
                     binds: vec![Bind::Text(resource_key(resource))],
-                    index: None,
-                    ordered_by: None,
                 },
                 Walk {
-                    condition: "resource_id = ?".into(),
+                    condition: "resource_id = ?",
                     binds: vec![Bind::Text(resource.clone())],
-                    index: None,
-                    ordered_by: None,
                 },
             ];
             page_of_walks(&walks, (order, &conditions, &binds), tenant, limit)
@@ -143,32 +134,11 @@ pub fn page(tenant: &TenantId, query: &LogQuery, time: TimeFilters) -> (String, 
 /// One index range a page about a resource walks: a condition on the tenant's entries (with
 /// `?` placeholders) and its parameters.
 #[derive(Debug, Clone)]
-pub struct Walk {
+struct Walk {
     /// The condition, e.g. `resource_id = ?`.
-    pub condition: String,
+    condition: &'static str,
     /// Its parameters.
-    pub binds: Vec<Bind>,
-    /// The index the walk takes (`INDEXED BY`), where a planner without statistics would take
-    /// the tenant's and read all its entries.
-    pub index: Option<&'static str>,
-    /// What the index orders the walk's entries by before `seq`, when it is not `seq` alone
-    /// (an expression that orders them as `seq` does): the walk reads them in that order rather
-    /// than gathering and sorting them.
-    pub ordered_by: Option<&'static str>,
-}
-
-/// A page about one resource on a backend that finds its entries its own way (SQLite, by
-/// resource number): the statement and its parameters, each walk one range of an index.
-pub fn page_by_walks(
-    tenant: &TenantId,
-    query: &LogQuery,
-    time: TimeFilters,
-    walks: &[Walk],
-) -> (String, Vec<Bind>) {
-    let tenant = Bind::Text(tenant.as_str().to_owned());
-    let limit = Bind::Int(i64::from(query.limit.min(MAX_PAGE)));
-    let (order, conditions, binds) = conditions(query, time);
-    page_of_walks(walks, (order, &conditions, &binds), tenant, limit)
+    binds: Vec<Bind>,
 }
 
 /// The union of `walks`, each at most a page long in `seq` order, and the best page of it.
@@ -184,18 +154,10 @@ fn page_of_walks(
         .iter()
         .enumerate()
         .map(|(n, walk)| {
-            let indexed = walk
-                .index
-                .map(|index| format!(" INDEXED BY {index}"))
-                .unwrap_or_default();
-            let first = walk
-                .ordered_by
-                .map(|by| format!("{by} {order}, "))
-                .unwrap_or_default();
             format!(
-                "SELECT seq FROM (SELECT seq FROM provisioning_log{indexed}
+                "SELECT seq FROM (SELECT seq FROM provisioning_log
                    WHERE tenant_id = ? AND {}{conditions}
-                   ORDER BY {first}seq {order} LIMIT ?) AS walk{n}",
+                   ORDER BY seq {order} LIMIT ?) AS walk{n}",
                 walk.condition
             )
         })
@@ -218,8 +180,11 @@ fn page_of_walks(
 }
 
 /// The order of a page, and the conditions after the tenant's (and the resource's) with their
-/// parameters: the cursor first, then the filters.
-fn conditions(query: &LogQuery, time: TimeFilters) -> (&'static str, String, Vec<Bind>) {
+/// parameters: the cursor first, then the filters. The outcome is written into the statement,
+/// not bound (it is one of three words the code names): the index of refused and failed
+/// entries holds only those, and a planner can take it only when it sees which outcome a page
+/// asks for, a bound one included.
+fn conditions(query: &LogQuery) -> (&'static str, String, Vec<Bind>) {
     let mut sql = String::new();
     let mut binds = Vec::new();
     let order = match (query.after, query.before) {
@@ -235,27 +200,22 @@ fn conditions(query: &LogQuery, time: TimeFilters) -> (&'static str, String, Vec
         }
         (None, None) => "DESC",
     };
-    let texts = [
-        ("outcome", query.outcome.map(|o| o.as_str().to_owned())),
-        ("action", query.action.clone()),
-        ("client", query.client.clone()),
-    ];
+    if let Some(outcome) = query.outcome {
+        sql.push_str(&format!(" AND outcome = '{}'", outcome.as_str()));
+    }
+    let texts = [("action", &query.action), ("client", &query.client)];
     for (column, value) in texts {
         if let Some(value) = value {
             sql.push_str(&format!(" AND {column} = ?"));
-            binds.push(Bind::Text(value));
+            binds.push(Bind::Text(value.clone()));
         }
     }
-    let at = match time {
-        TimeFilters::Walked => "+at",
-        TimeFilters::Planned => "at",
-    };
     if let Some(since) = query.since {
-        sql.push_str(&format!(" AND {at} >= ?"));
+        sql.push_str(" AND at >= ?");
         binds.push(Bind::Time(since));
     }
     if let Some(until) = query.until {
-        sql.push_str(&format!(" AND {at} < ?"));
+        sql.push_str(" AND at < ?");
         binds.push(Bind::Time(until));
     }
     (order, sql, binds)
@@ -275,18 +235,11 @@ mod tests {
             resource: Some("Ada@Contoso.com".into()),
             ..LogQuery::default()
         };
-        let (sql, binds) = page(&TenantId::new("t"), &query, TimeFilters::Planned);
+        let (sql, binds) = page(&TenantId::new("t"), &query);
         assert_eq!(sql.matches('?').count(), binds.len());
+        assert_eq!(sql.matches("AND outcome = 'refused'").count(), 2, "{sql}");
         let text = |s: &str| Bind::Text(s.to_owned());
-        let walk = |value: &str| {
-            vec![
-                text("t"),
-                text(value),
-                Bind::Int(90),
-                text("refused"),
-                Bind::Int(1000),
-            ]
-        };
+        let walk = |value: &str| vec![text("t"), text(value), Bind::Int(90), Bind::Int(1000)];
         let mut expected = vec![text("t")];
         expected.extend(walk("ada@contoso.com"));
         expected.extend(walk("Ada@Contoso.com"));
@@ -296,16 +249,16 @@ mod tests {
     }
 
     #[test]
-    fn since_bounds_the_walk_and_sqlite_checks_times_on_it() {
+    fn since_bounds_the_walk() {
         let since = time::macros::datetime!(2024-01-01 0:00 UTC);
         let query = LogQuery {
             limit: 50,
             since: Some(since),
             ..LogQuery::default()
         };
-        let (sql, binds) = page(&TenantId::new("t"), &query, TimeFilters::Walked);
-        assert!(sql.contains("AND +at >= ?"), "{sql}");
-        assert!(sql.contains("seq >= (SELECT min(seq + 0)"), "{sql}");
+        let (sql, binds) = page(&TenantId::new("t"), &query);
+        assert!(sql.contains("AND at >= ?"), "{sql}");
+        assert!(sql.contains("seq >= COALESCE((SELECT seq"), "{sql}");
         let text = |s: &str| Bind::Text(s.to_owned());
         assert_eq!(
             binds,
@@ -313,12 +266,10 @@ mod tests {
                 text("t"),
                 Bind::Time(since),
                 text("t"),
-                Bind::Time(since),
+                Bind::Time(since - REORDERED),
                 Bind::Int(50)
             ]
         );
-        let (sql, _) = page(&TenantId::new("t"), &query, TimeFilters::Planned);
-        assert!(sql.contains("AND at >= ?") && !sql.contains("+at"), "{sql}");
     }
 
     #[test]
@@ -338,7 +289,7 @@ mod tests {
             limit: 10,
             ..LogQuery::default()
         };
-        let (sql, binds) = page(&TenantId::new("t"), &query, TimeFilters::Planned);
+        let (sql, binds) = page(&TenantId::new("t"), &query);
         assert!(sql.contains("seq > ?") && !sql.contains("seq < ?"));
         assert!(sql.contains("ORDER BY seq ASC"));
         assert_eq!(binds.len(), 3);

@@ -5,7 +5,9 @@
 //! on `(tenant_id, first_seq, kinds)`: a block whose `kinds` lack what the page's outcome,
 //! action or client filter asks is passed over there, its heads not read), reads each block's
 //! heads and keeps the entries that pass, until it has its page; a time window ends the walk
-//! at the first block the window can hold (the index on `(tenant_id, max_at)`). A page about a
+//! at the first block the window can hold (the index on `(tenant_id, max_at)`), and a window
+//! that ends in the past passes over the blocks that start after it (their `min_at`, read from
+//! the block's row without its heads). A page about a
 //! resource walks, for each number the resource's entries may carry (`log_names::rids`), its
 //! `seq`s in `provisioning_log_rids` era by era, each walk at most a page long, and keeps the
 //! best page of them; each `seq` is looked up in its block's heads. Only the entries a page
@@ -81,6 +83,8 @@ fn walk_blocks(
     limit: usize,
 ) -> Result<Vec<Found>, StoreError> {
     let ascending = query.after.is_some();
+    // A block whose first entry arrived at or after `until` holds nothing the page shows.
+    let until = query.until.map_or(i64::MAX, micros);
     let mut statement = if let Some(after) = query.after {
         // From the block that holds `after` (or the first after it), oldest first.
         let start: Option<i64> = conn
@@ -93,7 +97,7 @@ fn walk_blocks(
         let mut s = conn
             .prepare_cached(
                 "SELECT id, heads FROM provisioning_log_blocks
-                 WHERE tenant_id = ? AND first_seq >= ? AND kinds & ?3 = ?3
+                 WHERE tenant_id = ? AND first_seq >= ? AND kinds & ?3 = ?3 AND min_at < ?4
                  ORDER BY first_seq ASC",
             )
             .map_err(lite_err)?;
@@ -101,12 +105,14 @@ fn walk_blocks(
         s.raw_bind_parameter(2, start.unwrap_or(i64::MIN).max(floor))
             .map_err(lite_err)?;
         s.raw_bind_parameter(3, needed(query)).map_err(lite_err)?;
+        s.raw_bind_parameter(4, until).map_err(lite_err)?;
         s
     } else {
         let mut s = conn
             .prepare_cached(
                 "SELECT id, heads FROM provisioning_log_blocks
                  WHERE tenant_id = ? AND first_seq < ? AND first_seq >= ? AND kinds & ?4 = ?4
+                   AND min_at < ?5
                  ORDER BY first_seq DESC",
             )
             .map_err(lite_err)?;
@@ -115,6 +121,7 @@ fn walk_blocks(
             .map_err(lite_err)?;
         s.raw_bind_parameter(3, floor).map_err(lite_err)?;
         s.raw_bind_parameter(4, needed(query)).map_err(lite_err)?;
+        s.raw_bind_parameter(5, until).map_err(lite_err)?;
         s
     };
     let mut rows = statement.raw_query();

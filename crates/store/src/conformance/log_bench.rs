@@ -242,6 +242,23 @@ pub async fn pages(store: &dyn Store, tenant: &TenantId, rows: u64) {
         });
         time_pages(store, tenant, what, queries).await;
     }
+    // Windows that end in the past (the page's "From" and "To"): the newer entries are not
+    // what they ask for.
+    let past = [
+        ("a day 29 days back", Some(30), None),
+        ("before 29 days back", None, None),
+        ("before 29 days back, failed", None, Some(Outcome::Failed)),
+    ];
+    for (what, from, outcome) in past {
+        let queries = (0..20).map(|_| LogQuery {
+            limit: 50,
+            outcome,
+            since: from.map(|days| end - Duration::days(days)),
+            until: Some(end - Duration::days(29)),
+            ..LogQuery::default()
+        });
+        time_pages(store, tenant, what, queries).await;
+    }
     let t = Instant::now();
     let counts = store
         .log_counts(tenant, end - Duration::days(1))

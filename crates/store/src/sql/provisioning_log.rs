@@ -33,9 +33,10 @@ pub const MAX_PAGE: u32 = 1000;
 pub const PURGE_CHUNK: i64 = 1_000;
 
 /// Longer than any request can take from its arrival (its `at`) to its entry's `seq` (the
-/// request's time limit, at most 30 minutes, then about a second in the recorder): an entry that arrived this
-/// long before another was numbered before it, so the last entry before a window less this
-/// bounds the window's walk.
+/// request's time limit, at most 30 minutes, then about a second in the recorder): an entry
+/// that arrived this long before another was numbered before it. So the last entry that
+/// arrived this long before a window, and the first that arrived this long after it, bound
+/// the window's walk.
 pub const REORDERED: time::Duration = time::Duration::hours(1);
 
 /// The columns a new entry writes, in the order the backends bind them: every field of a
@@ -109,7 +110,16 @@ pub fn page(tenant: &TenantId, query: &LogQuery) -> (String, Vec<Bind>) {
                     " AND seq >= COALESCE((SELECT seq FROM provisioning_log
                        WHERE tenant_id = ? AND at < ? ORDER BY at DESC LIMIT 1), 0)",
                 );
-                all.extend([tenant, Bind::Time(before)]);
+                all.extend([tenant.clone(), Bind::Time(before)]);
+            }
+            if let Some(after) = query.until.and_then(|u| u.checked_add(REORDERED)) {
+                // A window that ends in the past: the walk starts near its end, before the
+                // first entry that arrived [`REORDERED`] after it, rather than at the newest.
+                sql.push_str(
+                    " AND seq < COALESCE((SELECT seq FROM provisioning_log
+                       WHERE tenant_id = ? AND at >= ? ORDER BY at ASC LIMIT 1), ?)",
+                );
+                all.extend([tenant, Bind::Time(after), Bind::Int(i64::MAX)]);
             }
             sql.push_str(&format!(" ORDER BY seq {order} LIMIT ?"));
             all.push(limit);
@@ -249,27 +259,44 @@ mod tests {
     }
 
     #[test]
-    fn since_bounds_the_walk() {
+    fn a_window_bounds_the_walk_at_both_ends() {
         let since = time::macros::datetime!(2024-01-01 0:00 UTC);
+        let until = time::macros::datetime!(2024-01-02 0:00 UTC);
         let query = LogQuery {
             limit: 50,
             since: Some(since),
+            until: Some(until),
             ..LogQuery::default()
         };
         let (sql, binds) = page(&TenantId::new("t"), &query);
-        assert!(sql.contains("AND at >= ?"), "{sql}");
+        assert!(sql.contains("AND at >= ? AND at < ?"), "{sql}");
         assert!(sql.contains("seq >= COALESCE((SELECT seq"), "{sql}");
+        assert!(sql.contains("seq < COALESCE((SELECT seq"), "{sql}");
+        assert_eq!(sql.matches('?').count(), binds.len());
         let text = |s: &str| Bind::Text(s.to_owned());
         assert_eq!(
             binds,
             [
                 text("t"),
                 Bind::Time(since),
+                Bind::Time(until),
                 text("t"),
                 Bind::Time(since - REORDERED),
+                text("t"),
+                Bind::Time(until + REORDERED),
+                Bind::Int(i64::MAX),
                 Bind::Int(50)
             ]
         );
+        // At the ends of time there is no bound to add.
+        let query = LogQuery {
+            limit: 50,
+            since: Some(time::PrimitiveDateTime::MIN.assume_utc()),
+            until: Some(time::PrimitiveDateTime::MAX.assume_utc()),
+            ..LogQuery::default()
+        };
+        let (sql, _) = page(&TenantId::new("t"), &query);
+        assert!(!sql.contains("COALESCE"), "{sql}");
     }
 
     #[test]

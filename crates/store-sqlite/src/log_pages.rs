@@ -174,6 +174,26 @@ fn by_resource(
     let Some((oldest, newest)) = eras else {
         return Ok(Vec::new());
     };
+    // The last `seq` of a block that can hold an entry before `until`: later entries about the
+    // resource are not looked up.
+    let ceiling = match query.until {
+        None => i64::MAX,
+        Some(until) => {
+            let ceiling: Option<i64> = conn
+                .prepare_cached(
+                    "SELECT max(last_seq) FROM provisioning_log_blocks
+                     WHERE tenant_id = ? AND min_at < ?",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![tenant.as_str(), micros(until)], |r| r.get(0))
+                })
+                .map_err(lite_err)?;
+            match ceiling {
+                Some(ceiling) => ceiling,
+                None => return Ok(Vec::new()),
+            }
+        }
+    };
     let ascending = query.after.is_some();
     let (low, high) = match (query.after, query.before) {
         (Some(after), _) => ((after >> ERA_SHIFT).max(oldest), newest),
@@ -181,15 +201,18 @@ fn by_resource(
         (None, None) => (oldest, newest),
     };
     let low = low.max(floor >> ERA_SHIFT);
+    let high = high.min(ceiling >> ERA_SHIFT);
     let eras: Vec<i64> = if ascending {
         (low..=high).collect()
     } else {
         (low..=high).rev().collect()
     };
     let sql = if ascending {
-        "SELECT seq FROM provisioning_log_rids WHERE era = ? AND rid = ? ORDER BY seq ASC"
+        "SELECT seq FROM provisioning_log_rids
+         WHERE era = ? AND rid = ? AND seq BETWEEN ? AND ? ORDER BY seq ASC"
     } else {
-        "SELECT seq FROM provisioning_log_rids WHERE era = ? AND rid = ? ORDER BY seq DESC"
+        "SELECT seq FROM provisioning_log_rids
+         WHERE era = ? AND rid = ? AND seq BETWEEN ? AND ? ORDER BY seq DESC"
     };
     let mut blocks = Blocks::new(conn, tenant);
     let mut found: Vec<Found> = Vec::new();
@@ -198,7 +221,7 @@ fn by_resource(
         'eras: for &era in &eras {
             let mut seqs = conn.prepare_cached(sql).map_err(lite_err)?;
             let seqs: Vec<i64> = seqs
-                .query_map(params![era, rid], |r| r.get(0))
+                .query_map(params![era, rid, floor, ceiling], |r| r.get(0))
                 .map_err(lite_err)?
                 .collect::<Result<_, _>>()
                 .map_err(lite_err)?;

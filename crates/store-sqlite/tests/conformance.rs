@@ -414,10 +414,11 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
     assert!(page(None, Some("get"), None).await.is_err());
     assert!(page(None, None, None).await.is_err());
     // A window that ends before the damaged block's first entry passes over it, and over the
-    // block after it, from their rows alone.
-    let until = async |until| {
+    // block after it, from their rows alone; so does a page about the entries' user.
+    let until = async |until, resource: Option<&str>| {
         let query = LogQuery {
             until: Some(until),
+            resource: resource.map(str::to_owned),
             limit: 10,
             ..LogQuery::default()
         };
@@ -426,12 +427,11 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
             .await
             .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
     };
-    assert_eq!(until(entra_at).await.expect("a page"), [1]);
-    assert!(
-        until(entra_at + time::Duration::microseconds(1))
-            .await
-            .is_err()
-    );
+    let just_after = entra_at + time::Duration::microseconds(1);
+    for resource in [None, Some("u-1"), Some("ADA@contoso.com")] {
+        assert_eq!(until(entra_at, resource).await.expect("a page"), [1]);
+        assert!(until(just_after, resource).await.is_err());
+    }
 }
 
 /// The page size of a log file: SQLite's largest for a new file; a file written with SQLite's

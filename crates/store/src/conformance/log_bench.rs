@@ -259,6 +259,21 @@ pub async fn pages(store: &dyn Store, tenant: &TenantId, rows: u64) {
         });
         time_pages(store, tenant, what, queries).await;
     }
+    let about = [
+        ("by resource name, the last day", Some(1), None),
+        ("by resource name, before 29 days back", None, Some(29)),
+    ];
+    for (what, since, until) in about {
+        let mut rng = Xorshift(11);
+        let queries = (0..100).map(|_| LogQuery {
+            limit: 50,
+            resource: Some(name(&mut rng)),
+            since: since.map(|days| end - Duration::days(days)),
+            until: until.map(|days| end - Duration::days(days)),
+            ..LogQuery::default()
+        });
+        time_pages(store, tenant, what, queries.collect::<Vec<_>>().into_iter()).await;
+    }
     let t = Instant::now();
     let counts = store
         .log_counts(tenant, end - Duration::days(1))

@@ -93,36 +93,17 @@ pub fn page(tenant: &TenantId, query: &LogQuery) -> (String, Vec<Bind>) {
     let columns = super::decode::LOG_COLUMNS;
     let tenant = Bind::Text(tenant.as_str().to_owned());
     let limit = Bind::Int(i64::from(query.limit.min(MAX_PAGE)));
-    let (order, conditions, binds) = conditions(query);
+    let (order, mut conditions, mut binds) = conditions(query);
+    bound_the_window(query, &tenant, &mut conditions, &mut binds);
     match &query.resource {
         None => {
             let mut all = vec![tenant.clone()];
             all.extend(binds);
-            let mut sql =
-                format!("SELECT {columns} FROM provisioning_log WHERE tenant_id = ?{conditions}");
-            if let Some(before) = query.since.and_then(|s| s.checked_sub(REORDERED)) {
-                // The walk ends near where the window starts, rather than at the tenant's
-                // first entry when the filters match nothing in the window: at the last entry
-                // that arrived [`REORDERED`] before the window, found by one probe of the time
-                // index. (The smallest `seq` of the window itself is a range of that index as
-                // long as the window: 380 ms for a million entries.)
-                sql.push_str(
-                    " AND seq >= COALESCE((SELECT seq FROM provisioning_log
-                       WHERE tenant_id = ? AND at < ? ORDER BY at DESC LIMIT 1), 0)",
-                );
-                all.extend([tenant.clone(), Bind::Time(before)]);
-            }
-            if let Some(after) = query.until.and_then(|u| u.checked_add(REORDERED)) {
-                // A window that ends in the past: the walk starts near its end, before the
-                // first entry that arrived [`REORDERED`] after it, rather than at the newest.
-                sql.push_str(
-                    " AND seq < COALESCE((SELECT seq FROM provisioning_log
-                       WHERE tenant_id = ? AND at >= ? ORDER BY at ASC LIMIT 1), ?)",
-                );
-                all.extend([tenant, Bind::Time(after), Bind::Int(i64::MAX)]);
-            }
-            sql.push_str(&format!(" ORDER BY seq {order} LIMIT ?"));
             all.push(limit);
+            let sql = format!(
+                "SELECT {columns} FROM provisioning_log WHERE tenant_id = ?{conditions}
+                 ORDER BY seq {order} LIMIT ?"
+            );
             (sql, all)
         }
         Some(resource) => {
@@ -138,6 +119,28 @@ pub fn page(tenant: &TenantId, query: &LogQuery) -> (String, Vec<Bind>) {
             ];
             page_of_walks(&walks, (order, &conditions, &binds), tenant, limit)
         }
+    }
+}
+
+/// Bounds the walk of a time window by `seq`, so that it reads the window's entries and not
+/// every newer or older one the filters then discard (each bound one probe of the time index):
+/// from below the first entry that arrived [`REORDERED`] after the window, down to the last
+/// that arrived as long before it. (The smallest `seq` of the window itself is a range of that
+/// index as long as the window: 380 ms for a million entries.)
+fn bound_the_window(query: &LogQuery, tenant: &Bind, sql: &mut String, binds: &mut Vec<Bind>) {
+    if let Some(before) = query.since.and_then(|s| s.checked_sub(REORDERED)) {
+        sql.push_str(
+            " AND seq >= COALESCE((SELECT seq FROM provisioning_log
+               WHERE tenant_id = ? AND at < ? ORDER BY at DESC LIMIT 1), 0)",
+        );
+        binds.extend([tenant.clone(), Bind::Time(before)]);
+    }
+    if let Some(after) = query.until.and_then(|u| u.checked_add(REORDERED)) {
+        sql.push_str(
+            " AND seq < COALESCE((SELECT seq FROM provisioning_log
+               WHERE tenant_id = ? AND at >= ? ORDER BY at ASC LIMIT 1), ?)",
+        );
+        binds.extend([tenant.clone(), Bind::Time(after), Bind::Int(i64::MAX)]);
     }
 }
 

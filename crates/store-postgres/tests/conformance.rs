@@ -22,14 +22,20 @@ async fn scratch() -> String {
 }
 
 async fn fresh() -> PostgresStore {
-    let url = scratch().await;
     let pool = PoolConfig {
         max_connections: 4,
         ..PoolConfig::default()
     };
-    PostgresStore::open(&url, pool)
+    opened(pool).await.1
+}
+
+/// A new database's URL, and a store on it with `pool`.
+async fn opened(pool: PoolConfig) -> (String, PostgresStore) {
+    let url = scratch().await;
+    let store = PostgresStore::open(&url, pool)
         .await
-        .unwrap_or_else(|e| panic!("opening {url}: {e}"))
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    (url, store)
 }
 
 roster_store::conformance_tests!(fresh, |db| &db);
@@ -55,10 +61,7 @@ async fn first_tenant_race() {
 #[tokio::test]
 async fn keys_of_an_older_fold_are_folded_again_when_the_store_opens() {
     use sqlx::{Connection, PgConnection};
-    let url = scratch().await;
-    let store = PostgresStore::open(&url, PoolConfig::default())
-        .await
-        .expect("opening the store");
+    let (url, store) = opened(PoolConfig::default()).await;
     let rows = conformance::refold_seed(&store).await;
     drop(store);
     let mut conn = PgConnection::connect(&url).await.expect("connecting");
@@ -110,10 +113,7 @@ async fn a_filtered_log_page_passes_over_no_entry() {
     use roster_store::sql::{Bind, numbered, provisioning_log::page};
     use roster_store::{LogQuery, Outcome};
     use sqlx::{Connection, PgConnection, Row};
-    let url = scratch().await;
-    let store = PostgresStore::open(&url, PoolConfig::default())
-        .await
-        .expect("opening the store");
+    let (url, store) = opened(PoolConfig::default()).await;
     let tenant = conformance::tenant_record("t-plans", "Plans", time::OffsetDateTime::UNIX_EPOCH);
     store
         .create_tenant(&tenant)

@@ -49,29 +49,34 @@ pub(crate) fn page(
     }
     // The first `seq` a block in the window starts with: no block before it holds an entry
     // at or after `since`.
-    let floor = match query.since {
-        None => i64::MIN,
-        Some(since) => {
-            let floor: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT min(first_seq) FROM provisioning_log_blocks
-                     WHERE tenant_id = ? AND max_at >= ?",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![tenant.as_str(), micros(since)], |r| r.get(0))
-                })
-                .map_err(lite_err)?;
-            match floor {
-                Some(floor) => floor,
-                None => return Ok(Vec::new()),
-            }
-        }
+    const FLOOR: &str = "SELECT min(first_seq) FROM provisioning_log_blocks
+                         WHERE tenant_id = ? AND max_at >= ?";
+    let Some(floor) = bound(conn, tenant, FLOOR, query.since, i64::MIN)? else {
+        return Ok(Vec::new());
     };
     let found = match &query.resource {
         None => walk_blocks(conn, tenant, query, floor, limit)?,
         Some(resource) => by_resource(conn, tenant, query, resource, floor, limit)?,
     };
     entries(conn, tenant, found)
+}
+
+/// A `seq` that bounds a window's walk at one end, from the blocks' rows: `sql` (binds: the
+/// tenant, the time) of `at`, or `unbounded` when the window is open at that end; `None` when
+/// no block can hold an entry of the window.
+fn bound(
+    conn: &Connection,
+    tenant: &TenantId,
+    sql: &str,
+    at: Option<time::OffsetDateTime>,
+    unbounded: i64,
+) -> Result<Option<i64>, StoreError> {
+    let Some(at) = at else {
+        return Ok(Some(unbounded));
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut s| s.query_row(params![tenant.as_str(), micros(at)], |r| r.get(0)))
+        .map_err(lite_err)
 }
 
 /// The first `limit` entries of the tenant's blocks that pass `query`, in its order.
@@ -176,23 +181,10 @@ fn by_resource(
     };
     // The last `seq` of a block that can hold an entry before `until`: later entries about the
     // resource are not looked up.
-    let ceiling = match query.until {
-        None => i64::MAX,
-        Some(until) => {
-            let ceiling: Option<i64> = conn
-                .prepare_cached(
-                    "SELECT max(last_seq) FROM provisioning_log_blocks
-                     WHERE tenant_id = ? AND min_at < ?",
-                )
-                .and_then(|mut s| {
-                    s.query_row(params![tenant.as_str(), micros(until)], |r| r.get(0))
-                })
-                .map_err(lite_err)?;
-            match ceiling {
-                Some(ceiling) => ceiling,
-                None => return Ok(Vec::new()),
-            }
-        }
+    const CEILING: &str = "SELECT max(last_seq) FROM provisioning_log_blocks
+                           WHERE tenant_id = ? AND min_at < ?";
+    let Some(ceiling) = bound(conn, tenant, CEILING, query.until, i64::MAX)? else {
+        return Ok(Vec::new());
     };
     let ascending = query.after.is_some();
     let (low, high) = match (query.after, query.before) {

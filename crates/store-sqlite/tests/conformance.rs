@@ -338,18 +338,21 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
 
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
     let store = SqliteStore::open(&url).await.expect("reopening");
+    let seqs = async |query: LogQuery| {
+        store
+            .log_page(&tenant, &query)
+            .await
+            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
+    };
     let page = async |outcome: Option<Outcome>, action: Option<&str>, client: Option<&str>| {
-        let query = LogQuery {
+        seqs(LogQuery {
             outcome,
             action: action.map(str::to_owned),
             client: client.map(str::to_owned),
             limit: 10,
             ..LogQuery::default()
-        };
-        store
-            .log_page(&tenant, &query)
-            .await
-            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
+        })
+        .await
     };
     assert_eq!(page(None, None, Some("okta")).await.expect("a page"), [1]);
     assert!(
@@ -416,16 +419,13 @@ async fn a_filtered_page_passes_over_the_blocks_that_cannot_hold_what_it_asks() 
     // A window that ends before the damaged block's first entry passes over it, and over the
     // block after it, from their rows alone; so does a page about the entries' user.
     let until = async |until, resource: Option<&str>| {
-        let query = LogQuery {
+        seqs(LogQuery {
             until: Some(until),
             resource: resource.map(str::to_owned),
             limit: 10,
             ..LogQuery::default()
-        };
-        store
-            .log_page(&tenant, &query)
-            .await
-            .map(|p| p.iter().map(|e| e.seq).collect::<Vec<_>>())
+        })
+        .await
     };
     let just_after = entra_at + time::Duration::microseconds(1);
     for resource in [None, Some("u-1"), Some("ADA@contoso.com")] {

@@ -7,11 +7,12 @@
 //! heads and keeps the entries that pass, until it has its page; a time window ends the walk
 //! at the first block the window can hold (the index on `(tenant_id, max_at)`), and a window
 //! that ends in the past passes over the blocks that start after it (their `min_at`, read from
-//! the block's row without its heads). A page about a
-//! resource walks, for each number the resource's entries may carry (`log_names::rids`), its
-//! `seq`s in `provisioning_log_rids` era by era, each walk at most a page long, and keeps the
-//! best page of them; each `seq` is looked up in its block's heads. Only the entries a page
-//! shows have their part of a body read, and only that part (SQLite's incremental blob reads).
+//! the block's row without its heads). A page about a resource walks, for each number the
+//! resource's entries may carry (`log_names::rids`), its `seq`s in `provisioning_log_rids` era
+//! by era, each walk at most a page long and within the `seq`s of the blocks the window can
+//! hold, and keeps the best page of them; each `seq` is looked up in its block's heads. Only
+//! the entries a page shows have their part of a body read, and only that part (SQLite's
+//! incremental blob reads).
 
 use std::collections::HashSet;
 

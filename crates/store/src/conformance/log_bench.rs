@@ -272,7 +272,7 @@ pub async fn pages(store: &dyn Store, tenant: &TenantId, rows: u64) {
             until: until.map(|days| end - Duration::days(days)),
             ..LogQuery::default()
         });
-        time_pages(store, tenant, what, queries.collect::<Vec<_>>().into_iter()).await;
+        time_pages(store, tenant, what, queries).await;
     }
     let t = Instant::now();
     let counts = store

@@ -10,11 +10,10 @@
 //! `seq` order from the cursor and stopped by `LIMIT`; the filters the range does not hold are
 //! conditions checked on its rows. A page about one resource is the union of two such walks
 //! (its name, its id), each at most a page long, so it costs the same whether the resource has
-//! ten entries or a million. `since` also bounds the walk: it ends at the first `seq` of the
-//! window, read from `(tenant_id, at)` (the smallest `seq` at or after `since`, not the `seq`
-//! of the earliest time: entries are numbered as they are written, after their request ends,
-//! so `seq` order is only nearly time order). `(tenant_id, at, outcome)` also serves the
-//! counts, `(at)` the purge.
+//! ten entries or a million. A time window bounds every walk by `seq` at both ends, each bound
+//! one probe of `(tenant_id, at)` ([`REORDERED`]: entries are numbered as they are written,
+//! after their request ends, so `seq` order is only nearly time order). `(tenant_id, at)` also
+//! serves the counts, `(at)` the purge.
 //!
 //! These pages are PostgreSQL's. SQLite stores its log in blocks of entries and pages them its
 //! own way (`roster-store-sqlite`'s `log_pages`); it shares the columns, the purge's chunk and
@@ -195,8 +194,8 @@ fn page_of_walks(
 /// The order of a page, and the conditions after the tenant's (and the resource's) with their
 /// parameters: the cursor first, then the filters. The outcome is written into the statement,
 /// not bound (it is one of three words the code names): the index of refused and failed
-/// entries holds only those, and a planner can take it only when it sees which outcome a page
-/// asks for, a bound one included.
+/// entries holds only those, and PostgreSQL takes a partial index only for a condition it sees
+/// in the statement, never for a parameter of a plan made once for all values.
 fn conditions(query: &LogQuery) -> (&'static str, String, Vec<Bind>) {
     let mut sql = String::new();
     let mut binds = Vec::new();

@@ -14,7 +14,7 @@ use crate::ConsoleState;
 use crate::health::{Health, client_name, health};
 use crate::pages::{Chrome, not_found, render};
 use crate::portal::{access, failed};
-use crate::view::when;
+use crate::view::{instant, when};
 
 /// Entries per page.
 const PAGE: u32 = 50;
@@ -160,7 +160,9 @@ impl Filters {
 /// A row of the list.
 pub struct Row {
     pub seq: i64,
-    pub when: String,
+    /// The day it arrived, and the time of day (see [`instant`]).
+    pub day: String,
+    pub time: String,
     pub outcome: &'static str,
     pub status: u16,
     pub client: String,
@@ -169,9 +171,11 @@ pub struct Row {
 }
 
 fn row(e: &LogEntry) -> Row {
+    let (day, time) = instant(e.at);
     Row {
         seq: e.seq,
-        when: when(e.at),
+        day,
+        time,
         outcome: e.outcome.as_str(),
         status: e.status,
         client: client_name(&e.client).to_owned(),
@@ -304,7 +308,10 @@ pub async fn entry(
         chrome: Chrome::of(Some(&viewer)),
         tenant_name: tenant.name.clone(),
         slug: tenant.slug.clone(),
-        when: when(e.at),
+        when: {
+            let (day, time) = instant(e.at);
+            format!("{day} {time}")
+        },
         client: client_name(&e.client).to_owned(),
         outcome: e.outcome.as_str(),
         e,

@@ -52,6 +52,17 @@ pub fn when(t: OffsetDateTime) -> String {
     )
 }
 
+/// A time as the provisioning log shows it, to the second (as the identity providers' own logs
+/// do, so that an entry can be matched with theirs): the day and the time of day apart, so that
+/// a narrow column breaks between them and nowhere else.
+pub fn instant(t: OffsetDateTime) -> (String, String) {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    (
+        format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+        format!("{:02}:{:02}:{:02} UTC", t.hour(), t.minute(), t.second()),
+    )
+}
+
 /// A token as a row of the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRow {
@@ -150,6 +161,13 @@ mod tests {
     use super::*;
     use roster_store::TenantId;
     use time::macros::datetime;
+
+    #[test]
+    fn the_log_shows_a_time_to_the_second_in_utc() {
+        let t = datetime!(2026-12-06 19:28:41.9 +01:00);
+        assert_eq!(instant(t), ("2026-12-06".into(), "18:28:41 UTC".into()));
+        assert_eq!(when(t), "2026-12-06 18:28 UTC");
+    }
 
     fn token(id: &str, sealed: bool, expires: Option<OffsetDateTime>) -> TokenRecord {
         TokenRecord {

@@ -326,6 +326,30 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
     assert!(text.contains("Created user ada@contoso.com"), "{text}");
     assert!(text.contains("refused (401)"), "{text}");
     b.screenshot("portal-8-provisioning-log").await;
+    // Each entry's time is to the second, and its column breaks between the day and the time
+    // of day, nowhere else (the window is as wide as the screenshots', so the column is narrow).
+    let times = b
+        .script(
+            "return [...document.querySelectorAll('td.when a')].map(a => \
+             [a.textContent, new Set([...a.getClientRects()].map(r => Math.round(r.top))).size]);",
+        )
+        .await;
+    let times = times.as_array().expect("the rows' times");
+    assert!(!times.is_empty());
+    for t in times {
+        let (text, lines) = (t[0].as_str().unwrap_or(""), t[1].as_u64().unwrap_or(0));
+        let shape = "0000-00-00 00:00:00 UTC";
+        let same = text.len() == shape.len()
+            && text.bytes().zip(shape.bytes()).all(|(c, s)| {
+                if s == b'0' {
+                    c.is_ascii_digit()
+                } else {
+                    c == s
+                }
+            });
+        assert!(same, "{text} is not shaped {shape}");
+        assert!((1..=2).contains(&lines), "{text} takes {lines} lines");
+    }
     b.goto(&format!("{logs}?outcome=refused")).await;
     let filtered = b.text().await;
     assert!(

@@ -13,6 +13,8 @@ use time::OffsetDateTime;
 
 use crate::{Cols, PostgresStore, bind_values, db_err};
 
+mod hours;
+
 /// The array type a batch binds for a column of [`INSERT_COLUMNS`].
 fn array_type(column: &str) -> &'static str {
     match column {
@@ -24,7 +26,8 @@ fn array_type(column: &str) -> &'static str {
 
 /// Stores a batch, one array per column, in the batch's order; the entries of a tenant that is
 /// gone are dropped as its deletion would have dropped them, rather than failing the batch
-/// (and every other tenant's entries in it) on the foreign key.
+/// (and every other tenant's entries in it) on the foreign key. The same statement counts the
+/// entries into their hours ([`hours`]).
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let arrays: Vec<String> = INSERT_COLUMNS
         .split(',')
@@ -32,11 +35,15 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
         .map(|(i, column)| format!("${}::{}", i + 1, array_type(column.trim())))
         .collect();
     format!(
-        "INSERT INTO provisioning_log ({INSERT_COLUMNS})
-         SELECT {INSERT_COLUMNS} FROM unnest({}) WITH ORDINALITY AS v ({INSERT_COLUMNS}, n)
-         WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)
-         ORDER BY n",
-        arrays.join(", ")
+        "WITH added AS (
+             INSERT INTO provisioning_log ({INSERT_COLUMNS})
+             SELECT {INSERT_COLUMNS} FROM unnest({}) WITH ORDINALITY AS v ({INSERT_COLUMNS}, n)
+             WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)
+             ORDER BY n
+             RETURNING tenant_id, at, outcome)
+         {}",
+        arrays.join(", "),
+        hours::ADD
     )
 });
 
@@ -120,10 +127,13 @@ impl ProvisioningLog for PostgresStore {
         tenant: &TenantId,
         since: OffsetDateTime,
     ) -> Result<LogCounts, StoreError> {
+        let hour = hours::first_whole_hour(since);
         let mut conn = self.conn().await?;
-        let row = sqlx::query(&numbered(log::COUNTS))
+        let row = sqlx::query(hours::COUNTS)
             .bind(tenant.as_str())
             .bind(since)
+            .bind(hours::start(hour)?)
+            .bind(hour)
             .fetch_one(&mut *conn)
             .await
             .map_err(db_err)?;
@@ -146,6 +156,7 @@ impl ProvisioningLog for PostgresStore {
                 .rows_affected();
             purged += deleted;
             if deleted < PURGE_CHUNK as u64 {
+                self.recount_hours(before).await?;
                 return Ok(purged);
             }
         }

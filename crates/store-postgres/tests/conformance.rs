@@ -247,3 +247,63 @@ fn count_rows(plan: &serde_json::Value, passed: &mut u64, read: &mut u64) {
         _ => {}
     }
 }
+
+/// A database whose log was written before the counts per hour (migration 0020) has its
+/// entries counted when it is upgraded: the migration counts what is already there.
+#[tokio::test]
+async fn an_upgrade_counts_the_entries_logged_before_it() {
+    use roster_store::{LogCounts, Outcome};
+    use sqlx::{Connection, PgConnection};
+    let (url, store) = opened(PoolConfig::default()).await;
+    let tenant =
+        conformance::tenant_record("t-upgrade", "Upgrade", time::OffsetDateTime::UNIX_EPOCH);
+    store
+        .create_tenant(&tenant)
+        .await
+        .expect("creating a tenant");
+    let t = &tenant.id;
+    let outcome = |m: i64| match m % 5 {
+        0 => Outcome::Refused,
+        1 => Outcome::Failed,
+        _ => Outcome::Succeeded,
+    };
+    // Five hours of entries, a minute apart.
+    let entries: Vec<_> = (0..300)
+        .map(|m| conformance::log_entry(t, m, "get", outcome(m), ("u-1", "a"), "entra"))
+        .collect();
+    store.append_log(entries.clone()).await.expect("appending");
+    drop(store);
+    // The database as the version before this migration left it.
+    let mut conn = PgConnection::connect(&url).await.expect("connecting");
+    for sql in [
+        "DROP TABLE provisioning_log_hours",
+        "DELETE FROM _sqlx_migrations WHERE version = 20",
+    ] {
+        sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    let store = PostgresStore::open(&url, PoolConfig::default())
+        .await
+        .expect("upgrading");
+    for since in [0, 45, 60, 299] {
+        let since = entries[since].at;
+        let mut expected = LogCounts::default();
+        for e in entries.iter().filter(|e| e.at >= since) {
+            expected.total += 1;
+            expected.refused += u64::from(e.outcome == Outcome::Refused);
+            expected.failed += u64::from(e.outcome == Outcome::Failed);
+        }
+        assert_eq!(
+            store.log_counts(t, since).await.expect("counting"),
+            expected,
+            "since {since}"
+        );
+    }
+    let hours: i64 = sqlx::query_scalar("SELECT count(*) FROM provisioning_log_hours")
+        .fetch_one(&mut conn)
+        .await
+        .expect("counting the hours");
+    assert_eq!(hours, 5, "the five hours counted, from the entries");
+}

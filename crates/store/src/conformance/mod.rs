@@ -19,7 +19,7 @@
 //! [`update_from_previous`], [`emails_follow_updates`], [`pages_after_a_key`]);
 //! [`name_uniqueness`]; [`membership`](membership()); [`listing`](listing()); the
 //! [`change_log`](change_log()); the provisioning log ([`provisioning_log`](provisioning_log()),
-//! [`provisioning_log_upkeep`]); and [`filters_agree_with_evaluator`].
+//! [`provisioning_log_upkeep`], [`provisioning_log_counts`]); and [`filters_agree_with_evaluator`].
 //!
 //! The last one is the heart of it. A backend turns part of a SCIM filter into its own query
 //! language and leaves the rest to [`memory_eval`]; [`FilterFixture`] seeds a directory and
@@ -81,7 +81,9 @@ pub use listing::listing;
 pub use membership::membership;
 pub use names::{FirstFoldRow, name_uniqueness, refold_check, refold_seed};
 pub use outbound::{outbound_runs, outbound_targets};
-pub use provisioning_log::{entry as log_entry, provisioning_log, provisioning_log_upkeep};
+pub use provisioning_log::{
+    entry as log_entry, provisioning_log, provisioning_log_counts, provisioning_log_upkeep,
+};
 pub use resources::{
     emails_follow_updates, group_lifecycle, pages_after_a_key, update_from_previous, user_lifecycle,
 };
@@ -109,7 +111,7 @@ macro_rules! conformance_tests {
             user_lifecycle group_lifecycle name_uniqueness tenant_isolation membership listing
             filters_agree_with_evaluator redelivery_during_a_lease tenant_removal
             tenant_names plans portal_links sealed_tokens console token_by_hash
-            provisioning_log provisioning_log_upkeep sso_connections host_apps_and_keys
+            provisioning_log provisioning_log_upkeep provisioning_log_counts sso_connections host_apps_and_keys
             outbound_targets outbound_runs holds approvals
         );
 

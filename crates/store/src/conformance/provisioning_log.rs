@@ -496,3 +496,113 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
         "an entry appended after a purge comes after the cursor"
     );
 }
+
+/// The health counts over many hours: from any time (on an hour's start, just before it, in
+/// the middle of one), over entries appended in several batches that share hours, after a
+/// purge that cuts an hour in two and one on an hour's start, and for a tenant deleted: always
+/// what counting the entries one by one gives. (A backend may keep counts per hour; this is
+/// what they must agree with.)
+pub async fn provisioning_log_counts(store: &dyn Store) {
+    let a = new_tenant(store, "t-count-a").await;
+    let b = new_tenant(store, "t-count-b").await;
+    let ada = ("u-ada", "Ada@Contoso.com");
+    let hour = Duration::hours(1);
+    let outcome = |i: usize| match i % 7 {
+        0 => Outcome::Failed,
+        1 | 4 => Outcome::Refused,
+        _ => Outcome::Succeeded,
+    };
+    // Six hours of entries, some exactly on an hour's start and some a microsecond before one.
+    let mut times: Vec<OffsetDateTime> = (0..360)
+        .step_by(7)
+        .map(|m| BASE + Duration::minutes(m))
+        .collect();
+    for h in 1..6 {
+        times.push(BASE + hour * h);
+        times.push(BASE + hour * h - Duration::microseconds(1));
+    }
+    let entries: Vec<LogEntry> = times
+        .iter()
+        .enumerate()
+        .map(|(i, at)| {
+            let tenant = if i % 5 == 3 { &b } else { &a };
+            let mut e = entry(tenant, i as i64, "get", outcome(i), ada, "entra");
+            e.at = *at;
+            e
+        })
+        .collect();
+    let (first, second) = entries.split_at(entries.len() / 2);
+    ok(store.append_log(second.to_vec()).await, "appending");
+    ok(
+        store.append_log(first.to_vec()).await,
+        "appending the earlier half after",
+    );
+    let mut kept = entries.clone();
+
+    let expected = |kept: &[LogEntry], tenant: &TenantId, since: OffsetDateTime| {
+        let mut c = LogCounts::default();
+        for e in kept
+            .iter()
+            .filter(|e| &e.tenant_id == tenant && e.at >= since)
+        {
+            c.total += 1;
+            c.refused += u64::from(e.outcome == Outcome::Refused);
+            c.failed += u64::from(e.outcome == Outcome::Failed);
+        }
+        c
+    };
+    let sinces: Vec<OffsetDateTime> = [
+        BASE - hour,
+        BASE,
+        BASE + Duration::minutes(1),
+        BASE + Duration::minutes(59),
+        BASE + hour - Duration::microseconds(1),
+        BASE + hour,
+        BASE + hour + Duration::microseconds(1),
+        BASE + Duration::minutes(150),
+        BASE + hour * 4,
+        BASE + Duration::minutes(359),
+        BASE + hour * 7,
+    ]
+    .into();
+    let check = |kept: Vec<LogEntry>, when: &'static str| {
+        let sinces = sinces.clone();
+        let (a, b) = (a.clone(), b.clone());
+        async move {
+            for since in sinces {
+                for t in [&a, &b] {
+                    assert_eq!(
+                        ok(store.log_counts(t, since).await, "counting"),
+                        expected(&kept, t, since),
+                        "{t} since {since} {when}"
+                    );
+                }
+            }
+        }
+    };
+    check(kept.clone(), "as appended").await;
+
+    // A purge in the middle of an hour, then one on an hour's start.
+    for before in [BASE + Duration::minutes(150), BASE + hour * 4] {
+        let gone = kept.iter().filter(|e| e.at < before).count() as u64;
+        assert_eq!(ok(store.purge_log(before).await, "purging"), gone);
+        kept.retain(|e| e.at >= before);
+        check(kept.clone(), "after a purge").await;
+    }
+
+    // A tenant deleted counts nothing; the other is as it was.
+    ok(store.delete_tenant(&b, &[]).await, "deleting a tenant");
+    kept.retain(|e| e.tenant_id != b);
+    check(kept.clone(), "after a tenant was deleted").await;
+    // Entries appended later land in the hours already counted.
+    let late: Vec<LogEntry> = (0..3)
+        .map(|i| {
+            let mut e = entry(&a, 1_000 + i, "get", Outcome::Refused, ada, "okta");
+            e.at = BASE + hour * 5 + Duration::minutes(i);
+            e
+        })
+        .collect();
+    ok(store.append_log(late.clone()).await, "appending more");
+    kept.extend(late);
+    check(kept, "after more were appended").await;
+}

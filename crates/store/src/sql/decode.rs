@@ -357,8 +357,7 @@ pub fn log_entry(row: &impl Columns) -> Result<LogEntry, StoreError> {
     })
 }
 
-/// The counts of the health summary: `total, refused, failed`
-/// ([`provisioning_log::COUNTS`](super::provisioning_log::COUNTS)).
+/// The counts of the health summary: `total, refused, failed`.
 pub fn log_counts(row: &impl Columns) -> Result<LogCounts, StoreError> {
     let count = |column| row.int(column).map(|n| u64::try_from(n).unwrap_or(0));
     Ok(LogCounts {

@@ -72,13 +72,6 @@ pub const PURGE: &str = "DELETE FROM provisioning_log WHERE seq IN
 pub const PURGE_TENANT: &str = "DELETE FROM provisioning_log WHERE seq IN
     (SELECT seq FROM provisioning_log WHERE tenant_id = ? LIMIT ?)";
 
-/// A tenant's requests since a time, and how many were refused or failed. Binds: tenant,
-/// since. Read by [`decode::log_counts`](super::decode::log_counts).
-pub const COUNTS: &str = "SELECT count(*) AS total,
-        count(*) FILTER (WHERE outcome = 'refused') AS refused,
-        count(*) FILTER (WHERE outcome = 'failed') AS failed
-    FROM provisioning_log WHERE tenant_id = ? AND at >= ?";
-
 /// One entry of a tenant's log. Binds: tenant, seq.
 pub fn entry() -> String {
     format!(

@@ -27,7 +27,10 @@ fn array_type(column: &str) -> &'static str {
 /// Stores a batch, one array per column, in the batch's order; the entries of a tenant that is
 /// gone are dropped as its deletion would have dropped them, rather than failing the batch
 /// (and every other tenant's entries in it) on the foreign key. The same statement counts the
-/// entries into their hours ([`hours`]).
+/// entries into their hours ([`hours`]). It takes its tenants' rows (`FOR KEY SHARE`) before
+/// anything else: a tenant's deletion, which holds its row while it deletes the tenant's hours,
+/// then either waits for the batch or has the batch drop the tenant's entries, and the two never
+/// wait on each other in a circle.
 static INSERT: LazyLock<String> = LazyLock::new(|| {
     let arrays: Vec<String> = INSERT_COLUMNS
         .split(',')
@@ -35,10 +38,11 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
         .map(|(i, column)| format!("${}::{}", i + 1, array_type(column.trim())))
         .collect();
     format!(
-        "WITH added AS (
+        "WITH live AS (SELECT id FROM tenants WHERE id = ANY($1::text[]) FOR KEY SHARE),
+         added AS (
              INSERT INTO provisioning_log ({INSERT_COLUMNS})
              SELECT {INSERT_COLUMNS} FROM unnest({}) WITH ORDINALITY AS v ({INSERT_COLUMNS}, n)
-             WHERE EXISTS (SELECT 1 FROM tenants t WHERE t.id = v.tenant_id)
+             WHERE v.tenant_id IN (SELECT id FROM live)
              ORDER BY n
              RETURNING tenant_id, at, outcome)
          {}",

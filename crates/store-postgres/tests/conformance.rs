@@ -307,3 +307,96 @@ async fn an_upgrade_counts_the_entries_logged_before_it() {
         .expect("counting the hours");
     assert_eq!(hours, 5, "the five hours counted, from the entries");
 }
+
+/// A tenant deleted while a batch with its entries is being appended: the deletion holds the
+/// tenant's row while it deletes the tenant's counts per hour, and the batch adds to those
+/// counts. Neither waits on the other in a circle: the batch waits, then stores the other
+/// tenant's entries and drops the deleted one's, and the deletion completes.
+#[tokio::test]
+async fn a_batch_and_its_tenants_deletion_do_not_deadlock() {
+    use roster_store::Outcome;
+    use sqlx::{Connection, PgConnection};
+    let (url, store) = opened(PoolConfig::default()).await;
+    let [gone, kept] = ["t-gone", "t-kept"]
+        .map(|id| conformance::tenant_record(id, id, time::OffsetDateTime::UNIX_EPOCH));
+    for t in [&gone, &kept] {
+        store.create_tenant(t).await.expect("creating a tenant");
+    }
+    let entry = |t: &roster_store::TenantId, minute| {
+        conformance::log_entry(t, minute, "get", Outcome::Succeeded, ("u-1", "a"), "entra")
+    };
+    // The hour already has a row for the tenant that goes.
+    store
+        .append_log(vec![entry(&gone.id, 1)])
+        .await
+        .expect("appending");
+
+    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
+    sqlx::query("BEGIN")
+        .execute(&mut deleting)
+        .await
+        .expect("beginning");
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(gone.id.as_str())
+        .execute(&mut deleting)
+        .await
+        .expect("holding the tenant's row, as its deletion does");
+    let batch = vec![entry(&gone.id, 2), entry(&kept.id, 3)];
+    let appending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.append_log(batch).await })
+    };
+    // Wait until the batch waits for a lock.
+    let mut watching = PgConnection::connect(&url).await.expect("connecting");
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the batch never waited for the tenant's row"
+        );
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO provisioning_log (%'",
+        )
+        .fetch_one(&mut watching)
+        .await
+        .expect("watching");
+        if waiting > 0 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(gone.id.as_str())
+        .execute(&mut deleting)
+        .await
+        .expect("deleting the tenant while the batch waits");
+    sqlx::query("COMMIT")
+        .execute(&mut deleting)
+        .await
+        .expect("committing");
+    appending
+        .await
+        .expect("the append's task")
+        .expect("the batch is appended");
+    let kept_page = store
+        .log_page(
+            &kept.id,
+            &roster_store::LogQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a page");
+    assert_eq!(kept_page.len(), 1, "the other tenant's entry is stored");
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM provisioning_log WHERE tenant_id = $1)
+              + (SELECT count(*) FROM provisioning_log_hours WHERE tenant_id = $1)",
+    )
+    .bind(gone.id.as_str())
+    .fetch_one(&mut watching)
+    .await
+    .expect("counting");
+    assert_eq!(rows, 0, "nothing of the deleted tenant is left");
+}

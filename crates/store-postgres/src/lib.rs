@@ -43,6 +43,8 @@ mod sso;
 mod tenants;
 mod webhooks;
 
+pub use provisioning_log::APPEND_LOCK;
+
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// How a process uses the database's connections.

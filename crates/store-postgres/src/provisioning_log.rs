@@ -15,6 +15,9 @@ use crate::{Cols, PostgresStore, bind_values, db_err};
 
 mod hours;
 
+/// The advisory lock key under which a batch is appended (see [`ProvisioningLog::append_log`]).
+pub const APPEND_LOCK: i64 = 0x524f_5354_4552_0002;
+
 /// The array type a batch binds for a column of [`INSERT_COLUMNS`].
 fn array_type(column: &str) -> &'static str {
     match column {
@@ -92,9 +95,18 @@ impl ProvisioningLog for PostgresStore {
             .bind(e.iter().map(log::normalizations).collect::<Vec<_>>())
             .bind(texts(e, |e| &e.request_body))
             .bind(texts(e, |e| &e.response_body));
-        let mut conn = self.conn().await?;
-        q.execute(&mut *conn).await.map_err(db_err)?;
-        Ok(())
+        // One batch at a time across every process on the database, so that a batch's `seq`s
+        // are all above those of every batch committed before it: a host application that
+        // follows the log with `after` (the API's cursor) never passes over an entry that
+        // another process's slower batch commits later below its cursor.
+        let mut tx = self.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(APPEND_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
+        q.execute(&mut *tx).await.map_err(db_err)?;
+        tx.commit().await.map_err(db_err)
     }
 
     async fn log_page(

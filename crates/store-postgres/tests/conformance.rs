@@ -400,3 +400,92 @@ async fn a_batch_and_its_tenants_deletion_do_not_deadlock() {
     .expect("counting");
     assert_eq!(rows, 0, "nothing of the deleted tenant is left");
 }
+
+/// Batches of several processes are numbered in the order they commit: one that starts while
+/// another process's batch is numbered but not yet committed waits for it. Otherwise a host
+/// application following the log with `after` could read the later batch, move its cursor past
+/// it, and never see the earlier one, committed below the cursor a moment later.
+#[tokio::test]
+async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
+    use roster_store::{LogQuery, Outcome};
+    use sqlx::{Connection, PgConnection};
+    let (url, store) = opened(PoolConfig::default()).await;
+    let tenant = conformance::tenant_record("t-order", "Order", time::OffsetDateTime::UNIX_EPOCH);
+    store
+        .create_tenant(&tenant)
+        .await
+        .expect("creating a tenant");
+    let t = tenant.id.clone();
+    // Another process's batch: numbered, not committed.
+    let mut other = PgConnection::connect(&url).await.expect("connecting");
+    sqlx::query("BEGIN")
+        .execute(&mut other)
+        .await
+        .expect("beginning");
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(roster_store_postgres::APPEND_LOCK)
+        .execute(&mut other)
+        .await
+        .expect("taking the append's lock, as a batch does");
+    let first: i64 = sqlx::query_scalar(
+        "INSERT INTO provisioning_log (tenant_id, at, outcome, action, client, resource_key,
+             resource_id, request_id, duration_ms, method, path, query, status, user_agent,
+             credential, resource_type, resource_name, summary, explanation, hint,
+             normalizations, request_body, response_body)
+         VALUES ($1, now(), 'succeeded', 'get', 'entra', '', '', 'req-first', 1, 'GET', '/Users',
+             '', 200, '', '', 'User', '', 'Looked up', '', '', '', '', '')
+         RETURNING seq",
+    )
+    .bind(t.as_str())
+    .fetch_one(&mut other)
+    .await
+    .expect("the other process's entry");
+    let batch = (0..3)
+        .map(|m| conformance::log_entry(&t, m, "get", Outcome::Succeeded, ("u-1", "a"), "entra"))
+        .collect();
+    let appending = {
+        let store = store.clone();
+        tokio::spawn(async move { store.append_log(batch).await })
+    };
+    // Until the batch waits for the other (or, were it not to, has been appended).
+    let mut watching = PgConnection::connect(&url).await.expect("connecting");
+    let started = std::time::Instant::now();
+    while !appending.is_finished() {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'",
+        )
+        .fetch_one(&mut watching)
+        .await
+        .expect("watching");
+        if waiting > 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::task::yield_now().await;
+    }
+    let following = LogQuery {
+        after: Some(0),
+        limit: 100,
+        ..LogQuery::default()
+    };
+    let seen = store.log_page(&t, &following).await.expect("a page");
+    assert_eq!(
+        seen.len(),
+        0,
+        "nothing is readable above an entry not yet committed"
+    );
+    sqlx::query("COMMIT")
+        .execute(&mut other)
+        .await
+        .expect("committing");
+    appending
+        .await
+        .expect("the append's task")
+        .expect("the batch is appended");
+    let seen = store.log_page(&t, &following).await.expect("a page");
+    let seqs: Vec<i64> = seen.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs.len(), 4);
+    assert_eq!(seqs[0], first, "the other process's entry first");
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}

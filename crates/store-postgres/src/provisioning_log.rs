@@ -98,8 +98,20 @@ impl ProvisioningLog for PostgresStore {
         // One batch at a time across every process on the database, so that a batch's `seq`s
         // are all above those of every batch committed before it: a host application that
         // follows the log with `after` (the API's cursor) never passes over an entry that
-        // another process's slower batch commits later below its cursor.
+        // another process's slower batch commits later below its cursor. The batch's tenants
+        // are taken first, outside that lock: a batch with an entry of a tenant being deleted
+        // waits for the deletion (seconds for a large log) alone, not every process's batches
+        // behind it (a sign-in writes its trace through here). Under the lock a batch waits for
+        // nothing but the batch before it.
+        let mut tenants: Vec<&str> = texts(e, |e| e.tenant_id.as_str());
+        tenants.sort_unstable();
+        tenants.dedup();
         let mut tx = self.begin().await?;
+        sqlx::query("SELECT 1 FROM tenants WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+            .bind(&tenants)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_err)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(APPEND_LOCK)
             .execute(&mut *tx)

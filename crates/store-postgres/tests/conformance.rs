@@ -356,7 +356,7 @@ async fn a_batch_and_its_tenants_deletion_do_not_deadlock() {
         );
         let waiting: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO provisioning_log (%'",
+             WHERE wait_event_type = 'Lock' AND query LIKE '%FOR KEY SHARE%'",
         )
         .fetch_one(&mut watching)
         .await
@@ -488,4 +488,82 @@ async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
     assert_eq!(seqs.len(), 4);
     assert_eq!(seqs[0], first, "the other process's entry first");
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+}
+
+/// A batch that waits for its tenant's deletion (seconds, for a large log) holds up no other
+/// tenant's batch: it waits before it takes its turn among the appends, not in it.
+#[tokio::test]
+async fn a_batch_waiting_for_a_deletion_holds_up_no_other_batch() {
+    use roster_store::Outcome;
+    use sqlx::{Connection, PgConnection};
+    let (url, store) = opened(PoolConfig::default()).await;
+    let [going, other] = ["t-going", "t-other"]
+        .map(|id| conformance::tenant_record(id, id, time::OffsetDateTime::UNIX_EPOCH));
+    for t in [&going, &other] {
+        store.create_tenant(t).await.expect("creating a tenant");
+    }
+    let entry = |t: &roster_store::TenantId| {
+        conformance::log_entry(t, 1, "get", Outcome::Succeeded, ("u-1", "a"), "entra")
+    };
+    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
+    sqlx::query("BEGIN")
+        .execute(&mut deleting)
+        .await
+        .expect("beginning");
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(going.id.as_str())
+        .execute(&mut deleting)
+        .await
+        .expect("holding the tenant's row, as its deletion does");
+    let waiting_batch = {
+        let (store, e) = (store.clone(), entry(&going.id));
+        tokio::spawn(async move { store.append_log(vec![e]).await })
+    };
+    let mut watching = PgConnection::connect(&url).await.expect("connecting");
+    let waits = |event: &'static str| {
+        format!("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND {event}")
+    };
+    let started = std::time::Instant::now();
+    loop {
+        let n: i64 = sqlx::query_scalar(&waits("wait_event <> 'advisory'"))
+            .fetch_one(&mut watching)
+            .await
+            .expect("watching");
+        if n > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the batch never waited for the tenant's row"
+        );
+        tokio::task::yield_now().await;
+    }
+    // Another tenant's batch now: appended, or waiting for the append's turn?
+    let next = {
+        let (store, e) = (store.clone(), entry(&other.id));
+        tokio::spawn(async move { store.append_log(vec![e]).await })
+    };
+    let started = std::time::Instant::now();
+    while !next.is_finished() {
+        let n: i64 = sqlx::query_scalar(&waits("wait_event = 'advisory'"))
+            .fetch_one(&mut watching)
+            .await
+            .expect("watching");
+        assert_eq!(
+            n, 0,
+            "the other tenant's batch waits behind the waiting one"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::task::yield_now().await;
+    }
+    next.await.expect("the task").expect("the other batch");
+    assert!(!waiting_batch.is_finished(), "the first batch still waits");
+    sqlx::query("ROLLBACK")
+        .execute(&mut deleting)
+        .await
+        .expect("letting the tenant be");
+    waiting_batch
+        .await
+        .expect("the task")
+        .expect("the first batch, once the tenant's row is free");
 }

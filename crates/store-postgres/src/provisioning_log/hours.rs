@@ -58,15 +58,20 @@ pub(super) fn start(hour: i64) -> Result<OffsetDateTime, StoreError> {
 impl PostgresStore {
     /// After the purge deleted the entries before `before`: deletes the hours that ended by
     /// then, and counts again, tenant by tenant, the hour `before` falls in (the purge took
-    /// its first part). The rows are locked in key order first, as the appends and a tenant's
-    /// deletion take them, so that two processes purging at once wait on each other rather
-    /// than fail. No entry is appended to an hour this old (the retention is a day at least,
-    /// and an entry is written within the hour it arrived), so the count stays right.
+    /// its first part). The tenants' rows are taken first (`FOR KEY SHARE`, as a batch takes
+    /// them), so a tenant's deletion, which deletes its hours in no set order, is either over
+    /// or waits; then the hours' rows, in key order, so that two processes purging at once
+    /// wait on each other rather than fail. No entry is appended to an hour this old (the
+    /// retention is a day at least, and an entry is written within the hour it arrived), so
+    /// the count stays right.
     pub(super) async fn recount_hours(&self, before: OffsetDateTime) -> Result<(), StoreError> {
         let cut = before.unix_timestamp().div_euclid(SECONDS);
         let (from, to) = (start(cut)?, start(cut + 1)?);
         let mut tx = self.begin().await?;
         let statements = [
+            "SELECT 1 FROM tenants WHERE id IN
+                 (SELECT tenant_id FROM provisioning_log_hours WHERE hour <= $1)
+             ORDER BY id FOR KEY SHARE",
             "SELECT 1 FROM provisioning_log_hours WHERE hour <= $1
              ORDER BY tenant_id, hour FOR UPDATE",
             "DELETE FROM provisioning_log_hours WHERE hour < $1",

@@ -505,6 +505,7 @@ pub async fn provisioning_log_upkeep(store: &dyn Store) {
 pub async fn provisioning_log_counts(store: &dyn Store) {
     let a = new_tenant(store, "t-count-a").await;
     let b = new_tenant(store, "t-count-b").await;
+    let c = new_tenant(store, "t-count-c").await;
     let ada = ("u-ada", "Ada@Contoso.com");
     let hour = Duration::hours(1);
     let outcome = |i: usize| match i % 7 {
@@ -537,19 +538,30 @@ pub async fn provisioning_log_counts(store: &dyn Store) {
         store.append_log(first.to_vec()).await,
         "appending the earlier half after",
     );
+    // A third tenant whose entries of the hour the first purge cuts all come before the cut.
+    let early: Vec<LogEntry> = [5, 125, 140]
+        .into_iter()
+        .map(|m| {
+            let mut e = entry(&c, 500 + m, "get", Outcome::Refused, ada, "entra");
+            e.at = BASE + Duration::minutes(m);
+            e
+        })
+        .collect();
+    ok(store.append_log(early.clone()).await, "appending");
     let mut kept = entries.clone();
+    kept.extend(early);
 
     let expected = |kept: &[LogEntry], tenant: &TenantId, since: OffsetDateTime| {
-        let mut c = LogCounts::default();
+        let mut n = LogCounts::default();
         for e in kept
             .iter()
             .filter(|e| &e.tenant_id == tenant && e.at >= since)
         {
-            c.total += 1;
-            c.refused += u64::from(e.outcome == Outcome::Refused);
-            c.failed += u64::from(e.outcome == Outcome::Failed);
+            n.total += 1;
+            n.refused += u64::from(e.outcome == Outcome::Refused);
+            n.failed += u64::from(e.outcome == Outcome::Failed);
         }
-        c
+        n
     };
     let sinces: Vec<OffsetDateTime> = [
         BASE - hour,
@@ -567,10 +579,10 @@ pub async fn provisioning_log_counts(store: &dyn Store) {
     .into();
     let check = |kept: Vec<LogEntry>, when: &'static str| {
         let sinces = sinces.clone();
-        let (a, b) = (a.clone(), b.clone());
+        let (a, b, c) = (a.clone(), b.clone(), c.clone());
         async move {
             for since in sinces {
-                for t in [&a, &b] {
+                for t in [&a, &b, &c] {
                     assert_eq!(
                         ok(store.log_counts(t, since).await, "counting"),
                         expected(&kept, t, since),

@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use roster_store::sql::decode;
 use roster_store::sql::numbered;
-use roster_store::sql::provisioning_log::{self as log, INSERT_COLUMNS, PURGE, PURGE_CHUNK};
+use roster_store::sql::provisioning_log::{self as log, INSERT_COLUMNS, PURGE_CHUNK};
 use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
 use time::OffsetDateTime;
 
@@ -17,6 +17,9 @@ mod hours;
 
 /// The advisory lock key under which a batch is appended (see [`ProvisioningLog::append_log`]).
 pub const APPEND_LOCK: i64 = 0x524f_5354_4552_0002;
+
+/// The advisory lock key under which a chunk of old entries is purged.
+const PURGE_LOCK: i64 = 0x524f_5354_4552_0003;
 
 /// The array type a batch binds for a column of [`INSERT_COLUMNS`].
 fn array_type(column: &str) -> &'static str {
@@ -170,20 +173,44 @@ impl ProvisioningLog for PostgresStore {
 
     async fn purge_log(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         // Chunk by chunk, each its own short transaction, as on SQLite: no purge holds a
-        // million rows' locks and WAL in one commit.
-        let sql = numbered(PURGE);
+        // million rows' locks and WAL in one commit. A chunk deletes entries of any tenant in
+        // any order, and a tenant's deletion deletes its entries in another: so one purge at a
+        // time across processes (`PURGE_LOCK`), and a chunk takes its tenants' rows (`FOR KEY
+        // SHARE`) before it deletes a row, so that it waits for a deletion under way (whose
+        // entries are then gone) rather than the two waiting on each other's rows.
         let mut purged = 0;
         loop {
-            let mut conn = self.conn().await?;
-            let deleted = sqlx::query(&sql)
-                .bind(before)
-                .bind(PURGE_CHUNK)
-                .execute(&mut *conn)
+            let mut tx = self.begin().await?;
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PURGE_LOCK)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let chunk: Vec<(i64, String)> = sqlx::query_as(
+                "SELECT seq, tenant_id FROM provisioning_log WHERE at < $1 LIMIT $2",
+            )
+            .bind(before)
+            .bind(PURGE_CHUNK)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db_err)?;
+            let mut tenants: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
+            tenants.sort_unstable();
+            tenants.dedup();
+            sqlx::query("SELECT 1 FROM tenants WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+                .bind(&tenants)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_err)?;
+            let seqs: Vec<i64> = chunk.iter().map(|(seq, _)| *seq).collect();
+            purged += sqlx::query("DELETE FROM provisioning_log WHERE seq = ANY($1)")
+                .bind(&seqs)
+                .execute(&mut *tx)
                 .await
                 .map_err(db_err)?
                 .rows_affected();
-            purged += deleted;
-            if deleted < PURGE_CHUNK as u64 {
+            tx.commit().await.map_err(db_err)?;
+            if (chunk.len() as i64) < PURGE_CHUNK {
                 self.recount_hours(before).await?;
                 return Ok(purged);
             }

@@ -567,3 +567,86 @@ async fn a_batch_waiting_for_a_deletion_holds_up_no_other_batch() {
         .expect("the task")
         .expect("the first batch, once the tenant's row is free");
 }
+
+/// The purge and a tenant's deletion both delete the tenant's old entries, in different
+/// orders. A purge's chunk takes its tenants' rows before it deletes anything, so it waits
+/// for a deletion under way (whose entries are then gone) rather than the two locking each
+/// other's entries; and the purge still takes every other tenant's old entries.
+#[tokio::test]
+async fn the_purge_waits_for_a_tenants_deletion_under_way() {
+    use roster_store::{LogQuery, Outcome};
+    use sqlx::{Connection, PgConnection};
+    let (url, store) = opened(PoolConfig::default()).await;
+    let [going, other] = ["t-going", "t-other"]
+        .map(|id| conformance::tenant_record(id, id, time::OffsetDateTime::UNIX_EPOCH));
+    for t in [&going, &other] {
+        store.create_tenant(t).await.expect("creating a tenant");
+    }
+    let entries = |t: &roster_store::TenantId| -> Vec<roster_store::LogEntry> {
+        (0..10)
+            .map(|m| conformance::log_entry(t, m, "get", Outcome::Succeeded, ("u-1", "a"), "entra"))
+            .collect()
+    };
+    for t in [&going, &other] {
+        store.append_log(entries(&t.id)).await.expect("appending");
+    }
+    let before = entries(&other.id)[5].at;
+
+    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
+    sqlx::query("BEGIN")
+        .execute(&mut deleting)
+        .await
+        .expect("beginning");
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(going.id.as_str())
+        .execute(&mut deleting)
+        .await
+        .expect("holding the tenant's row, as its deletion does");
+    let purging = {
+        let store = store.clone();
+        tokio::spawn(async move { store.purge_log(before).await })
+    };
+    let mut watching = PgConnection::connect(&url).await.expect("connecting");
+    let started = std::time::Instant::now();
+    while !purging.is_finished() {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory'",
+        )
+        .fetch_one(&mut watching)
+        .await
+        .expect("watching");
+        if waiting > 0 {
+            break;
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !purging.is_finished(),
+        "the purge deleted the tenant's entries under its deletion"
+    );
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(going.id.as_str())
+        .execute(&mut deleting)
+        .await
+        .expect("deleting the tenant while the purge waits");
+    sqlx::query("COMMIT")
+        .execute(&mut deleting)
+        .await
+        .expect("committing");
+    let purged = purging.await.expect("the purge's task").expect("the purge");
+    assert_eq!(purged, 5, "the other tenant's five old entries");
+    let left = store
+        .log_page(
+            &other.id,
+            &LogQuery {
+                limit: 100,
+                ..LogQuery::default()
+            },
+        )
+        .await
+        .expect("a page");
+    assert_eq!(left.len(), 5);
+    assert!(left.iter().all(|e| e.at >= before));
+}

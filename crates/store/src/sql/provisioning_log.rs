@@ -61,17 +61,6 @@ pub fn normalizations(entry: &LogEntry) -> String {
     entry.normalizations.join(" ")
 }
 
-/// Deletes a chunk of the entries (of every tenant) that arrived before a time. Binds: before,
-/// [`PURGE_CHUNK`].
-pub const PURGE: &str = "DELETE FROM provisioning_log WHERE seq IN
-    (SELECT seq FROM provisioning_log WHERE at < ? LIMIT ?)";
-
-/// Deletes a chunk of one tenant's entries, before the tenant itself is deleted (on SQLite: the
-/// cascade would delete them all in the writer's one transaction, 11 s for 900,000 entries,
-/// while every other write waits). Binds: tenant, [`PURGE_CHUNK`].
-pub const PURGE_TENANT: &str = "DELETE FROM provisioning_log WHERE seq IN
-    (SELECT seq FROM provisioning_log WHERE tenant_id = ? LIMIT ?)";
-
 /// One entry of a tenant's log. Binds: tenant, seq.
 pub fn entry() -> String {
     format!(

@@ -103,17 +103,26 @@ async fn a_create_waits_for_approval_and_a_rejection_sticks() {
         (there, name)
     })
     .await;
-    let sent = api(
-        &format!(
-            "{}/api/v1/tenants/{}/approvals?state=sent",
-            app.address, src.id
-        ),
-        &key,
-        None,
+    // The engine marks the approval sent once the target has answered, a moment after the
+    // target holds the user.
+    let sent_list = format!(
+        "{}/api/v1/tenants/{}/approvals?state=sent",
+        app.address, src.id
+    );
+    eventually(
+        "ada's approval recorded sent",
+        "API key host".to_owned(),
+        async || {
+            let sent = api(&sent_list, &key, None).await;
+            sent["data"][0]["decided_by"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        },
     )
     .await;
-    assert_eq!(sent["data"][0]["decided_by"], "API key host", "{sent}");
-    assert!(sent["data"][0]["decided_at"].is_string());
+    let sent = api(&sent_list, &key, None).await;
+    assert!(sent["data"][0]["decided_at"].is_string(), "{sent}");
 
     // Rejected: not sent, and not proposed again while the change stays the same.
     app.directory

@@ -57,6 +57,36 @@ static INSERT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// Takes the rows of `tenants` (`FOR KEY SHARE`, in key order) for the transaction: a
+/// tenant's deletion under way is waited for, and none starts until it ends.
+async fn hold_tenants<'a>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenants: impl Iterator<Item = &'a str>,
+) -> Result<(), StoreError> {
+    let mut ids: Vec<&str> = tenants.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    sqlx::query("SELECT 1 FROM tenants WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
+        .bind(&ids)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// Waits for the advisory lock `key` for the transaction: one holder at a time across processes.
+async fn take_turn(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    key: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(key)
+        .execute(&mut **tx)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
 /// One text column of a batch.
 fn texts<'a>(entries: &'a [LogEntry], f: impl Fn(&'a LogEntry) -> &'a str) -> Vec<&'a str> {
     entries.iter().map(f).collect()
@@ -106,20 +136,9 @@ impl ProvisioningLog for PostgresStore {
         // waits for the deletion (seconds for a large log) alone, not every process's batches
         // behind it (a sign-in writes its trace through here). Under the lock a batch waits for
         // nothing but the batch before it.
-        let mut tenants: Vec<&str> = texts(e, |e| e.tenant_id.as_str());
-        tenants.sort_unstable();
-        tenants.dedup();
         let mut tx = self.begin().await?;
-        sqlx::query("SELECT 1 FROM tenants WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
-            .bind(&tenants)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(APPEND_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_err)?;
+        hold_tenants(&mut tx, e.iter().map(|e| e.tenant_id.as_str())).await?;
+        take_turn(&mut tx, APPEND_LOCK).await?;
         q.execute(&mut *tx).await.map_err(db_err)?;
         tx.commit().await.map_err(db_err)
     }
@@ -181,11 +200,7 @@ impl ProvisioningLog for PostgresStore {
         let mut purged = 0;
         loop {
             let mut tx = self.begin().await?;
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(PURGE_LOCK)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            take_turn(&mut tx, PURGE_LOCK).await?;
             let chunk: Vec<(i64, String)> = sqlx::query_as(
                 "SELECT seq, tenant_id FROM provisioning_log WHERE at < $1 LIMIT $2",
             )
@@ -194,14 +209,7 @@ impl ProvisioningLog for PostgresStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(db_err)?;
-            let mut tenants: Vec<&str> = chunk.iter().map(|(_, t)| t.as_str()).collect();
-            tenants.sort_unstable();
-            tenants.dedup();
-            sqlx::query("SELECT 1 FROM tenants WHERE id = ANY($1) ORDER BY id FOR KEY SHARE")
-                .bind(&tenants)
-                .execute(&mut *tx)
-                .await
-                .map_err(db_err)?;
+            hold_tenants(&mut tx, chunk.iter().map(|(_, t)| t.as_str())).await?;
             let seqs: Vec<i64> = chunk.iter().map(|(seq, _)| *seq).collect();
             purged += sqlx::query("DELETE FROM provisioning_log WHERE seq = ANY($1)")
                 .bind(&seqs)

@@ -308,6 +308,57 @@ async fn an_upgrade_counts_the_entries_logged_before_it() {
     assert_eq!(hours, 5, "the five hours counted, from the entries");
 }
 
+/// A connection in a transaction that holds `tenant`'s row, as the tenant's deletion does.
+async fn holding_the_row_of(url: &str, tenant: &roster_store::TenantId) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connecting");
+    run(&mut conn, "BEGIN").await;
+    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
+        .bind(tenant.as_str())
+        .execute(&mut conn)
+        .await
+        .expect("holding the tenant's row, as its deletion does");
+    conn
+}
+
+/// Runs `sql` on `conn`.
+async fn run(conn: &mut sqlx::PgConnection, sql: &str) {
+    sqlx::query(sql)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Whether a session on `url` comes to wait for a lock (`wait_event_type = 'Lock' AND
+/// {condition}`) before `task` finishes, looking until one or the other.
+async fn waits_for_a_lock<T>(
+    url: &str,
+    condition: &str,
+    task: &tokio::task::JoinHandle<T>,
+) -> bool {
+    use sqlx::Connection;
+    let mut watching = sqlx::PgConnection::connect(url).await.expect("connecting");
+    let sql = format!(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND {condition}"
+    );
+    let started = std::time::Instant::now();
+    while !task.is_finished() {
+        let waiting: i64 = sqlx::query_scalar(&sql)
+            .fetch_one(&mut watching)
+            .await
+            .expect("watching");
+        if waiting > 0 {
+            return true;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "neither waited nor finished: {condition}"
+        );
+        tokio::task::yield_now().await;
+    }
+    false
+}
+
 /// A tenant deleted while a batch with its entries is being appended: the deletion holds the
 /// tenant's row while it deletes the tenant's counts per hour, and the batch adds to those
 /// counts. Neither waits on the other in a circle: the batch waits, then stores the other
@@ -331,50 +382,22 @@ async fn a_batch_and_its_tenants_deletion_do_not_deadlock() {
         .await
         .expect("appending");
 
-    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
-    sqlx::query("BEGIN")
-        .execute(&mut deleting)
-        .await
-        .expect("beginning");
-    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(gone.id.as_str())
-        .execute(&mut deleting)
-        .await
-        .expect("holding the tenant's row, as its deletion does");
+    let mut deleting = holding_the_row_of(&url, &gone.id).await;
     let batch = vec![entry(&gone.id, 2), entry(&kept.id, 3)];
     let appending = {
         let store = store.clone();
         tokio::spawn(async move { store.append_log(batch).await })
     };
-    // Wait until the batch waits for a lock.
-    let mut watching = PgConnection::connect(&url).await.expect("connecting");
-    let started = std::time::Instant::now();
-    loop {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "the batch never waited for the tenant's row"
-        );
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND query LIKE '%FOR KEY SHARE%'",
-        )
-        .fetch_one(&mut watching)
-        .await
-        .expect("watching");
-        if waiting > 0 {
-            break;
-        }
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        waits_for_a_lock(&url, "query LIKE '%FOR KEY SHARE%'", &appending).await,
+        "the batch never waited for the tenant's row"
+    );
     sqlx::query("DELETE FROM tenants WHERE id = $1")
         .bind(gone.id.as_str())
         .execute(&mut deleting)
         .await
         .expect("deleting the tenant while the batch waits");
-    sqlx::query("COMMIT")
-        .execute(&mut deleting)
-        .await
-        .expect("committing");
+    run(&mut deleting, "COMMIT").await;
     appending
         .await
         .expect("the append's task")
@@ -390,12 +413,13 @@ async fn a_batch_and_its_tenants_deletion_do_not_deadlock() {
         .await
         .expect("a page");
     assert_eq!(kept_page.len(), 1, "the other tenant's entry is stored");
+    let mut conn = PgConnection::connect(&url).await.expect("connecting");
     let rows: i64 = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM provisioning_log WHERE tenant_id = $1)
               + (SELECT count(*) FROM provisioning_log_hours WHERE tenant_id = $1)",
     )
     .bind(gone.id.as_str())
-    .fetch_one(&mut watching)
+    .fetch_one(&mut conn)
     .await
     .expect("counting");
     assert_eq!(rows, 0, "nothing of the deleted tenant is left");
@@ -418,10 +442,7 @@ async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
     let t = tenant.id.clone();
     // Another process's batch: numbered, not committed.
     let mut other = PgConnection::connect(&url).await.expect("connecting");
-    sqlx::query("BEGIN")
-        .execute(&mut other)
-        .await
-        .expect("beginning");
+    run(&mut other, "BEGIN").await;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(roster_store_postgres::APPEND_LOCK)
         .execute(&mut other)
@@ -448,22 +469,7 @@ async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
         tokio::spawn(async move { store.append_log(batch).await })
     };
     // Until the batch waits for the other (or, were it not to, has been appended).
-    let mut watching = PgConnection::connect(&url).await.expect("connecting");
-    let started = std::time::Instant::now();
-    while !appending.is_finished() {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'",
-        )
-        .fetch_one(&mut watching)
-        .await
-        .expect("watching");
-        if waiting > 0 {
-            break;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
-        tokio::task::yield_now().await;
-    }
+    waits_for_a_lock(&url, "wait_event = 'advisory'", &appending).await;
     let following = LogQuery {
         after: Some(0),
         limit: 100,
@@ -475,10 +481,7 @@ async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
         0,
         "nothing is readable above an entry not yet committed"
     );
-    sqlx::query("COMMIT")
-        .execute(&mut other)
-        .await
-        .expect("committing");
+    run(&mut other, "COMMIT").await;
     appending
         .await
         .expect("the append's task")
@@ -495,7 +498,6 @@ async fn batches_of_several_processes_are_numbered_in_the_order_they_commit() {
 #[tokio::test]
 async fn a_batch_waiting_for_a_deletion_holds_up_no_other_batch() {
     use roster_store::Outcome;
-    use sqlx::{Connection, PgConnection};
     let (url, store) = opened(PoolConfig::default()).await;
     let [going, other] = ["t-going", "t-other"]
         .map(|id| conformance::tenant_record(id, id, time::OffsetDateTime::UNIX_EPOCH));
@@ -505,63 +507,27 @@ async fn a_batch_waiting_for_a_deletion_holds_up_no_other_batch() {
     let entry = |t: &roster_store::TenantId| {
         conformance::log_entry(t, 1, "get", Outcome::Succeeded, ("u-1", "a"), "entra")
     };
-    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
-    sqlx::query("BEGIN")
-        .execute(&mut deleting)
-        .await
-        .expect("beginning");
-    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(going.id.as_str())
-        .execute(&mut deleting)
-        .await
-        .expect("holding the tenant's row, as its deletion does");
+    let mut deleting = holding_the_row_of(&url, &going.id).await;
     let waiting_batch = {
         let (store, e) = (store.clone(), entry(&going.id));
         tokio::spawn(async move { store.append_log(vec![e]).await })
     };
-    let mut watching = PgConnection::connect(&url).await.expect("connecting");
-    let waits = |event: &'static str| {
-        format!("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND {event}")
-    };
-    let started = std::time::Instant::now();
-    loop {
-        let n: i64 = sqlx::query_scalar(&waits("wait_event <> 'advisory'"))
-            .fetch_one(&mut watching)
-            .await
-            .expect("watching");
-        if n > 0 {
-            break;
-        }
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(30),
-            "the batch never waited for the tenant's row"
-        );
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        waits_for_a_lock(&url, "wait_event <> 'advisory'", &waiting_batch).await,
+        "the batch never waited for the tenant's row"
+    );
     // Another tenant's batch now: appended, or waiting for the append's turn?
     let next = {
         let (store, e) = (store.clone(), entry(&other.id));
         tokio::spawn(async move { store.append_log(vec![e]).await })
     };
-    let started = std::time::Instant::now();
-    while !next.is_finished() {
-        let n: i64 = sqlx::query_scalar(&waits("wait_event = 'advisory'"))
-            .fetch_one(&mut watching)
-            .await
-            .expect("watching");
-        assert_eq!(
-            n, 0,
-            "the other tenant's batch waits behind the waiting one"
-        );
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
-        tokio::task::yield_now().await;
-    }
+    assert!(
+        !waits_for_a_lock(&url, "wait_event = 'advisory'", &next).await,
+        "the other tenant's batch waits behind the waiting one"
+    );
     next.await.expect("the task").expect("the other batch");
     assert!(!waiting_batch.is_finished(), "the first batch still waits");
-    sqlx::query("ROLLBACK")
-        .execute(&mut deleting)
-        .await
-        .expect("letting the tenant be");
+    run(&mut deleting, "ROLLBACK").await;
     waiting_batch
         .await
         .expect("the task")
@@ -575,7 +541,6 @@ async fn a_batch_waiting_for_a_deletion_holds_up_no_other_batch() {
 #[tokio::test]
 async fn the_purge_waits_for_a_tenants_deletion_under_way() {
     use roster_store::{LogQuery, Outcome};
-    use sqlx::{Connection, PgConnection};
     let (url, store) = opened(PoolConfig::default()).await;
     let [going, other] = ["t-going", "t-other"]
         .map(|id| conformance::tenant_record(id, id, time::OffsetDateTime::UNIX_EPOCH));
@@ -592,38 +557,13 @@ async fn the_purge_waits_for_a_tenants_deletion_under_way() {
     }
     let before = entries(&other.id)[5].at;
 
-    let mut deleting = PgConnection::connect(&url).await.expect("connecting");
-    sqlx::query("BEGIN")
-        .execute(&mut deleting)
-        .await
-        .expect("beginning");
-    sqlx::query("SELECT 1 FROM tenants WHERE id = $1 FOR UPDATE")
-        .bind(going.id.as_str())
-        .execute(&mut deleting)
-        .await
-        .expect("holding the tenant's row, as its deletion does");
+    let mut deleting = holding_the_row_of(&url, &going.id).await;
     let purging = {
         let store = store.clone();
         tokio::spawn(async move { store.purge_log(before).await })
     };
-    let mut watching = PgConnection::connect(&url).await.expect("connecting");
-    let started = std::time::Instant::now();
-    while !purging.is_finished() {
-        let waiting: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_stat_activity
-             WHERE wait_event_type = 'Lock' AND wait_event <> 'advisory'",
-        )
-        .fetch_one(&mut watching)
-        .await
-        .expect("watching");
-        if waiting > 0 {
-            break;
-        }
-        assert!(started.elapsed() < std::time::Duration::from_secs(30));
-        tokio::task::yield_now().await;
-    }
     assert!(
-        !purging.is_finished(),
+        waits_for_a_lock(&url, "wait_event <> 'advisory'", &purging).await,
         "the purge deleted the tenant's entries under its deletion"
     );
     sqlx::query("DELETE FROM tenants WHERE id = $1")
@@ -631,10 +571,7 @@ async fn the_purge_waits_for_a_tenants_deletion_under_way() {
         .execute(&mut deleting)
         .await
         .expect("deleting the tenant while the purge waits");
-    sqlx::query("COMMIT")
-        .execute(&mut deleting)
-        .await
-        .expect("committing");
+    run(&mut deleting, "COMMIT").await;
     let purged = purging.await.expect("the purge's task").expect("the purge");
     assert_eq!(purged, 5, "the other tenant's five old entries");
     let left = store

@@ -86,8 +86,8 @@ pub const ACTIONS: [(&str, &str); 11] = [
     ("replace", "Replace (PUT)"),
     ("delete", "Delete"),
     ("get", "Read one"),
-    ("list", "List or look up"),
-    ("search", "Search"),
+    ("list", "List (no filter)"),
+    ("search", "Look up or search (filter)"),
     ("bulk", "Bulk"),
     ("token", "Token"),
     ("discovery", "Configuration"),
@@ -101,8 +101,25 @@ pub const CLIENTS: [(&str, &str); 5] = [
     ("other", "Other"),
 ];
 
-fn offered(choices: &[(&str, &str)], v: &str) -> Option<String> {
-    (!v.is_empty() && choices.iter().any(|(k, _)| *k == v)).then(|| v.to_owned())
+/// `v` when it is one of `choices` (none when empty); otherwise none, and what was left out
+/// said in `unread` (a link typed by hand, or kept from an older version of the page).
+fn offered(
+    field: &str,
+    choices: &[(&str, &str)],
+    v: &str,
+    unread: &mut Vec<String>,
+) -> Option<String> {
+    if v.is_empty() {
+        return None;
+    }
+    if choices.iter().any(|(k, _)| *k == v) {
+        return Some(v.to_owned());
+    }
+    let shown: String = v.chars().take(64).collect();
+    unread.push(format!(
+        "{field} \"{shown}\" is not one on offer; it was left out."
+    ));
+    None
 }
 
 impl Filters {
@@ -123,6 +140,9 @@ impl Filters {
             })
         };
         let (from, to) = (read("From", &self.from), read("To", &self.to));
+        let outcome = offered("Outcome", &OUTCOMES, &self.outcome, &mut unread);
+        let action = offered("Action", &ACTIONS, &self.action, &mut unread);
+        let client = offered("Client", &CLIENTS, &self.client, &mut unread);
         let (since, until) = if from.is_some() || to.is_some() {
             (from, to)
         } else {
@@ -133,10 +153,10 @@ impl Filters {
             before: self.before,
             after: None,
             limit,
-            outcome: Outcome::parse(&self.outcome),
-            action: offered(&ACTIONS, &self.action),
+            outcome: outcome.as_deref().and_then(Outcome::parse),
+            action,
             resource: (!q.is_empty()).then(|| q.chars().take(500).collect()),
-            client: offered(&CLIENTS, &self.client),
+            client,
             since,
             until,
         };
@@ -367,4 +387,46 @@ pub async fn export(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filters(outcome: &str, action: &str, client: &str) -> Filters {
+        Filters {
+            outcome: outcome.into(),
+            action: action.into(),
+            client: client.into(),
+            ..Filters::default()
+        }
+    }
+
+    #[test]
+    fn filters_on_offer_are_read() {
+        let (q, unread) =
+            filters("refused", "search", "okta").query(time::OffsetDateTime::UNIX_EPOCH, 50);
+        assert!(unread.is_empty(), "{unread:?}");
+        assert_eq!(q.outcome, Some(Outcome::Refused));
+        assert_eq!(q.action.as_deref(), Some("search"));
+        assert_eq!(q.client.as_deref(), Some("okta"));
+        let (q, unread) = filters("", "", "").query(time::OffsetDateTime::UNIX_EPOCH, 50);
+        assert!(unread.is_empty(), "{unread:?}");
+        assert_eq!((q.outcome, q.action, q.client), (None, None, None));
+    }
+
+    #[test]
+    fn a_filter_not_on_offer_is_left_out_and_said_so() {
+        let (q, unread) =
+            filters("bogus", "lookup", "Azure").query(time::OffsetDateTime::UNIX_EPOCH, 50);
+        assert_eq!((q.outcome, q.action, q.client), (None, None, None));
+        assert_eq!(
+            unread,
+            [
+                "Outcome \"bogus\" is not one on offer; it was left out.",
+                "Action \"lookup\" is not one on offer; it was left out.",
+                "Client \"Azure\" is not one on offer; it was left out.",
+            ]
+        );
+    }
 }

@@ -25,6 +25,24 @@ use crate::view::{Endpoint, View};
 /// How much of each body is kept (and captured by the edge).
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// Every action an entry may have (`LogEntry::action`): what the API and the page filter by.
+pub const ACTIONS: [&str; 11] = [
+    "create",
+    "replace",
+    "update",
+    "delete",
+    "get",
+    "list",
+    "search",
+    "bulk",
+    "token",
+    "discovery",
+    "other",
+];
+
+/// Every client the log tells apart (`LogEntry::client`).
+pub const CLIENTS: [&str; 4] = ["entra", "okta", "onelogin", "other"];
+
 /// Why the edge refused a request's credential, as only the edge knows it (the answer itself
 /// says the same generic words for all of them, so that a token reveals nothing to a caller).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -126,7 +144,11 @@ fn at_most(mut text: String, chars: usize) -> String {
 /// The log entry of what the edge saw: what the request did in words, which identity
 /// provider sent it, for a refusal or failure why and what to do, and both bodies redacted
 /// and cut. `seq` is 0 until the entry is stored.
-pub fn entry(seen: Seen) -> LogEntry {
+pub fn entry(mut seen: Seen) -> LogEntry {
+    // A token in the URL (`?access_token=…`) is redacted before anything reads the URL, so
+    // that no summary repeats it either.
+    seen.path = redact::stored_target(std::mem::take(&mut seen.path));
+    seen.query = redact::stored_target(std::mem::take(&mut seen.query));
     let v = View::new(&seen);
     let d = describe::describe(&v);
     let explained = explain::explain(&v, &d);

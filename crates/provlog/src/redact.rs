@@ -3,15 +3,18 @@
 //!
 //! What counts as a secret: the value of a `password` attribute at any depth (and the `value`
 //! of a PATCH operation whose `path` is `password`); the value of the OAuth fields
-//! `client_secret`, `client_assertion`, `assertion`, `access_token`, `refresh_token` and
-//! `id_token`, as JSON keys or form fields; and anything shaped like a credential wherever it
-//! appears: Roster's own tokens (`rst_`, `rat_`, `rcs_`, `rsk_`, `rpl_`, `roi_` and what
-//! follows), a JWT (base64url starting `eyJ`, the encoding of `{"`), and what follows
-//! `Bearer `. Keys are compared without case, after unescaping.
+//! `client_secret`, `client_assertion`, `assertion`, `access_token`, `refresh_token`,
+//! `id_token`, `token` and `secret`, as JSON keys, form fields or query parameters; and
+//! anything shaped like a credential wherever it appears: Roster's own tokens (`rst_`, `rat_`,
+//! `rcs_`, `rse_`, `rsk_`, `rpl_`, `roi_` and what follows), a JWT (base64url starting `eyJ`, the
+//! encoding of `{"`), and a credential after `Bearer ` (not a word: "the bearer token is not
+//! valid" keeps its words). Keys are compared without case, after unescaping.
 //!
 //! Bodies are scanned, not parsed, so a body cut in the middle (or one that was never valid
-//! JSON, the reason it was refused) is redacted all the same, and what is kept is the text
-//! the client sent, not a re-serialisation of it.
+//! JSON, the reason it was refused: a comma or a colon missing) is redacted all the same, and
+//! what is kept is the text the client sent, not a re-serialisation of it. The request's path
+//! and query string are redacted the same way ([`stored_target`]): a client that sends its
+//! token as `?access_token=` must not find it in the log.
 
 use crate::BODY_LIMIT;
 use crate::json_scan::{Token, string_value, tokens};
@@ -20,8 +23,10 @@ use crate::json_scan::{Token, string_value, tokens};
 pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Keys whose values are secrets (compared in lower case).
-const SECRET_KEYS: [&str; 7] = [
+const SECRET_KEYS: [&str; 9] = [
     "password",
+    "secret",
+    "token",
     "client_secret",
     "client_assertion",
     "assertion",
@@ -32,7 +37,7 @@ const SECRET_KEYS: [&str; 7] = [
 
 /// The prefixes of Roster's own secrets: Secret Tokens, access tokens, client secrets, and
 /// the other one-time secrets it issues. A client id (`rci_`) is not a secret.
-const SECRET_PREFIXES: [&str; 6] = ["rst_", "rat_", "rcs_", "rsk_", "rpl_", "roi_"];
+const SECRET_PREFIXES: [&str; 7] = ["rst_", "rat_", "rcs_", "rse_", "rsk_", "rpl_", "roi_"];
 
 /// How many characters after a prefix make a secret (Roster's are 43), unless the text ends
 /// there (a cut secret is still a secret).
@@ -50,10 +55,22 @@ pub(crate) fn stored_body(body: Vec<u8>, form: bool) -> String {
     cut(redacted(text, form), received)
 }
 
+/// A request's path or query string as stored: a query's secret parameters (`access_token=…`)
+/// and anything shaped like a credential replaced. Most hold no clue, and are kept as they
+/// are.
+pub(crate) fn stored_target(text: String) -> String {
+    if !has_clue(&text) {
+        return text;
+    }
+    let mut spans = form_spans(&text);
+    spans.extend(secret_spans_in(&text, 0, text.len(), true, true));
+    apply(&text, spans)
+}
+
 /// What every secret, and every key or prefix that announces one, contains (without case): a
 /// secret key's name, a prefix of Roster's secrets, a JWT's start, `Bearer`, and the escape
 /// (`\u`) that could spell any of them.
-const CLUES: [&str; 13] = [
+const CLUES: [&str; 14] = [
     "password",
     "secret",
     "assertion",
@@ -64,6 +81,7 @@ const CLUES: [&str; 13] = [
     "rst_",
     "rat_",
     "rcs_",
+    "rse_",
     "rsk_",
     "rpl_",
     "roi_",
@@ -214,6 +232,9 @@ struct Frame {
     key: Option<String>,
     /// Whether a `:` came after the current key.
     after_colon: bool,
+    /// A key was read and neither its `:` nor its value has come yet: a string or literal
+    /// next is its value all the same (`{"password" "x"}`).
+    key_pending: bool,
     /// This object is a PATCH operation on the password.
     password_op: bool,
     /// The span of its `value`, once read.
@@ -258,21 +279,26 @@ fn json_spans(text: &str) -> Vec<Span> {
                 {
                     spans.push(whole(v));
                 }
-                if let Some(parent) = stack.last_mut()
-                    && f.key_in_parent.as_deref() == Some("value")
-                {
-                    parent.value = Some((f.start, at + 1));
+                if let Some(parent) = stack.last_mut() {
+                    if f.key_in_parent.as_deref() == Some("value") {
+                        parent.value = Some((f.start, at + 1));
+                    }
+                    // The container was its key's value: what follows is a key, comma or not.
+                    parent.after_colon = false;
+                    parent.key_pending = false;
                 }
             }
             Token::Punct { c: b':', .. } => {
                 if let Some(f) = stack.last_mut() {
                     f.after_colon = true;
+                    f.key_pending = false;
                 }
             }
             Token::Punct { c: b',', .. } => {
                 if let Some(f) = stack.last_mut() {
                     f.key = None;
                     f.after_colon = false;
+                    f.key_pending = false;
                 }
             }
             Token::Punct { .. } => {}
@@ -281,10 +307,15 @@ fn json_spans(text: &str) -> Vec<Span> {
                     spans.extend(token_secrets(text, tok));
                     continue;
                 };
-                if f.object && !f.after_colon {
+                if f.object && !f.after_colon && !f.key_pending {
                     f.key = string_value(text, tok).map(|k| k.to_lowercase());
+                    f.key_pending = true;
                     continue;
                 }
+                // A value: what follows it in an object is a key, even when the comma is
+                // missing (`{"userName":"eve" "password":"x"}`, a body refused as invalid).
+                f.after_colon = false;
+                f.key_pending = false;
                 let key = if f.object { f.key.as_deref() } else { None };
                 if f.secret || key.is_some_and(is_secret_key) {
                     spans.push(whole(tok.span()));
@@ -343,13 +374,25 @@ fn is_base64url(b: u8) -> bool {
 /// The credential-shaped runs in `text[from..to]`; `at_end` says the text ends at `to` (the
 /// body was cut there), so a short run reaching it may be the beginning of a secret.
 fn secret_spans(text: &str, from: usize, to: usize, at_end: bool) -> Vec<Span> {
+    secret_spans_in(text, from, to, at_end, false)
+}
+
+/// [`secret_spans`]; in a URL (`url`), a secret may also start right after an escape
+/// (`%22rst_…`).
+fn secret_spans_in(text: &str, from: usize, to: usize, at_end: bool, url: bool) -> Vec<Span> {
     let b = text.as_bytes();
     let mut spans = Vec::new();
     let long_enough =
         |start: usize, end: usize, min: usize| end - start >= min || (at_end && end == to);
+    let after_escape = |i: usize| {
+        url && i >= from + 3
+            && b[i - 3] == b'%'
+            && b[i - 2].is_ascii_hexdigit()
+            && b[i - 1].is_ascii_hexdigit()
+    };
     let mut i = from;
     while i < to {
-        if i > from && is_word(b[i - 1]) {
+        if i > from && is_word(b[i - 1]) && !after_escape(i) {
             i += 1;
             continue;
         }
@@ -397,7 +440,7 @@ fn secret_spans(text: &str, from: usize, to: usize, at_end: bool) -> Vec<Span> {
             while j < to && !matches!(b[j], b' ' | b'"' | b'\\' | b'\'' | b',' | b'\n') {
                 j += 1;
             }
-            if j > start {
+            if j > start && is_credential(&b[start..j], at_end && j == to) {
                 spans.push(Span {
                     start,
                     end: j,
@@ -410,6 +453,17 @@ fn secret_spans(text: &str, from: usize, to: usize, at_end: bool) -> Vec<Span> {
         i += 1;
     }
     spans
+}
+
+/// Whether what follows `Bearer ` is a credential rather than a word of a sentence ("the
+/// bearer token is not valid"): 20 characters or more, or 8 or more with a character no word
+/// has (a digit, `-`, `.`, `_`, `~`, `+`, `/`, `=`), or the start of one where the text was
+/// cut.
+fn is_credential(run: &[u8], cut: bool) -> bool {
+    let unlike_a_word = run
+        .iter()
+        .any(|c| c.is_ascii_digit() || b"-._~+/=".contains(c));
+    cut || run.len() >= 20 || (run.len() >= 8 && unlike_a_word)
 }
 
 /// `text` cut at [`BODY_LIMIT`] bytes (on a character boundary) with a marker; `received` is

@@ -54,6 +54,22 @@ fn a_create_is_recorded_with_its_resource_and_without_the_password() {
 }
 
 #[test]
+fn a_token_sent_in_the_query_is_kept_nowhere_in_the_entry() {
+    let token = "rst_pgtXHn5aGwcTrvPiu2qr5jtOWQebSDVcLpZJAoL9JbY";
+    let e = req("GET", &format!("/Users?count=1&access_token={token}"))
+        .ua(ENTRA)
+        .answer_json(
+            200,
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                   "totalResults": 0, "Resources": []}),
+        )
+        .entry();
+    assert_eq!(e.query, "count=1&access_token=[redacted]");
+    let stored = entry_json(&e).to_string();
+    assert!(!stored.contains("pgtXHn5a"), "{stored}");
+}
+
+#[test]
 fn a_refusal_says_so_with_its_scim_type_explanation_and_hint() {
     let e = req("POST", "/Users")
         .ua(OKTA)
@@ -164,4 +180,34 @@ fn the_json_of_an_entry_has_the_api_shape() {
     );
     assert_eq!(j["summary"], "Deleted user 93078bf2");
     assert_eq!(j["scim_type"], serde_json::Value::Null);
+}
+
+#[test]
+fn every_action_and_client_is_one_the_filters_offer() {
+    let list = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                      "totalResults": 0, "Resources": []});
+    let requests = [
+        req("POST", "/Users").json(json!({"userName": "ada"})),
+        req("PUT", "/Users/1").json(json!({"userName": "ada"})),
+        req("PATCH", "/Groups/1").json(json!({"Operations": []})),
+        req("DELETE", "/Users/1").answer(204, ""),
+        req("GET", "/Users/1"),
+        req("GET", "/Groups").answer_json(200, list.clone()),
+        req("GET", "/Users?filter=userName+eq+%22ada%22").answer_json(200, list.clone()),
+        req("POST", "/Users/.search").json(json!({"filter": "userName eq \"ada\""})),
+        req("POST", "/Bulk").json(json!({"Operations": []})),
+        req("POST", "/oauth/token").body("grant_type=client_credentials"),
+        req("GET", "/ServiceProviderConfig"),
+        req("GET", "/Foo"),
+    ];
+    let mut actions: Vec<String> = requests.into_iter().map(|r| r.entry().action).collect();
+    actions.sort();
+    actions.dedup();
+    let mut offered = ACTIONS.map(str::to_owned).to_vec();
+    offered.sort();
+    assert_eq!(actions, offered);
+    for agent in [ENTRA, OKTA, "OneLogin SCIM", "curl/8", ""] {
+        let client = req("GET", "/Users/1").ua(agent).entry().client;
+        assert!(CLIENTS.contains(&client.as_str()), "{agent}: {client}");
+    }
 }

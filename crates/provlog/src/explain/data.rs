@@ -185,7 +185,12 @@ pub(super) fn filter(v: &View<'_>) -> Explained {
             format!(
                 "Roster never shows {attr} (a password is kept only as a hash), so it refuses \
                  to filter or sort on it: each comparison would reveal something of the stored \
-                 value ({reason})."
+                 value. {idp} sent {}.",
+                if text.is_empty() {
+                    "a sort by it".to_owned()
+                } else {
+                    format!("the filter {text}")
+                }
             ),
             "Look users up by userName or externalId instead.",
         );

@@ -76,6 +76,96 @@ fn a_body_that_is_not_json_is_redacted_by_shape() {
 }
 
 #[test]
+fn a_password_is_redacted_when_a_comma_or_a_colon_is_missing() {
+    // A body refused as invalid JSON is stored all the same: its password must not be.
+    for (body, kept) in [
+        (
+            r#"{"userName":"eve@contoso.com" "password":"MalformedPw!9"}"#,
+            "eve@contoso.com",
+        ),
+        (r#"{"userName":"eve","password" "MalformedPw!9"}"#, "eve"),
+        (
+            r#"{"name":{"givenName":"Eve"} "password":"MalformedPw!9"}"#,
+            "Eve",
+        ),
+        (
+            r#"{"emails":[{"value":"e@x.com"}] "password":"MalformedPw!9","active":true}"#,
+            "e@x.com",
+        ),
+        (r#"{"active":true "password":MalformedPw!9}"#, "true"),
+    ] {
+        let out = json(body);
+        assert!(!out.contains("MalformedPw"), "{body} → {out}");
+        assert!(
+            out.contains(kept) && out.contains(REDACTED),
+            "{body} → {out}"
+        );
+    }
+    // A missing comma does not make a value of the next key, nor a key of the next value.
+    assert_eq!(
+        json(r#"{"password":"x" "userName":"eve"}"#),
+        r#"{"password":"[redacted]" "userName":"eve"}"#
+    );
+}
+
+#[test]
+fn bearer_in_a_sentence_is_a_word_not_a_credential() {
+    // Roster's own answer to a refused token, as the client received it.
+    let detail =
+        r#"{"detail":"The bearer token is not valid here. Bearer authentication failed."}"#;
+    assert_eq!(json(detail), detail);
+    assert_eq!(
+        redact("Authorization: Bearer credentials were missing", false),
+        "Authorization: Bearer credentials were missing"
+    );
+    // A credential: long, or with a character no word has, or cut where the body was.
+    for (text, out) in [
+        (
+            r#"{"h":"Bearer abcdefghijklmnopqrstuvwxyz"}"#,
+            r#"{"h":"Bearer [redacted]"}"#,
+        ),
+        (r#"{"h":"Bearer s3cr3tXY"}"#, r#"{"h":"Bearer [redacted]"}"#),
+        (r#"{"h":"Bearer abc"#, r#"{"h":"Bearer [redacted]"#),
+    ] {
+        assert_eq!(json(text), out, "{text}");
+    }
+}
+
+#[test]
+fn a_token_in_the_url_is_redacted() {
+    let token = "rst_pgtXHn5aGwcTrvPiu2qr5jtOWQebSDVcLpZJAoL9JbY";
+    for (target, out) in [
+        (
+            format!("count=1&access_token={token}"),
+            "count=1&access_token=[redacted]".to_owned(),
+        ),
+        (
+            format!("token={token}&count=1"),
+            "token=[redacted]&count=1".to_owned(),
+        ),
+        (
+            "startIndex=1&ACCESS_TOKEN=shortsecret".to_owned(),
+            "startIndex=1&ACCESS_TOKEN=[redacted]".to_owned(),
+        ),
+        (
+            format!("filter=userName+eq+%22{token}%22"),
+            "filter=userName+eq+%22[redacted]%22".to_owned(),
+        ),
+        (format!("/Users/{token}"), "/Users/[redacted]".to_owned()),
+    ] {
+        assert_eq!(stored_target(target.clone()), out, "{target}");
+    }
+    // What holds no clue is kept as it is.
+    for target in [
+        "filter=userName+eq+%22ada%40contoso.com%22",
+        "/Users/93078bf2-5ef8-43c1-bf79-f8c2d23f3109",
+        "attributes=userName,emails&count=100",
+    ] {
+        assert_eq!(stored_target(target.to_owned()), target);
+    }
+}
+
+#[test]
 fn tokens_are_redacted_wherever_they_appear() {
     let jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL2xvZ2luIn0.c2lnbmF0dXJl";
     let text = format!(

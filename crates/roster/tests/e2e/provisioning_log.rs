@@ -49,6 +49,73 @@ fn find<'a>(entries: &'a [Value], method: &str, status: u16) -> &'a Value {
 }
 
 #[tokio::test]
+async fn no_secret_reaches_the_log_however_it_was_sent() {
+    let app = spawn_app().await;
+    let t = app.tenant("Contoso").await;
+    let key = app
+        .directory
+        .create_api_key("host app", &[Scope::DirectoryRead])
+        .await
+        .expect("a key")
+        .1;
+    // The token in the query string as well as in the header (a client that pastes it in
+    // both places), and a password in a body refused for a missing comma.
+    let res = app
+        .http
+        .get(format!("{}/Users?count=1&access_token={}", t.base, t.token))
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .expect("a lookup");
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = app
+        .http
+        .post(format!("{}/Users", t.base))
+        .bearer_auth(&t.token)
+        .header("content-type", "application/scim+json")
+        .body(r#"{"userName":"eve@contoso.com" "password":"MalformedPw!9"}"#)
+        .send()
+        .await
+        .expect("a create");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    // A refused token: the answer's words are kept as the client received them.
+    let res = app
+        .http
+        .get(format!("{}/Users", t.base))
+        .bearer_auth("not-a-token")
+        .send()
+        .await
+        .expect("a refusal");
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let sent_detail = res.json::<Value>().await.expect("an error")["detail"]
+        .as_str()
+        .expect("a detail")
+        .to_owned();
+
+    let got = entries(&app, &key, &t.id, 3).await;
+    let stored = serde_json::to_string(&got).expect("JSON");
+    let secret = t.token.trim_start_matches("rst_");
+    assert!(!stored.contains(secret), "{stored}");
+    assert!(!stored.contains("MalformedPw"), "{stored}");
+    assert_eq!(got[0]["query"], "count=1&access_token=[redacted]");
+    let refused = find(&got, "GET", 401);
+    assert!(
+        refused["response_body"]
+            .as_str()
+            .expect("a body")
+            .contains(&sent_detail),
+        "{refused:#}"
+    );
+
+    // The issue's own template, every parameter empty, reads the whole log.
+    let (status, all) = logs(&app, &key, &t.id, "after=&limit=&outcome=&user=").await;
+    assert_eq!(status, StatusCode::OK, "{all}");
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(3));
+    let (status, bad) = logs(&app, &key, &t.id, "action=lookup").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+}
+
+#[tokio::test]
 async fn requests_are_recorded_explained_and_read_back() {
     let app = spawn_app().await;
     let t = app.tenant("Contoso").await;

@@ -37,23 +37,15 @@ fn query(p: &LogParams) -> Result<LogQuery, HostError> {
             .ok_or_else(|| bad(format!("after: {c:?} is not a cursor")))?,
     };
     let limit = match p.limit.as_deref() {
-        None => 100,
+        None | Some("") => 100,
         Some(l) => l
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_LIMIT).contains(n))
             .ok_or_else(|| bad(format!("limit must be a number from 1 to {MAX_LIMIT}")))?,
     };
-    let outcome = p
-        .outcome
-        .as_deref()
-        .map(|o| {
-            Outcome::parse(o).ok_or_else(|| {
-                bad(format!(
-                    "outcome: {o:?} is not one of succeeded, refused, failed"
-                ))
-            })
-        })
+    let outcome = one_of(&p.outcome, "outcome", &["succeeded", "refused", "failed"])?
+        .map(|o| Outcome::parse(&o).ok_or_else(|| bad(format!("outcome: {o:?} is unknown"))))
         .transpose()?;
     let short = |v: &Option<String>, name: &str| -> Result<Option<String>, HostError> {
         match v.as_deref() {
@@ -66,11 +58,30 @@ fn query(p: &LogParams) -> Result<LogQuery, HostError> {
         after: Some(after),
         limit,
         outcome,
-        action: short(&p.action, "action")?,
+        action: one_of(&p.action, "action", &roster_provlog::ACTIONS)?,
         resource: short(&p.user, "user")?,
-        client: short(&p.client, "client")?,
+        client: one_of(&p.client, "client", &roster_provlog::CLIENTS)?,
         ..LogQuery::default()
     })
+}
+
+/// A parameter that takes one of `names` (in any case, given as stored); empty or absent is
+/// none. A value the log never stores is refused, rather than answered with an empty page.
+fn one_of(v: &Option<String>, name: &str, names: &[&str]) -> Result<Option<String>, HostError> {
+    match v.as_deref() {
+        None | Some("") => Ok(None),
+        Some(s) => names
+            .iter()
+            .find(|n| n.eq_ignore_ascii_case(s))
+            .map(|n| Some((*n).to_owned()))
+            .ok_or_else(|| {
+                let shown: String = s.chars().take(64).collect();
+                HostError::BadRequest(format!(
+                    "{name}: {shown:?} is not one of {}",
+                    names.join(", ")
+                ))
+            }),
+    }
 }
 
 /// `GET /api/v1/tenants/{tenant}/provisioning-logs?after=&limit=&outcome=&action=&user=&client=`.
@@ -92,4 +103,52 @@ pub(super) async fn provisioning_logs(
         "data": page.iter().map(roster_provlog::entry_json).collect::<Vec<_>>(),
         "next_cursor": next,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> LogParams {
+        let uri: axum::http::Uri = format!("/?{q}").parse().expect("a URI");
+        Query::<LogParams>::try_from_uri(&uri)
+            .expect("parameters")
+            .0
+    }
+
+    fn refused(q: &str) -> String {
+        match query(&params(q)) {
+            Err(HostError::BadRequest(why)) => why,
+            other => panic!("{q}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn empty_parameters_are_absent_ones() {
+        let q = query(&params("after=&limit=&outcome=&action=&user=&client=")).expect("a query");
+        assert_eq!(
+            (q.after, q.limit, q.outcome, q.action, q.resource, q.client),
+            (Some(0), 100, None, None, None, None)
+        );
+    }
+
+    #[test]
+    fn values_are_read_in_any_case_as_stored() {
+        let q =
+            query(&params("outcome=Refused&action=SEARCH&client=Okta&limit=5")).expect("a query");
+        assert_eq!(q.outcome, Some(Outcome::Refused));
+        assert_eq!(q.action.as_deref(), Some("search"));
+        assert_eq!(q.client.as_deref(), Some("okta"));
+        assert_eq!(q.limit, 5);
+    }
+
+    #[test]
+    fn a_value_the_log_never_stores_is_refused_by_name() {
+        assert!(refused("outcome=bogus").starts_with("outcome: \"bogus\" is not one of succeeded"));
+        assert!(refused("action=bogus").contains("is not one of create, replace"));
+        assert!(refused("client=azure").contains("is not one of entra, okta, onelogin, other"));
+        assert!(refused(&format!("client={}", "x".repeat(5000))).len() < 200);
+        assert!(refused("limit=0").contains("limit"));
+        assert!(refused("after=-1").contains("after"));
+    }
 }

@@ -192,7 +192,7 @@ fn filter_on_the_password() {
     check(
         &e,
         "Refused: filter or sort on password",
-        &["never shows password"],
+        &["never shows password", "sent the filter password eq \"x\"."],
         &["userName or externalId"],
     );
 }

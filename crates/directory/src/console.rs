@@ -134,7 +134,9 @@ impl Directory {
         &self,
         who: SessionFor,
     ) -> Result<(String, ConsoleSession), DirectoryError> {
-        let secret = format!("rcs_{}", self.secrets.token().trim_start_matches("rst_"));
+        // `rse_`: a secret scanner tells a session's cookie from an OAuth client secret
+        // (`rcs_`), which sessions used to share.
+        let secret = format!("rse_{}", self.secrets.token().trim_start_matches("rst_"));
         let now = self.clock.now();
         let (operator_id, tenant_id) = match who {
             SessionFor::Operator(id) => (Some(id), None),

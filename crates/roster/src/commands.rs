@@ -193,7 +193,10 @@ pub(crate) fn print_issued(
             config.tenant_base(&issued.tenant.id)
         )?;
         writeln!(out, "Secret Token:     {}", issued.token)?;
-        writeln!(out, "(The token is shown once; only its hash is stored.)")
+        writeln!(
+            out,
+            "(Keep it secret. It is stored as a hash and sealed with the server key, so the tenant's page can show it again.)"
+        )
     }
 }
 

@@ -53,14 +53,17 @@ pub fn health(newest: &[LogEntry], hour: LogCounts, day: LogCounts, now: OffsetD
         .collect();
     let failing = (recent.len() >= 5 && bad.len() as f64 >= FAILING_SHARE * recent.len() as f64)
         .then(|| {
-            let mut reasons: HashMap<(&str, &str), usize> = HashMap::new();
+            // By the reason's short words ("Refused: token revoked"), which name the same
+            // reason alike; its explanation names times and values, and would split it. The
+            // newest entry's explanation and hint are shown.
+            let mut reasons: HashMap<&str, (usize, &LogEntry)> = HashMap::new();
             for e in &bad {
-                *reasons.entry((&e.explanation, &e.hint)).or_default() += 1;
+                reasons.entry(&e.summary).or_insert((0, e)).0 += 1;
             }
             reasons
                 .into_iter()
-                .max_by_key(|(reason, n)| (*n, std::cmp::Reverse(*reason)))
-                .map(|((explanation, hint), _)| (explanation.to_owned(), hint.to_owned()))
+                .max_by_key(|(reason, (n, _))| (*n, std::cmp::Reverse(*reason)))
+                .map(|(_, (_, e))| (e.explanation.clone(), e.hint.clone()))
         })
         .flatten();
     let quiet_for = newest.first().and_then(|e| {
@@ -108,7 +111,11 @@ mod tests {
             resource_type: "User".into(),
             resource_id: String::new(),
             resource_name: String::new(),
-            summary: "Listed users".into(),
+            summary: if outcome == Outcome::Succeeded {
+                "Listed users".into()
+            } else {
+                format!("Refused: {explanation}")
+            },
             explanation: explanation.into(),
             hint: format!("fix {explanation}"),
             normalizations: Vec::new(),
@@ -177,6 +184,29 @@ mod tests {
         // Too few requests to judge.
         let few = vec![entry(1, Outcome::Refused, "r"); 3];
         assert_eq!(health(&few, counts(0, 0), counts(0, 0), NOW).failing, None);
+    }
+
+    #[test]
+    fn one_reason_in_different_words_is_one_reason() {
+        // The same refusal explained with the time since the revocation, which differs entry
+        // by entry, outnumbers another refusal explained alike each time.
+        let mut newest: Vec<LogEntry> = (0..10)
+            .map(|i| {
+                let mut e = entry(i, Outcome::Refused, "token revoked");
+                e.explanation = format!("revoked {} minutes before this request", 30 + i);
+                e
+            })
+            .collect();
+        newest.extend((10..16).map(|i| entry(i, Outcome::Refused, "bad filter")));
+        let h = health(&newest, counts(16, 16), counts(16, 16), NOW);
+        assert_eq!(
+            h.failing,
+            Some((
+                "revoked 30 minutes before this request".into(),
+                "fix token revoked".into()
+            )),
+            "the newest entry's words"
+        );
     }
 
     #[test]

@@ -162,7 +162,12 @@ pub fn entry(mut seen: Seen) -> LogEntry {
         (Some(e), _) => format!("Refused: {}", e.short),
         (None, _) => d.summary.clone(),
     };
-    let (explanation, hint) = explained.map_or_else(Default::default, |e| (e.explanation, e.hint));
+    // What the log wrote from the request's values (a search's filter, a name, the value an
+    // explanation quotes) may hold a credential the bodies lost.
+    let summary = redact::scrubbed(summary);
+    let (explanation, hint) = explained.map_or_else(Default::default, |e| {
+        (redact::scrubbed(e.explanation), redact::scrubbed(e.hint))
+    });
     let scim_type = v.answer("scimType").map(str::to_owned);
     let client = v.client.as_str().to_owned();
     let form = v.endpoint == Endpoint::Token;
@@ -188,8 +193,8 @@ pub fn entry(mut seen: Seen) -> LogEntry {
             .kind
             .map(|k| k.resource_type().to_owned())
             .unwrap_or_default(),
-        resource_id: d.id,
-        resource_name: d.name,
+        resource_id: redact::scrubbed(d.id),
+        resource_name: redact::scrubbed(d.name),
         summary,
         explanation,
         hint,

@@ -211,3 +211,33 @@ fn every_action_and_client_is_one_the_filters_offer() {
         assert!(CLIENTS.contains(&client.as_str()), "{agent}: {client}");
     }
 }
+
+#[test]
+fn what_the_log_writes_from_a_request_repeats_no_secret() {
+    // A password of the wrong type: the explanation names the attribute, not the value.
+    let e = req("POST", "/Users")
+        .ua(OKTA)
+        .json(json!({"schemas": [USER], "userName": "ada", "password": ["Sup3r-secret"]}))
+        .answer_json(
+            400,
+            json!({"schemas": [ERROR], "status": "400", "scimType": "invalidValue",
+                   "detail": "password: expected a single value, not an array"}),
+        )
+        .entry();
+    let stored = entry_json(&e).to_string();
+    assert!(!stored.contains("Sup3r"), "{stored}");
+    assert!(e.explanation.contains("password"), "{e:#?}");
+    // A search whose filter names a token: the summary and the name lose it.
+    let token = "rst_pgtXHn5aGwcTrvPiu2qr5jtOWQebSDVcLpZJAoL9JbY";
+    let e = req("POST", "/Users/.search")
+        .json(json!({"filter": format!("userName eq \"{token}\"")}))
+        .answer_json(
+            200,
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                   "totalResults": 0, "Resources": []}),
+        )
+        .entry();
+    let stored = entry_json(&e).to_string();
+    assert!(!stored.contains("pgtXHn5a"), "{stored}");
+    assert!(e.summary.starts_with("Looked up userName eq"), "{e:#?}");
+}

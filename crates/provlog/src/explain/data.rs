@@ -185,7 +185,8 @@ pub(super) fn filter(v: &View<'_>) -> Explained {
             format!(
                 "Roster never shows {attr} (a password is kept only as a hash), so it refuses \
                  to filter or sort on it: each comparison would reveal something of the stored \
-                 value. {idp} sent {}.",
+                 value. {} sent {}.",
+                super::sentence(idp.to_owned()),
                 if text.is_empty() {
                     "a sort by it".to_owned()
                 } else {

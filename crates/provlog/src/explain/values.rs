@@ -14,6 +14,11 @@ use super::{Explained, between, noun, where_logs};
 /// The value the request gave the attribute at `path` (as the protocol prints paths): in the
 /// resource, or in a PATCH operation on it.
 fn value_of<'v>(v: &'v View<'_>, path: &str) -> Option<&'v Value> {
+    // A password's value is never repeated, whatever its type.
+    let last = path.rsplit(['.', ':']).next().unwrap_or(path);
+    if crate::redact::is_secret_key(last) {
+        return None;
+    }
     let request = v.request.as_ref()?;
     if let Some(found) = at_path(request, path) {
         return Some(found);

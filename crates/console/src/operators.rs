@@ -289,6 +289,10 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     page: Option<usize>,
+    /// The slug of the tenant just created (the form redirects here, so that reloading the
+    /// page does not create another).
+    #[serde(default)]
+    created: Option<String>,
 }
 
 /// What the list shows besides the tenants.
@@ -365,14 +369,15 @@ pub async fn tenants(
         Ok(v) => v,
         Err(r) => return r,
     };
-    list(
-        &state,
-        &v,
-        &query.q,
-        query.page.unwrap_or(1),
-        Said::default(),
-    )
-    .await
+    let mut said = Said::default();
+    if let Some(slug) = query.created.as_deref() {
+        match state.directory.tenant_by_slug(slug).await {
+            Ok(Some(t)) => said.notice = Some(format!("Created {} ({}).", t.name, t.slug)),
+            Ok(None) => {}
+            Err(e) => return failed(&e),
+        }
+    }
+    list(&state, &v, &query.q, query.page.unwrap_or(1), said).await
 }
 
 /// The new-tenant form.
@@ -402,18 +407,23 @@ pub async fn create_tenant(
         external_id: None,
         plan: form.plan.filter(|p| !p.is_empty()),
     };
-    let said = match state.directory.create_tenant_with(&new).await {
-        Ok(t) => Said {
-            notice: Some(format!("Created {} ({}).", t.name, t.slug)),
-            ..Said::default()
-        },
-        Err(DirectoryError::Setting(why)) => Said {
-            error: Some(format!("Not created: {why}.")),
-            ..Said::default()
-        },
-        Err(e) => return failed(&e),
-    };
-    list(&state, &v, "", 1, said).await
+    match state.directory.create_tenant_with(&new).await {
+        // Post, redirect, get: reloading the page shows the tenant again, not a second one.
+        Ok(t) => see_other(&format!(
+            "/console?{}",
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("created", &t.slug)
+                .finish()
+        )),
+        Err(DirectoryError::Setting(why)) => {
+            let said = Said {
+                error: Some(format!("Not created: {why}.")),
+                ..Said::default()
+            };
+            list(&state, &v, "", 1, said).await
+        }
+        Err(e) => failed(&e),
+    }
 }
 
 /// `POST /console/tenants/{slug}/setup-link`: a new one-time link, shown on the list.

@@ -149,7 +149,11 @@ pub(super) fn json_spans(text: &str, cut: bool) -> Vec<Span> {
                 f.after_colon = false;
                 f.key_pending = false;
                 let key = if f.object { f.key.as_deref() } else { None };
-                if f.secret || key.is_some_and(is_secret_key) || holds_secret_json(text, tok) {
+                if f.secret
+                    || key.is_some_and(is_secret_key)
+                    || holds_secret_json(text, tok)
+                    || hides_a_secret(text, tok)
+                {
                     spans.push(whole(single_quoted(text, tok)));
                     continue;
                 }
@@ -215,6 +219,24 @@ fn holds_secret_json(text: &str, tok: Token) -> bool {
     (trimmed.starts_with('{') || trimmed.starts_with('['))
         && super::has_clue(&inner)
         && !json_spans(&inner, false).is_empty()
+}
+
+/// Whether a string spells a credential with escapes (`"rst\u005f…"`): found in its text
+/// unescaped, the whole string is one.
+fn hides_a_secret(text: &str, tok: Token) -> bool {
+    let Token::Str { start, end, .. } = tok else {
+        return false;
+    };
+    if !text[start..end].contains("\\u") {
+        return false;
+    }
+    string_value(text, tok).is_some_and(|inner| {
+        let how = Text {
+            url: false,
+            cut: false,
+        };
+        !secret_spans(&inner, 0, inner.len(), how).is_empty()
+    })
 }
 
 /// The credential-shaped parts of one token's text (a string's content).

@@ -403,6 +403,11 @@ fn credentials_are_found_after_escapes_and_in_other_spellings() {
             "{body} → {out}"
         );
     }
+    // Spelt with a JSON escape: the whole string goes.
+    assert_eq!(
+        json(r#"{"note":"rst\u005fpgtXHn5aGwcTrvPiu2qr5jtOWQebSDVcLpZJAoL9JbY","n":"caf\u00e9"}"#),
+        r#"{"note":"[redacted]","n":"caf\u00e9"}"#
+    );
     assert_eq!(
         redact("Authorization: Bearer\ts3cr3t-opaque-value-123", false),
         "Authorization: Bearer\t[redacted]"

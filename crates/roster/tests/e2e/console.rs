@@ -444,6 +444,20 @@ async fn an_operator_is_created_signs_in_and_manages_tenants() {
             .await
             .contains("Created Northwind Traders (northwind-traders)")
     );
+    // The form redirected: reloading the page creates no second tenant.
+    let here = b.script("return location.href").await;
+    let here = here.as_str().expect("the page's address").to_owned();
+    assert!(
+        here.ends_with("/console?created=northwind-traders"),
+        "{here}"
+    );
+    b.goto(&here).await;
+    let text = b.text().await;
+    assert!(
+        text.contains("Created Northwind Traders (northwind-traders)")
+            && !text.contains("northwind-traders-2"),
+        "{text}"
+    );
     b.click("button[aria-label='Setup link for Northwind Traders']")
         .await;
     let link = b.value("setup-link").await;

@@ -175,6 +175,35 @@ async fn a_host_app_onboards_a_customer_over_http() {
     assert_problem(&bad, StatusCode::BAD_REQUEST, "bad_request");
     let now = call(&app, Method::GET, k, &format!("/tenants/{id}"), None).await;
     assert_eq!(now.2["name"], "Contoso");
+    // A body that is no object is refused in words, not read as an empty change.
+    for body in [json!([]), json!("hello"), json!(3)] {
+        let odd = call(
+            &app,
+            Method::PATCH,
+            k,
+            &format!("/tenants/{id}"),
+            Some(body),
+        )
+        .await;
+        assert_problem(&odd, StatusCode::BAD_REQUEST, "bad_request");
+        assert_eq!(odd.2["detail"], "the body must be a JSON object");
+    }
+    // A setting GET shows as null may be sent back as null.
+    assert_eq!(
+        now.2["settings"]["hold_threshold"],
+        Value::Null,
+        "{}",
+        now.2
+    );
+    let unset = call(
+        &app,
+        Method::PATCH,
+        k,
+        &format!("/tenants/{id}"),
+        Some(json!({"settings": {"hold_threshold": null}})),
+    )
+    .await;
+    assert_eq!(unset.0, StatusCode::OK, "{}", unset.2);
 
     // Setup links: made, listed (without their URL), revoked.
     let link = call(
@@ -240,6 +269,17 @@ async fn the_tenant_api_refuses_with_problem_bodies() {
 
     let none = call(&app, Method::POST, None, "/tenants", create.clone()).await;
     assert_problem(&none, StatusCode::UNAUTHORIZED, "unauthorized");
+    // What the API lacks is said in its own shape too, not as a SCIM error.
+    let nowhere = call(&app, Method::GET, Some(&writer), "/nope", None).await;
+    assert_problem(&nowhere, StatusCode::NOT_FOUND, "not_found");
+    let deeper = call(&app, Method::GET, Some(&writer), "/tenants/t/users/u", None).await;
+    assert_problem(&deeper, StatusCode::NOT_FOUND, "not_found");
+    let method = call(&app, Method::DELETE, Some(&writer), "/plans", None).await;
+    assert_problem(
+        &method,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    );
     let wrong = call(
         &app,
         Method::POST,

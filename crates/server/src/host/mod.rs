@@ -40,6 +40,9 @@ pub enum HostError {
     /// No such tenant, group or link.
     #[error("{0}")]
     NotFound(String),
+    /// A method the endpoint does not take.
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// A directory failure.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
@@ -54,6 +57,9 @@ impl HostError {
             HostError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", shown),
             HostError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request", shown),
             HostError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", shown),
+            HostError::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", shown)
+            }
             HostError::Directory(e) => match e {
                 DirectoryError::NotFound { .. } | DirectoryError::TenantNotFound(_) => {
                     (StatusCode::NOT_FOUND, "not_found", shown)
@@ -307,4 +313,9 @@ pub fn routes() -> Router<AppState> {
             delete(targets::unassign),
         )
         .route("/plans", get(tenants::plans))
+        // The API answers in its own error shape (problem details) for what it lacks too.
+        .method_not_allowed_fallback(|method: axum::http::Method| async move {
+            HostError::MethodNotAllowed(format!("{method} is not allowed on this endpoint"))
+        })
+        .fallback(|| async { HostError::NotFound("no such endpoint of the API".into()) })
 }

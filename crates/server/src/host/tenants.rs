@@ -22,7 +22,16 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, HostError> {
             "the request needs a JSON body".into(),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| HostError::BadRequest(format!("the body: {e}")))
+    // An object first: serde would also read a struct from a list (`[]` changing nothing),
+    // and would name its own type for a string.
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| HostError::BadRequest(format!("the body is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(HostError::BadRequest(
+            "the body must be a JSON object".into(),
+        ));
+    }
+    serde_json::from_value(value).map_err(|e| HostError::BadRequest(format!("the body: {e}")))
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +116,8 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 /// digits, a list as comma-separated names.
 fn setting_text(key: &str, value: &Value) -> Result<String, HostError> {
     match value {
+        // As `GET` shows a setting that is not set (`"hold_threshold": null`): not set.
+        Value::Null => Ok(String::new()),
         Value::Bool(b) => Ok(if *b { "on" } else { "off" }.to_owned()),
         Value::Number(n) => Ok(n.to_string()),
         Value::String(s) => Ok(s.clone()),
@@ -119,8 +130,9 @@ fn setting_text(key: &str, value: &Value) -> Result<String, HostError> {
             })
             .collect::<Result<Vec<_>, _>>()
             .map(|v| v.join(",")),
-        _ => Err(HostError::BadRequest(format!(
-            "settings.{key}: a string, a number, true/false or a list"
+        Value::Object(_) => Err(HostError::BadRequest(format!(
+            "settings.{key}: an object is not a value it takes (a string, a number, \
+             true/false, a list of strings, or null)"
         ))),
     }
 }

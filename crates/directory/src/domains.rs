@@ -119,7 +119,8 @@ impl Directory {
         domain: &str,
         verified_by: &str,
     ) -> Result<(), DirectoryError> {
-        self.find_tenant(tenant.as_str()).await?;
+        self.tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         self.store
             .add_tenant_domain(tenant, domain, verified_by, self.clock.now())
             .await

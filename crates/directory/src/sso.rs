@@ -468,7 +468,9 @@ impl Directory {
         new: NewSamlConnection,
     ) -> Result<Connection, DirectoryError> {
         let ring = self.ring()?;
-        let found = self.find_tenant(tenant.as_str()).await?;
+        let found = self
+            .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         if let Some(key) = &new.user_key {
             let settings = crate::TenantSettings::of(&found)
                 .map_err(|e| DirectoryError::Setting(e.to_string()))?;
@@ -546,7 +548,9 @@ impl Directory {
         new: NewOidcConnection,
     ) -> Result<Connection, DirectoryError> {
         let ring = self.ring()?;
-        let found = self.find_tenant(tenant.as_str()).await?;
+        let found = self
+            .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         if let Some(key) = &new.user_key {
             let settings = crate::TenantSettings::of(&found)
                 .map_err(|e| DirectoryError::Setting(e.to_string()))?;
@@ -790,7 +794,8 @@ impl Directory {
         directory_id: &str,
     ) -> Result<(), DirectoryError> {
         let key = entra_key(directory_id)?;
-        self.find_tenant(tenant.as_str()).await?;
+        self.tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         if self.store.domain_tenant(&key).await?.as_ref() == Some(tenant) {
             return Ok(());
         }
@@ -937,7 +942,9 @@ impl Directory {
     ) -> Result<(), DirectoryError> {
         let connection = self.sso_connection(tenant, Some(id_or_name)).await?;
         if on {
-            let found = self.find_tenant(tenant.as_str()).await?;
+            let found = self
+                .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+                .await?;
             let ctx = self.context(found)?;
             if ctx.settings.provisioning && ctx.tenant.plan.provisioning {
                 return Err(DirectoryError::Setting(

@@ -55,7 +55,9 @@ impl Directory {
         }
         let connection = self.sso_connection(tenant, Some(id_or_name)).await?;
         if let Some(key) = &change.user_key {
-            let found = self.find_tenant(tenant.as_str()).await?;
+            let found = self
+                .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+                .await?;
             let settings = crate::TenantSettings::of(&found)
                 .map_err(|e| DirectoryError::Setting(e.to_string()))?;
             key.attribute.check(&settings)?;

@@ -331,7 +331,8 @@ impl Directory {
         new: NewTarget,
     ) -> Result<Target, DirectoryError> {
         let ring = self.ring()?;
-        self.find_tenant(tenant.as_str()).await?;
+        self.tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         let name = check_name(&new.name)?;
         if self.store.targets(tenant).await?.len() >= MAX_TARGETS {
             return Err(DirectoryError::Setting(format!(
@@ -489,7 +490,9 @@ impl Directory {
         source_id: &str,
     ) -> Result<(), DirectoryError> {
         let target = self.target(tenant, id_or_name).await?;
-        let found = self.find_tenant(tenant.as_str()).await?;
+        let found = self
+            .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+            .await?;
         let ctx = self.context(found)?;
         self.get(&ctx, kind, source_id, false).await?;
         self.store

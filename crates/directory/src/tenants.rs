@@ -109,17 +109,30 @@ impl Directory {
         Ok(self.store.tenants().await?)
     }
 
-    /// Finds a tenant by id, or else by exact name.
+    /// Finds a tenant as the command line names it: by id, by `external_id:VALUE`, or else by
+    /// its slug (as the pages show it) or its exact name. A slug and a name that point at two
+    /// different tenants are ambiguous, as two tenants of one name are.
     pub async fn find_tenant(&self, id_or_name: &str) -> Result<Tenant, DirectoryError> {
         if let Some(t) = self.store.tenant(&TenantId::new(id_or_name)).await? {
             return Ok(t);
         }
-        let mut by_name = self
+        if id_or_name.starts_with("external_id:") {
+            return self.tenant_by(&crate::TenantRef::parse(id_or_name)).await;
+        }
+        let by_slug = self.tenant_by_slug(id_or_name).await?;
+        let by_name = self
             .store
             .tenants()
             .await?
             .into_iter()
             .filter(|t| t.name == id_or_name);
+        let mut found: Vec<Tenant> = by_slug.into_iter().collect();
+        for t in by_name {
+            if !found.iter().any(|f| f.id == t.id) {
+                found.push(t);
+            }
+        }
+        let mut by_name = found.into_iter();
         match (by_name.next(), by_name.next()) {
             (Some(t), None) => Ok(t),
             (Some(a), Some(b)) => {

@@ -156,7 +156,7 @@ pub(crate) enum Command {
 pub(crate) enum TargetCommand {
     /// Adds a target to a tenant; its first cycle starts at once in `roster serve`.
     Add {
-        /// The tenant (id, name, or external_id:VALUE).
+        /// The tenant (id, slug, name, or external_id:VALUE).
         tenant: String,
         /// The target's name (letters, digits, dashes).
         #[arg(long)]
@@ -387,7 +387,7 @@ pub(crate) enum SsoCommand {
     /// Adds a SAML connection to a tenant, from its identity provider's metadata; prints the
     /// values to paste into the identity provider.
     AddSaml {
-        /// The tenant (id, name, or external_id:VALUE).
+        /// The tenant (id, slug, name, or external_id:VALUE).
         tenant: String,
         /// The connection's name in sign-on URLs (letters, digits, dashes).
         #[arg(long)]
@@ -427,7 +427,7 @@ pub(crate) enum SsoCommand {
     /// Adds an OpenID Connect connection to a tenant: Roster is a client of the identity
     /// provider (register its redirect URI there: this prints it).
     AddOidc {
-        /// The tenant (id, name, or external_id:VALUE).
+        /// The tenant (id, slug, name, or external_id:VALUE).
         tenant: String,
         /// The connection's name in sign-on URLs (letters, digits, dashes).
         #[arg(long)]

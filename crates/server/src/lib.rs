@@ -594,7 +594,7 @@ impl FromRequestParts<AppState> for Tenant {
         if !ctx.settings.provisioning {
             return Err(ApiError::Forbidden(
                 "Provisioning is turned off for this organisation. Its administrator can turn \
-                 it on again in Roster (roster tenant set TENANT provisioning on)."
+                 it on again on its Provisioning & SSO page in Roster (Settings, \"Provisioning is on\")."
                     .into(),
             ));
         }

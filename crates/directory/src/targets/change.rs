@@ -144,9 +144,12 @@ impl Directory {
             };
         }
         if let Some(roles) = change.roles {
-            let tenant_settings =
-                crate::TenantSettings::of(&self.find_tenant(tenant.as_str()).await?)
-                    .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            let tenant_settings = crate::TenantSettings::of(
+                &self
+                    .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+                    .await?,
+            )
+            .map_err(|e| DirectoryError::Setting(e.to_string()))?;
             if let Some(r) = roles
                 .iter()
                 .find(|r| !tenant_settings.roles.roles.iter().any(|t| &t.name == *r))
@@ -165,9 +168,12 @@ impl Directory {
             s.rules = rules;
         }
         if let Some(write_back) = change.write_back {
-            let tenant_settings =
-                crate::TenantSettings::of(&self.find_tenant(tenant.as_str()).await?)
-                    .map_err(|e| DirectoryError::Setting(e.to_string()))?;
+            let tenant_settings = crate::TenantSettings::of(
+                &self
+                    .tenant_by(&crate::TenantRef::Id(tenant.clone()))
+                    .await?,
+            )
+            .map_err(|e| DirectoryError::Setting(e.to_string()))?;
             for wb in &write_back {
                 let known = tenant_settings
                     .user_attributes

@@ -4,6 +4,7 @@
 
 mod credentials;
 mod feed;
+mod naming;
 mod resources;
 mod sealing;
 

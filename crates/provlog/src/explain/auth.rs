@@ -169,9 +169,9 @@ pub(super) fn forbidden(v: &View<'_>) -> Explained {
                  every SCIM request {idp} sends, whatever the token."
             ),
             format!(
-                "Ask the operator to turn provisioning on again (roster tenant set TENANT \
-                 provisioning on); if it was turned off on purpose, stop provisioning too ({}) \
-                 so that {idp} stops retrying.",
+                "Turn provisioning on again on this page (Settings, \"Provisioning is on\"), or ask the \
+                 operator to (roster tenant set TENANT provisioning on); if it was turned off on \
+                 purpose, stop provisioning too ({}) so that {idp} stops retrying.",
                 how_to_stop(v.client)
             ),
         );

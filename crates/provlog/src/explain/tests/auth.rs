@@ -163,7 +163,7 @@ fn provisioning_turned_off() {
             .json(json!({"schemas": [USER], "userName": "ada@contoso.com"})),
         403,
         None,
-        "Provisioning is turned off for this organisation. Its administrator can turn it on again in Roster (roster tenant set TENANT provisioning on).",
+        "Provisioning is turned off for this organisation. Its administrator can turn it on again on its Provisioning & SSO page in Roster (Settings, \"Provisioning is on\").",
     );
     check(
         &e,

@@ -27,6 +27,9 @@ pub struct ConnectionRow {
     pub sign_on_url: String,
     pub entity_id: String,
     pub acs_url: String,
+    /// What the identity provider calls the Entity ID and the ACS URL.
+    pub entity_label: &'static str,
+    pub acs_label: &'static str,
     pub idp_entity_id: String,
     pub matches: String,
     pub idp_initiated: bool,
@@ -83,6 +86,8 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
                 oidc: c.protocol_name() == "oidc",
                 matches: format!("{claim} is the user's {}", key.attribute.attribute()),
                 idp_initiated: c.idp_initiated(),
+                entity_label: c.preset.saml_field_names().0,
+                acs_label: c.preset.saml_field_names().1,
                 provider: c.preset.title(),
                 is_default: c.is_default,
                 name: c.name,

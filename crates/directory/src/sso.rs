@@ -66,6 +66,24 @@ impl Preset {
         }
     }
 
+    /// What its SAML application's settings call Roster's Entity ID and Assertion Consumer
+    /// Service URL, so that a page names the fields the administrator pastes them into.
+    pub fn saml_field_names(self) -> (&'static str, &'static str) {
+        match self {
+            Preset::Entra => (
+                "Identifier (Entity ID)",
+                "Reply URL (Assertion Consumer Service URL)",
+            ),
+            Preset::Okta => ("Audience URI (SP Entity ID)", "Single sign-on URL"),
+            Preset::OneLogin => ("Audience (EntityID)", "ACS (Consumer) URL"),
+            Preset::Google => ("Entity ID", "ACS URL"),
+            Preset::Generic => (
+                "Entity ID (audience)",
+                "Assertion Consumer Service (ACS) URL",
+            ),
+        }
+    }
+
     /// Parses a preset's name.
     pub fn parse(text: &str) -> Result<Preset, DirectoryError> {
         Preset::ALL
@@ -1018,5 +1036,31 @@ impl Directory {
             self.create(tenant, Kind::User, &body, false, &mut applied)
                 .await?,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Preset;
+
+    #[test]
+    fn each_identity_provider_names_the_fields_its_own_way() {
+        assert_eq!(
+            Preset::Okta.saml_field_names(),
+            ("Audience URI (SP Entity ID)", "Single sign-on URL")
+        );
+        assert_eq!(
+            Preset::OneLogin.saml_field_names(),
+            ("Audience (EntityID)", "ACS (Consumer) URL")
+        );
+        assert_eq!(Preset::Entra.saml_field_names().0, "Identifier (Entity ID)");
+        // Every preset has both, and tells them apart.
+        for p in Preset::ALL {
+            let (entity, acs) = p.saml_field_names();
+            assert!(
+                !entity.is_empty() && !acs.is_empty() && entity != acs,
+                "{p:?}"
+            );
+        }
     }
 }

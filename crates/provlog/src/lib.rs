@@ -26,6 +26,8 @@ use crate::view::{Endpoint, View};
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 /// Every action an entry may have (`LogEntry::action`): what the API and the page filter by.
+/// (`roster-store-sqlite` keeps its own copy, frozen: each name's place there is a bit stored
+/// in its blocks.)
 pub const ACTIONS: [&str; 11] = [
     "create",
     "replace",

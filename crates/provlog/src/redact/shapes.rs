@@ -85,18 +85,13 @@ pub(super) fn secret_spans(text: &str, from: usize, to: usize, how: Text) -> Vec
                 continue;
             }
         }
-        if rest.len() > 6
-            && rest[..6].eq_ignore_ascii_case(b"bearer")
-            && let Some((start, end)) = after_bearer(b, i + 6, to, how)
-        {
-            spans.push(Span::redacted(start, end));
-            i = end;
-            continue;
-        }
-        if rest.len() > 8
-            && rest[..8].eq_ignore_ascii_case(b"password")
-            && let Some((start, end)) = compared(b, i + 8, to, how)
-        {
+        // A word, and what follows it that is a secret.
+        let after = WORDS.iter().find_map(|(word, secret)| {
+            (rest.len() > word.len() && rest[..word.len()].eq_ignore_ascii_case(word))
+                .then(|| secret(b, i + word.len(), to, how))
+                .flatten()
+        });
+        if let Some((start, end)) = after {
             spans.push(Span::redacted(start, end));
             i = end;
             continue;
@@ -105,6 +100,12 @@ pub(super) fn secret_spans(text: &str, from: usize, to: usize, how: Text) -> Vec
     }
     spans
 }
+
+/// Where the secret after a word (which ends at the given place) lies, if one does.
+type After = fn(&[u8], usize, usize, Text) -> Option<(usize, usize)>;
+
+/// The words a secret follows: a credential after `Bearer`, a compared value after `password`.
+const WORDS: [(&[u8], After); 2] = [(b"bearer", after_bearer), (b"password", compared)];
 
 /// The length of the space at `b[i..to]`: blanks, and in a URL `+` and `%20`.
 fn space(b: &[u8], i: usize, to: usize, url: bool) -> usize {

@@ -25,6 +25,15 @@ async fn logs(app: &TestApp, key: &str, tenant: &str, query: &str) -> (StatusCod
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// An API key that reads the log.
+async fn reader(app: &TestApp) -> String {
+    app.directory
+        .create_api_key("host app", &[Scope::DirectoryRead])
+        .await
+        .expect("a key")
+        .1
+}
+
 async fn entra(app: &TestApp, t: &TestTenant, method: Method, path: &str, body: Option<Value>) {
     app.call_with(t, method, path, body, &[("user-agent", ENTRA)])
         .await;
@@ -52,12 +61,7 @@ fn find<'a>(entries: &'a [Value], method: &str, status: u16) -> &'a Value {
 async fn no_secret_reaches_the_log_however_it_was_sent() {
     let app = spawn_app().await;
     let t = app.tenant("Contoso").await;
-    let key = app
-        .directory
-        .create_api_key("host app", &[Scope::DirectoryRead])
-        .await
-        .expect("a key")
-        .1;
+    let key = reader(&app).await;
     // The token in the query string as well as in the header (a client that pastes it in
     // both places), and a password in a body refused for a missing comma.
     let res = app
@@ -120,12 +124,7 @@ async fn requests_are_recorded_explained_and_read_back() {
     let app = spawn_app().await;
     let t = app.tenant("Contoso").await;
     let other = app.tenant("Fabrikam").await;
-    let key = app
-        .directory
-        .create_api_key("host app", &[Scope::DirectoryRead])
-        .await
-        .expect("a key")
-        .1;
+    let key = reader(&app).await;
 
     // What Entra does: Test Connection, a create, the same create again, a deactivation.
     entra(

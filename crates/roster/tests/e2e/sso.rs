@@ -496,6 +496,13 @@ async fn an_administrator_sets_saml_up_on_the_page_and_users_sign_in_in_a_browse
     assert!(b.text().await.contains("The connection is added"));
     b.reveal("connection-simplesaml").await;
     b.screenshot("sso-1-connection-added").await;
+    // The fields are named as the identity provider names them (here, any SAML one).
+    let text = b.text().await;
+    assert!(
+        text.contains("Entity ID (audience)")
+            && text.contains("Assertion Consumer Service (ACS) URL"),
+        "{text}"
+    );
     let entity_id = b.value("entity-simplesaml").await;
     let acs = b.value("acs-simplesaml").await;
     let sign_on = b.value("signon-simplesaml").await;

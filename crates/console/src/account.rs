@@ -1,7 +1,7 @@
 //! The operator's own account: two-step sign-in (TOTP, RFC 6238) turned on with a QR code
 //! and a code from the app, and turned off with a code.
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -114,7 +114,7 @@ pub struct TwoStep {
 pub async fn enable(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<TwoStep>,
+    PageForm(form): PageForm<TwoStep>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -149,7 +149,7 @@ pub async fn enable(
 pub async fn disable(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<TwoStep>,
+    PageForm(form): PageForm<TwoStep>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,

@@ -1,7 +1,7 @@
 //! The approval queue on an application's page: the actions that wait for an administrator,
 //! each with the exact request it sends, and the decisions (one, or all at once).
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -87,7 +87,7 @@ pub async fn decide(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<DecisionForm>,
+    PageForm(form): PageForm<DecisionForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,

@@ -2,7 +2,7 @@
 //! deletions are held, with what is held and the two decisions (see
 //! `roster_directory::hold`).
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -62,7 +62,7 @@ pub async fn decide(
     State(state): State<ConsoleState>,
     Path((slug, decision)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,

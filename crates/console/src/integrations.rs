@@ -1,7 +1,7 @@
 //! The operator's API keys (for the host application's `/api/v1`), webhook endpoints (with
 //! their recent attempts and dead letters) and plans.
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -80,7 +80,7 @@ pub struct NewKey {
 pub async fn create_key(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<NewKey>,
+    PageForm(form): PageForm<NewKey>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -115,7 +115,7 @@ pub async fn revoke_key(
     State(state): State<ConsoleState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -179,7 +179,7 @@ pub struct NewWebhook {
 pub async fn create_webhook(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<NewWebhook>,
+    PageForm(form): PageForm<NewWebhook>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -217,7 +217,7 @@ pub async fn rotate_webhook(
     State(state): State<ConsoleState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -242,7 +242,7 @@ pub async fn remove_webhook(
     State(state): State<ConsoleState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -349,7 +349,7 @@ pub struct PlanForm {
 pub async fn set_plan(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<PlanForm>,
+    PageForm(form): PageForm<PlanForm>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,

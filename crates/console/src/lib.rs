@@ -24,6 +24,7 @@ mod account;
 mod approvals;
 mod assets;
 mod dry_run;
+mod form;
 mod health;
 mod hold;
 mod integrations;

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{Extensions, HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -116,7 +116,7 @@ pub async fn setup(
     State(state): State<ConsoleState>,
     Path(secret): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Response {
     if !form_ok(&state, &headers, &form.form_token) {
         return message(
@@ -176,7 +176,7 @@ pub async fn login(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
     extensions: Extensions,
-    Form(form): Form<Credentials>,
+    PageForm(form): PageForm<Credentials>,
 ) -> Response {
     if !form_ok(&state, &headers, &form.form_token) {
         return see_other("/console/login");
@@ -251,7 +251,7 @@ pub struct Plain {
 pub async fn logout(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let v = viewer(&state, &headers).await;
     let administrator = v.as_ref().is_some_and(|v| v.operator.is_none());
@@ -393,7 +393,7 @@ pub struct Create {
 pub async fn create_tenant(
     State(state): State<ConsoleState>,
     headers: HeaderMap,
-    Form(form): Form<Create>,
+    PageForm(form): PageForm<Create>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -431,7 +431,7 @@ pub async fn setup_link(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,
@@ -502,7 +502,7 @@ pub async fn delete(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Confirm>,
+    PageForm(form): PageForm<Confirm>,
 ) -> Response {
     let v = match operator(&state, &headers).await {
         Ok(v) => v,

@@ -1,7 +1,7 @@
 //! A tenant's Provisioning & SSO page: opened by a setup link (a session for that tenant) or
 //! by an operator; its token (generate, show again, rotate, revoke) and its settings.
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
@@ -248,7 +248,7 @@ pub async fn generate(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Generate>,
+    PageForm(form): PageForm<Generate>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -321,7 +321,7 @@ pub async fn reveal(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -353,7 +353,7 @@ pub async fn revoke(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -395,7 +395,7 @@ pub async fn settings(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<Settings>,
+    PageForm(form): PageForm<Settings>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -441,7 +441,7 @@ pub async fn create_client(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<NewClient>,
+    PageForm(form): PageForm<NewClient>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -476,7 +476,7 @@ pub async fn revoke_client(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,

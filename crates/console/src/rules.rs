@@ -2,7 +2,7 @@
 //! its rules in words, and "Check rules" with a user (what matched, what it sets, the request;
 //! nothing sent).
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -77,7 +77,7 @@ pub async fn save(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<RulesForm>,
+    PageForm(form): PageForm<RulesForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -147,7 +147,7 @@ pub async fn save_roles(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<RolesForm>,
+    PageForm(form): PageForm<RolesForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -186,7 +186,7 @@ pub async fn refresh(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<crate::targets::Plain>,
+    PageForm(form): PageForm<crate::targets::Plain>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(form.csrf())).await {
         Ok(o) => o,
@@ -259,7 +259,7 @@ pub async fn check(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<CheckForm>,
+    PageForm(form): PageForm<CheckForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,

@@ -2,7 +2,7 @@
 //! paste into the identity provider, a form to add one from the identity provider's
 //! metadata, a test sign-in, and the last sign-ins with their traces (in the provisioning log).
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -199,7 +199,7 @@ pub async fn add(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<AddForm>,
+    PageForm(form): PageForm<AddForm>,
 ) -> Response {
     let (tenant, viewer, preset) =
         match ready(&state, &slug, &headers, &form.csrf, &form.preset).await {
@@ -235,7 +235,7 @@ pub async fn remove(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -277,7 +277,7 @@ pub async fn add_oidc(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<AddOidcForm>,
+    PageForm(form): PageForm<AddOidcForm>,
 ) -> Response {
     let (tenant, viewer, preset) =
         match ready(&state, &slug, &headers, &form.csrf, &form.preset).await {
@@ -320,7 +320,7 @@ pub async fn domain(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<DomainForm>,
+    PageForm(form): PageForm<DomainForm>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -392,7 +392,7 @@ pub async fn change(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<ChangeForm>,
+    PageForm(form): PageForm<ChangeForm>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,

@@ -3,7 +3,7 @@
 //! provision on demand with each step, pause, restart, assignments and settings. The same
 //! directory and engine calls as `roster target …` and `/api/v1/tenants/{id}/targets`.
 
-use axum::Form;
+use crate::form::PageForm;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -107,7 +107,7 @@ pub async fn add(
     State(state): State<ConsoleState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
-    Form(form): Form<AddForm>,
+    PageForm(form): PageForm<AddForm>,
 ) -> Response {
     let (tenant, viewer) = match access(&state, &headers, &slug).await {
         Ok(a) => a,
@@ -352,7 +352,7 @@ pub async fn test(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -395,7 +395,7 @@ pub async fn pause(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<PauseForm>,
+    PageForm(form): PageForm<PauseForm>,
 ) -> Response {
     let (tenant, _, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -420,7 +420,7 @@ pub async fn restart(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<Plain>,
+    PageForm(form): PageForm<Plain>,
 ) -> Response {
     let (tenant, _, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -488,7 +488,7 @@ pub async fn provision(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<WhoForm>,
+    PageForm(form): PageForm<WhoForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -530,7 +530,7 @@ pub async fn assign(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<WhoForm>,
+    PageForm(form): PageForm<WhoForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,
@@ -596,7 +596,7 @@ pub async fn settings(
     State(state): State<ConsoleState>,
     Path((slug, id)): Path<(String, String)>,
     headers: HeaderMap,
-    Form(form): Form<SettingsForm>,
+    PageForm(form): PageForm<SettingsForm>,
 ) -> Response {
     let (tenant, viewer, t) = match open(&state, &headers, &slug, &id, Some(&form.csrf)).await {
         Ok(o) => o,

@@ -77,6 +77,7 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
             } else {
                 format!("the claim {}", key.claim)
             };
+            let (entity_label, acs_label) = c.preset.saml_field_names();
             ConnectionRow {
                 redirect_uri: urls::oidc_redirect_uri(public, tenant.id.as_str(), &c.id),
                 sign_on_url: urls::sign_on_url(public, &tenant.slug, Some(&c.name)),
@@ -86,8 +87,8 @@ pub async fn section(state: &ConsoleState, tenant: &Tenant) -> Result<SsoSection
                 oidc: c.protocol_name() == "oidc",
                 matches: format!("{claim} is the user's {}", key.attribute.attribute()),
                 idp_initiated: c.idp_initiated(),
-                entity_label: c.preset.saml_field_names().0,
-                acs_label: c.preset.saml_field_names().1,
+                entity_label,
+                acs_label,
                 provider: c.preset.title(),
                 is_default: c.is_default,
                 name: c.name,

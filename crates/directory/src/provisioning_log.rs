@@ -32,6 +32,19 @@ impl Directory {
         Ok(self.store.append_log(entries).await?)
     }
 
+    /// Stores log entries (one transaction) with the CPU time the process leaves idle, where
+    /// the store can, waiting at most `patience` for it (see the recorder).
+    pub async fn append_log_in_background(
+        &self,
+        entries: Vec<LogEntry>,
+        patience: std::time::Duration,
+    ) -> Result<(), DirectoryError> {
+        Ok(self
+            .store
+            .append_log_in_background(entries, patience)
+            .await?)
+    }
+
     /// A page of a tenant's log (at most [`LOG_PAGE_MAX`] entries).
     pub async fn log_page(
         &self,

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use roster_store::StoreError;
+use roster_store::background::Priority;
 use rusqlite::{Connection, OptionalExtension};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -44,6 +45,9 @@ mod tenants;
 mod webhooks;
 mod writer;
 
+#[cfg(test)]
+mod log_rescue_tests;
+
 pub use writer::LOG_IDLE;
 
 /// A store in one SQLite file.
@@ -53,6 +57,11 @@ pub struct SqliteStore {
     /// The provisioning log's writer, on its own file (see `connect`): the log's batches
     /// never wait for, nor hold up, the directory's writes.
     log_writer: writer::Writer,
+    /// A second writer of the log's file, on its own connection and thread, at the lowest
+    /// scheduling priority: the recorder's batches go to it first, so that writing them takes
+    /// the CPU time SCIM leaves idle; `log_writer` takes a batch over when this one has not
+    /// started it in time (see `provisioning_log`).
+    log_background: writer::Writer,
     /// The reads' connections (see `reads`).
     readers: reads::Readers,
     /// The names of resources the log has noted (see `log_names`).
@@ -103,7 +112,7 @@ impl SqliteStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let path = connect::file_of(url)?.to_owned();
         let migrating = path.clone();
-        let (conn, log_conn, noted) = tokio::task::spawn_blocking(move || {
+        let (conn, log_conn, background_conn, noted) = tokio::task::spawn_blocking(move || {
             let conn = connect(&migrating, Role::Writer)?;
             migrate::run(&conn, migrate::MIGRATIONS)?;
             // The migrations may move entries into the log's file; from now on only its own
@@ -111,9 +120,10 @@ impl SqliteStore {
             conn.execute_batch("DETACH DATABASE provlog")
                 .map_err(lite_err)?;
             let log_conn = connect(&migrating, Role::LogWriter)?;
+            let background_conn = connect(&migrating, Role::LogWriter)?;
             let noted = log_names::Noted::default();
             noted.load(&log_conn)?;
-            Ok::<_, StoreError>((conn, log_conn, noted))
+            Ok::<_, StoreError>((conn, log_conn, background_conn, noted))
         })
         .await
         .map_err(|e| StoreError::Internal(format!("migrating the database stopped: {e}")))??;
@@ -126,7 +136,16 @@ impl SqliteStore {
             log_conn,
             log_restart_wanted.clone(),
             mapping::Commits::default(),
-            "roster-sqlite-log",
+            ("roster-sqlite-log", Priority::Normal),
+            writer::LOG_IDLE,
+        )?;
+        // When the checkpointer asks for the log's WAL to start over, whichever of the two
+        // writers of its file is next between two writes does it.
+        let log_background = writer::Writer::start_named(
+            background_conn,
+            log_restart_wanted.clone(),
+            mapping::Commits::default(),
+            ("roster-logwrite", Priority::Background),
             writer::LOG_IDLE,
         )?;
         let checkpointer = connect(&path, Role::Checkpointer)?;
@@ -138,6 +157,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer,
             log_writer,
+            log_background,
             readers,
             noted,
         })

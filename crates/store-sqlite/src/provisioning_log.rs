@@ -8,7 +8,9 @@ use roster_store::sql::decode;
 use roster_store::sql::provisioning_log::{self as log, PURGE_CHUNK};
 use roster_store::{LogCounts, LogEntry, LogQuery, ProvisioningLog, StoreError, TenantId};
 use rusqlite::{OptionalExtension, params};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::cold::Cols;
@@ -166,6 +168,11 @@ fn append(
     Ok(names.learnt())
 }
 
+/// Which writer of the log's file claimed a batch (see `append_entries`).
+const UNCLAIMED: u8 = 0;
+const BACKGROUND: u8 = 1;
+const NORMAL: u8 = 2;
+
 /// How many entries of an earlier version's table one transaction moves into blocks.
 const MOVE_CHUNK: i64 = 4096;
 
@@ -219,45 +226,16 @@ pub(crate) fn move_rows_to_blocks(conn: &rusqlite::Connection) -> Result<(), Sto
 
 #[async_trait]
 impl ProvisioningLog for SqliteStore {
-    async fn append_log(&self, mut entries: Vec<LogEntry>) -> Result<(), StoreError> {
-        // Only the entries of tenants that exist: a tenant deleted while its entries waited
-        // loses them, as its deletion would have (a deletion between this look and the write
-        // leaves a few, which the hourly purge deletes: see `logged_tenants`).
-        let mut tenants: Vec<String> = entries
-            .iter()
-            .map(|e| e.tenant_id.as_str().to_owned())
-            .collect();
-        tenants.sort_unstable();
-        tenants.dedup();
-        let gone: Vec<String> = self
-            .readers
-            .blocking(move |conn| {
-                let mut exists = conn
-                    .prepare_cached("SELECT 1 FROM tenants WHERE id = ?")
-                    .map_err(lite_err)?;
-                let mut gone = Vec::new();
-                for t in tenants {
-                    if !exists.exists([&t]).map_err(lite_err)? {
-                        gone.push(t);
-                    }
-                }
-                Ok(gone)
-            })
-            .await?;
-        // The log writer may run its job again (when another write of its group fails), so
-        // the entries are shared, not moved into it.
-        entries.retain(|e| !gone.iter().any(|g| g == e.tenant_id.as_str()));
-        let entries = Arc::new(entries);
-        if entries.is_empty() {
-            return Ok(());
-        }
-        let noted = self.noted.clone();
-        let learnt = self
-            .log_writer
-            .write(move |tx| append(tx, &entries, &noted))
-            .await?;
-        self.noted.learn(learnt);
-        Ok(())
+    async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError> {
+        self.append_entries(entries, None).await
+    }
+
+    async fn append_log_in_background(
+        &self,
+        entries: Vec<LogEntry>,
+        patience: Duration,
+    ) -> Result<(), StoreError> {
+        self.append_entries(entries, Some(patience)).await
     }
 
     async fn log_page(
@@ -533,5 +511,86 @@ impl SqliteStore {
                 return Ok(deleted);
             }
         }
+    }
+}
+
+impl SqliteStore {
+    /// Appends `entries`: with `patience`, on the log's background writer (it runs only when a
+    /// core would be idle, which on a machine kept busy may be seconds away), taken over by the
+    /// normal one when it has not started the write by then; without, on the normal one.
+    async fn append_entries(
+        &self,
+        mut entries: Vec<LogEntry>,
+        patience: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        // Only the entries of tenants that exist: a tenant deleted while its entries waited
+        // loses them, as its deletion would have (a deletion between this look and the write
+        // leaves a few, which the hourly purge deletes: see `logged_tenants`).
+        let mut tenants: Vec<String> = entries
+            .iter()
+            .map(|e| e.tenant_id.as_str().to_owned())
+            .collect();
+        tenants.sort_unstable();
+        tenants.dedup();
+        let gone: Vec<String> = self
+            .readers
+            .blocking(move |conn| {
+                let mut exists = conn
+                    .prepare_cached("SELECT 1 FROM tenants WHERE id = ?")
+                    .map_err(lite_err)?;
+                let mut gone = Vec::new();
+                for t in tenants {
+                    if !exists.exists([&t]).map_err(lite_err)? {
+                        gone.push(t);
+                    }
+                }
+                Ok(gone)
+            })
+            .await?;
+        // The log writer may run its job again (when another write of its group fails), so
+        // the entries are shared, not moved into it.
+        entries.retain(|e| !gone.iter().any(|g| g == e.tenant_id.as_str()));
+        let entries = Arc::new(entries);
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let claim = Arc::new(AtomicU8::new(UNCLAIMED));
+        let job = |me: u8| {
+            let (entries, noted, claim) = (entries.clone(), self.noted.clone(), claim.clone());
+            move |tx: &rusqlite::Connection| {
+                // The first writer to start the batch claims it (a writer running its job
+                // again, after another write of its group failed, holds the claim already).
+                match claim.compare_exchange(UNCLAIMED, me, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => {}
+                    Err(holder) if holder == me => {}
+                    Err(_) => return Ok(None),
+                }
+                append(tx, &entries, &noted).map(Some)
+            }
+        };
+        let learnt = if let Some(patience) = patience.filter(|p| !p.is_zero()) {
+            let started = self.log_background.write(job(BACKGROUND));
+            tokio::pin!(started);
+            match tokio::time::timeout(patience, &mut started).await {
+                Ok(done) => done?,
+                Err(_) if claim.load(Ordering::Acquire) == UNCLAIMED => {
+                    // Taken over, unless the background writer starts it meanwhile: then the
+                    // normal one waits for its lock and leaves the batch to it.
+                    let rescued = self.log_writer.write(job(NORMAL)).await;
+                    match rescued {
+                        Ok(Some(learnt)) => Some(learnt),
+                        Err(e) if claim.load(Ordering::Acquire) == NORMAL => return Err(e),
+                        Ok(None) | Err(_) => started.await?,
+                    }
+                }
+                Err(_) => started.await?,
+            }
+        } else {
+            self.log_writer.write(job(NORMAL)).await?
+        };
+        if let Some(learnt) = learnt {
+            self.noted.learn(learnt);
+        }
+        Ok(())
     }
 }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use roster_store::background::Priority;
 use roster_store::{NewEvent, StoreError, TenantId};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -76,22 +77,32 @@ impl Writer {
         restart_wanted: Arc<AtomicBool>,
         commits: Commits,
     ) -> Result<Writer, StoreError> {
-        Writer::start_named(conn, restart_wanted, commits, "roster-sqlite-writer", IDLE)
+        Writer::start_named(
+            conn,
+            restart_wanted,
+            commits,
+            ("roster-sqlite-writer", Priority::Normal),
+            IDLE,
+        )
     }
 
-    /// [`Writer::start`], with the thread named `name`, emptying the WAL after `idle` without a
-    /// write.
+    /// [`Writer::start`], with the thread named and scheduled as `thread` says, emptying the
+    /// WAL after `idle` without a write.
     pub fn start_named(
         conn: Connection,
         restart_wanted: Arc<AtomicBool>,
         commits: Commits,
-        name: &str,
+        (name, priority): (&str, Priority),
         idle: Duration,
     ) -> Result<Writer, StoreError> {
         let (queue, jobs) = flume::bounded(1024);
+        let named = name.to_owned();
         std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || run(conn, jobs, restart_wanted, commits, idle))
+            .spawn(move || {
+                priority.apply_to_this_thread(&named);
+                run(conn, jobs, restart_wanted, commits, idle);
+            })
             .map_err(|e| StoreError::Unavailable(format!("starting the database writer: {e}")))?;
         Ok(Writer { queue })
     }

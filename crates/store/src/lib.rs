@@ -10,6 +10,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 pub mod approvals;
+pub mod background;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod hold;

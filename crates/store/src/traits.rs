@@ -457,6 +457,17 @@ pub trait ConsoleStore: Send + Sync {
 pub trait ProvisioningLog: Send + Sync {
     /// Stores entries (their `seq` is ignored: each gets the next one), in one transaction.
     async fn append_log(&self, entries: Vec<LogEntry>) -> Result<(), StoreError>;
+    /// [`ProvisioningLog::append_log`], with the CPU time the process leaves idle where the
+    /// backend can (see [`crate::background`]): the write waits at most `patience` for it,
+    /// then is done at normal priority. By default the same as `append_log`.
+    async fn append_log_in_background(
+        &self,
+        entries: Vec<LogEntry>,
+        patience: std::time::Duration,
+    ) -> Result<(), StoreError> {
+        let _ = patience;
+        self.append_log(entries).await
+    }
     /// A page of a tenant's log: newest first below `query.before`, or oldest first above
     /// `query.after`; filtered as `query` says; at most `query.limit` entries.
     async fn log_page(

@@ -617,3 +617,54 @@ async fn the_server_runs_without_transparent_huge_pages() {
     assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
     drop(server);
 }
+
+/// The provisioning log's describing and writing run at idle priority (`SCHED_IDLE`, policy 5),
+/// each beside a thread at normal priority (0) that takes over what waits too long; the
+/// directory's writer stays at normal priority. The kernel says so of the running server.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_log_works_at_idle_priority_beside_a_thread_at_normal_priority() {
+    let (_dir, db) = temp_db();
+    let server = Server::start(&db);
+    // It announces its address before it starts the log; once it answers, the log is there.
+    let health = crate::support::http_client()
+        .get(format!("{}/healthz", server.address))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(health.status().is_success());
+    let mut policies = std::collections::BTreeMap::new();
+    let tasks = format!("/proc/{}/task", server.child.id());
+    for task in std::fs::read_dir(&tasks).expect("the server's threads") {
+        let task = task.expect("a thread").path();
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(task.join("comm")),
+            std::fs::read_to_string(task.join("stat")),
+        ) else {
+            continue;
+        };
+        // The fields after the command's closing parenthesis; the policy is the 41st field.
+        let rest = &stat[stat.rfind(')').expect("a command") + 2..];
+        let policy: u32 = rest
+            .split(' ')
+            .nth(38)
+            .expect("a policy")
+            .parse()
+            .expect("a number");
+        policies.insert(comm.trim().to_owned(), policy);
+    }
+    for (thread, policy) in [
+        ("roster-provlog", 5),
+        ("roster-logwrite", 5),
+        ("roster-provlog2", 0),
+        ("roster-sqlite-l", 0),
+        ("roster-sqlite-w", 0),
+    ] {
+        assert_eq!(
+            policies.get(thread),
+            Some(&policy),
+            "{thread}: {policies:?}"
+        );
+    }
+    drop(server);
+}

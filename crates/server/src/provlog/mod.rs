@@ -3,6 +3,7 @@
 //! bodies, and queued for the [`recorder::Recorder`]. What the request did, and why it was
 //! refused, is worked out by `roster-provlog` in the writer, off the request's path.
 
+mod describers;
 pub mod recorder;
 mod tee;
 

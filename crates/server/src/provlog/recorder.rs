@@ -3,6 +3,12 @@
 //! request's path. When the queue is full a request is not logged (counted in `/metrics`), and
 //! SCIM never waits for the log.
 //!
+//! The log's CPU work (describing, writing) runs at the lowest scheduling priority, in the
+//! time the cores would otherwise be idle (see `describers`, and `roster_store::background`),
+//! with threads at normal priority that take a batch over when it has waited: the queue is long
+//! enough (by count and by bytes) for a burst of requests to wait for idle time, and a batch
+//! is taken over as soon as its oldest request has waited [`PATIENCE`].
+//!
 //! Requests are held for up to [`FLUSH_AFTER`] (the issue allows losing the last second of the
 //! log in a crash) so that one transaction carries many of them: what a commit costs (the
 //! last leaf page of the table and of each index, their WAL frames) is paid once per batch,
@@ -12,17 +18,27 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
 use roster_directory::{Directory, TenantContext, TokenRefusal};
 use roster_provlog::{Holder, Refusal, Seen};
 use roster_store::{Kind, ListQuery, LogEntry, TenantId};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-/// How many requests may wait to be turned into entries.
-pub const QUEUE: usize = 1024;
+use super::describers::Describers;
+
+/// How many requests may wait to be turned into entries: about a second and a half of this
+/// machine's busiest (filter lookups, 16 clients), for the log's threads to wait for idle time.
+pub const QUEUE: usize = 32_768;
+/// How many bytes of requests (their bodies, mostly) may wait, queued or held, until they are
+/// described: a request may carry two bodies of 16 KiB.
+pub const QUEUE_BYTES: usize = 64 << 20;
+/// How long a request may wait for idle time to be described and written: past it, its batch
+/// is described and written at normal priority.
+pub const PATIENCE: Duration = Duration::from_secs(2);
 /// How long requests gather in the queue between two takes.
 const PACE: Duration = Duration::from_millis(10);
 /// The most requests held before they are written, whatever their age: each flush is one
@@ -40,10 +56,26 @@ pub struct Pending {
     pub refused_token: Option<[u8; 32]>,
 }
 
+impl Pending {
+    /// About how many bytes it holds.
+    fn size(&self) -> usize {
+        512 + self.seen.request_body.len() + self.seen.response_body.len() + self.seen.query.len()
+    }
+}
+
+/// A request in the queue, with when it arrived there.
+#[derive(Debug)]
+struct Queued {
+    pending: Pending,
+    arrived: Instant,
+}
+
 /// The queue's sending end, and what it counts.
 #[derive(Debug, Clone)]
 pub struct Recorder {
-    tx: mpsc::Sender<Pending>,
+    tx: mpsc::Sender<Queued>,
+    /// The bytes of the requests queued or held, not yet described.
+    bytes: Arc<AtomicUsize>,
     dropped: Counter,
 }
 
@@ -51,60 +83,53 @@ impl Recorder {
     /// Starts the writer over `directory`; `written` and `dropped` count entries.
     pub fn start(directory: Directory, written: Counter, dropped: Counter) -> Recorder {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let (describer, work) = std::sync::mpsc::channel::<Describe>();
-        let started = std::thread::Builder::new()
-            .name("roster-provlog".into())
-            .spawn(move || describe(&work));
-        if let Err(e) = started {
-            // Without its thread the log records nothing: every request is counted dropped.
-            tracing::error!(error = %e, "starting the provisioning log's describer failed");
-        }
-        tokio::spawn(write(directory, describer, rx, written, dropped.clone()));
-        Recorder { tx, dropped }
+        let bytes = Arc::new(AtomicUsize::new(0));
+        let log = Log {
+            directory,
+            describers: Arc::new(Describers::start()),
+            bytes: bytes.clone(),
+            written,
+            dropped: dropped.clone(),
+        };
+        tokio::spawn(write(log, rx));
+        Recorder { tx, bytes, dropped }
     }
 
     /// Queues a request for the log, or counts it dropped when the queue is full.
     pub fn submit(&self, pending: Pending) {
-        if self.tx.try_send(pending).is_err() {
+        let size = pending.size();
+        if self.bytes.fetch_add(size, Ordering::Relaxed) + size > QUEUE_BYTES {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
+            self.dropped.inc();
+            return;
+        }
+        let queued = Queued {
+            pending,
+            arrived: Instant::now(),
+        };
+        if self.tx.try_send(queued).is_err() {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
             self.dropped.inc();
         }
     }
 }
 
-/// Requests to describe, and where their entries go.
-type Describe = (Vec<Seen>, oneshot::Sender<Vec<LogEntry>>);
-
-/// The describer thread: turns what the edge saw into entries (parsing, describing,
-/// explaining, redacting: the log's CPU work) until the writer task ends.
-fn describe(work: &std::sync::mpsc::Receiver<Describe>) {
-    for (seen, reply) in work {
-        let entries = seen
-            .into_iter()
-            .filter_map(|s| {
-                // A request that makes the description panic (a bug) loses its own entry, not
-                // the thread and every entry after it.
-                let id = s.request_id.clone();
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| roster_provlog::entry(s)))
-                    .map_err(|_| tracing::error!(request_id = %id, "describing a request for the provisioning log panicked"))
-                    .ok()
-            })
-            .collect();
-        let _ = reply.send(entries);
-    }
+/// What the writer task and its flushes work with.
+#[derive(Clone)]
+struct Log {
+    directory: Directory,
+    describers: Arc<Describers>,
+    bytes: Arc<AtomicUsize>,
+    written: Counter,
+    dropped: Counter,
 }
 
 /// The writer task: takes what the edge queued and writes it when the oldest request has
 /// waited [`FLUSH_AFTER`], when [`HOLD`] are held, or when the queue closes. Between two takes
 /// it lets requests gather for [`PACE`] (one wake-up then, not one per request). A flush
 /// (describing the requests, then writing them) runs beside the next takes; one at a time.
-async fn write(
-    directory: Directory,
-    describer: std::sync::mpsc::Sender<Describe>,
-    mut rx: mpsc::Receiver<Pending>,
-    written: Counter,
-    dropped: Counter,
-) {
-    let mut held: Vec<Pending> = Vec::with_capacity(HOLD);
+async fn write(log: Log, mut rx: mpsc::Receiver<Queued>) {
+    let mut held: Vec<Queued> = Vec::with_capacity(HOLD);
     let mut due: Option<Instant> = None;
     let mut flushing: Option<tokio::task::JoinHandle<()>> = None;
     loop {
@@ -123,13 +148,7 @@ async fn write(
             }
             let batch = std::mem::replace(&mut held, Vec::with_capacity(HOLD));
             due = None;
-            let job = flush(
-                directory.clone(),
-                describer.clone(),
-                batch,
-                written.clone(),
-                dropped.clone(),
-            );
+            let job = flush(log.clone(), batch);
             if !open {
                 job.await;
                 return;
@@ -141,15 +160,28 @@ async fn write(
     }
 }
 
-/// Describes `batch` and writes its entries, in one write.
-async fn flush(
-    directory: Directory,
-    describer: std::sync::mpsc::Sender<Describe>,
-    batch: Vec<Pending>,
-    written: Counter,
-    dropped: Counter,
-) {
-    let entries = match entries(&directory, &describer, batch).await {
+/// Describes `batch` and writes its entries, in one write: in idle time, until its oldest
+/// request has waited [`PATIENCE`].
+async fn flush(log: Log, batch: Vec<Queued>) {
+    let Log {
+        directory,
+        describers,
+        bytes,
+        written,
+        dropped,
+    } = log;
+    let oldest = batch.first().map_or_else(Instant::now, |q| q.arrived);
+    let patience = || PATIENCE.saturating_sub(oldest.elapsed());
+    let size: usize = batch.iter().map(|q| q.pending.size()).sum();
+    let described = entries(
+        &directory,
+        &describers,
+        batch.into_iter().map(|q| q.pending).collect(),
+        patience(),
+    )
+    .await;
+    bytes.fetch_sub(size, Ordering::Relaxed);
+    let entries = match described {
         Ok(entries) => entries,
         Err(lost) => {
             dropped.inc_by(lost);
@@ -164,7 +196,10 @@ async fn flush(
     if n == 0 {
         return;
     }
-    match directory.append_log(entries).await {
+    let appended = directory
+        .append_log_in_background(entries, patience())
+        .await;
+    match appended {
         Ok(()) => {
             written.inc_by(n);
         }
@@ -189,8 +224,9 @@ async fn sleep_until(due: Option<Instant>) {
 /// thread, so that the runtime's workers serve requests meanwhile.
 async fn entries(
     directory: &Directory,
-    describer: &std::sync::mpsc::Sender<Describe>,
+    describers: &Describers,
     batch: Vec<Pending>,
+    patience: Duration,
 ) -> Result<Vec<LogEntry>, u64> {
     let mut known: HashMap<TenantId, Option<Arc<TenantContext>>> = HashMap::new();
     let mut seen = Vec::with_capacity(batch.len());
@@ -226,12 +262,7 @@ async fn entries(
     if seen.is_empty() {
         return Ok(Vec::new());
     }
-    let n = seen.len() as u64;
-    let (reply, answer) = oneshot::channel();
-    if describer.send((seen, reply)).is_err() {
-        return Err(n);
-    }
-    answer.await.map_err(|_| n)
+    describers.describe(seen, patience).await
 }
 
 /// The user (or group) whose `userName` (or `displayName`) is `name`, as it is now.

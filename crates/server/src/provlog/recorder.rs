@@ -38,7 +38,7 @@ pub const QUEUE: usize = 32_768;
 pub const QUEUE_BYTES: usize = 64 << 20;
 /// How long a request may wait for idle time to be described and written: past it, its batch
 /// is described and written at normal priority.
-pub const PATIENCE: Duration = Duration::from_secs(2);
+pub const PATIENCE: Duration = Duration::from_secs(1);
 /// How long requests gather in the queue between two takes.
 const PACE: Duration = Duration::from_millis(10);
 /// The most requests held before they are written, whatever their age: each flush is one

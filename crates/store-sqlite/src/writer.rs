@@ -96,13 +96,8 @@ impl Writer {
         idle: Duration,
     ) -> Result<Writer, StoreError> {
         let (queue, jobs) = flume::bounded(1024);
-        let named = name.to_owned();
-        std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || {
-                priority.apply_to_this_thread(&named);
-                run(conn, jobs, restart_wanted, commits, idle);
-            })
+        priority
+            .spawn(name, move || run(conn, jobs, restart_wanted, commits, idle))
             .map_err(|e| StoreError::Unavailable(format!("starting the database writer: {e}")))?;
         Ok(Writer { queue })
     }

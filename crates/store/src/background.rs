@@ -43,6 +43,21 @@ impl Priority {
         #[cfg(not(target_os = "linux"))]
         tracing::debug!(thread = name, "background priority is only set on Linux");
     }
+
+    /// Starts a thread named `name` at this priority, running `f`.
+    pub fn spawn(
+        self,
+        name: &str,
+        f: impl FnOnce() + Send + 'static,
+    ) -> std::io::Result<std::thread::JoinHandle<()>> {
+        let named = name.to_owned();
+        std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                self.apply_to_this_thread(&named);
+                f();
+            })
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -72,16 +72,9 @@ impl Work {
 }
 
 /// The two describers' queues.
-#[derive(Debug)]
 pub struct Describers {
     background: std::sync::mpsc::Sender<Arc<Work>>,
     normal: std::sync::mpsc::Sender<Arc<Work>>,
-}
-
-impl std::fmt::Debug for Work {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Work")
-    }
 }
 
 impl Describers {
@@ -124,17 +117,13 @@ impl Describers {
 /// Starts a describer thread at `priority`; its queue is closed if it could not start.
 fn spawn(name: &str, priority: Priority) -> std::sync::mpsc::Sender<Arc<Work>> {
     let (tx, rx) = std::sync::mpsc::channel::<Arc<Work>>();
-    let named = name.to_owned();
-    let started = std::thread::Builder::new()
-        .name(name.into())
-        .spawn(move || {
-            priority.apply_to_this_thread(&named);
-            for work in rx {
-                while let Some((i, chunk)) = work.take() {
-                    work.finish(i, chunk.into_iter().filter_map(entry).collect());
-                }
+    let started = priority.spawn(name, move || {
+        for work in rx {
+            while let Some((i, chunk)) = work.take() {
+                work.finish(i, chunk.into_iter().filter_map(entry).collect());
             }
-        });
+        }
+    });
     if let Err(e) = started {
         tracing::error!(thread = name, error = %e, "starting a provisioning log describer failed");
     }

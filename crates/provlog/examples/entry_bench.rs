@@ -2,7 +2,7 @@
 //! `userName eq` filter, a PATCH, a get), in microseconds per entry. The recorder runs it off
 //! the request's path, but on the same cores.
 //!
-//!     cargo run --release -p roster-provlog --example entry_bench
+//!     cargo run --release -p roster-provlog --example entry_bench [create|get|filter|patch]
 
 use std::time::Instant;
 
@@ -86,7 +86,12 @@ fn main() {
         ),
     ];
     const N: u32 = 50_000;
+    // One case alone when named (`entry_bench filter`), for a profiler.
+    let only = std::env::args().nth(1);
     for (name, s) in cases {
+        if only.as_deref().is_some_and(|o| o != name) {
+            continue;
+        }
         let started = Instant::now();
         for _ in 0..N {
             std::hint::black_box(entry(std::hint::black_box(s.clone())));

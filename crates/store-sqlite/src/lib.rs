@@ -32,6 +32,7 @@ mod health;
 mod hold;
 mod key_fold;
 mod log_blocks;
+mod log_frames;
 mod log_names;
 mod log_pages;
 mod mapping;

@@ -14,6 +14,8 @@
 //! this build does not know is an error, never guessed at.
 
 use roster_store::{LogEntry, LogQuery, Outcome, StoreError, TenantId};
+
+use crate::log_frames::{self, Frames, LastFrame, from_slice};
 use time::OffsetDateTime;
 
 /// The most entries one block holds: an entry's detail reads the heads of one block (about
@@ -134,8 +136,17 @@ fn outcome_code(outcome: Outcome) -> u8 {
     }
 }
 
-/// Encodes `entries` (one tenant's, `seq` increasing) as a block.
-pub(crate) fn encode(entries: &[Pending<'_>]) -> Block {
+/// Encodes `entries` (one tenant's, `seq` increasing) as a block, its body compressed (see
+/// `log_frames`; the heads keep where each entry's part lies in the raw body).
+pub(crate) fn encode(entries: &[Pending<'_>]) -> Result<Block, StoreError> {
+    let mut block = encode_raw(entries);
+    block.body = log_frames::compress(&block.body)?;
+    Ok(block)
+}
+
+/// Encodes `entries` as a block with its body raw (as blocks were written before bodies were
+/// compressed).
+fn encode_raw(entries: &[Pending<'_>]) -> Block {
     let mut block = Block {
         heads: Vec::with_capacity(1 + entries.len() * 96),
         body: Vec::with_capacity(1 + entries.len() * 1024),
@@ -419,19 +430,56 @@ impl Head {
     }
 }
 
-/// Checks a block's `body` by its first byte, its format's version.
-pub(crate) fn body_version(first: u8) -> Result<(), StoreError> {
-    Cursor::new(&[first], "body").map(|_| ())
+/// How a block's `body` is stored, by its first byte.
+pub(crate) enum Stored {
+    /// Raw, as blocks were written before bodies were compressed: an entry's part is read
+    /// where its head says.
+    Raw,
+    /// Compressed (see `log_frames`): an entry's part is in the frames its range spans.
+    Compressed(Frames),
 }
 
-/// The part of a block's `body` an entry takes (the body's version byte checked).
-pub(crate) fn part<'a>(body: &'a [u8], head: &Head) -> Result<&'a [u8], StoreError> {
-    body_version(*body.first().ok_or_else(|| damaged("an empty body"))?)?;
-    let (start, len) = head.body_range();
-    start
-        .checked_add(len)
-        .and_then(|end| body.get(start..end))
-        .ok_or_else(|| damaged("an entry past its body's end"))
+impl Stored {
+    /// How the body read through `read` (bytes at an offset, exactly) is stored.
+    pub(crate) fn read(
+        mut read: impl FnMut(&mut [u8], usize) -> Result<(), StoreError>,
+    ) -> Result<Stored, StoreError> {
+        let mut first = [0u8; 1];
+        read(&mut first, 0)?;
+        match first[0] {
+            log_frames::COMPRESSED => Frames::read(read).map(Stored::Compressed),
+            v => Cursor::new(&[v], "body").map(|_| Stored::Raw),
+        }
+    }
+
+    /// The part of the body `head`'s entry takes, read through `read`; `last` keeps the last
+    /// frame decompressed, for the next part of the same body.
+    pub(crate) fn part(
+        &self,
+        head: &Head,
+        last: &mut LastFrame,
+        mut read: impl FnMut(&mut [u8], usize) -> Result<(), StoreError>,
+    ) -> Result<Vec<u8>, StoreError> {
+        let (start, len) = head.body_range();
+        match self {
+            Stored::Raw => {
+                let mut part = vec![0u8; len];
+                read(&mut part, start)?;
+                Ok(part)
+            }
+            Stored::Compressed(frames) => frames.part(start, len, last, read),
+        }
+    }
+}
+
+/// The parts of a whole block's `body` (as read from its row) that `heads`' entries take.
+pub(crate) fn parts(body: &[u8], heads: &[Head]) -> Result<Vec<Vec<u8>>, StoreError> {
+    let stored = Stored::read(from_slice(body))?;
+    let mut last = None;
+    heads
+        .iter()
+        .map(|h| stored.part(h, &mut last, from_slice(body)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,14 +14,13 @@
 //! the entries a page shows have their part of a body read, and only that part (SQLite's
 //! incremental blob reads).
 
-use std::collections::HashSet;
-
 use roster_store::sql::provisioning_log::{MAX_PAGE, resource_key};
 use roster_store::{LogCounts, LogEntry, LogQuery, StoreError, TenantId};
 use rusqlite::{Connection, DatabaseName, OptionalExtension, params};
 
 use crate::lite_err;
-use crate::log_blocks::{Head, head_of, heads, micros, needed};
+use crate::log_blocks::{Head, Stored, head_of, heads, micros, needed};
+use crate::log_frames::LastFrame;
 use crate::log_names::{ERA_SHIFT, rids};
 
 /// The schema the readers attach the log's file as (see `connect`).
@@ -320,7 +319,8 @@ fn entries(
     tenant: &TenantId,
     found: Vec<Found>,
 ) -> Result<Vec<LogEntry>, StoreError> {
-    let mut checked: HashSet<i64> = HashSet::new();
+    // The body last read: its block, how it is stored, the frame last decompressed.
+    let mut body: Option<(i64, Stored, LastFrame)> = None;
     found
         .into_iter()
         .map(|(id, head)| {
@@ -333,15 +333,14 @@ fn entries(
                     true,
                 )
                 .map_err(lite_err)?;
-            if checked.insert(id) {
-                let mut first = [0u8; 1];
-                blob.read_at_exact(&mut first, 0).map_err(lite_err)?;
-                crate::log_blocks::body_version(first[0])?;
+            let read = |out: &mut [u8], at: usize| blob.read_at_exact(out, at).map_err(lite_err);
+            if body.as_ref().is_none_or(|(block, ..)| *block != id) {
+                body = Some((id, Stored::read(read)?, None));
             }
-            let (start, len) = head.body_range();
-            let mut part = vec![0u8; len];
-            blob.read_at_exact(&mut part, start).map_err(lite_err)?;
-            head.entry(tenant, &part)
+            let Some((_, stored, last)) = body.as_mut() else {
+                unreachable!("a body was just read")
+            };
+            head.entry(tenant, &stored.part(&head, last, read)?)
         })
         .collect()
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::cold::Cols;
-use crate::log_blocks::{BLOCK_MAX, Block, Head, Pending, encode, heads, micros, part};
+use crate::log_blocks::{BLOCK_MAX, Block, Head, Pending, encode, heads, micros, parts};
 use crate::log_names::{
     ERA_SHIFT, Names, NoteKey, Noted, PURGE_TENANT_NAMES, purge_names_after, rid,
 };
@@ -78,7 +78,7 @@ fn write_blocks(
 ) -> Result<(), StoreError> {
     let mut insert = tx.prepare_cached(INSERT_BLOCK).map_err(lite_err)?;
     for chunk in entries.chunks(BLOCK_MAX) {
-        let b = encode(chunk);
+        let b = encode(chunk)?;
         let tenant: &dyn rusqlite::ToSql = &tenant;
         insert
             .execute(rusqlite::params_from_iter(
@@ -382,7 +382,8 @@ fn trim_blocks(tx: &rusqlite::Connection, tenant: &str, before: i64) -> Result<u
         cut += older.len() as u64;
         let entries: Vec<LogEntry> = kept
             .iter()
-            .map(|h| h.entry(&id, part(&body, h)?))
+            .zip(parts(&body, &kept)?)
+            .map(|(h, part)| h.entry(&id, &part))
             .collect::<Result<_, _>>()?;
         let pending: Vec<Pending<'_>> = kept
             .iter()
@@ -394,7 +395,7 @@ fn trim_blocks(tx: &rusqlite::Connection, tenant: &str, before: i64) -> Result<u
                 rid: h.rid,
             })
             .collect();
-        let b = encode(&pending);
+        let b = encode(&pending)?;
         tx.prepare_cached(
             "UPDATE provisioning_log_blocks SET first_seq = ?, last_seq = ?, min_at = ?,
                max_at = ?, total = ?, refused = ?, failed = ?, kinds = ?, heads = ?, body = ?

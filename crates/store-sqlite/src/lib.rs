@@ -47,6 +47,8 @@ mod webhooks;
 mod writer;
 
 #[cfg(test)]
+mod log_format_tests;
+#[cfg(test)]
 mod log_rescue_tests;
 
 pub use writer::LOG_IDLE;

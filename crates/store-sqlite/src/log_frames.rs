@@ -153,6 +153,10 @@ impl Frames {
         mut read: impl FnMut(&mut [u8], usize) -> Result<(), StoreError>,
     ) -> Result<Vec<u8>, StoreError> {
         let &(offset, len) = self.at.get(i).ok_or_else(|| damaged("a frame not there"))?;
+        // A damaged length is refused before anything is allocated for it.
+        if len > zstd::zstd_safe::compress_bound(FRAME) {
+            return Err(damaged("a frame longer than any frame compressed"));
+        }
         let raw = FRAME.min(self.raw_len - i * FRAME);
         let mut packed = vec![0u8; len];
         read(&mut packed, offset)?;
@@ -183,8 +187,9 @@ impl Frames {
         last: &mut LastFrame,
         mut read: impl FnMut(&mut [u8], usize) -> Result<(), StoreError>,
     ) -> Result<Vec<u8>, StoreError> {
+        let spanned = self.spanning(start, len)?;
         let mut out = Vec::with_capacity(len);
-        for i in self.spanning(start, len)? {
+        for i in spanned {
             if last.as_ref().is_none_or(|(n, _)| *n != i) {
                 *last = Some((i, self.frame(i, &mut read)?));
             }
@@ -277,6 +282,11 @@ mod tests {
             let got = frames.part(FRAME, 1, &mut None, from_slice(bytes));
             assert!(got.is_err());
         }
+        // A frame's length past what any frame takes.
+        let mut long = body.clone();
+        long[HEADER..HEADER + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        let frames_long = Frames::read(from_slice(&long)).unwrap();
+        assert!(frames_long.part(0, 1, &mut None, from_slice(&long)).is_err());
         // A part past the end.
         assert!(frames.part(FRAME, 2, &mut None, from_slice(&body)).is_err());
     }

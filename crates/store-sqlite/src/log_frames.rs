@@ -97,7 +97,7 @@ fn u32_at(bytes: &[u8], at: usize) -> usize {
 /// The frame of a body last decompressed, by its number: the next entry's part is often in it.
 pub(crate) type LastFrame = Option<(usize, Vec<u8>)>;
 
-/// Where a compressed body's frames lie: each one's offset in the body and its raw length.
+/// Where a compressed body's frames lie, and how long the raw body is.
 pub(crate) struct Frames {
     raw_len: usize,
     /// Each frame's `(offset, compressed length)` in the stored body.

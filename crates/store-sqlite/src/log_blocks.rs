@@ -114,7 +114,7 @@ pub(crate) fn needed(query: &LogQuery) -> i64 {
         | query.client.as_deref().map_or(0, client_mark)
 }
 
-fn put_u32(out: &mut Vec<u8>, n: usize) {
+pub(crate) fn put_u32(out: &mut Vec<u8>, n: usize) {
     // Every value is cut well below 4 GiB (bodies at 16 KiB, a request at its limit).
     out.extend_from_slice(&u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes());
 }
@@ -239,7 +239,7 @@ struct Cursor<'a> {
     at: usize,
 }
 
-fn damaged(what: &str) -> StoreError {
+pub(crate) fn damaged(what: &str) -> StoreError {
     StoreError::Internal(format!("a damaged provisioning log block: {what}"))
 }
 

@@ -20,6 +20,8 @@ use std::cell::RefCell;
 
 use roster_store::StoreError;
 
+use crate::log_blocks::{damaged, put_u32};
+
 /// The first byte of a compressed body.
 pub(crate) const COMPRESSED: u8 = 2;
 /// How many bytes of a raw body one frame holds. An entry's part is read by decompressing the
@@ -39,18 +41,8 @@ thread_local! {
     static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
-fn damaged(what: &str) -> StoreError {
-    StoreError::Internal(format!("a damaged provisioning log block: {what}"))
-}
-
 fn failed(what: &str, e: &std::io::Error) -> StoreError {
     StoreError::Internal(format!("{what} a provisioning log block failed: {e}"))
-}
-
-fn put_u32(out: &mut Vec<u8>, n: usize) -> Result<(), StoreError> {
-    let n = u32::try_from(n).map_err(|_| StoreError::Internal("a log block over 4 GiB".into()))?;
-    out.extend_from_slice(&n.to_le_bytes());
-    Ok(())
 }
 
 /// `raw` compressed, frame by frame, in the format above.
@@ -71,8 +63,8 @@ pub(crate) fn compress(raw: &[u8]) -> Result<Vec<u8>, StoreError> {
         let frames = raw.len().div_ceil(FRAME);
         let mut out = Vec::with_capacity(HEADER + 4 * frames + raw.len() / 8);
         out.push(COMPRESSED);
-        put_u32(&mut out, raw.len())?;
-        put_u32(&mut out, frames)?;
+        put_u32(&mut out, raw.len());
+        put_u32(&mut out, frames);
         out.resize(HEADER + 4 * frames, 0);
         let mut scratch = Vec::with_capacity(zstd::zstd_safe::compress_bound(FRAME));
         for (i, frame) in raw.chunks(FRAME).enumerate() {

@@ -1,7 +1,8 @@
 //! Actions that wait for an administrator: the target's approvals (any of create, update,
 //! deactivate, delete) and its accidental-deletions threshold (a cycle's removals, counted
-//! when the cycle or batch of changes ends: within the threshold they are sent at once, past
-//! it they all wait for approval as a batch, and none is sent).
+//! when the cycle ends or the changes are read up to the log's head, however many batches
+//! that took: within the threshold they are sent at once, past it they all wait for approval
+//! as a batch, and none is sent).
 //!
 //! The store keeps each waiting action with the exact request (`roster_store::approvals`). An
 //! approved action is sent when its object is brought in step again and the engine plans the
@@ -178,8 +179,9 @@ impl Context<'_> {
 }
 
 impl Engine {
-    /// At the end of a cycle or a batch of changes: the removals it counted, sent at once
-    /// when within the threshold, else all held for approval; the run's error says so.
+    /// At the end of a cycle, or of the changes read up to the log's head: the removals
+    /// counted, sent at once when within the threshold, else all held for approval; the
+    /// run's error says so.
     pub(crate) async fn weigh_removals(
         &self,
         cx: &Context<'_>,
@@ -189,6 +191,16 @@ impl Engine {
         let (tenant, target) = (cx.tenant.id(), &cx.target.id);
         let waiting = store.count_approvals(tenant, target, "waiting").await?;
         if waiting == 0 {
+            return Ok(());
+        }
+        // Woken while this step ran (an assignment taken away, a change of settings): a cycle
+        // follows at once, and weighs these removals with its own. (A step that read the
+        // assignments after they changed would otherwise weigh part of one change alone.)
+        if store
+            .target_run(tenant, target)
+            .await?
+            .is_some_and(|r| r.next_at == 0)
+        {
             return Ok(());
         }
         let now = self.now_ms();

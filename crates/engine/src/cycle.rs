@@ -179,12 +179,13 @@ impl Engine {
         Ok(self.directory.list(cx.tenant, kind, &query).await?.total)
     }
 
-    /// The tenant's changes after the run's position, each object they name brought in step.
+    /// The tenant's changes after the run's position, each object they name brought in step:
+    /// `(ok, failed, last error, whether the batch reached the log's head)`.
     pub(crate) async fn changes(
         &self,
         cx: &Context<'_>,
         run: &mut TargetRun,
-    ) -> Result<(i64, i64, Option<SyncError>), DirectoryError> {
+    ) -> Result<(i64, i64, Option<SyncError>, bool), DirectoryError> {
         let events = self
             .directory
             .store()
@@ -192,6 +193,7 @@ impl Engine {
             .await?;
         // Each object named, with the position just before its first event (where the run
         // goes back to when it fails).
+        let read_all = (events.len() as u64) < EVENTS;
         let mut touched: Vec<(Kind, String)> = Vec::new();
         let mut before: Vec<i64> = Vec::new();
         let mut previous = run.position;
@@ -233,7 +235,7 @@ impl Engine {
                     let stop = e.is_credentials();
                     last = Some(e);
                     if stop {
-                        return Ok((ok, failed, last));
+                        return Ok((ok, failed, last, false));
                     }
                     retry_from = Some(retry_from.map_or(before[i], |p| p.min(before[i])));
                 }
@@ -249,7 +251,7 @@ impl Engine {
         {
             run.position = p;
         }
-        Ok((ok, failed, last))
+        Ok((ok, failed, last, read_all))
     }
 }
 

@@ -181,6 +181,9 @@ impl Engine {
         run.cursor = run.cursor.trim_end_matches('!').to_owned();
         // Actions approved since the last step go out first.
         self.send_approved(&cx).await?;
+        // Whether the step read the change log up to its head (a burst of changes read in
+        // several batches is weighed against the threshold whole, once read to its end).
+        let mut caught_up = true;
         let (ok, failed, last_error) = if run.phase == "initial" {
             if run.cursor.is_empty() {
                 // A new target, or a restart: the changes before its position (the head when
@@ -198,7 +201,9 @@ impl Engine {
             self.start_cycle(&cx, &mut run).await?;
             self.initial_page(&cx, &mut run).await?
         } else {
-            self.changes(&cx, &mut run).await?
+            let (ok, failed, last, read_all) = self.changes(&cx, &mut run).await?;
+            caught_up = read_all;
+            (ok, failed, last)
         };
         run.failures = if failed == 0 {
             0
@@ -210,8 +215,8 @@ impl Engine {
         } else if ok > 0 {
             run.error = None;
         }
-        // The removals a finished cycle, or a batch of changes, counted.
-        if failed == 0 && (run.phase == "incremental" || run.cursor == "done") {
+        // The removals a finished cycle, or the changes up to the log's head, counted.
+        if failed == 0 && ((run.phase == "incremental" && caught_up) || run.cursor == "done") {
             self.weigh_removals(&cx, &mut run).await?;
         }
         if run.error.is_none() {

@@ -2,7 +2,8 @@
 //! administrator (with its exact request, replaced by a later change, approved over the
 //! tenant API and then sent), a rejection that sticks; and a cycle of 600 deletions stopped
 //! before any is sent, shown on the page (Chromium, screenshot `target-6-approvals`) and
-//! approved there as a batch.
+//! approved there as a batch; and removals that arrive in two batches of the change log,
+//! weighed together.
 
 use roster_directory::Scope;
 use roster_directory::targets::{ApprovalAction, ScopeMode, TargetChange};
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{Remote, add_target, first_cycle_ended, user_there};
 use crate::support::browser::Browser;
-use crate::support::{eventually, patch_op, spawn_app};
+use crate::support::{eventually, eventually_explained, patch_op, spawn_app};
 
 async fn api(url: &str, key: &str, body: Option<Value>) -> Value {
     let http = crate::support::http_client();
@@ -202,13 +203,31 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
         .unassign_from_target(&tenant, &target.id, Kind::Group, &staff)
         .await
         .expect("unassigned");
-    eventually("600 deletions wait", STAFF as u64, async || {
+    let in_state = async |state: &str| {
         app.directory
             .store()
-            .count_approvals(&tenant, &target.id, "pending")
+            .count_approvals(&tenant, &target.id, state)
             .await
             .expect("count")
-    })
+    };
+    let explain = async || {
+        let mut states = Vec::new();
+        for state in ["waiting", "pending", "approved", "sent", "superseded"] {
+            states.push(format!("{state} {}", in_state(state).await));
+        }
+        let run = app.directory.store().target_run(&tenant, &target.id).await;
+        format!(
+            "; approvals: {}; in the target: {:?}; the run: {run:?}",
+            states.join(", "),
+            count().await
+        )
+    };
+    eventually_explained(
+        "600 deletions wait",
+        STAFF as u64,
+        async || in_state("pending").await,
+        explain,
+    )
     .await;
     assert_eq!(count().await, Some(STAFF as u64), "none was sent");
     // The batch is held before the run that held it is saved with its words.
@@ -275,4 +294,110 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
     assert!(b.text().await.contains("Approved 600"));
     b.close().await;
     eventually("600 deleted", Some(0), count).await;
+}
+
+/// Deletions at the source read from the change log in two batches (of 500 changes) are
+/// weighed together once the log is read to its head: two in each batch, four against a
+/// threshold of three, and none is sent. (Weighed per batch, two and two went through.)
+#[tokio::test]
+async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(app.create_user(&src, &format!("r{i}@contoso.com")).await);
+    }
+    let other = app.create_user(&src, "other@contoso.com").await;
+    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    let change = TargetChange {
+        deletion_threshold: Some("3".into()),
+        provision_groups: Some(false),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("threshold");
+    for id in &ids {
+        app.directory
+            .assign_to_target(&tenant, &target.id, Kind::User, id)
+            .await
+            .expect("assigned");
+    }
+    let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
+    eventually("4 users pushed", Some(4), count).await;
+    first_cycle_ended(&app, &tenant, &target).await;
+
+    // Paused while the changes are made, so that the run reads them in two batches: two
+    // deletions and 498 changes of a user out of scope, then two more deletions.
+    let paused = |paused| TargetChange {
+        paused: Some(paused),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, paused(true))
+        .await
+        .expect("paused");
+    let delete = async |id: &str| {
+        let r = app.delete(&src, &format!("/Users/{id}")).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    };
+    delete(&ids[0]).await;
+    delete(&ids[1]).await;
+    for i in 0..498 {
+        let r = app
+            .patch(
+                &src,
+                &format!("/Users/{other}"),
+                patch_op(json!([{"op": "replace", "path": "displayName", "value": format!("Other {i}")}])),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+    }
+    delete(&ids[2]).await;
+    delete(&ids[3]).await;
+    app.directory.sequence_events().await.expect("sequenced");
+    let run = app
+        .directory
+        .store()
+        .target_run(&tenant, &target.id)
+        .await
+        .expect("run")
+        .expect("a run");
+    let after = app
+        .directory
+        .events(Some(&tenant), run.position, 10_000)
+        .await
+        .expect("events");
+    let deleted: Vec<usize> = after
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.event_type == "user.deleted")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(
+        deleted,
+        [0, 1, 500, 501],
+        "two deletions in each batch of 500"
+    );
+    app.directory
+        .change_target(&tenant, &target.id, paused(false))
+        .await
+        .expect("resumed");
+
+    let pending = async || {
+        app.directory
+            .store()
+            .count_approvals(&tenant, &target.id, "pending")
+            .await
+            .expect("count")
+    };
+    eventually_explained("4 deletions wait", 4, pending, async || {
+        format!("; in the target: {:?}", count().await)
+    })
+    .await;
+    assert_eq!(count().await, Some(4), "none was sent");
 }

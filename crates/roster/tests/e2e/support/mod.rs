@@ -157,6 +157,12 @@ impl TestAppBuilder {
     pub async fn start(self) -> TestApp {
         // The process's TLS provider, as `roster` installs it at start.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // The outbound engine's warnings (a step that failed, a target quarantined), printed
+        // with a failing test's output: its steps are otherwise silent in a test.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("roster_engine=warn"))
+            .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend() {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("roster.db").display()),
@@ -412,7 +418,17 @@ pub fn assert_scim_error(r: &Reply, status: u16, scim_type: Option<&str>) {
 pub async fn eventually<T: PartialEq + std::fmt::Debug>(
     what: &str,
     wanted: T,
+    ask: impl AsyncFnMut() -> T,
+) {
+    eventually_explained(what, wanted, ask, async || String::new()).await;
+}
+
+/// [`eventually`], and when it gives up, what `explain` tells of the state it was in.
+pub async fn eventually_explained<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    wanted: T,
     mut ask: impl AsyncFnMut() -> T,
+    mut explain: impl AsyncFnMut() -> String,
 ) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -420,10 +436,9 @@ pub async fn eventually<T: PartialEq + std::fmt::Debug>(
         if got == wanted {
             return;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{what}: still {got:?} after a minute"
-        );
+        if std::time::Instant::now() >= deadline {
+            panic!("{what}: still {got:?} after a minute{}", explain().await);
+        }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }

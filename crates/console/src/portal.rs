@@ -123,6 +123,13 @@ pub(crate) async fn show(
         Err(e) => return failed(&e),
     };
     let now = state.directory.clock().now();
+    // A refused form is shown again with why, and answered as refused (as the applications'
+    // pages are), so that a script or a test reading the status is not told it worked.
+    let status = if extra.error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     let page = Portal {
         hold,
         sso,
@@ -152,7 +159,7 @@ pub(crate) async fn show(
         grace: GRACE.to_vec(),
         csrf: viewer.session.csrf.clone(),
     };
-    render(StatusCode::OK, &page)
+    render(status, &page)
 }
 
 /// What a page was redirected with after a form (`?done=`).

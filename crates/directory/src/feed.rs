@@ -15,6 +15,12 @@ impl Directory {
         Ok(self.store.events(tenant, after, limit).await?)
     }
 
+    /// The highest position ever given to an event (0 before the first); a purge does not
+    /// lower it.
+    pub async fn last_event_position(&self) -> Result<i64, DirectoryError> {
+        Ok(self.store.last_position().await?)
+    }
+
     /// Gives positions to newly committed events (see the store); returns how many.
     pub async fn sequence_events(&self) -> Result<u64, DirectoryError> {
         let n = self.store.sequence_events().await?;

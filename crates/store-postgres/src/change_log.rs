@@ -81,6 +81,14 @@ impl ChangeLog for PostgresStore {
         Ok(done.rows_affected())
     }
 
+    async fn last_position(&self) -> Result<i64, StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query_scalar("SELECT last FROM event_sequencer")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)
+    }
+
     async fn event_backlog(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE position IS NULL")

@@ -39,6 +39,19 @@ impl ChangeLog for SqliteStore {
             .await
     }
 
+    async fn last_position(&self) -> Result<i64, StoreError> {
+        // `AUTOINCREMENT` keeps the highest position given in `sqlite_sequence`, purged or not.
+        self.readers
+            .now(|conn| {
+                crate::cold::scalar(
+                    conn,
+                    "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+                    [],
+                )
+            })
+            .await
+    }
+
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.writer
             .write(move |tx| {

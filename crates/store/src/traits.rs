@@ -294,6 +294,9 @@ pub trait ChangeLog: Send + Sync {
     }
     /// Deletes the events that occurred before `before`; returns how many.
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
+    /// The highest position ever given to an event (0 before the first); a purge does not
+    /// lower it, and no later event has a position at or below it.
+    async fn last_position(&self) -> Result<i64, StoreError>;
     /// How many events are not yet positioned (the change log's backlog).
     async fn event_backlog(&self) -> Result<u64, StoreError> {
         Ok(0)

@@ -259,6 +259,11 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .await;
     assert!(b.text().await.contains("Settings saved"));
     assert_eq!(
+        b.status().await,
+        200,
+        "saved, and shown again after a redirect"
+    );
+    assert_eq!(
         scim(&app, &contoso.id, "/Groups", &third).await,
         StatusCode::FORBIDDEN
     );
@@ -269,6 +274,11 @@ async fn an_administrator_opens_a_setup_link_and_manages_the_token() {
         .await;
     let said = b.text().await;
     assert!(said.contains("Nothing was saved"), "{said}");
+    assert_eq!(
+        b.status().await,
+        400,
+        "a refused form is answered as refused"
+    );
     assert_eq!(
         scim(&app, &contoso.id, "/Groups", &third).await,
         StatusCode::FORBIDDEN,

@@ -214,6 +214,26 @@ async fn every_scim_change_is_an_event_in_order() {
     };
     let (_, rest) = host_get(&app, Some(&key), &format!("/events?after={pos}&limit=1000")).await;
     assert_eq!(rest["data"].as_array().unwrap()[..], all[i + 1..]);
+    // The cursor at the end stays put while nothing happens; one past every position given
+    // (a backup restored under a reader, another deployment's cursor) is refused with why,
+    // instead of answered empty until new events pass it by.
+    let end = rest["next_cursor"].as_str().unwrap().to_owned();
+    let (status, page) = host_get(&app, Some(&key), &format!("/events?after={end}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (page["data"].as_array().unwrap().len(), &page["next_cursor"]),
+        (0, &json!(end))
+    );
+    let past = end.parse::<i64>().unwrap() + 1000;
+    let (status, problem) = host_get(&app, Some(&key), &format!("/events?after={past}")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!(
+            "past the end of the feed (its last position is {end})"
+        )),
+        "{detail}"
+    );
 
     // A revoked key stops working at once.
     let keys = app.directory.api_keys().await.unwrap();

@@ -68,6 +68,20 @@ pub(super) async fn events(
         .directory
         .events(tenant.as_ref(), after, limit)
         .await?;
+    // A cursor past every position ever given cannot be one this feed gave: polling with it
+    // would pass over the events that take those positions. It happens when the database was
+    // restored from a backup older than the cursor, or the cursor is another deployment's.
+    if events.is_empty() && after > 0 {
+        let last = state.directory.last_event_position().await?;
+        if after > last {
+            return Err(HostError::BadRequest(format!(
+                "after: {after} is past the end of the feed (its last position is {last}); \
+                 the cursor is from another deployment, or the database was restored from a \
+                 backup older than it. Read again from the last position you have processed \
+                 that is at most {last}, or from 0"
+            )));
+        }
+    }
     let next = events.last().map_or(after, |e| e.position);
     Ok(Json(json!({
         "data": events.iter().map(roster_directory::render::event_json).collect::<Vec<_>>(),

@@ -34,6 +34,11 @@ pub async fn change_log(store: &dyn Store) {
         all_events(store, None).await.is_empty(),
         "a new log is empty"
     );
+    assert_eq!(
+        ok(store.last_position().await, "the last position"),
+        0,
+        "no position is given before the first event"
+    );
 
     let user = resource(
         Kind::User,
@@ -234,6 +239,11 @@ pub async fn change_log(store: &dyn Store) {
     );
 
     let last = events.last().map(|e| e.position).unwrap_or_default();
+    assert_eq!(
+        ok(store.last_position().await, "the last position"),
+        last,
+        "the last position is the newest event's"
+    );
     let purged = ok(
         store.purge_events(BASE + Duration::minutes(100)).await,
         "purging old events",
@@ -242,6 +252,11 @@ pub async fn change_log(store: &dyn Store) {
     assert!(
         all_events(store, None).await.is_empty(),
         "the log is empty after the purge"
+    );
+    assert_eq!(
+        ok(store.last_position().await, "the last position"),
+        last,
+        "a purge does not lower the last position"
     );
     ok(
         store

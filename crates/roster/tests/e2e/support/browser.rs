@@ -144,6 +144,15 @@ impl Browser {
             .unwrap_or_else(|e| panic!("running {js}: {e}"))
     }
 
+    /// The HTTP status the page was answered with (its navigation's, a form's answer too).
+    pub async fn status(&self) -> u64 {
+        let js = "return performance.getEntriesByType('navigation')[0].responseStatus;";
+        self.script(js)
+            .await
+            .as_u64()
+            .unwrap_or_else(|| panic!("{js} gave no status"))
+    }
+
     /// Waits (up to 10 s, looking every 25 ms) until the page's text contains `needle`, as it
     /// does once a script has changed the page.
     pub async fn wait_for_text(&self, needle: &str) {

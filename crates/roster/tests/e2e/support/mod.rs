@@ -157,12 +157,6 @@ impl TestAppBuilder {
     pub async fn start(self) -> TestApp {
         // The process's TLS provider, as `roster` installs it at start.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        // The outbound engine's warnings (a step that failed, a target quarantined), printed
-        // with a failing test's output: its steps are otherwise silent in a test.
-        let _ = tracing_subscriber::fmt()
-            .with_test_writer()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("roster_engine=warn"))
-            .try_init();
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match backend() {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("roster.db").display()),

@@ -1,8 +1,9 @@
 //! Actions that wait for an administrator: the target's approvals (any of create, update,
 //! deactivate, delete) and its accidental-deletions threshold (a cycle's removals, counted
 //! when the cycle ends or the changes are read up to the log's head, however many batches
-//! that took: within the threshold they are sent at once, past it they all wait for approval
-//! as a batch, and none is sent).
+//! that took, with those sent within the threshold over the target's interval: within the
+//! threshold they are sent at once, past it they all wait for approval as a batch, and none
+//! is sent).
 //!
 //! The store keeps each waiting action with the exact request (`roster_store::approvals`). An
 //! approved action is sent when its object is brought in step again and the engine plans the
@@ -20,6 +21,10 @@ use crate::object::{Context, Done, SyncError};
 
 /// Approved actions sent in one step at most.
 const BATCH: u64 = 500;
+
+/// Who approves the removals found within the threshold (kept on them once sent, so that
+/// those sent in the last interval are counted with the next ones).
+const WITHIN: &str = "within the accidental-deletions threshold";
 
 /// What the gate says of an action.
 pub(crate) enum Gate {
@@ -220,13 +225,26 @@ impl Engine {
             return self.send_approved(cx).await;
         };
         let (users, groups) = store.count_target_objects(tenant, target).await?;
-        if threshold.crossed(waiting, users + groups) {
+        // The removals sent within the threshold over the last interval count too, as they
+        // would in one cycle of that interval: a burst that arrives a few changes at a time
+        // is held once it crosses the threshold.
+        let minutes = cx.target.settings.interval_minutes;
+        let since = now - i64::from(minutes) * 60_000;
+        let recent = store
+            .count_approvals_since(tenant, target, "sent", WITHIN, since)
+            .await?;
+        if threshold.crossed(waiting + recent, users + groups) {
             store
                 .decide_approvals(tenant, target, &[], "waiting", "pending", None, now)
                 .await?;
+            let sent = if recent > 0 {
+                format!(", with the {recent} sent in the last {minutes} minutes")
+            } else {
+                String::new()
+            };
             let why = format!(
                 "accidental-deletions threshold: {waiting} deletions and deactivations wait for \
-                 approval (more than {threshold}); none was sent"
+                 approval (more than {threshold}{sent}); none was sent"
             );
             tracing::warn!(tenant = %tenant, target = %target, waiting, "{why}");
             self.directory
@@ -234,7 +252,8 @@ impl Engine {
                     tenant,
                     "target.deletions_held",
                     json!({"target": {"id": target, "name": cx.target.name},
-                        "waiting": waiting, "threshold": threshold.to_string()}),
+                        "waiting": waiting, "sent_recently": recent,
+                        "threshold": threshold.to_string()}),
                 )
                 .await?;
             run.error = Some(why);
@@ -247,7 +266,7 @@ impl Engine {
                 &[],
                 "waiting",
                 "approved",
-                Some("within the accidental-deletions threshold"),
+                Some(WITHIN),
                 now,
             )
             .await?;

@@ -222,6 +222,12 @@ pub fn spawn_change_log_tasks(
             if let Err(e) = directory.purge_sessions().await {
                 tracing::warn!(error = %e, "purging ended console sessions failed; retrying");
             }
+            // Decided approvals are kept as long as the events of the changes they sent.
+            match directory.purge_approvals(retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "sent and superseded approvals deleted"),
+                Err(e) => tracing::warn!(error = %e, "purging old approvals failed; retrying"),
+            }
             if let Err(e) = directory.purge_used_assertions().await {
                 tracing::warn!(error = %e, "purging used client assertions failed; retrying");
             }

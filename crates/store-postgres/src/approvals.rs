@@ -159,4 +159,50 @@ impl ApprovalStore for PostgresStore {
         .map_err(db_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+
+    async fn count_approvals_since(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        state: &str,
+        by: &str,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM target_approvals
+             WHERE target_id = $1 AND state = $2 AND created_at >= $3
+               AND tenant_id = $4 AND decided_by = $5",
+        )
+        .bind(target)
+        .bind(state)
+        .bind(since)
+        .bind(tenant.as_str())
+        .bind(by)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn purge_approvals(&self, before: i64) -> Result<u64, StoreError> {
+        // A slice a statement, so that no transaction holds many rows for long.
+        let mut conn = self.conn().await?;
+        let mut purged = 0;
+        loop {
+            let done = sqlx::query(
+                "DELETE FROM target_approvals WHERE id IN (SELECT id FROM target_approvals
+                     WHERE state IN ('sent', 'superseded') AND created_at < $1 LIMIT 10000)",
+            )
+            .bind(before)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?
+            .rows_affected();
+            purged += done;
+            if done < 10_000 {
+                return Ok(purged);
+            }
+        }
+    }
 }

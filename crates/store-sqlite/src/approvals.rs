@@ -175,4 +175,55 @@ impl ApprovalStore for SqliteStore {
             })
             .await
     }
+
+    async fn count_approvals_since(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        state: &str,
+        by: &str,
+        since: i64,
+    ) -> Result<u64, StoreError> {
+        let (t, target, state, by) = (
+            tenant.clone(),
+            target.to_owned(),
+            state.to_owned(),
+            by.to_owned(),
+        );
+        self.readers
+            .now(move |conn| {
+                let n: i64 = scalar(
+                    conn,
+                    "SELECT count(*) FROM target_approvals
+                     WHERE target_id = ? AND state = ? AND created_at >= ?
+                       AND tenant_id = ? AND decided_by = ?",
+                    params![target, state, since, t.as_str(), by],
+                )?;
+                Ok(u64::try_from(n).unwrap_or(0))
+            })
+            .await
+    }
+
+    async fn purge_approvals(&self, before: i64) -> Result<u64, StoreError> {
+        // A slice a transaction, so that the writes of requests pass between them.
+        let mut purged = 0;
+        loop {
+            let done = self
+                .writer
+                .write(move |tx| {
+                    exec(
+                        tx,
+                        "DELETE FROM target_approvals WHERE rowid IN (SELECT rowid FROM
+                             target_approvals WHERE state IN ('sent', 'superseded')
+                             AND created_at < ? LIMIT 10000)",
+                        params![before],
+                    )
+                })
+                .await? as u64;
+            purged += done;
+            if done < 10_000 {
+                return Ok(purged);
+            }
+        }
+    }
 }

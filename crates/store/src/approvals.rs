@@ -90,4 +90,20 @@ pub trait ApprovalStore: Send + Sync {
         target: &str,
         state: &str,
     ) -> Result<u64, StoreError>;
+
+    /// How many of a target's approvals are in `state`, approved by `by`, and were proposed
+    /// at or after `since` (milliseconds since the epoch).
+    async fn count_approvals_since(
+        &self,
+        tenant: &TenantId,
+        target: &str,
+        state: &str,
+        by: &str,
+        since: i64,
+    ) -> Result<u64, StoreError>;
+
+    /// Deletes the approvals of every tenant that are `sent` or `superseded` and were
+    /// proposed before `before` (milliseconds since the epoch); how many. A `rejected` one is
+    /// kept: it answers the same change for as long as the change stays the same.
+    async fn purge_approvals(&self, before: i64) -> Result<u64, StoreError>;
 }

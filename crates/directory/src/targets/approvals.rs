@@ -65,4 +65,11 @@ impl Directory {
         tracing::info!(tenant = %tenant, target = %target.id, decided = n, to, by, "approvals decided");
         Ok(n)
     }
+
+    /// Deletes the sent and superseded approvals proposed longer than `retention` ago (a
+    /// rejected one stays: it answers the same change while it stays the same); how many.
+    pub async fn purge_approvals(&self, retention: time::Duration) -> Result<u64, DirectoryError> {
+        let before = crate::epoch_millis(self.clock.now() - retention);
+        Ok(self.store.purge_approvals(before).await?)
+    }
 }

@@ -189,6 +189,42 @@ pub async fn approvals(store: &dyn Store) {
         "the same change after it was sent",
     );
     assert_eq!(next.id, "apr_7", "needs approval again");
+
+    // Those sent, by who approved them and since when they were proposed.
+    let since = |by: &'static str, at: i64| store.count_approvals_since(&a, "x-1", "sent", by, at);
+    assert_eq!(ok(since("ops", 1_006).await, "sent since"), 1);
+    assert_eq!(
+        ok(since("ops", 1_007).await, "sent since"),
+        0,
+        "proposed before"
+    );
+    assert_eq!(
+        ok(since("eve", 0).await, "sent since"),
+        0,
+        "approved by another"
+    );
+    assert_eq!(
+        ok(
+            store
+                .count_approvals_since(&b, "x-1", "sent", "ops", 0)
+                .await,
+            "another tenant"
+        ),
+        0
+    );
+
+    // The purge takes sent and superseded approvals proposed before the cut; a rejected one
+    // (it answers the same change) and a live one stay.
+    assert_eq!(ok(store.purge_approvals(1_006).await, "purged"), 1, "apr_1");
+    assert_eq!(
+        ok(store.purge_approvals(2_000).await, "purged"),
+        1,
+        "apr_33"
+    );
+    assert_eq!(
+        ids(&ok(store.approvals(&a, None, &[], 10).await, "kept")),
+        ["apr_444", "apr_7"]
+    );
     ok(store.remove_target(&a, "x-1").await, "target removed");
     assert!(ok(store.approvals(&a, None, &[], 10).await, "gone").is_empty());
 }

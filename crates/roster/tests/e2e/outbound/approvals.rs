@@ -2,8 +2,9 @@
 //! administrator (with its exact request, replaced by a later change, approved over the
 //! tenant API and then sent), a rejection that sticks; and a cycle of 600 deletions stopped
 //! before any is sent, shown on the page (Chromium, screenshot `target-6-approvals`) and
-//! approved there as a batch; and removals that arrive in two batches of the change log,
-//! weighed together.
+//! approved there as a batch; removals that arrive in two batches of the change log, weighed
+//! together; and removals that arrive a few at a time, counted with those sent over the
+//! target's interval.
 
 use roster_directory::Scope;
 use roster_directory::targets::{ApprovalAction, ScopeMode, TargetChange};
@@ -400,4 +401,72 @@ async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
     })
     .await;
     assert_eq!(count().await, Some(4), "none was sent");
+}
+
+/// Removals that arrive a few at a time count with those sent over the target's interval, as
+/// they would in one cycle of it: against a threshold of two, two deletions at the source go
+/// through, and a third, minutes later in a step of its own, is held.
+#[tokio::test]
+async fn removals_sent_over_the_interval_count_toward_the_threshold() {
+    let app = spawn_app().await;
+    let dst = app.tenant("destination").await;
+    let remote = Remote::new(&dst.base, &dst.token);
+    let src = app.tenant("source").await;
+    let tenant = TenantId::new(&src.id);
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(app.create_user(&src, &format!("w{i}@contoso.com")).await);
+    }
+    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    let change = TargetChange {
+        deletion_threshold: Some("2".into()),
+        provision_groups: Some(false),
+        ..TargetChange::default()
+    };
+    app.directory
+        .change_target(&tenant, &target.id, change)
+        .await
+        .expect("threshold");
+    for id in &ids {
+        app.directory
+            .assign_to_target(&tenant, &target.id, Kind::User, id)
+            .await
+            .expect("assigned");
+    }
+    let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
+    eventually("3 users pushed", Some(3), count).await;
+    first_cycle_ended(&app, &tenant, &target).await;
+
+    for id in &ids[..2] {
+        let r = app.delete(&src, &format!("/Users/{id}")).await;
+        assert_eq!(r.status, 204, "{}", r.body);
+    }
+    eventually("2 deletions sent, within the threshold", Some(1), count).await;
+    let r = app.delete(&src, &format!("/Users/{}", ids[2])).await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    let pending = async || {
+        app.directory
+            .store()
+            .count_approvals(&tenant, &target.id, "pending")
+            .await
+            .expect("count")
+    };
+    eventually_explained("the third waits", 1, pending, async || {
+        format!("; in the target: {:?}", count().await)
+    })
+    .await;
+    assert_eq!(count().await, Some(1), "the third was not sent");
+    // The hold says what it counted (the run's words say it too until its next step).
+    app.directory.sequence_events().await.expect("sequenced");
+    let events = app
+        .directory
+        .events(Some(&tenant), 0, 10_000)
+        .await
+        .expect("events");
+    let held: Vec<_> = events
+        .iter()
+        .filter(|e| e.event_type == "target.deletions_held")
+        .map(|e| (e.data["waiting"].clone(), e.data["sent_recently"].clone()))
+        .collect();
+    assert_eq!(held, [(json!(1), json!(2))]);
 }

@@ -415,14 +415,7 @@ impl Directory {
     /// The position of the tenant's latest change (the initial cycle covers what is before).
     pub async fn log_head(&self, tenant: &TenantId) -> Result<i64, DirectoryError> {
         self.store.sequence_events().await?;
-        let mut head = 0;
-        loop {
-            let page = self.store.events(Some(tenant), head, 1000).await?;
-            match page.last() {
-                Some(last) => head = last.position,
-                None => return Ok(head),
-            }
-        }
+        Ok(self.store.tenant_head(tenant).await?)
     }
 
     /// A tenant's targets.

@@ -89,6 +89,15 @@ impl ChangeLog for PostgresStore {
             .map_err(db_err)
     }
 
+    async fn tenant_head(&self, tenant: &TenantId) -> Result<i64, StoreError> {
+        let mut conn = self.conn().await?;
+        sqlx::query_scalar("SELECT coalesce(max(position), 0) FROM events WHERE tenant_id = $1")
+            .bind(tenant.as_str())
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_err)
+    }
+
     async fn event_backlog(&self) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE position IS NULL")

@@ -52,6 +52,19 @@ impl ChangeLog for SqliteStore {
             .await
     }
 
+    async fn tenant_head(&self, tenant: &TenantId) -> Result<i64, StoreError> {
+        let t = tenant.clone();
+        self.readers
+            .now(move |conn| {
+                crate::cold::scalar(
+                    conn,
+                    "SELECT coalesce(max(position), 0) FROM events WHERE tenant_id = ?",
+                    params![t.as_str()],
+                )
+            })
+            .await
+    }
+
     async fn purge_events(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.writer
             .write(move |tx| {

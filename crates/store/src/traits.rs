@@ -297,6 +297,8 @@ pub trait ChangeLog: Send + Sync {
     /// The highest position ever given to an event (0 before the first); a purge does not
     /// lower it, and no later event has a position at or below it.
     async fn last_position(&self) -> Result<i64, StoreError>;
+    /// The position of the tenant's newest positioned event (0 when it has none).
+    async fn tenant_head(&self, tenant: &TenantId) -> Result<i64, StoreError>;
     /// How many events are not yet positioned (the change log's backlog).
     async fn event_backlog(&self) -> Result<u64, StoreError> {
         Ok(0)

@@ -20,6 +20,16 @@ async fn all_events(store: &dyn Store, tenant: Option<&TenantId>) -> Vec<Event> 
     )
 }
 
+/// The position of the tenant's newest event in `events`.
+fn newest_of(events: &[Event], tenant: &TenantId) -> i64 {
+    events
+        .iter()
+        .filter(|e| &e.tenant_id == tenant)
+        .map(|e| e.position)
+        .max()
+        .unwrap_or_default()
+}
+
 fn event_ids(events: &[Event]) -> Vec<&str> {
     events.iter().map(|e| e.id.as_str()).collect()
 }
@@ -244,6 +254,15 @@ pub async fn change_log(store: &dyn Store) {
         last,
         "the last position is the newest event's"
     );
+    assert_eq!(
+        ok(store.tenant_head(&t).await, "a tenant's head"),
+        newest_of(&events, &t),
+        "a tenant's head is its newest event's position"
+    );
+    assert_eq!(
+        ok(store.tenant_head(&other).await, "a tenant's head"),
+        newest_of(&events, &other)
+    );
     let purged = ok(
         store.purge_events(BASE + Duration::minutes(100)).await,
         "purging old events",
@@ -257,6 +276,11 @@ pub async fn change_log(store: &dyn Store) {
         ok(store.last_position().await, "the last position"),
         last,
         "a purge does not lower the last position"
+    );
+    assert_eq!(
+        ok(store.tenant_head(&t).await, "a tenant's head"),
+        0,
+        "a tenant without events has none"
     );
     ok(
         store

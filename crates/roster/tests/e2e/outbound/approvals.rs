@@ -7,14 +7,14 @@
 //! target's interval.
 
 use roster_directory::Scope;
-use roster_directory::targets::{ApprovalAction, ScopeMode, TargetChange};
+use roster_directory::targets::{ApprovalAction, ScopeMode, Target, TargetChange};
 use roster_outbound::plan::Leaving;
 use roster_store::{Kind, TenantId};
 use serde_json::{Value, json};
 
 use super::{Remote, add_target, first_cycle_ended, user_there};
 use crate::support::browser::Browser;
-use crate::support::{eventually, eventually_explained, patch_op, spawn_app};
+use crate::support::{TestApp, TestTenant, eventually, eventually_explained, patch_op, spawn_app};
 
 async fn api(url: &str, key: &str, body: Option<Value>) -> Value {
     let http = crate::support::http_client();
@@ -297,24 +297,29 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
     eventually("600 deleted", Some(0), count).await;
 }
 
-/// Deletions at the source read from the change log in two batches (of 500 changes) are
-/// weighed together once the log is read to its head: two in each batch, four against a
-/// threshold of three, and none is sent. (Weighed per batch, two and two went through.)
-#[tokio::test]
-async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
-    let app = spawn_app().await;
+/// A source tenant's users, pushed into another tenant of the app.
+struct Pushed {
+    src: TestTenant,
+    tenant: TenantId,
+    remote: Remote,
+    ids: Vec<String>,
+    target: Target,
+}
+
+/// `n` users, each assigned to a target (without groups) whose deletions threshold is
+/// `threshold`, pushed, and the target's first cycle ended.
+async fn users_pushed(app: &TestApp, n: usize, threshold: &str) -> Pushed {
     let dst = app.tenant("destination").await;
     let remote = Remote::new(&dst.base, &dst.token);
     let src = app.tenant("source").await;
     let tenant = TenantId::new(&src.id);
     let mut ids = Vec::new();
-    for i in 0..4 {
-        ids.push(app.create_user(&src, &format!("r{i}@contoso.com")).await);
+    for i in 0..n {
+        ids.push(app.create_user(&src, &format!("u{i}@contoso.com")).await);
     }
-    let other = app.create_user(&src, "other@contoso.com").await;
-    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
+    let target = add_target(app, &src, &remote, ScopeMode::Assigned).await;
     let change = TargetChange {
-        deletion_threshold: Some("3".into()),
+        deletion_threshold: Some(threshold.into()),
         provision_groups: Some(false),
         ..TargetChange::default()
     };
@@ -329,7 +334,32 @@ async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
             .expect("assigned");
     }
     let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
-    eventually("4 users pushed", Some(4), count).await;
+    eventually("the users pushed", Some(n as u64), count).await;
+    first_cycle_ended(app, &tenant, &target).await;
+    Pushed {
+        src,
+        tenant,
+        remote,
+        ids,
+        target,
+    }
+}
+
+/// Deletions at the source read from the change log in two batches (of 500 changes) are
+/// weighed together once the log is read to its head: two in each batch, four against a
+/// threshold of three, and none is sent. (Weighed per batch, two and two went through.)
+#[tokio::test]
+async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
+    let app = spawn_app().await;
+    let Pushed {
+        src,
+        tenant,
+        remote,
+        ids,
+        target,
+    } = users_pushed(&app, 4, "3").await;
+    let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
+    let other = app.create_user(&src, "other@contoso.com").await;
     first_cycle_ended(&app, &tenant, &target).await;
 
     // Paused while the changes are made, so that the run reads them in two batches: two
@@ -409,33 +439,14 @@ async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
 #[tokio::test]
 async fn removals_sent_over_the_interval_count_toward_the_threshold() {
     let app = spawn_app().await;
-    let dst = app.tenant("destination").await;
-    let remote = Remote::new(&dst.base, &dst.token);
-    let src = app.tenant("source").await;
-    let tenant = TenantId::new(&src.id);
-    let mut ids = Vec::new();
-    for i in 0..3 {
-        ids.push(app.create_user(&src, &format!("w{i}@contoso.com")).await);
-    }
-    let target = add_target(&app, &src, &remote, ScopeMode::Assigned).await;
-    let change = TargetChange {
-        deletion_threshold: Some("2".into()),
-        provision_groups: Some(false),
-        ..TargetChange::default()
-    };
-    app.directory
-        .change_target(&tenant, &target.id, change)
-        .await
-        .expect("threshold");
-    for id in &ids {
-        app.directory
-            .assign_to_target(&tenant, &target.id, Kind::User, id)
-            .await
-            .expect("assigned");
-    }
+    let Pushed {
+        src,
+        tenant,
+        remote,
+        ids,
+        target,
+    } = users_pushed(&app, 3, "2").await;
     let count = async || remote.get("/Users?count=1").await["totalResults"].as_u64();
-    eventually("3 users pushed", Some(3), count).await;
-    first_cycle_ended(&app, &tenant, &target).await;
 
     for id in &ids[..2] {
         let r = app.delete(&src, &format!("/Users/{id}")).await;

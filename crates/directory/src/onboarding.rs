@@ -291,6 +291,14 @@ impl Directory {
         Ok(self.store.portal_links(tenant, self.clock.now()).await?)
     }
 
+    /// Deletes the setup links that expired more than a day ago; how many.
+    pub async fn purge_portal_links(&self) -> Result<u64, DirectoryError> {
+        Ok(self
+            .store
+            .purge_portal_links(self.clock.now() - Duration::days(1))
+            .await?)
+    }
+
     /// Revokes a setup link that has not been opened.
     pub async fn revoke_portal_link(
         &self,

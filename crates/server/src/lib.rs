@@ -228,6 +228,9 @@ pub fn spawn_change_log_tasks(
                 Ok(n) => tracing::info!(purged = n, "sent and superseded approvals deleted"),
                 Err(e) => tracing::warn!(error = %e, "purging old approvals failed; retrying"),
             }
+            if let Err(e) = directory.purge_portal_links().await {
+                tracing::warn!(error = %e, "purging expired setup links failed; retrying");
+            }
             if let Err(e) = directory.purge_used_assertions().await {
                 tracing::warn!(error = %e, "purging used client assertions failed; retrying");
             }

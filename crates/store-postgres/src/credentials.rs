@@ -357,14 +357,25 @@ impl CredentialStore for PostgresStore {
         let rows = sqlx::query(&format!(
             "SELECT {PORTAL_LINK_COLUMNS} FROM portal_links WHERE tenant_id = $1
                AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-             ORDER BY created_at DESC, id"
+             ORDER BY created_at DESC, id LIMIT $3"
         ))
         .bind(tenant.as_str())
         .bind(now)
+        .bind(roster_store::MAX_PORTAL_LINKS_LISTED as i64)
         .fetch_all(&mut *conn)
         .await
         .map_err(db_err)?;
         rows.iter().map(|r| decode::portal_link(&Cols(r))).collect()
+    }
+
+    async fn purge_portal_links(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let done = sqlx::query("DELETE FROM portal_links WHERE expires_at < $1")
+            .bind(before)
+            .execute(&mut *conn)
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn open_portal_link(

@@ -362,13 +362,27 @@ impl CredentialStore for SqliteStore {
         let sql = format!(
             "SELECT {PORTAL_LINK_COLUMNS} FROM portal_links WHERE tenant_id = ?
                AND opened_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-             ORDER BY created_at DESC, id"
+             ORDER BY created_at DESC, id LIMIT ?"
         );
+        let limit = roster_store::MAX_PORTAL_LINKS_LISTED as i64;
         self.readers
             .now(|conn| {
-                all(conn, &sql, params![tenant.as_str(), ts(now)], |r| {
+                all(conn, &sql, params![tenant.as_str(), ts(now), limit], |r| {
                     decode::portal_link(r)
                 })
+            })
+            .await
+    }
+
+    async fn purge_portal_links(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |tx| {
+                exec(
+                    tx,
+                    "DELETE FROM portal_links WHERE expires_at < ?",
+                    params![ts(before)],
+                )
+                .map(|n| n as u64)
             })
             .await
     }

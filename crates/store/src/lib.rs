@@ -165,6 +165,10 @@ pub struct ConsoleSession {
     pub expires_at: OffsetDateTime,
 }
 
+/// The most setup links a tenant's list answers (the newest): a host application may make
+/// one for every visit, and each stays open for up to 30 days.
+pub const MAX_PORTAL_LINKS_LISTED: u64 = 100;
+
 /// A one-time link that lets a customer's administrator open the tenant's page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PortalLink {

@@ -134,12 +134,16 @@ pub trait CredentialStore: Send + Sync {
 
     /// Stores a setup link.
     async fn add_portal_link(&self, link: &PortalLink) -> Result<(), StoreError>;
-    /// A tenant's setup links that can still be opened at `now`, newest first.
+    /// A tenant's setup links that can still be opened at `now`, newest first, at most
+    /// [`crate::MAX_PORTAL_LINKS_LISTED`].
     async fn portal_links(
         &self,
         tenant: &TenantId,
         now: OffsetDateTime,
     ) -> Result<Vec<PortalLink>, StoreError>;
+    /// Deletes the setup links of every tenant that expired before `before` (opened, revoked
+    /// or not: none of them opens any more); how many.
+    async fn purge_portal_links(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
     /// Opens the setup link with this hash if it can be opened at `now` (not opened, revoked
     /// or expired), marking it opened in the same statement: of two opening at once, one gets
     /// it.

@@ -75,10 +75,10 @@ pub(super) async fn events(
         let last = state.directory.last_event_position().await?;
         if after > last {
             return Err(HostError::BadRequest(format!(
-                "after: {after} is past the end of the feed (its last position is {last}); \
+                "after: {after} is past the end of the feed (its last position is {last}): \
                  the cursor is from another deployment, or the database was restored from a \
-                 backup older than it. Read again from the last position you have processed \
-                 that is at most {last}, or from 0"
+                 backup older than it. Poll again with a cursor of at most {last}; after=0 \
+                 reads the feed from its start"
             )));
         }
     }

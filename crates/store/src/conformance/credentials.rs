@@ -528,6 +528,40 @@ pub async fn portal_links(store: &dyn Store) {
         None
     );
     assert!(ok(store.portal_links(&a, now).await, "a's links").is_empty());
+
+    // The purge takes the links that expired before the cut, opened, revoked or not.
+    assert_eq!(
+        ok(
+            store.purge_portal_links(BASE + Duration::days(2)).await,
+            "purging"
+        ),
+        1,
+        "the short link alone"
+    );
+    assert_eq!(
+        ok(
+            store.purge_portal_links(BASE + Duration::days(8)).await,
+            "purging"
+        ),
+        2,
+        "the opened and the revoked link"
+    );
+    // A list holds the newest links alone.
+    let many = crate::MAX_PORTAL_LINKS_LISTED;
+    for i in 0..many + 2 {
+        let mut l = link(&format!("pl-many-{i:03}"), &b, 0, 7);
+        l.hash[..8].copy_from_slice(&i.to_be_bytes());
+        l.hash[8] = 1;
+        l.created_at = BASE + Duration::seconds(i as i64);
+        ok(store.add_portal_link(&l).await, "adding a setup link");
+    }
+    let listed = ok(store.portal_links(&b, now).await, "b's links");
+    assert_eq!(listed.len() as u64, many, "at most the limit");
+    assert_eq!(
+        listed[0].id,
+        format!("pl-many-{:03}", many + 1),
+        "the newest first"
+    );
 }
 
 /// Sealed tokens: kept with the token, read back with it, replaced in one transaction by a

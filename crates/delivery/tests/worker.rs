@@ -296,6 +296,14 @@ async fn an_event_refused_past_the_last_attempt_is_dead_lettered_and_the_stream_
     assert_eq!(s.worker.run_once().await.unwrap(), 1);
     assert_eq!(s.sent_ids().last(), Some(&log[1]));
     assert_eq!(s.worker.run_once().await.unwrap(), 0);
+
+    // Once its event is past the events' retention, the dead letter goes with it.
+    s.clock.advance(time::Duration::days(90));
+    s.directory
+        .purge_events(time::Duration::days(90) - time::Duration::hours(1))
+        .await
+        .unwrap();
+    assert!(s.directory.dead_letters(None).await.unwrap().is_empty());
 }
 
 /// Holds its first request until the test opens the gate; answers the others at once. Keeps

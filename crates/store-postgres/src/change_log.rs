@@ -128,12 +128,15 @@ impl ChangeLog for PostgresStore {
                 break;
             }
         }
-        // Delivery attempts are kept as long as events.
-        sqlx::query("DELETE FROM webhook_attempts WHERE at < $1")
-            .bind(epoch_millis(before))
-            .execute(&mut *conn)
-            .await
-            .map_err(db_err)?;
+        // Delivery attempts and dead letters are kept as long as events (a dead letter's
+        // event is gone by then: it cannot be delivered again).
+        for table in ["webhook_attempts", "webhook_dead_letters"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE at < $1"))
+                .bind(epoch_millis(before))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_err)?;
+        }
         Ok(purged)
     }
 }

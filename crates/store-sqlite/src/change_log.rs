@@ -84,10 +84,16 @@ impl ChangeLog for SqliteStore {
                         break;
                     }
                 }
-                // Delivery attempts are kept as long as events.
+                // Delivery attempts and dead letters are kept as long as events (a dead
+                // letter's event is gone by then: it cannot be delivered again).
                 exec(
                     tx,
                     "DELETE FROM webhook_attempts WHERE at < ?",
+                    params![epoch_millis(before)],
+                )?;
+                exec(
+                    tx,
+                    "DELETE FROM webhook_dead_letters WHERE at < ?",
                     params![epoch_millis(before)],
                 )?;
                 Ok(purged)

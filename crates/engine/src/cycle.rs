@@ -191,9 +191,9 @@ impl Engine {
             .store()
             .events(Some(cx.tenant.id()), run.position, EVENTS)
             .await?;
+        let read_all = (events.len() as u64) < EVENTS;
         // Each object named, with the position just before its first event (where the run
         // goes back to when it fails).
-        let read_all = (events.len() as u64) < EVENTS;
         let mut touched: Vec<(Kind, String)> = Vec::new();
         let mut before: Vec<i64> = Vec::new();
         let mut previous = run.position;

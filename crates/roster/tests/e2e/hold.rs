@@ -19,7 +19,7 @@ const CONCURRENCY: usize = 8;
 
 /// Every event of the tenant in the feed, oldest first.
 async fn feed(app: &TestApp, key: &str, tenant: &str) -> Vec<Value> {
-    app.directory.sequence_events().await.expect("sequenced");
+    crate::support::events_positioned(app).await;
     let mut all = Vec::new();
     let mut cursor = "0".to_owned();
     loop {

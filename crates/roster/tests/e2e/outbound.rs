@@ -56,7 +56,7 @@ async fn first_cycle_ended(app: &TestApp, tenant: &TenantId, target: &Target) {
         // On PostgreSQL the changes made just before the target was added may be numbered
         // after its starting position: they are read after the first cycle, and a change
         // made while they are would be read by a step of its own.
-        app.directory.sequence_events().await.expect("sequenced");
+        crate::support::events_positioned(app).await;
         let head = app.directory.log_head(tenant).await.expect("head");
         if run.as_ref().is_some_and(|r| r.position < head) {
             return false;

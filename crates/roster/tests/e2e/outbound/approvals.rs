@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 use super::{Remote, add_target, first_cycle_ended, user_there};
 use crate::support::browser::Browser;
-use crate::support::{TestApp, TestTenant, eventually, eventually_explained, patch_op, spawn_app};
+use crate::support::{
+    TestApp, TestTenant, events_positioned, eventually, eventually_explained, patch_op, spawn_app,
+};
 
 async fn api(url: &str, key: &str, body: Option<Value>) -> Value {
     let http = crate::support::http_client();
@@ -390,7 +392,7 @@ async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
     }
     delete(&ids[2]).await;
     delete(&ids[3]).await;
-    app.directory.sequence_events().await.expect("sequenced");
+    events_positioned(&app).await;
     let run = app
         .directory
         .store()
@@ -468,7 +470,7 @@ async fn removals_sent_over_the_interval_count_toward_the_threshold() {
     .await;
     assert_eq!(count().await, Some(1), "the third was not sent");
     // The hold says what it counted (the run's words say it too until its next step).
-    app.directory.sequence_events().await.expect("sequenced");
+    events_positioned(&app).await;
     let events = app
         .directory
         .events(Some(&tenant), 0, 10_000)

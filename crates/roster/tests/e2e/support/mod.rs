@@ -417,6 +417,21 @@ pub async fn eventually<T: PartialEq + std::fmt::Debug>(
     eventually_explained(what, wanted, ask, async || String::new()).await;
 }
 
+/// Waits until every committed event has its position. (On PostgreSQL, `sequence_events`
+/// does nothing while the server's own sequencer holds the lock, so it is asked again until
+/// no event waits.)
+pub async fn events_positioned(app: &TestApp) {
+    eventually("every event positioned", 0, async || {
+        app.directory.sequence_events().await.expect("sequenced");
+        app.directory
+            .store()
+            .event_backlog()
+            .await
+            .expect("backlog")
+    })
+    .await;
+}
+
 /// [`eventually`], and when it gives up, what `explain` tells of the state it was in.
 pub async fn eventually_explained<T: PartialEq + std::fmt::Debug>(
     what: &str,

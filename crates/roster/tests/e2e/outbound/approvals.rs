@@ -299,6 +299,29 @@ async fn a_cycle_of_600_deletions_stops_at_the_threshold_until_approved() {
     eventually("600 deleted", Some(0), count).await;
 }
 
+/// Waits until `n` of the target's removals are held for approval; when it gives up, says
+/// how many users `count` finds in the target.
+async fn held_until(
+    what: &str,
+    n: u64,
+    app: &TestApp,
+    tenant: &TenantId,
+    target: &Target,
+    count: impl AsyncFn() -> Option<u64>,
+) {
+    let pending = async || {
+        app.directory
+            .store()
+            .count_approvals(tenant, &target.id, "pending")
+            .await
+            .expect("count")
+    };
+    eventually_explained(what, n, pending, async || {
+        format!("; in the target: {:?}", count().await)
+    })
+    .await;
+}
+
 /// A source tenant's users, pushed into another tenant of the app.
 struct Pushed {
     src: TestTenant,
@@ -421,17 +444,7 @@ async fn removals_read_in_two_batches_of_changes_are_weighed_together() {
         .await
         .expect("resumed");
 
-    let pending = async || {
-        app.directory
-            .store()
-            .count_approvals(&tenant, &target.id, "pending")
-            .await
-            .expect("count")
-    };
-    eventually_explained("4 deletions wait", 4, pending, async || {
-        format!("; in the target: {:?}", count().await)
-    })
-    .await;
+    held_until("4 deletions wait", 4, &app, &tenant, &target, count).await;
     assert_eq!(count().await, Some(4), "none was sent");
 }
 
@@ -457,17 +470,7 @@ async fn removals_sent_over_the_interval_count_toward_the_threshold() {
     eventually("2 deletions sent, within the threshold", Some(1), count).await;
     let r = app.delete(&src, &format!("/Users/{}", ids[2])).await;
     assert_eq!(r.status, 204, "{}", r.body);
-    let pending = async || {
-        app.directory
-            .store()
-            .count_approvals(&tenant, &target.id, "pending")
-            .await
-            .expect("count")
-    };
-    eventually_explained("the third waits", 1, pending, async || {
-        format!("; in the target: {:?}", count().await)
-    })
-    .await;
+    held_until("the third waits", 1, &app, &tenant, &target, count).await;
     assert_eq!(count().await, Some(1), "the third was not sent");
     // The hold says what it counted (the run's words say it too until its next step).
     events_positioned(&app).await;

@@ -301,12 +301,10 @@ fn lookup(
     filter: Option<&str>,
     action: &'static str,
 ) -> Description {
-    let response = v.response.as_ref();
-    let resources = response
-        .and_then(|r| get_ci(r, "Resources"))
-        .and_then(Value::as_array);
-    let total = response
-        .and_then(|r| get_ci(r, "totalResults"))
+    let answered = v.answered.as_ref();
+    let resources = answered.and_then(|a| a.resources.as_deref());
+    let total = answered
+        .and_then(|a| a.total_results.as_ref())
         .and_then(Value::as_u64);
     let plural = kind.map_or("resources", Kind::plural);
     let Some(filter) = filter else {
@@ -332,8 +330,7 @@ fn lookup(
     let single = resources.filter(|r| r.len() == 1).and_then(|r| r.first());
     let found = |attr: &str| {
         single
-            .and_then(|r| get_ci(r, attr))
-            .and_then(Value::as_str)
+            .and_then(|r| r.attr(attr))
             .unwrap_or_default()
             .to_owned()
     };
@@ -395,16 +392,13 @@ fn bulk(v: &View<'_>) -> Description {
             .join(", ");
         summary.push_str(&format!(" ({list})"));
     }
-    let answered = v
-        .response
-        .as_ref()
-        .and_then(|r| get_ci(r, "Operations"))
-        .and_then(Value::as_array);
+    let answered = v.answered.as_ref().and_then(|a| a.operations.as_deref());
     if let Some(answered) = answered {
         let ok = answered
             .iter()
             .filter(|o| {
-                get_ci(o, "status")
+                o.status
+                    .as_ref()
                     .and_then(|s| {
                         s.as_str()
                             .map(str::to_owned)
@@ -432,9 +426,9 @@ fn token(v: &View<'_>) -> Description {
         format!("Issued an access token to client {client}")
     };
     if let Some(secs) = v
-        .response
+        .answered
         .as_ref()
-        .and_then(|r| r.get("expires_in"))
+        .and_then(|a| a.expires_in.as_ref())
         .and_then(Value::as_u64)
     {
         summary.push_str(&format!(" (valid for {} minutes)", secs / 60));

@@ -138,14 +138,18 @@ pub(crate) struct View<'a> {
     pub(crate) request_cut: bool,
     /// The token endpoint's form fields.
     pub(crate) form: Vec<(String, String)>,
-    /// The response body as JSON, when it is JSON.
+    /// An error answer's body as JSON, when it is JSON (`None` for a successful one).
     pub(crate) response: Option<Value>,
+    /// What describing reads of a successful answer (`None` for an error, or a body that is
+    /// not a JSON object).
+    pub(crate) answered: Option<Skim>,
 }
 
 impl<'a> View<'a> {
     /// Reads `seen`.
     pub(crate) fn new(seen: &'a Seen) -> View<'a> {
         let endpoint = Endpoint::of(&seen.path);
+        let success = (200..300).contains(&seen.status);
         let form = if endpoint == Endpoint::Token {
             form_urlencoded::parse(&seen.request_body[..seen.request_body.len().min(BODY_LIMIT)])
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -160,10 +164,15 @@ impl<'a> View<'a> {
                 .collect(),
             request: json(&seen.request_body),
             request_cut: seen.request_body.len() > BODY_LIMIT,
-            response: if (200..300).contains(&seen.status) {
-                skim(&seen.response_body).or_else(|| json(&seen.response_body))
+            response: if success {
+                None
             } else {
                 json(&seen.response_body)
+            },
+            answered: if success {
+                skim(&seen.response_body)
+            } else {
+                None
             },
             form,
             endpoint,
@@ -227,9 +236,10 @@ impl<'a> View<'a> {
         get_ci(self.request.as_ref()?, name)?.as_str()
     }
 
-    /// The response's string attribute `name`, at the top level.
+    /// The successful answer's `id`, `userName` or `displayName` (`name`, without case).
     pub(crate) fn response_str(&self, name: &str) -> Option<&str> {
-        get_ci(self.response.as_ref()?, name)?.as_str()
+        let a = self.answered.as_ref()?;
+        named(name, &a.id, &a.user_name, &a.display_name)
     }
 
     /// The PATCH request's operations.
@@ -243,26 +253,32 @@ impl<'a> View<'a> {
 }
 
 /// What describing a successful answer reads of it: a resource's id and name, a list's total
-/// and its resources' ids and names, a Bulk answer's statuses, a token's lifetime. Roster
-/// wrote the answer, so its attribute names are the canonical ones.
-#[derive(Deserialize)]
-struct Skim {
+/// and its resources' ids and names, a Bulk answer's statuses, a token's lifetime; the rest is
+/// skipped, not built (a list's resources are most of a page's bytes). Roster wrote the
+/// answer, so its attribute names are the canonical ones.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct Skim {
     id: Option<Value>,
     #[serde(rename = "userName")]
     user_name: Option<Value>,
     #[serde(rename = "displayName")]
     display_name: Option<Value>,
+    /// A list's `totalResults`.
     #[serde(rename = "totalResults")]
-    total_results: Option<Value>,
+    pub(crate) total_results: Option<Value>,
+    /// A list's resources.
     #[serde(rename = "Resources")]
-    resources: Option<Vec<SkimmedResource>>,
+    pub(crate) resources: Option<Vec<SkimmedResource>>,
+    /// A Bulk answer's operations.
     #[serde(rename = "Operations")]
-    operations: Option<Vec<SkimmedOperation>>,
-    expires_in: Option<Value>,
+    pub(crate) operations: Option<Vec<SkimmedOperation>>,
+    /// A token's lifetime, in seconds.
+    pub(crate) expires_in: Option<Value>,
 }
 
-#[derive(Deserialize)]
-struct SkimmedResource {
+/// A resource of a list answer, skimmed.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SkimmedResource {
     id: Option<Value>,
     #[serde(rename = "userName")]
     user_name: Option<Value>,
@@ -270,58 +286,52 @@ struct SkimmedResource {
     display_name: Option<Value>,
 }
 
-#[derive(Deserialize)]
-struct SkimmedOperation {
-    status: Option<Value>,
+impl SkimmedResource {
+    /// Its `id`, `userName` or `displayName` (`name`, without case).
+    pub(crate) fn attr(&self, name: &str) -> Option<&str> {
+        named(name, &self.id, &self.user_name, &self.display_name)
+    }
 }
 
-/// The members of `fields` that are present, as an object.
-fn object<const N: usize>(fields: [(&str, Option<Value>); N]) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?)))
-            .collect(),
-    )
+/// An operation of a Bulk answer, skimmed.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SkimmedOperation {
+    /// Its status (`"201"`, or a number).
+    pub(crate) status: Option<Value>,
 }
 
-/// A successful answer as JSON with only what [`Skim`] reads (the rest is skipped, not
-/// built: a list's resources are most of a page's bytes), or `None` when it is not a whole
-/// JSON object.
-fn skim(body: &[u8]) -> Option<Value> {
-    if body.is_empty() || body.len() > BODY_LIMIT {
+/// Of a skimmed `id`, `userName` and `displayName`, the string one `name` (without case)
+/// names.
+fn named<'v>(
+    name: &str,
+    id: &'v Option<Value>,
+    user_name: &'v Option<Value>,
+    display_name: &'v Option<Value>,
+) -> Option<&'v str> {
+    let value = if name.eq_ignore_ascii_case("id") {
+        id
+    } else if name.eq_ignore_ascii_case("userName") {
+        user_name
+    } else if name.eq_ignore_ascii_case("displayName") {
+        display_name
+    } else {
+        return None;
+    };
+    value.as_ref()?.as_str()
+}
+
+/// A successful answer skimmed, or `None` when it is not a JSON object. A cut or malformed
+/// one is closed after its last complete value first.
+fn skim(body: &[u8]) -> Option<Skim> {
+    if body.is_empty() {
         return None;
     }
-    let s: Skim = serde_json::from_slice(body).ok()?;
-    let resources = s.resources.map(|r| {
-        Value::Array(
-            r.into_iter()
-                .map(|r| {
-                    object([
-                        ("id", r.id),
-                        ("userName", r.user_name),
-                        ("displayName", r.display_name),
-                    ])
-                })
-                .collect(),
-        )
-    });
-    let operations = s.operations.map(|o| {
-        Value::Array(
-            o.into_iter()
-                .map(|o| object([("status", o.status)]))
-                .collect(),
-        )
-    });
-    Some(object([
-        ("id", s.id),
-        ("userName", s.user_name),
-        ("displayName", s.display_name),
-        ("totalResults", s.total_results),
-        ("Resources", resources),
-        ("Operations", operations),
-        ("expires_in", s.expires_in),
-    ]))
+    if body.len() <= BODY_LIMIT
+        && let Ok(s) = serde_json::from_slice(body)
+    {
+        return Some(s);
+    }
+    Skim::deserialize(json(body)?).ok()
 }
 
 /// `body` as JSON: parsed whole, or for a cut or malformed one, closed after its last

@@ -195,7 +195,12 @@ pub fn entry(mut seen: Seen) -> LogEntry {
             .kind
             .map(|k| k.resource_type().to_owned())
             .unwrap_or_default(),
-        resource_id: redact::scrubbed(d.id),
+        // A create refused for a name another resource holds has no id of its own: the entry
+        // is about the holder, so that a page about that resource (by its id, too) shows it.
+        resource_id: redact::scrubbed(match (d.id.is_empty(), &seen.holder) {
+            (true, Some(h)) => h.id.clone(),
+            _ => d.id,
+        }),
         resource_name: redact::scrubbed(d.name),
         summary,
         explanation,

@@ -215,6 +215,8 @@ async fn requests_are_recorded_explained_and_read_back() {
     );
     let taken = find(&got, "POST", 409);
     assert_eq!(taken["outcome"], "refused");
+    // The refusal is about the user holding the name.
+    assert_eq!(taken["resource_id"], created["resource_id"], "{taken:#}");
     assert_eq!(taken["scim_type"], "uniqueness");
     assert!(
         !taken["explanation"].as_str().unwrap().is_empty(),
@@ -243,6 +245,15 @@ async fn requests_are_recorded_explained_and_read_back() {
         about_ada["data"].as_array().unwrap().len() >= 2,
         "{about_ada:#}"
     );
+    // By id, too, with the refused create of a name that user holds.
+    let (_, by_id) = logs(&app, &key, &t.id, &format!("user={id}")).await;
+    let statuses: Vec<_> = by_id["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].clone())
+        .collect();
+    assert!(statuses.contains(&json!(409)), "{by_id:#}");
     let (_, first) = logs(&app, &key, &t.id, "limit=2").await;
     let cursor = first["next_cursor"].as_str().unwrap().to_owned();
     let (_, rest) = logs(&app, &key, &t.id, &format!("after={cursor}")).await;

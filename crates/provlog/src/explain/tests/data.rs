@@ -68,6 +68,9 @@ fn username_taken_names_its_holder() {
         &["Matching precedence"],
     );
     assert!(!e.explanation.contains("deactivated"), "{e:#?}");
+    // The entry is about the holder: a page about it, by its id, shows the refusal.
+    assert_eq!(e.resource_id, "2819c223-7f76-453a-919d-413861904646");
+    assert_eq!(e.resource_name, "ada@contoso.com");
     let e = refused(
         create_user(OKTA, ada).held_by(held(true)),
         409,

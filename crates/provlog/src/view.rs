@@ -149,7 +149,11 @@ impl<'a> View<'a> {
     /// Reads `seen`.
     pub(crate) fn new(seen: &'a Seen) -> View<'a> {
         let endpoint = Endpoint::of(&seen.path);
-        let success = (200..300).contains(&seen.status);
+        let (response, answered) = if (200..300).contains(&seen.status) {
+            (None, skim(&seen.response_body))
+        } else {
+            (json(&seen.response_body), None)
+        };
         let form = if endpoint == Endpoint::Token {
             form_urlencoded::parse(&seen.request_body[..seen.request_body.len().min(BODY_LIMIT)])
                 .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -164,16 +168,8 @@ impl<'a> View<'a> {
                 .collect(),
             request: json(&seen.request_body),
             request_cut: seen.request_body.len() > BODY_LIMIT,
-            response: if success {
-                None
-            } else {
-                json(&seen.response_body)
-            },
-            answered: if success {
-                skim(&seen.response_body)
-            } else {
-                None
-            },
+            response,
+            answered,
             form,
             endpoint,
             seen,
@@ -256,7 +252,7 @@ impl<'a> View<'a> {
 /// and its resources' ids and names, a Bulk answer's statuses, a token's lifetime; the rest is
 /// skipped, not built (a list's resources are most of a page's bytes). Roster wrote the
 /// answer, so its attribute names are the canonical ones.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub(crate) struct Skim {
     id: Option<Value>,
     #[serde(rename = "userName")]

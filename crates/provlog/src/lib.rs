@@ -10,6 +10,7 @@
 mod client;
 mod describe;
 mod explain;
+mod form;
 mod json_scan;
 mod redact;
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::Client;
+use crate::form;
 use crate::json_scan::complete;
 use crate::{BODY_LIMIT, Seen};
 
@@ -113,11 +114,7 @@ impl Endpoint {
 /// A path segment with its percent-escapes decoded.
 fn decode(segment: &str) -> String {
     // A path segment is not a form: `+` stays `+`.
-    let escaped = segment.replace('+', "%2B");
-    form_urlencoded::parse(format!("x={escaped}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| segment.to_owned())
+    form::unescape(segment.as_bytes(), false)
 }
 
 /// A request and its answer, read.
@@ -155,17 +152,13 @@ impl<'a> View<'a> {
             (json(&seen.response_body), None)
         };
         let form = if endpoint == Endpoint::Token {
-            form_urlencoded::parse(&seen.request_body[..seen.request_body.len().min(BODY_LIMIT)])
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
+            form::pairs(&seen.request_body[..seen.request_body.len().min(BODY_LIMIT)])
         } else {
             Vec::new()
         };
         View {
             client: Client::from_user_agent(&seen.user_agent),
-            params: form_urlencoded::parse(seen.query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
+            params: form::pairs(seen.query.as_bytes()),
             request: json(&seen.request_body),
             request_cut: seen.request_body.len() > BODY_LIMIT,
             response,

@@ -14,6 +14,11 @@ fn text(v: &serde_json::Value) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|e| StoreError::Internal(e.to_string()))
 }
 
+/// Deletes a slice of the sent and superseded approvals created before `?` (by the index
+/// `target_approvals_done`, migration 0023).
+const PURGE: &str = "DELETE FROM target_approvals WHERE rowid IN (SELECT rowid FROM
+    target_approvals WHERE state IN ('sent', 'superseded') AND created_at < ? LIMIT 10000)";
+
 /// `?, ?, …` for `n` values.
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -210,20 +215,44 @@ impl ApprovalStore for SqliteStore {
         loop {
             let done = self
                 .writer
-                .write(move |tx| {
-                    exec(
-                        tx,
-                        "DELETE FROM target_approvals WHERE rowid IN (SELECT rowid FROM
-                             target_approvals WHERE state IN ('sent', 'superseded')
-                             AND created_at < ? LIMIT 10000)",
-                        params![before],
-                    )
-                })
+                .write(move |tx| exec(tx, PURGE, params![before]))
                 .await? as u64;
             purged += done;
             if done < 10_000 {
                 return Ok(purged);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PURGE;
+    use crate::connect::{Role, connect};
+    use crate::migrate::{MIGRATIONS, run};
+
+    /// The purge seeks the decided approvals past the retention by its index, never a scan of
+    /// every approval.
+    #[test]
+    fn the_purge_seeks_by_its_index() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let conn = connect(&dir.path().join("t.db"), Role::Writer).expect("a database");
+        run(&conn, MIGRATIONS).expect("migrated");
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {PURGE}"))
+            .expect("a plan");
+        let plan: Vec<String> = explain
+            .query_map([0], |r| r.get::<_, String>(3))
+            .expect("planning")
+            .map(|r| r.expect("a line"))
+            .collect();
+        let plan = plan.join("\n");
+        assert!(
+            plan.contains(
+                "SEARCH target_approvals USING INDEX target_approvals_done (created_at<?)"
+            ),
+            "{plan}"
+        );
+        assert!(!plan.contains("SCAN target_approvals"), "{plan}");
     }
 }

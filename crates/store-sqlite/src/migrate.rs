@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = migrations![
     20 => "0020_target_cycle_start.sql",
     21 => "0021_holds.sql",
     22 => "0022_approvals.sql",
+    23 => "0023_approvals_purge_index.sql",
 ];
 
 /// The latest migration of this build.

@@ -282,10 +282,7 @@ fn form_spans(text: &str) -> Vec<Span> {
     let mut at = 0;
     for pair in text.split('&') {
         if let Some((key, value)) = pair.split_once('=') {
-            let name = form_urlencoded::parse(key.as_bytes())
-                .next()
-                .map(|(k, _)| k.to_lowercase())
-                .unwrap_or_default();
+            let name = crate::form::unescape(key.as_bytes(), true).to_lowercase();
             if is_secret_key(&name) && !value.is_empty() {
                 let start = at + key.len() + 1;
                 spans.push(Span {
